@@ -1,0 +1,312 @@
+//! People: the customers, prospects and leads a team works with.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+use crate::custom_field::{CustomField, merge_custom};
+use crate::values::{Email, Phone, bounded_text, tag};
+use crate::{ValidationErrors, double_option, text};
+
+/// Where a person stands in the customer lifecycle.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LifecycleStage {
+    /// Not yet qualified.
+    #[default]
+    Lead,
+    /// Qualified, in conversation.
+    Prospect,
+    /// Has bought.
+    Customer,
+    /// Has stopped buying.
+    Churned,
+}
+
+impl LifecycleStage {
+    /// Every stage, in lifecycle order.
+    pub const ALL: [LifecycleStage; 4] = [Self::Lead, Self::Prospect, Self::Customer, Self::Churned];
+
+    /// Name as stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Lead => "lead",
+            Self::Prospect => "prospect",
+            Self::Customer => "customer",
+            Self::Churned => "churned",
+        }
+    }
+
+    /// Parses a stored or submitted name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+/// A postal address; every part is optional.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Address {
+    /// Street and number.
+    pub street: Option<String>,
+    /// City.
+    pub city: Option<String>,
+    /// State, province or region.
+    pub region: Option<String>,
+    /// Postal code.
+    pub postal_code: Option<String>,
+    /// Country (name or ISO code, as typed).
+    pub country: Option<String>,
+}
+
+impl Address {
+    /// Trims every part, checks lengths and reports errors as `address.<part>`.
+    pub fn validated(self, errs: &mut ValidationErrors) -> Address {
+        let mut part = |name: &str, v: Option<String>, max: usize| {
+            v.and_then(|s| errs.check(&format!("address.{name}"), bounded_text(&s, max)).flatten())
+        };
+        Address {
+            street: part("street", self.street, 200),
+            city: part("city", self.city, 100),
+            region: part("region", self.region, 100),
+            postal_code: part("postal_code", self.postal_code, 20),
+            country: part("country", self.country, 60),
+        }
+    }
+
+    /// The address on one line, as lists show it.
+    pub fn one_line(&self) -> String {
+        [&self.street, &self.postal_code, &self.city, &self.region, &self.country]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// A person's editable fields, always valid: built only by [`CustomerInput::apply`] (or read
+/// back from the store, which only ever stored such values).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
+pub struct CustomerData {
+    /// Full name as the person writes it.
+    pub name: String,
+    /// Primary email, unique among live people.
+    pub email: Option<String>,
+    /// Further email addresses.
+    pub additional_emails: Vec<String>,
+    /// Primary phone in E.164.
+    pub phone: Option<String>,
+    /// Further phone numbers in E.164.
+    pub additional_phones: Vec<String>,
+    /// Postal address.
+    pub address: Address,
+    /// The company the person works for.
+    pub company_id: Option<i64>,
+    /// Lifecycle stage.
+    pub lifecycle_stage: LifecycleStage,
+    /// Where the person came from (web form, referral, event…).
+    pub source: Option<String>,
+    /// The user responsible for this person.
+    pub owner_id: Option<i64>,
+    /// Tags, sorted and without duplicates.
+    pub tags: Vec<String>,
+    /// What the person needs or is looking for.
+    pub needs: Option<String>,
+    /// Free-text notes.
+    pub notes: Option<String>,
+    /// Custom field values by key.
+    #[schema(value_type = Object)]
+    pub custom: Map<String, Value>,
+}
+
+/// A person as the API returns it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Customer {
+    /// Identifier.
+    pub id: i64,
+    /// Editable fields.
+    #[serde(flatten)]
+    pub data: CustomerData,
+    /// Name of the linked company (read-only).
+    pub company_name: Option<String>,
+    /// Creation time (RFC 3339 UTC).
+    pub created_at: String,
+    /// Last change (RFC 3339 UTC).
+    pub updated_at: String,
+    /// Set when the person was deleted; only sync listings (`updated_since`) show such tombstones.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<String>,
+    /// Optimistic-concurrency version; send it back as `If-Match`.
+    pub version: i64,
+}
+
+/// What a client sends to create (`name` required) or update (only the fields present change;
+/// `null` clears a field) a person.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerInput {
+    /// Full name, 1 to 200 characters.
+    pub name: Option<String>,
+    /// Primary email.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub email: Option<Option<String>>,
+    /// Further emails (replaces the list).
+    pub additional_emails: Option<Vec<String>>,
+    /// Primary phone, international (`+44 20…`) or national to the default country.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub phone: Option<Option<String>>,
+    /// Further phones (replaces the list).
+    pub additional_phones: Option<Vec<String>>,
+    /// Postal address (replaces the address).
+    pub address: Option<Address>,
+    /// Company id, or null to unlink.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<i64>)]
+    pub company_id: Option<Option<i64>>,
+    /// Lifecycle stage.
+    pub lifecycle_stage: Option<LifecycleStage>,
+    /// Source.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub source: Option<Option<String>>,
+    /// Owner's user id, or null for none.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<i64>)]
+    pub owner_id: Option<Option<i64>>,
+    /// Tags (replaces the list).
+    pub tags: Option<Vec<String>>,
+    /// Needs.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub needs: Option<Option<String>>,
+    /// Notes.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub notes: Option<Option<String>>,
+    /// Custom field values to set (`null` removes one); other keys keep their values.
+    #[schema(value_type = Option<Object>)]
+    pub custom: Option<Map<String, Value>>,
+}
+
+/// Applies a nullable text field: absent keeps, null clears, a value is trimmed and checked.
+pub(crate) fn apply_text(errs: &mut ValidationErrors, field: &str, input: Option<Option<String>>, target: &mut Option<String>, max: usize) {
+    if let Some(v) = input {
+        *target = v.and_then(|s| errs.check(field, bounded_text(&s, max)).flatten());
+    }
+}
+
+/// Validates a list of tags into sorted, de-duplicated form.
+pub(crate) fn apply_tags(errs: &mut ValidationErrors, input: Option<Vec<String>>, target: &mut Vec<String>) {
+    if let Some(tags) = input {
+        if tags.len() > 50 {
+            errs.add("tags", "at most 50 tags");
+        }
+        let mut out: Vec<String> = tags.iter().filter_map(|t| errs.check("tags", tag(t))).collect();
+        out.sort();
+        out.dedup();
+        *target = out;
+    }
+}
+
+impl CustomerInput {
+    /// Merges this input onto `current` (or onto an empty person when creating) and validates
+    /// the result. `defs` are the customer custom fields; `country_code` is the calling code
+    /// used for national phone numbers.
+    pub fn apply(self, current: Option<&CustomerData>, defs: &[CustomField], country_code: &str) -> Result<CustomerData, ValidationErrors> {
+        let mut errs = ValidationErrors::default();
+        let creating = current.is_none();
+        let mut d = current.cloned().unwrap_or_default();
+        match self.name {
+            Some(n) => match bounded_text(&n, 200) {
+                Ok(Some(n)) => d.name = n,
+                Ok(None) => errs.add("name", "cannot be empty"),
+                Err(m) => errs.add("name", m),
+            },
+            None if creating => errs.add("name", "is required"),
+            None => {}
+        }
+        if let Some(e) = self.email {
+            d.email = e.and_then(|s| errs.check("email", Email::parse(&s))).map(|e| e.to_string());
+        }
+        if let Some(list) = self.additional_emails {
+            d.additional_emails = list.iter().filter_map(|s| errs.check("additional_emails", Email::parse(s))).map(|e| e.to_string()).collect();
+        }
+        if let Some(p) = self.phone {
+            d.phone = p.and_then(|s| errs.check("phone", Phone::parse(&s, country_code))).map(|p| p.to_string());
+        }
+        if let Some(list) = self.additional_phones {
+            d.additional_phones = list.iter().filter_map(|s| errs.check("additional_phones", Phone::parse(s, country_code))).map(|p| p.to_string()).collect();
+        }
+        if let Some(a) = self.address {
+            d.address = a.validated(&mut errs);
+        }
+        if let Some(c) = self.company_id {
+            d.company_id = c;
+        }
+        if let Some(s) = self.lifecycle_stage {
+            d.lifecycle_stage = s;
+        }
+        apply_text(&mut errs, "source", self.source, &mut d.source, 100);
+        if let Some(o) = self.owner_id {
+            d.owner_id = o;
+        }
+        apply_tags(&mut errs, self.tags, &mut d.tags);
+        apply_text(&mut errs, "needs", self.needs, &mut d.needs, 5000);
+        apply_text(&mut errs, "notes", self.notes, &mut d.notes, 20000);
+        if let Some(c) = self.custom {
+            d.custom = merge_custom(defs, &d.custom, &c, &mut errs);
+        }
+        errs.into_result(d)
+    }
+}
+
+impl CustomerData {
+    /// The folded text that full-text search indexes for this person (company name is indexed
+    /// separately so that renaming a company does not rewrite each person).
+    pub fn search_text(&self) -> String {
+        let mut parts = vec![self.name.clone()];
+        parts.extend(self.email.iter().chain(&self.additional_emails).cloned());
+        for p in self.phone.iter().chain(&self.additional_phones) {
+            if let Ok(p) = Phone::parse(p, "1") {
+                parts.extend(p.search_forms());
+            }
+        }
+        text::fold(&parts.join(" "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(json: &str) -> CustomerInput {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn create_requires_a_name_and_reports_every_bad_field() {
+        let errs = input(r#"{"email":"nope","phone":"abc","tags":["a,b"]}"#).apply(None, &[], "1").unwrap_err();
+        let fields: Vec<&str> = errs.0.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, vec!["name", "email", "phone", "tags"]);
+    }
+
+    #[test]
+    fn patch_keeps_absent_fields_and_clears_nulls() {
+        let d = input(r#"{"name":"Zoë Ng","email":"ZOE@x.io","source":"web","tags":["b","a","b"]}"#).apply(None, &[], "1").unwrap();
+        assert_eq!(d.email.as_deref(), Some("zoe@x.io"));
+        assert_eq!(d.tags, vec!["a", "b"]);
+        let d2 = input(r#"{"source":null}"#).apply(Some(&d), &[], "1").unwrap();
+        assert_eq!(d2.name, "Zoë Ng");
+        assert_eq!(d2.source, None);
+        assert_eq!(d2.email.as_deref(), Some("zoe@x.io"));
+    }
+
+    #[test]
+    fn search_text_is_folded_and_has_phone_forms() {
+        let d = input(r#"{"name":"Zoë Ng","email":"zoe@x.io","phone":"+1 415 555 0134"}"#).apply(None, &[], "1").unwrap();
+        assert_eq!(d.search_text(), "zoe ng zoe x io 14155550134 4155550134 5550134 0134");
+    }
+}
