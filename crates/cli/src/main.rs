@@ -1,0 +1,166 @@
+//! `rapport`: the one binary. Serves the API and UI, builds a demo company, manages users and
+//! migrations. `main` only reports the error chain and sets the exit code.
+
+use std::net::SocketAddr;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use rapport_domain::permissions::{Actor, Role};
+use rapport_server::{AppState, Config};
+use rapport_store::{NewUser, Store};
+
+mod demo;
+
+#[derive(Parser)]
+#[command(name = "rapport", version, about = "Rapport CRM: one binary for the API, the web UI and the command line")]
+struct Cli {
+    /// Database: a SQLite file path, sqlite://…, or postgres://user@host/db.
+    #[arg(long, global = true, env = "RAPPORT_DATABASE_URL", default_value = "rapport.db")]
+    database: String,
+    /// Log as JSON lines (for log collectors) instead of text.
+    #[arg(long, global = true, env = "RAPPORT_LOG_JSON")]
+    log_json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API and the web UI.
+    Serve(ServeArgs),
+    /// Fill the database with a deterministic demo company, print the admin login, and serve.
+    Demo(DemoArgs),
+    /// Apply pending database migrations.
+    Migrate,
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Args, Clone)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "RAPPORT_ADDR", default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    /// Calling code for phone numbers typed without one (1 = US/Canada, 44 = UK, 49 = Germany…).
+    #[arg(long, env = "RAPPORT_PHONE_COUNTRY_CODE", default_value = "1")]
+    phone_country_code: String,
+    /// Mark session cookies Secure (set when Rapport is behind HTTPS).
+    #[arg(long, env = "RAPPORT_SECURE_COOKIES")]
+    secure_cookies: bool,
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    /// Number of people to create.
+    #[arg(long, default_value_t = 2000)]
+    people: usize,
+    /// Number of companies (default: one for every seven people, at least 300).
+    #[arg(long)]
+    companies: Option<usize>,
+    /// Seed for the generator; the same seed gives the same company.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Delete an existing SQLite database file first.
+    #[arg(long)]
+    reset: bool,
+    /// Build the data and exit instead of serving.
+    #[arg(long)]
+    no_serve: bool,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user.
+    Create {
+        /// Login email.
+        #[arg(long)]
+        email: String,
+        /// Password (at least 10 characters).
+        #[arg(long, env = "RAPPORT_USER_PASSWORD")]
+        password: String,
+        /// Display name (default: the part of the email before @).
+        #[arg(long)]
+        name: Option<String>,
+        /// Make the user an admin (same as --role admin).
+        #[arg(long)]
+        admin: bool,
+        /// Role: admin, manager, sales_rep, support_agent, marketer or viewer.
+        #[arg(long, default_value = "sales_rep")]
+        role: String,
+    },
+}
+
+async fn open(database: &str) -> anyhow::Result<Store> {
+    let store = Store::connect(database).await.map_err(anyhow::Error::msg)?;
+    store.migrate().await.map_err(anyhow::Error::msg)?;
+    Ok(store)
+}
+
+async fn serve(store: Store, args: ServeArgs) -> anyhow::Result<()> {
+    let config = Config { phone_country_code: args.phone_country_code, secure_cookies: args.secure_cookies };
+    let app = rapport_server::build_app(AppState::new(store, config));
+    let listener = tokio::net::TcpListener::bind(args.addr).await.with_context(|| format!("cannot listen on {} (is another server running there?)", args.addr))?;
+    println!("Rapport is serving on http://{}  (API docs: http://{}/docs/)", args.addr, args.addr);
+    rapport_server::serve(listener, app).await.context("server stopped")
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    rapport_server::telemetry::init(cli.log_json);
+    match cli.command {
+        Command::Serve(args) => {
+            let store = open(&cli.database).await?;
+            if store.count_users().await? == 0 {
+                eprintln!("No users yet: create the first admin with\n  rapport user create --admin --email you@example.com --password '…'");
+            }
+            serve(store, args).await
+        }
+        Command::Migrate => {
+            open(&cli.database).await?;
+            println!("Database is up to date.");
+            Ok(())
+        }
+        Command::Demo(args) => {
+            if args.reset && rapport_store::Backend::from_url(&cli.database).is_none() {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", cli.database));
+                }
+            }
+            let store = open(&cli.database).await?;
+            if store.count_users().await? > 0 {
+                println!("The database already has data; serving it as it is (use --reset to rebuild the demo).");
+            } else {
+                let companies = args.companies.unwrap_or((args.people / 7).max(300));
+                demo::build(&store, args.people, companies, args.seed).await?;
+            }
+            println!("Sign in as {} with password {}", demo::ADMIN_EMAIL, demo::ADMIN_PASSWORD);
+            if args.no_serve { Ok(()) } else { serve(store, args.serve).await }
+        }
+        Command::User(UserCommand::Create { email, password, name, admin, role }) => {
+            let role = if admin { Role::Admin } else { Role::parse(&role).with_context(|| format!("unknown role '{role}': use admin, manager, sales_rep, support_agent, marketer or viewer"))? };
+            let store = open(&cli.database).await?;
+            let name = name.unwrap_or_else(|| email.split('@').next().unwrap_or("").to_string());
+            match store.create_user(&Actor::system(), NewUser { email, name, password, role }).await {
+                Ok(u) => {
+                    println!("Created {} user {} (id {}).", u.role.as_str(), u.email, u.id);
+                    Ok(())
+                }
+                Err(rapport_store::Error::Invalid(e)) => bail!("cannot create the user: {e}"),
+                Err(e) => Err(e.into()),
+            }
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    match run(Cli::parse()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

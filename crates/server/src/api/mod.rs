@@ -1,0 +1,130 @@
+//! The REST API under `/api/v1`, documented by utoipa so that `openapi.json` lists exactly the
+//! routes that exist.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use utoipa::openapi::OpenApi as OpenApiDoc;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{IntoParams, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+pub mod auth;
+pub mod companies;
+pub mod custom_fields;
+pub mod customers;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Rapport API", description = "Customers, companies and everything a CRM keeps. Authenticate with POST /api/v1/auth/login and send `Authorization: Bearer <token>`. Errors are RFC 9457 problem+json naming the field."),
+    components(schemas(crate::error::Problem))
+)]
+struct ApiDoc;
+
+/// Every API route with its documentation.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(auth::router())
+        .merge(customers::router())
+        .merge(companies::router())
+        .merge(custom_fields::router())
+}
+
+/// Adds the bearer security scheme to the generated document.
+pub fn finish_openapi(mut doc: OpenApiDoc) -> OpenApiDoc {
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+    doc
+}
+
+/// `/healthz`, `/metrics`, `/api/v1/openapi.json` and `/docs`.
+pub fn meta_router(doc: OpenApiDoc) -> axum::Router<AppState> {
+    axum::Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        // Swagger UI's assets are vendored into the binary: /docs works offline.
+        .merge(utoipa_swagger_ui::SwaggerUi::new("/docs").url("/api/v1/openapi.json", doc))
+}
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => (StatusCode::OK, Json(serde_json::json!({"status": "ok"}))).into_response(),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"status": "unavailable", "detail": e.to_string()}))).into_response(),
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
+}
+
+/// Unknown paths: problem+json under the API, a plain page elsewhere.
+pub async fn not_found(uri: axum::http::Uri) -> Response {
+    if uri.path().starts_with("/api/") {
+        ApiError::NotFound.into_response()
+    } else {
+        (StatusCode::NOT_FOUND, Html("<h1>Not found</h1><p><a href=\"/customers\">Back to customers</a></p>")).into_response()
+    }
+}
+
+/// `ETag` for a record version, so clients can send it back as `If-Match`.
+pub fn etag(version: i64) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    if let Ok(v) = HeaderValue::from_str(&format!("\"{version}\"")) {
+        h.insert(header::ETAG, v);
+    }
+    h
+}
+
+/// A 201 with `Location` and `ETag`.
+pub fn created(location: String, version: i64) -> (StatusCode, HeaderMap) {
+    let mut h = etag(version);
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        h.insert(header::LOCATION, v);
+    }
+    (StatusCode::CREATED, h)
+}
+
+/// Query parameters of list routes (documentation; parsed by `ListParams::parse`). Custom
+/// fields filter as `custom.<key>=value`, and number or date fields also as
+/// `custom.<key>.gte=` and `custom.<key>.lte=`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct ListQuery {
+    /// Page size, 1 to 500 (default 50).
+    limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+    /// Full-text search over names, emails, phones and company names; case and accents ignored.
+    q: Option<String>,
+    /// `name`, `created_at`, `updated_at`, `id` or `relevance` (default with `q`), `-` for descending.
+    sort: Option<String>,
+    /// Only records with this tag.
+    tag: Option<String>,
+    /// Only records owned by this user.
+    owner_id: Option<i64>,
+    /// People only: `lead`, `prospect`, `customer` or `churned`.
+    lifecycle_stage: Option<String>,
+    /// People only: company id.
+    company_id: Option<i64>,
+    /// Created at or after (date or RFC 3339).
+    created_after: Option<String>,
+    /// Created before.
+    created_before: Option<String>,
+    /// Updated at or after.
+    updated_after: Option<String>,
+    /// Updated before.
+    updated_before: Option<String>,
+    /// Incremental sync: everything changed after this time, oldest first, deleted records included as tombstones (`deleted_at` set).
+    updated_since: Option<String>,
+}
+
+/// Parse errors in a query string are the client's: 400 with every field named.
+pub fn bad_query(e: rapport_domain::ValidationErrors) -> ApiError {
+    ApiError::BadRequest { detail: e.to_string(), errors: e.0 }
+}

@@ -1,0 +1,134 @@
+//! One error type for every handler, answered as RFC 9457 `application/problem+json` that
+//! names the offending field. Server faults are logged with their cause and answered with a
+//! generic 500, never with internals.
+
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use rapport_domain::{FieldError, ValidationErrors};
+use serde::Serialize;
+
+/// Everything a handler can answer besides success.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the request is malformed (bad JSON, wrong type, bad header).
+    #[error("{detail}")]
+    BadRequest {
+        /// What is wrong.
+        detail: String,
+        /// Per-field problems.
+        errors: Vec<FieldError>,
+    },
+    /// 422: well-formed but invalid values.
+    #[error("{0}")]
+    Invalid(ValidationErrors),
+    /// 401: missing, unknown, expired or revoked credentials.
+    #[error("authentication required")]
+    Unauthorized,
+    /// 403: authenticated but not allowed.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 404.
+    #[error("not found")]
+    NotFound,
+    /// 409: a unique value is taken.
+    #[error("{message}")]
+    Conflict {
+        /// Field holding the duplicate.
+        field: String,
+        /// What is duplicated.
+        message: String,
+    },
+    /// 412: `If-Match` is stale.
+    #[error("{0}")]
+    PreconditionFailed(String),
+    /// 500: a bug or an unavailable database; the cause is logged only.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+/// RFC 9457 problem details.
+pub struct Problem {
+    /// A URI reference naming the kind of problem.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Short summary.
+    pub title: String,
+    /// HTTP status.
+    pub status: u16,
+    /// Explanation for this occurrence.
+    pub detail: String,
+    /// Per-field problems.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+impl ApiError {
+    /// A 400 that names one field.
+    pub fn bad_field(field: &str, message: impl Into<String>) -> ApiError {
+        let message = message.into();
+        ApiError::BadRequest { detail: format!("{field}: {message}"), errors: vec![FieldError { field: field.into(), message }] }
+    }
+
+    fn parts(&self) -> (StatusCode, &'static str, &'static str) {
+        match self {
+            ApiError::BadRequest { .. } => (StatusCode::BAD_REQUEST, "bad-request", "The request is malformed"),
+            ApiError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation-error", "Some fields are invalid"),
+            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", "Authentication required"),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Not allowed"),
+            ApiError::NotFound => (StatusCode::NOT_FOUND, "not-found", "Not found"),
+            ApiError::Conflict { .. } => (StatusCode::CONFLICT, "conflict", "Duplicate value"),
+            ApiError::PreconditionFailed(_) => (StatusCode::PRECONDITION_FAILED, "version-mismatch", "The record has changed"),
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal server error"),
+        }
+    }
+
+    /// The problem document this error is answered with.
+    pub fn problem(&self) -> Problem {
+        let (status, kind, title) = self.parts();
+        let (detail, errors) = match self {
+            ApiError::BadRequest { detail, errors } => (detail.clone(), errors.clone()),
+            ApiError::Invalid(e) => (e.to_string(), e.0.clone()),
+            ApiError::Unauthorized => ("send Authorization: Bearer <token>; get a token from POST /api/v1/auth/login".into(), vec![]),
+            ApiError::Conflict { field, message } => (message.clone(), vec![FieldError { field: field.clone(), message: message.clone() }]),
+            ApiError::Internal(_) => ("something went wrong on our side; it has been logged".into(), vec![]),
+            other => (other.to_string(), vec![]),
+        };
+        Problem { kind: format!("/problems/{kind}"), title: title.into(), status: status.as_u16(), detail, errors }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(cause) = &self {
+            tracing::error!(%cause, "request failed");
+        }
+        let p = self.problem();
+        let mut res = (StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), serde_json::to_string(&p).unwrap_or_default()).into_response();
+        res.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/problem+json"));
+        if matches!(self, ApiError::Unauthorized) {
+            res.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+        }
+        res
+    }
+}
+
+impl From<rapport_store::Error> for ApiError {
+    fn from(e: rapport_store::Error) -> ApiError {
+        use rapport_store::Error as E;
+        match e {
+            E::NotFound => ApiError::NotFound,
+            E::Denied(d) => ApiError::Forbidden(d.to_string()),
+            E::Invalid(v) => ApiError::Invalid(v),
+            E::Conflict { field, message } => ApiError::Conflict { field, message },
+            e @ E::VersionMismatch { .. } => ApiError::PreconditionFailed(format!("{e}; reload it and apply your change again")),
+            E::Db(e) => ApiError::Internal(e.to_string()),
+        }
+    }
+}
+
+impl From<ValidationErrors> for ApiError {
+    fn from(e: ValidationErrors) -> ApiError {
+        ApiError::Invalid(e)
+    }
+}

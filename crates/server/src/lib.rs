@@ -1,0 +1,78 @@
+//! Rapport's HTTP face: the REST API under `/api/v1`, its OpenAPI document and `/docs`, the
+//! server-rendered web UI, `/healthz` and `/metrics`.
+//!
+//! Handlers are thin: they parse input into domain types, call the store with the acting user
+//! (the store authorizes and audits), and map results to HTTP. [`build_app`] assembles the
+//! whole router and serves both `rapport serve` and the tests.
+
+use std::sync::Arc;
+
+use axum::Router;
+use rapport_store::Store;
+
+pub mod api;
+pub mod error;
+pub mod extract;
+pub mod metrics;
+pub mod telemetry;
+pub mod ui;
+
+/// Settings the server runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Calling code used for phone numbers typed without a country code (`1` = North America).
+    pub phone_country_code: String,
+    /// Whether session cookies carry `Secure` (set when served behind HTTPS).
+    pub secure_cookies: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { phone_country_code: "1".into(), secure_cookies: false }
+    }
+}
+
+/// What every handler can reach; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub store: Store,
+    /// Settings.
+    pub config: Arc<Config>,
+    /// Request counters and latencies for `/metrics`.
+    pub metrics: Arc<metrics::Metrics>,
+}
+
+impl AppState {
+    /// State over `store` with `config`.
+    pub fn new(store: Store, config: Config) -> AppState {
+        AppState { store, config: Arc::new(config), metrics: Arc::new(metrics::Metrics::default()) }
+    }
+}
+
+/// The whole application: API, docs, UI, health and metrics, with request ids, tracing and
+/// metrics around every request.
+pub fn build_app(state: AppState) -> Router {
+    use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+    let (api, openapi) = api::router().split_for_parts();
+    let openapi = api::finish_openapi(openapi);
+    Router::new()
+        .merge(api)
+        .merge(api::meta_router(openapi))
+        .merge(ui::router())
+        .fallback(api::not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
+        .layer(telemetry::trace_layer())
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+/// Serves `app` on `listener` until Ctrl-C.
+pub async fn serve(listener: tokio::net::TcpListener, app: Router) -> std::io::Result<()> {
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+}

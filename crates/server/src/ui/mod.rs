@@ -1,0 +1,167 @@
+//! The web UI: server-rendered pages (askama templates compiled into the binary) with a little
+//! plain JavaScript for live search. Sessions are database-backed tokens in an HttpOnly,
+//! SameSite=Lax cookie; every form carries a CSRF token derived from the session.
+
+use std::collections::HashMap;
+
+use axum::Form;
+use axum::extract::{FromRequestParts, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use rapport_domain::permissions::Actor;
+use rapport_store::User;
+use sha2::{Digest, Sha256};
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::extract::{CurrentUser, request_id};
+
+mod companies;
+mod customers;
+mod forms;
+
+const SESSION_COOKIE: &str = "rapport_session";
+
+/// UI routes and static assets.
+pub fn router() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route("/", get(|| async { Redirect::to("/customers") }))
+        .route("/login", get(login_page).post(login_submit))
+        .route("/logout", post(logout))
+        .route("/static/app.css", get(|| async { asset("text/css", include_str!("../../static/app.css")) }))
+        .route("/static/app.js", get(|| async { asset("text/javascript", include_str!("../../static/app.js")) }))
+        .merge(customers::router())
+        .merge(companies::router())
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "public, max-age=3600")], body).into_response()
+}
+
+/// The signed-in user of a UI request, with the CSRF token its forms must carry. Requests
+/// without a live session are sent to the login page.
+pub struct UiUser {
+    /// The user and actor.
+    pub current: CurrentUser,
+    /// Token for the hidden `_csrf` field.
+    pub csrf: String,
+}
+
+impl UiUser {
+    /// The acting user for store calls.
+    pub fn actor(&self) -> &Actor {
+        &self.current.actor
+    }
+
+    /// The account.
+    pub fn user(&self) -> &User {
+        &self.current.user
+    }
+
+    /// Refuses a form whose `_csrf` does not match the session.
+    pub fn check_csrf(&self, form: &HashMap<String, String>) -> Result<(), Response> {
+        match form.get("_csrf") {
+            Some(t) if t == &self.csrf => Ok(()),
+            _ => Err((StatusCode::FORBIDDEN, Html("<h1>Form expired</h1><p>Reload the page and submit the form again.</p>")).into_response()),
+        }
+    }
+}
+
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|kv| {
+        let (k, v) = kv.trim().split_once('=')?;
+        (k == name).then_some(v)
+    })
+}
+
+fn csrf_for(session: &str) -> String {
+    Sha256::digest(format!("csrf:{session}").as_bytes()).iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+impl FromRequestParts<AppState> for UiUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let login = || Redirect::to(&format!("/login?next={}", urlencode(parts.uri.path()))).into_response();
+        let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else { return Err(login()) };
+        match CurrentUser::from_token(state, token, &parts.headers).await {
+            Ok(current) => Ok(UiUser { current, csrf: csrf_for(token) }),
+            Err(ApiError::Unauthorized) => Err(login()),
+            Err(e) => Err(e.into_response()),
+        }
+    }
+}
+
+/// Percent-encodes a query value.
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Renders a template, turning a template bug into a logged 500.
+pub fn render<T: askama::Template>(t: &T) -> Response {
+    match t.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => ApiError::Internal(format!("template: {e}")).into_response(),
+    }
+}
+
+#[derive(askama::Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    error: Option<String>,
+    email: String,
+    next: String,
+}
+
+fn safe_next(next: Option<&String>) -> String {
+    // Only local paths: an open redirect to another site would help phishing.
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") => n.clone(),
+        _ => "/customers".into(),
+    }
+}
+
+async fn login_page(Query(q): Query<HashMap<String, String>>) -> Response {
+    render(&LoginPage { error: None, email: String::new(), next: safe_next(q.get("next")) })
+}
+
+async fn login_submit(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<HashMap<String, String>>) -> Response {
+    let email = form.get("email").cloned().unwrap_or_default();
+    let password = form.get("password").cloned().unwrap_or_default();
+    let next = safe_next(form.get("next"));
+    match state.store.login(&email, &password, "session", request_id(&headers)).await {
+        Ok(Some((token, _))) => {
+            let secure = if state.config.secure_cookies { "; Secure" } else { "" };
+            let cookie = format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=2592000{secure}");
+            let mut res = Redirect::to(&next).into_response();
+            if let Ok(v) = HeaderValue::from_str(&cookie) {
+                res.headers_mut().insert(header::SET_COOKIE, v);
+            }
+            res
+        }
+        Ok(None) => {
+            let page = LoginPage { error: Some("Wrong email or password.".into()), email, next };
+            (StatusCode::UNAUTHORIZED, render(&page)).into_response()
+        }
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+async fn logout(State(state): State<AppState>, user: UiUser, headers: HeaderMap, Form(form): Form<HashMap<String, String>>) -> Response {
+    if let Err(r) = user.check_csrf(&form) {
+        return r;
+    }
+    if let Some(token) = cookie(&headers, SESSION_COOKIE) {
+        let _ = state.store.revoke_token(user.actor(), token).await;
+    }
+    let mut res = Redirect::to("/login").into_response();
+    res.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_static("rapport_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"));
+    res
+}

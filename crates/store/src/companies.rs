@@ -1,0 +1,186 @@
+//! Companies: the same life cycle as people, plus keeping people's search text in step when a
+//! company is renamed and unlinking its people when it is deleted.
+
+use rapport_domain::company::{Company, CompanyData};
+use rapport_domain::custom_field::{CustomField, FieldObject};
+use rapport_domain::customer::Address;
+use rapport_domain::permissions::{Action, Actor, Object, require};
+use rapport_domain::query::ListParams;
+use rapport_domain::{ValidationErrors, now_rfc3339, text};
+use serde_json::json;
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+
+use crate::list::{Listing, Page};
+use crate::records::{check_owner, check_version, json_object, replace_tags, string_list};
+use crate::sql::{Sql, sql};
+use crate::{Error, Result, Store, audit, unique_violation};
+
+const COLS: &str = "co.id, co.name, co.domain, co.email, co.phone, co.industry, co.address_street, co.address_city, co.address_region, \
+    co.address_postal_code, co.address_country, co.owner_id, co.tags, co.notes, co.custom, co.created_at, co.updated_at, co.deleted_at, co.version, \
+    (SELECT COUNT(*) FROM customers p WHERE p.company_id = co.id AND p.deleted_at IS NULL) AS people_count";
+const FROM: &str = "companies co";
+
+const LISTING: Listing = Listing { alias: "co", table: FROM, joins: "", cols: COLS, fts: "companies_fts", tags: ("company_tags", "company_id"), person: false };
+
+const UNIQUE: &[(&str, &str, &str, &str)] = &[("companies_domain_key", "companies.domain", "domain", "another company already has this domain")];
+
+const DATA_COLS: [&str; 16] = [
+    "name", "sort_name", "domain", "email", "phone", "industry", "address_street", "address_city", "address_region", "address_postal_code",
+    "address_country", "owner_id", "tags", "notes", "custom", "search_text",
+];
+
+fn from_row(r: &AnyRow) -> sqlx::Result<Company> {
+    Ok(Company {
+        id: r.try_get("id")?,
+        data: CompanyData {
+            name: r.try_get("name")?,
+            domain: r.try_get("domain")?,
+            email: r.try_get("email")?,
+            phone: r.try_get("phone")?,
+            industry: r.try_get("industry")?,
+            address: Address {
+                street: r.try_get("address_street")?,
+                city: r.try_get("address_city")?,
+                region: r.try_get("address_region")?,
+                postal_code: r.try_get("address_postal_code")?,
+                country: r.try_get("address_country")?,
+            },
+            owner_id: r.try_get("owner_id")?,
+            tags: string_list(r, "tags")?,
+            notes: r.try_get("notes")?,
+            custom: json_object(r, "custom")?,
+        },
+        people_count: r.try_get("people_count")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+        deleted_at: r.try_get("deleted_at")?,
+        version: r.try_get("version")?,
+    })
+}
+
+fn bind_data(q: &mut Sql, d: &CompanyData) {
+    q.arg(d.name.clone()).push(", ").arg(text::fold(&d.name)).push(", ").arg(d.domain.clone()).push(", ").arg(d.email.clone()).push(", ");
+    q.arg(d.phone.clone()).push(", ").arg(d.industry.clone()).push(", ");
+    let a = &d.address;
+    for part in [&a.street, &a.city, &a.region, &a.postal_code, &a.country] {
+        q.arg(part.clone()).push(", ");
+    }
+    q.arg(d.owner_id).push(", ").arg(serde_json::to_string(&d.tags).unwrap_or_else(|_| "[]".into())).push(", ").arg(d.notes.clone()).push(", ");
+    q.arg(serde_json::Value::Object(d.custom.clone()).to_string()).push(", ").arg(d.search_text());
+}
+
+impl Store {
+    async fn company_in(&self, tx: &mut Transaction<'static, Any>, id: i64) -> Result<Company> {
+        let row = sql(&format!("SELECT {COLS} FROM {FROM} WHERE co.id = ? AND co.deleted_at IS NULL"), [id.into()]).fetch_optional(&mut **tx).await?;
+        Ok(from_row(&row.ok_or(Error::NotFound)?)?)
+    }
+
+    /// One live company.
+    pub async fn get_company(&self, actor: &Actor, id: i64) -> Result<Company> {
+        require(actor, Object::Company, Action::Read)?;
+        let row = sql(&format!("SELECT {COLS} FROM {FROM} WHERE co.id = ? AND co.deleted_at IS NULL"), [id.into()]).fetch_optional(&self.pool).await?;
+        Ok(from_row(&row.ok_or(Error::NotFound)?)?)
+    }
+
+    /// A page of companies matching `p`.
+    pub async fn list_companies(&self, actor: &Actor, p: &ListParams) -> Result<Page<Company>> {
+        require(actor, Object::Company, Action::Read)?;
+        let (rows, next_cursor) = self.list_rows(&LISTING, p).await?;
+        Ok(Page { data: rows.iter().map(from_row).collect::<sqlx::Result<_>>()?, next_cursor })
+    }
+
+    /// Adds a company.
+    pub async fn create_company<F>(&self, actor: &Actor, build: F) -> Result<Company>
+    where
+        F: FnOnce() -> Result<CompanyData, ValidationErrors>,
+    {
+        require(actor, Object::Company, Action::Create)?;
+        let data = build()?;
+        let mut tx = self.write_tx().await?;
+        let id = self.insert_company(&mut tx, &data).await?;
+        let created = self.company_in(&mut tx, id).await?;
+        audit::record(&mut tx, actor, "create", "company", Some(id), json!({"after": &created.data})).await?;
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    pub(crate) async fn insert_company(&self, tx: &mut Transaction<'static, Any>, data: &CompanyData) -> Result<i64> {
+        check_owner(tx, data.owner_id).await?;
+        let now = now_rfc3339();
+        let mut q = Sql::new(&format!("INSERT INTO companies ({}, created_at, updated_at, version) VALUES (", DATA_COLS.join(", ")));
+        bind_data(&mut q, data);
+        q.push(", ").arg(now.clone()).push(", ").arg(now).push(", 1) RETURNING id");
+        let id: i64 = q.fetch_one(&mut **tx).await.map_err(|e| unique_violation(e, UNIQUE))?.try_get("id")?;
+        replace_tags(tx, "company_tags", "company_id", id, &data.tags).await?;
+        Ok(id)
+    }
+
+    /// Changes a company (see [`Store::update_customer`] for the contract).
+    pub async fn update_company<F>(&self, actor: &Actor, id: i64, if_match: Option<i64>, change: F) -> Result<Company>
+    where
+        F: FnOnce(&CompanyData) -> Result<CompanyData, ValidationErrors>,
+    {
+        require(actor, Object::Company, Action::Update)?;
+        let mut tx = self.write_tx().await?;
+        let before = self.company_in(&mut tx, id).await?;
+        check_version(if_match, before.version)?;
+        let data = change(&before.data)?;
+        check_owner(&mut tx, data.owner_id).await?;
+        let mut q = Sql::new("UPDATE companies SET (");
+        q.push(&DATA_COLS.join(", ")).push(") = (");
+        bind_data(&mut q, &data);
+        q.push("), updated_at = ").arg(now_rfc3339()).push(", version = version + 1 WHERE id = ").arg(id).push(" AND version = ").arg(before.version);
+        if q.execute(&mut *tx).await.map_err(|e| unique_violation(e, UNIQUE))? == 0 {
+            return Err(Error::VersionMismatch { current: before.version + 1 });
+        }
+        replace_tags(&mut tx, "company_tags", "company_id", id, &data.tags).await?;
+        if data.name != before.data.name {
+            // People are found by their company's name too; keep their index in step.
+            sql("UPDATE customers SET company_text = ? WHERE company_id = ?", [text::fold(&data.name).into(), id.into()]).execute(&mut *tx).await?;
+        }
+        let after = self.company_in(&mut tx, id).await?;
+        audit::record(&mut tx, actor, "update", "company", Some(id), audit::diff(&before.data, &after.data)).await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// Soft-deletes a company and unlinks its people (they stay, without a company).
+    pub async fn delete_company(&self, actor: &Actor, id: i64, if_match: Option<i64>) -> Result<()> {
+        require(actor, Object::Company, Action::Delete)?;
+        let mut tx = self.write_tx().await?;
+        let before = self.company_in(&mut tx, id).await?;
+        check_version(if_match, before.version)?;
+        let now = now_rfc3339();
+        let unlinked = sql(
+            "UPDATE customers SET company_id = NULL, company_text = '', updated_at = ?, version = version + 1 WHERE company_id = ? AND deleted_at IS NULL",
+            [now.clone().into(), id.into()],
+        )
+        .execute(&mut *tx)
+        .await?;
+        sql("UPDATE companies SET deleted_at = ?, updated_at = ?, version = version + 1 WHERE id = ?", [now.clone().into(), now.into(), id.into()])
+            .execute(&mut *tx)
+            .await?;
+        audit::record(&mut tx, actor, "delete", "company", Some(id), json!({"before": &before.data, "people_unlinked": unlinked})).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Adds many companies in one transaction with a single audit row.
+    pub async fn create_companies_batch(&self, actor: &Actor, batch: &[CompanyData]) -> Result<Vec<i64>> {
+        require(actor, Object::Company, Action::Create)?;
+        let mut tx = self.write_tx().await?;
+        let mut ids = Vec::with_capacity(batch.len());
+        for d in batch {
+            ids.push(self.insert_company(&mut tx, d).await?);
+        }
+        audit::record(&mut tx, actor, "bulk_create", "company", None, json!({"count": batch.len()})).await?;
+        tx.commit().await?;
+        Ok(ids)
+    }
+
+    /// The custom field definitions of companies.
+    pub async fn company_fields(&self, actor: &Actor) -> Result<Vec<CustomField>> {
+        self.list_custom_fields(actor, Some(FieldObject::Company)).await
+    }
+}

@@ -1,0 +1,186 @@
+//! The database: one code path for SQLite (embedded, the default) and PostgreSQL.
+//!
+//! Everything goes through sqlx's `Any` driver with `$n` parameters and a portable SQL subset;
+//! the few places where the engines differ (full-text search, JSON paths, transaction start)
+//! are named in [`Backend`]. Every public function takes the acting [`Actor`], checks the
+//! permission matrix first and writes its audit row in the same transaction as the change, so
+//! callers cannot forget either. Row structs stay private; callers get domain types.
+
+use rapport_domain::ValidationErrors;
+use rapport_domain::permissions::Denied;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{Any, AnyPool, Executor, Transaction};
+use std::str::FromStr;
+
+mod audit;
+mod companies;
+mod custom_fields;
+mod customers;
+mod list;
+mod records;
+mod sql;
+mod users;
+
+pub use list::Page;
+pub use users::{NewUser, User};
+
+/// What went wrong in a store call, in terms a caller can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The record does not exist, was deleted, or is not visible to the actor.
+    #[error("not found")]
+    NotFound,
+    /// The actor's role does not allow the call.
+    #[error(transparent)]
+    Denied(#[from] Denied),
+    /// The input refers to things that do not exist (unknown company, owner…).
+    #[error("{0}")]
+    Invalid(#[from] ValidationErrors),
+    /// A unique value is already taken.
+    #[error("{message}")]
+    Conflict {
+        /// The field holding the duplicate.
+        field: String,
+        /// What is duplicated.
+        message: String,
+    },
+    /// `If-Match` named an older version than the stored one.
+    #[error("the record was changed by someone else: it is now at version {current}")]
+    VersionMismatch {
+        /// The stored version.
+        current: i64,
+    },
+    /// A bug or an unavailable database.
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+}
+
+/// Result of a store call.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The database engine behind the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite file.
+    Sqlite,
+    /// PostgreSQL server.
+    Postgres,
+}
+
+impl Backend {
+    /// Picks the backend from a URL's scheme.
+    pub fn from_url(url: &str) -> Option<Backend> {
+        if url.starts_with("sqlite:") {
+            Some(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Backend::Postgres)
+        } else {
+            None
+        }
+    }
+}
+
+/// Shared handle to the database; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL may hold a password: never print it.
+        f.debug_struct("Store").field("backend", &self.backend).finish()
+    }
+}
+
+/// Turns a bare file path into a SQLite URL that creates the file if missing.
+pub fn database_url(raw: &str) -> String {
+    if Backend::from_url(raw).is_some() {
+        raw.to_string()
+    } else {
+        format!("sqlite://{raw}?mode=rwc")
+    }
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+impl Store {
+    /// Connects to `url` (`sqlite://path?mode=rwc`, a plain file path, or `postgres://…`).
+    pub async fn connect(url: &str) -> Result<Store, String> {
+        sqlx::any::install_default_drivers();
+        let url = database_url(url);
+        let backend = Backend::from_url(&url).ok_or_else(|| format!("unsupported database URL '{url}': use a file path, sqlite://… or postgres://…"))?;
+        let opts = AnyConnectOptions::from_str(&url).map_err(|e| format!("bad database URL: {e}"))?;
+        let cores = std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(2);
+        let pool = AnyPoolOptions::new()
+            .max_connections((cores * 4).max(8))
+            .min_connections(1)
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL lets readers proceed while one writer commits; the busy timeout
+                        // makes a second process wait for the lock instead of failing.
+                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(opts)
+            .await
+            .map_err(|e| format!("cannot open database: {e}"))?;
+        Ok(Store { pool, backend })
+    }
+
+    /// Applies pending migrations of this backend.
+    pub async fn migrate(&self) -> Result<(), String> {
+        let m = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        m.run(&self.pool).await.map_err(|e| format!("migration failed: {e}"))
+    }
+
+    /// The engine in use.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Checks the database answers (for `/healthz`).
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Closes every connection (tests drop their databases afterwards).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Starts a write transaction. SQLite takes the write lock up front (`BEGIN IMMEDIATE`),
+    /// so a transaction that reads before it writes cannot fail half-way with "database is
+    /// locked" when another writer commits first.
+    async fn write_tx(&self) -> Result<Transaction<'static, Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+}
+
+/// Maps a unique-index violation to [`Error::Conflict`] by index name (PostgreSQL reports the
+/// index, SQLite the `table.column`), leaving other errors as they are.
+fn unique_violation(e: sqlx::Error, indexes: &[(&str, &str, &str, &str)]) -> Error {
+    if let sqlx::Error::Database(db) = &e {
+        if db.is_unique_violation() {
+            let text = format!("{} {}", db.constraint().unwrap_or(""), db.message());
+            for (pg_index, sqlite_column, field, message) in indexes {
+                if text.contains(pg_index) || text.contains(sqlite_column) {
+                    return Error::Conflict { field: field.to_string(), message: message.to_string() };
+                }
+            }
+        }
+    }
+    Error::Db(e)
+}

@@ -1,0 +1,188 @@
+//! Listing records: filters, full-text search and keyset (cursor) pagination, shared by every
+//! listable table. Keyset pages stay fast at any depth because each page starts where the
+//! previous one ended in an index, instead of skipping rows.
+
+use base64::Engine;
+use rapport_domain::ValidationErrors;
+use rapport_domain::custom_field::FieldType;
+use rapport_domain::query::{CompareOp, ListParams, SortField};
+use serde::Serialize;
+use serde_json::{Value, json};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::sql::{Arg, Sql};
+use crate::{Backend, Error, Result, Store};
+
+/// One page of a list.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Page<T> {
+    /// The records.
+    pub data: Vec<T>,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// What differs between listable tables.
+pub(crate) struct Listing {
+    /// Table alias used in `cols` and conditions.
+    pub alias: &'static str,
+    /// The table and its alias (`customers c`).
+    pub table: &'static str,
+    /// Joins for read-only columns (may be empty).
+    pub joins: &'static str,
+    /// Selected columns.
+    pub cols: &'static str,
+    /// The table's FTS5 table on SQLite.
+    pub fts: &'static str,
+    /// Tag join table and its foreign key column.
+    pub tags: (&'static str, &'static str),
+    /// Whether person-only filters (stage, company) apply.
+    pub person: bool,
+}
+
+fn sort_column(alias: &str, sort: SortField) -> String {
+    match sort {
+        SortField::Name => format!("{alias}.sort_name"),
+        SortField::CreatedAt => format!("{alias}.created_at"),
+        SortField::UpdatedAt => format!("{alias}.updated_at"),
+        SortField::Id => format!("{alias}.id"),
+        SortField::Relevance => "rank".into(),
+    }
+}
+
+fn sort_name(s: SortField) -> &'static str {
+    match s {
+        SortField::Name => "name",
+        SortField::CreatedAt => "created_at",
+        SortField::UpdatedAt => "updated_at",
+        SortField::Id => "id",
+        SortField::Relevance => "relevance",
+    }
+}
+
+fn encode_cursor(sort: SortField, row: &AnyRow) -> Result<String> {
+    let key: Value = match sort {
+        SortField::Id => json!(row.try_get::<i64, _>("sort_key")?),
+        SortField::Relevance => json!(row.try_get::<f64, _>("sort_key")?),
+        _ => json!(row.try_get::<String, _>("sort_key")?),
+    };
+    let c = json!({"s": sort_name(sort), "k": key, "id": row.try_get::<i64, _>("id")?});
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(c.to_string()))
+}
+
+fn decode_cursor(raw: &str, sort: SortField) -> Result<(Arg, i64)> {
+    let bad = || Error::Invalid(ValidationErrors::single("cursor", "is not a cursor of this list with this sort: request the first page again without cursor"));
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad())?;
+    let v: Value = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+    if v["s"] != sort_name(sort) {
+        return Err(bad());
+    }
+    let id = v["id"].as_i64().ok_or_else(bad)?;
+    let key = match sort {
+        SortField::Id => Arg::Int(Some(v["k"].as_i64().ok_or_else(bad)?)),
+        SortField::Relevance => Arg::Real(v["k"].as_f64().ok_or_else(bad)?),
+        _ => Arg::Text(Some(v["k"].as_str().ok_or_else(bad)?.to_string())),
+    };
+    Ok((key, id))
+}
+
+impl Store {
+    /// Runs a list query and returns its rows (at most `limit`) and the next cursor.
+    pub(crate) async fn list_rows(&self, spec: &Listing, p: &ListParams) -> Result<(Vec<AnyRow>, Option<String>)> {
+        let a = spec.alias;
+        if !spec.person && (p.lifecycle_stage.is_some() || p.company_id.is_some()) {
+            return Err(Error::Invalid(ValidationErrors::single("lifecycle_stage", "only people can be filtered by lifecycle stage or company")));
+        }
+        let relevance = p.sort == SortField::Relevance;
+        let mut q = Sql::new("SELECT * FROM (SELECT ");
+        q.push(spec.cols).push(", ");
+        let fts_sqlite = if self.backend == Backend::Sqlite && !p.terms.is_empty() {
+            Some(p.terms.iter().map(|t| format!("\"{t}\"*")).collect::<Vec<_>>().join(" "))
+        } else {
+            None
+        };
+        let tsquery = p.terms.iter().map(|t| format!("{t}:*")).collect::<Vec<_>>().join(" & ");
+        if relevance {
+            match self.backend {
+                Backend::Sqlite => q.push(&format!("bm25({}, 10.0, 2.0)", spec.fts)),
+                // Negated so that ascending order puts the best match first, as bm25 does.
+                Backend::Postgres => q.push(&format!("(-ts_rank({a}.search_tsv, to_tsquery('simple', ")).arg(tsquery.clone()).push(")))::float8"),
+            };
+        } else {
+            q.push(&sort_column(a, p.sort));
+        }
+        q.push(" AS sort_key FROM ");
+        if relevance && self.backend == Backend::Sqlite {
+            q.push(&format!("{fts} JOIN {table} ON {a}.id = {fts}.rowid {joins} WHERE {fts} MATCH ", fts = spec.fts, table = spec.table, joins = spec.joins))
+                .arg(fts_sqlite.clone().unwrap_or_default());
+        } else {
+            q.push(&format!("{} {} WHERE 1 = 1", spec.table, spec.joins));
+            if let Some(m) = &fts_sqlite {
+                q.push(&format!(" AND {a}.id IN (SELECT rowid FROM {fts} WHERE {fts} MATCH ", fts = spec.fts)).arg(m.clone()).push(")");
+            }
+        }
+        if !p.terms.is_empty() && self.backend == Backend::Postgres {
+            q.push(&format!(" AND {a}.search_tsv @@ to_tsquery('simple', ")).arg(tsquery).push(")");
+        }
+        match &p.updated_since {
+            Some(t) => q.push(&format!(" AND {a}.updated_at > ")).arg(t.clone()),
+            None => q.push(&format!(" AND {a}.deleted_at IS NULL")),
+        };
+        if let Some(tag) = &p.tag {
+            let (table, fk) = spec.tags;
+            q.push(&format!(" AND {a}.id IN (SELECT {fk} FROM {table} WHERE tag = ")).arg(tag.clone()).push(")");
+        }
+        if let Some(o) = p.owner_id {
+            q.push(&format!(" AND {a}.owner_id = ")).arg(o);
+        }
+        if let Some(s) = p.lifecycle_stage {
+            q.push(&format!(" AND {a}.lifecycle_stage = ")).arg(s.as_str());
+        }
+        if let Some(c) = p.company_id {
+            q.push(&format!(" AND {a}.company_id = ")).arg(c);
+        }
+        for (col, op, t) in [
+            ("created_at", ">=", &p.created_after),
+            ("created_at", "<", &p.created_before),
+            ("updated_at", ">=", &p.updated_after),
+            ("updated_at", "<", &p.updated_before),
+        ] {
+            if let Some(t) = t {
+                q.push(&format!(" AND {a}.{col} {op} ")).arg(t.clone());
+            }
+        }
+        for f in &p.custom {
+            let op = match f.op {
+                CompareOp::Eq => "=",
+                CompareOp::Gte => ">=",
+                CompareOp::Lte => "<=",
+            };
+            let key = &f.field.key; // validated: [a-z0-9_] only, safe to inline
+            let (expr, arg) = match (self.backend, f.field.field_type) {
+                (Backend::Sqlite, FieldType::Number) => (format!("json_extract({a}.custom, '$.{key}')"), Arg::Real(f.value.as_f64().unwrap_or(0.0))),
+                (Backend::Sqlite, FieldType::Boolean) => (format!("json_extract({a}.custom, '$.{key}')"), Arg::Int(Some((f.value.as_bool() == Some(true)) as i64))),
+                (Backend::Sqlite, _) => (format!("json_extract({a}.custom, '$.{key}')"), Arg::from(f.value.as_str().unwrap_or(""))),
+                (Backend::Postgres, FieldType::Number) => (format!("(({a}.custom::jsonb) ->> '{key}')::float8"), Arg::Real(f.value.as_f64().unwrap_or(0.0))),
+                (Backend::Postgres, FieldType::Boolean) => (format!("(({a}.custom::jsonb) ->> '{key}')"), Arg::from(f.value.to_string())),
+                (Backend::Postgres, _) => (format!("(({a}.custom::jsonb) ->> '{key}')"), Arg::from(f.value.as_str().unwrap_or(""))),
+            };
+            q.push(&format!(" AND {expr} {op} ")).arg(arg);
+        }
+        q.push(") s");
+        let dir = if p.desc { "DESC" } else { "ASC" };
+        if let Some(c) = &p.cursor {
+            let (key, id) = decode_cursor(c, p.sort)?;
+            q.push(if p.desc { " WHERE (s.sort_key, s.id) < (" } else { " WHERE (s.sort_key, s.id) > (" }).arg(key).push(", ").arg(id).push(")");
+        }
+        q.push(&format!(" ORDER BY s.sort_key {dir}, s.id {dir} LIMIT ")).arg(p.limit as i64 + 1);
+        let mut rows = q.fetch_all(&self.pool).await?;
+        let next = if rows.len() > p.limit as usize {
+            rows.truncate(p.limit as usize);
+            rows.last().map(|r| encode_cursor(p.sort, r)).transpose()?
+        } else {
+            None
+        };
+        Ok((rows, next))
+    }
+}

@@ -1,0 +1,57 @@
+//! Pieces every record table shares: reference checks, tag rows, JSON columns.
+
+use rapport_domain::ValidationErrors;
+use serde_json::{Map, Value};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+
+use crate::sql::sql;
+use crate::{Error, Result};
+
+/// Refuses an owner id that is not an active user, naming the field.
+pub(crate) async fn check_owner(tx: &mut Transaction<'static, Any>, owner_id: Option<i64>) -> Result<()> {
+    if let Some(id) = owner_id {
+        if sql("SELECT id FROM users WHERE id = ? AND is_active = 1", [id.into()]).fetch_optional(&mut **tx).await?.is_none() {
+            return Err(Error::Invalid(ValidationErrors::single("owner_id", format!("there is no active user with id {id}"))));
+        }
+    }
+    Ok(())
+}
+
+/// The live company's name, or a field error naming `company_id`.
+pub(crate) async fn company_name(tx: &mut Transaction<'static, Any>, company_id: Option<i64>) -> Result<Option<String>> {
+    let Some(id) = company_id else { return Ok(None) };
+    match sql("SELECT name FROM companies WHERE id = ? AND deleted_at IS NULL", [id.into()]).fetch_optional(&mut **tx).await? {
+        Some(r) => Ok(Some(r.try_get("name")?)),
+        None => Err(Error::Invalid(ValidationErrors::single("company_id", format!("there is no company with id {id}")))),
+    }
+}
+
+/// Replaces a record's rows in its tag table.
+pub(crate) async fn replace_tags(tx: &mut Transaction<'static, Any>, table: &str, fk: &str, id: i64, tags: &[String]) -> Result<()> {
+    sql(&format!("DELETE FROM {table} WHERE {fk} = ?"), [id.into()]).execute(&mut **tx).await?;
+    for t in tags {
+        sql(&format!("INSERT INTO {table} (tag, {fk}) VALUES (?, ?)"), [t.clone().into(), id.into()]).execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// A JSON array of strings stored as text.
+pub(crate) fn string_list(row: &AnyRow, col: &str) -> sqlx::Result<Vec<String>> {
+    let s: String = row.try_get(col)?;
+    Ok(serde_json::from_str(&s).unwrap_or_default())
+}
+
+/// A JSON object stored as text.
+pub(crate) fn json_object(row: &AnyRow, col: &str) -> sqlx::Result<Map<String, Value>> {
+    let s: String = row.try_get(col)?;
+    Ok(serde_json::from_str(&s).unwrap_or_default())
+}
+
+/// Checks `If-Match` against the stored version.
+pub(crate) fn check_version(if_match: Option<i64>, current: i64) -> Result<()> {
+    match if_match {
+        Some(v) if v != current => Err(Error::VersionMismatch { current }),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,115 @@
+//! A tiny builder for dynamic SQL with numbered `$n` parameters, which both engines accept.
+
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::query::Query;
+use sqlx::{Any, AssertSqlSafe, Executor};
+use std::fmt::Write;
+
+/// A bound value.
+#[derive(Debug, Clone)]
+pub(crate) enum Arg {
+    Text(Option<String>),
+    Int(Option<i64>),
+    Real(f64),
+}
+
+impl From<&str> for Arg {
+    fn from(s: &str) -> Arg {
+        Arg::Text(Some(s.to_string()))
+    }
+}
+impl From<String> for Arg {
+    fn from(s: String) -> Arg {
+        Arg::Text(Some(s))
+    }
+}
+impl From<Option<String>> for Arg {
+    fn from(s: Option<String>) -> Arg {
+        Arg::Text(s)
+    }
+}
+impl From<Option<&String>> for Arg {
+    fn from(s: Option<&String>) -> Arg {
+        Arg::Text(s.cloned())
+    }
+}
+impl From<i64> for Arg {
+    fn from(n: i64) -> Arg {
+        Arg::Int(Some(n))
+    }
+}
+impl From<Option<i64>> for Arg {
+    fn from(n: Option<i64>) -> Arg {
+        Arg::Int(n)
+    }
+}
+impl From<f64> for Arg {
+    fn from(n: f64) -> Arg {
+        Arg::Real(n)
+    }
+}
+
+/// SQL text with its arguments; `arg` appends the next `$n` placeholder.
+#[derive(Debug, Default)]
+pub(crate) struct Sql {
+    pub text: String,
+    args: Vec<Arg>,
+}
+
+impl Sql {
+    pub fn new(text: &str) -> Sql {
+        Sql { text: text.to_string(), args: vec![] }
+    }
+
+    pub fn push(&mut self, s: &str) -> &mut Sql {
+        self.text.push_str(s);
+        self
+    }
+
+    pub fn arg(&mut self, a: impl Into<Arg>) -> &mut Sql {
+        self.args.push(a.into());
+        let _ = write!(self.text, "${}", self.args.len());
+        self
+    }
+
+    pub fn query(&self) -> Query<'static, Any, AnyArguments> {
+        let mut q = sqlx::query(AssertSqlSafe(self.text.clone()));
+        for a in &self.args {
+            q = match a.clone() {
+                Arg::Text(s) => q.bind(s),
+                Arg::Int(n) => q.bind(n),
+                Arg::Real(f) => q.bind(f),
+            };
+        }
+        q
+    }
+
+    pub async fn fetch_all<'e, E: Executor<'e, Database = Any>>(&self, e: E) -> sqlx::Result<Vec<AnyRow>> {
+        self.query().fetch_all(e).await
+    }
+
+    pub async fn fetch_optional<'e, E: Executor<'e, Database = Any>>(&self, e: E) -> sqlx::Result<Option<AnyRow>> {
+        self.query().fetch_optional(e).await
+    }
+
+    pub async fn fetch_one<'e, E: Executor<'e, Database = Any>>(&self, e: E) -> sqlx::Result<AnyRow> {
+        self.query().fetch_one(e).await
+    }
+
+    pub async fn execute<'e, E: Executor<'e, Database = Any>>(&self, e: E) -> sqlx::Result<u64> {
+        Ok(self.query().execute(e).await?.rows_affected())
+    }
+}
+
+/// `SELECT … WHERE` helper: builds `sql` from a template with one placeholder per argument.
+pub(crate) fn sql(text: &str, args: impl IntoIterator<Item = Arg>) -> Sql {
+    let mut s = Sql::new("");
+    let mut parts = text.split('?');
+    s.push(parts.next().unwrap_or(""));
+    let mut args = args.into_iter();
+    for p in parts {
+        s.arg(args.next().expect("one argument per ?"));
+        s.push(p);
+    }
+    s
+}
