@@ -25,7 +25,14 @@ pub enum Role {
 
 impl Role {
     /// Every built-in role.
-    pub const ALL: [Role; 6] = [Role::Admin, Role::Manager, Role::SalesRep, Role::SupportAgent, Role::Marketer, Role::Viewer];
+    pub const ALL: [Role; 6] = [
+        Role::Admin,
+        Role::Manager,
+        Role::SalesRep,
+        Role::SupportAgent,
+        Role::Marketer,
+        Role::Viewer,
+    ];
 
     /// Name as stored.
     pub fn as_str(self) -> &'static str {
@@ -92,7 +99,11 @@ pub enum Scope {
 impl Actor {
     /// The system actor, for work no user started.
     pub fn system() -> Actor {
-        Actor { user_id: None, role: Role::Admin, request_id: None }
+        Actor {
+            user_id: None,
+            role: Role::Admin,
+            request_id: None,
+        }
     }
 
     /// The records this actor may see. Until teams exist (issue 3) every role sees all records.
@@ -124,9 +135,21 @@ pub fn require(actor: &Actor, object: Object, action: Action) -> Result<(), Deni
         (Role::Viewer, _, Read) => true,
         (Role::Viewer, _, _) => false,
         (Role::Marketer | Role::SupportAgent, _, Delete) => false,
-        (Role::Manager | Role::SalesRep | Role::SupportAgent | Role::Marketer, Customer | Company, _) => true,
+        (
+            Role::Manager | Role::SalesRep | Role::SupportAgent | Role::Marketer,
+            Customer | Company,
+            _,
+        ) => true,
     };
-    if allowed { Ok(()) } else { Err(Denied { role: actor.role, object, action }) }
+    if allowed {
+        Ok(())
+    } else {
+        Err(Denied {
+            role: actor.role,
+            object,
+            action,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -134,7 +157,11 @@ mod tests {
     use super::*;
 
     fn as_role(role: Role) -> Actor {
-        Actor { user_id: Some(1), role, request_id: None }
+        Actor {
+            user_id: Some(1),
+            role,
+            request_id: None,
+        }
     }
 
     #[test]
@@ -142,7 +169,14 @@ mod tests {
         assert!(require(&as_role(Role::Viewer), Object::Customer, Action::Read).is_ok());
         assert!(require(&as_role(Role::Viewer), Object::Customer, Action::Update).is_err());
         assert!(require(&as_role(Role::SalesRep), Object::Customer, Action::Update).is_ok());
-        assert!(require(&as_role(Role::SalesRep), Object::CustomField, Action::Create).is_err());
+        assert!(
+            require(
+                &as_role(Role::SalesRep),
+                Object::CustomField,
+                Action::Create
+            )
+            .is_err()
+        );
         assert!(require(&as_role(Role::SalesRep), Object::CustomField, Action::Read).is_ok());
         assert!(require(&as_role(Role::Admin), Object::User, Action::Create).is_ok());
         assert!(require(&as_role(Role::Marketer), Object::Customer, Action::Delete).is_err());

@@ -67,19 +67,45 @@ impl ApiError {
     /// A 400 that names one field.
     pub fn bad_field(field: &str, message: impl Into<String>) -> ApiError {
         let message = message.into();
-        ApiError::BadRequest { detail: format!("{field}: {message}"), errors: vec![FieldError { field: field.into(), message }] }
+        ApiError::BadRequest {
+            detail: format!("{field}: {message}"),
+            errors: vec![FieldError {
+                field: field.into(),
+                message,
+            }],
+        }
     }
 
     fn parts(&self) -> (StatusCode, &'static str, &'static str) {
         match self {
-            ApiError::BadRequest { .. } => (StatusCode::BAD_REQUEST, "bad-request", "The request is malformed"),
-            ApiError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation-error", "Some fields are invalid"),
-            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", "Authentication required"),
+            ApiError::BadRequest { .. } => (
+                StatusCode::BAD_REQUEST,
+                "bad-request",
+                "The request is malformed",
+            ),
+            ApiError::Invalid(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation-error",
+                "Some fields are invalid",
+            ),
+            ApiError::Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Authentication required",
+            ),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Not allowed"),
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             ApiError::Conflict { .. } => (StatusCode::CONFLICT, "conflict", "Duplicate value"),
-            ApiError::PreconditionFailed(_) => (StatusCode::PRECONDITION_FAILED, "version-mismatch", "The record has changed"),
-            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal server error"),
+            ApiError::PreconditionFailed(_) => (
+                StatusCode::PRECONDITION_FAILED,
+                "version-mismatch",
+                "The record has changed",
+            ),
+            ApiError::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal server error",
+            ),
         }
     }
 
@@ -89,12 +115,31 @@ impl ApiError {
         let (detail, errors) = match self {
             ApiError::BadRequest { detail, errors } => (detail.clone(), errors.clone()),
             ApiError::Invalid(e) => (e.to_string(), e.0.clone()),
-            ApiError::Unauthorized => ("send Authorization: Bearer <token>; get a token from POST /api/v1/auth/login".into(), vec![]),
-            ApiError::Conflict { field, message } => (message.clone(), vec![FieldError { field: field.clone(), message: message.clone() }]),
-            ApiError::Internal(_) => ("something went wrong on our side; it has been logged".into(), vec![]),
+            ApiError::Unauthorized => (
+                "send Authorization: Bearer <token>; get a token from POST /api/v1/auth/login"
+                    .into(),
+                vec![],
+            ),
+            ApiError::Conflict { field, message } => (
+                message.clone(),
+                vec![FieldError {
+                    field: field.clone(),
+                    message: message.clone(),
+                }],
+            ),
+            ApiError::Internal(_) => (
+                "something went wrong on our side; it has been logged".into(),
+                vec![],
+            ),
             other => (other.to_string(), vec![]),
         };
-        Problem { kind: format!("/problems/{kind}"), title: title.into(), status: status.as_u16(), detail, errors }
+        Problem {
+            kind: format!("/problems/{kind}"),
+            title: title.into(),
+            status: status.as_u16(),
+            detail,
+            errors,
+        }
     }
 }
 
@@ -104,10 +149,20 @@ impl IntoResponse for ApiError {
             tracing::error!(%cause, "request failed");
         }
         let p = self.problem();
-        let mut res = (StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), serde_json::to_string(&p).unwrap_or_default()).into_response();
-        res.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/problem+json"));
+        let mut res = (
+            StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            serde_json::to_string(&p).unwrap_or_default(),
+        )
+            .into_response();
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            header::HeaderValue::from_static("application/problem+json"),
+        );
         if matches!(self, ApiError::Unauthorized) {
-            res.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+            res.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
         }
         res
     }
@@ -121,7 +176,9 @@ impl From<rapport_store::Error> for ApiError {
             E::Denied(d) => ApiError::Forbidden(d.to_string()),
             E::Invalid(v) => ApiError::Invalid(v),
             E::Conflict { field, message } => ApiError::Conflict { field, message },
-            e @ E::VersionMismatch { .. } => ApiError::PreconditionFailed(format!("{e}; reload it and apply your change again")),
+            e @ E::VersionMismatch { .. } => {
+                ApiError::PreconditionFailed(format!("{e}; reload it and apply your change again"))
+            }
             E::Db(e) => ApiError::Internal(e.to_string()),
         }
     }

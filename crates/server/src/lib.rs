@@ -28,7 +28,10 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Config { phone_country_code: "1".into(), secure_cookies: false }
+        Config {
+            phone_country_code: "1".into(),
+            secure_cookies: false,
+        }
     }
 }
 
@@ -46,7 +49,11 @@ pub struct AppState {
 impl AppState {
     /// State over `store` with `config`.
     pub fn new(store: Store, config: Config) -> AppState {
-        AppState { store, config: Arc::new(config), metrics: Arc::new(metrics::Metrics::default()) }
+        AppState {
+            store,
+            config: Arc::new(config),
+            metrics: Arc::new(metrics::Metrics::default()),
+        }
     }
 }
 
@@ -61,7 +68,10 @@ pub fn build_app(state: AppState) -> Router {
         .merge(api::meta_router(openapi))
         .merge(ui::router())
         .fallback(api::not_found)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .layer(telemetry::trace_layer())
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))

@@ -10,7 +10,9 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use crate::list::{Listing, Page};
-use crate::records::{check_owner, check_version, company_name, json_object, replace_tags, string_list};
+use crate::records::{
+    check_owner, check_version, company_name, json_object, replace_tags, string_list,
+};
 use crate::sql::{Sql, sql};
 use crate::{Error, Result, Store, audit, unique_violation};
 
@@ -19,9 +21,22 @@ const COLS: &str = "c.id, c.name, c.email, c.additional_emails, c.phone, c.addit
     c.needs, c.notes, c.custom, c.created_at, c.updated_at, c.deleted_at, c.version, co.name AS company_name";
 const FROM: &str = "customers c LEFT JOIN companies co ON co.id = c.company_id";
 
-const LISTING: Listing = Listing { alias: "c", table: "customers c", joins: "LEFT JOIN companies co ON co.id = c.company_id", cols: COLS, fts: "customers_fts", tags: ("customer_tags", "customer_id"), person: true };
+const LISTING: Listing = Listing {
+    alias: "c",
+    table: "customers c",
+    joins: "LEFT JOIN companies co ON co.id = c.company_id",
+    cols: COLS,
+    fts: "customers_fts",
+    tags: ("customer_tags", "customer_id"),
+    person: true,
+};
 
-const UNIQUE: &[(&str, &str, &str, &str)] = &[("customers_email_key", "customers.email", "email", "another person already has this email address")];
+const UNIQUE: &[(&str, &str, &str, &str)] = &[(
+    "customers_email_key",
+    "customers.email",
+    "email",
+    "another person already has this email address",
+)];
 
 fn from_row(r: &AnyRow) -> sqlx::Result<Customer> {
     Ok(Customer {
@@ -40,7 +55,8 @@ fn from_row(r: &AnyRow) -> sqlx::Result<Customer> {
                 country: r.try_get("address_country")?,
             },
             company_id: r.try_get("company_id")?,
-            lifecycle_stage: LifecycleStage::parse(&r.try_get::<String, _>("lifecycle_stage")?).unwrap_or_default(),
+            lifecycle_stage: LifecycleStage::parse(&r.try_get::<String, _>("lifecycle_stage")?)
+                .unwrap_or_default(),
             source: r.try_get("source")?,
             owner_id: r.try_get("owner_id")?,
             tags: string_list(r, "tags")?,
@@ -59,33 +75,87 @@ fn from_row(r: &AnyRow) -> sqlx::Result<Customer> {
 /// Appends the data columns' values in the order of `DATA_COLS`.
 fn bind_data(q: &mut Sql, d: &CustomerData, company_text: &str) {
     let list = |v: &Vec<String>| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
-    q.arg(d.name.clone()).push(", ").arg(text::fold(&d.name)).push(", ").arg(d.email.clone()).push(", ").arg(list(&d.additional_emails)).push(", ");
-    q.arg(d.phone.clone()).push(", ").arg(list(&d.additional_phones)).push(", ");
+    q.arg(d.name.clone())
+        .push(", ")
+        .arg(text::fold(&d.name))
+        .push(", ")
+        .arg(d.email.clone())
+        .push(", ")
+        .arg(list(&d.additional_emails))
+        .push(", ");
+    q.arg(d.phone.clone())
+        .push(", ")
+        .arg(list(&d.additional_phones))
+        .push(", ");
     let a = &d.address;
     for part in [&a.street, &a.city, &a.region, &a.postal_code, &a.country] {
         q.arg(part.clone()).push(", ");
     }
-    q.arg(d.company_id).push(", ").arg(d.lifecycle_stage.as_str()).push(", ").arg(d.source.clone()).push(", ").arg(d.owner_id).push(", ");
-    q.arg(list(&d.tags)).push(", ").arg(d.needs.clone()).push(", ").arg(d.notes.clone()).push(", ");
-    q.arg(serde_json::Value::Object(d.custom.clone()).to_string()).push(", ").arg(d.search_text()).push(", ").arg(company_text.to_string());
+    q.arg(d.company_id)
+        .push(", ")
+        .arg(d.lifecycle_stage.as_str())
+        .push(", ")
+        .arg(d.source.clone())
+        .push(", ")
+        .arg(d.owner_id)
+        .push(", ");
+    q.arg(list(&d.tags))
+        .push(", ")
+        .arg(d.needs.clone())
+        .push(", ")
+        .arg(d.notes.clone())
+        .push(", ");
+    q.arg(serde_json::Value::Object(d.custom.clone()).to_string())
+        .push(", ")
+        .arg(d.search_text())
+        .push(", ")
+        .arg(company_text.to_string());
 }
 
 const DATA_COLS: [&str; 21] = [
-    "name", "sort_name", "email", "additional_emails", "phone", "additional_phones", "address_street", "address_city", "address_region",
-    "address_postal_code", "address_country", "company_id", "lifecycle_stage", "source", "owner_id", "tags", "needs", "notes", "custom",
-    "search_text", "company_text",
+    "name",
+    "sort_name",
+    "email",
+    "additional_emails",
+    "phone",
+    "additional_phones",
+    "address_street",
+    "address_city",
+    "address_region",
+    "address_postal_code",
+    "address_country",
+    "company_id",
+    "lifecycle_stage",
+    "source",
+    "owner_id",
+    "tags",
+    "needs",
+    "notes",
+    "custom",
+    "search_text",
+    "company_text",
 ];
 
 impl Store {
     async fn customer_in(&self, tx: &mut Transaction<'static, Any>, id: i64) -> Result<Customer> {
-        let row = sql(&format!("SELECT {COLS} FROM {FROM} WHERE c.id = ? AND c.deleted_at IS NULL"), [id.into()]).fetch_optional(&mut **tx).await?;
+        let row = sql(
+            &format!("SELECT {COLS} FROM {FROM} WHERE c.id = ? AND c.deleted_at IS NULL"),
+            [id.into()],
+        )
+        .fetch_optional(&mut **tx)
+        .await?;
         Ok(from_row(&row.ok_or(Error::NotFound)?)?)
     }
 
     /// One live person.
     pub async fn get_customer(&self, actor: &Actor, id: i64) -> Result<Customer> {
         require(actor, Object::Customer, Action::Read)?;
-        let row = sql(&format!("SELECT {COLS} FROM {FROM} WHERE c.id = ? AND c.deleted_at IS NULL"), [id.into()]).fetch_optional(&self.pool).await?;
+        let row = sql(
+            &format!("SELECT {COLS} FROM {FROM} WHERE c.id = ? AND c.deleted_at IS NULL"),
+            [id.into()],
+        )
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(from_row(&row.ok_or(Error::NotFound)?)?)
     }
 
@@ -93,7 +163,10 @@ impl Store {
     pub async fn list_customers(&self, actor: &Actor, p: &ListParams) -> Result<Page<Customer>> {
         require(actor, Object::Customer, Action::Read)?;
         let (rows, next_cursor) = self.list_rows(&LISTING, p).await?;
-        Ok(Page { data: rows.iter().map(from_row).collect::<sqlx::Result<_>>()?, next_cursor })
+        Ok(Page {
+            data: rows.iter().map(from_row).collect::<sqlx::Result<_>>()?,
+            next_cursor,
+        })
     }
 
     /// Adds a person; `build` validates the input (after the permission check, so a caller
@@ -107,20 +180,42 @@ impl Store {
         let mut tx = self.write_tx().await?;
         let id = self.insert_customer(&mut tx, &data).await?;
         let created = self.customer_in(&mut tx, id).await?;
-        audit::record(&mut tx, actor, "create", "customer", Some(id), json!({"after": &created.data})).await?;
+        audit::record(
+            &mut tx,
+            actor,
+            "create",
+            "customer",
+            Some(id),
+            json!({"after": &created.data}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(created)
     }
 
     /// Inserts without auditing: callers audit (one row per record, or one per batch when seeding).
-    pub(crate) async fn insert_customer(&self, tx: &mut Transaction<'static, Any>, data: &CustomerData) -> Result<i64> {
+    pub(crate) async fn insert_customer(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        data: &CustomerData,
+    ) -> Result<i64> {
         check_owner(tx, data.owner_id).await?;
         let company = company_name(tx, data.company_id).await?;
         let now = now_rfc3339();
-        let mut q = Sql::new(&format!("INSERT INTO customers ({}, created_at, updated_at, version) VALUES (", DATA_COLS.join(", ")));
+        let mut q = Sql::new(&format!(
+            "INSERT INTO customers ({}, created_at, updated_at, version) VALUES (",
+            DATA_COLS.join(", ")
+        ));
         bind_data(&mut q, data, &text::fold(company.as_deref().unwrap_or("")));
-        q.push(", ").arg(now.clone()).push(", ").arg(now).push(", 1) RETURNING id");
-        let row = q.fetch_one(&mut **tx).await.map_err(|e| unique_violation(e, UNIQUE))?;
+        q.push(", ")
+            .arg(now.clone())
+            .push(", ")
+            .arg(now)
+            .push(", 1) RETURNING id");
+        let row = q
+            .fetch_one(&mut **tx)
+            .await
+            .map_err(|e| unique_violation(e, UNIQUE))?;
         let id: i64 = row.try_get("id")?;
         replace_tags(tx, "customer_tags", "customer_id", id, &data.tags).await?;
         Ok(id)
@@ -129,7 +224,13 @@ impl Store {
     /// Changes a person. `change` receives the current fields and returns the new ones (or the
     /// validation errors); it runs inside the transaction, so nothing is half-written. With
     /// `if_match`, a stale version is refused instead of overwriting someone else's edit.
-    pub async fn update_customer<F>(&self, actor: &Actor, id: i64, if_match: Option<i64>, change: F) -> Result<Customer>
+    pub async fn update_customer<F>(
+        &self,
+        actor: &Actor,
+        id: i64,
+        if_match: Option<i64>,
+        change: F,
+    ) -> Result<Customer>
     where
         F: FnOnce(&CustomerData) -> Result<CustomerData, ValidationErrors>,
     {
@@ -143,20 +244,44 @@ impl Store {
         let mut q = Sql::new("UPDATE customers SET (");
         q.push(&DATA_COLS.join(", ")).push(") = (");
         bind_data(&mut q, &data, &text::fold(company.as_deref().unwrap_or("")));
-        q.push("), updated_at = ").arg(now_rfc3339()).push(", version = version + 1 WHERE id = ").arg(id).push(" AND version = ").arg(before.version);
-        if q.execute(&mut *tx).await.map_err(|e| unique_violation(e, UNIQUE))? == 0 {
-            return Err(Error::VersionMismatch { current: before.version + 1 });
+        q.push("), updated_at = ")
+            .arg(now_rfc3339())
+            .push(", version = version + 1 WHERE id = ")
+            .arg(id)
+            .push(" AND version = ")
+            .arg(before.version);
+        if q.execute(&mut *tx)
+            .await
+            .map_err(|e| unique_violation(e, UNIQUE))?
+            == 0
+        {
+            return Err(Error::VersionMismatch {
+                current: before.version + 1,
+            });
         }
         replace_tags(&mut tx, "customer_tags", "customer_id", id, &data.tags).await?;
         let after = self.customer_in(&mut tx, id).await?;
-        audit::record(&mut tx, actor, "update", "customer", Some(id), audit::diff(&before.data, &after.data)).await?;
+        audit::record(
+            &mut tx,
+            actor,
+            "update",
+            "customer",
+            Some(id),
+            audit::diff(&before.data, &after.data),
+        )
+        .await?;
         tx.commit().await?;
         Ok(after)
     }
 
     /// Soft-deletes a person: it disappears from lists and reads but stays as a tombstone that
     /// `updated_since` sync listings report.
-    pub async fn delete_customer(&self, actor: &Actor, id: i64, if_match: Option<i64>) -> Result<()> {
+    pub async fn delete_customer(
+        &self,
+        actor: &Actor,
+        id: i64,
+        if_match: Option<i64>,
+    ) -> Result<()> {
         require(actor, Object::Customer, Action::Delete)?;
         let mut tx = self.write_tx().await?;
         let before = self.customer_in(&mut tx, id).await?;
@@ -165,26 +290,50 @@ impl Store {
         sql("UPDATE customers SET deleted_at = ?, updated_at = ?, version = version + 1 WHERE id = ?", [now.clone().into(), now.into(), id.into()])
             .execute(&mut *tx)
             .await?;
-        audit::record(&mut tx, actor, "delete", "customer", Some(id), json!({"before": &before.data})).await?;
+        audit::record(
+            &mut tx,
+            actor,
+            "delete",
+            "customer",
+            Some(id),
+            json!({"before": &before.data}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Adds many people in one transaction with a single audit row (demo data, bulk loads).
-    pub async fn create_customers_batch(&self, actor: &Actor, batch: &[CustomerData]) -> Result<Vec<i64>> {
+    pub async fn create_customers_batch(
+        &self,
+        actor: &Actor,
+        batch: &[CustomerData],
+    ) -> Result<Vec<i64>> {
         require(actor, Object::Customer, Action::Create)?;
         let mut tx = self.write_tx().await?;
         let mut ids = Vec::with_capacity(batch.len());
         for d in batch {
             ids.push(self.insert_customer(&mut tx, d).await?);
         }
-        audit::record(&mut tx, actor, "bulk_create", "customer", None, json!({"count": batch.len(), "first_id": ids.first(), "last_id": ids.last()})).await?;
+        audit::record(
+            &mut tx,
+            actor,
+            "bulk_create",
+            "customer",
+            None,
+            json!({"count": batch.len(), "first_id": ids.first(), "last_id": ids.last()}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(ids)
     }
 
     /// The custom field definitions of people (for validating input).
-    pub async fn customer_fields(&self, actor: &Actor) -> Result<Vec<rapport_domain::custom_field::CustomField>> {
-        self.list_custom_fields(actor, Some(FieldObject::Customer)).await
+    pub async fn customer_fields(
+        &self,
+        actor: &Actor,
+    ) -> Result<Vec<rapport_domain::custom_field::CustomField>> {
+        self.list_custom_fields(actor, Some(FieldObject::Customer))
+            .await
     }
 }

@@ -90,7 +90,9 @@ pub struct Store {
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The URL may hold a password: never print it.
-        f.debug_struct("Store").field("backend", &self.backend).finish()
+        f.debug_struct("Store")
+            .field("backend", &self.backend)
+            .finish()
     }
 }
 
@@ -111,9 +113,14 @@ impl Store {
     pub async fn connect(url: &str) -> Result<Store, String> {
         sqlx::any::install_default_drivers();
         let url = database_url(url);
-        let backend = Backend::from_url(&url).ok_or_else(|| format!("unsupported database URL '{url}': use a file path, sqlite://… or postgres://…"))?;
-        let opts = AnyConnectOptions::from_str(&url).map_err(|e| format!("bad database URL: {e}"))?;
-        let cores = std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(2);
+        let backend = Backend::from_url(&url).ok_or_else(|| {
+            format!("unsupported database URL '{url}': use a file path, sqlite://… or postgres://…")
+        })?;
+        let opts =
+            AnyConnectOptions::from_str(&url).map_err(|e| format!("bad database URL: {e}"))?;
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get() as u32)
+            .unwrap_or(2);
         let pool = AnyPoolOptions::new()
             .max_connections((cores * 4).max(8))
             .min_connections(1)
@@ -139,7 +146,9 @@ impl Store {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
-        m.run(&self.pool).await.map_err(|e| format!("migration failed: {e}"))
+        m.run(&self.pool)
+            .await
+            .map_err(|e| format!("migration failed: {e}"))
     }
 
     /// The engine in use.
@@ -177,7 +186,10 @@ fn unique_violation(e: sqlx::Error, indexes: &[(&str, &str, &str, &str)]) -> Err
             let text = format!("{} {}", db.constraint().unwrap_or(""), db.message());
             for (pg_index, sqlite_column, field, message) in indexes {
                 if text.contains(pg_index) || text.contains(sqlite_column) {
-                    return Error::Conflict { field: field.to_string(), message: message.to_string() };
+                    return Error::Conflict {
+                        field: field.to_string(),
+                        message: message.to_string(),
+                    };
                 }
             }
         }

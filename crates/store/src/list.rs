@@ -64,7 +64,9 @@ fn sort_name(s: SortField) -> &'static str {
 fn encode_cursor(sort: SortField, row: &AnyRow) -> Result<String> {
     let key: Value = match sort {
         SortField::Id => json!(row.try_get::<i64, _>("sort_key")?),
-        SortField::Relevance => json!(row.try_get::<f64, _>("sort_key")?),
+        // As raw bits: a decimal round trip may change the last digit, and keyset paging needs
+        // the exact value.
+        SortField::Relevance => json!(row.try_get::<f64, _>("sort_key")?.to_bits()),
         _ => json!(row.try_get::<String, _>("sort_key")?),
     };
     let c = json!({"s": sort_name(sort), "k": key, "id": row.try_get::<i64, _>("id")?});
@@ -72,8 +74,15 @@ fn encode_cursor(sort: SortField, row: &AnyRow) -> Result<String> {
 }
 
 fn decode_cursor(raw: &str, sort: SortField) -> Result<(Arg, i64)> {
-    let bad = || Error::Invalid(ValidationErrors::single("cursor", "is not a cursor of this list with this sort: request the first page again without cursor"));
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad())?;
+    let bad = || {
+        Error::Invalid(ValidationErrors::single(
+            "cursor",
+            "is not a cursor of this list with this sort: request the first page again without cursor",
+        ))
+    };
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(raw)
+        .map_err(|_| bad())?;
     let v: Value = serde_json::from_slice(&bytes).map_err(|_| bad())?;
     if v["s"] != sort_name(sort) {
         return Err(bad());
@@ -81,7 +90,7 @@ fn decode_cursor(raw: &str, sort: SortField) -> Result<(Arg, i64)> {
     let id = v["id"].as_i64().ok_or_else(bad)?;
     let key = match sort {
         SortField::Id => Arg::Int(Some(v["k"].as_i64().ok_or_else(bad)?)),
-        SortField::Relevance => Arg::Real(v["k"].as_f64().ok_or_else(bad)?),
+        SortField::Relevance => Arg::Real(f64::from_bits(v["k"].as_u64().ok_or_else(bad)?)),
         _ => Arg::Text(Some(v["k"].as_str().ok_or_else(bad)?.to_string())),
     };
     Ok((key, id))
@@ -89,41 +98,74 @@ fn decode_cursor(raw: &str, sort: SortField) -> Result<(Arg, i64)> {
 
 impl Store {
     /// Runs a list query and returns its rows (at most `limit`) and the next cursor.
-    pub(crate) async fn list_rows(&self, spec: &Listing, p: &ListParams) -> Result<(Vec<AnyRow>, Option<String>)> {
+    pub(crate) async fn list_rows(
+        &self,
+        spec: &Listing,
+        p: &ListParams,
+    ) -> Result<(Vec<AnyRow>, Option<String>)> {
         let a = spec.alias;
         if !spec.person && (p.lifecycle_stage.is_some() || p.company_id.is_some()) {
-            return Err(Error::Invalid(ValidationErrors::single("lifecycle_stage", "only people can be filtered by lifecycle stage or company")));
+            return Err(Error::Invalid(ValidationErrors::single(
+                "lifecycle_stage",
+                "only people can be filtered by lifecycle stage or company",
+            )));
         }
         let relevance = p.sort == SortField::Relevance;
         let mut q = Sql::new("SELECT * FROM (SELECT ");
         q.push(spec.cols).push(", ");
         let fts_sqlite = if self.backend == Backend::Sqlite && !p.terms.is_empty() {
-            Some(p.terms.iter().map(|t| format!("\"{t}\"*")).collect::<Vec<_>>().join(" "))
+            Some(
+                p.terms
+                    .iter()
+                    .map(|t| format!("\"{t}\"*"))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            )
         } else {
             None
         };
-        let tsquery = p.terms.iter().map(|t| format!("{t}:*")).collect::<Vec<_>>().join(" & ");
+        let tsquery = p
+            .terms
+            .iter()
+            .map(|t| format!("{t}:*"))
+            .collect::<Vec<_>>()
+            .join(" & ");
         if relevance {
             match self.backend {
                 Backend::Sqlite => q.push(&format!("bm25({}, 10.0, 2.0)", spec.fts)),
                 // Negated so that ascending order puts the best match first, as bm25 does.
-                Backend::Postgres => q.push(&format!("(-ts_rank({a}.search_tsv, to_tsquery('simple', ")).arg(tsquery.clone()).push(")))::float8"),
+                Backend::Postgres => q
+                    .push(&format!("(-ts_rank({a}.search_tsv, to_tsquery('simple', "))
+                    .arg(tsquery.clone())
+                    .push(")))::float8"),
             };
         } else {
             q.push(&sort_column(a, p.sort));
         }
         q.push(" AS sort_key FROM ");
         if relevance && self.backend == Backend::Sqlite {
-            q.push(&format!("{fts} JOIN {table} ON {a}.id = {fts}.rowid {joins} WHERE {fts} MATCH ", fts = spec.fts, table = spec.table, joins = spec.joins))
-                .arg(fts_sqlite.clone().unwrap_or_default());
+            q.push(&format!(
+                "{fts} JOIN {table} ON {a}.id = {fts}.rowid {joins} WHERE {fts} MATCH ",
+                fts = spec.fts,
+                table = spec.table,
+                joins = spec.joins
+            ))
+            .arg(fts_sqlite.clone().unwrap_or_default());
         } else {
             q.push(&format!("{} {} WHERE 1 = 1", spec.table, spec.joins));
             if let Some(m) = &fts_sqlite {
-                q.push(&format!(" AND {a}.id IN (SELECT rowid FROM {fts} WHERE {fts} MATCH ", fts = spec.fts)).arg(m.clone()).push(")");
+                q.push(&format!(
+                    " AND {a}.id IN (SELECT rowid FROM {fts} WHERE {fts} MATCH ",
+                    fts = spec.fts
+                ))
+                .arg(m.clone())
+                .push(")");
             }
         }
         if !p.terms.is_empty() && self.backend == Backend::Postgres {
-            q.push(&format!(" AND {a}.search_tsv @@ to_tsquery('simple', ")).arg(tsquery).push(")");
+            q.push(&format!(" AND {a}.search_tsv @@ to_tsquery('simple', "))
+                .arg(tsquery)
+                .push(")");
         }
         match &p.updated_since {
             Some(t) => q.push(&format!(" AND {a}.updated_at > ")).arg(t.clone()),
@@ -131,13 +173,18 @@ impl Store {
         };
         if let Some(tag) = &p.tag {
             let (table, fk) = spec.tags;
-            q.push(&format!(" AND {a}.id IN (SELECT {fk} FROM {table} WHERE tag = ")).arg(tag.clone()).push(")");
+            q.push(&format!(
+                " AND {a}.id IN (SELECT {fk} FROM {table} WHERE tag = "
+            ))
+            .arg(tag.clone())
+            .push(")");
         }
         if let Some(o) = p.owner_id {
             q.push(&format!(" AND {a}.owner_id = ")).arg(o);
         }
         if let Some(s) = p.lifecycle_stage {
-            q.push(&format!(" AND {a}.lifecycle_stage = ")).arg(s.as_str());
+            q.push(&format!(" AND {a}.lifecycle_stage = "))
+                .arg(s.as_str());
         }
         if let Some(c) = p.company_id {
             q.push(&format!(" AND {a}.company_id = ")).arg(c);
@@ -160,12 +207,30 @@ impl Store {
             };
             let key = &f.field.key; // validated: [a-z0-9_] only, safe to inline
             let (expr, arg) = match (self.backend, f.field.field_type) {
-                (Backend::Sqlite, FieldType::Number) => (format!("json_extract({a}.custom, '$.{key}')"), Arg::Real(f.value.as_f64().unwrap_or(0.0))),
-                (Backend::Sqlite, FieldType::Boolean) => (format!("json_extract({a}.custom, '$.{key}')"), Arg::Int(Some((f.value.as_bool() == Some(true)) as i64))),
-                (Backend::Sqlite, _) => (format!("json_extract({a}.custom, '$.{key}')"), Arg::from(f.value.as_str().unwrap_or(""))),
-                (Backend::Postgres, FieldType::Number) => (format!("(({a}.custom::jsonb) ->> '{key}')::float8"), Arg::Real(f.value.as_f64().unwrap_or(0.0))),
-                (Backend::Postgres, FieldType::Boolean) => (format!("(({a}.custom::jsonb) ->> '{key}')"), Arg::from(f.value.to_string())),
-                (Backend::Postgres, _) => (format!("(({a}.custom::jsonb) ->> '{key}')"), Arg::from(f.value.as_str().unwrap_or(""))),
+                (Backend::Sqlite, FieldType::Number) => (
+                    format!("json_extract({a}.custom, '$.{key}')"),
+                    Arg::Real(f.value.as_f64().unwrap_or(0.0)),
+                ),
+                (Backend::Sqlite, FieldType::Boolean) => (
+                    format!("json_extract({a}.custom, '$.{key}')"),
+                    Arg::Int(Some((f.value.as_bool() == Some(true)) as i64)),
+                ),
+                (Backend::Sqlite, _) => (
+                    format!("json_extract({a}.custom, '$.{key}')"),
+                    Arg::from(f.value.as_str().unwrap_or("")),
+                ),
+                (Backend::Postgres, FieldType::Number) => (
+                    format!("(({a}.custom::jsonb) ->> '{key}')::float8"),
+                    Arg::Real(f.value.as_f64().unwrap_or(0.0)),
+                ),
+                (Backend::Postgres, FieldType::Boolean) => (
+                    format!("(({a}.custom::jsonb) ->> '{key}')"),
+                    Arg::from(f.value.to_string()),
+                ),
+                (Backend::Postgres, _) => (
+                    format!("(({a}.custom::jsonb) ->> '{key}')"),
+                    Arg::from(f.value.as_str().unwrap_or("")),
+                ),
             };
             q.push(&format!(" AND {expr} {op} ")).arg(arg);
         }
@@ -173,9 +238,18 @@ impl Store {
         let dir = if p.desc { "DESC" } else { "ASC" };
         if let Some(c) = &p.cursor {
             let (key, id) = decode_cursor(c, p.sort)?;
-            q.push(if p.desc { " WHERE (s.sort_key, s.id) < (" } else { " WHERE (s.sort_key, s.id) > (" }).arg(key).push(", ").arg(id).push(")");
+            q.push(if p.desc {
+                " WHERE (s.sort_key, s.id) < ("
+            } else {
+                " WHERE (s.sort_key, s.id) > ("
+            })
+            .arg(key)
+            .push(", ")
+            .arg(id)
+            .push(")");
         }
-        q.push(&format!(" ORDER BY s.sort_key {dir}, s.id {dir} LIMIT ")).arg(p.limit as i64 + 1);
+        q.push(&format!(" ORDER BY s.sort_key {dir}, s.id {dir} LIMIT "))
+            .arg(p.limit as i64 + 1);
         let mut rows = q.fetch_all(&self.pool).await?;
         let next = if rows.len() > p.limit as usize {
             rows.truncate(p.limit as usize);

@@ -68,20 +68,31 @@ const USER_COLS: &str = "id, email, name, role, is_active, created_at, updated_a
 
 /// SHA-256 of a token, hex: what the database keeps.
 fn token_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn hash_password(password: &str) -> Result<String> {
     Argon2::default()
         .hash_password(password.as_bytes())
         .map(|h| h.to_string())
-        .map_err(|e| Error::Invalid(ValidationErrors::single("password", format!("cannot be hashed: {e}"))))
+        .map_err(|e| {
+            Error::Invalid(ValidationErrors::single(
+                "password",
+                format!("cannot be hashed: {e}"),
+            ))
+        })
 }
 
 /// Checks a new password against the policy.
 fn check_password(password: &str) -> Result<(), ValidationErrors> {
     if password.chars().count() < 10 {
-        return Err(ValidationErrors::single("password", "must have at least 10 characters"));
+        return Err(ValidationErrors::single(
+            "password",
+            "must have at least 10 characters",
+        ));
     }
     Ok(())
 }
@@ -111,7 +122,15 @@ impl Store {
         .await
         .map_err(|e| unique_violation(e, &[("users_email_key", "users.email", "email", "a user with this email already exists")]))?;
         let user = user_from_row(&row)?;
-        audit::record(&mut tx, actor, "create", "user", Some(user.id), serde_json::json!({"after": &user})).await?;
+        audit::record(
+            &mut tx,
+            actor,
+            "create",
+            "user",
+            Some(user.id),
+            serde_json::json!({"after": &user}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(user)
     }
@@ -119,22 +138,48 @@ impl Store {
     /// Lists users (everyone may see who their colleagues are).
     pub async fn list_users(&self, actor: &Actor) -> Result<Vec<User>> {
         require(actor, Object::User, Action::Read)?;
-        let rows = sql(&format!("SELECT {USER_COLS} FROM users ORDER BY id"), []).fetch_all(&self.pool).await?;
-        Ok(rows.iter().map(user_from_row).collect::<sqlx::Result<_>>()?)
+        let rows = sql(&format!("SELECT {USER_COLS} FROM users ORDER BY id"), [])
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(user_from_row)
+            .collect::<sqlx::Result<_>>()?)
     }
 
     /// Checks an email and password; on success issues a new token of `kind` (`api` for
     /// bearer tokens from the API, `session` for the UI's cookie) and returns it in clear,
     /// the only time it is ever visible. Failed attempts are audited.
-    pub async fn login(&self, email: &str, password: &str, kind: &str, request_id: Option<String>) -> Result<Option<(String, User)>> {
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &str,
+        kind: &str,
+        request_id: Option<String>,
+    ) -> Result<Option<(String, User)>> {
         let email = email.trim().to_lowercase();
-        let row = sql(&format!("SELECT {USER_COLS}, password_hash FROM users WHERE email = ?"), [email.clone().into()]).fetch_optional(&self.pool).await?;
+        let row = sql(
+            &format!("SELECT {USER_COLS}, password_hash FROM users WHERE email = ?"),
+            [email.clone().into()],
+        )
+        .fetch_optional(&self.pool)
+        .await?;
         let verified = match &row {
             Some(r) => {
                 let stored: String = r.try_get("password_hash")?;
-                let ok = PasswordHash::new(&stored).map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok()).unwrap_or(false);
+                let ok = PasswordHash::new(&stored)
+                    .map(|h| {
+                        Argon2::default()
+                            .verify_password(password.as_bytes(), &h)
+                            .is_ok()
+                    })
+                    .unwrap_or(false);
                 let user = user_from_row(r)?;
-                if ok && user.is_active { Some(user) } else { None }
+                if ok && user.is_active {
+                    Some(user)
+                } else {
+                    None
+                }
             }
             None => {
                 // Spend the same time as a real check so response times do not reveal which emails exist.
@@ -144,22 +189,50 @@ impl Store {
         };
         let mut tx = self.write_tx().await?;
         let Some(user) = verified else {
-            let actor = Actor { user_id: row.as_ref().and_then(|r| r.try_get("id").ok()), role: Role::Viewer, request_id };
-            audit::record(&mut tx, &actor, "login_failed", "user", actor.user_id, serde_json::json!({"email": email})).await?;
+            let actor = Actor {
+                user_id: row.as_ref().and_then(|r| r.try_get("id").ok()),
+                role: Role::Viewer,
+                request_id,
+            };
+            audit::record(
+                &mut tx,
+                &actor,
+                "login_failed",
+                "user",
+                actor.user_id,
+                serde_json::json!({"email": email}),
+            )
+            .await?;
             tx.commit().await?;
             return Ok(None);
         };
-        let token = format!("rpt_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>()));
+        let token = format!(
+            "rpt_{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
+        );
         let now = chrono::Utc::now();
-        let expires = (now + chrono::Duration::days(TOKEN_DAYS)).to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        let expires = (now + chrono::Duration::days(TOKEN_DAYS))
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
         sql(
             "INSERT INTO auth_tokens (user_id, token_hash, kind, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
             [user.id.into(), token_hash(&token).into(), kind.into(), now_rfc3339().into(), expires.into()],
         )
         .execute(&mut *tx)
         .await?;
-        let actor = Actor { user_id: Some(user.id), role: user.role, request_id };
-        audit::record(&mut tx, &actor, "login", "user", Some(user.id), serde_json::json!({"kind": kind})).await?;
+        let actor = Actor {
+            user_id: Some(user.id),
+            role: user.role,
+            request_id,
+        };
+        audit::record(
+            &mut tx,
+            &actor,
+            "login",
+            "user",
+            Some(user.id),
+            serde_json::json!({"kind": kind}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(Some((token, user)))
     }
@@ -179,11 +252,22 @@ impl Store {
     /// Revokes a token (logout); revoking an unknown token is not an error.
     pub async fn revoke_token(&self, actor: &Actor, token: &str) -> Result<()> {
         let mut tx = self.write_tx().await?;
-        let n = sql("UPDATE auth_tokens SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL", [now_rfc3339().into(), token_hash(token).into()])
-            .execute(&mut *tx)
-            .await?;
+        let n = sql(
+            "UPDATE auth_tokens SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL",
+            [now_rfc3339().into(), token_hash(token).into()],
+        )
+        .execute(&mut *tx)
+        .await?;
         if n > 0 {
-            audit::record(&mut tx, actor, "logout", "user", actor.user_id, serde_json::Value::Null).await?;
+            audit::record(
+                &mut tx,
+                actor,
+                "logout",
+                "user",
+                actor.user_id,
+                serde_json::Value::Null,
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(())
@@ -191,6 +275,9 @@ impl Store {
 
     /// Number of users (the CLI offers to create the first admin when there is none).
     pub async fn count_users(&self) -> Result<i64> {
-        Ok(sql("SELECT COUNT(*) AS n FROM users", []).fetch_one(&self.pool).await?.try_get("n")?)
+        Ok(sql("SELECT COUNT(*) AS n FROM users", [])
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")?)
     }
 }

@@ -15,7 +15,11 @@ use crate::error::{ApiError, Problem};
 use crate::extract::{AppJson, CurrentUser, bearer, request_id};
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(login)).routes(routes!(logout)).routes(routes!(me)).routes(routes!(list_users, create_user))
+    OpenApiRouter::new()
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .routes(routes!(me))
+        .routes(routes!(list_users, create_user))
 }
 
 /// Credentials.
@@ -40,8 +44,16 @@ pub struct LoginResponse {
 /// Exchange email and password for a bearer token.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 401, body = Problem, description = "Wrong email or password")))]
-async fn login(State(state): State<AppState>, headers: HeaderMap, AppJson(req): AppJson<LoginRequest>) -> Result<Json<LoginResponse>, ApiError> {
-    match state.store.login(&req.email, &req.password, "api", request_id(&headers)).await? {
+async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    AppJson(req): AppJson<LoginRequest>,
+) -> Result<Json<LoginResponse>, ApiError> {
+    match state
+        .store
+        .login(&req.email, &req.password, "api", request_id(&headers))
+        .await?
+    {
         Some((token, user)) => Ok(Json(LoginResponse { token, user })),
         None => Err(ApiError::Unauthorized),
     }
@@ -50,7 +62,11 @@ async fn login(State(state): State<AppState>, headers: HeaderMap, AppJson(req): 
 /// Revoke the token this request carries.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])),
     responses((status = 204), (status = 401, body = Problem)))]
-async fn logout(State(state): State<AppState>, user: CurrentUser, headers: HeaderMap) -> Result<StatusCode, ApiError> {
+async fn logout(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
     if let Some(token) = bearer(&headers) {
         state.store.revoke_token(&user.actor, token).await?;
     }
@@ -67,7 +83,10 @@ async fn me(user: CurrentUser) -> Json<User> {
 /// Every user (owners are picked from this list).
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", security(("bearer" = [])),
     responses((status = 200, body = Vec<User>), (status = 401, body = Problem)))]
-async fn list_users(State(state): State<AppState>, user: CurrentUser) -> Result<Json<Vec<User>>, ApiError> {
+async fn list_users(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<Json<Vec<User>>, ApiError> {
     Ok(Json(state.store.list_users(&user.actor).await?))
 }
 
@@ -88,8 +107,17 @@ pub struct CreateUser {
 /// Create a user (admins only).
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", security(("bearer" = [])), request_body = CreateUser,
     responses((status = 201, body = User), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
-async fn create_user(State(state): State<AppState>, user: CurrentUser, AppJson(req): AppJson<CreateUser>) -> Result<(StatusCode, HeaderMap, Json<User>), ApiError> {
-    let new = NewUser { email: req.email, name: req.name, password: req.password, role: req.role };
+async fn create_user(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    AppJson(req): AppJson<CreateUser>,
+) -> Result<(StatusCode, HeaderMap, Json<User>), ApiError> {
+    let new = NewUser {
+        email: req.email,
+        name: req.name,
+        password: req.password,
+        role: req.role,
+    };
     let u = state.store.create_user(&user.actor, new).await?;
     let (status, headers) = super::created(format!("/api/v1/users/{}", u.id), u.version);
     Ok((status, headers, Json(u)))

@@ -9,32 +9,51 @@ use rapport_store::Page;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{ListQuery, bad_query, created, etag};
+use super::{ListQuery, bad_query, created, etag, list_error};
 use crate::AppState;
 use crate::error::{ApiError, Problem};
 use crate::extract::{AppJson, CurrentUser, IfMatch, QueryPairs};
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(get_one, update, delete))
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(get_one, update, delete))
 }
 
 /// List, filter and search companies.
 #[utoipa::path(get, path = "/api/v1/companies", tag = "companies", params(ListQuery), security(("bearer" = [])),
     responses((status = 200, body = Page<Company>), (status = 400, body = Problem), (status = 401, body = Problem)))]
-async fn list(State(state): State<AppState>, user: CurrentUser, QueryPairs(pairs): QueryPairs) -> Result<Json<Page<Company>>, ApiError> {
+async fn list(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    QueryPairs(pairs): QueryPairs,
+) -> Result<Json<Page<Company>>, ApiError> {
     let defs = state.store.company_fields(&user.actor).await?;
     let params = ListParams::parse(&pairs, &defs).map_err(bad_query)?;
-    Ok(Json(state.store.list_companies(&user.actor, &params).await?))
+    Ok(Json(
+        state
+            .store
+            .list_companies(&user.actor, &params)
+            .await
+            .map_err(list_error)?,
+    ))
 }
 
 /// Create a company.
 #[utoipa::path(post, path = "/api/v1/companies", tag = "companies", request_body = CompanyInput, security(("bearer" = [])),
     responses((status = 201, body = Company, headers(("Location" = String), ("ETag" = String))), (status = 400, body = Problem),
         (status = 409, body = Problem), (status = 422, body = Problem)))]
-async fn create(State(state): State<AppState>, user: CurrentUser, AppJson(input): AppJson<CompanyInput>) -> Result<(StatusCode, HeaderMap, Json<Company>), ApiError> {
+async fn create(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    AppJson(input): AppJson<CompanyInput>,
+) -> Result<(StatusCode, HeaderMap, Json<Company>), ApiError> {
     let defs = state.store.company_fields(&user.actor).await?;
     let cc = &state.config.phone_country_code;
-    let c = state.store.create_company(&user.actor, || input.apply(None, &defs, cc)).await?;
+    let c = state
+        .store
+        .create_company(&user.actor, || input.apply(None, &defs, cc))
+        .await?;
     let (status, headers) = created(format!("/api/v1/companies/{}", c.id), c.version);
     Ok((status, headers, Json(c)))
 }
@@ -42,7 +61,11 @@ async fn create(State(state): State<AppState>, user: CurrentUser, AppJson(input)
 /// One company.
 #[utoipa::path(get, path = "/api/v1/companies/{id}", tag = "companies", security(("bearer" = [])),
     responses((status = 200, body = Company, headers(("ETag" = String))), (status = 404, body = Problem)))]
-async fn get_one(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>) -> Result<(HeaderMap, Json<Company>), ApiError> {
+async fn get_one(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<(HeaderMap, Json<Company>), ApiError> {
     let c = state.store.get_company(&user.actor, id).await?;
     Ok((etag(c.version), Json(c)))
 }
@@ -61,7 +84,12 @@ async fn update(
 ) -> Result<(HeaderMap, Json<Company>), ApiError> {
     let defs = state.store.company_fields(&user.actor).await?;
     let cc = &state.config.phone_country_code;
-    let c = state.store.update_company(&user.actor, id, version, |cur| input.apply(Some(cur), &defs, cc)).await?;
+    let c = state
+        .store
+        .update_company(&user.actor, id, version, |cur| {
+            input.apply(Some(cur), &defs, cc)
+        })
+        .await?;
     Ok((etag(c.version), Json(c)))
 }
 
@@ -69,7 +97,12 @@ async fn update(
 #[utoipa::path(delete, path = "/api/v1/companies/{id}", tag = "companies", security(("bearer" = [])),
     params(("If-Match" = Option<String>, Header, description = "version the deletion is based on")),
     responses((status = 204), (status = 404, body = Problem), (status = 412, body = Problem)))]
-async fn delete(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>, IfMatch(version): IfMatch) -> Result<StatusCode, ApiError> {
+async fn delete(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    IfMatch(version): IfMatch,
+) -> Result<StatusCode, ApiError> {
     state.store.delete_company(&user.actor, id, version).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -15,7 +15,9 @@ use crate::error::ApiError;
 use crate::extract::QueryPairs;
 
 pub(super) fn router() -> axum::Router<AppState> {
-    axum::Router::new().route("/companies", get(list)).route("/companies/{id}", get(detail))
+    axum::Router::new()
+        .route("/companies", get(list))
+        .route("/companies/{id}", get(detail))
 }
 
 #[derive(Template)]
@@ -29,8 +31,16 @@ struct ListPage {
     next_url: Option<String>,
 }
 
-async fn list(State(state): State<AppState>, user: UiUser, QueryPairs(pairs): QueryPairs) -> Result<Response, ApiError> {
-    let q = pairs.iter().find(|(k, _)| k == "q").map(|(_, v)| v.clone()).unwrap_or_default();
+async fn list(
+    State(state): State<AppState>,
+    user: UiUser,
+    QueryPairs(pairs): QueryPairs,
+) -> Result<Response, ApiError> {
+    let q = pairs
+        .iter()
+        .find(|(k, _)| k == "q")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
     let defs = state.store.company_fields(user.actor()).await?;
     let (rows, next, error) = match ListParams::parse(&pairs, &defs) {
         Ok(p) => {
@@ -39,8 +49,21 @@ async fn list(State(state): State<AppState>, user: UiUser, QueryPairs(pairs): Qu
         }
         Err(e) => (vec![], None, Some(e.to_string())),
     };
-    let next_url = next.map(|c| if q.is_empty() { format!("/companies?cursor={c}") } else { format!("/companies?q={}&cursor={c}", urlencode(&q)) });
-    Ok(render(&ListPage { user_name: user.user().name.clone(), csrf: user.csrf.clone(), q, rows, error, next_url }))
+    let next_url = next.map(|c| {
+        if q.is_empty() {
+            format!("/companies?cursor={c}")
+        } else {
+            format!("/companies?q={}&cursor={c}", urlencode(&q))
+        }
+    });
+    Ok(render(&ListPage {
+        user_name: user.user().name.clone(),
+        csrf: user.csrf.clone(),
+        q,
+        rows,
+        error,
+        next_url,
+    }))
 }
 
 #[derive(Template)]
@@ -54,12 +77,38 @@ struct DetailPage {
     people: Vec<Customer>,
 }
 
-async fn detail(State(state): State<AppState>, user: UiUser, Path(id): Path<i64>) -> Result<Response, ApiError> {
+async fn detail(
+    State(state): State<AppState>,
+    user: UiUser,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
     let c = state.store.get_company(user.actor(), id).await?;
-    let people = state.store.list_customers(user.actor(), &ListParams { company_id: Some(id), limit: 200, ..Default::default() }).await?;
+    let people = state
+        .store
+        .list_customers(
+            user.actor(),
+            &ListParams {
+                company_id: Some(id),
+                limit: 200,
+                ..Default::default()
+            },
+        )
+        .await?;
     let owners = owners(&state, &user).await?;
     let defs = state.store.company_fields(user.actor()).await?;
-    let owner = c.data.owner_id.and_then(|o| owners.iter().find(|(i, _)| *i == o)).map(|(_, n)| n.clone()).unwrap_or_default();
-    let page = DetailPage { user_name: user.user().name.clone(), csrf: user.csrf.clone(), owner, custom: labelled(&defs, &c.data.custom), c, people: people.data };
+    let owner = c
+        .data
+        .owner_id
+        .and_then(|o| owners.iter().find(|(i, _)| *i == o))
+        .map(|(_, n)| n.clone())
+        .unwrap_or_default();
+    let page = DetailPage {
+        user_name: user.user().name.clone(),
+        csrf: user.csrf.clone(),
+        owner,
+        custom: labelled(&defs, &c.data.custom),
+        c,
+        people: people.data,
+    };
     Ok(render(&page))
 }

@@ -1,0 +1,11 @@
+//! API tests: every test runs on SQLite and, when `RAPPORT_TEST_POSTGRES_URL` is set, on
+//! PostgreSQL, through the real router.
+
+mod helpers;
+
+mod auth;
+mod companies;
+mod custom_fields;
+mod customers;
+mod lists;
+mod meta;
