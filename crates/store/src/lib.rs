@@ -98,7 +98,7 @@ impl std::fmt::Debug for Store {
 
 /// Turns a bare file path into a SQLite URL that creates the file if missing.
 pub fn database_url(raw: &str) -> String {
-    if Backend::from_url(raw).is_some() {
+    if Backend::from_url(raw).is_some() || raw.contains("://") {
         raw.to_string()
     } else {
         format!("sqlite://{raw}?mode=rwc")
