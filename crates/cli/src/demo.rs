@@ -38,29 +38,219 @@ impl Rng {
 }
 
 const FIRST: &[&str] = &[
-    "Ann", "José", "Zoë", "Liam", "Mia", "Noah", "Emma", "Lucas", "Sofía", "Mateo", "Chloé", "Hugo", "Léa", "Ólafur", "Ingrid", "Björn", "Amélie",
-    "Raj", "Priya", "Wei", "Mei", "Kenji", "Yuki", "Fatima", "Omar", "Aisha", "Kwame", "Ngozi", "Elena", "Dmitri", "Olga", "Marco", "Giulia", "Sean",
-    "Siobhán", "Hannah", "David", "Sarah", "Michael", "Laura", "Jonas", "Anja", "Paulo", "Beatriz", "Tomás", "Renée", "François", "Søren", "Agnieszka",
+    "Ann",
+    "José",
+    "Zoë",
+    "Liam",
+    "Mia",
+    "Noah",
+    "Emma",
+    "Lucas",
+    "Sofía",
+    "Mateo",
+    "Chloé",
+    "Hugo",
+    "Léa",
+    "Ólafur",
+    "Ingrid",
+    "Björn",
+    "Amélie",
+    "Raj",
+    "Priya",
+    "Wei",
+    "Mei",
+    "Kenji",
+    "Yuki",
+    "Fatima",
+    "Omar",
+    "Aisha",
+    "Kwame",
+    "Ngozi",
+    "Elena",
+    "Dmitri",
+    "Olga",
+    "Marco",
+    "Giulia",
+    "Sean",
+    "Siobhán",
+    "Hannah",
+    "David",
+    "Sarah",
+    "Michael",
+    "Laura",
+    "Jonas",
+    "Anja",
+    "Paulo",
+    "Beatriz",
+    "Tomás",
+    "Renée",
+    "François",
+    "Søren",
+    "Agnieszka",
     "Łukasz",
 ];
 const LAST: &[&str] = &[
-    "Lee", "García", "Müller", "Smith", "Johnson", "Brown", "Martin", "Dubois", "Rossi", "Novak", "Kowalski", "Andersson", "Ångström", "Jensen",
-    "Nakamura", "Tanaka", "Chen", "Wang", "Patel", "Singh", "Okafor", "Mensah", "Haddad", "Ivanova", "Petrov", "Silva", "Santos", "Fernández",
-    "López", "O'Brien", "Murphy", "Schmidt", "Weber", "Fischer", "Moreau", "Lefèvre", "Bianchi", "Costa", "Nguyen", "Kim", "Park", "Cohen",
-    "Levi", "Øvergaard", "Horváth", "Dvořák", "Popescu", "Yılmaz", "Åberg", "Ng",
+    "Lee",
+    "García",
+    "Müller",
+    "Smith",
+    "Johnson",
+    "Brown",
+    "Martin",
+    "Dubois",
+    "Rossi",
+    "Novak",
+    "Kowalski",
+    "Andersson",
+    "Ångström",
+    "Jensen",
+    "Nakamura",
+    "Tanaka",
+    "Chen",
+    "Wang",
+    "Patel",
+    "Singh",
+    "Okafor",
+    "Mensah",
+    "Haddad",
+    "Ivanova",
+    "Petrov",
+    "Silva",
+    "Santos",
+    "Fernández",
+    "López",
+    "O'Brien",
+    "Murphy",
+    "Schmidt",
+    "Weber",
+    "Fischer",
+    "Moreau",
+    "Lefèvre",
+    "Bianchi",
+    "Costa",
+    "Nguyen",
+    "Kim",
+    "Park",
+    "Cohen",
+    "Levi",
+    "Øvergaard",
+    "Horváth",
+    "Dvořák",
+    "Popescu",
+    "Yılmaz",
+    "Åberg",
+    "Ng",
 ];
-const CO_A: &[&str] = &["Nordic", "Blue", "Acme", "Summit", "Cedar", "Atlas", "Bright", "Silver", "Harbor", "Pioneer", "Crescent", "Vertex", "Maple", "Quantum", "Golden", "Red Rock", "Iron", "Evergreen", "Lumen", "Orbit"];
-const CO_B: &[&str] = &["Logistics", "Foods", "Analytics", "Health", "Motors", "Textiles", "Energy", "Software", "Partners", "Robotics", "Retail", "Pharma", "Media", "Bank", "Farms", "Labs", "Outfitters", "Studios", "Systems", "Travel"];
-const CO_C: &[&str] = &["Inc", "GmbH", "Ltd", "SA", "AB", "LLC", "Group", "Co", "SARL", "BV"];
-const INDUSTRIES: &[&str] = &["Retail", "Manufacturing", "Software", "Healthcare", "Finance", "Logistics", "Food & Beverage", "Media", "Energy", "Education"];
+const CO_A: &[&str] = &[
+    "Nordic",
+    "Blue",
+    "Acme",
+    "Summit",
+    "Cedar",
+    "Atlas",
+    "Bright",
+    "Silver",
+    "Harbor",
+    "Pioneer",
+    "Crescent",
+    "Vertex",
+    "Maple",
+    "Quantum",
+    "Golden",
+    "Red Rock",
+    "Iron",
+    "Evergreen",
+    "Lumen",
+    "Orbit",
+];
+const CO_B: &[&str] = &[
+    "Logistics",
+    "Foods",
+    "Analytics",
+    "Health",
+    "Motors",
+    "Textiles",
+    "Energy",
+    "Software",
+    "Partners",
+    "Robotics",
+    "Retail",
+    "Pharma",
+    "Media",
+    "Bank",
+    "Farms",
+    "Labs",
+    "Outfitters",
+    "Studios",
+    "Systems",
+    "Travel",
+];
+const CO_C: &[&str] = &[
+    "Inc", "GmbH", "Ltd", "SA", "AB", "LLC", "Group", "Co", "SARL", "BV",
+];
+const INDUSTRIES: &[&str] = &[
+    "Retail",
+    "Manufacturing",
+    "Software",
+    "Healthcare",
+    "Finance",
+    "Logistics",
+    "Food & Beverage",
+    "Media",
+    "Energy",
+    "Education",
+];
 const CITIES: &[(&str, &str, &str)] = &[
-    ("San Francisco", "CA", "US"), ("New York", "NY", "US"), ("Austin", "TX", "US"), ("Chicago", "IL", "US"), ("Toronto", "ON", "CA"),
-    ("London", "", "GB"), ("Berlin", "", "DE"), ("München", "BY", "DE"), ("Paris", "", "FR"), ("Lyon", "", "FR"), ("Stockholm", "", "SE"),
-    ("København", "", "DK"), ("Madrid", "", "ES"), ("São Paulo", "SP", "BR"), ("Tokyo", "", "JP"), ("Zürich", "ZH", "CH"),
+    ("San Francisco", "CA", "US"),
+    ("New York", "NY", "US"),
+    ("Austin", "TX", "US"),
+    ("Chicago", "IL", "US"),
+    ("Toronto", "ON", "CA"),
+    ("London", "", "GB"),
+    ("Berlin", "", "DE"),
+    ("München", "BY", "DE"),
+    ("Paris", "", "FR"),
+    ("Lyon", "", "FR"),
+    ("Stockholm", "", "SE"),
+    ("København", "", "DK"),
+    ("Madrid", "", "ES"),
+    ("São Paulo", "SP", "BR"),
+    ("Tokyo", "", "JP"),
+    ("Zürich", "ZH", "CH"),
 ];
-const STREETS: &[&str] = &["Main St", "Market St", "Oak Ave", "Hauptstraße", "Rue de la Paix", "Kings Rd", "Storgatan", "Calle Mayor", "Elm St", "Harbor Way"];
-const TAGS: &[&str] = &["vip", "newsletter", "partner", "trade-show", "enterprise", "smb", "churn-risk", "referral", "beta-tester", "decision-maker"];
-const SOURCES: &[&str] = &["web form", "referral", "trade show", "cold call", "partner", "webinar", "advertising"];
+const STREETS: &[&str] = &[
+    "Main St",
+    "Market St",
+    "Oak Ave",
+    "Hauptstraße",
+    "Rue de la Paix",
+    "Kings Rd",
+    "Storgatan",
+    "Calle Mayor",
+    "Elm St",
+    "Harbor Way",
+];
+const TAGS: &[&str] = &[
+    "vip",
+    "newsletter",
+    "partner",
+    "trade-show",
+    "enterprise",
+    "smb",
+    "churn-risk",
+    "referral",
+    "beta-tester",
+    "decision-maker",
+];
+const SOURCES: &[&str] = &[
+    "web form",
+    "referral",
+    "trade show",
+    "cold call",
+    "partner",
+    "webinar",
+    "advertising",
+];
 const NEEDS: &[&str] = &[
     "Wants to consolidate three spreadsheets into one customer list.",
     "Looking for better forecasting before the next budget round.",
@@ -77,7 +267,11 @@ fn slug(s: &str) -> String {
 
 fn bar(len: usize, what: &str) -> ProgressBar {
     let pb = ProgressBar::new(len as u64);
-    pb.set_style(ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} ({per_sec}, {eta} left)").unwrap_or_else(|_| ProgressStyle::default_bar()).progress_chars("=> "));
+    pb.set_style(
+        ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} ({per_sec}, {eta} left)")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
     pb.set_message(what.to_string());
     pb
 }
@@ -94,15 +288,30 @@ fn address(rng: &mut Rng) -> Address {
 }
 
 fn tags(rng: &mut Rng) -> Vec<String> {
-    (0..rng.below(3)).map(|_| rng.pick(TAGS).to_string()).collect()
+    (0..rng.below(3))
+        .map(|_| rng.pick(TAGS).to_string())
+        .collect()
 }
 
 /// Fills an empty database: users, custom fields, `companies` companies and `people` people.
-pub async fn build(store: &Store, people: usize, companies: usize, seed: u64) -> anyhow::Result<()> {
+pub async fn build(
+    store: &Store,
+    people: usize,
+    companies: usize,
+    seed: u64,
+) -> anyhow::Result<()> {
     let system = Actor::system();
     let mut rng = Rng(seed);
     let admin = store
-        .create_user(&system, NewUser { email: ADMIN_EMAIL.into(), name: "Ada Admin".into(), password: ADMIN_PASSWORD.into(), role: Role::Admin })
+        .create_user(
+            &system,
+            NewUser {
+                email: ADMIN_EMAIL.into(),
+                name: "Ada Admin".into(),
+                password: ADMIN_PASSWORD.into(),
+                role: Role::Admin,
+            },
+        )
         .await
         .context("creating the demo admin")?;
     let mut owners = vec![admin.id];
@@ -116,8 +325,21 @@ pub async fn build(store: &Store, people: usize, companies: usize, seed: u64) ->
         ("Vic Viewer", Role::Viewer),
     ];
     for (name, role) in staff {
-        let email = format!("{}@rapport.test", slug(name.split(' ').next().unwrap_or(name)));
-        let u = store.create_user(&system, NewUser { email, name: name.into(), password: ADMIN_PASSWORD.into(), role }).await?;
+        let email = format!(
+            "{}@rapport.test",
+            slug(name.split(' ').next().unwrap_or(name))
+        );
+        let u = store
+            .create_user(
+                &system,
+                NewUser {
+                    email,
+                    name: name.into(),
+                    password: ADMIN_PASSWORD.into(),
+                    role,
+                },
+            )
+            .await?;
         if matches!(role, Role::SalesRep | Role::Manager) {
             owners.push(u.id);
         }
@@ -131,11 +353,41 @@ pub async fn build(store: &Store, people: usize, companies: usize, seed: u64) ->
     };
     for f in [
         field(FieldObject::Customer, "vip", "VIP", FieldType::Boolean, &[]),
-        field(FieldObject::Customer, "annual_budget", "Annual budget (USD)", FieldType::Number, &[]),
-        field(FieldObject::Customer, "preferred_channel", "Preferred channel", FieldType::SingleSelect, &["email", "phone", "in person"]),
-        field(FieldObject::Customer, "renewal_date", "Renewal date", FieldType::Date, &[]),
-        field(FieldObject::Company, "employees", "Employees", FieldType::Number, &[]),
-        field(FieldObject::Company, "tier", "Account tier", FieldType::SingleSelect, &["gold", "silver", "bronze"]),
+        field(
+            FieldObject::Customer,
+            "annual_budget",
+            "Annual budget (USD)",
+            FieldType::Number,
+            &[],
+        ),
+        field(
+            FieldObject::Customer,
+            "preferred_channel",
+            "Preferred channel",
+            FieldType::SingleSelect,
+            &["email", "phone", "in person"],
+        ),
+        field(
+            FieldObject::Customer,
+            "renewal_date",
+            "Renewal date",
+            FieldType::Date,
+            &[],
+        ),
+        field(
+            FieldObject::Company,
+            "employees",
+            "Employees",
+            FieldType::Number,
+            &[],
+        ),
+        field(
+            FieldObject::Company,
+            "tier",
+            "Account tier",
+            FieldType::SingleSelect,
+            &["gold", "silver", "bronze"],
+        ),
     ] {
         store.create_custom_field(&system, || f.validate()).await?;
     }
@@ -152,19 +404,30 @@ pub async fn build(store: &Store, people: usize, companies: usize, seed: u64) ->
             let domain = format!("{}{}.example.com", slug(&name), i + 1);
             let mut custom = Map::new();
             custom.insert("employees".into(), json!(5 + rng.below(5000)));
-            custom.insert("tier".into(), json!(["gold", "silver", "bronze"][rng.below(3)]));
+            custom.insert(
+                "tier".into(),
+                json!(["gold", "silver", "bronze"][rng.below(3)]),
+            );
             let input = CompanyInput {
                 name: Some(name),
                 domain: Some(Some(domain.clone())),
                 industry: Some(Some(rng.pick(INDUSTRIES).into())),
-                phone: Some(Some(format!("+1 555 {:03} {:04}", rng.below(1000), rng.below(10000)))),
+                phone: Some(Some(format!(
+                    "+1 555 {:03} {:04}",
+                    rng.below(1000),
+                    rng.below(10000)
+                ))),
                 address: Some(address(&mut rng)),
                 owner_id: Some(Some(owners[rng.below(owners.len())])),
                 tags: Some(tags(&mut rng)),
                 custom: Some(custom),
                 ..Default::default()
             };
-            batch.push(input.apply(None, &company_defs, "1").map_err(|e| anyhow::anyhow!("demo company invalid: {e}"))?);
+            batch.push(
+                input
+                    .apply(None, &company_defs, "1")
+                    .map_err(|e| anyhow::anyhow!("demo company invalid: {e}"))?,
+            );
             company_domains.push(domain);
         }
         company_ids.extend(store.create_companies_batch(&system, &batch).await?);
@@ -179,7 +442,11 @@ pub async fn build(store: &Store, people: usize, companies: usize, seed: u64) ->
             let (first, last) = (rng.pick(FIRST), rng.pick(LAST));
             let works = !company_ids.is_empty() && rng.chance(85);
             let c = rng.below(company_ids.len().max(1));
-            let domain = if works { company_domains[c].clone() } else { ["gmail.example", "mail.example", "outlook.example"][rng.below(3)].to_string() };
+            let domain = if works {
+                company_domains[c].clone()
+            } else {
+                ["gmail.example", "mail.example", "outlook.example"][rng.below(3)].to_string()
+            };
             let stage = LifecycleStage::ALL[[0, 0, 1, 1, 2, 2, 2, 3][rng.below(8)]];
             let mut custom = Map::new();
             if rng.chance(10) {
@@ -189,15 +456,34 @@ pub async fn build(store: &Store, people: usize, companies: usize, seed: u64) ->
                 custom.insert("annual_budget".into(), json!(1000 * (1 + rng.below(500))));
             }
             if rng.chance(50) {
-                custom.insert("preferred_channel".into(), json!(["email", "phone", "in person"][rng.below(3)]));
+                custom.insert(
+                    "preferred_channel".into(),
+                    json!(["email", "phone", "in person"][rng.below(3)]),
+                );
             }
             if stage == LifecycleStage::Customer && rng.chance(70) {
-                custom.insert("renewal_date".into(), json!(format!("2027-{:02}-{:02}", 1 + rng.below(12), 1 + rng.below(28))));
+                custom.insert(
+                    "renewal_date".into(),
+                    json!(format!(
+                        "2027-{:02}-{:02}",
+                        1 + rng.below(12),
+                        1 + rng.below(28)
+                    )),
+                );
             }
             let input = CustomerInput {
                 name: Some(format!("{first} {last}")),
-                email: Some(Some(format!("{}.{}.{}@{domain}", slug(first), slug(last), i + 1))),
-                phone: Some(Some(format!("+1 {:03} 555 {:04}", 200 + rng.below(800), rng.below(10000)))),
+                email: Some(Some(format!(
+                    "{}.{}.{}@{domain}",
+                    slug(first),
+                    slug(last),
+                    i + 1
+                ))),
+                phone: Some(Some(format!(
+                    "+1 {:03} 555 {:04}",
+                    200 + rng.below(800),
+                    rng.below(10000)
+                ))),
                 address: Some(address(&mut rng)),
                 company_id: Some(works.then(|| company_ids[c])),
                 lifecycle_stage: Some(stage),
@@ -208,12 +494,19 @@ pub async fn build(store: &Store, people: usize, companies: usize, seed: u64) ->
                 custom: Some(custom),
                 ..Default::default()
             };
-            batch.push(input.apply(None, &customer_defs, "1").map_err(|e| anyhow::anyhow!("demo person invalid: {e}"))?);
+            batch.push(
+                input
+                    .apply(None, &customer_defs, "1")
+                    .map_err(|e| anyhow::anyhow!("demo person invalid: {e}"))?,
+            );
         }
         store.create_customers_batch(&system, &batch).await?;
         pb.inc(chunk.len() as u64);
     }
     pb.finish();
-    println!("Demo company ready: {} users, {companies} companies, {people} people.", staff.len() + 1);
+    println!(
+        "Demo company ready: {} users, {companies} companies, {people} people.",
+        staff.len() + 1
+    );
     Ok(())
 }

@@ -9,13 +9,23 @@ use rapport_domain::permissions::{Actor, Role};
 use rapport_server::{AppState, Config};
 use rapport_store::{NewUser, Store};
 
+mod analyze;
 mod demo;
 
 #[derive(Parser)]
-#[command(name = "rapport", version, about = "Rapport CRM: one binary for the API, the web UI and the command line")]
+#[command(
+    name = "rapport",
+    version,
+    about = "Rapport CRM: one binary for the API, the web UI and the command line"
+)]
 struct Cli {
     /// Database: a SQLite file path, sqlite://…, or postgres://user@host/db.
-    #[arg(long, global = true, env = "RAPPORT_DATABASE_URL", default_value = "rapport.db")]
+    #[arg(
+        long,
+        global = true,
+        env = "RAPPORT_DATABASE_URL",
+        default_value = "rapport.db"
+    )]
     database: String,
     /// Log as JSON lines (for log collectors) instead of text.
     #[arg(long, global = true, env = "RAPPORT_LOG_JSON")]
@@ -32,6 +42,8 @@ enum Command {
     Demo(DemoArgs),
     /// Apply pending database migrations.
     Migrate,
+    /// Run analytics on CSV files (rfm, segmentation, association_rules, propensity, forecast, all).
+    Analyze(analyze::AnalyzeArgs),
     /// Manage user accounts.
     #[command(subcommand)]
     User(UserCommand),
@@ -100,20 +112,39 @@ async fn open(database: &str) -> anyhow::Result<Store> {
 }
 
 async fn serve(store: Store, args: ServeArgs) -> anyhow::Result<()> {
-    let config = Config { phone_country_code: args.phone_country_code, secure_cookies: args.secure_cookies };
+    let config = Config {
+        phone_country_code: args.phone_country_code,
+        secure_cookies: args.secure_cookies,
+    };
     let app = rapport_server::build_app(AppState::new(store, config));
-    let listener = tokio::net::TcpListener::bind(args.addr).await.with_context(|| format!("cannot listen on {} (is another server running there?)", args.addr))?;
-    println!("Rapport is serving on http://{}  (API docs: http://{}/docs/)", args.addr, args.addr);
-    rapport_server::serve(listener, app).await.context("server stopped")
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on {} (is another server running there?)",
+                args.addr
+            )
+        })?;
+    println!(
+        "Rapport is serving on http://{}  (API docs: http://{}/docs/)",
+        args.addr, args.addr
+    );
+    rapport_server::serve(listener, app)
+        .await
+        .context("server stopped")
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     rapport_server::telemetry::init(cli.log_json);
     match cli.command {
+        // File mode: no database, so the global --database is not used.
+        Command::Analyze(args) => analyze::run(&args),
         Command::Serve(args) => {
             let store = open(&cli.database).await?;
             if store.count_users().await? == 0 {
-                eprintln!("No users yet: create the first admin with\n  rapport user create --admin --email you@example.com --password '…'");
+                eprintln!(
+                    "No users yet: create the first admin with\n  rapport user create --admin --email you@example.com --password '…'"
+                );
             }
             serve(store, args).await
         }
@@ -130,21 +161,57 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let store = open(&cli.database).await?;
             if store.count_users().await? > 0 {
-                println!("The database already has data; serving it as it is (use --reset to rebuild the demo).");
+                println!(
+                    "The database already has data; serving it as it is (use --reset to rebuild the demo)."
+                );
             } else {
                 let companies = args.companies.unwrap_or((args.people / 7).max(300));
                 demo::build(&store, args.people, companies, args.seed).await?;
             }
-            println!("Sign in as {} with password {}", demo::ADMIN_EMAIL, demo::ADMIN_PASSWORD);
-            if args.no_serve { Ok(()) } else { serve(store, args.serve).await }
+            println!(
+                "Sign in as {} with password {}",
+                demo::ADMIN_EMAIL,
+                demo::ADMIN_PASSWORD
+            );
+            if args.no_serve {
+                Ok(())
+            } else {
+                serve(store, args.serve).await
+            }
         }
-        Command::User(UserCommand::Create { email, password, name, admin, role }) => {
-            let role = if admin { Role::Admin } else { Role::parse(&role).with_context(|| format!("unknown role '{role}': use admin, manager, sales_rep, support_agent, marketer or viewer"))? };
+        Command::User(UserCommand::Create {
+            email,
+            password,
+            name,
+            admin,
+            role,
+        }) => {
+            let role = if admin {
+                Role::Admin
+            } else {
+                Role::parse(&role).with_context(|| format!("unknown role '{role}': use admin, manager, sales_rep, support_agent, marketer or viewer"))?
+            };
             let store = open(&cli.database).await?;
             let name = name.unwrap_or_else(|| email.split('@').next().unwrap_or("").to_string());
-            match store.create_user(&Actor::system(), NewUser { email, name, password, role }).await {
+            match store
+                .create_user(
+                    &Actor::system(),
+                    NewUser {
+                        email,
+                        name,
+                        password,
+                        role,
+                    },
+                )
+                .await
+            {
                 Ok(u) => {
-                    println!("Created {} user {} (id {}).", u.role.as_str(), u.email, u.id);
+                    println!(
+                        "Created {} user {} (id {}).",
+                        u.role.as_str(),
+                        u.email,
+                        u.id
+                    );
                     Ok(())
                 }
                 Err(rapport_store::Error::Invalid(e)) => bail!("cannot create the user: {e}"),
