@@ -1,14 +1,20 @@
 //! Company pages: list with search, detail with its people.
 
+use std::collections::HashMap;
+
 use askama::Template;
+use axum::Form;
 use axum::extract::{Path, State};
-use axum::response::Response;
-use axum::routing::get;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
 use rapport_domain::company::Company;
+use rapport_domain::custom_field::CustomField;
 use rapport_domain::customer::Customer;
 use rapport_domain::query::ListParams;
 
 use super::customers::{labelled, owners};
+use super::forms::{FormState, company_input, company_values};
 use super::{UiUser, render, urlencode};
 use crate::AppState;
 use crate::error::ApiError;
@@ -17,7 +23,10 @@ use crate::extract::QueryPairs;
 pub(super) fn router() -> axum::Router<AppState> {
     axum::Router::new()
         .route("/companies", get(list))
+        .route("/companies/new", get(new_form).post(create))
         .route("/companies/{id}", get(detail))
+        .route("/companies/{id}/edit", get(edit_form).post(save))
+        .route("/companies/{id}/delete", post(delete))
 }
 
 #[derive(Template)]
@@ -111,4 +120,148 @@ async fn detail(
         people: people.data,
     };
     Ok(render(&page))
+}
+
+#[derive(Template)]
+#[template(path = "company_form.html")]
+struct FormPage {
+    user_name: String,
+    csrf: String,
+    title: String,
+    action: String,
+    cancel: String,
+    version: String,
+    notice: Option<String>,
+    form: FormState,
+    defs: Vec<CustomField>,
+    owners: Vec<(i64, String)>,
+}
+
+async fn form_page(
+    state: &AppState,
+    user: &UiUser,
+    id: Option<i64>,
+    version: i64,
+    form: FormState,
+    notice: Option<String>,
+) -> Result<Response, ApiError> {
+    let status = if notice.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let page = FormPage {
+        user_name: user.user().name.clone(),
+        csrf: user.csrf.clone(),
+        title: if id.is_some() {
+            format!("Edit {}", form.v("name"))
+        } else {
+            "New company".into()
+        },
+        action: id
+            .map(|i| format!("/companies/{i}/edit"))
+            .unwrap_or_else(|| "/companies/new".into()),
+        cancel: id
+            .map(|i| format!("/companies/{i}"))
+            .unwrap_or_else(|| "/companies".into()),
+        version: version.to_string(),
+        notice,
+        form,
+        defs: state.store.company_fields(user.actor()).await?,
+        owners: owners(state, user).await?,
+    };
+    Ok((status, render(&page)).into_response())
+}
+
+async fn new_form(State(state): State<AppState>, user: UiUser) -> Result<Response, ApiError> {
+    let mut form = FormState::default();
+    form.values
+        .insert("owner_id".into(), user.user().id.to_string());
+    form_page(&state, &user, None, 0, form, None).await
+}
+
+async fn edit_form(
+    State(state): State<AppState>,
+    user: UiUser,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    let c = state.store.get_company(user.actor(), id).await?;
+    form_page(
+        &state,
+        &user,
+        Some(id),
+        c.version,
+        company_values(&c.data),
+        None,
+    )
+    .await
+}
+
+async fn create(
+    State(state): State<AppState>,
+    user: UiUser,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    if let Err(r) = user.check_csrf(&form) {
+        return Ok(r);
+    }
+    let defs = state.store.company_fields(user.actor()).await?;
+    let input = company_input(&form, &defs);
+    let cc = &state.config.phone_country_code;
+    match state
+        .store
+        .create_company(user.actor(), || input.apply(None, &defs, cc))
+        .await
+    {
+        Ok(c) => Ok(Redirect::to(&format!("/companies/{}", c.id)).into_response()),
+        Err(e) => {
+            let (fs, notice) = super::form_errors(form, e)?;
+            form_page(&state, &user, None, 0, fs, notice).await
+        }
+    }
+}
+
+async fn save(
+    State(state): State<AppState>,
+    user: UiUser,
+    Path(id): Path<i64>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    if let Err(r) = user.check_csrf(&form) {
+        return Ok(r);
+    }
+    let defs = state.store.company_fields(user.actor()).await?;
+    let input = company_input(&form, &defs);
+    let version = form.get("version").and_then(|v| v.parse().ok());
+    let cc = &state.config.phone_country_code;
+    match state
+        .store
+        .update_company(user.actor(), id, version, |cur| {
+            input.apply(Some(cur), &defs, cc)
+        })
+        .await
+    {
+        Ok(_) => Ok(Redirect::to(&format!("/companies/{id}")).into_response()),
+        Err(e) => {
+            let (fs, notice) = super::form_errors(form, e)?;
+            form_page(&state, &user, Some(id), version.unwrap_or(0), fs, notice).await
+        }
+    }
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    user: UiUser,
+    Path(id): Path<i64>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    if let Err(r) = user.check_csrf(&form) {
+        return Ok(r);
+    }
+    let version = form.get("version").and_then(|v| v.parse().ok());
+    state
+        .store
+        .delete_company(user.actor(), id, version)
+        .await?;
+    Ok(Redirect::to("/companies").into_response())
 }

@@ -307,7 +307,6 @@ async fn edit_form(
     ))
 }
 
-/// Re-shows a submitted form with the store's complaint, or answers other errors as usual.
 async fn rejected(
     state: &AppState,
     user: &UiUser,
@@ -319,33 +318,7 @@ async fn rejected(
         .get("version")
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
-    let state_of = |errors: &[rapport_domain::FieldError]| {
-        FormState {
-            values: form.clone(),
-            errors: HashMap::new(),
-        }
-        .with_errors(errors)
-    };
-    let (fs, notice) = match e {
-        StoreError::Invalid(v) => (
-            state_of(&v.0),
-            Some("Please correct the fields marked below.".to_string()),
-        ),
-        StoreError::Conflict { field, message } => (
-            state_of(&[rapport_domain::FieldError {
-                field,
-                message: message.clone(),
-            }]),
-            Some(message),
-        ),
-        e @ StoreError::VersionMismatch { .. } => (
-            state_of(&[]),
-            Some(format!(
-                "{e}. Open the record again to see their change, then re-apply yours."
-            )),
-        ),
-        other => return Err(other.into()),
-    };
+    let (fs, notice) = super::form_errors(form, e)?;
     let page = form_page(state, user, id, version, fs, notice).await?;
     Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
 }

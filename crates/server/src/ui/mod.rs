@@ -130,6 +130,43 @@ impl FromRequestParts<AppState> for UiUser {
     }
 }
 
+/// What a rejected form submission shows: the submitted values with each field's error, and a
+/// notice on top. Errors that are not about the input (missing record, database down) are
+/// answered as such.
+pub fn form_errors(
+    form: HashMap<String, String>,
+    e: rapport_store::Error,
+) -> Result<(forms::FormState, Option<String>), ApiError> {
+    use rapport_store::Error as E;
+    let with = |errors: &[rapport_domain::FieldError]| {
+        forms::FormState {
+            values: form.clone(),
+            errors: HashMap::new(),
+        }
+        .with_errors(errors)
+    };
+    Ok(match e {
+        E::Invalid(v) => (
+            with(&v.0),
+            Some("Please correct the fields marked below.".to_string()),
+        ),
+        E::Conflict { field, message } => (
+            with(&[rapport_domain::FieldError {
+                field,
+                message: message.clone(),
+            }]),
+            Some(message),
+        ),
+        e @ E::VersionMismatch { .. } => (
+            with(&[]),
+            Some(format!(
+                "{e}. Open the record again to see their change, then re-apply yours."
+            )),
+        ),
+        other => return Err(other.into()),
+    })
+}
+
 /// Percent-encodes a query value.
 pub fn urlencode(s: &str) -> String {
     s.bytes()
