@@ -119,28 +119,16 @@ struct Row {
 pub fn run(args: &AnalyzeArgs) -> anyhow::Result<()> {
     let tx = load_transactions(&args.transactions)?;
     if tx.is_empty() {
-        bail!(
-            "{}: no transactions with a customer id",
-            args.transactions.display()
-        );
+        bail!("{}: no transactions with a customer id", args.transactions.display());
     }
     fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     let kind = args.kind;
     let wants = |k: AnalysisKind| kind == AnalysisKind::All || kind == k;
     let mut summary = serde_json::Map::new();
-    summary.insert(
-        "input".into(),
-        json!({"transactions": args.transactions.display().to_string(), "rows": tx.len()}),
-    );
+    summary.insert("input".into(), json!({"transactions": args.transactions.display().to_string(), "rows": tx.len()}));
 
     let mut rows: BTreeMap<String, Row> = BTreeMap::new();
-    let customer_analysis = [
-        AnalysisKind::Rfm,
-        AnalysisKind::Segmentation,
-        AnalysisKind::Propensity,
-    ]
-    .into_iter()
-    .any(wants);
+    let customer_analysis = [AnalysisKind::Rfm, AnalysisKind::Segmentation, AnalysisKind::Propensity].into_iter().any(wants);
     if customer_analysis {
         let table = rfm(&tx).context("RFM")?;
         for c in &table.customers {
@@ -158,28 +146,15 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<()> {
         );
         if wants(AnalysisKind::Rfm) {
             for c in &table.customers {
-                rows.get_mut(&c.customer_id).expect("known").scores =
-                    Some((c.r_score, c.f_score, c.m_score));
+                rows.get_mut(&c.customer_id).expect("known").scores = Some((c.r_score, c.f_score, c.m_score));
             }
         }
         if wants(AnalysisKind::Segmentation) {
             let x = segmentation_features(&table);
-            let params = KMeansParams {
-                k: args.k,
-                n_init: args.n_init,
-                seed: args.seed,
-                ..KMeansParams::default()
-            };
+            let params = KMeansParams { k: args.k, n_init: args.n_init, seed: args.seed, ..KMeansParams::default() };
             let mut km = kmeans(&x, &params).context("k-means")?;
             km.canonicalize();
-            let db = dbscan(
-                &x,
-                &DbscanParams {
-                    eps: args.dbscan_eps,
-                    min_samples: args.dbscan_min_samples,
-                },
-            )
-            .context("DBSCAN")?;
+            let db = dbscan(&x, &DbscanParams { eps: args.dbscan_eps, min_samples: args.dbscan_min_samples }).context("DBSCAN")?;
             for ((c, &l), &d) in table.customers.iter().zip(&km.labels).zip(&db) {
                 let row = rows.get_mut(&c.customer_id).expect("known");
                 row.kmeans = Some(l);
@@ -232,36 +207,20 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<()> {
             None => {
                 let mut by_invoice: BTreeMap<&str, Vec<String>> = BTreeMap::new();
                 for t in &tx {
-                    by_invoice
-                        .entry(&t.invoice)
-                        .or_default()
-                        .push(t.product.clone());
+                    by_invoice.entry(&t.invoice).or_default().push(t.product.clone());
                 }
                 by_invoice.into_values().collect()
             }
         };
-        let res = association_rules(&baskets, args.min_support, args.min_confidence)
-            .context("association rules")?;
+        let res = association_rules(&baskets, args.min_support, args.min_confidence).context("association rules")?;
         let mut w = csv_writer(&args.out.join("itemsets.csv"))?;
         w.write_record(["items", "len", "support"])?;
         for s in &res.itemsets {
-            w.write_record([
-                s.items.join(" | "),
-                s.items.len().to_string(),
-                s.support.to_string(),
-            ])?;
+            w.write_record([s.items.join(" | "), s.items.len().to_string(), s.support.to_string()])?;
         }
         w.flush()?;
         let mut w = csv_writer(&args.out.join("rules.csv"))?;
-        w.write_record([
-            "antecedents",
-            "consequents",
-            "support",
-            "confidence",
-            "lift",
-            "leverage",
-            "conviction",
-        ])?;
+        w.write_record(["antecedents", "consequents", "support", "confidence", "lift", "leverage", "conviction"])?;
         for r in &res.rules {
             w.write_record([
                 r.antecedents.join(" | "),
@@ -270,11 +229,7 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<()> {
                 r.confidence.to_string(),
                 r.lift.to_string(),
                 r.leverage.to_string(),
-                if r.conviction.is_finite() {
-                    r.conviction.to_string()
-                } else {
-                    "inf".to_string()
-                },
+                if r.conviction.is_finite() { r.conviction.to_string() } else { "inf".to_string() },
             ])?;
         }
         w.flush()?;
@@ -320,20 +275,13 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<()> {
             });
         }
         let path = args.out.join("forecast.json");
-        fs::write(&path, serde_json::to_string_pretty(&doc)? + "\n")
-            .with_context(|| format!("writing {}", path.display()))?;
-        summary.insert(
-            "arima".into(),
-            json!({"freq": series.freq.code(), "n": series.values.len(), "aic": fit.aic}),
-        );
+        fs::write(&path, serde_json::to_string_pretty(&doc)? + "\n").with_context(|| format!("writing {}", path.display()))?;
+        summary.insert("arima".into(), json!({"freq": series.freq.code(), "n": series.values.len(), "aic": fit.aic}));
     }
 
     let path = args.out.join("summary.json");
-    fs::write(
-        &path,
-        serde_json::to_string_pretty(&serde_json::Value::Object(summary))? + "\n",
-    )
-    .with_context(|| format!("writing {}", path.display()))?;
+    fs::write(&path, serde_json::to_string_pretty(&serde_json::Value::Object(summary))? + "\n")
+        .with_context(|| format!("writing {}", path.display()))?;
     println!("wrote results to {}", args.out.display());
     Ok(())
 }
@@ -344,15 +292,7 @@ fn csv_writer(path: &Path) -> anyhow::Result<csv::Writer<fs::File>> {
 
 fn write_customers(path: &Path, rows: &BTreeMap<String, Row>) -> anyhow::Result<()> {
     let mut w = csv_writer(path)?;
-    w.write_record([
-        "customer_id",
-        "r_score",
-        "f_score",
-        "m_score",
-        "kmeans",
-        "dbscan",
-        "p_purchase",
-    ])?;
+    w.write_record(["customer_id", "r_score", "f_score", "m_score", "kmeans", "dbscan", "p_purchase"])?;
     let opt = |v: Option<String>| v.unwrap_or_default();
     for (id, r) in rows {
         w.write_record([
@@ -370,31 +310,21 @@ fn write_customers(path: &Path, rows: &BTreeMap<String, Row>) -> anyhow::Result<
 }
 
 fn column(headers: &csv::StringRecord, name: &str, path: &Path) -> anyhow::Result<usize> {
-    headers
-        .iter()
-        .position(|h| h.trim() == name)
-        .with_context(|| format!("{}: missing column `{name}`", path.display()))
+    headers.iter().position(|h| h.trim() == name).with_context(|| format!("{}: missing column `{name}`", path.display()))
 }
 
 /// Read transactions like the reference: rows without a customer id are skipped,
 /// `amount` defaults to `quantity * unit_price`.
 fn load_transactions(path: &Path) -> anyhow::Result<Vec<Transaction>> {
-    let mut r =
-        csv::Reader::from_path(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut r = csv::Reader::from_path(path).with_context(|| format!("opening {}", path.display()))?;
     let h = r.headers()?.clone();
     let inv = column(&h, "invoice", path)?;
     let cid = column(&h, "customer_id", path)?;
     let prod = column(&h, "product", path)?;
     let ts = column(&h, "timestamp", path)?;
     let amount = column(&h, "amount", path).ok();
-    let (qty, price) = if amount.is_none() {
-        (
-            Some(column(&h, "quantity", path)?),
-            Some(column(&h, "unit_price", path)?),
-        )
-    } else {
-        (None, None)
-    };
+    let (qty, price) =
+        if amount.is_none() { (Some(column(&h, "quantity", path)?), Some(column(&h, "unit_price", path)?)) } else { (None, None) };
     let mut out = Vec::new();
     for (i, rec) in r.records().enumerate() {
         let line = i + 2;
@@ -405,23 +335,17 @@ fn load_transactions(path: &Path) -> anyhow::Result<Vec<Transaction>> {
             continue;
         }
         let num = |c: usize, what: &str| -> anyhow::Result<f64> {
-            get(c)
-                .parse::<f64>()
-                .with_context(|| format!("{}:{line}: bad {what} {:?}", path.display(), get(c)))
+            get(c).parse::<f64>().with_context(|| format!("{}:{line}: bad {what} {:?}", path.display(), get(c)))
         };
         let amount = match amount {
             Some(a) => num(a, "amount")?,
-            None => {
-                num(qty.expect("checked"), "quantity")?
-                    * num(price.expect("checked"), "unit_price")?
-            }
+            None => num(qty.expect("checked"), "quantity")? * num(price.expect("checked"), "unit_price")?,
         };
         out.push(Transaction {
             invoice: get(inv).to_string(),
             customer_id: customer.to_string(),
             product: get(prod).to_string(),
-            timestamp: parse_timestamp(get(ts))
-                .with_context(|| format!("{}:{line}", path.display()))?,
+            timestamp: parse_timestamp(get(ts)).with_context(|| format!("{}:{line}", path.display()))?,
             amount,
         });
     }
@@ -430,8 +354,7 @@ fn load_transactions(path: &Path) -> anyhow::Result<Vec<Transaction>> {
 
 /// Read `basket_id,item` rows into baskets of distinct items.
 fn load_baskets(path: &Path) -> anyhow::Result<Vec<Vec<String>>> {
-    let mut r =
-        csv::Reader::from_path(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut r = csv::Reader::from_path(path).with_context(|| format!("opening {}", path.display()))?;
     let h = r.headers()?.clone();
     let (b, it) = (column(&h, "basket_id", path)?, column(&h, "item", path)?);
     let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -441,9 +364,7 @@ fn load_baskets(path: &Path) -> anyhow::Result<Vec<Vec<String>>> {
         if item.is_empty() {
             continue;
         }
-        map.entry(rec.get(b).unwrap_or("").to_string())
-            .or_default()
-            .push(item.to_string());
+        map.entry(rec.get(b).unwrap_or("").to_string()).or_default().push(item.to_string());
     }
     Ok(map.into_values().collect())
 }

@@ -185,21 +185,9 @@ const CO_B: &[&str] = &[
     "Systems",
     "Travel",
 ];
-const CO_C: &[&str] = &[
-    "Inc", "GmbH", "Ltd", "SA", "AB", "LLC", "Group", "Co", "SARL", "BV",
-];
-const INDUSTRIES: &[&str] = &[
-    "Retail",
-    "Manufacturing",
-    "Software",
-    "Healthcare",
-    "Finance",
-    "Logistics",
-    "Food & Beverage",
-    "Media",
-    "Energy",
-    "Education",
-];
+const CO_C: &[&str] = &["Inc", "GmbH", "Ltd", "SA", "AB", "LLC", "Group", "Co", "SARL", "BV"];
+const INDUSTRIES: &[&str] =
+    &["Retail", "Manufacturing", "Software", "Healthcare", "Finance", "Logistics", "Food & Beverage", "Media", "Energy", "Education"];
 const CITIES: &[(&str, &str, &str)] = &[
     ("San Francisco", "CA", "US"),
     ("New York", "NY", "US"),
@@ -218,39 +206,11 @@ const CITIES: &[(&str, &str, &str)] = &[
     ("Tokyo", "", "JP"),
     ("Zürich", "ZH", "CH"),
 ];
-const STREETS: &[&str] = &[
-    "Main St",
-    "Market St",
-    "Oak Ave",
-    "Hauptstraße",
-    "Rue de la Paix",
-    "Kings Rd",
-    "Storgatan",
-    "Calle Mayor",
-    "Elm St",
-    "Harbor Way",
-];
-const TAGS: &[&str] = &[
-    "vip",
-    "newsletter",
-    "partner",
-    "trade-show",
-    "enterprise",
-    "smb",
-    "churn-risk",
-    "referral",
-    "beta-tester",
-    "decision-maker",
-];
-const SOURCES: &[&str] = &[
-    "web form",
-    "referral",
-    "trade show",
-    "cold call",
-    "partner",
-    "webinar",
-    "advertising",
-];
+const STREETS: &[&str] =
+    &["Main St", "Market St", "Oak Ave", "Hauptstraße", "Rue de la Paix", "Kings Rd", "Storgatan", "Calle Mayor", "Elm St", "Harbor Way"];
+const TAGS: &[&str] =
+    &["vip", "newsletter", "partner", "trade-show", "enterprise", "smb", "churn-risk", "referral", "beta-tester", "decision-maker"];
+const SOURCES: &[&str] = &["web form", "referral", "trade show", "cold call", "partner", "webinar", "advertising"];
 const NEEDS: &[&str] = &[
     "Wants to consolidate three spreadsheets into one customer list.",
     "Looking for better forecasting before the next budget round.",
@@ -288,29 +248,17 @@ fn address(rng: &mut Rng) -> Address {
 }
 
 fn tags(rng: &mut Rng) -> Vec<String> {
-    (0..rng.below(3))
-        .map(|_| rng.pick(TAGS).to_string())
-        .collect()
+    (0..rng.below(3)).map(|_| rng.pick(TAGS).to_string()).collect()
 }
 
 /// Fills an empty database: users, custom fields, `companies` companies and `people` people.
-pub async fn build(
-    store: &Store,
-    people: usize,
-    companies: usize,
-    seed: u64,
-) -> anyhow::Result<()> {
+pub async fn build(store: &Store, people: usize, companies: usize, seed: u64) -> anyhow::Result<()> {
     let system = Actor::system();
     let mut rng = Rng(seed);
     let admin = store
         .create_user(
             &system,
-            NewUser {
-                email: ADMIN_EMAIL.into(),
-                name: "Ada Admin".into(),
-                password: ADMIN_PASSWORD.into(),
-                role: Role::Admin,
-            },
+            NewUser { email: ADMIN_EMAIL.into(), name: "Ada Admin".into(), password: ADMIN_PASSWORD.into(), role: Role::Admin.as_str().into() },
         )
         .await
         .context("creating the demo admin")?;
@@ -325,21 +273,8 @@ pub async fn build(
         ("Vic Viewer", Role::Viewer),
     ];
     for (name, role) in staff {
-        let email = format!(
-            "{}@rapport.test",
-            slug(name.split(' ').next().unwrap_or(name))
-        );
-        let u = store
-            .create_user(
-                &system,
-                NewUser {
-                    email,
-                    name: name.into(),
-                    password: ADMIN_PASSWORD.into(),
-                    role,
-                },
-            )
-            .await?;
+        let email = format!("{}@rapport.test", slug(name.split(' ').next().unwrap_or(name)));
+        let u = store.create_user(&system, NewUser { email, name: name.into(), password: ADMIN_PASSWORD.into(), role: role.as_str().into() }).await?;
         if matches!(role, Role::SalesRep | Role::Manager) {
             owners.push(u.id);
         }
@@ -353,41 +288,11 @@ pub async fn build(
     };
     for f in [
         field(FieldObject::Customer, "vip", "VIP", FieldType::Boolean, &[]),
-        field(
-            FieldObject::Customer,
-            "annual_budget",
-            "Annual budget (USD)",
-            FieldType::Number,
-            &[],
-        ),
-        field(
-            FieldObject::Customer,
-            "preferred_channel",
-            "Preferred channel",
-            FieldType::SingleSelect,
-            &["email", "phone", "in person"],
-        ),
-        field(
-            FieldObject::Customer,
-            "renewal_date",
-            "Renewal date",
-            FieldType::Date,
-            &[],
-        ),
-        field(
-            FieldObject::Company,
-            "employees",
-            "Employees",
-            FieldType::Number,
-            &[],
-        ),
-        field(
-            FieldObject::Company,
-            "tier",
-            "Account tier",
-            FieldType::SingleSelect,
-            &["gold", "silver", "bronze"],
-        ),
+        field(FieldObject::Customer, "annual_budget", "Annual budget (USD)", FieldType::Number, &[]),
+        field(FieldObject::Customer, "preferred_channel", "Preferred channel", FieldType::SingleSelect, &["email", "phone", "in person"]),
+        field(FieldObject::Customer, "renewal_date", "Renewal date", FieldType::Date, &[]),
+        field(FieldObject::Company, "employees", "Employees", FieldType::Number, &[]),
+        field(FieldObject::Company, "tier", "Account tier", FieldType::SingleSelect, &["gold", "silver", "bronze"]),
     ] {
         store.create_custom_field(&system, || f.validate()).await?;
     }
@@ -404,30 +309,19 @@ pub async fn build(
             let domain = format!("{}{}.example.com", slug(&name), i + 1);
             let mut custom = Map::new();
             custom.insert("employees".into(), json!(5 + rng.below(5000)));
-            custom.insert(
-                "tier".into(),
-                json!(["gold", "silver", "bronze"][rng.below(3)]),
-            );
+            custom.insert("tier".into(), json!(["gold", "silver", "bronze"][rng.below(3)]));
             let input = CompanyInput {
                 name: Some(name),
                 domain: Some(Some(domain.clone())),
                 industry: Some(Some(rng.pick(INDUSTRIES).into())),
-                phone: Some(Some(format!(
-                    "+1 555 {:03} {:04}",
-                    rng.below(1000),
-                    rng.below(10000)
-                ))),
+                phone: Some(Some(format!("+1 555 {:03} {:04}", rng.below(1000), rng.below(10000)))),
                 address: Some(address(&mut rng)),
                 owner_id: Some(Some(owners[rng.below(owners.len())])),
                 tags: Some(tags(&mut rng)),
                 custom: Some(custom),
                 ..Default::default()
             };
-            batch.push(
-                input
-                    .apply(None, &company_defs, "1")
-                    .map_err(|e| anyhow::anyhow!("demo company invalid: {e}"))?,
-            );
+            batch.push(input.apply(None, &company_defs, "1").map_err(|e| anyhow::anyhow!("demo company invalid: {e}"))?);
             company_domains.push(domain);
         }
         company_ids.extend(store.create_companies_batch(&system, &batch).await?);
@@ -456,34 +350,15 @@ pub async fn build(
                 custom.insert("annual_budget".into(), json!(1000 * (1 + rng.below(500))));
             }
             if rng.chance(50) {
-                custom.insert(
-                    "preferred_channel".into(),
-                    json!(["email", "phone", "in person"][rng.below(3)]),
-                );
+                custom.insert("preferred_channel".into(), json!(["email", "phone", "in person"][rng.below(3)]));
             }
             if stage == LifecycleStage::Customer && rng.chance(70) {
-                custom.insert(
-                    "renewal_date".into(),
-                    json!(format!(
-                        "2027-{:02}-{:02}",
-                        1 + rng.below(12),
-                        1 + rng.below(28)
-                    )),
-                );
+                custom.insert("renewal_date".into(), json!(format!("2027-{:02}-{:02}", 1 + rng.below(12), 1 + rng.below(28))));
             }
             let input = CustomerInput {
                 name: Some(format!("{first} {last}")),
-                email: Some(Some(format!(
-                    "{}.{}.{}@{domain}",
-                    slug(first),
-                    slug(last),
-                    i + 1
-                ))),
-                phone: Some(Some(format!(
-                    "+1 {:03} 555 {:04}",
-                    200 + rng.below(800),
-                    rng.below(10000)
-                ))),
+                email: Some(Some(format!("{}.{}.{}@{domain}", slug(first), slug(last), i + 1))),
+                phone: Some(Some(format!("+1 {:03} 555 {:04}", 200 + rng.below(800), rng.below(10000)))),
                 address: Some(address(&mut rng)),
                 company_id: Some(works.then(|| company_ids[c])),
                 lifecycle_stage: Some(stage),
@@ -494,19 +369,12 @@ pub async fn build(
                 custom: Some(custom),
                 ..Default::default()
             };
-            batch.push(
-                input
-                    .apply(None, &customer_defs, "1")
-                    .map_err(|e| anyhow::anyhow!("demo person invalid: {e}"))?,
-            );
+            batch.push(input.apply(None, &customer_defs, "1").map_err(|e| anyhow::anyhow!("demo person invalid: {e}"))?);
         }
         store.create_customers_batch(&system, &batch).await?;
         pb.inc(chunk.len() as u64);
     }
     pb.finish();
-    println!(
-        "Demo company ready: {} users, {companies} companies, {people} people.",
-        staff.len() + 1
-    );
+    println!("Demo company ready: {} users, {companies} companies, {people} people.", staff.len() + 1);
     Ok(())
 }

@@ -11,21 +11,13 @@ use rapport_store::{NewUser, Store};
 
 mod analyze;
 mod demo;
+mod keys;
 
 #[derive(Parser)]
-#[command(
-    name = "rapport",
-    version,
-    about = "Rapport CRM: one binary for the API, the web UI and the command line"
-)]
+#[command(name = "rapport", version, about = "Rapport CRM: one binary for the API, the web UI and the command line")]
 struct Cli {
     /// Database: a SQLite file path, sqlite://…, or postgres://user@host/db.
-    #[arg(
-        long,
-        global = true,
-        env = "RAPPORT_DATABASE_URL",
-        default_value = "rapport.db"
-    )]
+    #[arg(long, global = true, env = "RAPPORT_DATABASE_URL", default_value = "rapport.db")]
     database: String,
     /// Log as JSON lines (for log collectors) instead of text.
     #[arg(long, global = true, env = "RAPPORT_LOG_JSON")]
@@ -44,6 +36,9 @@ enum Command {
     Migrate,
     /// Run analytics on CSV files (rfm, segmentation, association_rules, propensity, forecast, all).
     Analyze(analyze::AnalyzeArgs),
+    /// Manage encryption keys for sensitive fields (key file).
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
     /// Manage user accounts.
     #[command(subcommand)]
     User(UserCommand),
@@ -99,7 +94,7 @@ enum UserCommand {
         /// Make the user an admin (same as --role admin).
         #[arg(long)]
         admin: bool,
-        /// Role: admin, manager, sales_rep, support_agent, marketer or viewer.
+        /// Role: admin, manager, sales_rep, support_agent, marketer, viewer, or a custom role's name.
         #[arg(long, default_value = "sales_rep")]
         role: String,
     },
@@ -112,26 +107,13 @@ async fn open(database: &str) -> anyhow::Result<Store> {
 }
 
 async fn serve(store: Store, args: ServeArgs) -> anyhow::Result<()> {
-    let config = Config {
-        phone_country_code: args.phone_country_code,
-        secure_cookies: args.secure_cookies,
-    };
+    let config = Config { phone_country_code: args.phone_country_code, secure_cookies: args.secure_cookies };
     let app = rapport_server::build_app(AppState::new(store, config));
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
-        .with_context(|| {
-            format!(
-                "cannot listen on {} (is another server running there?)",
-                args.addr
-            )
-        })?;
-    println!(
-        "Rapport is serving on http://{}  (API docs: http://{}/docs/)",
-        args.addr, args.addr
-    );
-    rapport_server::serve(listener, app)
-        .await
-        .context("server stopped")
+        .with_context(|| format!("cannot listen on {} (is another server running there?)", args.addr))?;
+    println!("Rapport is serving on http://{}  (API docs: http://{}/docs/)", args.addr, args.addr);
+    rapport_server::serve(listener, app).await.context("server stopped")
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -139,6 +121,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         // File mode: no database, so the global --database is not used.
         Command::Analyze(args) => analyze::run(&args),
+        Command::Keys(cmd) => keys::run(&cmd),
         Command::Serve(args) => {
             let store = open(&cli.database).await?;
             if store.count_users().await? == 0 {
@@ -161,57 +144,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let store = open(&cli.database).await?;
             if store.count_users().await? > 0 {
-                println!(
-                    "The database already has data; serving it as it is (use --reset to rebuild the demo)."
-                );
+                println!("The database already has data; serving it as it is (use --reset to rebuild the demo).");
             } else {
                 let companies = args.companies.unwrap_or((args.people / 7).max(300));
                 demo::build(&store, args.people, companies, args.seed).await?;
             }
-            println!(
-                "Sign in as {} with password {}",
-                demo::ADMIN_EMAIL,
-                demo::ADMIN_PASSWORD
-            );
-            if args.no_serve {
-                Ok(())
-            } else {
-                serve(store, args.serve).await
-            }
+            println!("Sign in as {} with password {}", demo::ADMIN_EMAIL, demo::ADMIN_PASSWORD);
+            if args.no_serve { Ok(()) } else { serve(store, args.serve).await }
         }
-        Command::User(UserCommand::Create {
-            email,
-            password,
-            name,
-            admin,
-            role,
-        }) => {
-            let role = if admin {
-                Role::Admin
-            } else {
-                Role::parse(&role).with_context(|| format!("unknown role '{role}': use admin, manager, sales_rep, support_agent, marketer or viewer"))?
-            };
+        Command::User(UserCommand::Create { email, password, name, admin, role }) => {
+            let role = if admin { Role::Admin.as_str().to_string() } else { role };
             let store = open(&cli.database).await?;
             let name = name.unwrap_or_else(|| email.split('@').next().unwrap_or("").to_string());
-            match store
-                .create_user(
-                    &Actor::system(),
-                    NewUser {
-                        email,
-                        name,
-                        password,
-                        role,
-                    },
-                )
-                .await
-            {
+            match store.create_user(&Actor::system(), NewUser { email, name, password, role }).await {
                 Ok(u) => {
-                    println!(
-                        "Created {} user {} (id {}).",
-                        u.role.as_str(),
-                        u.email,
-                        u.id
-                    );
+                    println!("Created {} user {} (id {}).", u.role, u.email, u.id);
                     Ok(())
                 }
                 Err(rapport_store::Error::Invalid(e)) => bail!("cannot create the user: {e}"),

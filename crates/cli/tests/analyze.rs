@@ -6,10 +6,7 @@ use std::process::Command;
 
 /// A fresh, empty directory under the system temp dir.
 fn temp_dir(name: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
     let dir = std::env::temp_dir().join(format!("rapport-{name}-{}-{nanos}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -43,10 +40,7 @@ fn write_transactions(dir: &Path) -> PathBuf {
 }
 
 fn run(args: &[&str]) -> std::process::Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_rapport"))
-        .args(args)
-        .output()
-        .expect("run rapport");
+    let out = Command::new(env!("CARGO_BIN_EXE_rapport")).args(args).output().expect("run rapport");
     if !out.status.success() {
         panic!(
             "rapport {args:?} failed\nstdout:\n{}\nstderr:\n{}",
@@ -62,21 +56,11 @@ fn analyze_all_writes_every_file() {
     let dir = temp_dir("analyze");
     let tx = write_transactions(&dir);
     let out = dir.join("out");
-    run(&[
-        "analyze",
-        "all",
-        "--transactions",
-        tx.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    run(&["analyze", "all", "--transactions", tx.to_str().unwrap(), "--out", out.to_str().unwrap()]);
 
     let customers = std::fs::read_to_string(out.join("customers.csv")).unwrap();
     let mut lines = customers.lines();
-    assert_eq!(
-        lines.next().unwrap(),
-        "customer_id,r_score,f_score,m_score,kmeans,dbscan,p_purchase"
-    );
+    assert_eq!(lines.next().unwrap(), "customer_id,r_score,f_score,m_score,kmeans,dbscan,p_purchase");
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
     assert_eq!(rows.len(), 80);
     for r in &rows {
@@ -96,16 +80,12 @@ fn analyze_all_writes_every_file() {
 
     let itemsets = std::fs::read_to_string(out.join("itemsets.csv")).unwrap();
     assert!(itemsets.starts_with("items,len,support\n"));
-    assert!(
-        itemsets.lines().any(|l| l.contains(" | ")),
-        "pairs expected:\n{itemsets}"
-    );
+    assert!(itemsets.lines().any(|l| l.contains(" | ")), "pairs expected:\n{itemsets}");
     let rules = std::fs::read_to_string(out.join("rules.csv")).unwrap();
     assert!(rules.starts_with("antecedents,consequents,support,confidence,lift"));
     assert!(rules.lines().count() > 1);
 
-    let forecast: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("forecast.json")).unwrap()).unwrap();
+    let forecast: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("forecast.json")).unwrap()).unwrap();
     let f = forecast["forecast"].as_array().unwrap();
     assert_eq!(f.len(), 12);
     assert!(f.iter().all(|v| v.as_f64().unwrap().is_finite()));
@@ -119,33 +99,14 @@ fn analyze_single_kinds() {
     let dir = temp_dir("analyze-single");
     let tx = write_transactions(&dir);
     let out = dir.join("rfm");
-    run(&[
-        "analyze",
-        "rfm",
-        "--transactions",
-        tx.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    run(&["analyze", "rfm", "--transactions", tx.to_str().unwrap(), "--out", out.to_str().unwrap()]);
     let customers = std::fs::read_to_string(out.join("customers.csv")).unwrap();
     let first = customers.lines().nth(1).unwrap();
-    assert!(
-        first.ends_with(",,,"),
-        "only RFM columns are filled: {first}"
-    );
+    assert!(first.ends_with(",,,"), "only RFM columns are filled: {first}");
     assert!(!out.join("rules.csv").exists());
 
     let out = dir.join("rules");
-    run(&[
-        "analyze",
-        "association_rules",
-        "--transactions",
-        tx.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--min-support",
-        "0.1",
-    ]);
+    run(&["analyze", "association_rules", "--transactions", tx.to_str().unwrap(), "--out", out.to_str().unwrap(), "--min-support", "0.1"]);
     assert!(out.join("rules.csv").exists());
     assert!(!out.join("customers.csv").exists());
     std::fs::remove_dir_all(&dir).ok();
@@ -155,20 +116,10 @@ fn analyze_single_kinds() {
 fn analyze_reports_bad_rows_with_line_numbers() {
     let dir = temp_dir("analyze-bad");
     let path = dir.join("bad.csv");
-    std::fs::write(
-        &path,
-        "invoice,customer_id,product,quantity,unit_price,timestamp\n1,1,A,1,2.0,2024-01-01\n2,2,B,x,2.0,2024-01-02\n",
-    )
-    .unwrap();
+    std::fs::write(&path, "invoice,customer_id,product,quantity,unit_price,timestamp\n1,1,A,1,2.0,2024-01-01\n2,2,B,x,2.0,2024-01-02\n")
+        .unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_rapport"))
-        .args([
-            "analyze",
-            "rfm",
-            "--transactions",
-            path.to_str().unwrap(),
-            "--out",
-            dir.join("o").to_str().unwrap(),
-        ])
+        .args(["analyze", "rfm", "--transactions", path.to_str().unwrap(), "--out", dir.join("o").to_str().unwrap()])
         .output()
         .unwrap();
     assert!(!out.status.success());

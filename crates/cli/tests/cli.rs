@@ -13,11 +13,7 @@ struct Dir(PathBuf);
 
 impl Dir {
     fn new() -> Dir {
-        let p = std::env::temp_dir().join(format!(
-            "rapport-cli-{}-{:x}",
-            std::process::id(),
-            rand::random::<u64>()
-        ));
+        let p = std::env::temp_dir().join(format!("rapport-cli-{}-{:x}", std::process::id(), rand::random::<u64>()));
         std::fs::create_dir_all(&p).unwrap();
         Dir(p)
     }
@@ -33,12 +29,8 @@ impl Drop for Dir {
 }
 
 fn rapport(dir: &Dir, args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_rapport"))
-        .args(args)
-        .current_dir(&dir.0)
-        .env_remove("RAPPORT_DATABASE_URL")
-        .output()
-        .unwrap();
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_rapport")).args(args).current_dir(&dir.0).env_remove("RAPPORT_DATABASE_URL").output().unwrap();
     eprintln!(
         "$ rapport {}\n--- stdout\n{}--- stderr\n{}",
         args.join(" "),
@@ -49,28 +41,16 @@ fn rapport(dir: &Dir, args: &[&str]) -> Output {
 }
 
 fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
 }
 
 async fn people(db: &str) -> Vec<(String, Option<String>, Vec<String>)> {
     let store = Store::connect(db).await.unwrap();
     let mut all = vec![];
-    let mut p = ListParams {
-        limit: 500,
-        sort: rapport_domain::query::SortField::Id,
-        ..Default::default()
-    };
+    let mut p = ListParams { limit: 500, sort: rapport_domain::query::SortField::Id, ..Default::default() };
     loop {
         let page = store.list_customers(&Actor::system(), &p).await.unwrap();
-        all.extend(
-            page.data
-                .into_iter()
-                .map(|c| (c.data.name, c.data.email, c.data.tags)),
-        );
+        all.extend(page.data.into_iter().map(|c| (c.data.name, c.data.email, c.data.tags)));
         match page.next_cursor {
             Some(c) => p.cursor = Some(c),
             None => break,
@@ -83,161 +63,44 @@ async fn people(db: &str) -> Vec<(String, Option<String>, Vec<String>)> {
 #[tokio::test]
 async fn demo_builds_the_same_company_every_time() {
     let dir = Dir::new();
-    let out = rapport(
-        &dir,
-        &[
-            "--database",
-            &dir.db("a.db"),
-            "demo",
-            "--people",
-            "120",
-            "--companies",
-            "20",
-            "--no-serve",
-        ],
-    );
+    let out = rapport(&dir, &["--database", &dir.db("a.db"), "demo", "--people", "120", "--companies", "20", "--no-serve"]);
     assert!(out.status.success());
-    assert!(
-        text(&out).contains("admin@rapport.test"),
-        "the admin login is printed"
-    );
-    rapport(
-        &dir,
-        &[
-            "--database",
-            &dir.db("b.db"),
-            "demo",
-            "--people",
-            "120",
-            "--companies",
-            "20",
-            "--no-serve",
-        ],
-    );
+    assert!(text(&out).contains("admin@rapport.test"), "the admin login is printed");
+    rapport(&dir, &["--database", &dir.db("b.db"), "demo", "--people", "120", "--companies", "20", "--no-serve"]);
     let (a, b) = (people(&dir.db("a.db")).await, people(&dir.db("b.db")).await);
     assert_eq!(a.len(), 120);
     assert_eq!(a, b, "same seed, same people");
-    assert!(
-        a.iter().any(|(n, _, _)| n.chars().any(|c| !c.is_ascii())),
-        "names exercise accents"
-    );
-    let again = rapport(
-        &dir,
-        &[
-            "--database",
-            &dir.db("a.db"),
-            "demo",
-            "--people",
-            "5",
-            "--no-serve",
-        ],
-    );
+    assert!(a.iter().any(|(n, _, _)| n.chars().any(|c| !c.is_ascii())), "names exercise accents");
+    let again = rapport(&dir, &["--database", &dir.db("a.db"), "demo", "--people", "5", "--no-serve"]);
     assert!(again.status.success() && text(&again).contains("already has data"));
-    assert_eq!(
-        people(&dir.db("a.db")).await.len(),
-        120,
-        "an existing database is not touched"
-    );
-    let other = rapport(
-        &dir,
-        &[
-            "--database",
-            &dir.db("c.db"),
-            "demo",
-            "--people",
-            "120",
-            "--companies",
-            "20",
-            "--seed",
-            "7",
-            "--no-serve",
-        ],
-    );
+    assert_eq!(people(&dir.db("a.db")).await.len(), 120, "an existing database is not touched");
+    let other =
+        rapport(&dir, &["--database", &dir.db("c.db"), "demo", "--people", "120", "--companies", "20", "--seed", "7", "--no-serve"]);
     assert!(other.status.success());
-    assert_ne!(
-        people(&dir.db("c.db")).await,
-        a,
-        "another seed, another company"
-    );
+    assert_ne!(people(&dir.db("c.db")).await, a, "another seed, another company");
 }
 
 #[tokio::test]
 async fn users_are_created_with_clear_errors() {
     let dir = Dir::new();
     let db = dir.db("u.db");
-    assert!(
-        rapport(&dir, &["--database", &db, "migrate"])
-            .status
-            .success()
-    );
-    let short = rapport(
-        &dir,
-        &[
-            "--database",
-            &db,
-            "user",
-            "create",
-            "--admin",
-            "--email",
-            "boss@example.com",
-            "--password",
-            "short",
-        ],
-    );
+    assert!(rapport(&dir, &["--database", &db, "migrate"]).status.success());
+    let short = rapport(&dir, &["--database", &db, "user", "create", "--admin", "--email", "boss@example.com", "--password", "short"]);
     assert!(!short.status.success());
     assert!(text(&short).contains("password: must have at least 10 characters"));
-    let ok = rapport(
-        &dir,
-        &[
-            "--database",
-            &db,
-            "user",
-            "create",
-            "--admin",
-            "--email",
-            "boss@example.com",
-            "--password",
-            "long enough secret",
-        ],
-    );
+    let ok =
+        rapport(&dir, &["--database", &db, "user", "create", "--admin", "--email", "boss@example.com", "--password", "long enough secret"]);
     assert!(ok.status.success() && text(&ok).contains("Created admin user boss@example.com"));
-    let dup = rapport(
-        &dir,
-        &[
-            "--database",
-            &db,
-            "user",
-            "create",
-            "--email",
-            "BOSS@example.com",
-            "--password",
-            "long enough secret",
-        ],
-    );
+    let dup = rapport(&dir, &["--database", &db, "user", "create", "--email", "BOSS@example.com", "--password", "long enough secret"]);
     assert!(!dup.status.success() && text(&dup).contains("already exists"));
     let role = rapport(
         &dir,
-        &[
-            "--database",
-            &db,
-            "user",
-            "create",
-            "--email",
-            "x@example.com",
-            "--password",
-            "long enough secret",
-            "--role",
-            "king",
-        ],
+        &["--database", &db, "user", "create", "--email", "x@example.com", "--password", "long enough secret", "--role", "king"],
     );
-    assert!(!role.status.success() && text(&role).contains("unknown role 'king'"));
+    assert!(!role.status.success() && text(&role).contains("there is no role 'king'"));
     let store = Store::connect(&db).await.unwrap();
-    let (token, user) = store
-        .login("boss@example.com", "long enough secret", "api", None)
-        .await
-        .unwrap()
-        .expect("the password works");
-    assert!(token.starts_with("rpt_") && user.role == rapport_domain::permissions::Role::Admin);
+    let (token, user) = store.login("boss@example.com", "long enough secret", "api", None).await.unwrap().expect("the password works");
+    assert!(token.starts_with("rpt_") && user.role == "admin");
     store.close().await;
 }
 
@@ -246,67 +109,26 @@ async fn bad_database_urls_are_explained() {
     let dir = Dir::new();
     let out = rapport(&dir, &["--database", "mysql://nope", "migrate"]);
     assert!(!out.status.success());
-    assert!(
-        text(&out).contains("unsupported database URL"),
-        "{}",
-        text(&out)
-    );
+    assert!(text(&out).contains("unsupported database URL"), "{}", text(&out));
 }
 
 #[tokio::test]
 async fn the_same_binary_runs_on_postgres() {
     let Ok(admin) = std::env::var("RAPPORT_TEST_POSTGRES_URL") else {
         use std::io::Write;
-        let _ = std::io::stderr()
-            .write_all(b"\n*** SKIPPED: CLI on PostgreSQL (set RAPPORT_TEST_POSTGRES_URL) ***\n\n");
+        let _ = std::io::stderr().write_all(b"\n*** SKIPPED: CLI on PostgreSQL (set RAPPORT_TEST_POSTGRES_URL) ***\n\n");
         return;
     };
     sqlx::any::install_default_drivers();
     let name = format!("rapport_cli_{:x}", rand::random::<u64>());
     let mut conn = sqlx::AnyConnection::connect(&admin).await.unwrap();
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.unwrap();
     let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
     let dir = Dir::new();
-    let out = rapport(
-        &dir,
-        &[
-            "--database",
-            &url,
-            "demo",
-            "--people",
-            "60",
-            "--companies",
-            "10",
-            "--no-serve",
-        ],
-    );
+    let out = rapport(&dir, &["--database", &url, "demo", "--people", "60", "--companies", "10", "--no-serve"]);
     assert!(out.status.success());
     let sqlite = dir.db("same.db");
-    rapport(
-        &dir,
-        &[
-            "--database",
-            &sqlite,
-            "demo",
-            "--people",
-            "60",
-            "--companies",
-            "10",
-            "--no-serve",
-        ],
-    );
-    assert_eq!(
-        people(&url).await,
-        people(&sqlite).await,
-        "both databases hold the same demo company"
-    );
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE {name} WITH (FORCE)"
-    )))
-    .execute(&mut conn)
-    .await
-    .unwrap();
+    rapport(&dir, &["--database", &sqlite, "demo", "--people", "60", "--companies", "10", "--no-serve"]);
+    assert_eq!(people(&url).await, people(&sqlite).await, "both databases hold the same demo company");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)"))).execute(&mut conn).await.unwrap();
 }

@@ -23,54 +23,30 @@ const NODE_TIMEOUT: Duration = Duration::from_secs(300);
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 
 fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join("..")
-        .canonicalize()
-        .expect("repository root")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("..").canonicalize().expect("repository root")
 }
 
 fn chromium() -> PathBuf {
-    std::env::var_os("RAPPORT_CHROMIUM")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"))
+    std::env::var_os("RAPPORT_CHROMIUM").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"))
 }
 
 /// The first missing prerequisite, if any.
 fn missing_prerequisite(root: &Path) -> Option<String> {
-    match Command::new("node")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-    {
+    match Command::new("node").arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status() {
         Ok(s) if s.success() => {}
         Ok(s) => {
-            return Some(format!(
-                "`node --version` failed ({s}); install Node.js 20 or newer"
-            ));
+            return Some(format!("`node --version` failed ({s}); install Node.js 20 or newer"));
         }
         Err(e) => {
-            return Some(format!(
-                "`node` is not on PATH ({e}); install Node.js 20 or newer"
-            ));
+            return Some(format!("`node` is not on PATH ({e}); install Node.js 20 or newer"));
         }
     }
     let chromium = chromium();
     if !chromium.is_file() {
-        return Some(format!(
-            "no Chromium at {} (`apt-get install chromium`, or point RAPPORT_CHROMIUM at one)",
-            chromium.display()
-        ));
+        return Some(format!("no Chromium at {} (`apt-get install chromium`, or point RAPPORT_CHROMIUM at one)", chromium.display()));
     }
-    if !root
-        .join("e2e/node_modules/playwright-core/package.json")
-        .is_file()
-    {
-        return Some(format!(
-            "{} is missing; run `npm ci --prefix e2e`",
-            root.join("e2e/node_modules/playwright-core").display()
-        ));
+    if !root.join("e2e/node_modules/playwright-core/package.json").is_file() {
+        return Some(format!("{} is missing; run `npm ci --prefix e2e`", root.join("e2e/node_modules/playwright-core").display()));
     }
     None
 }
@@ -94,10 +70,7 @@ struct TempDir(PathBuf);
 
 impl TempDir {
     fn new() -> TempDir {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
         let dir = std::env::temp_dir().join(format!("rapport-e2e-{}-{nanos}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("create temp dir");
         TempDir(dir)
@@ -130,26 +103,18 @@ impl Drop for Server {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("bind 127.0.0.1:0")
-        .port()
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("bind 127.0.0.1:0").port()
 }
 
 /// `GET path` over a raw HTTP/1.1 connection; the status code, if any answer came.
 fn http_status(addr: SocketAddr, path: &str) -> Option<u16> {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    s.write_all(
-        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
-    )
-    .ok()?;
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes()).ok()?;
     let mut buf = Vec::new();
     let _ = s.read_to_end(&mut buf);
     let head = String::from_utf8_lossy(&buf);
-    head.strip_prefix("HTTP/1.1 ")
-        .and_then(|r| r.get(..3))
-        .and_then(|c| c.parse().ok())
+    head.strip_prefix("HTTP/1.1 ").and_then(|r| r.get(..3)).and_then(|c| c.parse().ok())
 }
 
 /// Starts `rapport serve` and waits for `/healthz`; retries on another port if the chosen
@@ -176,17 +141,11 @@ fn start_server(db: &Path, dir: &Path) -> (Server, SocketAddr) {
                 return (server, addr);
             }
             if let Ok(Some(status)) = server.child.try_wait() {
-                last_log = format!(
-                    "rapport serve on {addr} exited with {status}:\n{}",
-                    server.log()
-                );
+                last_log = format!("rapport serve on {addr} exited with {status}:\n{}", server.log());
                 break;
             }
             if Instant::now() > deadline {
-                panic!(
-                    "rapport serve on {addr} did not answer /healthz with 200 within {STARTUP_TIMEOUT:?}:\n{}",
-                    server.log()
-                );
+                panic!("rapport serve on {addr} did not answer /healthz with 200 within {STARTUP_TIMEOUT:?}:\n{}", server.log());
             }
             thread::sleep(Duration::from_millis(100));
         }
@@ -196,12 +155,7 @@ fn start_server(db: &Path, dir: &Path) -> (Server, SocketAddr) {
 
 /// Runs a command with a time limit, returning its status, stdout and stderr.
 fn run_with_timeout(mut cmd: Command, limit: Duration) -> (Option<ExitStatus>, String, String) {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start node");
+    let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("start node");
     let mut out = child.stdout.take().unwrap();
     let mut err = child.stderr.take().unwrap();
     let out_t = thread::spawn(move || {
@@ -226,11 +180,7 @@ fn run_with_timeout(mut cmd: Command, limit: Duration) -> (Option<ExitStatus>, S
             }
         }
     };
-    (
-        status,
-        out_t.join().unwrap_or_default(),
-        err_t.join().unwrap_or_default(),
-    )
+    (status, out_t.join().unwrap_or_default(), err_t.join().unwrap_or_default())
 }
 
 #[test]
@@ -261,11 +211,7 @@ fn ui_login_search_edit_in_chromium() {
     let base = format!("http://{addr}");
 
     let mut node = Command::new("node");
-    node.arg("e2e/ui.mjs")
-        .arg(&base)
-        .arg("docs/screenshots")
-        .current_dir(&root)
-        .env("RAPPORT_CHROMIUM", chromium());
+    node.arg("e2e/ui.mjs").arg(&base).arg("docs/screenshots").current_dir(&root).env("RAPPORT_CHROMIUM", chromium());
     let (status, stdout, stderr) = run_with_timeout(node, NODE_TIMEOUT);
     let server_log = server.log();
     drop(server);

@@ -98,25 +98,15 @@ pub struct CompanyInput {
 /// Reduces `https://www.Example.com/about` to `example.com` and checks it is a host name.
 fn parse_domain(raw: &str) -> Result<String, String> {
     let s = raw.trim().to_lowercase();
-    let s = s
-        .strip_prefix("https://")
-        .or_else(|| s.strip_prefix("http://"))
-        .unwrap_or(&s);
+    let s = s.strip_prefix("https://").or_else(|| s.strip_prefix("http://")).unwrap_or(&s);
     let s = s.split('/').next().unwrap_or("");
     let s = s.strip_prefix("www.").unwrap_or(s);
-    Email::parse(&format!("x@{s}"))
-        .map(|_| s.to_string())
-        .map_err(|_| format!("'{raw}' is not a web domain like example.com"))
+    Email::parse(&format!("x@{s}")).map(|_| s.to_string()).map_err(|_| format!("'{raw}' is not a web domain like example.com"))
 }
 
 impl CompanyInput {
     /// Merges onto `current` (or an empty company) and validates.
-    pub fn apply(
-        self,
-        current: Option<&CompanyData>,
-        defs: &[CustomField],
-        country_code: &str,
-    ) -> Result<CompanyData, ValidationErrors> {
+    pub fn apply(self, current: Option<&CompanyData>, defs: &[CustomField], country_code: &str) -> Result<CompanyData, ValidationErrors> {
         let mut errs = ValidationErrors::default();
         let creating = current.is_none();
         let mut d = current.cloned().unwrap_or_default();
@@ -130,19 +120,13 @@ impl CompanyInput {
             None => {}
         }
         if let Some(v) = self.domain {
-            d.domain = v
-                .filter(|s| !s.trim().is_empty())
-                .and_then(|s| errs.check("domain", parse_domain(&s)));
+            d.domain = v.filter(|s| !s.trim().is_empty()).and_then(|s| errs.check("domain", parse_domain(&s)));
         }
         if let Some(e) = self.email {
-            d.email = e
-                .and_then(|s| errs.check("email", Email::parse(&s)))
-                .map(|e| e.to_string());
+            d.email = e.and_then(|s| errs.check("email", Email::parse(&s))).map(|e| e.to_string());
         }
         if let Some(p) = self.phone {
-            d.phone = p
-                .and_then(|s| errs.check("phone", Phone::parse(&s, country_code)))
-                .map(|p| p.to_string());
+            d.phone = p.and_then(|s| errs.check("phone", Phone::parse(&s, country_code))).map(|p| p.to_string());
         }
         apply_text(&mut errs, "industry", self.industry, &mut d.industry, 100);
         if let Some(a) = self.address {
@@ -163,20 +147,8 @@ impl CompanyInput {
 impl CompanyData {
     /// The folded text that full-text search indexes for this company.
     pub fn search_text(&self) -> String {
-        let parts = [
-            Some(&self.name),
-            self.domain.as_ref(),
-            self.email.as_ref(),
-            self.industry.as_ref(),
-        ];
-        text::fold(
-            &parts
-                .into_iter()
-                .flatten()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(" "),
-        )
+        let parts = [Some(&self.name), self.domain.as_ref(), self.email.as_ref(), self.industry.as_ref()];
+        text::fold(&parts.into_iter().flatten().cloned().collect::<Vec<_>>().join(" "))
     }
 }
 
@@ -186,10 +158,7 @@ mod tests {
 
     #[test]
     fn domains_are_reduced_to_hosts() {
-        assert_eq!(
-            parse_domain("https://www.Example.com/about").unwrap(),
-            "example.com"
-        );
+        assert_eq!(parse_domain("https://www.Example.com/about").unwrap(), "example.com");
         assert!(parse_domain("not a domain").is_err());
     }
 }

@@ -133,39 +133,23 @@ impl CustomFieldInput {
         let key_ok = !key.is_empty()
             && key.len() <= 40
             && key.starts_with(|c: char| c.is_ascii_lowercase())
-            && key
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            && key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
         if !key_ok {
             errs.add("key", "use 1 to 40 lower-case letters, digits or _, starting with a letter (e.g. industry_code)");
         }
-        let label = self
-            .label
-            .map(|l| l.trim().to_string())
-            .filter(|l| !l.is_empty())
-            .unwrap_or_else(|| key.clone());
+        let label = self.label.map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).unwrap_or_else(|| key.clone());
         if label.chars().count() > 100 {
             errs.add("label", "must be at most 100 characters");
         }
         let options: Vec<String> = self.options.iter().map(|o| o.trim().to_string()).collect();
         if self.field_type == FieldType::SingleSelect {
-            if options.is_empty()
-                || options
-                    .iter()
-                    .any(|o| o.is_empty() || o.chars().count() > 100)
-            {
+            if options.is_empty() || options.iter().any(|o| o.is_empty() || o.chars().count() > 100) {
                 errs.add("options", "a single_select field needs a list of non-empty options of at most 100 characters");
             }
         } else if !options.is_empty() {
             errs.add("options", "only single_select fields take options");
         }
-        errs.into_result(NewCustomField {
-            object: self.object,
-            key,
-            label,
-            field_type: self.field_type,
-            options,
-        })
+        errs.into_result(NewCustomField { object: self.object, key, label, field_type: self.field_type, options })
     }
 }
 
@@ -186,10 +170,7 @@ impl CustomField {
                 Some(n) if n.is_finite() => Ok(v.clone()),
                 _ => Err("must be a number".into()),
             },
-            FieldType::Date => match v
-                .as_str()
-                .map(|s| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d"))
-            {
+            FieldType::Date => match v.as_str().map(|s| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")) {
                 Some(Ok(d)) => Ok(Value::String(d.format("%Y-%m-%d").to_string())),
                 _ => Err("must be a date written YYYY-MM-DD".into()),
             },
@@ -207,10 +188,7 @@ impl CustomField {
     /// Reads a filter value typed in a URL (`custom.vip=true`) as this field's JSON value.
     pub fn parse_filter_value(&self, raw: &str) -> Result<Value, String> {
         let v = match self.field_type {
-            FieldType::Number => raw
-                .parse::<f64>()
-                .map(Value::from)
-                .map_err(|_| "must be a number".to_string())?,
+            FieldType::Number => raw.parse::<f64>().map(Value::from).map_err(|_| "must be a number".to_string())?,
             FieldType::Boolean => match raw {
                 "true" | "1" => Value::Bool(true),
                 "false" | "0" => Value::Bool(false),
@@ -234,15 +212,8 @@ pub fn merge_custom(
     for (k, v) in submitted {
         let Some(def) = defs.iter().find(|d| &d.key == k) else {
             let known: Vec<&str> = defs.iter().map(|d| d.key.as_str()).collect();
-            let hint = if known.is_empty() {
-                "none are defined yet".to_string()
-            } else {
-                format!("defined fields: {}", known.join(", "))
-            };
-            errs.add(
-                format!("custom.{k}"),
-                format!("unknown custom field '{k}' ({hint})"),
-            );
+            let hint = if known.is_empty() { "none are defined yet".to_string() } else { format!("defined fields: {}", known.join(", ")) };
+            errs.add(format!("custom.{k}"), format!("unknown custom field '{k}' ({hint})"));
             continue;
         };
         match def.check_value(v) {
@@ -279,27 +250,10 @@ mod tests {
 
     #[test]
     fn values_are_checked_by_type() {
-        assert!(
-            def(FieldType::Number, &[])
-                .check_value(&json!("3"))
-                .is_err()
-        );
-        assert_eq!(
-            def(FieldType::Number, &[])
-                .check_value(&json!(3.5))
-                .unwrap(),
-            json!(3.5)
-        );
-        assert!(
-            def(FieldType::Date, &[])
-                .check_value(&json!("2024-02-30"))
-                .is_err()
-        );
-        assert!(
-            def(FieldType::Boolean, &[])
-                .check_value(&json!("yes"))
-                .is_err()
-        );
+        assert!(def(FieldType::Number, &[]).check_value(&json!("3")).is_err());
+        assert_eq!(def(FieldType::Number, &[]).check_value(&json!(3.5)).unwrap(), json!(3.5));
+        assert!(def(FieldType::Date, &[]).check_value(&json!("2024-02-30")).is_err());
+        assert!(def(FieldType::Boolean, &[]).check_value(&json!("yes")).is_err());
         let sel = def(FieldType::SingleSelect, &["gold", "silver"]);
         assert!(sel.check_value(&json!("bronze")).is_err());
         assert_eq!(sel.check_value(&json!("gold")).unwrap(), json!("gold"));
@@ -309,12 +263,7 @@ mod tests {
     fn unknown_keys_are_named() {
         let mut errs = ValidationErrors::default();
         let submitted = json!({"nope": 1}).as_object().unwrap().clone();
-        merge_custom(
-            &[def(FieldType::Text, &[])],
-            &Default::default(),
-            &submitted,
-            &mut errs,
-        );
+        merge_custom(&[def(FieldType::Text, &[])], &Default::default(), &submitted, &mut errs);
         assert_eq!(errs.0[0].field, "custom.nope");
     }
 }

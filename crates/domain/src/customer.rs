@@ -25,8 +25,7 @@ pub enum LifecycleStage {
 
 impl LifecycleStage {
     /// Every stage, in lifecycle order.
-    pub const ALL: [LifecycleStage; 4] =
-        [Self::Lead, Self::Prospect, Self::Customer, Self::Churned];
+    pub const ALL: [LifecycleStage; 4] = [Self::Lead, Self::Prospect, Self::Customer, Self::Churned];
 
     /// Name as stored and shown.
     pub fn as_str(self) -> &'static str {
@@ -64,10 +63,7 @@ impl Address {
     /// Trims every part, checks lengths and reports errors as `address.<part>`.
     pub fn validated(self, errs: &mut ValidationErrors) -> Address {
         let mut part = |name: &str, v: Option<String>, max: usize| {
-            v.and_then(|s| {
-                errs.check(&format!("address.{name}"), bounded_text(&s, max))
-                    .flatten()
-            })
+            v.and_then(|s| errs.check(&format!("address.{name}"), bounded_text(&s, max)).flatten())
         };
         Address {
             street: part("street", self.street, 200),
@@ -80,18 +76,12 @@ impl Address {
 
     /// The address on one line, as lists show it.
     pub fn one_line(&self) -> String {
-        [
-            &self.street,
-            &self.postal_code,
-            &self.city,
-            &self.region,
-            &self.country,
-        ]
-        .into_iter()
-        .flatten()
-        .cloned()
-        .collect::<Vec<_>>()
-        .join(", ")
+        [&self.street, &self.postal_code, &self.city, &self.region, &self.country]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
@@ -202,32 +192,19 @@ pub struct CustomerInput {
 }
 
 /// Applies a nullable text field: absent keeps, null clears, a value is trimmed and checked.
-pub(crate) fn apply_text(
-    errs: &mut ValidationErrors,
-    field: &str,
-    input: Option<Option<String>>,
-    target: &mut Option<String>,
-    max: usize,
-) {
+pub(crate) fn apply_text(errs: &mut ValidationErrors, field: &str, input: Option<Option<String>>, target: &mut Option<String>, max: usize) {
     if let Some(v) = input {
         *target = v.and_then(|s| errs.check(field, bounded_text(&s, max)).flatten());
     }
 }
 
 /// Validates a list of tags into sorted, de-duplicated form.
-pub(crate) fn apply_tags(
-    errs: &mut ValidationErrors,
-    input: Option<Vec<String>>,
-    target: &mut Vec<String>,
-) {
+pub(crate) fn apply_tags(errs: &mut ValidationErrors, input: Option<Vec<String>>, target: &mut Vec<String>) {
     if let Some(tags) = input {
         if tags.len() > 50 {
             errs.add("tags", "at most 50 tags");
         }
-        let mut out: Vec<String> = tags
-            .iter()
-            .filter_map(|t| errs.check("tags", tag(t)))
-            .collect();
+        let mut out: Vec<String> = tags.iter().filter_map(|t| errs.check("tags", tag(t))).collect();
         out.sort();
         out.dedup();
         *target = out;
@@ -238,12 +215,7 @@ impl CustomerInput {
     /// Merges this input onto `current` (or onto an empty person when creating) and validates
     /// the result. `defs` are the customer custom fields; `country_code` is the calling code
     /// used for national phone numbers.
-    pub fn apply(
-        self,
-        current: Option<&CustomerData>,
-        defs: &[CustomField],
-        country_code: &str,
-    ) -> Result<CustomerData, ValidationErrors> {
+    pub fn apply(self, current: Option<&CustomerData>, defs: &[CustomField], country_code: &str) -> Result<CustomerData, ValidationErrors> {
         let mut errs = ValidationErrors::default();
         let creating = current.is_none();
         let mut d = current.cloned().unwrap_or_default();
@@ -257,28 +229,18 @@ impl CustomerInput {
             None => {}
         }
         if let Some(e) = self.email {
-            d.email = e
-                .and_then(|s| errs.check("email", Email::parse(&s)))
-                .map(|e| e.to_string());
+            d.email = e.and_then(|s| errs.check("email", Email::parse(&s))).map(|e| e.to_string());
         }
         if let Some(list) = self.additional_emails {
-            d.additional_emails = list
-                .iter()
-                .filter_map(|s| errs.check("additional_emails", Email::parse(s)))
-                .map(|e| e.to_string())
-                .collect();
+            d.additional_emails =
+                list.iter().filter_map(|s| errs.check("additional_emails", Email::parse(s))).map(|e| e.to_string()).collect();
         }
         if let Some(p) = self.phone {
-            d.phone = p
-                .and_then(|s| errs.check("phone", Phone::parse(&s, country_code)))
-                .map(|p| p.to_string());
+            d.phone = p.and_then(|s| errs.check("phone", Phone::parse(&s, country_code))).map(|p| p.to_string());
         }
         if let Some(list) = self.additional_phones {
-            d.additional_phones = list
-                .iter()
-                .filter_map(|s| errs.check("additional_phones", Phone::parse(s, country_code)))
-                .map(|p| p.to_string())
-                .collect();
+            d.additional_phones =
+                list.iter().filter_map(|s| errs.check("additional_phones", Phone::parse(s, country_code))).map(|p| p.to_string()).collect();
         }
         if let Some(a) = self.address {
             d.address = a.validated(&mut errs);
@@ -328,24 +290,17 @@ mod tests {
 
     #[test]
     fn create_requires_a_name_and_reports_every_bad_field() {
-        let errs = input(r#"{"email":"nope","phone":"abc","tags":["a,b"]}"#)
-            .apply(None, &[], "1")
-            .unwrap_err();
+        let errs = input(r#"{"email":"nope","phone":"abc","tags":["a,b"]}"#).apply(None, &[], "1").unwrap_err();
         let fields: Vec<&str> = errs.0.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, vec!["name", "email", "phone", "tags"]);
     }
 
     #[test]
     fn patch_keeps_absent_fields_and_clears_nulls() {
-        let d =
-            input(r#"{"name":"Zoë Ng","email":"ZOE@x.io","source":"web","tags":["b","a","b"]}"#)
-                .apply(None, &[], "1")
-                .unwrap();
+        let d = input(r#"{"name":"Zoë Ng","email":"ZOE@x.io","source":"web","tags":["b","a","b"]}"#).apply(None, &[], "1").unwrap();
         assert_eq!(d.email.as_deref(), Some("zoe@x.io"));
         assert_eq!(d.tags, vec!["a", "b"]);
-        let d2 = input(r#"{"source":null}"#)
-            .apply(Some(&d), &[], "1")
-            .unwrap();
+        let d2 = input(r#"{"source":null}"#).apply(Some(&d), &[], "1").unwrap();
         assert_eq!(d2.name, "Zoë Ng");
         assert_eq!(d2.source, None);
         assert_eq!(d2.email.as_deref(), Some("zoe@x.io"));
@@ -353,12 +308,7 @@ mod tests {
 
     #[test]
     fn search_text_is_folded_and_has_phone_forms() {
-        let d = input(r#"{"name":"Zoë Ng","email":"zoe@x.io","phone":"+1 415 555 0134"}"#)
-            .apply(None, &[], "1")
-            .unwrap();
-        assert_eq!(
-            d.search_text(),
-            "zoe ng zoe x io 14155550134 4155550134 5550134 0134"
-        );
+        let d = input(r#"{"name":"Zoë Ng","email":"zoe@x.io","phone":"+1 415 555 0134"}"#).apply(None, &[], "1").unwrap();
+        assert_eq!(d.search_text(), "zoe ng zoe x io 14155550134 4155550134 5550134 0134");
     }
 }

@@ -16,10 +16,7 @@ pub struct ValidationErrors(pub Vec<FieldError>);
 impl ValidationErrors {
     /// Records a problem with `field`.
     pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
-        self.0.push(FieldError {
-            field: field.into(),
-            message: message.into(),
-        });
+        self.0.push(FieldError { field: field.into(), message: message.into() });
     }
 
     /// A single-field error, for checks made one at a time (e.g. by the store).
@@ -31,11 +28,7 @@ impl ValidationErrors {
 
     /// `Ok(value)` when nothing was recorded, the errors otherwise.
     pub fn into_result<T>(self, value: T) -> Result<T, ValidationErrors> {
-        if self.0.is_empty() {
-            Ok(value)
-        } else {
-            Err(self)
-        }
+        if self.0.is_empty() { Ok(value) } else { Err(self) }
     }
 
     /// Runs a parser and records its error under `field`, returning the parsed value if any.
@@ -52,11 +45,7 @@ impl ValidationErrors {
 
 impl std::fmt::Display for ValidationErrors {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let parts: Vec<String> = self
-            .0
-            .iter()
-            .map(|e| format!("{}: {}", e.field, e.message))
-            .collect();
+        let parts: Vec<String> = self.0.iter().map(|e| format!("{}: {}", e.field, e.message)).collect();
         f.write_str(&parts.join("; "))
     }
 }

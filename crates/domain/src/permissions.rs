@@ -1,38 +1,40 @@
-//! Who may do what. Every store call takes an [`Actor`] and asks [`require`] before touching
-//! data, so no path (HTTP, UI, CLI) can skip the check. Record-level rules (owner, team) are
-//! applied inside the store's queries through [`Actor::scope`].
+//! Who may do what, and to which records.
+//!
+//! A role is a [`Permissions`] set: object × action grants (`pii` included, to see sensitive
+//! fields unmasked) plus a [`Visibility`] that decides which records it reaches. The six
+//! built-in roles are defined here in code; admins add custom roles as data. Every store call
+//! takes an [`Actor`] and asks [`require`] before touching data, and the store turns
+//! [`Actor::visibility`] into a `WHERE` clause, so no path (HTTP, UI, CLI, exports, reports)
+//! can skip either check.
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+
+use crate::ValidationErrors;
 
 /// A built-in role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
-    /// Everything, including users and settings.
+    /// Everything, including users, roles, teams and the audit log.
     Admin,
-    /// Sales and service data of their team.
+    /// Sales and service data of their teams.
     Manager,
-    /// Their own customers and deals.
+    /// Their own records and those their team shares.
     SalesRep,
-    /// Tickets and the customers behind them.
+    /// Every customer, to serve them; no deletes.
     SupportAgent,
-    /// Campaigns and segments.
+    /// Every customer, for campaigns; no personal data, no edits.
     Marketer,
-    /// Reads only.
+    /// Reads only, without personal data.
     Viewer,
 }
 
 impl Role {
     /// Every built-in role.
-    pub const ALL: [Role; 6] = [
-        Role::Admin,
-        Role::Manager,
-        Role::SalesRep,
-        Role::SupportAgent,
-        Role::Marketer,
-        Role::Viewer,
-    ];
+    pub const ALL: [Role; 6] = [Role::Admin, Role::Manager, Role::SalesRep, Role::SupportAgent, Role::Marketer, Role::Viewer];
 
     /// Name as stored.
     pub fn as_str(self) -> &'static str {
@@ -46,14 +48,32 @@ impl Role {
         }
     }
 
-    /// Parses a stored name.
+    /// Parses a built-in role name.
     pub fn parse(s: &str) -> Option<Role> {
         Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// The role's permissions.
+    pub fn permissions(self) -> Permissions {
+        use Action::*;
+        use Object::*;
+        let people = |actions: &[Action]| [(Customer, actions.to_vec()), (Company, actions.to_vec())];
+        let basics = [(CustomField, vec![Read]), (User, vec![Read]), (Team, vec![Read]), (RoleDef, vec![Read])];
+        let (grants, visibility): (Vec<(Object, Vec<Action>)>, Visibility) = match self {
+            Role::Admin => (Object::ALL.iter().map(|o| (*o, Action::ALL.to_vec())).collect(), Visibility::All),
+            Role::Manager => (people(&[Read, Create, Update, Delete, Export, Pii]).into_iter().chain(basics).collect(), Visibility::Team),
+            Role::SalesRep => (people(&[Read, Create, Update, Delete, Pii]).into_iter().chain(basics).collect(), Visibility::Own),
+            Role::SupportAgent => (people(&[Read, Update, Pii]).into_iter().chain(basics).collect(), Visibility::All),
+            Role::Marketer => (people(&[Read, Export]).into_iter().chain(basics).collect(), Visibility::All),
+            Role::Viewer => (people(&[Read]).into_iter().chain(basics).collect(), Visibility::All),
+        };
+        Permissions { grants: grants.into_iter().map(|(o, a)| (o, a.into_iter().collect())).collect(), visibility }
     }
 }
 
 /// The kinds of data permissions are granted on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
 pub enum Object {
     /// People.
     Customer,
@@ -63,10 +83,24 @@ pub enum Object {
     CustomField,
     /// User accounts.
     User,
+    /// Teams.
+    Team,
+    /// Role definitions.
+    #[serde(rename = "role")]
+    RoleDef,
+    /// The audit log.
+    AuditLog,
+}
+
+impl Object {
+    /// Every object.
+    pub const ALL: [Object; 7] =
+        [Object::Customer, Object::Company, Object::CustomField, Object::User, Object::Team, Object::RoleDef, Object::AuditLog];
 }
 
 /// What is done to an object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
 pub enum Action {
     /// See records.
     Read,
@@ -76,109 +110,156 @@ pub enum Action {
     Update,
     /// Delete records.
     Delete,
+    /// Take data out in bulk (exports, privacy exports).
+    Export,
+    /// See sensitive fields (email, phone, address) unmasked.
+    Pii,
 }
 
-/// Who is acting: a signed-in user, or the system itself (demo seeding, migrations).
+impl Action {
+    /// Every action.
+    pub const ALL: [Action; 6] = [Action::Read, Action::Create, Action::Update, Action::Delete, Action::Export, Action::Pii];
+}
+
+/// Which records a role reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Visibility {
+    /// Every record.
+    All,
+    /// Records owned by anyone in the user's teams, their own, and unowned ones.
+    Team,
+    /// Their own records, unowned ones, and those owned by members of teams whose visibility
+    /// is `team`.
+    Own,
+}
+
+/// A permission set: what a role may do, and to which records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Permissions {
+    /// Actions allowed per object.
+    #[schema(value_type = Object)]
+    pub grants: BTreeMap<Object, BTreeSet<Action>>,
+    /// Which records the role reaches.
+    pub visibility: Visibility,
+}
+
+impl Permissions {
+    /// Whether `action` on `object` is granted.
+    pub fn allows(&self, object: Object, action: Action) -> bool {
+        self.grants.get(&object).is_some_and(|a| a.contains(&action))
+    }
+
+    /// Checks a custom role's permissions: reading is needed for any other action.
+    pub fn validate(&self) -> Result<(), ValidationErrors> {
+        let mut errs = ValidationErrors::default();
+        for (o, actions) in &self.grants {
+            if !actions.is_empty() && !actions.contains(&Action::Read) {
+                errs.add("permissions.grants", format!("{o:?} needs read for its other actions"));
+            }
+        }
+        errs.into_result(())
+    }
+}
+
+/// Who is acting: a signed-in user, or the system itself (demo seeding, restore).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
     /// User id; `None` for the system.
     pub user_id: Option<i64>,
-    /// Role.
-    pub role: Role,
+    /// Role name (built-in or custom).
+    pub role: String,
+    /// The role's permissions.
+    pub perms: Permissions,
     /// Request id for the audit log, when acting on behalf of an HTTP request.
     pub request_id: Option<String>,
-}
-
-/// Which records an actor may see. The store turns this into a `WHERE` clause.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    /// Every record.
-    All,
 }
 
 impl Actor {
     /// The system actor, for work no user started.
     pub fn system() -> Actor {
-        Actor {
-            user_id: None,
-            role: Role::Admin,
-            request_id: None,
-        }
+        Actor { user_id: None, role: "system".into(), perms: Role::Admin.permissions(), request_id: None }
     }
 
-    /// The records this actor may see. Until teams exist (issue 3) every role sees all records.
-    pub fn scope(&self) -> Scope {
-        Scope::All
+    /// A user acting with a built-in role.
+    pub fn user(user_id: i64, role: Role) -> Actor {
+        Actor { user_id: Some(user_id), role: role.as_str().into(), perms: role.permissions(), request_id: None }
+    }
+
+    /// Which records this actor reaches.
+    pub fn visibility(&self) -> Visibility {
+        self.perms.visibility
+    }
+
+    /// Whether sensitive fields are shown unmasked.
+    pub fn sees_pii(&self, object: Object) -> bool {
+        self.perms.allows(object, Action::Pii)
     }
 }
 
 /// Refused: the actor's role lacks the permission.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("your role '{}' may not {action:?} {object:?} records", role.as_str())]
+#[error("your role '{role}' may not {action:?} {object:?} records")]
 pub struct Denied {
     /// The actor's role.
-    pub role: Role,
+    pub role: String,
     /// The object.
     pub object: Object,
     /// The action.
     pub action: Action,
 }
 
-/// Checks the role × object × action matrix.
+/// Checks the actor's permission set.
 pub fn require(actor: &Actor, object: Object, action: Action) -> Result<(), Denied> {
-    use Action::*;
-    use Object::*;
-    let allowed = match (actor.role, object, action) {
-        (Role::Admin, _, _) => true,
-        (_, User | CustomField, Read) => true,
-        (_, User | CustomField, _) => false,
-        (Role::Viewer, _, Read) => true,
-        (Role::Viewer, _, _) => false,
-        (Role::Marketer | Role::SupportAgent, _, Delete) => false,
-        (
-            Role::Manager | Role::SalesRep | Role::SupportAgent | Role::Marketer,
-            Customer | Company,
-            _,
-        ) => true,
-    };
-    if allowed {
-        Ok(())
-    } else {
-        Err(Denied {
-            role: actor.role,
-            object,
-            action,
-        })
+    if actor.perms.allows(object, action) { Ok(()) } else { Err(Denied { role: actor.role.clone(), object, action }) }
+}
+
+/// Masks a sensitive value for roles without `pii`: `ann.lee@example.com` → `a•••@example.com`,
+/// `+14155550134` → `+•••••••0134`, anything else → `•••`.
+pub fn mask(value: &str) -> String {
+    if let Some((local, domain)) = value.split_once('@') {
+        let first: String = local.chars().take(1).collect();
+        return format!("{first}•••@{domain}");
     }
+    if value.starts_with('+') {
+        let digits: Vec<char> = value.chars().filter(char::is_ascii_digit).collect();
+        let tail: String = digits[digits.len().saturating_sub(4)..].iter().collect();
+        return format!("+•••••••{tail}");
+    }
+    "•••".into()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn as_role(role: Role) -> Actor {
-        Actor {
-            user_id: Some(1),
-            role,
-            request_id: None,
-        }
+    #[test]
+    fn built_in_roles_grant_what_their_names_say() {
+        let can = |r: Role, o, a| r.permissions().allows(o, a);
+        assert!(can(Role::Viewer, Object::Customer, Action::Read));
+        assert!(!can(Role::Viewer, Object::Customer, Action::Update));
+        assert!(!can(Role::Viewer, Object::Customer, Action::Pii));
+        assert!(can(Role::SalesRep, Object::Customer, Action::Update));
+        assert!(!can(Role::SalesRep, Object::CustomField, Action::Create));
+        assert!(!can(Role::Manager, Object::AuditLog, Action::Read));
+        assert!(can(Role::Admin, Object::AuditLog, Action::Read));
+        assert!(!can(Role::Marketer, Object::Customer, Action::Delete));
+        assert_eq!(Role::SalesRep.permissions().visibility, Visibility::Own);
     }
 
     #[test]
-    fn viewers_only_read_and_only_admins_manage_fields_and_users() {
-        assert!(require(&as_role(Role::Viewer), Object::Customer, Action::Read).is_ok());
-        assert!(require(&as_role(Role::Viewer), Object::Customer, Action::Update).is_err());
-        assert!(require(&as_role(Role::SalesRep), Object::Customer, Action::Update).is_ok());
-        assert!(
-            require(
-                &as_role(Role::SalesRep),
-                Object::CustomField,
-                Action::Create
-            )
-            .is_err()
-        );
-        assert!(require(&as_role(Role::SalesRep), Object::CustomField, Action::Read).is_ok());
-        assert!(require(&as_role(Role::Admin), Object::User, Action::Create).is_ok());
-        assert!(require(&as_role(Role::Marketer), Object::Customer, Action::Delete).is_err());
+    fn masks_keep_only_what_identifies_nobody() {
+        assert_eq!(mask("ann.lee@example.com"), "a•••@example.com");
+        assert_eq!(mask("+14155550134"), "+•••••••0134");
+        assert_eq!(mask("1 Main St"), "•••");
+    }
+
+    #[test]
+    fn custom_roles_need_read_for_other_actions() {
+        let p = Permissions {
+            grants: [(Object::Customer, [Action::Update].into_iter().collect())].into_iter().collect(),
+            visibility: Visibility::Own,
+        };
+        assert!(p.validate().is_err());
     }
 }

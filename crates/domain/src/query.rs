@@ -104,25 +104,18 @@ impl Default for ListParams {
 /// Reads `2024-05-01` or any RFC 3339 time as the canonical UTC text records carry.
 pub fn parse_time(raw: &str) -> Result<String, String> {
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(raw) {
-        return Ok(t
-            .with_timezone(&chrono::Utc)
-            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
+        return Ok(t.with_timezone(&chrono::Utc).to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
     }
     if let Ok(d) = chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
         return Ok(format!("{}T00:00:00.000000Z", d.format("%Y-%m-%d")));
     }
-    Err(format!(
-        "'{raw}' is not a date (YYYY-MM-DD) or RFC 3339 time"
-    ))
+    Err(format!("'{raw}' is not a date (YYYY-MM-DD) or RFC 3339 time"))
 }
 
 impl ListParams {
     /// Parses query-string pairs. `defs` are the custom fields of the listed object; keys that
     /// are not list parameters are refused so that typos do not silently return everything.
-    pub fn parse(
-        pairs: &[(String, String)],
-        defs: &[CustomField],
-    ) -> Result<ListParams, ValidationErrors> {
+    pub fn parse(pairs: &[(String, String)], defs: &[CustomField]) -> Result<ListParams, ValidationErrors> {
         let mut p = ListParams::default();
         let mut errs = ValidationErrors::default();
         let mut sort_given = false;
@@ -158,18 +151,8 @@ impl ListParams {
                     };
                 }
                 "tag" => p.tag = Some(v.to_string()),
-                "owner_id" => {
-                    p.owner_id = errs.check(
-                        "owner_id",
-                        v.parse::<i64>().map_err(|_| "must be a user id"),
-                    )
-                }
-                "company_id" => {
-                    p.company_id = errs.check(
-                        "company_id",
-                        v.parse::<i64>().map_err(|_| "must be a company id"),
-                    )
-                }
+                "owner_id" => p.owner_id = errs.check("owner_id", v.parse::<i64>().map_err(|_| "must be a user id")),
+                "company_id" => p.company_id = errs.check("company_id", v.parse::<i64>().map_err(|_| "must be a company id")),
                 "lifecycle_stage" => {
                     p.lifecycle_stage = LifecycleStage::parse(v);
                     if p.lifecycle_stage.is_none() {
@@ -187,10 +170,7 @@ impl ListParams {
                             p.custom.push(f);
                         }
                     }
-                    None => errs.add(
-                        other,
-                        "is not a list parameter (see /docs for the filters this list takes)",
-                    ),
+                    None => errs.add(other, "is not a list parameter (see /docs for the filters this list takes)"),
                 },
             }
         }
@@ -209,12 +189,7 @@ impl ListParams {
     }
 }
 
-fn parse_custom_filter(
-    rest: &str,
-    raw: &str,
-    defs: &[CustomField],
-    errs: &mut ValidationErrors,
-) -> Option<CustomFilter> {
+fn parse_custom_filter(rest: &str, raw: &str, defs: &[CustomField], errs: &mut ValidationErrors) -> Option<CustomFilter> {
     let (key, op) = match rest.rsplit_once('.') {
         Some((k, "gte")) => (k, CompareOp::Gte),
         Some((k, "lte")) => (k, CompareOp::Lte),
@@ -230,11 +205,7 @@ fn parse_custom_filter(
         return None;
     }
     let value = errs.check(&field_name, def.parse_filter_value(raw))?;
-    Some(CustomFilter {
-        field: def.clone(),
-        op,
-        value,
-    })
+    Some(CustomFilter { field: def.clone(), op, value })
 }
 
 #[cfg(test)]
@@ -242,33 +213,20 @@ mod tests {
     use super::*;
 
     fn pairs(s: &[(&str, &str)]) -> Vec<(String, String)> {
-        s.iter()
-            .map(|(a, b)| (a.to_string(), b.to_string()))
-            .collect()
+        s.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
     }
 
     #[test]
     fn search_defaults_to_relevance_and_sync_to_update_order() {
         let p = ListParams::parse(&pairs(&[("q", "Zoë")]), &[]).unwrap();
-        assert_eq!(
-            (p.sort, p.terms.clone()),
-            (SortField::Relevance, vec!["zoe".to_string()])
-        );
-        let p = ListParams::parse(
-            &pairs(&[("updated_since", "2024-01-01"), ("sort", "-name")]),
-            &[],
-        )
-        .unwrap();
+        assert_eq!((p.sort, p.terms.clone()), (SortField::Relevance, vec!["zoe".to_string()]));
+        let p = ListParams::parse(&pairs(&[("updated_since", "2024-01-01"), ("sort", "-name")]), &[]).unwrap();
         assert_eq!((p.sort, p.desc), (SortField::UpdatedAt, false));
     }
 
     #[test]
     fn unknown_parameters_and_bad_values_are_named() {
-        let e = ListParams::parse(
-            &pairs(&[("limt", "5"), ("limit", "0"), ("custom.x", "1")]),
-            &[],
-        )
-        .unwrap_err();
+        let e = ListParams::parse(&pairs(&[("limt", "5"), ("limit", "0"), ("custom.x", "1")]), &[]).unwrap_err();
         let fields: Vec<&str> = e.0.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, vec!["limt", "limit", "custom.x"]);
     }

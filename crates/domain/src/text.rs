@@ -9,11 +9,7 @@ use unicode_normalization::char::is_combining_mark;
 pub fn fold(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut pending_space = false;
-    for c in s
-        .nfkd()
-        .filter(|c| !is_combining_mark(*c))
-        .flat_map(char::to_lowercase)
-    {
+    for c in s.nfkd().filter(|c| !is_combining_mark(*c)).flat_map(char::to_lowercase) {
         let c = match c {
             'ß' => 's',
             'ø' => 'o',
@@ -40,18 +36,11 @@ pub fn fold(s: &str) -> String {
 /// phone's indexed digit forms.
 pub fn query_terms(q: &str) -> Vec<String> {
     let digits: String = q.chars().filter(char::is_ascii_digit).collect();
-    let phone_like = digits.len() >= 4
-        && q.chars()
-            .all(|c| c.is_ascii_digit() || " +-.()/".contains(c));
+    let phone_like = digits.len() >= 4 && q.chars().all(|c| c.is_ascii_digit() || " +-.()/".contains(c));
     if phone_like {
         return vec![digits];
     }
-    fold(q)
-        .split(' ')
-        .filter(|t| !t.is_empty())
-        .take(8)
-        .map(str::to_string)
-        .collect()
+    fold(q).split(' ').filter(|t| !t.is_empty()).take(8).map(str::to_string).collect()
 }
 
 #[cfg(test)]

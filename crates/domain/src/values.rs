@@ -17,11 +17,7 @@ impl Email {
     /// Parses an address in the practical form `local@domain.tld` (what HTML forms accept).
     pub fn parse(raw: &str) -> Result<Email, InvalidEmail> {
         let s = raw.trim().to_lowercase();
-        let bad = |why: &str| {
-            Err(InvalidEmail(format!(
-                "'{raw}' is not a valid email address: {why}"
-            )))
-        };
+        let bad = |why: &str| Err(InvalidEmail(format!("'{raw}' is not a valid email address: {why}")));
         if s.len() > 254 {
             return bad("longer than 254 characters");
         }
@@ -31,9 +27,7 @@ impl Email {
         if local.is_empty() || local.len() > 64 {
             return bad("the part before @ must have 1 to 64 characters");
         }
-        let local_ok = local
-            .chars()
-            .all(|c| c.is_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
+        let local_ok = local.chars().all(|c| c.is_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
         if !local_ok || local.starts_with('.') || local.ends_with('.') || local.contains("..") {
             return bad("the part before @ has characters an address cannot have");
         }
@@ -81,11 +75,7 @@ impl Phone {
     /// a national number of the country whose calling code is `default_country_code` (a leading
     /// trunk `0` is dropped), which is how people type numbers of their own country.
     pub fn parse(raw: &str, default_country_code: &str) -> Result<Phone, InvalidPhone> {
-        let bad = |why: &str| {
-            Err(InvalidPhone(format!(
-                "'{raw}' cannot be read as a phone number: {why}"
-            )))
-        };
+        let bad = |why: &str| Err(InvalidPhone(format!("'{raw}' cannot be read as a phone number: {why}")));
         let lower = raw.trim().to_lowercase();
         let (number, ext) = match lower.find(|c| c == 'x' || c == ';' || c == '#') {
             Some(i) => {
@@ -113,9 +103,7 @@ impl Phone {
             digits = format!("{default_country_code}{national}");
         }
         if digits.len() < 8 || digits.len() > 15 {
-            return bad(
-                "a full number has 8 to 15 digits including the country code, like +1 415 555 0134",
-            );
+            return bad("a full number has 8 to 15 digits including the country code, like +1 415 555 0134");
         }
         if digits.starts_with('0') {
             return bad("country codes do not start with 0");
@@ -136,14 +124,7 @@ impl Phone {
     /// Digit strings under which a search should find this number: the full number, the last
     /// ten, seven and four digits (what people remember and type).
     pub fn search_forms(&self) -> Vec<String> {
-        let digits: String = self
-            .0
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .chars()
-            .filter(char::is_ascii_digit)
-            .collect();
+        let digits: String = self.0.split(';').next().unwrap_or("").chars().filter(char::is_ascii_digit).collect();
         let mut forms = vec![digits.clone()];
         for n in [10, 7, 4] {
             if digits.len() > n {
@@ -164,16 +145,9 @@ impl fmt::Display for Phone {
 pub fn bounded_text(raw: &str, max: usize) -> Result<Option<String>, String> {
     let t = raw.trim();
     if t.chars().count() > max {
-        return Err(format!(
-            "must be at most {max} characters (got {})",
-            t.chars().count()
-        ));
+        return Err(format!("must be at most {max} characters (got {})", t.chars().count()));
     }
-    Ok(if t.is_empty() {
-        None
-    } else {
-        Some(t.to_string())
-    })
+    Ok(if t.is_empty() { None } else { Some(t.to_string()) })
 }
 
 /// Validates a tag: 1 to 50 characters, no commas (tags are typed as comma lists in forms).
@@ -183,9 +157,7 @@ pub fn tag(raw: &str) -> Result<String, String> {
         return Err("tags cannot be empty".into());
     }
     if t.chars().count() > 50 || t.contains(',') {
-        return Err(format!(
-            "tag '{t}' must be at most 50 characters and contain no comma"
-        ));
+        return Err(format!("tag '{t}' must be at most 50 characters and contain no comma"));
     }
     Ok(t.to_string())
 }
@@ -196,48 +168,19 @@ mod tests {
 
     #[test]
     fn emails_are_normalized_or_refused() {
-        assert_eq!(
-            Email::parse(" Ann.Lee@Example.COM ").unwrap().as_str(),
-            "ann.lee@example.com"
-        );
-        for bad in [
-            "",
-            "ann",
-            "ann@",
-            "@example.com",
-            "ann@example",
-            "a..b@example.com",
-            "ann@exa mple.com",
-            "ann@-x.com",
-        ] {
+        assert_eq!(Email::parse(" Ann.Lee@Example.COM ").unwrap().as_str(), "ann.lee@example.com");
+        for bad in ["", "ann", "ann@", "@example.com", "ann@example", "a..b@example.com", "ann@exa mple.com", "ann@-x.com"] {
             assert!(Email::parse(bad).is_err(), "{bad} should be refused");
         }
     }
 
     #[test]
     fn phones_are_normalized_to_e164() {
-        assert_eq!(
-            Phone::parse("+1 (415) 555-0134", "1").unwrap().as_str(),
-            "+14155550134"
-        );
-        assert_eq!(
-            Phone::parse("0044 20 7946 0958", "1").unwrap().as_str(),
-            "+442079460958"
-        );
-        assert_eq!(
-            Phone::parse("030 123456", "49").unwrap().as_str(),
-            "+4930123456"
-        );
-        assert_eq!(
-            Phone::parse("415.555.0134 x12", "1").unwrap().as_str(),
-            "+14155550134;ext=12"
-        );
-        for bad in [
-            "call me",
-            "12",
-            "+1 415 555 0134 5678 999",
-            "+0 123 456 789",
-        ] {
+        assert_eq!(Phone::parse("+1 (415) 555-0134", "1").unwrap().as_str(), "+14155550134");
+        assert_eq!(Phone::parse("0044 20 7946 0958", "1").unwrap().as_str(), "+442079460958");
+        assert_eq!(Phone::parse("030 123456", "49").unwrap().as_str(), "+4930123456");
+        assert_eq!(Phone::parse("415.555.0134 x12", "1").unwrap().as_str(), "+14155550134;ext=12");
+        for bad in ["call me", "12", "+1 415 555 0134 5678 999", "+0 123 456 789"] {
             assert!(Phone::parse(bad, "1").is_err(), "{bad} should be refused");
         }
     }
@@ -245,10 +188,7 @@ mod tests {
     #[test]
     fn phone_search_forms_cover_what_people_type() {
         let p = Phone::parse("+1 415 555 0134", "1").unwrap();
-        assert_eq!(
-            p.search_forms(),
-            vec!["14155550134", "4155550134", "5550134", "0134"]
-        );
+        assert_eq!(p.search_forms(), vec!["14155550134", "4155550134", "5550134", "0134"]);
     }
 
     #[test]

@@ -38,6 +38,9 @@ pub enum ApiError {
         /// What is duplicated.
         message: String,
     },
+    /// 429: too many failed sign-ins; the `String` is when to try again (RFC 3339).
+    #[error("too many failed sign-ins for this email: try again after {0}")]
+    Locked(String),
     /// 412: `If-Match` is stale.
     #[error("{0}")]
     PreconditionFailed(String),
@@ -67,45 +70,20 @@ impl ApiError {
     /// A 400 that names one field.
     pub fn bad_field(field: &str, message: impl Into<String>) -> ApiError {
         let message = message.into();
-        ApiError::BadRequest {
-            detail: format!("{field}: {message}"),
-            errors: vec![FieldError {
-                field: field.into(),
-                message,
-            }],
-        }
+        ApiError::BadRequest { detail: format!("{field}: {message}"), errors: vec![FieldError { field: field.into(), message }] }
     }
 
     fn parts(&self) -> (StatusCode, &'static str, &'static str) {
         match self {
-            ApiError::BadRequest { .. } => (
-                StatusCode::BAD_REQUEST,
-                "bad-request",
-                "The request is malformed",
-            ),
-            ApiError::Invalid(_) => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "validation-error",
-                "Some fields are invalid",
-            ),
-            ApiError::Unauthorized => (
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "Authentication required",
-            ),
+            ApiError::BadRequest { .. } => (StatusCode::BAD_REQUEST, "bad-request", "The request is malformed"),
+            ApiError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation-error", "Some fields are invalid"),
+            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", "Authentication required"),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Not allowed"),
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             ApiError::Conflict { .. } => (StatusCode::CONFLICT, "conflict", "Duplicate value"),
-            ApiError::PreconditionFailed(_) => (
-                StatusCode::PRECONDITION_FAILED,
-                "version-mismatch",
-                "The record has changed",
-            ),
-            ApiError::Internal(_) => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "Internal server error",
-            ),
+            ApiError::PreconditionFailed(_) => (StatusCode::PRECONDITION_FAILED, "version-mismatch", "The record has changed"),
+            ApiError::Locked(_) => (StatusCode::TOO_MANY_REQUESTS, "locked", "Temporarily locked"),
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal server error"),
         }
     }
 
@@ -115,31 +93,12 @@ impl ApiError {
         let (detail, errors) = match self {
             ApiError::BadRequest { detail, errors } => (detail.clone(), errors.clone()),
             ApiError::Invalid(e) => (e.to_string(), e.0.clone()),
-            ApiError::Unauthorized => (
-                "send Authorization: Bearer <token>; get a token from POST /api/v1/auth/login"
-                    .into(),
-                vec![],
-            ),
-            ApiError::Conflict { field, message } => (
-                message.clone(),
-                vec![FieldError {
-                    field: field.clone(),
-                    message: message.clone(),
-                }],
-            ),
-            ApiError::Internal(_) => (
-                "something went wrong on our side; it has been logged".into(),
-                vec![],
-            ),
+            ApiError::Unauthorized => ("send Authorization: Bearer <token>; get a token from POST /api/v1/auth/login".into(), vec![]),
+            ApiError::Conflict { field, message } => (message.clone(), vec![FieldError { field: field.clone(), message: message.clone() }]),
+            ApiError::Internal(_) => ("something went wrong on our side; it has been logged".into(), vec![]),
             other => (other.to_string(), vec![]),
         };
-        Problem {
-            kind: format!("/problems/{kind}"),
-            title: title.into(),
-            status: status.as_u16(),
-            detail,
-            errors,
-        }
+        Problem { kind: format!("/problems/{kind}"), title: title.into(), status: status.as_u16(), detail, errors }
     }
 }
 
@@ -149,20 +108,18 @@ impl IntoResponse for ApiError {
             tracing::error!(%cause, "request failed");
         }
         let p = self.problem();
-        let mut res = (
-            StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            serde_json::to_string(&p).unwrap_or_default(),
-        )
-            .into_response();
-        res.headers_mut().insert(
-            header::CONTENT_TYPE,
-            header::HeaderValue::from_static("application/problem+json"),
-        );
+        let mut res =
+            (StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), serde_json::to_string(&p).unwrap_or_default())
+                .into_response();
+        res.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/problem+json"));
+        if let ApiError::Locked(until) = &self {
+            let secs = chrono::DateTime::parse_from_rfc3339(until).map(|t| (t.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_seconds().max(1)).unwrap_or(60);
+            if let Ok(v) = header::HeaderValue::from_str(&secs.to_string()) {
+                res.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
         if matches!(self, ApiError::Unauthorized) {
-            res.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                header::HeaderValue::from_static("Bearer"),
-            );
+            res.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
         }
         res
     }
@@ -176,9 +133,7 @@ impl From<rapport_store::Error> for ApiError {
             E::Denied(d) => ApiError::Forbidden(d.to_string()),
             E::Invalid(v) => ApiError::Invalid(v),
             E::Conflict { field, message } => ApiError::Conflict { field, message },
-            e @ E::VersionMismatch { .. } => {
-                ApiError::PreconditionFailed(format!("{e}; reload it and apply your change again"))
-            }
+            e @ E::VersionMismatch { .. } => ApiError::PreconditionFailed(format!("{e}; reload it and apply your change again")),
             E::Db(e) => ApiError::Internal(e.to_string()),
         }
     }

@@ -29,9 +29,7 @@ pub struct Metrics {
 impl Metrics {
     fn observe(&self, method: &str, route: &str, status: u16, secs: f64) {
         let mut routes = self.routes.lock().unwrap_or_else(|e| e.into_inner());
-        let r = routes
-            .entry((method.to_string(), route.to_string()))
-            .or_default();
+        let r = routes.entry((method.to_string(), route.to_string())).or_default();
         *r.by_status.entry(status).or_default() += 1;
         r.count += 1;
         r.sum += secs;
@@ -51,35 +49,17 @@ impl Metrics {
         );
         for ((m, p), r) in routes.iter() {
             for (s, n) in &r.by_status {
-                let _ = writeln!(
-                    out,
-                    "rapport_http_requests_total{{method=\"{m}\",route=\"{p}\",status=\"{s}\"}} {n}"
-                );
+                let _ = writeln!(out, "rapport_http_requests_total{{method=\"{m}\",route=\"{p}\",status=\"{s}\"}} {n}");
             }
         }
         out.push_str("# HELP rapport_http_request_duration_seconds Request latency by route.\n# TYPE rapport_http_request_duration_seconds histogram\n");
         for ((m, p), r) in routes.iter() {
             for (b, n) in BUCKETS.iter().zip(r.buckets) {
-                let _ = writeln!(
-                    out,
-                    "rapport_http_request_duration_seconds_bucket{{method=\"{m}\",route=\"{p}\",le=\"{b}\"}} {n}"
-                );
+                let _ = writeln!(out, "rapport_http_request_duration_seconds_bucket{{method=\"{m}\",route=\"{p}\",le=\"{b}\"}} {n}");
             }
-            let _ = writeln!(
-                out,
-                "rapport_http_request_duration_seconds_bucket{{method=\"{m}\",route=\"{p}\",le=\"+Inf\"}} {}",
-                r.count
-            );
-            let _ = writeln!(
-                out,
-                "rapport_http_request_duration_seconds_sum{{method=\"{m}\",route=\"{p}\"}} {}",
-                r.sum
-            );
-            let _ = writeln!(
-                out,
-                "rapport_http_request_duration_seconds_count{{method=\"{m}\",route=\"{p}\"}} {}",
-                r.count
-            );
+            let _ = writeln!(out, "rapport_http_request_duration_seconds_bucket{{method=\"{m}\",route=\"{p}\",le=\"+Inf\"}} {}", r.count);
+            let _ = writeln!(out, "rapport_http_request_duration_seconds_sum{{method=\"{m}\",route=\"{p}\"}} {}", r.sum);
+            let _ = writeln!(out, "rapport_http_request_duration_seconds_count{{method=\"{m}\",route=\"{p}\"}} {}", r.count);
         }
         out
     }
@@ -89,17 +69,8 @@ impl Metrics {
 pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = req.method().to_string();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "unmatched".into());
+    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
     let res = next.run(req).await;
-    state.metrics.observe(
-        &method,
-        &route,
-        res.status().as_u16(),
-        start.elapsed().as_secs_f64(),
-    );
+    state.metrics.observe(&method, &route, res.status().as_u16(), start.elapsed().as_secs_f64());
     res
 }

@@ -20,7 +20,15 @@ pub(crate) async fn record(
 ) -> sqlx::Result<()> {
     sql(
         "INSERT INTO audit_log (at, actor_id, request_id, action, object, record_id, diff) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [now_rfc3339().into(), actor.user_id.into(), actor.request_id.clone().into(), action.into(), object.into(), record_id.into(), diff.to_string().into()],
+        [
+            now_rfc3339().into(),
+            actor.user_id.into(),
+            actor.request_id.clone().into(),
+            action.into(),
+            object.into(),
+            record_id.into(),
+            diff.to_string().into(),
+        ],
     )
     .execute(&mut **tx)
     .await?;
@@ -29,9 +37,7 @@ pub(crate) async fn record(
 
 /// `{field: [before, after]}` for every top-level field that differs.
 pub(crate) fn diff<T: Serialize>(before: &T, after: &T) -> Value {
-    let (Ok(Value::Object(b)), Ok(Value::Object(a))) =
-        (serde_json::to_value(before), serde_json::to_value(after))
-    else {
+    let (Ok(Value::Object(b)), Ok(Value::Object(a))) = (serde_json::to_value(before), serde_json::to_value(after)) else {
         return Value::Null;
     };
     let mut out = Map::new();
@@ -42,4 +48,96 @@ pub(crate) fn diff<T: Serialize>(before: &T, after: &T) -> Value {
         }
     }
     Value::Object(out)
+}
+
+/// One audit row as the API shows it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AuditEntry {
+    /// Identifier; entries are only ever appended.
+    pub id: i64,
+    /// When (RFC 3339 UTC).
+    pub at: String,
+    /// Who (`null` for the system or an anonymous sign-in attempt).
+    pub actor_id: Option<i64>,
+    /// The HTTP request it came from.
+    pub request_id: Option<String>,
+    /// `create`, `update`, `delete`, `login`, `login_failed`, `role_change`, `export`…
+    pub action: String,
+    /// `customer`, `company`, `user`, `team`, `role`, `token`…
+    pub object: String,
+    /// The record, when there is one.
+    pub record_id: Option<i64>,
+    /// Before/after values of what changed.
+    #[schema(value_type = Object)]
+    pub diff: Value,
+}
+
+/// Filters of the audit log; newest first, paged by `before_id`.
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    /// Only this user's actions.
+    pub actor_id: Option<i64>,
+    /// Only this object kind.
+    pub object: Option<String>,
+    /// Only this record (with `object`).
+    pub record_id: Option<i64>,
+    /// Only this action.
+    pub action: Option<String>,
+    /// At or after this time (RFC 3339).
+    pub since: Option<String>,
+    /// Before this time.
+    pub until: Option<String>,
+    /// Entries older than this id (the last id of the previous page).
+    pub before_id: Option<i64>,
+    /// Page size, 1 to 500 (default 100).
+    pub limit: Option<i64>,
+}
+
+impl crate::Store {
+    /// Reads the audit log (admins only). There is deliberately no way to change or delete
+    /// an entry through the store.
+    pub async fn list_audit(&self, actor: &Actor, q: &AuditQuery) -> crate::Result<Vec<AuditEntry>> {
+        use rapport_domain::permissions::{Action, Object, require};
+        use sqlx::Row;
+        require(actor, Object::AuditLog, Action::Read)?;
+        let mut s = crate::sql::Sql::new("SELECT id, at, actor_id, request_id, action, object, record_id, diff FROM audit_log WHERE 1 = 1");
+        if let Some(v) = q.actor_id {
+            s.push(" AND actor_id = ").arg(v);
+        }
+        if let Some(v) = &q.object {
+            s.push(" AND object = ").arg(v.clone());
+        }
+        if let Some(v) = q.record_id {
+            s.push(" AND record_id = ").arg(v);
+        }
+        if let Some(v) = &q.action {
+            s.push(" AND action = ").arg(v.clone());
+        }
+        for (op, t) in [(">=", &q.since), ("<", &q.until)] {
+            if let Some(t) = t {
+                let t = rapport_domain::query::parse_time(t).map_err(|m| rapport_domain::ValidationErrors::single(if op == ">=" { "since" } else { "until" }, m))?;
+                s.push(&format!(" AND at {op} ")).arg(t);
+            }
+        }
+        if let Some(v) = q.before_id {
+            s.push(" AND id < ").arg(v);
+        }
+        s.push(" ORDER BY id DESC LIMIT ").arg(q.limit.unwrap_or(100).clamp(1, 500));
+        let rows = s.fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditEntry {
+                    id: r.try_get("id")?,
+                    at: r.try_get("at")?,
+                    actor_id: r.try_get("actor_id")?,
+                    request_id: r.try_get("request_id")?,
+                    action: r.try_get("action")?,
+                    object: r.try_get("object")?,
+                    record_id: r.try_get("record_id")?,
+                    diff: serde_json::from_str(&r.try_get::<String, _>("diff")?).unwrap_or(Value::Null),
+                })
+            })
+            .collect()
+    }
 }

@@ -12,7 +12,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use crate::list::{Listing, Page};
-use crate::records::{check_owner, check_version, json_object, replace_tags, string_list};
+use crate::records::{check_owner, check_version, json_object, replace_tags, string_list, visible};
 use crate::sql::{Sql, sql};
 use crate::{Error, Result, Store, audit, unique_violation};
 
@@ -21,22 +21,11 @@ const COLS: &str = "co.id, co.name, co.domain, co.email, co.phone, co.industry, 
     (SELECT COUNT(*) FROM customers p WHERE p.company_id = co.id AND p.deleted_at IS NULL) AS people_count";
 const FROM: &str = "companies co";
 
-const LISTING: Listing = Listing {
-    alias: "co",
-    table: FROM,
-    joins: "",
-    cols: COLS,
-    fts: "companies_fts",
-    tags: ("company_tags", "company_id"),
-    person: false,
-};
+const LISTING: Listing =
+    Listing { alias: "co", table: FROM, joins: "", cols: COLS, fts: "companies_fts", tags: ("company_tags", "company_id"), person: false };
 
-const UNIQUE: &[(&str, &str, &str, &str)] = &[(
-    "companies_domain_key",
-    "companies.domain",
-    "domain",
-    "another company already has this domain",
-)];
+const UNIQUE: &[(&str, &str, &str, &str)] =
+    &[("companies_domain_key", "companies.domain", "domain", "another company already has this domain")];
 
 const DATA_COLS: [&str; 16] = [
     "name",
@@ -86,19 +75,14 @@ fn from_row(r: &AnyRow) -> sqlx::Result<Company> {
     })
 }
 
+/// Company contacts are business data, not personal data: shown to everyone who may read.
+fn shown(_: &Actor, c: Company) -> Company {
+    c
+}
+
 fn bind_data(q: &mut Sql, d: &CompanyData) {
-    q.arg(d.name.clone())
-        .push(", ")
-        .arg(text::fold(&d.name))
-        .push(", ")
-        .arg(d.domain.clone())
-        .push(", ")
-        .arg(d.email.clone())
-        .push(", ");
-    q.arg(d.phone.clone())
-        .push(", ")
-        .arg(d.industry.clone())
-        .push(", ");
+    q.arg(d.name.clone()).push(", ").arg(text::fold(&d.name)).push(", ").arg(d.domain.clone()).push(", ").arg(d.email.clone()).push(", ");
+    q.arg(d.phone.clone()).push(", ").arg(d.industry.clone()).push(", ");
     let a = &d.address;
     for part in [&a.street, &a.city, &a.region, &a.postal_code, &a.country] {
         q.arg(part.clone()).push(", ");
@@ -109,42 +93,34 @@ fn bind_data(q: &mut Sql, d: &CompanyData) {
         .push(", ")
         .arg(d.notes.clone())
         .push(", ");
-    q.arg(serde_json::Value::Object(d.custom.clone()).to_string())
-        .push(", ")
-        .arg(d.search_text());
+    q.arg(serde_json::Value::Object(d.custom.clone()).to_string()).push(", ").arg(d.search_text());
 }
 
 impl Store {
-    async fn company_in(&self, tx: &mut Transaction<'static, Any>, id: i64) -> Result<Company> {
-        let row = sql(
-            &format!("SELECT {COLS} FROM {FROM} WHERE co.id = ? AND co.deleted_at IS NULL"),
-            [id.into()],
-        )
-        .fetch_optional(&mut **tx)
-        .await?;
+    /// A live record the actor may see, unmasked (for merging updates); others are "not found".
+    async fn company_in(&self, tx: &mut Transaction<'static, Any>, actor: &Actor, id: i64) -> Result<Company> {
+        let mut q = Sql::new(&format!("SELECT {COLS} FROM {FROM} WHERE co.id = "));
+        q.arg(id).push(" AND co.deleted_at IS NULL");
+        visible(&mut q, actor, "co");
+        let row = q.fetch_optional(&mut **tx).await?;
         Ok(from_row(&row.ok_or(Error::NotFound)?)?)
     }
 
     /// One live company.
     pub async fn get_company(&self, actor: &Actor, id: i64) -> Result<Company> {
         require(actor, Object::Company, Action::Read)?;
-        let row = sql(
-            &format!("SELECT {COLS} FROM {FROM} WHERE co.id = ? AND co.deleted_at IS NULL"),
-            [id.into()],
-        )
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(from_row(&row.ok_or(Error::NotFound)?)?)
+        let mut q = Sql::new(&format!("SELECT {COLS} FROM {FROM} WHERE co.id = "));
+        q.arg(id).push(" AND co.deleted_at IS NULL");
+        visible(&mut q, actor, "co");
+        let row = q.fetch_optional(&self.pool).await?;
+        Ok(shown(actor, from_row(&row.ok_or(Error::NotFound)?)?))
     }
 
     /// A page of companies matching `p`.
     pub async fn list_companies(&self, actor: &Actor, p: &ListParams) -> Result<Page<Company>> {
         require(actor, Object::Company, Action::Read)?;
-        let (rows, next_cursor) = self.list_rows(&LISTING, p).await?;
-        Ok(Page {
-            data: rows.iter().map(from_row).collect::<sqlx::Result<_>>()?,
-            next_cursor,
-        })
+        let (rows, next_cursor) = self.list_rows(actor, &LISTING, p).await?;
+        Ok(Page { data: rows.iter().map(from_row).collect::<sqlx::Result<_>>()?, next_cursor })
     }
 
     /// Adds a company.
@@ -156,60 +132,31 @@ impl Store {
         let data = build()?;
         let mut tx = self.write_tx().await?;
         let id = self.insert_company(&mut tx, &data).await?;
-        let created = self.company_in(&mut tx, id).await?;
-        audit::record(
-            &mut tx,
-            actor,
-            "create",
-            "company",
-            Some(id),
-            json!({"after": &created.data}),
-        )
-        .await?;
+        let created = self.company_in(&mut tx, &Actor::system(), id).await?;
+        audit::record(&mut tx, actor, "create", "company", Some(id), json!({"after": &created.data})).await?;
         tx.commit().await?;
-        Ok(created)
+        Ok(shown(actor, created))
     }
 
-    pub(crate) async fn insert_company(
-        &self,
-        tx: &mut Transaction<'static, Any>,
-        data: &CompanyData,
-    ) -> Result<i64> {
+    pub(crate) async fn insert_company(&self, tx: &mut Transaction<'static, Any>, data: &CompanyData) -> Result<i64> {
         check_owner(tx, data.owner_id).await?;
         let now = now_rfc3339();
-        let mut q = Sql::new(&format!(
-            "INSERT INTO companies ({}, created_at, updated_at, version) VALUES (",
-            DATA_COLS.join(", ")
-        ));
+        let mut q = Sql::new(&format!("INSERT INTO companies ({}, created_at, updated_at, version) VALUES (", DATA_COLS.join(", ")));
         bind_data(&mut q, data);
-        q.push(", ")
-            .arg(now.clone())
-            .push(", ")
-            .arg(now)
-            .push(", 1) RETURNING id");
-        let id: i64 = q
-            .fetch_one(&mut **tx)
-            .await
-            .map_err(|e| unique_violation(e, UNIQUE))?
-            .try_get("id")?;
+        q.push(", ").arg(now.clone()).push(", ").arg(now).push(", 1) RETURNING id");
+        let id: i64 = q.fetch_one(&mut **tx).await.map_err(|e| unique_violation(e, UNIQUE))?.try_get("id")?;
         replace_tags(tx, "company_tags", "company_id", id, &data.tags).await?;
         Ok(id)
     }
 
     /// Changes a company (see [`Store::update_customer`] for the contract).
-    pub async fn update_company<F>(
-        &self,
-        actor: &Actor,
-        id: i64,
-        if_match: Option<i64>,
-        change: F,
-    ) -> Result<Company>
+    pub async fn update_company<F>(&self, actor: &Actor, id: i64, if_match: Option<i64>, change: F) -> Result<Company>
     where
         F: FnOnce(&CompanyData) -> Result<CompanyData, ValidationErrors>,
     {
         require(actor, Object::Company, Action::Update)?;
         let mut tx = self.write_tx().await?;
-        let before = self.company_in(&mut tx, id).await?;
+        let before = self.company_in(&mut tx, actor, id).await?;
         check_version(if_match, before.version)?;
         let data = change(&before.data)?;
         check_owner(&mut tx, data.owner_id).await?;
@@ -222,49 +169,28 @@ impl Store {
             .arg(id)
             .push(" AND version = ")
             .arg(before.version);
-        if q.execute(&mut *tx)
-            .await
-            .map_err(|e| unique_violation(e, UNIQUE))?
-            == 0
-        {
-            return Err(Error::VersionMismatch {
-                current: before.version + 1,
-            });
+        if q.execute(&mut *tx).await.map_err(|e| unique_violation(e, UNIQUE))? == 0 {
+            return Err(Error::VersionMismatch { current: before.version + 1 });
         }
         replace_tags(&mut tx, "company_tags", "company_id", id, &data.tags).await?;
         if data.name != before.data.name {
             // People are found by their company's name too; keep their index in step.
-            sql(
-                "UPDATE customers SET company_text = ? WHERE company_id = ?",
-                [text::fold(&data.name).into(), id.into()],
-            )
-            .execute(&mut *tx)
-            .await?;
+            sql("UPDATE customers SET company_text = ? WHERE company_id = ?", [text::fold(&data.name).into(), id.into()])
+                .execute(&mut *tx)
+                .await?;
         }
-        let after = self.company_in(&mut tx, id).await?;
-        audit::record(
-            &mut tx,
-            actor,
-            "update",
-            "company",
-            Some(id),
-            audit::diff(&before.data, &after.data),
-        )
-        .await?;
+        // Read back as the system: the change may have moved the record out of the actor's sight.
+        let after = self.company_in(&mut tx, &Actor::system(), id).await?;
+        audit::record(&mut tx, actor, "update", "company", Some(id), audit::diff(&before.data, &after.data)).await?;
         tx.commit().await?;
-        Ok(after)
+        Ok(shown(actor, after))
     }
 
     /// Soft-deletes a company and unlinks its people (they stay, without a company).
-    pub async fn delete_company(
-        &self,
-        actor: &Actor,
-        id: i64,
-        if_match: Option<i64>,
-    ) -> Result<()> {
+    pub async fn delete_company(&self, actor: &Actor, id: i64, if_match: Option<i64>) -> Result<()> {
         require(actor, Object::Company, Action::Delete)?;
         let mut tx = self.write_tx().await?;
-        let before = self.company_in(&mut tx, id).await?;
+        let before = self.company_in(&mut tx, actor, id).await?;
         check_version(if_match, before.version)?;
         let now = now_rfc3339();
         let unlinked = sql(
@@ -273,50 +199,32 @@ impl Store {
         )
         .execute(&mut *tx)
         .await?;
-        sql("UPDATE companies SET deleted_at = ?, updated_at = ?, version = version + 1 WHERE id = ?", [now.clone().into(), now.into(), id.into()])
-            .execute(&mut *tx)
-            .await?;
-        audit::record(
-            &mut tx,
-            actor,
-            "delete",
-            "company",
-            Some(id),
-            json!({"before": &before.data, "people_unlinked": unlinked}),
+        sql(
+            "UPDATE companies SET deleted_at = ?, updated_at = ?, version = version + 1 WHERE id = ?",
+            [now.clone().into(), now.into(), id.into()],
         )
+        .execute(&mut *tx)
         .await?;
+        audit::record(&mut tx, actor, "delete", "company", Some(id), json!({"before": &before.data, "people_unlinked": unlinked})).await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Adds many companies in one transaction with a single audit row.
-    pub async fn create_companies_batch(
-        &self,
-        actor: &Actor,
-        batch: &[CompanyData],
-    ) -> Result<Vec<i64>> {
+    pub async fn create_companies_batch(&self, actor: &Actor, batch: &[CompanyData]) -> Result<Vec<i64>> {
         require(actor, Object::Company, Action::Create)?;
         let mut tx = self.write_tx().await?;
         let mut ids = Vec::with_capacity(batch.len());
         for d in batch {
             ids.push(self.insert_company(&mut tx, d).await?);
         }
-        audit::record(
-            &mut tx,
-            actor,
-            "bulk_create",
-            "company",
-            None,
-            json!({"count": batch.len()}),
-        )
-        .await?;
+        audit::record(&mut tx, actor, "bulk_create", "company", None, json!({"count": batch.len()})).await?;
         tx.commit().await?;
         Ok(ids)
     }
 
     /// The custom field definitions of companies.
     pub async fn company_fields(&self, actor: &Actor) -> Result<Vec<CustomField>> {
-        self.list_custom_fields(actor, Some(FieldObject::Company))
-            .await
+        self.list_custom_fields(actor, Some(FieldObject::Company)).await
     }
 }

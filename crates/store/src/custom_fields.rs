@@ -16,12 +16,10 @@ const COLS: &str = "id, object, key, label, field_type, options, created_at, upd
 fn from_row(r: &AnyRow) -> sqlx::Result<CustomField> {
     Ok(CustomField {
         id: r.try_get("id")?,
-        object: FieldObject::parse(&r.try_get::<String, _>("object")?)
-            .unwrap_or(FieldObject::Customer),
+        object: FieldObject::parse(&r.try_get::<String, _>("object")?).unwrap_or(FieldObject::Customer),
         key: r.try_get("key")?,
         label: r.try_get("label")?,
-        field_type: FieldType::parse(&r.try_get::<String, _>("field_type")?)
-            .unwrap_or(FieldType::Text),
+        field_type: FieldType::parse(&r.try_get::<String, _>("field_type")?).unwrap_or(FieldType::Text),
         options: string_list(r, "options")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
@@ -31,26 +29,15 @@ fn from_row(r: &AnyRow) -> sqlx::Result<CustomField> {
 
 impl Store {
     /// Definitions, of one object or all.
-    pub async fn list_custom_fields(
-        &self,
-        actor: &Actor,
-        object: Option<FieldObject>,
-    ) -> Result<Vec<CustomField>> {
+    pub async fn list_custom_fields(&self, actor: &Actor, object: Option<FieldObject>) -> Result<Vec<CustomField>> {
         require(actor, Object::CustomField, Action::Read)?;
         let rows = match object {
             Some(o) => {
-                sql(
-                    &format!("SELECT {COLS} FROM custom_fields WHERE object = ? ORDER BY id"),
-                    [o.as_str().into()],
-                )
-                .fetch_all(&self.pool)
-                .await?
-            }
-            None => {
-                sql(&format!("SELECT {COLS} FROM custom_fields ORDER BY id"), [])
+                sql(&format!("SELECT {COLS} FROM custom_fields WHERE object = ? ORDER BY id"), [o.as_str().into()])
                     .fetch_all(&self.pool)
                     .await?
             }
+            None => sql(&format!("SELECT {COLS} FROM custom_fields ORDER BY id"), []).fetch_all(&self.pool).await?,
         };
         Ok(rows.iter().map(from_row).collect::<sqlx::Result<_>>()?)
     }
@@ -80,15 +67,7 @@ impl Store {
         .await
         .map_err(|e| unique_violation(e, &[("custom_fields_key", "custom_fields.object", "key", "this object already has a custom field with this key")]))?;
         let field = from_row(&row)?;
-        audit::record(
-            &mut tx,
-            actor,
-            "create",
-            "custom_field",
-            Some(field.id),
-            json!({"after": &field}),
-        )
-        .await?;
+        audit::record(&mut tx, actor, "create", "custom_field", Some(field.id), json!({"after": &field})).await?;
         tx.commit().await?;
         Ok(field)
     }
@@ -97,13 +76,10 @@ impl Store {
     pub async fn delete_custom_field(&self, actor: &Actor, id: i64) -> Result<()> {
         require(actor, Object::CustomField, Action::Delete)?;
         let mut tx = self.write_tx().await?;
-        let row = sql(
-            &format!("SELECT {COLS} FROM custom_fields WHERE id = ?"),
-            [id.into()],
-        )
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(Error::NotFound)?;
+        let row = sql(&format!("SELECT {COLS} FROM custom_fields WHERE id = ?"), [id.into()])
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(Error::NotFound)?;
         let field = from_row(&row)?;
         let table = match field.object {
             FieldObject::Customer => "customers",
@@ -111,26 +87,16 @@ impl Store {
         };
         let key = &field.key; // validated: [a-z0-9_]
         let strip = match self.backend {
-            Backend::Sqlite => format!(
-                "UPDATE {table} SET custom = json_remove(custom, '$.{key}') WHERE json_extract(custom, '$.{key}') IS NOT NULL"
-            ),
-            Backend::Postgres => format!(
-                "UPDATE {table} SET custom = ((custom::jsonb) - '{key}')::text WHERE (custom::jsonb) ->> '{key}' IS NOT NULL"
-            ),
+            Backend::Sqlite => {
+                format!("UPDATE {table} SET custom = json_remove(custom, '$.{key}') WHERE json_extract(custom, '$.{key}') IS NOT NULL")
+            }
+            Backend::Postgres => {
+                format!("UPDATE {table} SET custom = ((custom::jsonb) - '{key}')::text WHERE (custom::jsonb) ->> '{key}' IS NOT NULL")
+            }
         };
         sql(&strip, []).execute(&mut *tx).await?;
-        sql("DELETE FROM custom_fields WHERE id = ?", [id.into()])
-            .execute(&mut *tx)
-            .await?;
-        audit::record(
-            &mut tx,
-            actor,
-            "delete",
-            "custom_field",
-            Some(id),
-            json!({"before": &field}),
-        )
-        .await?;
+        sql("DELETE FROM custom_fields WHERE id = ?", [id.into()]).execute(&mut *tx).await?;
+        audit::record(&mut tx, actor, "delete", "custom_field", Some(id), json!({"before": &field})).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -2,7 +2,7 @@
 
 use rapport_domain::custom_field::FieldObject;
 use rapport_domain::customer::{Address, Customer, CustomerData, LifecycleStage};
-use rapport_domain::permissions::{Action, Actor, Object, require};
+use rapport_domain::permissions::{Action, Actor, Object, mask, require};
 use rapport_domain::query::ListParams;
 use rapport_domain::{ValidationErrors, now_rfc3339, text};
 use serde_json::json;
@@ -10,9 +10,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use crate::list::{Listing, Page};
-use crate::records::{
-    check_owner, check_version, company_name, json_object, replace_tags, string_list,
-};
+use crate::records::{check_owner, check_version, company_name, json_object, replace_tags, string_list, visible};
 use crate::sql::{Sql, sql};
 use crate::{Error, Result, Store, audit, unique_violation};
 
@@ -31,12 +29,8 @@ const LISTING: Listing = Listing {
     person: true,
 };
 
-const UNIQUE: &[(&str, &str, &str, &str)] = &[(
-    "customers_email_key",
-    "customers.email",
-    "email",
-    "another person already has this email address",
-)];
+const UNIQUE: &[(&str, &str, &str, &str)] =
+    &[("customers_email_key", "customers.email", "email", "another person already has this email address")];
 
 fn from_row(r: &AnyRow) -> sqlx::Result<Customer> {
     Ok(Customer {
@@ -55,8 +49,7 @@ fn from_row(r: &AnyRow) -> sqlx::Result<Customer> {
                 country: r.try_get("address_country")?,
             },
             company_id: r.try_get("company_id")?,
-            lifecycle_stage: LifecycleStage::parse(&r.try_get::<String, _>("lifecycle_stage")?)
-                .unwrap_or_default(),
+            lifecycle_stage: LifecycleStage::parse(&r.try_get::<String, _>("lifecycle_stage")?).unwrap_or_default(),
             source: r.try_get("source")?,
             owner_id: r.try_get("owner_id")?,
             tags: string_list(r, "tags")?,
@@ -72,6 +65,21 @@ fn from_row(r: &AnyRow) -> sqlx::Result<Customer> {
     })
 }
 
+/// The record as `actor` may see it: sensitive fields masked without the `pii` permission.
+fn shown(actor: &Actor, mut c: Customer) -> Customer {
+    if !actor.sees_pii(Object::Customer) {
+        let d = &mut c.data;
+        d.email = d.email.as_deref().map(mask);
+        d.phone = d.phone.as_deref().map(mask);
+        d.additional_emails = d.additional_emails.iter().map(|e| mask(e)).collect();
+        d.additional_phones = d.additional_phones.iter().map(|p| mask(p)).collect();
+        // City, region and country stay: they locate nobody and segmentation needs them.
+        d.address.street = d.address.street.as_deref().map(mask);
+        d.address.postal_code = d.address.postal_code.as_deref().map(mask);
+    }
+    c
+}
+
 /// Appends the data columns' values in the order of `DATA_COLS`.
 fn bind_data(q: &mut Sql, d: &CustomerData, company_text: &str) {
     let list = |v: &Vec<String>| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
@@ -83,33 +91,14 @@ fn bind_data(q: &mut Sql, d: &CustomerData, company_text: &str) {
         .push(", ")
         .arg(list(&d.additional_emails))
         .push(", ");
-    q.arg(d.phone.clone())
-        .push(", ")
-        .arg(list(&d.additional_phones))
-        .push(", ");
+    q.arg(d.phone.clone()).push(", ").arg(list(&d.additional_phones)).push(", ");
     let a = &d.address;
     for part in [&a.street, &a.city, &a.region, &a.postal_code, &a.country] {
         q.arg(part.clone()).push(", ");
     }
-    q.arg(d.company_id)
-        .push(", ")
-        .arg(d.lifecycle_stage.as_str())
-        .push(", ")
-        .arg(d.source.clone())
-        .push(", ")
-        .arg(d.owner_id)
-        .push(", ");
-    q.arg(list(&d.tags))
-        .push(", ")
-        .arg(d.needs.clone())
-        .push(", ")
-        .arg(d.notes.clone())
-        .push(", ");
-    q.arg(serde_json::Value::Object(d.custom.clone()).to_string())
-        .push(", ")
-        .arg(d.search_text())
-        .push(", ")
-        .arg(company_text.to_string());
+    q.arg(d.company_id).push(", ").arg(d.lifecycle_stage.as_str()).push(", ").arg(d.source.clone()).push(", ").arg(d.owner_id).push(", ");
+    q.arg(list(&d.tags)).push(", ").arg(d.needs.clone()).push(", ").arg(d.notes.clone()).push(", ");
+    q.arg(serde_json::Value::Object(d.custom.clone()).to_string()).push(", ").arg(d.search_text()).push(", ").arg(company_text.to_string());
 }
 
 const DATA_COLS: [&str; 21] = [
@@ -137,36 +126,30 @@ const DATA_COLS: [&str; 21] = [
 ];
 
 impl Store {
-    async fn customer_in(&self, tx: &mut Transaction<'static, Any>, id: i64) -> Result<Customer> {
-        let row = sql(
-            &format!("SELECT {COLS} FROM {FROM} WHERE c.id = ? AND c.deleted_at IS NULL"),
-            [id.into()],
-        )
-        .fetch_optional(&mut **tx)
-        .await?;
+    /// A live record the actor may see, unmasked (for merging updates); others are "not found".
+    async fn customer_in(&self, tx: &mut Transaction<'static, Any>, actor: &Actor, id: i64) -> Result<Customer> {
+        let mut q = Sql::new(&format!("SELECT {COLS} FROM {FROM} WHERE c.id = "));
+        q.arg(id).push(" AND c.deleted_at IS NULL");
+        visible(&mut q, actor, "c");
+        let row = q.fetch_optional(&mut **tx).await?;
         Ok(from_row(&row.ok_or(Error::NotFound)?)?)
     }
 
     /// One live person.
     pub async fn get_customer(&self, actor: &Actor, id: i64) -> Result<Customer> {
         require(actor, Object::Customer, Action::Read)?;
-        let row = sql(
-            &format!("SELECT {COLS} FROM {FROM} WHERE c.id = ? AND c.deleted_at IS NULL"),
-            [id.into()],
-        )
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(from_row(&row.ok_or(Error::NotFound)?)?)
+        let mut q = Sql::new(&format!("SELECT {COLS} FROM {FROM} WHERE c.id = "));
+        q.arg(id).push(" AND c.deleted_at IS NULL");
+        visible(&mut q, actor, "c");
+        let row = q.fetch_optional(&self.pool).await?;
+        Ok(shown(actor, from_row(&row.ok_or(Error::NotFound)?)?))
     }
 
     /// A page of people matching `p`.
     pub async fn list_customers(&self, actor: &Actor, p: &ListParams) -> Result<Page<Customer>> {
         require(actor, Object::Customer, Action::Read)?;
-        let (rows, next_cursor) = self.list_rows(&LISTING, p).await?;
-        Ok(Page {
-            data: rows.iter().map(from_row).collect::<sqlx::Result<_>>()?,
-            next_cursor,
-        })
+        let (rows, next_cursor) = self.list_rows(actor, &LISTING, p).await?;
+        Ok(Page { data: rows.iter().map(from_row).collect::<sqlx::Result<_>>()?, next_cursor })
     }
 
     /// Adds a person; `build` validates the input (after the permission check, so a caller
@@ -179,43 +162,21 @@ impl Store {
         let data = build()?;
         let mut tx = self.write_tx().await?;
         let id = self.insert_customer(&mut tx, &data).await?;
-        let created = self.customer_in(&mut tx, id).await?;
-        audit::record(
-            &mut tx,
-            actor,
-            "create",
-            "customer",
-            Some(id),
-            json!({"after": &created.data}),
-        )
-        .await?;
+        let created = self.customer_in(&mut tx, &Actor::system(), id).await?;
+        audit::record(&mut tx, actor, "create", "customer", Some(id), json!({"after": &created.data})).await?;
         tx.commit().await?;
-        Ok(created)
+        Ok(shown(actor, created))
     }
 
     /// Inserts without auditing: callers audit (one row per record, or one per batch when seeding).
-    pub(crate) async fn insert_customer(
-        &self,
-        tx: &mut Transaction<'static, Any>,
-        data: &CustomerData,
-    ) -> Result<i64> {
+    pub(crate) async fn insert_customer(&self, tx: &mut Transaction<'static, Any>, data: &CustomerData) -> Result<i64> {
         check_owner(tx, data.owner_id).await?;
         let company = company_name(tx, data.company_id).await?;
         let now = now_rfc3339();
-        let mut q = Sql::new(&format!(
-            "INSERT INTO customers ({}, created_at, updated_at, version) VALUES (",
-            DATA_COLS.join(", ")
-        ));
+        let mut q = Sql::new(&format!("INSERT INTO customers ({}, created_at, updated_at, version) VALUES (", DATA_COLS.join(", ")));
         bind_data(&mut q, data, &text::fold(company.as_deref().unwrap_or("")));
-        q.push(", ")
-            .arg(now.clone())
-            .push(", ")
-            .arg(now)
-            .push(", 1) RETURNING id");
-        let row = q
-            .fetch_one(&mut **tx)
-            .await
-            .map_err(|e| unique_violation(e, UNIQUE))?;
+        q.push(", ").arg(now.clone()).push(", ").arg(now).push(", 1) RETURNING id");
+        let row = q.fetch_one(&mut **tx).await.map_err(|e| unique_violation(e, UNIQUE))?;
         let id: i64 = row.try_get("id")?;
         replace_tags(tx, "customer_tags", "customer_id", id, &data.tags).await?;
         Ok(id)
@@ -224,19 +185,13 @@ impl Store {
     /// Changes a person. `change` receives the current fields and returns the new ones (or the
     /// validation errors); it runs inside the transaction, so nothing is half-written. With
     /// `if_match`, a stale version is refused instead of overwriting someone else's edit.
-    pub async fn update_customer<F>(
-        &self,
-        actor: &Actor,
-        id: i64,
-        if_match: Option<i64>,
-        change: F,
-    ) -> Result<Customer>
+    pub async fn update_customer<F>(&self, actor: &Actor, id: i64, if_match: Option<i64>, change: F) -> Result<Customer>
     where
         F: FnOnce(&CustomerData) -> Result<CustomerData, ValidationErrors>,
     {
         require(actor, Object::Customer, Action::Update)?;
         let mut tx = self.write_tx().await?;
-        let before = self.customer_in(&mut tx, id).await?;
+        let before = self.customer_in(&mut tx, actor, id).await?;
         check_version(if_match, before.version)?;
         let data = change(&before.data)?;
         check_owner(&mut tx, data.owner_id).await?;
@@ -250,65 +205,38 @@ impl Store {
             .arg(id)
             .push(" AND version = ")
             .arg(before.version);
-        if q.execute(&mut *tx)
-            .await
-            .map_err(|e| unique_violation(e, UNIQUE))?
-            == 0
-        {
-            return Err(Error::VersionMismatch {
-                current: before.version + 1,
-            });
+        if q.execute(&mut *tx).await.map_err(|e| unique_violation(e, UNIQUE))? == 0 {
+            return Err(Error::VersionMismatch { current: before.version + 1 });
         }
         replace_tags(&mut tx, "customer_tags", "customer_id", id, &data.tags).await?;
-        let after = self.customer_in(&mut tx, id).await?;
-        audit::record(
-            &mut tx,
-            actor,
-            "update",
-            "customer",
-            Some(id),
-            audit::diff(&before.data, &after.data),
-        )
-        .await?;
+        // Read back as the system: the change may have moved the record out of the actor's sight.
+        let after = self.customer_in(&mut tx, &Actor::system(), id).await?;
+        audit::record(&mut tx, actor, "update", "customer", Some(id), audit::diff(&before.data, &after.data)).await?;
         tx.commit().await?;
-        Ok(after)
+        Ok(shown(actor, after))
     }
 
     /// Soft-deletes a person: it disappears from lists and reads but stays as a tombstone that
     /// `updated_since` sync listings report.
-    pub async fn delete_customer(
-        &self,
-        actor: &Actor,
-        id: i64,
-        if_match: Option<i64>,
-    ) -> Result<()> {
+    pub async fn delete_customer(&self, actor: &Actor, id: i64, if_match: Option<i64>) -> Result<()> {
         require(actor, Object::Customer, Action::Delete)?;
         let mut tx = self.write_tx().await?;
-        let before = self.customer_in(&mut tx, id).await?;
+        let before = self.customer_in(&mut tx, actor, id).await?;
         check_version(if_match, before.version)?;
         let now = now_rfc3339();
-        sql("UPDATE customers SET deleted_at = ?, updated_at = ?, version = version + 1 WHERE id = ?", [now.clone().into(), now.into(), id.into()])
-            .execute(&mut *tx)
-            .await?;
-        audit::record(
-            &mut tx,
-            actor,
-            "delete",
-            "customer",
-            Some(id),
-            json!({"before": &before.data}),
+        sql(
+            "UPDATE customers SET deleted_at = ?, updated_at = ?, version = version + 1 WHERE id = ?",
+            [now.clone().into(), now.into(), id.into()],
         )
+        .execute(&mut *tx)
         .await?;
+        audit::record(&mut tx, actor, "delete", "customer", Some(id), json!({"before": &before.data})).await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Adds many people in one transaction with a single audit row (demo data, bulk loads).
-    pub async fn create_customers_batch(
-        &self,
-        actor: &Actor,
-        batch: &[CustomerData],
-    ) -> Result<Vec<i64>> {
+    pub async fn create_customers_batch(&self, actor: &Actor, batch: &[CustomerData]) -> Result<Vec<i64>> {
         require(actor, Object::Customer, Action::Create)?;
         let mut tx = self.write_tx().await?;
         let mut ids = Vec::with_capacity(batch.len());
@@ -328,12 +256,59 @@ impl Store {
         Ok(ids)
     }
 
+    /// Everything held about one person, unmasked, for a privacy (subject access) request:
+    /// the record, its company and its audit history. Needs `export` and `pii`; audited.
+    pub async fn privacy_export(&self, actor: &Actor, id: i64) -> Result<serde_json::Value> {
+        require(actor, Object::Customer, Action::Export)?;
+        require(actor, Object::Customer, Action::Pii)?;
+        let mut tx = self.write_tx().await?;
+        let c = self.customer_in(&mut tx, actor, id).await?;
+        let history = sql("SELECT at, actor_id, action, diff FROM audit_log WHERE object = 'customer' AND record_id = ? ORDER BY id", [id.into()])
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|r| -> sqlx::Result<serde_json::Value> {
+                Ok(json!({"at": r.try_get::<String, _>("at")?, "actor_id": r.try_get::<Option<i64>, _>("actor_id")?, "action": r.try_get::<String, _>("action")?,
+                    "diff": serde_json::from_str::<serde_json::Value>(&r.try_get::<String, _>("diff")?).unwrap_or_default()}))
+            })
+            .collect::<sqlx::Result<Vec<_>>>()?;
+        audit::record(&mut tx, actor, "export", "customer", Some(id), json!({"kind": "privacy_export"})).await?;
+        tx.commit().await?;
+        Ok(json!({"exported_at": now_rfc3339(), "person": c, "history": history}))
+    }
+
+    /// Erases a person's personal data (the right to be forgotten): name, contacts, address,
+    /// notes, tags and custom values are replaced or cleared, and earlier audit entries of the
+    /// record lose their before/after values. The record itself stays, so order totals and
+    /// counts remain correct for accounting. Needs `delete`; audited.
+    pub async fn erase_customer(&self, actor: &Actor, id: i64) -> Result<Customer> {
+        require(actor, Object::Customer, Action::Delete)?;
+        let mut tx = self.write_tx().await?;
+        let before = self.customer_in(&mut tx, actor, id).await?;
+        let erased = CustomerData {
+            name: format!("Erased person {id}"),
+            lifecycle_stage: before.data.lifecycle_stage,
+            company_id: before.data.company_id,
+            owner_id: before.data.owner_id,
+            ..Default::default()
+        };
+        let company = company_name(&mut tx, erased.company_id).await.unwrap_or(None);
+        let mut q = Sql::new("UPDATE customers SET (");
+        q.push(&DATA_COLS.join(", ")).push(") = (");
+        bind_data(&mut q, &erased, &text::fold(company.as_deref().unwrap_or("")));
+        q.push("), updated_at = ").arg(now_rfc3339()).push(", version = version + 1 WHERE id = ").arg(id);
+        q.execute(&mut *tx).await?;
+        replace_tags(&mut tx, "customer_tags", "customer_id", id, &[]).await?;
+        // The one place audit rows change: erasure must not leave the data in the history.
+        sql("UPDATE audit_log SET diff = '{\"redacted\": \"erased\"}' WHERE object = 'customer' AND record_id = ?", [id.into()]).execute(&mut *tx).await?;
+        audit::record(&mut tx, actor, "erase", "customer", Some(id), json!({"fields": "all personal fields"})).await?;
+        let after = self.customer_in(&mut tx, &Actor::system(), id).await?;
+        tx.commit().await?;
+        Ok(shown(actor, after))
+    }
+
     /// The custom field definitions of people (for validating input).
-    pub async fn customer_fields(
-        &self,
-        actor: &Actor,
-    ) -> Result<Vec<rapport_domain::custom_field::CustomField>> {
-        self.list_custom_fields(actor, Some(FieldObject::Customer))
-            .await
+    pub async fn customer_fields(&self, actor: &Actor) -> Result<Vec<rapport_domain::custom_field::CustomField>> {
+        self.list_custom_fields(actor, Some(FieldObject::Customer)).await
     }
 }

@@ -14,15 +14,21 @@ use std::str::FromStr;
 
 mod audit;
 mod companies;
+pub mod crypto;
 mod custom_fields;
 mod customers;
 mod list;
 mod records;
+mod roles;
 mod sql;
+mod teams;
 mod users;
 
+pub use audit::{AuditEntry, AuditQuery};
 pub use list::Page;
-pub use users::{NewUser, User};
+pub use roles::{RoleInfo, RoleInput};
+pub use teams::{Team, TeamInput};
+pub use users::{LoginRefused, NewUser, Scopes, Session, TokenInfo, User, UserPatch};
 
 /// What went wrong in a store call, in terms a caller can act on.
 #[derive(Debug, thiserror::Error)]
@@ -90,19 +96,13 @@ pub struct Store {
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The URL may hold a password: never print it.
-        f.debug_struct("Store")
-            .field("backend", &self.backend)
-            .finish()
+        f.debug_struct("Store").field("backend", &self.backend).finish()
     }
 }
 
 /// Turns a bare file path into a SQLite URL that creates the file if missing.
 pub fn database_url(raw: &str) -> String {
-    if Backend::from_url(raw).is_some() || raw.contains("://") {
-        raw.to_string()
-    } else {
-        format!("sqlite://{raw}?mode=rwc")
-    }
+    if Backend::from_url(raw).is_some() || raw.contains("://") { raw.to_string() } else { format!("sqlite://{raw}?mode=rwc") }
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -113,14 +113,10 @@ impl Store {
     pub async fn connect(url: &str) -> Result<Store, String> {
         sqlx::any::install_default_drivers();
         let url = database_url(url);
-        let backend = Backend::from_url(&url).ok_or_else(|| {
-            format!("unsupported database URL '{url}': use a file path, sqlite://… or postgres://…")
-        })?;
-        let opts =
-            AnyConnectOptions::from_str(&url).map_err(|e| format!("bad database URL: {e}"))?;
-        let cores = std::thread::available_parallelism()
-            .map(|n| n.get() as u32)
-            .unwrap_or(2);
+        let backend = Backend::from_url(&url)
+            .ok_or_else(|| format!("unsupported database URL '{url}': use a file path, sqlite://… or postgres://…"))?;
+        let opts = AnyConnectOptions::from_str(&url).map_err(|e| format!("bad database URL: {e}"))?;
+        let cores = std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(2);
         let pool = AnyPoolOptions::new()
             .max_connections((cores * 4).max(8))
             .min_connections(1)
@@ -129,7 +125,10 @@ impl Store {
                     if backend == Backend::Sqlite {
                         // WAL lets readers proceed while one writer commits; the busy timeout
                         // makes a second process wait for the lock instead of failing.
-                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;").await?;
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+                        )
+                        .await?;
                     }
                     Ok(())
                 })
@@ -146,9 +145,7 @@ impl Store {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
-        m.run(&self.pool)
-            .await
-            .map_err(|e| format!("migration failed: {e}"))
+        m.run(&self.pool).await.map_err(|e| format!("migration failed: {e}"))
     }
 
     /// The engine in use.
@@ -186,10 +183,7 @@ fn unique_violation(e: sqlx::Error, indexes: &[(&str, &str, &str, &str)]) -> Err
             let text = format!("{} {}", db.constraint().unwrap_or(""), db.message());
             for (pg_index, sqlite_column, field, message) in indexes {
                 if text.contains(pg_index) || text.contains(sqlite_column) {
-                    return Error::Conflict {
-                        field: field.to_string(),
-                        message: message.to_string(),
-                    };
+                    return Error::Conflict { field: field.to_string(), message: message.to_string() };
                 }
             }
         }

@@ -11,6 +11,9 @@ use serde_json::{Value, json};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use rapport_domain::permissions::Actor;
+
+use crate::records::visible;
 use crate::sql::{Arg, Sql};
 use crate::{Backend, Error, Result, Store};
 
@@ -80,9 +83,7 @@ fn decode_cursor(raw: &str, sort: SortField) -> Result<(Arg, i64)> {
             "is not a cursor of this list with this sort: request the first page again without cursor",
         ))
     };
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(raw)
-        .map_err(|_| bad())?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad())?;
     let v: Value = serde_json::from_slice(&bytes).map_err(|_| bad())?;
     if v["s"] != sort_name(sort) {
         return Err(bad());
@@ -98,11 +99,7 @@ fn decode_cursor(raw: &str, sort: SortField) -> Result<(Arg, i64)> {
 
 impl Store {
     /// Runs a list query and returns its rows (at most `limit`) and the next cursor.
-    pub(crate) async fn list_rows(
-        &self,
-        spec: &Listing,
-        p: &ListParams,
-    ) -> Result<(Vec<AnyRow>, Option<String>)> {
+    pub(crate) async fn list_rows(&self, actor: &Actor, spec: &Listing, p: &ListParams) -> Result<(Vec<AnyRow>, Option<String>)> {
         let a = spec.alias;
         if !spec.person && (p.lifecycle_stage.is_some() || p.company_id.is_some()) {
             return Err(Error::Invalid(ValidationErrors::single(
@@ -114,30 +111,18 @@ impl Store {
         let mut q = Sql::new("SELECT * FROM (SELECT ");
         q.push(spec.cols).push(", ");
         let fts_sqlite = if self.backend == Backend::Sqlite && !p.terms.is_empty() {
-            Some(
-                p.terms
-                    .iter()
-                    .map(|t| format!("\"{t}\"*"))
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            )
+            Some(p.terms.iter().map(|t| format!("\"{t}\"*")).collect::<Vec<_>>().join(" "))
         } else {
             None
         };
-        let tsquery = p
-            .terms
-            .iter()
-            .map(|t| format!("{t}:*"))
-            .collect::<Vec<_>>()
-            .join(" & ");
+        let tsquery = p.terms.iter().map(|t| format!("{t}:*")).collect::<Vec<_>>().join(" & ");
         if relevance {
             match self.backend {
                 Backend::Sqlite => q.push(&format!("bm25({}, 10.0, 2.0)", spec.fts)),
                 // Negated so that ascending order puts the best match first, as bm25 does.
-                Backend::Postgres => q
-                    .push(&format!("(-ts_rank({a}.search_tsv, to_tsquery('simple', "))
-                    .arg(tsquery.clone())
-                    .push(")))::float8"),
+                Backend::Postgres => {
+                    q.push(&format!("(-ts_rank({a}.search_tsv, to_tsquery('simple', ")).arg(tsquery.clone()).push(")))::float8")
+                }
             };
         } else {
             q.push(&sort_column(a, p.sort));
@@ -154,37 +139,26 @@ impl Store {
         } else {
             q.push(&format!("{} {} WHERE 1 = 1", spec.table, spec.joins));
             if let Some(m) = &fts_sqlite {
-                q.push(&format!(
-                    " AND {a}.id IN (SELECT rowid FROM {fts} WHERE {fts} MATCH ",
-                    fts = spec.fts
-                ))
-                .arg(m.clone())
-                .push(")");
+                q.push(&format!(" AND {a}.id IN (SELECT rowid FROM {fts} WHERE {fts} MATCH ", fts = spec.fts)).arg(m.clone()).push(")");
             }
         }
         if !p.terms.is_empty() && self.backend == Backend::Postgres {
-            q.push(&format!(" AND {a}.search_tsv @@ to_tsquery('simple', "))
-                .arg(tsquery)
-                .push(")");
+            q.push(&format!(" AND {a}.search_tsv @@ to_tsquery('simple', ")).arg(tsquery).push(")");
         }
+        visible(&mut q, actor, a);
         match &p.updated_since {
             Some(t) => q.push(&format!(" AND {a}.updated_at > ")).arg(t.clone()),
             None => q.push(&format!(" AND {a}.deleted_at IS NULL")),
         };
         if let Some(tag) = &p.tag {
             let (table, fk) = spec.tags;
-            q.push(&format!(
-                " AND {a}.id IN (SELECT {fk} FROM {table} WHERE tag = "
-            ))
-            .arg(tag.clone())
-            .push(")");
+            q.push(&format!(" AND {a}.id IN (SELECT {fk} FROM {table} WHERE tag = ")).arg(tag.clone()).push(")");
         }
         if let Some(o) = p.owner_id {
             q.push(&format!(" AND {a}.owner_id = ")).arg(o);
         }
         if let Some(s) = p.lifecycle_stage {
-            q.push(&format!(" AND {a}.lifecycle_stage = "))
-                .arg(s.as_str());
+            q.push(&format!(" AND {a}.lifecycle_stage = ")).arg(s.as_str());
         }
         if let Some(c) = p.company_id {
             q.push(&format!(" AND {a}.company_id = ")).arg(c);
@@ -207,30 +181,18 @@ impl Store {
             };
             let key = &f.field.key; // validated: [a-z0-9_] only, safe to inline
             let (expr, arg) = match (self.backend, f.field.field_type) {
-                (Backend::Sqlite, FieldType::Number) => (
-                    format!("json_extract({a}.custom, '$.{key}')"),
-                    Arg::Real(f.value.as_f64().unwrap_or(0.0)),
-                ),
-                (Backend::Sqlite, FieldType::Boolean) => (
-                    format!("json_extract({a}.custom, '$.{key}')"),
-                    Arg::Int(Some((f.value.as_bool() == Some(true)) as i64)),
-                ),
-                (Backend::Sqlite, _) => (
-                    format!("json_extract({a}.custom, '$.{key}')"),
-                    Arg::from(f.value.as_str().unwrap_or("")),
-                ),
-                (Backend::Postgres, FieldType::Number) => (
-                    format!("(({a}.custom::jsonb) ->> '{key}')::float8"),
-                    Arg::Real(f.value.as_f64().unwrap_or(0.0)),
-                ),
-                (Backend::Postgres, FieldType::Boolean) => (
-                    format!("(({a}.custom::jsonb) ->> '{key}')"),
-                    Arg::from(f.value.to_string()),
-                ),
-                (Backend::Postgres, _) => (
-                    format!("(({a}.custom::jsonb) ->> '{key}')"),
-                    Arg::from(f.value.as_str().unwrap_or("")),
-                ),
+                (Backend::Sqlite, FieldType::Number) => {
+                    (format!("json_extract({a}.custom, '$.{key}')"), Arg::Real(f.value.as_f64().unwrap_or(0.0)))
+                }
+                (Backend::Sqlite, FieldType::Boolean) => {
+                    (format!("json_extract({a}.custom, '$.{key}')"), Arg::Int(Some((f.value.as_bool() == Some(true)) as i64)))
+                }
+                (Backend::Sqlite, _) => (format!("json_extract({a}.custom, '$.{key}')"), Arg::from(f.value.as_str().unwrap_or(""))),
+                (Backend::Postgres, FieldType::Number) => {
+                    (format!("(({a}.custom::jsonb) ->> '{key}')::float8"), Arg::Real(f.value.as_f64().unwrap_or(0.0)))
+                }
+                (Backend::Postgres, FieldType::Boolean) => (format!("(({a}.custom::jsonb) ->> '{key}')"), Arg::from(f.value.to_string())),
+                (Backend::Postgres, _) => (format!("(({a}.custom::jsonb) ->> '{key}')"), Arg::from(f.value.as_str().unwrap_or(""))),
             };
             q.push(&format!(" AND {expr} {op} ")).arg(arg);
         }
@@ -238,18 +200,13 @@ impl Store {
         let dir = if p.desc { "DESC" } else { "ASC" };
         if let Some(c) = &p.cursor {
             let (key, id) = decode_cursor(c, p.sort)?;
-            q.push(if p.desc {
-                " WHERE (s.sort_key, s.id) < ("
-            } else {
-                " WHERE (s.sort_key, s.id) > ("
-            })
-            .arg(key)
-            .push(", ")
-            .arg(id)
-            .push(")");
+            q.push(if p.desc { " WHERE (s.sort_key, s.id) < (" } else { " WHERE (s.sort_key, s.id) > (" })
+                .arg(key)
+                .push(", ")
+                .arg(id)
+                .push(")");
         }
-        q.push(&format!(" ORDER BY s.sort_key {dir}, s.id {dir} LIMIT "))
-            .arg(p.limit as i64 + 1);
+        q.push(&format!(" ORDER BY s.sort_key {dir}, s.id {dir} LIMIT ")).arg(p.limit as i64 + 1);
         let mut rows = q.fetch_all(&self.pool).await?;
         let next = if rows.len() > p.limit as usize {
             rows.truncate(p.limit as usize);

@@ -5,73 +5,37 @@ use serde_json::{Map, Value};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-use crate::sql::sql;
+use rapport_domain::permissions::{Actor, Visibility};
+
+use crate::sql::{Sql, sql};
 use crate::{Error, Result};
 
 /// Refuses an owner id that is not an active user, naming the field.
-pub(crate) async fn check_owner(
-    tx: &mut Transaction<'static, Any>,
-    owner_id: Option<i64>,
-) -> Result<()> {
+pub(crate) async fn check_owner(tx: &mut Transaction<'static, Any>, owner_id: Option<i64>) -> Result<()> {
     if let Some(id) = owner_id {
-        if sql(
-            "SELECT id FROM users WHERE id = ? AND is_active = 1",
-            [id.into()],
-        )
-        .fetch_optional(&mut **tx)
-        .await?
-        .is_none()
-        {
-            return Err(Error::Invalid(ValidationErrors::single(
-                "owner_id",
-                format!("there is no active user with id {id}"),
-            )));
+        if sql("SELECT id FROM users WHERE id = ? AND is_active = 1", [id.into()]).fetch_optional(&mut **tx).await?.is_none() {
+            return Err(Error::Invalid(ValidationErrors::single("owner_id", format!("there is no active user with id {id}"))));
         }
     }
     Ok(())
 }
 
 /// The live company's name, or a field error naming `company_id`.
-pub(crate) async fn company_name(
-    tx: &mut Transaction<'static, Any>,
-    company_id: Option<i64>,
-) -> Result<Option<String>> {
+pub(crate) async fn company_name(tx: &mut Transaction<'static, Any>, company_id: Option<i64>) -> Result<Option<String>> {
     let Some(id) = company_id else {
         return Ok(None);
     };
-    match sql(
-        "SELECT name FROM companies WHERE id = ? AND deleted_at IS NULL",
-        [id.into()],
-    )
-    .fetch_optional(&mut **tx)
-    .await?
-    {
+    match sql("SELECT name FROM companies WHERE id = ? AND deleted_at IS NULL", [id.into()]).fetch_optional(&mut **tx).await? {
         Some(r) => Ok(Some(r.try_get("name")?)),
-        None => Err(Error::Invalid(ValidationErrors::single(
-            "company_id",
-            format!("there is no company with id {id}"),
-        ))),
+        None => Err(Error::Invalid(ValidationErrors::single("company_id", format!("there is no company with id {id}")))),
     }
 }
 
 /// Replaces a record's rows in its tag table.
-pub(crate) async fn replace_tags(
-    tx: &mut Transaction<'static, Any>,
-    table: &str,
-    fk: &str,
-    id: i64,
-    tags: &[String],
-) -> Result<()> {
-    sql(&format!("DELETE FROM {table} WHERE {fk} = ?"), [id.into()])
-        .execute(&mut **tx)
-        .await?;
+pub(crate) async fn replace_tags(tx: &mut Transaction<'static, Any>, table: &str, fk: &str, id: i64, tags: &[String]) -> Result<()> {
+    sql(&format!("DELETE FROM {table} WHERE {fk} = ?"), [id.into()]).execute(&mut **tx).await?;
     for t in tags {
-        sql(
-            &format!("INSERT INTO {table} (tag, {fk}) VALUES (?, ?)"),
-            [t.clone().into(), id.into()],
-        )
-        .execute(&mut **tx)
-        .await?;
+        sql(&format!("INSERT INTO {table} (tag, {fk}) VALUES (?, ?)"), [t.clone().into(), id.into()]).execute(&mut **tx).await?;
     }
     Ok(())
 }
@@ -94,4 +58,23 @@ pub(crate) fn check_version(if_match: Option<i64>, current: i64) -> Result<()> {
         Some(v) if v != current => Err(Error::VersionMismatch { current }),
         _ => Ok(()),
     }
+}
+
+/// Appends the actor's record-visibility rule for the table aliased `a` (which has
+/// `owner_id`). Unowned records are visible to everyone who may read the object.
+pub(crate) fn visible(q: &mut Sql, actor: &Actor, a: &str) {
+    let Some(me) = actor.user_id else { return };
+    let shared = match actor.visibility() {
+        Visibility::All => return,
+        Visibility::Team => "",
+        Visibility::Own => " AND t.visibility = 'team'",
+    };
+    q.push(&format!(" AND ({a}.owner_id IS NULL OR {a}.owner_id = ")).arg(me);
+    q.push(&format!(
+        " OR {a}.owner_id IN (SELECT m2.user_id FROM team_members m1 JOIN team_members m2 ON m2.team_id = m1.team_id \
+         JOIN teams t ON t.id = m1.team_id WHERE m1.user_id = "
+    ))
+    .arg(me)
+    .push(shared)
+    .push("))");
 }

@@ -58,10 +58,7 @@ pub(crate) struct Sql {
 
 impl Sql {
     pub fn new(text: &str) -> Sql {
-        Sql {
-            text: text.to_string(),
-            args: vec![],
-        }
+        Sql { text: text.to_string(), args: vec![] }
     }
 
     pub fn push(&mut self, s: &str) -> &mut Sql {
@@ -87,24 +84,15 @@ impl Sql {
         q
     }
 
-    pub async fn fetch_all<'e, E: Executor<'e, Database = Any>>(
-        &self,
-        e: E,
-    ) -> sqlx::Result<Vec<AnyRow>> {
+    pub async fn fetch_all<'e, E: Executor<'e, Database = Any>>(&self, e: E) -> sqlx::Result<Vec<AnyRow>> {
         self.query().fetch_all(e).await
     }
 
-    pub async fn fetch_optional<'e, E: Executor<'e, Database = Any>>(
-        &self,
-        e: E,
-    ) -> sqlx::Result<Option<AnyRow>> {
+    pub async fn fetch_optional<'e, E: Executor<'e, Database = Any>>(&self, e: E) -> sqlx::Result<Option<AnyRow>> {
         self.query().fetch_optional(e).await
     }
 
-    pub async fn fetch_one<'e, E: Executor<'e, Database = Any>>(
-        &self,
-        e: E,
-    ) -> sqlx::Result<AnyRow> {
+    pub async fn fetch_one<'e, E: Executor<'e, Database = Any>>(&self, e: E) -> sqlx::Result<AnyRow> {
         self.query().fetch_one(e).await
     }
 

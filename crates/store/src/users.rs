@@ -1,21 +1,23 @@
-//! Users, their passwords (argon2id) and their bearer tokens (random, stored only as SHA-256
-//! hashes, so a leaked database does not leak working tokens).
+//! Users, their passwords (argon2id), sign-in throttling, and bearer tokens (random, stored
+//! only as SHA-256 hashes, so a leaked database does not leak working tokens).
 
 use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
 use base64::Engine;
-use rapport_domain::permissions::{Action, Actor, Object, Role, require};
+use rapport_domain::permissions::{Action, Actor, Object, Permissions, Role, require};
 use rapport_domain::values::Email;
 use rapport_domain::{ValidationErrors, now_rfc3339};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 use sha2::{Digest, Sha256};
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
 
+use crate::records::check_version;
 use crate::sql::sql;
 use crate::{Error, Result, Store, audit, unique_violation};
 
 /// A user account as the API shows it (never with its password hash).
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct User {
     /// Identifier.
     pub id: i64,
@@ -23,8 +25,8 @@ pub struct User {
     pub email: String,
     /// Display name.
     pub name: String,
-    /// Role.
-    pub role: Role,
+    /// Role name: a built-in role or a custom one.
+    pub role: String,
     /// Whether the account may sign in.
     pub is_active: bool,
     /// Creation time.
@@ -44,19 +46,106 @@ pub struct NewUser {
     pub name: String,
     /// Password in clear; hashed before it is stored.
     pub password: String,
-    /// Role.
-    pub role: Role,
+    /// Role name: built-in (`admin`, `sales_rep`…) or custom.
+    pub role: String,
 }
 
-/// How long a login token lives.
+/// Changes an admin makes to a user; absent fields stay.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatch {
+    /// Display name.
+    pub name: Option<String>,
+    /// Role name (built-in or custom).
+    pub role: Option<String>,
+    /// Disable (false) or re-enable (true) sign-in; disabling revokes every token.
+    pub is_active: Option<bool>,
+    /// A new password (at least 10 characters).
+    pub password: Option<String>,
+}
+
+/// What a token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scopes {
+    /// GET requests.
+    pub read: bool,
+    /// Everything else.
+    pub write: bool,
+}
+
+impl Scopes {
+    fn parse(s: &str) -> Scopes {
+        Scopes { read: s.split(' ').any(|x| x == "read"), write: s.split(' ').any(|x| x == "write") }
+    }
+}
+
+/// A live sign-in: who, with which permissions, through which token.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The account.
+    pub user: User,
+    /// Its role's permissions (built-in or custom).
+    pub perms: Permissions,
+    /// What the token allows.
+    pub scopes: Scopes,
+    /// The token's id (for revocation).
+    pub token_id: i64,
+}
+
+impl Session {
+    /// The session as the store's actor.
+    pub fn actor(&self, request_id: Option<String>) -> Actor {
+        Actor { user_id: Some(self.user.id), role: self.user.role.clone(), perms: self.perms.clone(), request_id }
+    }
+}
+
+/// A token as listed (never its secret).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TokenInfo {
+    /// Identifier.
+    pub id: i64,
+    /// `personal` (made by the user), `api` (from sign-in) or `session` (the web UI).
+    pub kind: String,
+    /// The user's label for a personal token.
+    pub name: Option<String>,
+    /// `read`, or `read write`.
+    pub scopes: String,
+    /// Creation time.
+    pub created_at: String,
+    /// Expiry.
+    pub expires_at: Option<String>,
+    /// Last use (updated at most once a minute).
+    pub last_used_at: Option<String>,
+    /// Set once revoked.
+    pub revoked_at: Option<String>,
+}
+
+/// Why a sign-in was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginRefused {
+    /// Unknown email, wrong password or disabled account (not told apart, on purpose).
+    BadCredentials,
+    /// Too many failures: try again after this time.
+    Locked {
+        /// RFC 3339 time the lock ends.
+        until: String,
+    },
+}
+
+/// How long a sign-in token lives.
 const TOKEN_DAYS: i64 = 30;
+/// Failures within [`THROTTLE_MINUTES`] that lock an email for as long.
+const MAX_FAILURES: i64 = 5;
+const THROTTLE_MINUTES: i64 = 15;
+
+const USER_COLS: &str = "u.id, u.email, u.name, u.role, u.is_active, u.created_at, u.updated_at, u.version";
 
 fn user_from_row(r: &AnyRow) -> sqlx::Result<User> {
     Ok(User {
         id: r.try_get("id")?,
         email: r.try_get("email")?,
         name: r.try_get("name")?,
-        role: Role::parse(&r.try_get::<String, _>("role")?).unwrap_or(Role::Viewer),
+        role: r.try_get("role")?,
         is_active: r.try_get::<i64, _>("is_active")? == 1,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
@@ -64,48 +153,60 @@ fn user_from_row(r: &AnyRow) -> sqlx::Result<User> {
     })
 }
 
-const USER_COLS: &str = "id, email, name, role, is_active, created_at, updated_at, version";
-
 /// SHA-256 of a token, hex: what the database keeps.
 fn token_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn new_token() -> String {
+    format!("rpt_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>()))
+}
+
+fn time_in(d: chrono::Duration) -> String {
+    (chrono::Utc::now() + d).to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
 fn hash_password(password: &str) -> Result<String> {
     Argon2::default()
         .hash_password(password.as_bytes())
         .map(|h| h.to_string())
-        .map_err(|e| {
-            Error::Invalid(ValidationErrors::single(
-                "password",
-                format!("cannot be hashed: {e}"),
-            ))
-        })
+        .map_err(|e| Error::Invalid(ValidationErrors::single("password", format!("cannot be hashed: {e}"))))
 }
 
-/// Checks a new password against the policy.
-fn check_password(password: &str) -> Result<(), ValidationErrors> {
+/// The password policy: long enough, and not the email or a famous weak password.
+fn check_password(password: &str, email: &str, errs: &mut ValidationErrors) {
+    const WEAK: [&str; 6] = ["password123", "1234567890", "qwertyuiop", "letmein123", "password1234", "administrator"];
+    let lower = password.to_lowercase();
     if password.chars().count() < 10 {
-        return Err(ValidationErrors::single(
-            "password",
-            "must have at least 10 characters",
-        ));
+        errs.add("password", "must have at least 10 characters");
+    } else if password.chars().count() > 200 {
+        errs.add("password", "must have at most 200 characters");
+    } else if WEAK.contains(&lower.as_str())
+        || lower == email.to_lowercase()
+        || lower.chars().all(|c| c == lower.chars().next().unwrap_or(' '))
+    {
+        errs.add("password", "is too easy to guess: use a passphrase of several words");
     }
-    Ok(())
 }
 
 impl Store {
+    /// Whether `role` names a built-in role or an existing custom role.
+    async fn check_role(&self, tx: &mut Transaction<'static, Any>, role: &str) -> Result<()> {
+        if Role::parse(role).is_some()
+            || sql("SELECT id FROM roles WHERE name = ?", [role.into()]).fetch_optional(&mut **tx).await?.is_some()
+        {
+            Ok(())
+        } else {
+            Err(Error::Invalid(ValidationErrors::single("role", format!("there is no role '{role}'"))))
+        }
+    }
+
     /// Creates a user (admins only).
     pub async fn create_user(&self, actor: &Actor, new: NewUser) -> Result<User> {
         require(actor, Object::User, Action::Create)?;
         let mut errs = ValidationErrors::default();
         let email = errs.check("email", Email::parse(&new.email));
-        if let Err(e) = check_password(&new.password) {
-            errs.0.extend(e.0);
-        }
+        check_password(&new.password, &new.email, &mut errs);
         let name = new.name.trim().to_string();
         if name.is_empty() || name.chars().count() > 100 {
             errs.add("name", "must have 1 to 100 characters");
@@ -114,23 +215,87 @@ impl Store {
         let hash = hash_password(&new.password)?;
         let now = now_rfc3339();
         let mut tx = self.write_tx().await?;
+        self.check_role(&mut tx, &new.role).await?;
         let row = sql(
-            &format!("INSERT INTO users (email, name, password_hash, role, is_active, created_at, updated_at, version) VALUES (?, ?, ?, ?, 1, ?, ?, 1) RETURNING {USER_COLS}"),
-            [email.to_string().into(), name.into(), hash.into(), new.role.as_str().into(), now.clone().into(), now.into()],
+            "INSERT INTO users (email, name, password_hash, role, is_active, created_at, updated_at, version) VALUES (?, ?, ?, ?, 1, ?, ?, 1) RETURNING id",
+            [email.to_string().into(), name.into(), hash.into(), new.role.clone().into(), now.clone().into(), now.into()],
         )
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| unique_violation(e, &[("users_email_key", "users.email", "email", "a user with this email already exists")]))?;
-        let user = user_from_row(&row)?;
-        audit::record(
-            &mut tx,
-            actor,
-            "create",
-            "user",
-            Some(user.id),
-            serde_json::json!({"after": &user}),
+        let user = self.user_in(&mut tx, row.try_get("id")?).await?;
+        audit::record(&mut tx, actor, "create", "user", Some(user.id), json!({"after": &user})).await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    async fn user_in(&self, tx: &mut Transaction<'static, Any>, id: i64) -> Result<User> {
+        let row = sql(&format!("SELECT {USER_COLS} FROM users u WHERE u.id = ?"), [id.into()]).fetch_optional(&mut **tx).await?;
+        Ok(user_from_row(&row.ok_or(Error::NotFound)?)?)
+    }
+
+    /// Changes a user (admins only). Role changes, deactivation and password resets are
+    /// audited; deactivating revokes every token at once; the last active admin cannot be
+    /// demoted or disabled, so the system always has someone who can manage it.
+    pub async fn update_user(&self, actor: &Actor, id: i64, if_match: Option<i64>, patch: UserPatch) -> Result<User> {
+        require(actor, Object::User, Action::Update)?;
+        let mut tx = self.write_tx().await?;
+        let before = self.user_in(&mut tx, id).await?;
+        check_version(if_match, before.version)?;
+        let mut after = before.clone();
+        let mut errs = ValidationErrors::default();
+        if let Some(n) = patch.name {
+            after.name = n.trim().to_string();
+            if after.name.is_empty() || after.name.chars().count() > 100 {
+                errs.add("name", "must have 1 to 100 characters");
+            }
+        }
+        if let Some(p) = &patch.password {
+            check_password(p, &before.email, &mut errs);
+        }
+        errs.into_result(())?;
+        if let Some(r) = patch.role {
+            self.check_role(&mut tx, &r).await?;
+            after.role = r;
+        }
+        if let Some(a) = patch.is_active {
+            after.is_active = a;
+        }
+        let demotes_admin = before.role == "admin" && before.is_active && (after.role != "admin" || !after.is_active);
+        if demotes_admin {
+            let admins: i64 = sql("SELECT COUNT(*) AS n FROM users WHERE role = 'admin' AND is_active = 1", [])
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("n")?;
+            if admins <= 1 {
+                return Err(Error::Invalid(ValidationErrors::single(
+                    "role",
+                    "this is the last active admin: make someone else admin first",
+                )));
+            }
+        }
+        let now = now_rfc3339();
+        sql(
+            "UPDATE users SET name = ?, role = ?, is_active = ?, updated_at = ?, version = version + 1 WHERE id = ?",
+            [after.name.clone().into(), after.role.clone().into(), (after.is_active as i64).into(), now.clone().into(), id.into()],
         )
+        .execute(&mut *tx)
         .await?;
+        if let Some(p) = &patch.password {
+            sql("UPDATE users SET password_hash = ? WHERE id = ?", [hash_password(p)?.into(), id.into()]).execute(&mut *tx).await?;
+        }
+        if !after.is_active || patch.password.is_some() {
+            sql("UPDATE auth_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL", [now.into(), id.into()])
+                .execute(&mut *tx)
+                .await?;
+        }
+        let user = self.user_in(&mut tx, id).await?;
+        let mut diff = audit::diff(&before, &user);
+        if patch.password.is_some() {
+            diff["password"] = json!("changed");
+        }
+        let action = if before.role != user.role { "role_change" } else { "update" };
+        audit::record(&mut tx, actor, action, "user", Some(id), diff).await?;
         tx.commit().await?;
         Ok(user)
     }
@@ -138,48 +303,47 @@ impl Store {
     /// Lists users (everyone may see who their colleagues are).
     pub async fn list_users(&self, actor: &Actor) -> Result<Vec<User>> {
         require(actor, Object::User, Action::Read)?;
-        let rows = sql(&format!("SELECT {USER_COLS} FROM users ORDER BY id"), [])
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows
-            .iter()
-            .map(user_from_row)
-            .collect::<sqlx::Result<_>>()?)
+        let rows = sql(&format!("SELECT {USER_COLS} FROM users u ORDER BY u.id"), []).fetch_all(&self.pool).await?;
+        Ok(rows.iter().map(user_from_row).collect::<sqlx::Result<_>>()?)
     }
 
     /// Checks an email and password; on success issues a new token of `kind` (`api` for
     /// bearer tokens from the API, `session` for the UI's cookie) and returns it in clear,
-    /// the only time it is ever visible. Failed attempts are audited.
+    /// the only time it is ever visible. Five failures within fifteen minutes lock the email
+    /// for fifteen minutes; the count lives in the database, so it holds across processes.
     pub async fn login(
         &self,
         email: &str,
         password: &str,
         kind: &str,
         request_id: Option<String>,
-    ) -> Result<Option<(String, User)>> {
+    ) -> Result<Result<(String, User), LoginRefused>> {
         let email = email.trim().to_lowercase();
-        let row = sql(
-            &format!("SELECT {USER_COLS}, password_hash FROM users WHERE email = ?"),
-            [email.clone().into()],
-        )
-        .fetch_optional(&self.pool)
-        .await?;
+        let now = now_rfc3339();
+        let throttle = sql("SELECT failures, window_start, locked_until FROM login_throttle WHERE email = ?", [email.clone().into()])
+            .fetch_optional(&self.pool)
+            .await?;
+        if let Some(t) = &throttle {
+            if let Some(until) = t.try_get::<Option<String>, _>("locked_until")? {
+                if until > now {
+                    let mut tx = self.write_tx().await?;
+                    let actor = Actor { user_id: None, role: "anonymous".into(), perms: Role::Viewer.permissions(), request_id };
+                    audit::record(&mut tx, &actor, "login_locked", "user", None, json!({"email": email})).await?;
+                    tx.commit().await?;
+                    return Ok(Err(LoginRefused::Locked { until }));
+                }
+            }
+        }
+        let row = sql(&format!("SELECT {USER_COLS}, u.password_hash FROM users u WHERE u.email = ?"), [email.clone().into()])
+            .fetch_optional(&self.pool)
+            .await?;
         let verified = match &row {
             Some(r) => {
                 let stored: String = r.try_get("password_hash")?;
-                let ok = PasswordHash::new(&stored)
-                    .map(|h| {
-                        Argon2::default()
-                            .verify_password(password.as_bytes(), &h)
-                            .is_ok()
-                    })
-                    .unwrap_or(false);
+                let ok =
+                    PasswordHash::new(&stored).map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok()).unwrap_or(false);
                 let user = user_from_row(r)?;
-                if ok && user.is_active {
-                    Some(user)
-                } else {
-                    None
-                }
+                (ok && user.is_active).then_some(user)
             }
             None => {
                 // Spend the same time as a real check so response times do not reveal which emails exist.
@@ -189,67 +353,85 @@ impl Store {
         };
         let mut tx = self.write_tx().await?;
         let Some(user) = verified else {
-            let actor = Actor {
-                user_id: row.as_ref().and_then(|r| r.try_get("id").ok()),
-                role: Role::Viewer,
-                request_id,
+            let user_id: Option<i64> = row.as_ref().and_then(|r| r.try_get("id").ok());
+            let window_open = throttle
+                .as_ref()
+                .and_then(|t| t.try_get::<String, _>("window_start").ok())
+                .is_some_and(|w| w > time_in(chrono::Duration::minutes(-THROTTLE_MINUTES)));
+            let failures =
+                if window_open { throttle.as_ref().and_then(|t| t.try_get::<i64, _>("failures").ok()).unwrap_or(0) + 1 } else { 1 };
+            let window_start = if window_open {
+                throttle.as_ref().and_then(|t| t.try_get::<String, _>("window_start").ok()).unwrap_or(now.clone())
+            } else {
+                now.clone()
             };
+            let locked_until = (failures >= MAX_FAILURES).then(|| time_in(chrono::Duration::minutes(THROTTLE_MINUTES)));
+            sql(
+                "INSERT INTO login_throttle (email, failures, window_start, locked_until) VALUES (?, ?, ?, ?) \
+                 ON CONFLICT (email) DO UPDATE SET failures = excluded.failures, window_start = excluded.window_start, locked_until = excluded.locked_until",
+                [email.clone().into(), failures.into(), window_start.into(), locked_until.clone().into()],
+            )
+            .execute(&mut *tx)
+            .await?;
+            let actor = Actor { user_id, role: "anonymous".into(), perms: Role::Viewer.permissions(), request_id };
             audit::record(
                 &mut tx,
                 &actor,
                 "login_failed",
                 "user",
-                actor.user_id,
-                serde_json::json!({"email": email}),
+                user_id,
+                json!({"email": email, "failures": failures, "locked_until": locked_until}),
             )
             .await?;
             tx.commit().await?;
-            return Ok(None);
+            return Ok(Err(LoginRefused::BadCredentials));
         };
-        let token = format!(
-            "rpt_{}",
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
-        );
-        let now = chrono::Utc::now();
-        let expires = (now + chrono::Duration::days(TOKEN_DAYS))
-            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        sql("DELETE FROM login_throttle WHERE email = ?", [email.into()]).execute(&mut *tx).await?;
+        let token = new_token();
         sql(
-            "INSERT INTO auth_tokens (user_id, token_hash, kind, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
-            [user.id.into(), token_hash(&token).into(), kind.into(), now_rfc3339().into(), expires.into()],
+            "INSERT INTO auth_tokens (user_id, token_hash, kind, created_at, expires_at, scopes) VALUES (?, ?, ?, ?, ?, 'read write')",
+            [user.id.into(), token_hash(&token).into(), kind.into(), now.into(), time_in(chrono::Duration::days(TOKEN_DAYS)).into()],
         )
         .execute(&mut *tx)
         .await?;
-        let actor = Actor {
-            user_id: Some(user.id),
-            role: user.role,
-            request_id,
-        };
-        audit::record(
-            &mut tx,
-            &actor,
-            "login",
-            "user",
-            Some(user.id),
-            serde_json::json!({"kind": kind}),
-        )
-        .await?;
+        let actor = Actor { user_id: Some(user.id), role: user.role.clone(), perms: Role::Viewer.permissions(), request_id };
+        audit::record(&mut tx, &actor, "login", "user", Some(user.id), json!({"kind": kind})).await?;
         tx.commit().await?;
-        Ok(Some((token, user)))
+        Ok(Ok((token, user)))
     }
 
-    /// Resolves a bearer token to its user, if the token is live and the user active.
-    pub async fn authenticate(&self, token: &str) -> Result<Option<User>> {
+    /// Resolves a bearer token to its session, if the token is live and the user active.
+    pub async fn authenticate(&self, token: &str) -> Result<Option<Session>> {
+        let now = now_rfc3339();
         let row = sql(
-            "SELECT u.id, u.email, u.name, u.role, u.is_active, u.created_at, u.updated_at, u.version FROM auth_tokens t JOIN users u ON u.id = t.user_id \
-             WHERE t.token_hash = ? AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > ?) AND u.is_active = 1",
-            [token_hash(token).into(), now_rfc3339().into()],
+            &format!(
+                "SELECT {USER_COLS}, t.id AS token_id, t.scopes, t.last_used_at, r.permissions FROM auth_tokens t JOIN users u ON u.id = t.user_id \
+                 LEFT JOIN roles r ON r.name = u.role \
+                 WHERE t.token_hash = ? AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > ?) AND u.is_active = 1"
+            ),
+            [token_hash(token).into(), now.clone().into()],
         )
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.as_ref().map(user_from_row).transpose()?)
+        let Some(row) = row else { return Ok(None) };
+        let user = user_from_row(&row)?;
+        let custom: Option<String> = row.try_get("permissions")?;
+        let perms = match (Role::parse(&user.role), custom) {
+            (Some(r), _) => r.permissions(),
+            (None, Some(json)) => serde_json::from_str(&json).map_err(|e| Error::Db(sqlx::Error::Decode(Box::new(e))))?,
+            // A role deleted under a user leaves them with nothing but their own profile.
+            (None, None) => Permissions { grants: Default::default(), visibility: rapport_domain::permissions::Visibility::Own },
+        };
+        let token_id: i64 = row.try_get("token_id")?;
+        // Record use at most once a minute: a write per request would serialize every read.
+        let last: Option<String> = row.try_get("last_used_at")?;
+        if last.is_none_or(|l| l < time_in(chrono::Duration::minutes(-1))) {
+            let _ = sql("UPDATE auth_tokens SET last_used_at = ? WHERE id = ?", [now.into(), token_id.into()]).execute(&self.pool).await;
+        }
+        Ok(Some(Session { user, perms, scopes: Scopes::parse(&row.try_get::<String, _>("scopes")?), token_id }))
     }
 
-    /// Revokes a token (logout); revoking an unknown token is not an error.
+    /// Revokes the token a request came with (logout); revoking twice is not an error.
     pub async fn revoke_token(&self, actor: &Actor, token: &str) -> Result<()> {
         let mut tx = self.write_tx().await?;
         let n = sql(
@@ -259,25 +441,95 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         if n > 0 {
-            audit::record(
-                &mut tx,
-                actor,
-                "logout",
-                "user",
-                actor.user_id,
-                serde_json::Value::Null,
-            )
-            .await?;
+            audit::record(&mut tx, actor, "logout", "token", None, serde_json::Value::Null).await?;
         }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Issues a personal API token for the actor, shown once. `write` adds write access to
+    /// reading; `days` is its lifetime (1 to 365).
+    pub async fn create_personal_token(&self, actor: &Actor, name: &str, write: bool, days: i64) -> Result<(String, TokenInfo)> {
+        let user_id = actor.user_id.ok_or(Error::NotFound)?;
+        let mut errs = ValidationErrors::default();
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            errs.add("name", "must have 1 to 100 characters");
+        }
+        if !(1..=365).contains(&days) {
+            errs.add("expires_in_days", "must be from 1 to 365");
+        }
+        errs.into_result(())?;
+        let token = new_token();
+        let scopes = if write { "read write" } else { "read" };
+        let mut tx = self.write_tx().await?;
+        let row = sql(
+            "INSERT INTO auth_tokens (user_id, token_hash, kind, name, created_at, expires_at, scopes) VALUES (?, ?, 'personal', ?, ?, ?, ?) RETURNING id",
+            [user_id.into(), token_hash(&token).into(), name.into(), now_rfc3339().into(), time_in(chrono::Duration::days(days)).into(), scopes.into()],
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        let id: i64 = row.try_get("id")?;
+        audit::record(&mut tx, actor, "token_create", "token", Some(id), json!({"name": name, "scopes": scopes, "days": days})).await?;
+        let info = self.tokens_where(&mut tx, "t.id = ?", id).await?.pop().ok_or(Error::NotFound)?;
+        tx.commit().await?;
+        Ok((token, info))
+    }
+
+    async fn tokens_where(&self, tx: &mut Transaction<'static, Any>, cond: &str, arg: i64) -> Result<Vec<TokenInfo>> {
+        let rows = sql(
+            &format!("SELECT t.id, t.kind, t.name, t.scopes, t.created_at, t.expires_at, t.last_used_at, t.revoked_at FROM auth_tokens t WHERE {cond} ORDER BY t.id DESC"),
+            [arg.into()],
+        )
+        .fetch_all(&mut **tx)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(TokenInfo {
+                    id: r.try_get("id")?,
+                    kind: r.try_get("kind")?,
+                    name: r.try_get("name")?,
+                    scopes: r.try_get("scopes")?,
+                    created_at: r.try_get("created_at")?,
+                    expires_at: r.try_get("expires_at")?,
+                    last_used_at: r.try_get("last_used_at")?,
+                    revoked_at: r.try_get("revoked_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The actor's own tokens, newest first.
+    pub async fn list_tokens(&self, actor: &Actor) -> Result<Vec<TokenInfo>> {
+        let user_id = actor.user_id.ok_or(Error::NotFound)?;
+        let mut tx = self.pool.begin().await?;
+        let list = self.tokens_where(&mut tx, "t.user_id = ?", user_id).await?;
+        tx.commit().await?;
+        Ok(list)
+    }
+
+    /// Revokes one of the actor's tokens (admins may revoke anyone's).
+    pub async fn revoke_token_id(&self, actor: &Actor, id: i64) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        let owner: Option<i64> = sql("SELECT user_id FROM auth_tokens WHERE id = ?", [id.into()])
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| r.try_get("user_id"))
+            .transpose()?;
+        let allowed = owner.is_some() && (owner == actor.user_id || actor.perms.allows(Object::User, Action::Update));
+        if !allowed {
+            return Err(Error::NotFound);
+        }
+        sql("UPDATE auth_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", [now_rfc3339().into(), id.into()])
+            .execute(&mut *tx)
+            .await?;
+        audit::record(&mut tx, actor, "token_revoke", "token", Some(id), json!({"user_id": owner})).await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Number of users (the CLI offers to create the first admin when there is none).
     pub async fn count_users(&self) -> Result<i64> {
-        Ok(sql("SELECT COUNT(*) AS n FROM users", [])
-            .fetch_one(&self.pool)
-            .await?
-            .try_get("n")?)
+        Ok(sql("SELECT COUNT(*) AS n FROM users", []).fetch_one(&self.pool).await?.try_get("n")?)
     }
 }

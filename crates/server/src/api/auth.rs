@@ -3,8 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use rapport_domain::permissions::Role;
-use rapport_store::{NewUser, User};
+use rapport_store::{LoginRefused, NewUser, User};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -15,11 +14,7 @@ use crate::error::{ApiError, Problem};
 use crate::extract::{AppJson, CurrentUser, bearer, request_id};
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(login))
-        .routes(routes!(logout))
-        .routes(routes!(me))
-        .routes(routes!(list_users, create_user))
+    OpenApiRouter::new().routes(routes!(login)).routes(routes!(logout)).routes(routes!(me)).routes(routes!(list_users, create_user))
 }
 
 /// Credentials.
@@ -43,30 +38,24 @@ pub struct LoginResponse {
 
 /// Exchange email and password for a bearer token.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, body = Problem, description = "Wrong email or password")))]
+    responses((status = 200, body = LoginResponse), (status = 401, body = Problem, description = "Wrong email or password"),
+        (status = 429, body = Problem, description = "Five failures within 15 minutes lock the email for 15 minutes")))]
 async fn login(
     State(state): State<AppState>,
     headers: HeaderMap,
     AppJson(req): AppJson<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
-    match state
-        .store
-        .login(&req.email, &req.password, "api", request_id(&headers))
-        .await?
-    {
-        Some((token, user)) => Ok(Json(LoginResponse { token, user })),
-        None => Err(ApiError::Unauthorized),
+    match state.store.login(&req.email, &req.password, "api", request_id(&headers)).await? {
+        Ok((token, user)) => Ok(Json(LoginResponse { token, user })),
+        Err(LoginRefused::BadCredentials) => Err(ApiError::Unauthorized),
+        Err(LoginRefused::Locked { until }) => Err(ApiError::Locked(until)),
     }
 }
 
 /// Revoke the token this request carries.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])),
     responses((status = 204), (status = 401, body = Problem)))]
-async fn logout(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    headers: HeaderMap,
-) -> Result<StatusCode, ApiError> {
+async fn logout(State(state): State<AppState>, user: CurrentUser, headers: HeaderMap) -> Result<StatusCode, ApiError> {
     if let Some(token) = bearer(&headers) {
         state.store.revoke_token(&user.actor, token).await?;
     }
@@ -83,10 +72,7 @@ async fn me(user: CurrentUser) -> Json<User> {
 /// Every user (owners are picked from this list).
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", security(("bearer" = [])),
     responses((status = 200, body = Vec<User>), (status = 401, body = Problem)))]
-async fn list_users(
-    State(state): State<AppState>,
-    user: CurrentUser,
-) -> Result<Json<Vec<User>>, ApiError> {
+async fn list_users(State(state): State<AppState>, user: CurrentUser) -> Result<Json<Vec<User>>, ApiError> {
     Ok(Json(state.store.list_users(&user.actor).await?))
 }
 
@@ -100,8 +86,8 @@ pub struct CreateUser {
     name: String,
     /// At least 10 characters.
     password: String,
-    /// Role.
-    role: Role,
+    /// Role name: built-in (`admin`, `manager`, `sales_rep`, `support_agent`, `marketer`, `viewer`) or custom.
+    role: String,
 }
 
 /// Create a user (admins only).
@@ -112,12 +98,7 @@ async fn create_user(
     user: CurrentUser,
     AppJson(req): AppJson<CreateUser>,
 ) -> Result<(StatusCode, HeaderMap, Json<User>), ApiError> {
-    let new = NewUser {
-        email: req.email,
-        name: req.name,
-        password: req.password,
-        role: req.role,
-    };
+    let new = NewUser { email: req.email, name: req.name, password: req.password, role: req.role };
     let u = state.store.create_user(&user.actor, new).await?;
     let (status, headers) = super::created(format!("/api/v1/users/{}", u.id), u.version);
     Ok((status, headers, Json(u)))

@@ -15,28 +15,16 @@ use crate::error::{ApiError, Problem};
 use crate::extract::{AppJson, CurrentUser, IfMatch, QueryPairs};
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list, create))
-        .routes(routes!(get_one, update, delete))
+    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(get_one, update, delete))
 }
 
 /// List, filter and search companies.
 #[utoipa::path(get, path = "/api/v1/companies", tag = "companies", params(ListQuery), security(("bearer" = [])),
     responses((status = 200, body = Page<Company>), (status = 400, body = Problem), (status = 401, body = Problem)))]
-async fn list(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    QueryPairs(pairs): QueryPairs,
-) -> Result<Json<Page<Company>>, ApiError> {
+async fn list(State(state): State<AppState>, user: CurrentUser, QueryPairs(pairs): QueryPairs) -> Result<Json<Page<Company>>, ApiError> {
     let defs = state.store.company_fields(&user.actor).await?;
     let params = ListParams::parse(&pairs, &defs).map_err(bad_query)?;
-    Ok(Json(
-        state
-            .store
-            .list_companies(&user.actor, &params)
-            .await
-            .map_err(list_error)?,
-    ))
+    Ok(Json(state.store.list_companies(&user.actor, &params).await.map_err(list_error)?))
 }
 
 /// Create a company.
@@ -50,10 +38,7 @@ async fn create(
 ) -> Result<(StatusCode, HeaderMap, Json<Company>), ApiError> {
     let defs = state.store.company_fields(&user.actor).await?;
     let cc = &state.config.phone_country_code;
-    let c = state
-        .store
-        .create_company(&user.actor, || input.apply(None, &defs, cc))
-        .await?;
+    let c = state.store.create_company(&user.actor, || input.apply(None, &defs, cc)).await?;
     let (status, headers) = created(format!("/api/v1/companies/{}", c.id), c.version);
     Ok((status, headers, Json(c)))
 }
@@ -61,11 +46,7 @@ async fn create(
 /// One company.
 #[utoipa::path(get, path = "/api/v1/companies/{id}", tag = "companies", security(("bearer" = [])),
     responses((status = 200, body = Company, headers(("ETag" = String))), (status = 404, body = Problem)))]
-async fn get_one(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path(id): Path<i64>,
-) -> Result<(HeaderMap, Json<Company>), ApiError> {
+async fn get_one(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>) -> Result<(HeaderMap, Json<Company>), ApiError> {
     let c = state.store.get_company(&user.actor, id).await?;
     Ok((etag(c.version), Json(c)))
 }
@@ -84,12 +65,7 @@ async fn update(
 ) -> Result<(HeaderMap, Json<Company>), ApiError> {
     let defs = state.store.company_fields(&user.actor).await?;
     let cc = &state.config.phone_country_code;
-    let c = state
-        .store
-        .update_company(&user.actor, id, version, |cur| {
-            input.apply(Some(cur), &defs, cc)
-        })
-        .await?;
+    let c = state.store.update_company(&user.actor, id, version, |cur| input.apply(Some(cur), &defs, cc)).await?;
     Ok((etag(c.version), Json(c)))
 }
 

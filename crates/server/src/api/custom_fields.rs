@@ -15,9 +15,7 @@ use crate::error::{ApiError, Problem};
 use crate::extract::{AppJson, CurrentUser};
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list, create))
-        .routes(routes!(delete))
+    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(delete))
 }
 
 /// Which object's fields to list.
@@ -30,17 +28,8 @@ pub struct FieldsQuery {
 /// Custom field definitions.
 #[utoipa::path(get, path = "/api/v1/custom_fields", tag = "custom_fields", params(FieldsQuery), security(("bearer" = [])),
     responses((status = 200, body = Vec<CustomField>)))]
-async fn list(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Query(q): Query<FieldsQuery>,
-) -> Result<Json<Vec<CustomField>>, ApiError> {
-    Ok(Json(
-        state
-            .store
-            .list_custom_fields(&user.actor, q.object)
-            .await?,
-    ))
+async fn list(State(state): State<AppState>, user: CurrentUser, Query(q): Query<FieldsQuery>) -> Result<Json<Vec<CustomField>>, ApiError> {
+    Ok(Json(state.store.list_custom_fields(&user.actor, q.object).await?))
 }
 
 /// Define a custom field (admins only).
@@ -51,10 +40,7 @@ async fn create(
     user: CurrentUser,
     AppJson(input): AppJson<CustomFieldInput>,
 ) -> Result<(StatusCode, HeaderMap, Json<CustomField>), ApiError> {
-    let f = state
-        .store
-        .create_custom_field(&user.actor, || input.validate())
-        .await?;
+    let f = state.store.create_custom_field(&user.actor, || input.validate()).await?;
     let (status, headers) = created(format!("/api/v1/custom_fields/{}", f.id), f.version);
     Ok((status, headers, Json(f)))
 }
@@ -62,11 +48,7 @@ async fn create(
 /// Remove a custom field and its values (admins only).
 #[utoipa::path(delete, path = "/api/v1/custom_fields/{id}", tag = "custom_fields", security(("bearer" = [])),
     responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
-async fn delete(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path(id): Path<i64>,
-) -> Result<StatusCode, ApiError> {
+async fn delete(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
     state.store.delete_custom_field(&user.actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -18,25 +18,17 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list, create))
         .routes(routes!(get_one, update, delete))
+        .routes(routes!(privacy_export))
+        .routes(routes!(erase))
 }
 
 /// List, filter and search people.
 #[utoipa::path(get, path = "/api/v1/customers", tag = "customers", params(ListQuery), security(("bearer" = [])),
     responses((status = 200, body = Page<Customer>), (status = 400, body = Problem), (status = 401, body = Problem)))]
-async fn list(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    QueryPairs(pairs): QueryPairs,
-) -> Result<Json<Page<Customer>>, ApiError> {
+async fn list(State(state): State<AppState>, user: CurrentUser, QueryPairs(pairs): QueryPairs) -> Result<Json<Page<Customer>>, ApiError> {
     let defs = state.store.customer_fields(&user.actor).await?;
     let params = ListParams::parse(&pairs, &defs).map_err(bad_query)?;
-    Ok(Json(
-        state
-            .store
-            .list_customers(&user.actor, &params)
-            .await
-            .map_err(list_error)?,
-    ))
+    Ok(Json(state.store.list_customers(&user.actor, &params).await.map_err(list_error)?))
 }
 
 /// Create a person.
@@ -50,10 +42,7 @@ async fn create(
 ) -> Result<(StatusCode, HeaderMap, Json<Customer>), ApiError> {
     let defs = state.store.customer_fields(&user.actor).await?;
     let cc = &state.config.phone_country_code;
-    let c = state
-        .store
-        .create_customer(&user.actor, || input.apply(None, &defs, cc))
-        .await?;
+    let c = state.store.create_customer(&user.actor, || input.apply(None, &defs, cc)).await?;
     let (status, headers) = created(format!("/api/v1/customers/{}", c.id), c.version);
     Ok((status, headers, Json(c)))
 }
@@ -61,11 +50,7 @@ async fn create(
 /// One person.
 #[utoipa::path(get, path = "/api/v1/customers/{id}", tag = "customers", security(("bearer" = [])),
     responses((status = 200, body = Customer, headers(("ETag" = String))), (status = 404, body = Problem)))]
-async fn get_one(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path(id): Path<i64>,
-) -> Result<(HeaderMap, Json<Customer>), ApiError> {
+async fn get_one(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>) -> Result<(HeaderMap, Json<Customer>), ApiError> {
     let c = state.store.get_customer(&user.actor, id).await?;
     Ok((etag(c.version), Json(c)))
 }
@@ -84,12 +69,7 @@ async fn update(
 ) -> Result<(HeaderMap, Json<Customer>), ApiError> {
     let defs = state.store.customer_fields(&user.actor).await?;
     let cc = &state.config.phone_country_code;
-    let c = state
-        .store
-        .update_customer(&user.actor, id, version, |cur| {
-            input.apply(Some(cur), &defs, cc)
-        })
-        .await?;
+    let c = state.store.update_customer(&user.actor, id, version, |cur| input.apply(Some(cur), &defs, cc)).await?;
     Ok((etag(c.version), Json(c)))
 }
 
@@ -103,9 +83,20 @@ async fn delete(
     Path(id): Path<i64>,
     IfMatch(version): IfMatch,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .store
-        .delete_customer(&user.actor, id, version)
-        .await?;
+    state.store.delete_customer(&user.actor, id, version).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Everything held about one person (a privacy request), unmasked; needs `export` and `pii`. Audited.
+#[utoipa::path(get, path = "/api/v1/customers/{id}/privacy_export", tag = "customers", security(("bearer" = [])),
+    responses((status = 200, description = "The person, their company and their audit history"), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn privacy_export(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>) -> Result<Json<serde_json::Value>, ApiError> {
+    Ok(Json(state.store.privacy_export(&user.actor, id).await?))
+}
+
+/// Erase a person's personal data, keeping the record for accounting; needs `delete`. Audited.
+#[utoipa::path(post, path = "/api/v1/customers/{id}/erase", tag = "customers", security(("bearer" = [])),
+    responses((status = 200, body = Customer), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn erase(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>) -> Result<Json<Customer>, ApiError> {
+    Ok(Json(state.store.erase_customer(&user.actor, id).await?))
 }

@@ -14,10 +14,12 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::AppState;
 use crate::error::ApiError;
 
+pub mod admin;
 pub mod auth;
 pub mod companies;
 pub mod custom_fields;
 pub mod customers;
+pub mod tokens;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -36,15 +38,14 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(customers::router())
         .merge(companies::router())
         .merge(custom_fields::router())
+        .merge(admin::router())
+        .merge(tokens::router())
 }
 
 /// Adds the bearer security scheme to the generated document.
 pub fn finish_openapi(mut doc: OpenApiDoc) -> OpenApiDoc {
     let components = doc.components.get_or_insert_with(Default::default);
-    components.add_security_scheme(
-        "bearer",
-        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-    );
+    components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
     doc
 }
 
@@ -60,19 +61,14 @@ pub fn meta_router(doc: OpenApiDoc) -> axum::Router<AppState> {
 async fn healthz(State(state): State<AppState>) -> Response {
     match state.store.ping().await {
         Ok(()) => (StatusCode::OK, Json(serde_json::json!({"status": "ok"}))).into_response(),
-        Err(e) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(serde_json::json!({"status": "unavailable", "detail": e.to_string()})),
-        )
-            .into_response(),
+        Err(e) => {
+            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"status": "unavailable", "detail": e.to_string()}))).into_response()
+        }
     }
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
-    )
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
 }
 
 /// Unknown paths: problem+json under the API, a plain page elsewhere.
@@ -80,11 +76,7 @@ pub async fn not_found(uri: axum::http::Uri) -> Response {
     if uri.path().starts_with("/api/") {
         ApiError::NotFound.into_response()
     } else {
-        (
-            StatusCode::NOT_FOUND,
-            Html("<h1>Not found</h1><p><a href=\"/customers\">Back to customers</a></p>"),
-        )
-            .into_response()
+        (StatusCode::NOT_FOUND, Html("<h1>Not found</h1><p><a href=\"/customers\">Back to customers</a></p>")).into_response()
     }
 }
 
@@ -143,10 +135,7 @@ pub struct ListQuery {
 
 /// Parse errors in a query string are the client's: 400 with every field named.
 pub fn bad_query(e: rapport_domain::ValidationErrors) -> ApiError {
-    ApiError::BadRequest {
-        detail: e.to_string(),
-        errors: e.0,
-    }
+    ApiError::BadRequest { detail: e.to_string(), errors: e.0 }
 }
 
 /// A list call's errors: what the store refuses about the query (a stale cursor, a filter

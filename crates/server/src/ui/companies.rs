@@ -40,16 +40,8 @@ struct ListPage {
     next_url: Option<String>,
 }
 
-async fn list(
-    State(state): State<AppState>,
-    user: UiUser,
-    QueryPairs(pairs): QueryPairs,
-) -> Result<Response, ApiError> {
-    let q = pairs
-        .iter()
-        .find(|(k, _)| k == "q")
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default();
+async fn list(State(state): State<AppState>, user: UiUser, QueryPairs(pairs): QueryPairs) -> Result<Response, ApiError> {
+    let q = pairs.iter().find(|(k, _)| k == "q").map(|(_, v)| v.clone()).unwrap_or_default();
     let defs = state.store.company_fields(user.actor()).await?;
     let (rows, next, error) = match ListParams::parse(&pairs, &defs) {
         Ok(p) => {
@@ -58,21 +50,9 @@ async fn list(
         }
         Err(e) => (vec![], None, Some(e.to_string())),
     };
-    let next_url = next.map(|c| {
-        if q.is_empty() {
-            format!("/companies?cursor={c}")
-        } else {
-            format!("/companies?q={}&cursor={c}", urlencode(&q))
-        }
-    });
-    Ok(render(&ListPage {
-        user_name: user.user().name.clone(),
-        csrf: user.csrf.clone(),
-        q,
-        rows,
-        error,
-        next_url,
-    }))
+    let next_url =
+        next.map(|c| if q.is_empty() { format!("/companies?cursor={c}") } else { format!("/companies?q={}&cursor={c}", urlencode(&q)) });
+    Ok(render(&ListPage { user_name: user.user().name.clone(), csrf: user.csrf.clone(), q, rows, error, next_url }))
 }
 
 #[derive(Template)]
@@ -86,31 +66,12 @@ struct DetailPage {
     people: Vec<Customer>,
 }
 
-async fn detail(
-    State(state): State<AppState>,
-    user: UiUser,
-    Path(id): Path<i64>,
-) -> Result<Response, ApiError> {
+async fn detail(State(state): State<AppState>, user: UiUser, Path(id): Path<i64>) -> Result<Response, ApiError> {
     let c = state.store.get_company(user.actor(), id).await?;
-    let people = state
-        .store
-        .list_customers(
-            user.actor(),
-            &ListParams {
-                company_id: Some(id),
-                limit: 200,
-                ..Default::default()
-            },
-        )
-        .await?;
+    let people = state.store.list_customers(user.actor(), &ListParams { company_id: Some(id), limit: 200, ..Default::default() }).await?;
     let owners = owners(&state, &user).await?;
     let defs = state.store.company_fields(user.actor()).await?;
-    let owner = c
-        .data
-        .owner_id
-        .and_then(|o| owners.iter().find(|(i, _)| *i == o))
-        .map(|(_, n)| n.clone())
-        .unwrap_or_default();
+    let owner = c.data.owner_id.and_then(|o| owners.iter().find(|(i, _)| *i == o)).map(|(_, n)| n.clone()).unwrap_or_default();
     let page = DetailPage {
         user_name: user.user().name.clone(),
         csrf: user.csrf.clone(),
@@ -145,25 +106,13 @@ async fn form_page(
     form: FormState,
     notice: Option<String>,
 ) -> Result<Response, ApiError> {
-    let status = if notice.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = if notice.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let page = FormPage {
         user_name: user.user().name.clone(),
         csrf: user.csrf.clone(),
-        title: if id.is_some() {
-            format!("Edit {}", form.v("name"))
-        } else {
-            "New company".into()
-        },
-        action: id
-            .map(|i| format!("/companies/{i}/edit"))
-            .unwrap_or_else(|| "/companies/new".into()),
-        cancel: id
-            .map(|i| format!("/companies/{i}"))
-            .unwrap_or_else(|| "/companies".into()),
+        title: if id.is_some() { format!("Edit {}", form.v("name")) } else { "New company".into() },
+        action: id.map(|i| format!("/companies/{i}/edit")).unwrap_or_else(|| "/companies/new".into()),
+        cancel: id.map(|i| format!("/companies/{i}")).unwrap_or_else(|| "/companies".into()),
         version: version.to_string(),
         notice,
         form,
@@ -175,44 +124,23 @@ async fn form_page(
 
 async fn new_form(State(state): State<AppState>, user: UiUser) -> Result<Response, ApiError> {
     let mut form = FormState::default();
-    form.values
-        .insert("owner_id".into(), user.user().id.to_string());
+    form.values.insert("owner_id".into(), user.user().id.to_string());
     form_page(&state, &user, None, 0, form, None).await
 }
 
-async fn edit_form(
-    State(state): State<AppState>,
-    user: UiUser,
-    Path(id): Path<i64>,
-) -> Result<Response, ApiError> {
+async fn edit_form(State(state): State<AppState>, user: UiUser, Path(id): Path<i64>) -> Result<Response, ApiError> {
     let c = state.store.get_company(user.actor(), id).await?;
-    form_page(
-        &state,
-        &user,
-        Some(id),
-        c.version,
-        company_values(&c.data),
-        None,
-    )
-    .await
+    form_page(&state, &user, Some(id), c.version, company_values(&c.data), None).await
 }
 
-async fn create(
-    State(state): State<AppState>,
-    user: UiUser,
-    Form(form): Form<HashMap<String, String>>,
-) -> Result<Response, ApiError> {
+async fn create(State(state): State<AppState>, user: UiUser, Form(form): Form<HashMap<String, String>>) -> Result<Response, ApiError> {
     if let Err(r) = user.check_csrf(&form) {
         return Ok(r);
     }
     let defs = state.store.company_fields(user.actor()).await?;
     let input = company_input(&form, &defs);
     let cc = &state.config.phone_country_code;
-    match state
-        .store
-        .create_company(user.actor(), || input.apply(None, &defs, cc))
-        .await
-    {
+    match state.store.create_company(user.actor(), || input.apply(None, &defs, cc)).await {
         Ok(c) => Ok(Redirect::to(&format!("/companies/{}", c.id)).into_response()),
         Err(e) => {
             let (fs, notice) = super::form_errors(form, e)?;
@@ -234,13 +162,7 @@ async fn save(
     let input = company_input(&form, &defs);
     let version = form.get("version").and_then(|v| v.parse().ok());
     let cc = &state.config.phone_country_code;
-    match state
-        .store
-        .update_company(user.actor(), id, version, |cur| {
-            input.apply(Some(cur), &defs, cc)
-        })
-        .await
-    {
+    match state.store.update_company(user.actor(), id, version, |cur| input.apply(Some(cur), &defs, cc)).await {
         Ok(_) => Ok(Redirect::to(&format!("/companies/{id}")).into_response()),
         Err(e) => {
             let (fs, notice) = super::form_errors(form, e)?;
@@ -259,9 +181,6 @@ async fn delete(
         return Ok(r);
     }
     let version = form.get("version").and_then(|v| v.parse().ok());
-    state
-        .store
-        .delete_company(user.actor(), id, version)
-        .await?;
+    state.store.delete_company(user.actor(), id, version).await?;
     Ok(Redirect::to("/companies").into_response())
 }

@@ -69,53 +69,25 @@ struct ListPage {
     next_url: Option<String>,
 }
 
-pub(super) async fn owners(
-    state: &AppState,
-    user: &UiUser,
-) -> Result<Vec<(i64, String)>, ApiError> {
-    Ok(state
-        .store
-        .list_users(user.actor())
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.name))
-        .collect())
+pub(super) async fn owners(state: &AppState, user: &UiUser) -> Result<Vec<(i64, String)>, ApiError> {
+    Ok(state.store.list_users(user.actor()).await?.into_iter().map(|u| (u.id, u.name)).collect())
 }
 
 fn name_of(list: &[(i64, String)], id: Option<i64>) -> String {
-    id.and_then(|id| list.iter().find(|(i, _)| *i == id))
-        .map(|(_, n)| n.clone())
-        .unwrap_or_default()
+    id.and_then(|id| list.iter().find(|(i, _)| *i == id)).map(|(_, n)| n.clone()).unwrap_or_default()
 }
 
 fn query_url(path: &str, pairs: &[(String, String)], cursor: Option<&str>) -> String {
-    let mut parts: Vec<String> = pairs
-        .iter()
-        .filter(|(k, v)| k != "cursor" && !v.is_empty())
-        .map(|(k, v)| format!("{k}={}", urlencode(v)))
-        .collect();
+    let mut parts: Vec<String> =
+        pairs.iter().filter(|(k, v)| k != "cursor" && !v.is_empty()).map(|(k, v)| format!("{k}={}", urlencode(v))).collect();
     if let Some(c) = cursor {
         parts.push(format!("cursor={c}"));
     }
-    if parts.is_empty() {
-        path.to_string()
-    } else {
-        format!("{path}?{}", parts.join("&"))
-    }
+    if parts.is_empty() { path.to_string() } else { format!("{path}?{}", parts.join("&")) }
 }
 
-async fn list(
-    State(state): State<AppState>,
-    user: UiUser,
-    QueryPairs(pairs): QueryPairs,
-) -> Result<Response, ApiError> {
-    let get = |k: &str| {
-        pairs
-            .iter()
-            .find(|(key, _)| key == k)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
+async fn list(State(state): State<AppState>, user: UiUser, QueryPairs(pairs): QueryPairs) -> Result<Response, ApiError> {
+    let get = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone()).unwrap_or_default();
     let owners = owners(&state, &user).await?;
     let defs = state.store.customer_fields(user.actor()).await?;
     let mut params_pairs = pairs.clone();
@@ -124,10 +96,7 @@ async fn list(
     }
     let (rows, next, error) = match ListParams::parse(&params_pairs, &defs) {
         Ok(p) => {
-            let page = state
-                .store
-                .list_customers(user.actor(), &ListParams { limit: 50, ..p })
-                .await?;
+            let page = state.store.list_customers(user.actor(), &ListParams { limit: 50, ..p }).await?;
             (page.data, page.next_cursor, None)
         }
         Err(e) => (vec![], None, Some(e.to_string())),
@@ -177,10 +146,7 @@ struct DetailPage {
 }
 
 /// Custom values labelled by their definitions, in definition order.
-pub(super) fn labelled(
-    defs: &[CustomField],
-    values: &serde_json::Map<String, serde_json::Value>,
-) -> Vec<(String, String)> {
+pub(super) fn labelled(defs: &[CustomField], values: &serde_json::Map<String, serde_json::Value>) -> Vec<(String, String)> {
     defs.iter()
         .filter_map(|d| {
             let v = values.get(&d.key)?;
@@ -194,11 +160,7 @@ pub(super) fn labelled(
         .collect()
 }
 
-async fn detail(
-    State(state): State<AppState>,
-    user: UiUser,
-    Path(id): Path<i64>,
-) -> Result<Response, ApiError> {
+async fn detail(State(state): State<AppState>, user: UiUser, Path(id): Path<i64>) -> Result<Response, ApiError> {
     let c = state.store.get_customer(user.actor(), id).await?;
     let owners = owners(&state, &user).await?;
     let defs = state.store.customer_fields(user.actor()).await?;
@@ -237,74 +199,33 @@ async fn form_page(
     form: FormState,
     notice: Option<String>,
 ) -> Result<FormPage, ApiError> {
-    let companies = state
-        .store
-        .list_companies(
-            user.actor(),
-            &ListParams {
-                limit: 500,
-                ..Default::default()
-            },
-        )
-        .await?;
+    let companies = state.store.list_companies(user.actor(), &ListParams { limit: 500, ..Default::default() }).await?;
     Ok(FormPage {
         user_name: user.user().name.clone(),
         csrf: user.csrf.clone(),
-        title: if id.is_some() {
-            format!("Edit {}", form.v("name"))
-        } else {
-            "New person".into()
-        },
-        action: id
-            .map(|i| format!("/customers/{i}/edit"))
-            .unwrap_or_else(|| "/customers/new".into()),
-        cancel: id
-            .map(|i| format!("/customers/{i}"))
-            .unwrap_or_else(|| "/customers".into()),
+        title: if id.is_some() { format!("Edit {}", form.v("name")) } else { "New person".into() },
+        action: id.map(|i| format!("/customers/{i}/edit")).unwrap_or_else(|| "/customers/new".into()),
+        cancel: id.map(|i| format!("/customers/{i}")).unwrap_or_else(|| "/customers".into()),
         version: version.to_string(),
         notice,
         form,
         defs: state.store.customer_fields(user.actor()).await?,
         stages: STAGES,
         owners: owners(state, user).await?,
-        companies: companies
-            .data
-            .into_iter()
-            .map(|c| (c.id, c.data.name))
-            .collect(),
+        companies: companies.data.into_iter().map(|c| (c.id, c.data.name)).collect(),
     })
 }
 
 async fn new_form(State(state): State<AppState>, user: UiUser) -> Result<Response, ApiError> {
     let mut form = FormState::default();
-    form.values.insert(
-        "lifecycle_stage".into(),
-        LifecycleStage::Lead.as_str().into(),
-    );
-    form.values
-        .insert("owner_id".into(), user.user().id.to_string());
-    Ok(render(
-        &form_page(&state, &user, None, 0, form, None).await?,
-    ))
+    form.values.insert("lifecycle_stage".into(), LifecycleStage::Lead.as_str().into());
+    form.values.insert("owner_id".into(), user.user().id.to_string());
+    Ok(render(&form_page(&state, &user, None, 0, form, None).await?))
 }
 
-async fn edit_form(
-    State(state): State<AppState>,
-    user: UiUser,
-    Path(id): Path<i64>,
-) -> Result<Response, ApiError> {
+async fn edit_form(State(state): State<AppState>, user: UiUser, Path(id): Path<i64>) -> Result<Response, ApiError> {
     let c = state.store.get_customer(user.actor(), id).await?;
-    Ok(render(
-        &form_page(
-            &state,
-            &user,
-            Some(id),
-            c.version,
-            customer_values(&c.data),
-            None,
-        )
-        .await?,
-    ))
+    Ok(render(&form_page(&state, &user, Some(id), c.version, customer_values(&c.data), None).await?))
 }
 
 async fn rejected(
@@ -314,31 +235,20 @@ async fn rejected(
     form: HashMap<String, String>,
     e: StoreError,
 ) -> Result<Response, ApiError> {
-    let version = form
-        .get("version")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
+    let version = form.get("version").and_then(|v| v.parse().ok()).unwrap_or(0);
     let (fs, notice) = super::form_errors(form, e)?;
     let page = form_page(state, user, id, version, fs, notice).await?;
     Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
 }
 
-async fn create(
-    State(state): State<AppState>,
-    user: UiUser,
-    Form(form): Form<HashMap<String, String>>,
-) -> Result<Response, ApiError> {
+async fn create(State(state): State<AppState>, user: UiUser, Form(form): Form<HashMap<String, String>>) -> Result<Response, ApiError> {
     if let Err(r) = user.check_csrf(&form) {
         return Ok(r);
     }
     let defs = state.store.customer_fields(user.actor()).await?;
     let input = customer_input(&form, &defs);
     let cc = &state.config.phone_country_code;
-    match state
-        .store
-        .create_customer(user.actor(), || input.apply(None, &defs, cc))
-        .await
-    {
+    match state.store.create_customer(user.actor(), || input.apply(None, &defs, cc)).await {
         Ok(c) => Ok(Redirect::to(&format!("/customers/{}", c.id)).into_response()),
         Err(e) => rejected(&state, &user, None, form, e).await,
     }
@@ -357,13 +267,7 @@ async fn save(
     let input = customer_input(&form, &defs);
     let version = form.get("version").and_then(|v| v.parse().ok());
     let cc = &state.config.phone_country_code;
-    match state
-        .store
-        .update_customer(user.actor(), id, version, |cur| {
-            input.apply(Some(cur), &defs, cc)
-        })
-        .await
-    {
+    match state.store.update_customer(user.actor(), id, version, |cur| input.apply(Some(cur), &defs, cc)).await {
         Ok(_) => Ok(Redirect::to(&format!("/customers/{id}")).into_response()),
         Err(e) => rejected(&state, &user, Some(id), form, e).await,
     }
@@ -379,9 +283,6 @@ async fn delete(
         return Ok(r);
     }
     let version = form.get("version").and_then(|v| v.parse().ok());
-    state
-        .store
-        .delete_customer(user.actor(), id, version)
-        .await?;
+    state.store.delete_customer(user.actor(), id, version).await?;
     Ok(Redirect::to("/customers").into_response())
 }

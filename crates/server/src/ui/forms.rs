@@ -43,9 +43,7 @@ impl FormState {
 }
 
 fn text(form: &HashMap<String, String>, k: &str) -> Option<String> {
-    form.get(k)
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
+    form.get(k).map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
 fn id(form: &HashMap<String, String>, k: &str) -> Option<i64> {
@@ -63,14 +61,7 @@ fn address(form: &HashMap<String, String>) -> Address {
 }
 
 fn tags(form: &HashMap<String, String>) -> Vec<String> {
-    form.get("tags")
-        .map(|s| {
-            s.split(',')
-                .map(|t| t.trim().to_string())
-                .filter(|t| !t.is_empty())
-                .collect()
-        })
-        .unwrap_or_default()
+    form.get("tags").map(|s| s.split(',').map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect()).unwrap_or_default()
 }
 
 fn custom(form: &HashMap<String, String>, defs: &[CustomField]) -> Map<String, Value> {
@@ -80,11 +71,9 @@ fn custom(form: &HashMap<String, String>, defs: &[CustomField]) -> Map<String, V
             let v = match (d.field_type, raw) {
                 (FieldType::Boolean, raw) => Value::Bool(raw.is_some()),
                 (_, None) => Value::Null,
-                (FieldType::Number, Some(s)) => s
-                    .parse::<f64>()
-                    .ok()
-                    .and_then(|n| serde_json::Number::from_f64(n).map(Value::Number))
-                    .unwrap_or(Value::String(s)),
+                (FieldType::Number, Some(s)) => {
+                    s.parse::<f64>().ok().and_then(|n| serde_json::Number::from_f64(n).map(Value::Number)).unwrap_or(Value::String(s))
+                }
                 (_, Some(s)) => Value::String(s),
             };
             (d.key.clone(), v)
@@ -92,12 +81,7 @@ fn custom(form: &HashMap<String, String>, defs: &[CustomField]) -> Map<String, V
         .collect()
 }
 
-fn put_common(
-    values: &mut HashMap<String, String>,
-    address: &Address,
-    tags: &[String],
-    custom: &Map<String, Value>,
-) {
+fn put_common(values: &mut HashMap<String, String>, address: &Address, tags: &[String], custom: &Map<String, Value>) {
     for (k, v) in [
         ("street", &address.street),
         ("city", &address.city),
@@ -127,9 +111,7 @@ pub fn customer_input(form: &HashMap<String, String>, defs: &[CustomField]) -> C
         phone: Some(text(form, "phone")),
         address: Some(address(form)),
         company_id: Some(id(form, "company_id")),
-        lifecycle_stage: form
-            .get("lifecycle_stage")
-            .and_then(|s| LifecycleStage::parse(s)),
+        lifecycle_stage: form.get("lifecycle_stage").and_then(|s| LifecycleStage::parse(s)),
         source: Some(text(form, "source")),
         owner_id: Some(id(form, "owner_id")),
         tags: Some(tags(form)),
@@ -147,10 +129,7 @@ pub fn customer_values(d: &CustomerData) -> FormState {
         ("email", d.email.clone()),
         ("phone", d.phone.clone()),
         ("company_id", d.company_id.map(|i| i.to_string())),
-        (
-            "lifecycle_stage",
-            Some(d.lifecycle_stage.as_str().to_string()),
-        ),
+        ("lifecycle_stage", Some(d.lifecycle_stage.as_str().to_string())),
         ("source", d.source.clone()),
         ("owner_id", d.owner_id.map(|i| i.to_string())),
         ("needs", d.needs.clone()),
@@ -160,10 +139,7 @@ pub fn customer_values(d: &CustomerData) -> FormState {
     .map(|(k, v)| (k.to_string(), v.unwrap_or_default()))
     .collect();
     put_common(&mut values, &d.address, &d.tags, &d.custom);
-    FormState {
-        values,
-        errors: HashMap::new(),
-    }
+    FormState { values, errors: HashMap::new() }
 }
 
 /// A company's edit form as a domain input.
@@ -197,8 +173,5 @@ pub fn company_values(d: &CompanyData) -> FormState {
     .map(|(k, v)| (k.to_string(), v.unwrap_or_default()))
     .collect();
     put_common(&mut values, &d.address, &d.tags, &d.custom);
-    FormState {
-        values,
-        errors: HashMap::new(),
-    }
+    FormState { values, errors: HashMap::new() }
 }

@@ -30,27 +30,14 @@ pub fn router() -> axum::Router<AppState> {
         .route("/", get(|| async { Redirect::to("/customers") }))
         .route("/login", get(login_page).post(login_submit))
         .route("/logout", post(logout))
-        .route(
-            "/static/app.css",
-            get(|| async { asset("text/css", include_str!("../../static/app.css")) }),
-        )
-        .route(
-            "/static/app.js",
-            get(|| async { asset("text/javascript", include_str!("../../static/app.js")) }),
-        )
+        .route("/static/app.css", get(|| async { asset("text/css", include_str!("../../static/app.css")) }))
+        .route("/static/app.js", get(|| async { asset("text/javascript", include_str!("../../static/app.js")) }))
         .merge(customers::router())
         .merge(companies::router())
 }
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, content_type),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        body,
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "public, max-age=3600")], body).into_response()
 }
 
 /// The signed-in user of a UI request, with the CSRF token its forms must carry. Requests
@@ -77,53 +64,34 @@ impl UiUser {
     pub fn check_csrf(&self, form: &HashMap<String, String>) -> Result<(), Response> {
         match form.get("_csrf") {
             Some(t) if t == &self.csrf => Ok(()),
-            _ => Err((
-                StatusCode::FORBIDDEN,
-                Html("<h1>Form expired</h1><p>Reload the page and submit the form again.</p>"),
-            )
-                .into_response()),
+            _ => {
+                Err((StatusCode::FORBIDDEN, Html("<h1>Form expired</h1><p>Reload the page and submit the form again.</p>")).into_response())
+            }
         }
     }
 }
 
 fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|kv| {
-            let (k, v) = kv.trim().split_once('=')?;
-            (k == name).then_some(v)
-        })
+    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|kv| {
+        let (k, v) = kv.trim().split_once('=')?;
+        (k == name).then_some(v)
+    })
 }
 
 fn csrf_for(session: &str) -> String {
-    Sha256::digest(format!("csrf:{session}").as_bytes())
-        .iter()
-        .take(16)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Sha256::digest(format!("csrf:{session}").as_bytes()).iter().take(16).map(|b| format!("{b:02x}")).collect()
 }
 
 impl FromRequestParts<AppState> for UiUser {
     type Rejection = Response;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let login = || {
-            Redirect::to(&format!("/login?next={}", urlencode(parts.uri.path()))).into_response()
-        };
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let login = || Redirect::to(&format!("/login?next={}", urlencode(parts.uri.path()))).into_response();
         let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else {
             return Err(login());
         };
         match CurrentUser::from_token(state, token, &parts.headers).await {
-            Ok(current) => Ok(UiUser {
-                current,
-                csrf: csrf_for(token),
-            }),
+            Ok(current) => Ok(UiUser { current, csrf: csrf_for(token) }),
             Err(ApiError::Unauthorized) => Err(login()),
             Err(e) => Err(e.into_response()),
         }
@@ -133,36 +101,14 @@ impl FromRequestParts<AppState> for UiUser {
 /// What a rejected form submission shows: the submitted values with each field's error, and a
 /// notice on top. Errors that are not about the input (missing record, database down) are
 /// answered as such.
-pub fn form_errors(
-    form: HashMap<String, String>,
-    e: rapport_store::Error,
-) -> Result<(forms::FormState, Option<String>), ApiError> {
+pub fn form_errors(form: HashMap<String, String>, e: rapport_store::Error) -> Result<(forms::FormState, Option<String>), ApiError> {
     use rapport_store::Error as E;
-    let with = |errors: &[rapport_domain::FieldError]| {
-        forms::FormState {
-            values: form.clone(),
-            errors: HashMap::new(),
-        }
-        .with_errors(errors)
-    };
+    let with =
+        |errors: &[rapport_domain::FieldError]| forms::FormState { values: form.clone(), errors: HashMap::new() }.with_errors(errors);
     Ok(match e {
-        E::Invalid(v) => (
-            with(&v.0),
-            Some("Please correct the fields marked below.".to_string()),
-        ),
-        E::Conflict { field, message } => (
-            with(&[rapport_domain::FieldError {
-                field,
-                message: message.clone(),
-            }]),
-            Some(message),
-        ),
-        e @ E::VersionMismatch { .. } => (
-            with(&[]),
-            Some(format!(
-                "{e}. Open the record again to see their change, then re-apply yours."
-            )),
-        ),
+        E::Invalid(v) => (with(&v.0), Some("Please correct the fields marked below.".to_string())),
+        E::Conflict { field, message } => (with(&[rapport_domain::FieldError { field, message: message.clone() }]), Some(message)),
+        e @ E::VersionMismatch { .. } => (with(&[]), Some(format!("{e}. Open the record again to see their change, then re-apply yours."))),
         other => return Err(other.into()),
     })
 }
@@ -171,9 +117,7 @@ pub fn form_errors(
 pub fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                (b as char).to_string()
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -204,59 +148,37 @@ fn safe_next(next: Option<&String>) -> String {
 }
 
 async fn login_page(Query(q): Query<HashMap<String, String>>) -> Response {
-    render(&LoginPage {
-        error: None,
-        email: String::new(),
-        next: safe_next(q.get("next")),
-    })
+    render(&LoginPage { error: None, email: String::new(), next: safe_next(q.get("next")) })
 }
 
-async fn login_submit(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
-) -> Response {
+async fn login_submit(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<HashMap<String, String>>) -> Response {
     let email = form.get("email").cloned().unwrap_or_default();
     let password = form.get("password").cloned().unwrap_or_default();
     let next = safe_next(form.get("next"));
-    match state
-        .store
-        .login(&email, &password, "session", request_id(&headers))
-        .await
-    {
-        Ok(Some((token, _))) => {
-            let secure = if state.config.secure_cookies {
-                "; Secure"
-            } else {
-                ""
-            };
-            let cookie = format!(
-                "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=2592000{secure}"
-            );
+    match state.store.login(&email, &password, "session", request_id(&headers)).await {
+        Ok(Ok((token, _))) => {
+            let secure = if state.config.secure_cookies { "; Secure" } else { "" };
+            let cookie = format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=2592000{secure}");
             let mut res = Redirect::to(&next).into_response();
             if let Ok(v) = HeaderValue::from_str(&cookie) {
                 res.headers_mut().insert(header::SET_COOKIE, v);
             }
             res
         }
-        Ok(None) => {
-            let page = LoginPage {
-                error: Some("Wrong email or password.".into()),
-                email,
-                next,
+        Ok(Err(refused)) => {
+            let (status, error) = match refused {
+                rapport_store::LoginRefused::BadCredentials => (StatusCode::UNAUTHORIZED, "Wrong email or password.".to_string()),
+                rapport_store::LoginRefused::Locked { until } => {
+                    (StatusCode::TOO_MANY_REQUESTS, format!("Too many failed attempts: this account is locked until {until} (UTC)."))
+                }
             };
-            (StatusCode::UNAUTHORIZED, render(&page)).into_response()
+            (status, render(&LoginPage { error: Some(error), email, next })).into_response()
         }
         Err(e) => ApiError::from(e).into_response(),
     }
 }
 
-async fn logout(
-    State(state): State<AppState>,
-    user: UiUser,
-    headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
-) -> Response {
+async fn logout(State(state): State<AppState>, user: UiUser, headers: HeaderMap, Form(form): Form<HashMap<String, String>>) -> Response {
     if let Err(r) = user.check_csrf(&form) {
         return r;
     }
@@ -264,9 +186,6 @@ async fn logout(
         let _ = state.store.revoke_token(user.actor(), token).await;
     }
     let mut res = Redirect::to("/login").into_response();
-    res.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_static("rapport_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
-    );
+    res.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_static("rapport_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"));
     res
 }

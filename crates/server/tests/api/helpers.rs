@@ -43,21 +43,14 @@ pub struct Res {
 
 impl Res {
     pub fn header(&self, name: &str) -> &str {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
+        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
     }
 
     /// The field names of a problem's `errors`.
     pub fn error_fields(&self) -> Vec<String> {
         self.body["errors"]
             .as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|e| e["field"].as_str().unwrap_or("").to_string())
-                    .collect()
-            })
+            .map(|a| a.iter().map(|e| e["field"].as_str().unwrap_or("").to_string()).collect())
             .unwrap_or_default()
     }
 }
@@ -96,17 +89,9 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         Backend::Postgres => {
             let admin = std::env::var("RAPPORT_TEST_POSTGRES_URL").expect("checked by backends()");
             sqlx::any::install_default_drivers();
-            let mut conn = sqlx::AnyConnection::connect(&admin)
-                .await
-                .expect("connect to RAPPORT_TEST_POSTGRES_URL");
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .execute(&mut conn)
-                .await
-                .expect("create test database");
-            let base = admin
-                .rsplit_once('/')
-                .map(|(b, _)| b.to_string())
-                .unwrap_or(admin.clone());
+            let mut conn = sqlx::AnyConnection::connect(&admin).await.expect("connect to RAPPORT_TEST_POSTGRES_URL");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.expect("create test database");
+            let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin.clone());
             (format!("{base}/{name}"), Some((admin, name)), None)
         }
     };
@@ -115,24 +100,12 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     store
         .create_user(
             &Actor::system(),
-            NewUser {
-                email: ADMIN_EMAIL.into(),
-                name: "Admin".into(),
-                password: PASSWORD.into(),
-                role: Role::Admin,
-            },
+            NewUser { email: ADMIN_EMAIL.into(), name: "Admin".into(), password: PASSWORD.into(), role: Role::Admin.as_str().into() },
         )
         .await
         .expect("admin");
     let router = build_app(AppState::new(store.clone(), Config::default()));
-    let mut app = TestApp {
-        backend,
-        router,
-        store,
-        token: String::new(),
-        cleanup,
-        sqlite_path,
-    };
+    let mut app = TestApp { backend, router, store, token: String::new(), cleanup, sqlite_path };
     app.token = app.login(ADMIN_EMAIL, PASSWORD).await;
     app
 }
@@ -143,11 +116,7 @@ impl TestApp {
         self.store.close().await;
         if let Some((admin, name)) = self.cleanup {
             if let Ok(mut conn) = sqlx::AnyConnection::connect(&admin).await {
-                let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                )))
-                .execute(&mut conn)
-                .await;
+                let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).execute(&mut conn).await;
             }
         }
         if let Some(p) = self.sqlite_path {
@@ -158,15 +127,8 @@ impl TestApp {
     }
 
     pub async fn login(&self, email: &str, password: &str) -> String {
-        let r = self
-            .call(
-                Method::POST,
-                "/api/v1/auth/login",
-                None,
-                Some(serde_json::json!({"email": email, "password": password})),
-                &[],
-            )
-            .await;
+        let r =
+            self.call(Method::POST, "/api/v1/auth/login", None, Some(serde_json::json!({"email": email, "password": password})), &[]).await;
         assert_eq!(r.status, StatusCode::OK, "login as {email}: {}", r.body);
         r.body["token"].as_str().unwrap().to_string()
     }
@@ -174,28 +136,13 @@ impl TestApp {
     /// Creates a user with `role` and returns a token for them.
     pub async fn user_token(&self, email: &str, role: Role) -> String {
         self.store
-            .create_user(
-                &Actor::system(),
-                NewUser {
-                    email: email.into(),
-                    name: email.into(),
-                    password: PASSWORD.into(),
-                    role,
-                },
-            )
+            .create_user(&Actor::system(), NewUser { email: email.into(), name: email.into(), password: PASSWORD.into(), role: role.as_str().into() })
             .await
             .expect("user");
         self.login(email, PASSWORD).await
     }
 
-    pub async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-        headers: &[(&str, &str)],
-    ) -> Res {
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>, headers: &[(&str, &str)]) -> Res {
         let mut req = Request::builder().method(method).uri(path);
         if let Some(t) = token {
             req = req.header("authorization", format!("Bearer {t}"));
@@ -204,50 +151,34 @@ impl TestApp {
             req = req.header(*k, *v);
         }
         let req = match body {
-            Some(b) => req
-                .header("content-type", "application/json")
-                .body(Body::from(b.to_string())),
+            Some(b) => req.header("content-type", "application/json").body(Body::from(b.to_string())),
             None => req.body(Body::empty()),
         }
         .unwrap();
         let res = self.router.clone().oneshot(req).await.unwrap();
         let status = res.status();
         let headers = res.headers().clone();
-        let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
-            .await
-            .unwrap();
-        let body = serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
-        Res {
-            status,
-            headers,
-            body,
-        }
+        let bytes = axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap();
+        let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        Res { status, headers, body }
     }
 
     pub async fn get(&self, path: &str) -> Res {
-        self.call(Method::GET, path, Some(&self.token), None, &[])
-            .await
+        self.call(Method::GET, path, Some(&self.token), None, &[]).await
     }
 
     pub async fn post(&self, path: &str, body: Value) -> Res {
-        self.call(Method::POST, path, Some(&self.token), Some(body), &[])
-            .await
+        self.call(Method::POST, path, Some(&self.token), Some(body), &[]).await
     }
 
     pub async fn patch(&self, path: &str, body: Value, if_match: Option<i64>) -> Res {
         let v = if_match.map(|v| v.to_string());
-        let headers: Vec<(&str, &str)> = v
-            .as_deref()
-            .map(|v| vec![("if-match", v)])
-            .unwrap_or_default();
-        self.call(Method::PATCH, path, Some(&self.token), Some(body), &headers)
-            .await
+        let headers: Vec<(&str, &str)> = v.as_deref().map(|v| vec![("if-match", v)]).unwrap_or_default();
+        self.call(Method::PATCH, path, Some(&self.token), Some(body), &headers).await
     }
 
     pub async fn delete(&self, path: &str) -> Res {
-        self.call(Method::DELETE, path, Some(&self.token), None, &[])
-            .await
+        self.call(Method::DELETE, path, Some(&self.token), None, &[]).await
     }
 
     /// Creates a person and returns the created record.
@@ -276,20 +207,9 @@ impl TestApp {
         loop {
             let r = self.get(&url).await;
             assert_eq!(r.status, StatusCode::OK, "{url}: {}", r.body);
-            names.extend(
-                r.body["data"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|c| c["name"].as_str().unwrap().to_string()),
-            );
+            names.extend(r.body["data"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap().to_string()));
             match r.body["next_cursor"].as_str() {
-                Some(c) => {
-                    url = format!(
-                        "{path}{}cursor={c}",
-                        if path.contains('?') { "&" } else { "?" }
-                    )
-                }
+                Some(c) => url = format!("{path}{}cursor={c}", if path.contains('?') { "&" } else { "?" }),
                 None => return names,
             }
         }

@@ -1,0 +1,95 @@
+//! Roles: the six built-in ones (defined in the domain) and custom permission sets that admins
+//! define. Users refer to roles by name.
+
+use rapport_domain::permissions::{Action, Actor, Object, Permissions, Role, require};
+use rapport_domain::{ValidationErrors, now_rfc3339};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sqlx::Row;
+
+use crate::sql::sql;
+use crate::{Error, Result, Store, audit, unique_violation};
+
+/// A role as listed.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct RoleInfo {
+    /// Name users refer to.
+    pub name: String,
+    /// Built-in roles cannot be changed or deleted.
+    pub builtin: bool,
+    /// What the role may do.
+    pub permissions: Permissions,
+}
+
+/// A custom role definition.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleInput {
+    /// Name: lower-case letters, digits and `_`.
+    pub name: String,
+    /// Grants and visibility.
+    pub permissions: Permissions,
+}
+
+impl Store {
+    /// Built-in roles, then custom ones.
+    pub async fn list_roles(&self, actor: &Actor) -> Result<Vec<RoleInfo>> {
+        require(actor, Object::RoleDef, Action::Read)?;
+        let mut out: Vec<RoleInfo> = Role::ALL.iter().map(|r| RoleInfo { name: r.as_str().into(), builtin: true, permissions: r.permissions() }).collect();
+        for r in sql("SELECT name, permissions FROM roles ORDER BY name", []).fetch_all(&self.pool).await? {
+            let permissions = serde_json::from_str(&r.try_get::<String, _>("permissions")?).map_err(|e| Error::Db(sqlx::Error::Decode(Box::new(e))))?;
+            out.push(RoleInfo { name: r.try_get("name")?, builtin: false, permissions });
+        }
+        Ok(out)
+    }
+
+    /// Creates or replaces a custom role (admins only). Changing a role changes what every
+    /// user holding it may do, at their next request; it is audited with before and after.
+    pub async fn save_role(&self, actor: &Actor, input: RoleInput) -> Result<RoleInfo> {
+        require(actor, Object::RoleDef, Action::Create)?;
+        let name = input.name.trim().to_string();
+        let mut errs = ValidationErrors::default();
+        if name.is_empty() || name.len() > 40 || !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+            errs.add("name", "use 1 to 40 lower-case letters, digits or _");
+        }
+        if Role::parse(&name).is_some() || name == "system" {
+            errs.add("name", "built-in roles cannot be redefined: pick another name");
+        }
+        if let Err(e) = input.permissions.validate() {
+            errs.0.extend(e.0);
+        }
+        errs.into_result(())?;
+        let perms = serde_json::to_string(&input.permissions).unwrap_or_default();
+        let now = now_rfc3339();
+        let mut tx = self.write_tx().await?;
+        let before: Option<String> = sql("SELECT permissions FROM roles WHERE name = ?", [name.clone().into()]).fetch_optional(&mut *tx).await?.map(|r| r.try_get("permissions")).transpose()?;
+        sql(
+            "INSERT INTO roles (name, permissions, created_at, updated_at, version) VALUES (?, ?, ?, ?, 1) \
+             ON CONFLICT (name) DO UPDATE SET permissions = excluded.permissions, updated_at = excluded.updated_at, version = roles.version + 1",
+            [name.clone().into(), perms.clone().into(), now.clone().into(), now.into()],
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| unique_violation(e, &[("roles_name_key", "roles.name", "name", "a role with this name already exists")]))?;
+        let before: Option<serde_json::Value> = before.and_then(|b| serde_json::from_str(&b).ok());
+        audit::record(&mut tx, actor, "permission_change", "role", None, json!({"role": name, "before": before, "after": input.permissions})).await?;
+        tx.commit().await?;
+        Ok(RoleInfo { name, builtin: false, permissions: input.permissions })
+    }
+
+    /// Deletes a custom role that no user holds (admins only).
+    pub async fn delete_role(&self, actor: &Actor, name: &str) -> Result<()> {
+        require(actor, Object::RoleDef, Action::Delete)?;
+        let mut tx = self.write_tx().await?;
+        let held: i64 = sql("SELECT COUNT(*) AS n FROM users WHERE role = ?", [name.into()]).fetch_one(&mut *tx).await?.try_get("n")?;
+        if held > 0 {
+            return Err(Error::Invalid(ValidationErrors::single("name", format!("{held} user(s) still hold role '{name}': give them another role first"))));
+        }
+        if sql("DELETE FROM roles WHERE name = ?", [name.into()]).execute(&mut *tx).await? == 0 {
+            return Err(Error::NotFound);
+        }
+        audit::record(&mut tx, actor, "permission_change", "role", None, json!({"role": name, "deleted": true})).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
