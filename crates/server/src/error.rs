@@ -113,7 +113,9 @@ impl IntoResponse for ApiError {
                 .into_response();
         res.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/problem+json"));
         if let ApiError::Locked(until) = &self {
-            let secs = chrono::DateTime::parse_from_rfc3339(until).map(|t| (t.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_seconds().max(1)).unwrap_or(60);
+            let secs = chrono::DateTime::parse_from_rfc3339(until)
+                .map(|t| (t.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_seconds().max(1))
+                .unwrap_or(60);
             if let Ok(v) = header::HeaderValue::from_str(&secs.to_string()) {
                 res.headers_mut().insert(header::RETRY_AFTER, v);
             }

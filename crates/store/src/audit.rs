@@ -116,7 +116,8 @@ impl crate::Store {
         }
         for (op, t) in [(">=", &q.since), ("<", &q.until)] {
             if let Some(t) = t {
-                let t = rapport_domain::query::parse_time(t).map_err(|m| rapport_domain::ValidationErrors::single(if op == ">=" { "since" } else { "until" }, m))?;
+                let t = rapport_domain::query::parse_time(t)
+                    .map_err(|m| rapport_domain::ValidationErrors::single(if op == ">=" { "since" } else { "until" }, m))?;
                 s.push(&format!(" AND at {op} ")).arg(t);
             }
         }

@@ -120,7 +120,7 @@ impl Store {
     pub async fn list_companies(&self, actor: &Actor, p: &ListParams) -> Result<Page<Company>> {
         require(actor, Object::Company, Action::Read)?;
         let (rows, next_cursor) = self.list_rows(actor, &LISTING, p).await?;
-        Ok(Page { data: rows.iter().map(from_row).collect::<sqlx::Result<_>>()?, next_cursor })
+        Ok(Page { data: rows.iter().map(|r| from_row(r).map(|x| shown(actor, x))).collect::<sqlx::Result<_>>()?, next_cursor })
     }
 
     /// Adds a company.

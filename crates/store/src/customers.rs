@@ -149,7 +149,7 @@ impl Store {
     pub async fn list_customers(&self, actor: &Actor, p: &ListParams) -> Result<Page<Customer>> {
         require(actor, Object::Customer, Action::Read)?;
         let (rows, next_cursor) = self.list_rows(actor, &LISTING, p).await?;
-        Ok(Page { data: rows.iter().map(from_row).collect::<sqlx::Result<_>>()?, next_cursor })
+        Ok(Page { data: rows.iter().map(|r| from_row(r).map(|x| shown(actor, x))).collect::<sqlx::Result<_>>()?, next_cursor })
     }
 
     /// Adds a person; `build` validates the input (after the permission check, so a caller
@@ -300,7 +300,9 @@ impl Store {
         q.execute(&mut *tx).await?;
         replace_tags(&mut tx, "customer_tags", "customer_id", id, &[]).await?;
         // The one place audit rows change: erasure must not leave the data in the history.
-        sql("UPDATE audit_log SET diff = '{\"redacted\": \"erased\"}' WHERE object = 'customer' AND record_id = ?", [id.into()]).execute(&mut *tx).await?;
+        sql("UPDATE audit_log SET diff = '{\"redacted\": \"erased\"}' WHERE object = 'customer' AND record_id = ?", [id.into()])
+            .execute(&mut *tx)
+            .await?;
         audit::record(&mut tx, actor, "erase", "customer", Some(id), json!({"fields": "all personal fields"})).await?;
         let after = self.customer_in(&mut tx, &Actor::system(), id).await?;
         tx.commit().await?;

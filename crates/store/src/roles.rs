@@ -35,9 +35,11 @@ impl Store {
     /// Built-in roles, then custom ones.
     pub async fn list_roles(&self, actor: &Actor) -> Result<Vec<RoleInfo>> {
         require(actor, Object::RoleDef, Action::Read)?;
-        let mut out: Vec<RoleInfo> = Role::ALL.iter().map(|r| RoleInfo { name: r.as_str().into(), builtin: true, permissions: r.permissions() }).collect();
+        let mut out: Vec<RoleInfo> =
+            Role::ALL.iter().map(|r| RoleInfo { name: r.as_str().into(), builtin: true, permissions: r.permissions() }).collect();
         for r in sql("SELECT name, permissions FROM roles ORDER BY name", []).fetch_all(&self.pool).await? {
-            let permissions = serde_json::from_str(&r.try_get::<String, _>("permissions")?).map_err(|e| Error::Db(sqlx::Error::Decode(Box::new(e))))?;
+            let permissions =
+                serde_json::from_str(&r.try_get::<String, _>("permissions")?).map_err(|e| Error::Db(sqlx::Error::Decode(Box::new(e))))?;
             out.push(RoleInfo { name: r.try_get("name")?, builtin: false, permissions });
         }
         Ok(out)
@@ -62,7 +64,11 @@ impl Store {
         let perms = serde_json::to_string(&input.permissions).unwrap_or_default();
         let now = now_rfc3339();
         let mut tx = self.write_tx().await?;
-        let before: Option<String> = sql("SELECT permissions FROM roles WHERE name = ?", [name.clone().into()]).fetch_optional(&mut *tx).await?.map(|r| r.try_get("permissions")).transpose()?;
+        let before: Option<String> = sql("SELECT permissions FROM roles WHERE name = ?", [name.clone().into()])
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| r.try_get("permissions"))
+            .transpose()?;
         sql(
             "INSERT INTO roles (name, permissions, created_at, updated_at, version) VALUES (?, ?, ?, ?, 1) \
              ON CONFLICT (name) DO UPDATE SET permissions = excluded.permissions, updated_at = excluded.updated_at, version = roles.version + 1",
@@ -72,7 +78,15 @@ impl Store {
         .await
         .map_err(|e| unique_violation(e, &[("roles_name_key", "roles.name", "name", "a role with this name already exists")]))?;
         let before: Option<serde_json::Value> = before.and_then(|b| serde_json::from_str(&b).ok());
-        audit::record(&mut tx, actor, "permission_change", "role", None, json!({"role": name, "before": before, "after": input.permissions})).await?;
+        audit::record(
+            &mut tx,
+            actor,
+            "permission_change",
+            "role",
+            None,
+            json!({"role": name, "before": before, "after": input.permissions}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(RoleInfo { name, builtin: false, permissions: input.permissions })
     }
@@ -83,7 +97,10 @@ impl Store {
         let mut tx = self.write_tx().await?;
         let held: i64 = sql("SELECT COUNT(*) AS n FROM users WHERE role = ?", [name.into()]).fetch_one(&mut *tx).await?.try_get("n")?;
         if held > 0 {
-            return Err(Error::Invalid(ValidationErrors::single("name", format!("{held} user(s) still hold role '{name}': give them another role first"))));
+            return Err(Error::Invalid(ValidationErrors::single(
+                "name",
+                format!("{held} user(s) still hold role '{name}': give them another role first"),
+            )));
         }
         if sql("DELETE FROM roles WHERE name = ?", [name.into()]).execute(&mut *tx).await? == 0 {
             return Err(Error::NotFound);

@@ -58,7 +58,8 @@ const COLS: &str = "id, name, visibility, created_at, updated_at, version";
 
 impl Store {
     async fn team_in(&self, tx: &mut Transaction<'static, Any>, id: i64) -> Result<Team> {
-        let row = sql(&format!("SELECT {COLS} FROM teams WHERE id = ?"), [id.into()]).fetch_optional(&mut **tx).await?.ok_or(Error::NotFound)?;
+        let row =
+            sql(&format!("SELECT {COLS} FROM teams WHERE id = ?"), [id.into()]).fetch_optional(&mut **tx).await?.ok_or(Error::NotFound)?;
         let members = sql("SELECT user_id FROM team_members WHERE team_id = ? ORDER BY user_id", [id.into()]).fetch_all(&mut **tx).await?;
         Ok(from_row(&row, members.iter().map(|m| m.try_get("user_id")).collect::<sqlx::Result<_>>()?)?)
     }
@@ -108,17 +109,23 @@ impl Store {
         let conflict = |e| unique_violation(e, &[("teams_name_key", "teams.name", "name", "a team with this name already exists")]);
         let id = match &before {
             Some(b) => {
-                sql("UPDATE teams SET name = ?, visibility = ?, updated_at = ?, version = version + 1 WHERE id = ?", [name.into(), visibility.into(), now.into(), b.id.into()])
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(conflict)?;
+                sql(
+                    "UPDATE teams SET name = ?, visibility = ?, updated_at = ?, version = version + 1 WHERE id = ?",
+                    [name.into(), visibility.into(), now.into(), b.id.into()],
+                )
+                .execute(&mut *tx)
+                .await
+                .map_err(conflict)?;
                 b.id
             }
-            None => sql("INSERT INTO teams (name, visibility, created_at, updated_at, version) VALUES (?, ?, ?, ?, 1) RETURNING id", [name.into(), visibility.into(), now.clone().into(), now.into()])
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(conflict)?
-                .try_get("id")?,
+            None => sql(
+                "INSERT INTO teams (name, visibility, created_at, updated_at, version) VALUES (?, ?, ?, ?, 1) RETURNING id",
+                [name.into(), visibility.into(), now.clone().into(), now.into()],
+            )
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(conflict)?
+            .try_get("id")?,
         };
         if let Some(members) = input.member_ids {
             sql("DELETE FROM team_members WHERE team_id = ?", [id.into()]).execute(&mut *tx).await?;
@@ -126,7 +133,9 @@ impl Store {
                 if sql("SELECT id FROM users WHERE id = ?", [m.into()]).fetch_optional(&mut *tx).await?.is_none() {
                     return Err(Error::Invalid(ValidationErrors::single("member_ids", format!("there is no user with id {m}"))));
                 }
-                sql("INSERT INTO team_members (team_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING", [id.into(), m.into()]).execute(&mut *tx).await?;
+                sql("INSERT INTO team_members (team_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING", [id.into(), m.into()])
+                    .execute(&mut *tx)
+                    .await?;
             }
         }
         let after = self.team_in(&mut tx, id).await?;

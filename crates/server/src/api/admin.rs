@@ -46,7 +46,11 @@ async fn list_teams(State(state): State<AppState>, user: CurrentUser) -> Result<
 /// Create a team (admins only).
 #[utoipa::path(post, path = "/api/v1/teams", tag = "teams", request_body = TeamInput, security(("bearer" = [])),
     responses((status = 201, body = Team), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
-async fn create_team(State(state): State<AppState>, user: CurrentUser, AppJson(input): AppJson<TeamInput>) -> Result<(StatusCode, HeaderMap, Json<Team>), ApiError> {
+async fn create_team(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    AppJson(input): AppJson<TeamInput>,
+) -> Result<(StatusCode, HeaderMap, Json<Team>), ApiError> {
     let t = state.store.save_team(&user.actor, None, None, input).await?;
     let (status, headers) = created(format!("/api/v1/teams/{}", t.id), t.version);
     Ok((status, headers, Json(t)))
@@ -82,7 +86,11 @@ async fn list_roles(State(state): State<AppState>, user: CurrentUser) -> Result<
 /// Create or replace a custom role (admins only; audited as a permission change).
 #[utoipa::path(post, path = "/api/v1/roles", tag = "roles", request_body = RoleInput, security(("bearer" = [])),
     responses((status = 200, body = RoleInfo), (status = 403, body = Problem), (status = 422, body = Problem)))]
-async fn save_role(State(state): State<AppState>, user: CurrentUser, AppJson(input): AppJson<RoleInput>) -> Result<Json<RoleInfo>, ApiError> {
+async fn save_role(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    AppJson(input): AppJson<RoleInput>,
+) -> Result<Json<RoleInfo>, ApiError> {
     Ok(Json(state.store.save_role(&user.actor, input).await?))
 }
 
@@ -97,7 +105,11 @@ async fn delete_role(State(state): State<AppState>, user: CurrentUser, Path(name
 /// The audit log, newest first (admins only). Entries cannot be changed or deleted.
 #[utoipa::path(get, path = "/api/v1/audit_log", tag = "audit", params(AuditQuery), security(("bearer" = [])),
     responses((status = 200, body = Vec<AuditEntry>), (status = 403, body = Problem)))]
-async fn audit_log(State(state): State<AppState>, user: CurrentUser, q: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>) -> Result<Json<Vec<AuditEntry>>, ApiError> {
+async fn audit_log(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    q: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Vec<AuditEntry>>, ApiError> {
     let Query(q) = q.map_err(|e| ApiError::bad_field("query", e.body_text()))?;
     Ok(Json(state.store.list_audit(&user.actor, &q).await.map_err(super::list_error)?))
 }

@@ -90,7 +90,11 @@ async fn delete(
 /// Everything held about one person (a privacy request), unmasked; needs `export` and `pii`. Audited.
 #[utoipa::path(get, path = "/api/v1/customers/{id}/privacy_export", tag = "customers", security(("bearer" = [])),
     responses((status = 200, description = "The person, their company and their audit history"), (status = 403, body = Problem), (status = 404, body = Problem)))]
-async fn privacy_export(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn privacy_export(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     Ok(Json(state.store.privacy_export(&user.actor, id).await?))
 }
 

@@ -48,9 +48,16 @@ async fn list(State(state): State<AppState>, user: CurrentUser) -> Result<Json<V
 /// Create a personal token.
 #[utoipa::path(post, path = "/api/v1/tokens", tag = "tokens", request_body = NewToken, security(("bearer" = [])),
     responses((status = 201, body = CreatedToken), (status = 422, body = Problem)))]
-async fn create(State(state): State<AppState>, user: CurrentUser, AppJson(req): AppJson<NewToken>) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
+async fn create(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    AppJson(req): AppJson<NewToken>,
+) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
     if let Some(bad) = req.scopes.iter().find(|s| *s != "read" && *s != "write") {
-        return Err(ApiError::Invalid(rapport_domain::ValidationErrors::single("scopes", format!("unknown scope '{bad}': use read and write"))));
+        return Err(ApiError::Invalid(rapport_domain::ValidationErrors::single(
+            "scopes",
+            format!("unknown scope '{bad}': use read and write"),
+        )));
     }
     let write = req.scopes.iter().any(|s| s == "write");
     let (token, info) = state.store.create_personal_token(&user.actor, &req.name, write, req.expires_in_days.unwrap_or(90)).await?;

@@ -30,6 +30,8 @@ pub struct TestApp {
     pub router: Router,
     pub store: Store,
     pub token: String,
+    /// The database URL (for tests that act on the database directly, as time or an attacker would).
+    pub url: String,
     cleanup: Option<(String, String)>,
     sqlite_path: Option<std::path::PathBuf>,
 }
@@ -105,7 +107,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         .await
         .expect("admin");
     let router = build_app(AppState::new(store.clone(), Config::default()));
-    let mut app = TestApp { backend, router, store, token: String::new(), cleanup, sqlite_path };
+    let mut app = TestApp { backend, router, store, token: String::new(), url: rapport_store::database_url(&url), cleanup, sqlite_path };
     app.token = app.login(ADMIN_EMAIL, PASSWORD).await;
     app
 }
@@ -136,7 +138,10 @@ impl TestApp {
     /// Creates a user with `role` and returns a token for them.
     pub async fn user_token(&self, email: &str, role: Role) -> String {
         self.store
-            .create_user(&Actor::system(), NewUser { email: email.into(), name: email.into(), password: PASSWORD.into(), role: role.as_str().into() })
+            .create_user(
+                &Actor::system(),
+                NewUser { email: email.into(), name: email.into(), password: PASSWORD.into(), role: role.as_str().into() },
+            )
             .await
             .expect("user");
         self.login(email, PASSWORD).await
@@ -165,6 +170,10 @@ impl TestApp {
 
     pub async fn get(&self, path: &str) -> Res {
         self.call(Method::GET, path, Some(&self.token), None, &[]).await
+    }
+
+    pub async fn get_as(&self, token: &str, path: impl AsRef<str>) -> Res {
+        self.call(Method::GET, path.as_ref(), Some(token), None, &[]).await
     }
 
     pub async fn post(&self, path: &str, body: Value) -> Res {
@@ -227,4 +236,11 @@ macro_rules! each_backend {
             $app.cleanup().await;
         }
     };
+}
+
+/// Moves every token's expiry into the past, as time would.
+pub async fn expire_all_tokens(app: &TestApp) {
+    let url = app.url.clone();
+    let mut conn = sqlx::AnyConnection::connect(&url).await.expect("connect");
+    sqlx::raw_sql("UPDATE auth_tokens SET expires_at = '2000-01-01T00:00:00.000000Z'").execute(&mut conn).await.expect("expire");
 }

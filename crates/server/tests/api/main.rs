@@ -9,3 +9,5 @@ mod custom_fields;
 mod customers;
 mod lists;
 mod meta;
+mod security;
+mod ui;

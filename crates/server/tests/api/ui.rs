@@ -1,0 +1,62 @@
+//! The web UI's server side: sessions, CSRF, and the pages rendering what the store allows.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use tower::ServiceExt;
+
+use crate::each_backend;
+use crate::helpers::{ADMIN_EMAIL, PASSWORD, TestApp};
+
+async fn form(app: &TestApp, path: &str, cookie: Option<&str>, body: &str) -> (StatusCode, axum::http::HeaderMap, String) {
+    let mut req = Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(c) = cookie {
+        req = req.header(header::COOKIE, c);
+    }
+    let res = app.router.clone().oneshot(req.body(Body::from(body.to_string())).unwrap()).await.unwrap();
+    let (status, headers) = (res.status(), res.headers().clone());
+    let text = String::from_utf8_lossy(&axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap()).into_owned();
+    (status, headers, text)
+}
+
+async fn page(app: &TestApp, path: &str, cookie: &str) -> (StatusCode, String) {
+    let req = Request::get(path).header(header::COOKIE, cookie).body(Body::empty()).unwrap();
+    let res = app.router.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    (status, String::from_utf8_lossy(&axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap()).into_owned())
+}
+
+fn csrf_of(html: &str) -> String {
+    let at = html.find("name=\"_csrf\" value=\"").expect("a CSRF field") + 20;
+    html[at..at + 32].to_string()
+}
+
+#[tokio::test]
+async fn forms_need_the_session_and_its_csrf_token() {
+    each_backend!(|app| {
+        let (status, headers, _) =
+            form(&app, "/login", None, &format!("email={ADMIN_EMAIL}&password={}&next=/customers", PASSWORD.replace(' ', "+"))).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let set = headers.get(header::SET_COOKIE).unwrap().to_str().unwrap().to_string();
+        assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax"), "{set}");
+        let cookie = set.split(';').next().unwrap().to_string();
+        let (status, html) = page(&app, "/customers/new", &cookie).await;
+        assert_eq!(status, StatusCode::OK);
+        let csrf = csrf_of(&html);
+        let (status, _, _) = form(&app, "/customers/new", Some(&cookie), "name=Forged").await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "no CSRF token, no change");
+        let (status, _, _) = form(&app, "/customers/new", Some(&cookie), "name=Forged&_csrf=00000000000000000000000000000000").await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, _, html) =
+            form(&app, "/customers/new", Some(&cookie), &format!("name=Ann&email=not-an-email&lifecycle_stage=lead&_csrf={csrf}")).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("data-field=\"email\""), "the error sits beside the field");
+        let (status, headers, _) =
+            form(&app, "/customers/new", Some(&cookie), &format!("name=Ann&email=ann%40example.com&lifecycle_stage=lead&_csrf={csrf}"))
+                .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert!(headers.get(header::LOCATION).unwrap().to_str().unwrap().starts_with("/customers/"));
+        assert!(app.people("q=ann").await == ["Ann"]);
+        let (status, _) = page(&app, "/customers", "rapport_session=rpt_forged").await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "an unknown session goes to the login page");
+    });
+}
