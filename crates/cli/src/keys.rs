@@ -34,6 +34,17 @@ pub enum KeysCommand {
         #[arg(long, env = KEY_FILE_ENV, default_value = "rapport.key")]
         file: PathBuf,
     },
+    /// Add a new active data key and re-encrypt every stored sensitive value under it, while
+    /// servers keep running (they pick the new key up from the file within seconds). Also
+    /// encrypts values written before encryption was switched on.
+    Rotate {
+        /// The keyring to change.
+        #[arg(long, env = KEY_FILE_ENV, default_value = "rapport.key")]
+        file: PathBuf,
+        /// Re-encrypt under the current active key without adding a new one.
+        #[arg(long)]
+        no_new_key: bool,
+    },
     /// List the data key ids (the last is active); never prints a key.
     List {
         /// The keyring to read.
@@ -67,6 +78,7 @@ pub fn run(cmd: &KeysCommand) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        KeysCommand::Rotate { .. } => anyhow::bail!("`keys rotate` needs the database; it is run by main"),
         KeysCommand::List { file } => {
             let keys = Keyring::load(file)?;
             let ids = keys.key_ids();
@@ -139,3 +151,34 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
+
+/// `rapport keys rotate`: a new active key in the file, then every value re-sealed under it.
+pub async fn rotate(database: &str, file: &Path, new_key: bool) -> anyhow::Result<()> {
+    let keys = if new_key { add_key(file)? } else { Keyring::load(file)? };
+    let store = rapport_store::Store::connect(database).await.map_err(anyhow::Error::msg)?.with_keys(Some(rapport_store::crypto::SharedKeyring::fixed(keys.clone())));
+    store.migrate().await.map_err(anyhow::Error::msg)?;
+    let done = store.reseal_all().await?;
+    println!(
+        "Active key {}: re-encrypted {} people, {} companies and {} audit entries.",
+        keys.active_key_id(),
+        done.customers,
+        done.companies,
+        done.audit_entries
+    );
+    Ok(())
+}
+
+/// The keyring servers and commands use: `RAPPORT_KEYS` or `RAPPORT_KEY_FILE`, else
+/// `./rapport.key` when it exists; a key file is re-read when it changes (rotation).
+pub fn configured() -> anyhow::Result<Option<rapport_store::crypto::SharedKeyring>> {
+    use rapport_store::crypto::SharedKeyring;
+    let every = std::time::Duration::from_secs(5);
+    if let Some(k) = SharedKeyring::from_env(every)? {
+        return Ok(Some(k));
+    }
+    let default = Path::new(DEFAULT_FILE);
+    Ok(if default.exists() { Some(SharedKeyring::from_file(default, every)?) } else { None })
+}
+
+/// The key file `demo` creates and every command finds in the working directory.
+pub const DEFAULT_FILE: &str = "rapport.key";

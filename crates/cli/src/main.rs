@@ -10,6 +10,7 @@ use rapport_server::{AppState, Config};
 use rapport_store::{NewUser, Store};
 
 mod analyze;
+mod backup;
 mod demo;
 mod keys;
 
@@ -42,6 +43,19 @@ enum Command {
     /// Manage user accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Write a consistent snapshot of the database to FILE while the server keeps running.
+    Backup {
+        /// The backup file to write (JSON lines; restores into SQLite or PostgreSQL).
+        file: std::path::PathBuf,
+    },
+    /// Rebuild the database from a backup FILE (the database must be empty unless --force).
+    Restore {
+        /// The backup file to read.
+        file: std::path::PathBuf,
+        /// Erase the data the database holds before restoring.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Args, Clone)]
@@ -101,7 +115,7 @@ enum UserCommand {
 }
 
 async fn open(database: &str) -> anyhow::Result<Store> {
-    let store = Store::connect(database).await.map_err(anyhow::Error::msg)?;
+    let store = Store::connect(database).await.map_err(anyhow::Error::msg)?.with_keys(keys::configured()?);
     store.migrate().await.map_err(anyhow::Error::msg)?;
     Ok(store)
 }
@@ -121,6 +135,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         // File mode: no database, so the global --database is not used.
         Command::Analyze(args) => analyze::run(&args),
+        Command::Keys(keys::KeysCommand::Rotate { file, no_new_key }) => keys::rotate(&cli.database, &file, !no_new_key).await,
         Command::Keys(cmd) => keys::run(&cmd),
         Command::Serve(args) => {
             let store = open(&cli.database).await?;
@@ -131,6 +146,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             serve(store, args).await
         }
+        Command::Backup { file } => backup::backup(&open(&cli.database).await?, &file).await,
+        Command::Restore { file, force } => backup::restore(&open(&cli.database).await?, &file, force).await,
         Command::Migrate => {
             open(&cli.database).await?;
             println!("Database is up to date.");
@@ -141,6 +158,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 for suffix in ["", "-wal", "-shm"] {
                     let _ = std::fs::remove_file(format!("{}{suffix}", cli.database));
                 }
+            }
+            if keys::configured()?.is_none() && !std::path::Path::new(keys::DEFAULT_FILE).exists() {
+                keys::init(std::path::Path::new(keys::DEFAULT_FILE), false)?;
+                println!("Created {} to encrypt emails, phones and addresses; back it up apart from the database.", keys::DEFAULT_FILE);
             }
             let store = open(&cli.database).await?;
             if store.count_users().await? > 0 {

@@ -44,8 +44,15 @@ fn text(o: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
 }
 
-async fn people(db: &str) -> Vec<(String, Option<String>, Vec<String>)> {
-    let store = Store::connect(db).await.unwrap();
+/// The store as `rapport` opens it from `dir`: with the key file `demo` created there.
+async fn open_store(dir: &Dir, db: &str) -> Store {
+    let key = dir.0.join("rapport.key");
+    let keys = key.exists().then(|| rapport_store::crypto::SharedKeyring::fixed(rapport_store::crypto::Keyring::load(&key).unwrap()));
+    Store::connect(db).await.unwrap().with_keys(keys)
+}
+
+async fn people(dir: &Dir, db: &str) -> Vec<(String, Option<String>, Vec<String>)> {
+    let store = open_store(dir, db).await;
     let mut all = vec![];
     let mut p = ListParams { limit: 500, sort: rapport_domain::query::SortField::Id, ..Default::default() };
     loop {
@@ -67,17 +74,17 @@ async fn demo_builds_the_same_company_every_time() {
     assert!(out.status.success());
     assert!(text(&out).contains("admin@rapport.test"), "the admin login is printed");
     rapport(&dir, &["--database", &dir.db("b.db"), "demo", "--people", "120", "--companies", "20", "--no-serve"]);
-    let (a, b) = (people(&dir.db("a.db")).await, people(&dir.db("b.db")).await);
+    let (a, b) = (people(&dir, &dir.db("a.db")).await, people(&dir, &dir.db("b.db")).await);
     assert_eq!(a.len(), 120);
     assert_eq!(a, b, "same seed, same people");
     assert!(a.iter().any(|(n, _, _)| n.chars().any(|c| !c.is_ascii())), "names exercise accents");
     let again = rapport(&dir, &["--database", &dir.db("a.db"), "demo", "--people", "5", "--no-serve"]);
     assert!(again.status.success() && text(&again).contains("already has data"));
-    assert_eq!(people(&dir.db("a.db")).await.len(), 120, "an existing database is not touched");
+    assert_eq!(people(&dir, &dir.db("a.db")).await.len(), 120, "an existing database is not touched");
     let other =
         rapport(&dir, &["--database", &dir.db("c.db"), "demo", "--people", "120", "--companies", "20", "--seed", "7", "--no-serve"]);
     assert!(other.status.success());
-    assert_ne!(people(&dir.db("c.db")).await, a, "another seed, another company");
+    assert_ne!(people(&dir, &dir.db("c.db")).await, a, "another seed, another company");
 }
 
 #[tokio::test]
@@ -98,7 +105,7 @@ async fn users_are_created_with_clear_errors() {
         &["--database", &db, "user", "create", "--email", "x@example.com", "--password", "long enough secret", "--role", "king"],
     );
     assert!(!role.status.success() && text(&role).contains("there is no role 'king'"));
-    let store = Store::connect(&db).await.unwrap();
+    let store = open_store(&dir, &db).await;
     let (token, user) = store.login("boss@example.com", "long enough secret", "api", None).await.unwrap().expect("the password works");
     assert!(token.starts_with("rpt_") && user.role == "admin");
     store.close().await;
@@ -129,6 +136,6 @@ async fn the_same_binary_runs_on_postgres() {
     assert!(out.status.success());
     let sqlite = dir.db("same.db");
     rapport(&dir, &["--database", &sqlite, "demo", "--people", "60", "--companies", "10", "--no-serve"]);
-    assert_eq!(people(&url).await, people(&sqlite).await, "both databases hold the same demo company");
+    assert_eq!(people(&dir, &url).await, people(&dir, &sqlite).await, "both databases hold the same demo company");
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)"))).execute(&mut conn).await.unwrap();
 }

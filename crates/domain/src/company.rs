@@ -145,10 +145,23 @@ impl CompanyInput {
 }
 
 impl CompanyData {
-    /// The folded text that full-text search indexes for this company.
-    pub fn search_text(&self) -> String {
-        let parts = [Some(&self.name), self.domain.as_ref(), self.email.as_ref(), self.industry.as_ref()];
+    /// The folded public text that full-text search indexes: name, domain and industry.
+    pub fn search_name(&self) -> String {
+        let parts = [Some(&self.name), self.domain.as_ref(), self.industry.as_ref()];
         text::fold(&parts.into_iter().flatten().cloned().collect::<Vec<_>>().join(" "))
+    }
+
+    /// The words of the company's email and phone, indexed as keyed tokens under encryption.
+    pub fn private_search_terms(&self) -> Vec<String> {
+        let mut terms: Vec<String> =
+            self.email.iter().flat_map(|e| text::fold(e).split(' ').map(str::to_string).collect::<Vec<_>>()).collect();
+        if let Some(p) = self.phone.as_deref().and_then(|p| Phone::parse(p, "1").ok()) {
+            terms.extend(p.search_forms());
+        }
+        terms.retain(|t| !t.is_empty());
+        terms.sort();
+        terms.dedup();
+        terms
     }
 }
 

@@ -266,17 +266,27 @@ impl CustomerInput {
 }
 
 impl CustomerData {
-    /// The folded text that full-text search indexes for this person (company name is indexed
+    /// The folded name, which full-text search indexes in clear (company names are indexed
     /// separately so that renaming a company does not rewrite each person).
-    pub fn search_text(&self) -> String {
-        let mut parts = vec![self.name.clone()];
-        parts.extend(self.email.iter().chain(&self.additional_emails).cloned());
+    pub fn search_name(&self) -> String {
+        text::fold(&self.name)
+    }
+
+    /// The words of the person's emails and phone numbers that search should find. They are
+    /// personal data, so the store indexes them as keyed tokens when encryption is on.
+    pub fn private_search_terms(&self) -> Vec<String> {
+        let mut terms: Vec<String> = Vec::new();
+        for e in self.email.iter().chain(&self.additional_emails) {
+            terms.extend(text::fold(e).split(' ').filter(|t| !t.is_empty()).map(str::to_string));
+        }
         for p in self.phone.iter().chain(&self.additional_phones) {
             if let Ok(p) = Phone::parse(p, "1") {
-                parts.extend(p.search_forms());
+                terms.extend(p.search_forms());
             }
         }
-        text::fold(&parts.join(" "))
+        terms.sort();
+        terms.dedup();
+        terms
     }
 }
 
@@ -307,8 +317,9 @@ mod tests {
     }
 
     #[test]
-    fn search_text_is_folded_and_has_phone_forms() {
+    fn search_terms_are_folded_and_have_phone_forms() {
         let d = input(r#"{"name":"Zoë Ng","email":"zoe@x.io","phone":"+1 415 555 0134"}"#).apply(None, &[], "1").unwrap();
-        assert_eq!(d.search_text(), "zoe ng zoe x io 14155550134 4155550134 5550134 0134");
+        assert_eq!(d.search_name(), "zoe ng");
+        assert_eq!(d.private_search_terms(), ["0134", "14155550134", "4155550134", "5550134", "io", "x", "zoe"]);
     }
 }

@@ -65,6 +65,8 @@ pub struct ListParams {
     pub lifecycle_stage: Option<LifecycleStage>,
     /// Only people of this company.
     pub company_id: Option<i64>,
+    /// Only the person with this primary email (exact, case-insensitive).
+    pub email: Option<String>,
     /// Custom field filters.
     pub custom: Vec<CustomFilter>,
     /// `created_at >= `.
@@ -91,6 +93,7 @@ impl Default for ListParams {
             owner_id: None,
             lifecycle_stage: None,
             company_id: None,
+            email: None,
             custom: vec![],
             created_after: None,
             created_before: None,
@@ -159,6 +162,7 @@ impl ListParams {
                         errs.add("lifecycle_stage", "use lead, prospect, customer or churned");
                     }
                 }
+                "email" => p.email = errs.check("email", crate::values::Email::parse(v)).map(|e| e.to_string()),
                 "created_after" => p.created_after = errs.check(k, parse_time(v)),
                 "created_before" => p.created_before = errs.check(k, parse_time(v)),
                 "updated_after" => p.updated_after = errs.check(k, parse_time(v)),

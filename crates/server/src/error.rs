@@ -137,6 +137,7 @@ impl From<rapport_store::Error> for ApiError {
             E::Conflict { field, message } => ApiError::Conflict { field, message },
             e @ E::VersionMismatch { .. } => ApiError::PreconditionFailed(format!("{e}; reload it and apply your change again")),
             E::Db(e) => ApiError::Internal(e.to_string()),
+            E::Crypto(e) => ApiError::Internal(e),
         }
     }
 }

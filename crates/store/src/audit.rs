@@ -9,14 +9,13 @@ use sqlx::{Any, Transaction};
 
 use crate::sql::sql;
 
-/// Appends an audit row for `action` on `object`/`record_id` with `diff`.
-pub(crate) async fn record(
+async fn write(
     tx: &mut Transaction<'static, Any>,
     actor: &Actor,
     action: &str,
     object: &str,
     record_id: Option<i64>,
-    diff: Value,
+    diff: String,
 ) -> sqlx::Result<()> {
     sql(
         "INSERT INTO audit_log (at, actor_id, request_id, action, object, record_id, diff) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -27,12 +26,28 @@ pub(crate) async fn record(
             action.into(),
             object.into(),
             record_id.into(),
-            diff.to_string().into(),
+            diff.into(),
         ],
     )
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+impl crate::Store {
+    /// Appends an audit row in the change's transaction; the diff is sealed when encrypting,
+    /// since before/after values hold the same personal data as the records.
+    pub(crate) async fn audit(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        actor: &Actor,
+        action: &str,
+        object: &str,
+        record_id: Option<i64>,
+        diff: Value,
+    ) -> sqlx::Result<()> {
+        write(tx, actor, action, object, record_id, self.seal(&diff.to_string())).await
+    }
 }
 
 /// `{field: [before, after]}` for every top-level field that differs.
@@ -136,9 +151,40 @@ impl crate::Store {
                     action: r.try_get("action")?,
                     object: r.try_get("object")?,
                     record_id: r.try_get("record_id")?,
-                    diff: serde_json::from_str(&r.try_get::<String, _>("diff")?).unwrap_or(Value::Null),
+                    diff: serde_json::from_str(&self.open(r.try_get::<String, _>("diff")?)?).unwrap_or(Value::Null),
                 })
             })
             .collect()
+    }
+}
+
+impl crate::Store {
+    /// Re-seals audit diffs not yet under the active key.
+    pub(crate) async fn reseal_audit(&self) -> crate::Result<usize> {
+        use sqlx::Row;
+        let (mut last, mut n) = (0i64, 0usize);
+        loop {
+            let rows = crate::sql::sql(
+                "SELECT id, diff FROM audit_log WHERE id > ? ORDER BY id LIMIT ?",
+                [last.into(), crate::sealed::BATCH.into()],
+            )
+            .fetch_all(&self.pool)
+            .await?;
+            let Some(l) = rows.last() else { return Ok(n) };
+            last = l.try_get("id")?;
+            for r in &rows {
+                let diff: String = r.try_get("diff")?;
+                if self.is_current(&Some(diff.clone())) {
+                    continue;
+                }
+                let plain = self.open(diff.clone())?;
+                n += crate::sql::sql(
+                    "UPDATE audit_log SET diff = ? WHERE id = ? AND diff = ?",
+                    [self.seal(&plain).into(), r.try_get::<i64, _>("id")?.into(), diff.into()],
+                )
+                .execute(&self.pool)
+                .await? as usize;
+            }
+        }
     }
 }

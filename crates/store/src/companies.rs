@@ -46,54 +46,67 @@ const DATA_COLS: [&str; 16] = [
     "search_text",
 ];
 
-fn from_row(r: &AnyRow) -> sqlx::Result<Company> {
-    Ok(Company {
-        id: r.try_get("id")?,
-        data: CompanyData {
-            name: r.try_get("name")?,
-            domain: r.try_get("domain")?,
-            email: r.try_get("email")?,
-            phone: r.try_get("phone")?,
-            industry: r.try_get("industry")?,
-            address: Address {
-                street: r.try_get("address_street")?,
-                city: r.try_get("address_city")?,
-                region: r.try_get("address_region")?,
-                postal_code: r.try_get("address_postal_code")?,
-                country: r.try_get("address_country")?,
+impl Store {
+    /// A row as a company, with sealed columns opened.
+    fn company_from_row(&self, r: &AnyRow) -> Result<Company> {
+        Ok(Company {
+            id: r.try_get("id")?,
+            data: CompanyData {
+                name: r.try_get("name")?,
+                domain: r.try_get("domain")?,
+                email: self.open_opt(r.try_get("email")?)?,
+                phone: self.open_opt(r.try_get("phone")?)?,
+                industry: r.try_get("industry")?,
+                address: Address {
+                    street: r.try_get("address_street")?,
+                    city: r.try_get("address_city")?,
+                    region: r.try_get("address_region")?,
+                    postal_code: r.try_get("address_postal_code")?,
+                    country: r.try_get("address_country")?,
+                },
+                owner_id: r.try_get("owner_id")?,
+                tags: string_list(r, "tags")?,
+                notes: r.try_get("notes")?,
+                custom: json_object(r, "custom")?,
             },
-            owner_id: r.try_get("owner_id")?,
-            tags: string_list(r, "tags")?,
-            notes: r.try_get("notes")?,
-            custom: json_object(r, "custom")?,
-        },
-        people_count: r.try_get("people_count")?,
-        created_at: r.try_get("created_at")?,
-        updated_at: r.try_get("updated_at")?,
-        deleted_at: r.try_get("deleted_at")?,
-        version: r.try_get("version")?,
-    })
+            people_count: r.try_get("people_count")?,
+            created_at: r.try_get("created_at")?,
+            updated_at: r.try_get("updated_at")?,
+            deleted_at: r.try_get("deleted_at")?,
+            version: r.try_get("version")?,
+        })
+    }
+
+    /// Appends the data columns' values in the order of `DATA_COLS`; a company's email and
+    /// phone are sealed like a person's (a stolen file reveals no email or phone).
+    fn bind_company(&self, q: &mut Sql, d: &CompanyData) {
+        q.arg(d.name.clone())
+            .push(", ")
+            .arg(text::fold(&d.name))
+            .push(", ")
+            .arg(d.domain.clone())
+            .push(", ")
+            .arg(self.seal_opt(&d.email))
+            .push(", ");
+        q.arg(self.seal_opt(&d.phone)).push(", ").arg(d.industry.clone()).push(", ");
+        let a = &d.address;
+        for part in [&a.street, &a.city, &a.region, &a.postal_code, &a.country] {
+            q.arg(part.clone()).push(", ");
+        }
+        q.arg(d.owner_id)
+            .push(", ")
+            .arg(serde_json::to_string(&d.tags).unwrap_or_else(|_| "[]".into()))
+            .push(", ")
+            .arg(d.notes.clone())
+            .push(", ");
+        q.arg(serde_json::Value::Object(d.custom.clone()).to_string()).push(", ");
+        q.arg(self.search_text(d.search_name(), d.private_search_terms()));
+    }
 }
 
 /// Company contacts are business data, not personal data: shown to everyone who may read.
 fn shown(_: &Actor, c: Company) -> Company {
     c
-}
-
-fn bind_data(q: &mut Sql, d: &CompanyData) {
-    q.arg(d.name.clone()).push(", ").arg(text::fold(&d.name)).push(", ").arg(d.domain.clone()).push(", ").arg(d.email.clone()).push(", ");
-    q.arg(d.phone.clone()).push(", ").arg(d.industry.clone()).push(", ");
-    let a = &d.address;
-    for part in [&a.street, &a.city, &a.region, &a.postal_code, &a.country] {
-        q.arg(part.clone()).push(", ");
-    }
-    q.arg(d.owner_id)
-        .push(", ")
-        .arg(serde_json::to_string(&d.tags).unwrap_or_else(|_| "[]".into()))
-        .push(", ")
-        .arg(d.notes.clone())
-        .push(", ");
-    q.arg(serde_json::Value::Object(d.custom.clone()).to_string()).push(", ").arg(d.search_text());
 }
 
 impl Store {
@@ -103,7 +116,7 @@ impl Store {
         q.arg(id).push(" AND co.deleted_at IS NULL");
         visible(&mut q, actor, "co");
         let row = q.fetch_optional(&mut **tx).await?;
-        Ok(from_row(&row.ok_or(Error::NotFound)?)?)
+        self.company_from_row(&row.ok_or(Error::NotFound)?)
     }
 
     /// One live company.
@@ -113,14 +126,14 @@ impl Store {
         q.arg(id).push(" AND co.deleted_at IS NULL");
         visible(&mut q, actor, "co");
         let row = q.fetch_optional(&self.pool).await?;
-        Ok(shown(actor, from_row(&row.ok_or(Error::NotFound)?)?))
+        Ok(shown(actor, self.company_from_row(&row.ok_or(Error::NotFound)?)?))
     }
 
     /// A page of companies matching `p`.
     pub async fn list_companies(&self, actor: &Actor, p: &ListParams) -> Result<Page<Company>> {
         require(actor, Object::Company, Action::Read)?;
         let (rows, next_cursor) = self.list_rows(actor, &LISTING, p).await?;
-        Ok(Page { data: rows.iter().map(|r| from_row(r).map(|x| shown(actor, x))).collect::<sqlx::Result<_>>()?, next_cursor })
+        Ok(Page { data: rows.iter().map(|r| self.company_from_row(r).map(|x| shown(actor, x))).collect::<Result<_>>()?, next_cursor })
     }
 
     /// Adds a company.
@@ -133,7 +146,7 @@ impl Store {
         let mut tx = self.write_tx().await?;
         let id = self.insert_company(&mut tx, &data).await?;
         let created = self.company_in(&mut tx, &Actor::system(), id).await?;
-        audit::record(&mut tx, actor, "create", "company", Some(id), json!({"after": &created.data})).await?;
+        self.audit(&mut tx, actor, "create", "company", Some(id), json!({"after": &created.data})).await?;
         tx.commit().await?;
         Ok(shown(actor, created))
     }
@@ -142,7 +155,7 @@ impl Store {
         check_owner(tx, data.owner_id).await?;
         let now = now_rfc3339();
         let mut q = Sql::new(&format!("INSERT INTO companies ({}, created_at, updated_at, version) VALUES (", DATA_COLS.join(", ")));
-        bind_data(&mut q, data);
+        self.bind_company(&mut q, data);
         q.push(", ").arg(now.clone()).push(", ").arg(now).push(", 1) RETURNING id");
         let id: i64 = q.fetch_one(&mut **tx).await.map_err(|e| unique_violation(e, UNIQUE))?.try_get("id")?;
         replace_tags(tx, "company_tags", "company_id", id, &data.tags).await?;
@@ -162,7 +175,7 @@ impl Store {
         check_owner(&mut tx, data.owner_id).await?;
         let mut q = Sql::new("UPDATE companies SET (");
         q.push(&DATA_COLS.join(", ")).push(") = (");
-        bind_data(&mut q, &data);
+        self.bind_company(&mut q, &data);
         q.push("), updated_at = ")
             .arg(now_rfc3339())
             .push(", version = version + 1 WHERE id = ")
@@ -181,7 +194,7 @@ impl Store {
         }
         // Read back as the system: the change may have moved the record out of the actor's sight.
         let after = self.company_in(&mut tx, &Actor::system(), id).await?;
-        audit::record(&mut tx, actor, "update", "company", Some(id), audit::diff(&before.data, &after.data)).await?;
+        self.audit(&mut tx, actor, "update", "company", Some(id), audit::diff(&before.data, &after.data)).await?;
         tx.commit().await?;
         Ok(shown(actor, after))
     }
@@ -205,7 +218,7 @@ impl Store {
         )
         .execute(&mut *tx)
         .await?;
-        audit::record(&mut tx, actor, "delete", "company", Some(id), json!({"before": &before.data, "people_unlinked": unlinked})).await?;
+        self.audit(&mut tx, actor, "delete", "company", Some(id), json!({"before": &before.data, "people_unlinked": unlinked})).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -218,7 +231,7 @@ impl Store {
         for d in batch {
             ids.push(self.insert_company(&mut tx, d).await?);
         }
-        audit::record(&mut tx, actor, "bulk_create", "company", None, json!({"count": batch.len()})).await?;
+        self.audit(&mut tx, actor, "bulk_create", "company", None, json!({"count": batch.len()})).await?;
         tx.commit().await?;
         Ok(ids)
     }
@@ -226,5 +239,40 @@ impl Store {
     /// The custom field definitions of companies.
     pub async fn company_fields(&self, actor: &Actor) -> Result<Vec<CustomField>> {
         self.list_custom_fields(actor, Some(FieldObject::Company)).await
+    }
+
+    /// Re-seals companies not yet under the active key.
+    pub(crate) async fn reseal_companies(&self) -> Result<usize> {
+        use sqlx::Row;
+        let (mut last, mut n) = (0i64, 0usize);
+        loop {
+            let rows = crate::sql::sql(
+                "SELECT id, version, name, domain, industry, email, phone FROM companies WHERE id > ? ORDER BY id LIMIT ?",
+                [last.into(), crate::sealed::BATCH.into()],
+            )
+            .fetch_all(&self.pool)
+            .await?;
+            let Some(l) = rows.last() else { return Ok(n) };
+            last = l.try_get("id")?;
+            for r in &rows {
+                let (email, phone): (Option<String>, Option<String>) = (r.try_get("email")?, r.try_get("phone")?);
+                if self.is_current(&email) && self.is_current(&phone) {
+                    continue;
+                }
+                let d = rapport_domain::company::CompanyData {
+                    name: r.try_get("name")?,
+                    domain: r.try_get("domain")?,
+                    industry: r.try_get("industry")?,
+                    email: self.open_opt(email)?,
+                    phone: self.open_opt(phone)?,
+                    ..Default::default()
+                };
+                let mut q = crate::sql::Sql::new("UPDATE companies SET email = ");
+                q.arg(self.seal_opt(&d.email)).push(", phone = ").arg(self.seal_opt(&d.phone));
+                q.push(", search_text = ").arg(self.search_text(d.search_name(), d.private_search_terms()));
+                q.push(" WHERE id = ").arg(r.try_get::<i64, _>("id")?).push(" AND version = ").arg(r.try_get::<i64, _>("version")?);
+                n += q.execute(&self.pool).await? as usize;
+            }
+        }
     }
 }

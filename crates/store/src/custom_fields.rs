@@ -9,7 +9,7 @@ use sqlx::any::AnyRow;
 
 use crate::records::string_list;
 use crate::sql::sql;
-use crate::{Backend, Error, Result, Store, audit, unique_violation};
+use crate::{Backend, Error, Result, Store, unique_violation};
 
 const COLS: &str = "id, object, key, label, field_type, options, created_at, updated_at, version";
 
@@ -67,7 +67,7 @@ impl Store {
         .await
         .map_err(|e| unique_violation(e, &[("custom_fields_key", "custom_fields.object", "key", "this object already has a custom field with this key")]))?;
         let field = from_row(&row)?;
-        audit::record(&mut tx, actor, "create", "custom_field", Some(field.id), json!({"after": &field})).await?;
+        self.audit(&mut tx, actor, "create", "custom_field", Some(field.id), json!({"after": &field})).await?;
         tx.commit().await?;
         Ok(field)
     }
@@ -96,7 +96,7 @@ impl Store {
         };
         sql(&strip, []).execute(&mut *tx).await?;
         sql("DELETE FROM custom_fields WHERE id = ?", [id.into()]).execute(&mut *tx).await?;
-        audit::record(&mut tx, actor, "delete", "custom_field", Some(id), json!({"before": &field})).await?;
+        self.audit(&mut tx, actor, "delete", "custom_field", Some(id), json!({"before": &field})).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -30,39 +30,73 @@ const LISTING: Listing = Listing {
 };
 
 const UNIQUE: &[(&str, &str, &str, &str)] =
-    &[("customers_email_key", "customers.email", "email", "another person already has this email address")];
+    &[("customers_email_hash_key", "customers.email_hash", "email", "another person already has this email address")];
 
-fn from_row(r: &AnyRow) -> sqlx::Result<Customer> {
-    Ok(Customer {
-        id: r.try_get("id")?,
-        data: CustomerData {
-            name: r.try_get("name")?,
-            email: r.try_get("email")?,
-            additional_emails: string_list(r, "additional_emails")?,
-            phone: r.try_get("phone")?,
-            additional_phones: string_list(r, "additional_phones")?,
-            address: Address {
-                street: r.try_get("address_street")?,
-                city: r.try_get("address_city")?,
-                region: r.try_get("address_region")?,
-                postal_code: r.try_get("address_postal_code")?,
-                country: r.try_get("address_country")?,
+impl Store {
+    /// A row as a person, with sealed columns opened.
+    fn customer_from_row(&self, r: &AnyRow) -> Result<Customer> {
+        let list = |col: &str| -> Result<Vec<String>> {
+            let raw: String = r.try_get(col)?;
+            Ok(serde_json::from_str(&self.open(raw)?).unwrap_or_default())
+        };
+        Ok(Customer {
+            id: r.try_get("id")?,
+            data: CustomerData {
+                name: r.try_get("name")?,
+                email: self.open_opt(r.try_get("email")?)?,
+                additional_emails: list("additional_emails")?,
+                phone: self.open_opt(r.try_get("phone")?)?,
+                additional_phones: list("additional_phones")?,
+                address: Address {
+                    street: self.open_opt(r.try_get("address_street")?)?,
+                    city: r.try_get("address_city")?,
+                    region: r.try_get("address_region")?,
+                    postal_code: self.open_opt(r.try_get("address_postal_code")?)?,
+                    country: r.try_get("address_country")?,
+                },
+                company_id: r.try_get("company_id")?,
+                lifecycle_stage: LifecycleStage::parse(&r.try_get::<String, _>("lifecycle_stage")?).unwrap_or_default(),
+                source: r.try_get("source")?,
+                owner_id: r.try_get("owner_id")?,
+                tags: string_list(r, "tags")?,
+                needs: r.try_get("needs")?,
+                notes: r.try_get("notes")?,
+                custom: json_object(r, "custom")?,
             },
-            company_id: r.try_get("company_id")?,
-            lifecycle_stage: LifecycleStage::parse(&r.try_get::<String, _>("lifecycle_stage")?).unwrap_or_default(),
-            source: r.try_get("source")?,
-            owner_id: r.try_get("owner_id")?,
-            tags: string_list(r, "tags")?,
-            needs: r.try_get("needs")?,
-            notes: r.try_get("notes")?,
-            custom: json_object(r, "custom")?,
-        },
-        company_name: r.try_get("company_name")?,
-        created_at: r.try_get("created_at")?,
-        updated_at: r.try_get("updated_at")?,
-        deleted_at: r.try_get("deleted_at")?,
-        version: r.try_get("version")?,
-    })
+            company_name: r.try_get("company_name")?,
+            created_at: r.try_get("created_at")?,
+            updated_at: r.try_get("updated_at")?,
+            deleted_at: r.try_get("deleted_at")?,
+            version: r.try_get("version")?,
+        })
+    }
+
+    /// Appends the data columns' values in the order of `DATA_COLS`, sealing the sensitive ones.
+    fn bind_customer(&self, q: &mut Sql, d: &CustomerData, company_text: &str) {
+        let list = |v: &Vec<String>| self.seal(&serde_json::to_string(v).unwrap_or_else(|_| "[]".into()));
+        q.arg(d.name.clone()).push(", ").arg(text::fold(&d.name)).push(", ").arg(self.seal_opt(&d.email)).push(", ");
+        q.arg(d.email.as_deref().map(|e| self.email_key(e))).push(", ").arg(list(&d.additional_emails)).push(", ");
+        q.arg(self.seal_opt(&d.phone)).push(", ").arg(list(&d.additional_phones)).push(", ");
+        let a = &d.address;
+        q.arg(self.seal_opt(&a.street)).push(", ").arg(a.city.clone()).push(", ").arg(a.region.clone()).push(", ");
+        q.arg(self.seal_opt(&a.postal_code)).push(", ").arg(a.country.clone()).push(", ");
+        q.arg(d.company_id)
+            .push(", ")
+            .arg(d.lifecycle_stage.as_str())
+            .push(", ")
+            .arg(d.source.clone())
+            .push(", ")
+            .arg(d.owner_id)
+            .push(", ");
+        q.arg(serde_json::to_string(&d.tags).unwrap_or_else(|_| "[]".into()))
+            .push(", ")
+            .arg(d.needs.clone())
+            .push(", ")
+            .arg(d.notes.clone())
+            .push(", ");
+        q.arg(serde_json::Value::Object(d.custom.clone()).to_string()).push(", ");
+        q.arg(self.search_text(d.search_name(), d.private_search_terms())).push(", ").arg(company_text.to_string());
+    }
 }
 
 /// The record as `actor` may see it: sensitive fields masked without the `pii` permission.
@@ -80,31 +114,11 @@ fn shown(actor: &Actor, mut c: Customer) -> Customer {
     c
 }
 
-/// Appends the data columns' values in the order of `DATA_COLS`.
-fn bind_data(q: &mut Sql, d: &CustomerData, company_text: &str) {
-    let list = |v: &Vec<String>| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
-    q.arg(d.name.clone())
-        .push(", ")
-        .arg(text::fold(&d.name))
-        .push(", ")
-        .arg(d.email.clone())
-        .push(", ")
-        .arg(list(&d.additional_emails))
-        .push(", ");
-    q.arg(d.phone.clone()).push(", ").arg(list(&d.additional_phones)).push(", ");
-    let a = &d.address;
-    for part in [&a.street, &a.city, &a.region, &a.postal_code, &a.country] {
-        q.arg(part.clone()).push(", ");
-    }
-    q.arg(d.company_id).push(", ").arg(d.lifecycle_stage.as_str()).push(", ").arg(d.source.clone()).push(", ").arg(d.owner_id).push(", ");
-    q.arg(list(&d.tags)).push(", ").arg(d.needs.clone()).push(", ").arg(d.notes.clone()).push(", ");
-    q.arg(serde_json::Value::Object(d.custom.clone()).to_string()).push(", ").arg(d.search_text()).push(", ").arg(company_text.to_string());
-}
-
-const DATA_COLS: [&str; 21] = [
+const DATA_COLS: [&str; 22] = [
     "name",
     "sort_name",
     "email",
+    "email_hash",
     "additional_emails",
     "phone",
     "additional_phones",
@@ -132,7 +146,7 @@ impl Store {
         q.arg(id).push(" AND c.deleted_at IS NULL");
         visible(&mut q, actor, "c");
         let row = q.fetch_optional(&mut **tx).await?;
-        Ok(from_row(&row.ok_or(Error::NotFound)?)?)
+        self.customer_from_row(&row.ok_or(Error::NotFound)?)
     }
 
     /// One live person.
@@ -142,14 +156,14 @@ impl Store {
         q.arg(id).push(" AND c.deleted_at IS NULL");
         visible(&mut q, actor, "c");
         let row = q.fetch_optional(&self.pool).await?;
-        Ok(shown(actor, from_row(&row.ok_or(Error::NotFound)?)?))
+        Ok(shown(actor, self.customer_from_row(&row.ok_or(Error::NotFound)?)?))
     }
 
     /// A page of people matching `p`.
     pub async fn list_customers(&self, actor: &Actor, p: &ListParams) -> Result<Page<Customer>> {
         require(actor, Object::Customer, Action::Read)?;
         let (rows, next_cursor) = self.list_rows(actor, &LISTING, p).await?;
-        Ok(Page { data: rows.iter().map(|r| from_row(r).map(|x| shown(actor, x))).collect::<sqlx::Result<_>>()?, next_cursor })
+        Ok(Page { data: rows.iter().map(|r| self.customer_from_row(r).map(|x| shown(actor, x))).collect::<Result<_>>()?, next_cursor })
     }
 
     /// Adds a person; `build` validates the input (after the permission check, so a caller
@@ -163,7 +177,7 @@ impl Store {
         let mut tx = self.write_tx().await?;
         let id = self.insert_customer(&mut tx, &data).await?;
         let created = self.customer_in(&mut tx, &Actor::system(), id).await?;
-        audit::record(&mut tx, actor, "create", "customer", Some(id), json!({"after": &created.data})).await?;
+        self.audit(&mut tx, actor, "create", "customer", Some(id), json!({"after": &created.data})).await?;
         tx.commit().await?;
         Ok(shown(actor, created))
     }
@@ -174,7 +188,7 @@ impl Store {
         let company = company_name(tx, data.company_id).await?;
         let now = now_rfc3339();
         let mut q = Sql::new(&format!("INSERT INTO customers ({}, created_at, updated_at, version) VALUES (", DATA_COLS.join(", ")));
-        bind_data(&mut q, data, &text::fold(company.as_deref().unwrap_or("")));
+        self.bind_customer(&mut q, data, &text::fold(company.as_deref().unwrap_or("")));
         q.push(", ").arg(now.clone()).push(", ").arg(now).push(", 1) RETURNING id");
         let row = q.fetch_one(&mut **tx).await.map_err(|e| unique_violation(e, UNIQUE))?;
         let id: i64 = row.try_get("id")?;
@@ -198,7 +212,7 @@ impl Store {
         let company = company_name(&mut tx, data.company_id).await?;
         let mut q = Sql::new("UPDATE customers SET (");
         q.push(&DATA_COLS.join(", ")).push(") = (");
-        bind_data(&mut q, &data, &text::fold(company.as_deref().unwrap_or("")));
+        self.bind_customer(&mut q, &data, &text::fold(company.as_deref().unwrap_or("")));
         q.push("), updated_at = ")
             .arg(now_rfc3339())
             .push(", version = version + 1 WHERE id = ")
@@ -211,7 +225,7 @@ impl Store {
         replace_tags(&mut tx, "customer_tags", "customer_id", id, &data.tags).await?;
         // Read back as the system: the change may have moved the record out of the actor's sight.
         let after = self.customer_in(&mut tx, &Actor::system(), id).await?;
-        audit::record(&mut tx, actor, "update", "customer", Some(id), audit::diff(&before.data, &after.data)).await?;
+        self.audit(&mut tx, actor, "update", "customer", Some(id), audit::diff(&before.data, &after.data)).await?;
         tx.commit().await?;
         Ok(shown(actor, after))
     }
@@ -230,7 +244,7 @@ impl Store {
         )
         .execute(&mut *tx)
         .await?;
-        audit::record(&mut tx, actor, "delete", "customer", Some(id), json!({"before": &before.data})).await?;
+        self.audit(&mut tx, actor, "delete", "customer", Some(id), json!({"before": &before.data})).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -243,7 +257,7 @@ impl Store {
         for d in batch {
             ids.push(self.insert_customer(&mut tx, d).await?);
         }
-        audit::record(
+        self.audit(
             &mut tx,
             actor,
             "bulk_create",
@@ -269,10 +283,10 @@ impl Store {
             .iter()
             .map(|r| -> sqlx::Result<serde_json::Value> {
                 Ok(json!({"at": r.try_get::<String, _>("at")?, "actor_id": r.try_get::<Option<i64>, _>("actor_id")?, "action": r.try_get::<String, _>("action")?,
-                    "diff": serde_json::from_str::<serde_json::Value>(&r.try_get::<String, _>("diff")?).unwrap_or_default()}))
+                    "diff": serde_json::from_str::<serde_json::Value>(&self.open(r.try_get::<String, _>("diff")?).unwrap_or_default()).unwrap_or_default()}))
             })
             .collect::<sqlx::Result<Vec<_>>>()?;
-        audit::record(&mut tx, actor, "export", "customer", Some(id), json!({"kind": "privacy_export"})).await?;
+        self.audit(&mut tx, actor, "export", "customer", Some(id), json!({"kind": "privacy_export"})).await?;
         tx.commit().await?;
         Ok(json!({"exported_at": now_rfc3339(), "person": c, "history": history}))
     }
@@ -295,7 +309,7 @@ impl Store {
         let company = company_name(&mut tx, erased.company_id).await.unwrap_or(None);
         let mut q = Sql::new("UPDATE customers SET (");
         q.push(&DATA_COLS.join(", ")).push(") = (");
-        bind_data(&mut q, &erased, &text::fold(company.as_deref().unwrap_or("")));
+        self.bind_customer(&mut q, &erased, &text::fold(company.as_deref().unwrap_or("")));
         q.push("), updated_at = ").arg(now_rfc3339()).push(", version = version + 1 WHERE id = ").arg(id);
         q.execute(&mut *tx).await?;
         replace_tags(&mut tx, "customer_tags", "customer_id", id, &[]).await?;
@@ -303,7 +317,7 @@ impl Store {
         sql("UPDATE audit_log SET diff = '{\"redacted\": \"erased\"}' WHERE object = 'customer' AND record_id = ?", [id.into()])
             .execute(&mut *tx)
             .await?;
-        audit::record(&mut tx, actor, "erase", "customer", Some(id), json!({"fields": "all personal fields"})).await?;
+        self.audit(&mut tx, actor, "erase", "customer", Some(id), json!({"fields": "all personal fields"})).await?;
         let after = self.customer_in(&mut tx, &Actor::system(), id).await?;
         tx.commit().await?;
         Ok(shown(actor, after))
@@ -312,5 +326,43 @@ impl Store {
     /// The custom field definitions of people (for validating input).
     pub async fn customer_fields(&self, actor: &Actor) -> Result<Vec<rapport_domain::custom_field::CustomField>> {
         self.list_custom_fields(actor, Some(FieldObject::Customer)).await
+    }
+
+    /// Re-seals people not yet under the active key (see [`Store::reseal_all`]).
+    pub(crate) async fn reseal_customers(&self) -> Result<usize> {
+        use sqlx::Row;
+        let (mut last, mut n) = (0i64, 0usize);
+        loop {
+            let rows =
+                sql(&format!("SELECT {COLS} FROM {FROM} WHERE c.id > ? ORDER BY c.id LIMIT ?"), [last.into(), crate::sealed::BATCH.into()])
+                    .fetch_all(&self.pool)
+                    .await?;
+            let Some(l) = rows.last() else { return Ok(n) };
+            last = l.try_get("id")?;
+            for r in &rows {
+                let raw: Vec<Option<String>> =
+                    ["email", "additional_emails", "phone", "additional_phones", "address_street", "address_postal_code"]
+                        .iter()
+                        .map(|c| r.try_get::<Option<String>, _>(*c))
+                        .collect::<sqlx::Result<_>>()?;
+                if raw.iter().all(|v| self.is_current(v)) {
+                    continue;
+                }
+                let c = self.customer_from_row(r)?;
+                let d = &c.data;
+                let list = |v: &Vec<String>| self.seal(&serde_json::to_string(v).unwrap_or_else(|_| "[]".into()));
+                let mut q = crate::sql::Sql::new("UPDATE customers SET email = ");
+                q.arg(self.seal_opt(&d.email)).push(", email_hash = ").arg(d.email.as_deref().map(|e| self.email_key(e)));
+                q.push(", additional_emails = ").arg(list(&d.additional_emails)).push(", phone = ").arg(self.seal_opt(&d.phone));
+                q.push(", additional_phones = ")
+                    .arg(list(&d.additional_phones))
+                    .push(", address_street = ")
+                    .arg(self.seal_opt(&d.address.street));
+                q.push(", address_postal_code = ").arg(self.seal_opt(&d.address.postal_code));
+                q.push(", search_text = ").arg(self.search_text(d.search_name(), d.private_search_terms()));
+                q.push(" WHERE id = ").arg(c.id).push(" AND version = ").arg(c.version);
+                n += q.execute(&self.pool).await? as usize;
+            }
+        }
     }
 }

@@ -13,6 +13,7 @@ use sqlx::{Any, AnyPool, Executor, Transaction};
 use std::str::FromStr;
 
 mod audit;
+mod backup;
 mod companies;
 pub mod crypto;
 mod custom_fields;
@@ -20,13 +21,16 @@ mod customers;
 mod list;
 mod records;
 mod roles;
+mod sealed;
 mod sql;
 mod teams;
 mod users;
 
 pub use audit::{AuditEntry, AuditQuery};
+pub use backup::{BackupError, BackupSummary, RestoreSummary};
 pub use list::Page;
 pub use roles::{RoleInfo, RoleInput};
+pub use sealed::ResealSummary;
 pub use teams::{Team, TeamInput};
 pub use users::{LoginRefused, NewUser, Scopes, Session, TokenInfo, User, UserPatch};
 
@@ -50,6 +54,9 @@ pub enum Error {
         /// What is duplicated.
         message: String,
     },
+    /// A sealed value could not be opened (missing or wrong key); the message says which.
+    #[error("encryption: {0}")]
+    Crypto(String),
     /// `If-Match` named an older version than the stored one.
     #[error("the record was changed by someone else: it is now at version {current}")]
     VersionMismatch {
@@ -91,6 +98,7 @@ impl Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    keys: Option<std::sync::Arc<crypto::SharedKeyring>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -136,7 +144,13 @@ impl Store {
             .connect_with(opts)
             .await
             .map_err(|e| format!("cannot open database: {e}"))?;
-        Ok(Store { pool, backend })
+        Ok(Store { pool, backend, keys: None })
+    }
+
+    /// Seals sensitive columns under `keys` from now on (see [`crypto`]).
+    pub fn with_keys(mut self, keys: Option<crypto::SharedKeyring>) -> Store {
+        self.keys = keys.map(std::sync::Arc::new);
+        self
     }
 
     /// Applies pending migrations of this backend.

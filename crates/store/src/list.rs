@@ -110,12 +110,26 @@ impl Store {
         let relevance = p.sort == SortField::Relevance;
         let mut q = Sql::new("SELECT * FROM (SELECT ");
         q.push(spec.cols).push(", ");
+        // Each term matches a word prefix in clear, or (when encrypting) a whole email or phone
+        // word through its keyed token.
         let fts_sqlite = if self.backend == Backend::Sqlite && !p.terms.is_empty() {
-            Some(p.terms.iter().map(|t| format!("\"{t}\"*")).collect::<Vec<_>>().join(" "))
+            let term = |t: &String| match self.term_token(t) {
+                Some(tok) => format!("(\"{t}\"* OR \"{tok}\")"),
+                None => format!("\"{t}\"*"),
+            };
+            Some(p.terms.iter().map(term).collect::<Vec<_>>().join(" "))
         } else {
             None
         };
-        let tsquery = p.terms.iter().map(|t| format!("{t}:*")).collect::<Vec<_>>().join(" & ");
+        let tsquery = p
+            .terms
+            .iter()
+            .map(|t| match self.term_token(t) {
+                Some(tok) => format!("({t}:* | {tok})"),
+                None => format!("{t}:*"),
+            })
+            .collect::<Vec<_>>()
+            .join(" & ");
         if relevance {
             match self.backend {
                 Backend::Sqlite => q.push(&format!("bm25({}, 10.0, 2.0)", spec.fts)),
@@ -159,6 +173,12 @@ impl Store {
         }
         if let Some(s) = p.lifecycle_stage {
             q.push(&format!(" AND {a}.lifecycle_stage = ")).arg(s.as_str());
+        }
+        if let Some(e) = &p.email {
+            if !spec.person {
+                return Err(Error::Invalid(ValidationErrors::single("email", "only people can be looked up by email")));
+            }
+            q.push(&format!(" AND {a}.email_hash = ")).arg(self.email_key(e));
         }
         if let Some(c) = p.company_id {
             q.push(&format!(" AND {a}.company_id = ")).arg(c);

@@ -8,7 +8,7 @@ use serde_json::json;
 use sqlx::Row;
 
 use crate::sql::sql;
-use crate::{Error, Result, Store, audit, unique_violation};
+use crate::{Error, Result, Store, unique_violation};
 
 /// A role as listed.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -78,15 +78,8 @@ impl Store {
         .await
         .map_err(|e| unique_violation(e, &[("roles_name_key", "roles.name", "name", "a role with this name already exists")]))?;
         let before: Option<serde_json::Value> = before.and_then(|b| serde_json::from_str(&b).ok());
-        audit::record(
-            &mut tx,
-            actor,
-            "permission_change",
-            "role",
-            None,
-            json!({"role": name, "before": before, "after": input.permissions}),
-        )
-        .await?;
+        self.audit(&mut tx, actor, "permission_change", "role", None, json!({"role": name, "before": before, "after": input.permissions}))
+            .await?;
         tx.commit().await?;
         Ok(RoleInfo { name, builtin: false, permissions: input.permissions })
     }
@@ -105,7 +98,7 @@ impl Store {
         if sql("DELETE FROM roles WHERE name = ?", [name.into()]).execute(&mut *tx).await? == 0 {
             return Err(Error::NotFound);
         }
-        audit::record(&mut tx, actor, "permission_change", "role", None, json!({"role": name, "deleted": true})).await?;
+        self.audit(&mut tx, actor, "permission_change", "role", None, json!({"role": name, "deleted": true})).await?;
         tx.commit().await?;
         Ok(())
     }

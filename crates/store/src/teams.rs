@@ -143,7 +143,7 @@ impl Store {
             Some(b) => audit::diff(b, &after),
             None => json!({"after": &after}),
         };
-        audit::record(&mut tx, actor, if before.is_some() { "update" } else { "create" }, "team", Some(id), diff).await?;
+        self.audit(&mut tx, actor, if before.is_some() { "update" } else { "create" }, "team", Some(id), diff).await?;
         tx.commit().await?;
         Ok(after)
     }
@@ -155,7 +155,7 @@ impl Store {
         let before = self.team_in(&mut tx, id).await?;
         sql("DELETE FROM team_members WHERE team_id = ?", [id.into()]).execute(&mut *tx).await?;
         sql("DELETE FROM teams WHERE id = ?", [id.into()]).execute(&mut *tx).await?;
-        audit::record(&mut tx, actor, "delete", "team", Some(id), json!({"before": before})).await?;
+        self.audit(&mut tx, actor, "delete", "team", Some(id), json!({"before": before})).await?;
         tx.commit().await?;
         Ok(())
     }

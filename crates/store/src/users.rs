@@ -224,7 +224,7 @@ impl Store {
         .await
         .map_err(|e| unique_violation(e, &[("users_email_key", "users.email", "email", "a user with this email already exists")]))?;
         let user = self.user_in(&mut tx, row.try_get("id")?).await?;
-        audit::record(&mut tx, actor, "create", "user", Some(user.id), json!({"after": &user})).await?;
+        self.audit(&mut tx, actor, "create", "user", Some(user.id), json!({"after": &user})).await?;
         tx.commit().await?;
         Ok(user)
     }
@@ -295,7 +295,7 @@ impl Store {
             diff["password"] = json!("changed");
         }
         let action = if before.role != user.role { "role_change" } else { "update" };
-        audit::record(&mut tx, actor, action, "user", Some(id), diff).await?;
+        self.audit(&mut tx, actor, action, "user", Some(id), diff).await?;
         tx.commit().await?;
         Ok(user)
     }
@@ -328,7 +328,7 @@ impl Store {
                 if until > now {
                     let mut tx = self.write_tx().await?;
                     let actor = Actor { user_id: None, role: "anonymous".into(), perms: Role::Viewer.permissions(), request_id };
-                    audit::record(&mut tx, &actor, "login_locked", "user", None, json!({"email": email})).await?;
+                    self.audit(&mut tx, &actor, "login_locked", "user", None, json!({"email": email})).await?;
                     tx.commit().await?;
                     return Ok(Err(LoginRefused::Locked { until }));
                 }
@@ -374,7 +374,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             let actor = Actor { user_id, role: "anonymous".into(), perms: Role::Viewer.permissions(), request_id };
-            audit::record(
+            self.audit(
                 &mut tx,
                 &actor,
                 "login_failed",
@@ -395,7 +395,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         let actor = Actor { user_id: Some(user.id), role: user.role.clone(), perms: Role::Viewer.permissions(), request_id };
-        audit::record(&mut tx, &actor, "login", "user", Some(user.id), json!({"kind": kind})).await?;
+        self.audit(&mut tx, &actor, "login", "user", Some(user.id), json!({"kind": kind})).await?;
         tx.commit().await?;
         Ok(Ok((token, user)))
     }
@@ -441,7 +441,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         if n > 0 {
-            audit::record(&mut tx, actor, "logout", "token", None, serde_json::Value::Null).await?;
+            self.audit(&mut tx, actor, "logout", "token", None, serde_json::Value::Null).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -470,7 +470,7 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         let id: i64 = row.try_get("id")?;
-        audit::record(&mut tx, actor, "token_create", "token", Some(id), json!({"name": name, "scopes": scopes, "days": days})).await?;
+        self.audit(&mut tx, actor, "token_create", "token", Some(id), json!({"name": name, "scopes": scopes, "days": days})).await?;
         let info = self.tokens_where(&mut tx, "t.id = ?", id).await?.pop().ok_or(Error::NotFound)?;
         tx.commit().await?;
         Ok((token, info))
@@ -523,7 +523,7 @@ impl Store {
         sql("UPDATE auth_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", [now_rfc3339().into(), id.into()])
             .execute(&mut *tx)
             .await?;
-        audit::record(&mut tx, actor, "token_revoke", "token", Some(id), json!({"user_id": owner})).await?;
+        self.audit(&mut tx, actor, "token_revoke", "token", Some(id), json!({"user_id": owner})).await?;
         tx.commit().await?;
         Ok(())
     }
