@@ -7,7 +7,7 @@ use rapport_domain::company::CompanyInput;
 use rapport_domain::custom_field::{CustomFieldInput, FieldObject, FieldType};
 use rapport_domain::customer::{Address, CustomerInput, LifecycleStage};
 use rapport_domain::permissions::{Actor, Role};
-use rapport_store::{NewUser, Store};
+use rapport_store::{NewUser, Store, TeamInput};
 use serde_json::{Map, Value, json};
 
 /// The demo admin's login.
@@ -258,11 +258,17 @@ pub async fn build(store: &Store, people: usize, companies: usize, seed: u64) ->
     let admin = store
         .create_user(
             &system,
-            NewUser { email: ADMIN_EMAIL.into(), name: "Ada Admin".into(), password: ADMIN_PASSWORD.into(), role: Role::Admin.as_str().into() },
+            NewUser {
+                email: ADMIN_EMAIL.into(),
+                name: "Ada Admin".into(),
+                password: ADMIN_PASSWORD.into(),
+                role: Role::Admin.as_str().into(),
+            },
         )
         .await
         .context("creating the demo admin")?;
     let mut owners = vec![admin.id];
+    let mut staff_ids = Vec::new();
     let staff = [
         ("Maria Manager", Role::Manager),
         ("Sam Seller", Role::SalesRep),
@@ -274,10 +280,20 @@ pub async fn build(store: &Store, people: usize, companies: usize, seed: u64) ->
     ];
     for (name, role) in staff {
         let email = format!("{}@rapport.test", slug(name.split(' ').next().unwrap_or(name)));
-        let u = store.create_user(&system, NewUser { email, name: name.into(), password: ADMIN_PASSWORD.into(), role: role.as_str().into() }).await?;
+        let u = store
+            .create_user(&system, NewUser { email, name: name.into(), password: ADMIN_PASSWORD.into(), role: role.as_str().into() })
+            .await?;
         if matches!(role, Role::SalesRep | Role::Manager) {
             owners.push(u.id);
         }
+        staff_ids.push(u.id);
+    }
+    // East shares records among its members; West keeps each rep's records to themselves.
+    // Maria manages both, so she sees all of their records.
+    for (name, visibility, members) in [("Sales East", "team", [0, 1, 2]), ("Sales West", "private", [0, 3, 3])] {
+        let member_ids = Some(members.iter().map(|i| staff_ids[*i]).collect());
+        let input = TeamInput { name: Some(name.into()), visibility: Some(visibility.into()), member_ids };
+        store.save_team(&system, None, None, input).await?;
     }
     let field = |object, key: &str, label: &str, field_type, options: &[&str]| CustomFieldInput {
         object,

@@ -189,6 +189,8 @@ struct FormPage {
     stages: [&'static str; 4],
     owners: Vec<(i64, String)>,
     companies: Vec<(i64, String)>,
+    /// Whether sensitive inputs are editable (the user has `pii`).
+    pii: bool,
 }
 
 async fn form_page(
@@ -213,6 +215,7 @@ async fn form_page(
         stages: STAGES,
         owners: owners(state, user).await?,
         companies: companies.data.into_iter().map(|c| (c.id, c.data.name)).collect(),
+        pii: user.actor().sees_pii(rapport_domain::permissions::Object::Customer),
     })
 }
 
@@ -246,7 +249,7 @@ async fn create(State(state): State<AppState>, user: UiUser, Form(form): Form<Ha
         return Ok(r);
     }
     let defs = state.store.customer_fields(user.actor()).await?;
-    let input = customer_input(&form, &defs);
+    let input = customer_input(&form, &defs, user.actor().sees_pii(rapport_domain::permissions::Object::Customer));
     let cc = &state.config.phone_country_code;
     match state.store.create_customer(user.actor(), || input.apply(None, &defs, cc)).await {
         Ok(c) => Ok(Redirect::to(&format!("/customers/{}", c.id)).into_response()),
@@ -264,7 +267,7 @@ async fn save(
         return Ok(r);
     }
     let defs = state.store.customer_fields(user.actor()).await?;
-    let input = customer_input(&form, &defs);
+    let input = customer_input(&form, &defs, user.actor().sees_pii(rapport_domain::permissions::Object::Customer));
     let version = form.get("version").and_then(|v| v.parse().ok());
     let cc = &state.config.phone_country_code;
     match state.store.update_customer(user.actor(), id, version, |cur| input.apply(Some(cur), &defs, cc)).await {

@@ -103,13 +103,14 @@ fn put_common(values: &mut HashMap<String, String>, address: &Address, tags: &[S
     }
 }
 
-/// A person's edit form as a domain input (every field present, so it replaces all).
-pub fn customer_input(form: &HashMap<String, String>, defs: &[CustomField]) -> CustomerInput {
+/// A person's edit form as a domain input (every field present, so it replaces all). Without
+/// `pii` the sensitive inputs are shown masked and disabled, so they are left as stored.
+pub fn customer_input(form: &HashMap<String, String>, defs: &[CustomField], pii: bool) -> CustomerInput {
     CustomerInput {
         name: Some(form.get("name").cloned().unwrap_or_default()),
-        email: Some(text(form, "email")),
-        phone: Some(text(form, "phone")),
-        address: Some(address(form)),
+        email: pii.then(|| text(form, "email")),
+        phone: pii.then(|| text(form, "phone")),
+        address: pii.then(|| address(form)),
         company_id: Some(id(form, "company_id")),
         lifecycle_stage: form.get("lifecycle_stage").and_then(|s| LifecycleStage::parse(s)),
         source: Some(text(form, "source")),

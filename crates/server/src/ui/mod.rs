@@ -18,6 +18,7 @@ use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{CurrentUser, request_id};
 
+mod admin;
 mod companies;
 mod customers;
 mod forms;
@@ -34,6 +35,7 @@ pub fn router() -> axum::Router<AppState> {
         .route("/static/app.js", get(|| async { asset("text/javascript", include_str!("../../static/app.js")) }))
         .merge(customers::router())
         .merge(companies::router())
+        .merge(admin::router())
 }
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {

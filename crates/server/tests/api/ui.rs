@@ -60,3 +60,40 @@ async fn forms_need_the_session_and_its_csrf_token() {
         assert_eq!(status, StatusCode::SEE_OTHER, "an unknown session goes to the login page");
     });
 }
+
+async fn session(app: &TestApp, email: &str) -> String {
+    let (_, headers, _) = form(app, "/login", None, &format!("email={email}&password={}", PASSWORD.replace(' ', "+"))).await;
+    headers.get(header::SET_COOKIE).expect("signed in").to_str().unwrap().split(';').next().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn admin_pages_manage_users_and_show_the_audit_log() {
+    each_backend!(|app| {
+        let admin = session(&app, ADMIN_EMAIL).await;
+        let (status, html) = page(&app, "/admin/users", &admin).await;
+        assert_eq!(status, StatusCode::OK);
+        let csrf = csrf_of(&html);
+        let body = format!("_csrf={csrf}&name=Rita&email=rita%40example.com&password=correct+horse+battery&role=sales_rep");
+        let (status, _, _) = form(&app, "/admin/users", Some(&admin), &body).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let (_, html) = page(&app, "/admin/users", &admin).await;
+        assert!(html.contains("rita@example.com"));
+        let (status, _, html) =
+            form(&app, "/admin/users", Some(&admin), &format!("_csrf={csrf}&name=X&email=x%40example.com&password=short&role=viewer"))
+                .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("at least 10 characters"));
+        let (_, html) = page(&app, "/admin/audit?object=user", &admin).await;
+        assert!(html.contains("rita@example.com"), "the creation is in the audit log");
+        let rita = session(&app, "rita@example.com").await;
+        for path in ["/admin/audit", "/admin/teams"] {
+            let (status, _) = page(&app, path, &rita).await;
+            assert!(status == StatusCode::FORBIDDEN || path == "/admin/teams", "{path}: {status}");
+        }
+        let (_, html) = page(&app, "/admin/users", &rita).await;
+        let rita_csrf = csrf_of(&html);
+        let (status, _, _) =
+            form(&app, "/admin/users/update", Some(&rita), &format!("_csrf={rita_csrf}&id=2&role=admin&is_active=on")).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "a sales rep cannot promote herself through the UI either");
+    });
+}
