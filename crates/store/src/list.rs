@@ -117,7 +117,8 @@ impl Store {
                 Some(tok) => format!("(\"{t}\"* OR \"{tok}\")"),
                 None => format!("\"{t}\"*"),
             };
-            Some(p.terms.iter().map(term).collect::<Vec<_>>().join(" "))
+            // FTS5 needs an explicit AND between parenthesized groups.
+            Some(p.terms.iter().map(term).collect::<Vec<_>>().join(" AND "))
         } else {
             None
         };

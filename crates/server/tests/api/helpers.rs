@@ -33,7 +33,7 @@ pub struct TestApp {
     /// The database URL (for tests that act on the database directly, as time or an attacker would).
     pub url: String,
     cleanup: Option<(String, String)>,
-    sqlite_path: Option<std::path::PathBuf>,
+    pub sqlite_path: Option<std::path::PathBuf>,
 }
 
 /// A response: status, headers and the JSON body (Null when empty or not JSON).
@@ -82,6 +82,11 @@ pub fn backends() -> Vec<Backend> {
 
 /// A fresh app on `backend` with an admin signed in (`app.token`).
 pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with_keys(backend, None).await
+}
+
+/// The same, sealing sensitive columns under `keys`.
+pub async fn spawn_app_with_keys(backend: Backend, keys: Option<rapport_store::crypto::SharedKeyring>) -> TestApp {
     let name = unique_name();
     let (url, cleanup, sqlite_path) = match backend {
         Backend::Sqlite => {
@@ -97,7 +102,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
             (format!("{base}/{name}"), Some((admin, name)), None)
         }
     };
-    let store = Store::connect(&url).await.expect("connect");
+    let store = Store::connect(&url).await.expect("connect").with_keys(keys);
     store.migrate().await.expect("migrate");
     store
         .create_user(

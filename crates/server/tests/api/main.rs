@@ -7,6 +7,7 @@ mod auth;
 mod companies;
 mod custom_fields;
 mod customers;
+mod encryption;
 mod lists;
 mod meta;
 mod security;
