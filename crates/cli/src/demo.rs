@@ -301,6 +301,8 @@ pub async fn build(store: &Store, people: usize, companies: usize, seed: u64) ->
         label: Some(label.into()),
         field_type,
         options: options.iter().map(|s| s.to_string()).collect(),
+        // A budget is commercially sensitive: masked for roles without pii.
+        sensitive: key == "annual_budget",
     };
     for f in [
         field(FieldObject::Customer, "vip", "VIP", FieldType::Boolean, &[]),

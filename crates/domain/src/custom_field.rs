@@ -85,6 +85,8 @@ pub struct CustomField {
     pub field_type: FieldType,
     /// Allowed values of a `single_select` field.
     pub options: Vec<String>,
+    /// Masked, like email and phone, for roles without the `pii` permission.
+    pub sensitive: bool,
     /// Creation time (RFC 3339 UTC).
     pub created_at: String,
     /// Last change (RFC 3339 UTC).
@@ -108,6 +110,9 @@ pub struct CustomFieldInput {
     /// Allowed values, required for `single_select`.
     #[serde(default)]
     pub options: Vec<String>,
+    /// Mask the values for roles without `pii` (default false).
+    #[serde(default)]
+    pub sensitive: bool,
 }
 
 /// A validated custom field definition.
@@ -123,6 +128,8 @@ pub struct NewCustomField {
     pub field_type: FieldType,
     /// Options.
     pub options: Vec<String>,
+    /// Masked without `pii`.
+    pub sensitive: bool,
 }
 
 impl CustomFieldInput {
@@ -149,7 +156,14 @@ impl CustomFieldInput {
         } else if !options.is_empty() {
             errs.add("options", "only single_select fields take options");
         }
-        errs.into_result(NewCustomField { object: self.object, key, label, field_type: self.field_type, options })
+        errs.into_result(NewCustomField {
+            object: self.object,
+            key,
+            label,
+            field_type: self.field_type,
+            options,
+            sensitive: self.sensitive,
+        })
     }
 }
 
@@ -242,6 +256,7 @@ mod tests {
             label: "F".into(),
             field_type: t,
             options: options.iter().map(|s| s.to_string()).collect(),
+            sensitive: false,
             created_at: String::new(),
             updated_at: String::new(),
             version: 1,

@@ -104,8 +104,10 @@ impl Store {
     }
 }
 
-/// Company contacts are business data, not personal data: shown to everyone who may read.
-fn shown(_: &Actor, c: Company) -> Company {
+/// Company contacts are business data, not personal data: shown to everyone who may read,
+/// except custom fields an admin marked sensitive.
+fn shown(_: &Actor, mut c: Company, masked: &[String]) -> Company {
+    crate::custom_fields::mask_custom(&mut c.data.custom, masked);
     c
 }
 
@@ -126,14 +128,19 @@ impl Store {
         q.arg(id).push(" AND co.deleted_at IS NULL");
         visible(&mut q, actor, "co");
         let row = q.fetch_optional(&self.pool).await?;
-        Ok(shown(actor, self.company_from_row(&row.ok_or(Error::NotFound)?)?))
+        let masked = self.masked_keys(actor, FieldObject::Company).await?;
+        Ok(shown(actor, self.company_from_row(&row.ok_or(Error::NotFound)?)?, &masked))
     }
 
     /// A page of companies matching `p`.
     pub async fn list_companies(&self, actor: &Actor, p: &ListParams) -> Result<Page<Company>> {
         require(actor, Object::Company, Action::Read)?;
         let (rows, next_cursor) = self.list_rows(actor, &LISTING, p).await?;
-        Ok(Page { data: rows.iter().map(|r| self.company_from_row(r).map(|x| shown(actor, x))).collect::<Result<_>>()?, next_cursor })
+        let masked = self.masked_keys(actor, FieldObject::Company).await?;
+        Ok(Page {
+            data: rows.iter().map(|r| self.company_from_row(r).map(|x| shown(actor, x, &masked))).collect::<Result<_>>()?,
+            next_cursor,
+        })
     }
 
     /// Adds a company.
@@ -148,7 +155,8 @@ impl Store {
         let created = self.company_in(&mut tx, &Actor::system(), id).await?;
         self.audit(&mut tx, actor, "create", "company", Some(id), json!({"after": &created.data})).await?;
         tx.commit().await?;
-        Ok(shown(actor, created))
+        let masked = self.masked_keys(actor, FieldObject::Company).await?;
+        Ok(shown(actor, created, &masked))
     }
 
     pub(crate) async fn insert_company(&self, tx: &mut Transaction<'static, Any>, data: &CompanyData) -> Result<i64> {
@@ -196,7 +204,8 @@ impl Store {
         let after = self.company_in(&mut tx, &Actor::system(), id).await?;
         self.audit(&mut tx, actor, "update", "company", Some(id), audit::diff(&before.data, &after.data)).await?;
         tx.commit().await?;
-        Ok(shown(actor, after))
+        let masked = self.masked_keys(actor, FieldObject::Company).await?;
+        Ok(shown(actor, after, &masked))
     }
 
     /// Soft-deletes a company and unlinks its people (they stay, without a company).

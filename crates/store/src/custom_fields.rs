@@ -11,7 +11,7 @@ use crate::records::string_list;
 use crate::sql::sql;
 use crate::{Backend, Error, Result, Store, unique_violation};
 
-const COLS: &str = "id, object, key, label, field_type, options, created_at, updated_at, version";
+const COLS: &str = "id, object, key, label, field_type, options, sensitive, created_at, updated_at, version";
 
 fn from_row(r: &AnyRow) -> sqlx::Result<CustomField> {
     Ok(CustomField {
@@ -21,6 +21,7 @@ fn from_row(r: &AnyRow) -> sqlx::Result<CustomField> {
         label: r.try_get("label")?,
         field_type: FieldType::parse(&r.try_get::<String, _>("field_type")?).unwrap_or(FieldType::Text),
         options: string_list(r, "options")?,
+        sensitive: r.try_get::<i64, _>("sensitive")? == 1,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
         version: r.try_get("version")?,
@@ -52,13 +53,14 @@ impl Store {
         let now = now_rfc3339();
         let mut tx = self.write_tx().await?;
         let row = sql(
-            &format!("INSERT INTO custom_fields (object, key, label, field_type, options, created_at, updated_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, 1) RETURNING {COLS}"),
+            &format!("INSERT INTO custom_fields (object, key, label, field_type, options, sensitive, created_at, updated_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1) RETURNING {COLS}"),
             [
                 f.object.as_str().into(),
                 f.key.clone().into(),
                 f.label.into(),
                 f.field_type.as_str().into(),
                 serde_json::to_string(&f.options).unwrap_or_default().into(),
+                (f.sensitive as i64).into(),
                 now.clone().into(),
                 now.into(),
             ],
@@ -99,5 +101,58 @@ impl Store {
         self.audit(&mut tx, actor, "delete", "custom_field", Some(id), json!({"before": &field})).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Changes a field's label or sensitivity (admins only; audited). Type and key stay: values
+    /// already stored depend on them.
+    pub async fn update_custom_field(&self, actor: &Actor, id: i64, label: Option<String>, sensitive: Option<bool>) -> Result<CustomField> {
+        require(actor, Object::CustomField, Action::Update)?;
+        let mut tx = self.write_tx().await?;
+        let row = sql(&format!("SELECT {COLS} FROM custom_fields WHERE id = ?"), [id.into()])
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(Error::NotFound)?;
+        let before = from_row(&row)?;
+        let label = label.map(|l| l.trim().to_string()).unwrap_or(before.label.clone());
+        if label.is_empty() || label.chars().count() > 100 {
+            return Err(Error::Invalid(rapport_domain::ValidationErrors::single("label", "must have 1 to 100 characters")));
+        }
+        let sensitive = sensitive.unwrap_or(before.sensitive);
+        sql(
+            "UPDATE custom_fields SET label = ?, sensitive = ?, updated_at = ?, version = version + 1 WHERE id = ?",
+            [label.into(), (sensitive as i64).into(), now_rfc3339().into(), id.into()],
+        )
+        .execute(&mut *tx)
+        .await?;
+        let row = sql(&format!("SELECT {COLS} FROM custom_fields WHERE id = ?"), [id.into()]).fetch_one(&mut *tx).await?;
+        let after = from_row(&row)?;
+        self.audit(&mut tx, actor, "update", "custom_field", Some(id), crate::audit::diff(&before, &after)).await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// Keys of the object's custom fields marked sensitive (masked without `pii`).
+    pub(crate) async fn sensitive_keys(&self, object: FieldObject) -> Result<Vec<String>> {
+        let rows =
+            sql("SELECT key FROM custom_fields WHERE object = ? AND sensitive = 1", [object.as_str().into()]).fetch_all(&self.pool).await?;
+        Ok(rows.iter().map(|r| r.try_get("key")).collect::<sqlx::Result<_>>()?)
+    }
+
+    /// The keys to mask for `actor` on `object`: none when they see personal data.
+    pub(crate) async fn masked_keys(&self, actor: &Actor, object: FieldObject) -> Result<Vec<String>> {
+        let o = match object {
+            FieldObject::Customer => Object::Customer,
+            FieldObject::Company => Object::Company,
+        };
+        if actor.sees_pii(o) { Ok(vec![]) } else { self.sensitive_keys(object).await }
+    }
+}
+
+/// Masks the listed custom values.
+pub(crate) fn mask_custom(custom: &mut serde_json::Map<String, serde_json::Value>, keys: &[String]) {
+    for k in keys {
+        if let Some(v) = custom.get_mut(k) {
+            *v = serde_json::Value::String(rapport_domain::permissions::mask(""));
+        }
     }
 }

@@ -100,7 +100,8 @@ impl Store {
 }
 
 /// The record as `actor` may see it: sensitive fields masked without the `pii` permission.
-fn shown(actor: &Actor, mut c: Customer) -> Customer {
+fn shown(actor: &Actor, mut c: Customer, masked: &[String]) -> Customer {
+    crate::custom_fields::mask_custom(&mut c.data.custom, masked);
     if !actor.sees_pii(Object::Customer) {
         let d = &mut c.data;
         d.email = d.email.as_deref().map(mask);
@@ -156,14 +157,19 @@ impl Store {
         q.arg(id).push(" AND c.deleted_at IS NULL");
         visible(&mut q, actor, "c");
         let row = q.fetch_optional(&self.pool).await?;
-        Ok(shown(actor, self.customer_from_row(&row.ok_or(Error::NotFound)?)?))
+        let masked = self.masked_keys(actor, FieldObject::Customer).await?;
+        Ok(shown(actor, self.customer_from_row(&row.ok_or(Error::NotFound)?)?, &masked))
     }
 
     /// A page of people matching `p`.
     pub async fn list_customers(&self, actor: &Actor, p: &ListParams) -> Result<Page<Customer>> {
         require(actor, Object::Customer, Action::Read)?;
         let (rows, next_cursor) = self.list_rows(actor, &LISTING, p).await?;
-        Ok(Page { data: rows.iter().map(|r| self.customer_from_row(r).map(|x| shown(actor, x))).collect::<Result<_>>()?, next_cursor })
+        let masked = self.masked_keys(actor, FieldObject::Customer).await?;
+        Ok(Page {
+            data: rows.iter().map(|r| self.customer_from_row(r).map(|x| shown(actor, x, &masked))).collect::<Result<_>>()?,
+            next_cursor,
+        })
     }
 
     /// Adds a person; `build` validates the input (after the permission check, so a caller
@@ -179,7 +185,8 @@ impl Store {
         let created = self.customer_in(&mut tx, &Actor::system(), id).await?;
         self.audit(&mut tx, actor, "create", "customer", Some(id), json!({"after": &created.data})).await?;
         tx.commit().await?;
-        Ok(shown(actor, created))
+        let masked = self.masked_keys(actor, FieldObject::Customer).await?;
+        Ok(shown(actor, created, &masked))
     }
 
     /// Inserts without auditing: callers audit (one row per record, or one per batch when seeding).
@@ -227,7 +234,8 @@ impl Store {
         let after = self.customer_in(&mut tx, &Actor::system(), id).await?;
         self.audit(&mut tx, actor, "update", "customer", Some(id), audit::diff(&before.data, &after.data)).await?;
         tx.commit().await?;
-        Ok(shown(actor, after))
+        let masked = self.masked_keys(actor, FieldObject::Customer).await?;
+        Ok(shown(actor, after, &masked))
     }
 
     /// Soft-deletes a person: it disappears from lists and reads but stays as a tombstone that
@@ -320,7 +328,8 @@ impl Store {
         self.audit(&mut tx, actor, "erase", "customer", Some(id), json!({"fields": "all personal fields"})).await?;
         let after = self.customer_in(&mut tx, &Actor::system(), id).await?;
         tx.commit().await?;
-        Ok(shown(actor, after))
+        let masked = self.masked_keys(actor, FieldObject::Customer).await?;
+        Ok(shown(actor, after, &masked))
     }
 
     /// The custom field definitions of people (for validating input).

@@ -15,7 +15,7 @@ use crate::error::{ApiError, Problem};
 use crate::extract::{AppJson, CurrentUser};
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(delete))
+    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(update, delete))
 }
 
 /// Which object's fields to list.
@@ -51,4 +51,26 @@ async fn create(
 async fn delete(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
     state.store.delete_custom_field(&user.actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// What can change on a custom field.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FieldPatch {
+    /// New label.
+    label: Option<String>,
+    /// Mask the values for roles without `pii`.
+    sensitive: Option<bool>,
+}
+
+/// Relabel a custom field or mark it sensitive (admins only).
+#[utoipa::path(patch, path = "/api/v1/custom_fields/{id}", tag = "custom_fields", request_body = FieldPatch, security(("bearer" = [])),
+    responses((status = 200, body = CustomField), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn update(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    AppJson(p): AppJson<FieldPatch>,
+) -> Result<Json<CustomField>, ApiError> {
+    Ok(Json(state.store.update_custom_field(&user.actor, id, p.label, p.sensitive).await?))
 }

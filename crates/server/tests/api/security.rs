@@ -190,6 +190,20 @@ async fn sensitive_fields_are_masked_without_pii() {
             assert_eq!(list.body["data"][0]["email"], "a•••@example.com", "lists mask too");
         }
         assert_eq!(app.get(&path).await.body["email"], "ann.lee@example.com");
+        // Admins decide which custom fields count as personal data too.
+        let f = app.post("/api/v1/custom_fields", json!({"object": "customer", "key": "salary", "field_type": "number"})).await;
+        app.patch(&path, json!({"custom": {"salary": 90000}}), None).await;
+        let seen = app.call(Method::GET, &path, Some(&viewer), None, &[]).await;
+        assert_eq!(seen.body["custom"]["salary"], 90000);
+        let r = app.patch(&format!("/api/v1/custom_fields/{}", f.body["id"]), json!({"sensitive": true}), None).await;
+        assert_eq!((r.status, r.body["sensitive"].as_bool()), (StatusCode::OK, Some(true)));
+        let masked = app.call(Method::GET, &path, Some(&viewer), None, &[]).await;
+        assert_eq!(masked.body["custom"]["salary"], "•••");
+        assert_eq!(app.get(&path).await.body["custom"]["salary"], 90000);
+        let r = app
+            .call(Method::PATCH, &format!("/api/v1/custom_fields/{}", f.body["id"]), Some(&viewer), Some(json!({"sensitive": false})), &[])
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
     });
 }
 
