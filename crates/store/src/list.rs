@@ -108,8 +108,10 @@ impl Store {
             )));
         }
         let relevance = p.sort == SortField::Relevance;
-        let mut q = Sql::new("SELECT * FROM (SELECT ");
-        q.push(spec.cols).push(", ");
+        // The inner query finds the page's ids with narrow rows (filters, rank, cursor, limit);
+        // only those ids are joined to their full rows and companies. Ranking every match with
+        // its wide row was what made searches slow.
+        let mut q = Sql::new(&format!("SELECT {}, k.sort_key FROM (SELECT * FROM (SELECT {a}.id AS id, ", spec.cols));
         // Each term matches a word prefix in clear, or (when encrypting) a whole email or phone
         // word through its keyed token.
         let fts_sqlite = if self.backend == Backend::Sqlite && !p.terms.is_empty() {
@@ -144,15 +146,10 @@ impl Store {
         }
         q.push(" AS sort_key FROM ");
         if relevance && self.backend == Backend::Sqlite {
-            q.push(&format!(
-                "{fts} JOIN {table} ON {a}.id = {fts}.rowid {joins} WHERE {fts} MATCH ",
-                fts = spec.fts,
-                table = spec.table,
-                joins = spec.joins
-            ))
-            .arg(fts_sqlite.clone().unwrap_or_default());
+            q.push(&format!("{fts} JOIN {table} ON {a}.id = {fts}.rowid WHERE {fts} MATCH ", fts = spec.fts, table = spec.table))
+                .arg(fts_sqlite.clone().unwrap_or_default());
         } else {
-            q.push(&format!("{} {} WHERE 1 = 1", spec.table, spec.joins));
+            q.push(&format!("{} WHERE 1 = 1", spec.table));
             if let Some(m) = &fts_sqlite {
                 q.push(&format!(" AND {a}.id IN (SELECT rowid FROM {fts} WHERE {fts} MATCH ", fts = spec.fts)).arg(m.clone()).push(")");
             }
@@ -228,6 +225,7 @@ impl Store {
                 .push(")");
         }
         q.push(&format!(" ORDER BY s.sort_key {dir}, s.id {dir} LIMIT ")).arg(p.limit as i64 + 1);
+        q.push(&format!(") k JOIN {} ON {a}.id = k.id {} ORDER BY k.sort_key {dir}, k.id {dir}", spec.table, spec.joins));
         let mut rows = q.fetch_all(&self.pool).await?;
         let next = if rows.len() > p.limit as usize {
             rows.truncate(p.limit as usize);

@@ -81,6 +81,7 @@ impl Store {
         self.audit(&mut tx, actor, "permission_change", "role", None, json!({"role": name, "before": before, "after": input.permissions}))
             .await?;
         tx.commit().await?;
+        self.sessions.clear();
         Ok(RoleInfo { name, builtin: false, permissions: input.permissions })
     }
 
@@ -100,6 +101,7 @@ impl Store {
         }
         self.audit(&mut tx, actor, "permission_change", "role", None, json!({"role": name, "deleted": true})).await?;
         tx.commit().await?;
+        self.sessions.clear();
         Ok(())
     }
 }

@@ -132,6 +132,41 @@ pub enum LoginRefused {
     },
 }
 
+/// Recently validated tokens, so that a burst of requests costs one token lookup instead of
+/// one each. Entries live [`SESSION_TTL`]; this process drops them at once when it revokes a
+/// token or changes a user or role, and other processes follow within the TTL.
+#[derive(Default)]
+pub(crate) struct SessionCache {
+    map: std::sync::Mutex<std::collections::HashMap<String, (Session, std::time::Instant)>>,
+}
+
+/// How long a validated token is trusted without asking the database again.
+pub const SESSION_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl SessionCache {
+    fn get(&self, hash: &str) -> Option<Session> {
+        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(hash).filter(|(_, at)| at.elapsed() < SESSION_TTL).map(|(s, _)| s.clone())
+    }
+
+    fn put(&self, hash: String, s: Session) {
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() > 10_000 {
+            map.retain(|_, (_, at)| at.elapsed() < SESSION_TTL);
+        }
+        map.insert(hash, (s, std::time::Instant::now()));
+    }
+
+    fn forget(&self, keep: impl Fn(&Session) -> bool) {
+        self.map.lock().unwrap_or_else(|e| e.into_inner()).retain(|_, (s, _)| keep(s));
+    }
+
+    /// Drops every entry (a role's permissions changed).
+    pub(crate) fn clear(&self) {
+        self.forget(|_| false);
+    }
+}
+
 /// How long a sign-in token lives.
 const TOKEN_DAYS: i64 = 30;
 /// Failures within [`THROTTLE_MINUTES`] that lock an email for as long.
@@ -290,6 +325,7 @@ impl Store {
                 .await?;
         }
         let user = self.user_in(&mut tx, id).await?;
+        self.sessions.forget(|s| s.user.id != id);
         let mut diff = audit::diff(&before, &user);
         if patch.password.is_some() {
             diff["password"] = json!("changed");
@@ -402,6 +438,10 @@ impl Store {
 
     /// Resolves a bearer token to its session, if the token is live and the user active.
     pub async fn authenticate(&self, token: &str) -> Result<Option<Session>> {
+        let hash = token_hash(token);
+        if let Some(s) = self.sessions.get(&hash) {
+            return Ok(Some(s));
+        }
         let now = now_rfc3339();
         let row = sql(
             &format!(
@@ -428,11 +468,14 @@ impl Store {
         if last.is_none_or(|l| l < time_in(chrono::Duration::minutes(-1))) {
             let _ = sql("UPDATE auth_tokens SET last_used_at = ? WHERE id = ?", [now.into(), token_id.into()]).execute(&self.pool).await;
         }
-        Ok(Some(Session { user, perms, scopes: Scopes::parse(&row.try_get::<String, _>("scopes")?), token_id }))
+        let session = Session { user, perms, scopes: Scopes::parse(&row.try_get::<String, _>("scopes")?), token_id };
+        self.sessions.put(hash, session.clone());
+        Ok(Some(session))
     }
 
     /// Revokes the token a request came with (logout); revoking twice is not an error.
     pub async fn revoke_token(&self, actor: &Actor, token: &str) -> Result<()> {
+        self.sessions.forget(|_| false);
         let mut tx = self.write_tx().await?;
         let n = sql(
             "UPDATE auth_tokens SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL",
@@ -525,6 +568,7 @@ impl Store {
             .await?;
         self.audit(&mut tx, actor, "token_revoke", "token", Some(id), json!({"user_id": owner})).await?;
         tx.commit().await?;
+        self.sessions.forget(|s| s.token_id != id);
         Ok(())
     }
 
