@@ -159,14 +159,7 @@ type Filtered = (f64, Vec<f64>, Vec<Vec<f64>>, StateSpace);
 
 /// Run the Kalman filter; returns the log-likelihood and the predicted state and
 /// covariance after the last observation.
-fn filter(
-    y: &[f64],
-    order: Order,
-    ar: &[f64],
-    ma: &[f64],
-    sigma2: f64,
-    diffuse: f64,
-) -> Option<Filtered> {
+fn filter(y: &[f64], order: Order, ar: &[f64], ma: &[f64], sigma2: f64, diffuse: f64) -> Option<Filtered> {
     let ss = build(order, ar, ma);
     let m = ss.m;
     let mut a = vec![0.0; m];
@@ -174,9 +167,7 @@ fn filter(
     let mut llf = 0.0;
     let ln2pi = (2.0 * std::f64::consts::PI).ln();
     for (t, &obs) in y.iter().enumerate() {
-        let pz: Vec<f64> = (0..m)
-            .map(|i| (0..m).map(|j| p[i][j] * ss.z[j]).sum())
-            .collect();
+        let pz: Vec<f64> = (0..m).map(|i| (0..m).map(|j| p[i][j] * ss.z[j]).sum()).collect();
         let f: f64 = (0..m).map(|i| ss.z[i] * pz[i]).sum();
         let v = obs - (0..m).map(|i| ss.z[i] * a[i]).sum::<f64>();
         if !(f > 0.0) {
@@ -204,25 +195,10 @@ fn filter(
 
 fn predict(ss: &StateSpace, a: &[f64], p: &[Vec<f64>], sigma2: f64) -> (Vec<f64>, Vec<Vec<f64>>) {
     let m = ss.m;
-    let na: Vec<f64> = (0..m)
-        .map(|i| (0..m).map(|j| ss.t[i][j] * a[j]).sum())
-        .collect();
-    let tp: Vec<Vec<f64>> = (0..m)
-        .map(|i| {
-            (0..m)
-                .map(|j| (0..m).map(|k| ss.t[i][k] * p[k][j]).sum())
-                .collect()
-        })
-        .collect();
-    let np = (0..m)
-        .map(|i| {
-            (0..m)
-                .map(|j| {
-                    (0..m).map(|k| tp[i][k] * ss.t[j][k]).sum::<f64>() + sigma2 * ss.r[i] * ss.r[j]
-                })
-                .collect()
-        })
-        .collect();
+    let na: Vec<f64> = (0..m).map(|i| (0..m).map(|j| ss.t[i][j] * a[j]).sum()).collect();
+    let tp: Vec<Vec<f64>> = (0..m).map(|i| (0..m).map(|j| (0..m).map(|k| ss.t[i][k] * p[k][j]).sum()).collect()).collect();
+    let np =
+        (0..m).map(|i| (0..m).map(|j| (0..m).map(|k| tp[i][k] * ss.t[j][k]).sum::<f64>() + sigma2 * ss.r[i] * ss.r[j]).collect()).collect();
     (na, np)
 }
 
@@ -285,9 +261,7 @@ fn is_stationary(c: &[f64]) -> bool {
         if !(rk.abs() < 1.0) {
             return false;
         }
-        let prev: Vec<f64> = (0..k)
-            .map(|i| (y[i] - rk * y[k - i - 1]) / (1.0 - rk * rk))
-            .collect();
+        let prev: Vec<f64> = (0..k).map(|i| (y[i] - rk * y[k - i - 1]) / (1.0 - rk * rk)).collect();
         y = prev;
     }
     true
@@ -300,29 +274,19 @@ fn css_start(w: &[f64], p: usize, q: usize) -> (Vec<f64>, Vec<f64>, f64) {
     let n = w.len();
     let fallback = || {
         let m = w.iter().sum::<f64>() / n.max(1) as f64;
-        (
-            vec![0.0; p],
-            vec![0.0; q],
-            w.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / n.max(1) as f64,
-        )
+        (vec![0.0; p], vec![0.0; q], w.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / n.max(1) as f64)
     };
     if n <= r + p + q + 1 {
         return fallback();
     }
     let mut resid_ar = Vec::new();
     if q > 0 {
-        let x: Vec<Vec<f64>> = (k..n)
-            .map(|t| (1..=k).map(|j| w[t - j]).collect())
-            .collect();
+        let x: Vec<Vec<f64>> = (k..n).map(|t| (1..=k).map(|j| w[t - j]).collect()).collect();
         let y: Vec<f64> = w[k..].to_vec();
         let Ok((b, _)) = lstsq(&x, &y) else {
             return fallback();
         };
-        resid_ar = x
-            .iter()
-            .zip(&y)
-            .map(|(row, yi)| yi - row.iter().zip(&b).map(|(a, c)| a * c).sum::<f64>())
-            .collect();
+        resid_ar = x.iter().zip(&y).map(|(row, yi)| yi - row.iter().zip(&b).map(|(a, c)| a * c).sum::<f64>()).collect();
     }
     // resid_ar[i] is the residual at time i + k.
     let x: Vec<Vec<f64>> = (r..n)
@@ -339,11 +303,7 @@ fn css_start(w: &[f64], p: usize, q: usize) -> (Vec<f64>, Vec<f64>, f64) {
     let Ok((b, _)) = lstsq(&x, &y) else {
         return fallback();
     };
-    let resid: Vec<f64> = x
-        .iter()
-        .zip(&y)
-        .map(|(row, yi)| yi - row.iter().zip(&b).map(|(a, c)| a * c).sum::<f64>())
-        .collect();
+    let resid: Vec<f64> = x.iter().zip(&y).map(|(row, yi)| yi - row.iter().zip(&b).map(|(a, c)| a * c).sum::<f64>()).collect();
     let tail = &resid[q.min(resid.len())..];
     let s2 = tail.iter().map(|v| v * v).sum::<f64>() / tail.len().max(1) as f64;
     let mut ar = b[..p].to_vec();
@@ -360,10 +320,7 @@ fn css_start(w: &[f64], p: usize, q: usize) -> (Vec<f64>, Vec<f64>, f64) {
 fn unpack(order: Order, x: &[f64]) -> (Vec<f64>, Vec<f64>, f64) {
     let ar = constrain(&x[..order.p]);
     // MA invertibility: θ(L) = 1 + θ₁L + … is invertible when −θ is "stationary".
-    let ma: Vec<f64> = constrain(&x[order.p..order.p + order.q])
-        .iter()
-        .map(|v| -v)
-        .collect();
+    let ma: Vec<f64> = constrain(&x[order.p..order.p + order.q]).iter().map(|v| -v).collect();
     let sigma2 = x[order.p + order.q] * x[order.p + order.q];
     (ar, ma, sigma2)
 }
@@ -385,17 +342,10 @@ pub fn fit_arima_global(y: &[f64], order: Order) -> Result<ArimaFit> {
 fn fit(y: &[f64], order: Order, global: bool) -> Result<ArimaFit> {
     let n_params = order.p + order.q + 1;
     if y.len() < order.d + n_params + 2 {
-        return Err(Error::TooFew {
-            what: "ARIMA observations",
-            need: order.d + n_params + 2,
-            got: y.len(),
-        });
+        return Err(Error::TooFew { what: "ARIMA observations", need: order.d + n_params + 2, got: y.len() });
     }
     if y.iter().any(|v| !v.is_finite()) {
-        return Err(Error::Parameter {
-            name: "series",
-            detail: "non-finite value".into(),
-        });
+        return Err(Error::Parameter { name: "series", detail: "non-finite value".into() });
     }
     // Scale of the innovations: variance of the d-th differences.
     let mut w = y.to_vec();
@@ -478,29 +428,14 @@ fn fit(y: &[f64], order: Order, global: bool) -> Result<ArimaFit> {
     let (ar, ma, s2) = unpack(order, &x);
     let n_eff = (y.len() - order.d) as f64;
     let llf = -v - n_eff * scale.ln();
-    Ok(ArimaFit {
-        order,
-        ar,
-        ma,
-        sigma2: s2 * var,
-        llf,
-        aic: -2.0 * llf + 2.0 * n_params as f64,
-        series: y.to_vec(),
-    })
+    Ok(ArimaFit { order, ar, ma, sigma2: s2 * var, llf, aic: -2.0 * llf + 2.0 * n_params as f64, series: y.to_vec() })
 }
 
 impl ArimaFit {
     /// Forecast `steps` ahead with a `level` (e.g. 0.95) normal prediction interval.
     pub fn forecast(&self, steps: usize, level: f64) -> Result<Forecast> {
-        let (_, mut a, mut p, ss) = filter(
-            &self.series,
-            self.order,
-            &self.ar,
-            &self.ma,
-            self.sigma2,
-            DIFFUSE,
-        )
-        .ok_or(Error::NoConvergence("ARIMA filter"))?;
+        let (_, mut a, mut p, ss) =
+            filter(&self.series, self.order, &self.ar, &self.ma, self.sigma2, DIFFUSE).ok_or(Error::NoConvergence("ARIMA filter"))?;
         let zq = norm_ppf(0.5 + level / 2.0);
         let (mut mean, mut lower, mut upper) = (Vec::new(), Vec::new(), Vec::new());
         for h in 0..steps {
@@ -510,9 +445,7 @@ impl ArimaFit {
                 p = np;
             }
             let m: f64 = (0..ss.m).map(|i| ss.z[i] * a[i]).sum();
-            let var: f64 = (0..ss.m)
-                .map(|i| (0..ss.m).map(|j| ss.z[i] * p[i][j] * ss.z[j]).sum::<f64>())
-                .sum();
+            let var: f64 = (0..ss.m).map(|i| (0..ss.m).map(|j| ss.z[i] * p[i][j] * ss.z[j]).sum::<f64>()).sum();
             let half = zq * var.max(0.0).sqrt();
             mean.push(m);
             lower.push(m - half);

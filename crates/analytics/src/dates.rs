@@ -55,10 +55,7 @@ pub fn format_day(day: i64) -> String {
 /// (an optional trailing `Z` is accepted) into naive seconds since the epoch.
 /// Fractional seconds are truncated.
 pub fn parse_timestamp(s: &str) -> Result<i64> {
-    let bad = || Error::Parse {
-        what: "timestamp",
-        value: s.to_string(),
-    };
+    let bad = || Error::Parse { what: "timestamp", value: s.to_string() };
     let t = s.trim().trim_end_matches('Z');
     let (date, time) = match t.find(['T', ' ']) {
         Some(i) => (&t[..i], Some(&t[i + 1..])),
@@ -77,11 +74,7 @@ pub fn parse_timestamp(s: &str) -> Result<i64> {
         let h: i64 = tp.next().and_then(|v| v.parse().ok()).ok_or_else(bad)?;
         let mi: i64 = tp.next().and_then(|v| v.parse().ok()).ok_or_else(bad)?;
         let sec: i64 = match tp.next() {
-            Some(v) => v
-                .split('.')
-                .next()
-                .and_then(|v| v.parse().ok())
-                .ok_or_else(bad)?,
+            Some(v) => v.split('.').next().and_then(|v| v.parse().ok()).ok_or_else(bad)?,
             None => 0,
         };
         if h > 23 || mi > 59 || sec > 60 {

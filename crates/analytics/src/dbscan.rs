@@ -23,10 +23,7 @@ pub struct DbscanParams {
 
 impl Default for DbscanParams {
     fn default() -> Self {
-        DbscanParams {
-            eps: 0.3,
-            min_samples: 20,
-        }
+        DbscanParams { eps: 0.3, min_samples: 20 }
     }
 }
 
@@ -81,11 +78,7 @@ impl Grid {
                 out
             })
             .collect();
-        Grid {
-            cells,
-            neighbours,
-            cell_of,
-        }
+        Grid { cells, neighbours, cell_of }
     }
 }
 
@@ -114,22 +107,14 @@ fn find(parent: &mut [usize], mut i: usize) -> usize {
 /// sequential expansion produces.
 pub fn dbscan(x: &[Vec<f64>], params: &DbscanParams) -> Result<Vec<i64>> {
     if !(params.eps > 0.0 && params.eps.is_finite()) {
-        return Err(Error::Parameter {
-            name: "eps",
-            detail: format!("must be positive, got {}", params.eps),
-        });
+        return Err(Error::Parameter { name: "eps", detail: format!("must be positive, got {}", params.eps) });
     }
     if x.is_empty() {
         return Ok(Vec::new());
     }
     let d = x[0].len();
-    if d == 0
-        || x.iter()
-            .any(|r| r.len() != d || r.iter().any(|v| !v.is_finite()))
-    {
-        return Err(Error::Shape(
-            "rows of different lengths or non-finite".into(),
-        ));
+    if d == 0 || x.iter().any(|r| r.len() != d || r.iter().any(|v| !v.is_finite())) {
+        return Err(Error::Shape("rows of different lengths or non-finite".into()));
     }
     let eps2 = params.eps * params.eps;
     let grid = Grid::new(x, params.eps);
@@ -156,11 +141,7 @@ pub fn dbscan(x: &[Vec<f64>], params: &DbscanParams) -> Result<Vec<i64>> {
         }
     }
     // Union-find over cells holding core points.
-    let core_pts: Vec<Vec<usize>> = grid
-        .cells
-        .iter()
-        .map(|m| m.iter().copied().filter(|&i| core[i]).collect())
-        .collect();
+    let core_pts: Vec<Vec<usize>> = grid.cells.iter().map(|m| m.iter().copied().filter(|&i| core[i]).collect()).collect();
     let mut parent: Vec<usize> = (0..grid.cells.len()).collect();
     for c in 0..grid.cells.len() {
         if core_pts[c].is_empty() {
@@ -174,9 +155,7 @@ pub fn dbscan(x: &[Vec<f64>], params: &DbscanParams) -> Result<Vec<i64>> {
             if a == b {
                 continue;
             }
-            let linked = core_pts[c]
-                .iter()
-                .any(|&i| core_pts[nc].iter().any(|&j| within(&x[i], &x[j], eps2)));
+            let linked = core_pts[c].iter().any(|&i| core_pts[nc].iter().any(|&j| within(&x[i], &x[j], eps2)));
             if linked {
                 parent[a.max(b)] = a.min(b);
             }
@@ -225,14 +204,7 @@ mod tests {
             x.push(vec![10.0 + i as f64 * 0.1, 0.0]);
         }
         x.push(vec![5.0, 5.0]);
-        let l = dbscan(
-            &x,
-            &DbscanParams {
-                eps: 0.15,
-                min_samples: 3,
-            },
-        )
-        .unwrap();
+        let l = dbscan(&x, &DbscanParams { eps: 0.15, min_samples: 3 }).unwrap();
         assert_eq!(l[0], 0);
         assert_eq!(l[1], 1);
         assert!(l.iter().step_by(2).take(10).all(|&v| v == 0));

@@ -67,35 +67,21 @@ pub struct HoltWinters {
 /// The classical initial states (needs two full seasons).
 pub fn classical_initial(y: &[f64], m: usize) -> Result<InitialState> {
     if m < 2 || y.len() < 2 * m {
-        return Err(Error::TooFew {
-            what: "observations for two seasons",
-            need: 2 * m.max(2),
-            got: y.len(),
-        });
+        return Err(Error::TooFew { what: "observations for two seasons", need: 2 * m.max(2), got: y.len() });
     }
     let mean = |s: &[f64]| s.iter().sum::<f64>() / s.len() as f64;
     let (a, b) = (mean(&y[..m]), mean(&y[m..2 * m]));
-    Ok(InitialState {
-        level: a,
-        trend: (b - a) / m as f64,
-        seasonal: y[..m].iter().map(|v| v - a).collect(),
-    })
+    Ok(InitialState { level: a, trend: (b - a) / m as f64, seasonal: y[..m].iter().map(|v| v - a).collect() })
 }
 
 /// Run the recursions with given parameters and initial states.
 pub fn smooth(y: &[f64], m: usize, s: Smoothing, init: &InitialState) -> Result<HoltWinters> {
     if init.seasonal.len() != m || m == 0 {
-        return Err(Error::Shape(format!(
-            "{} seasonal states for period {m}",
-            init.seasonal.len()
-        )));
+        return Err(Error::Shape(format!("{} seasonal states for period {m}", init.seasonal.len())));
     }
     for (name, v) in [("alpha", s.alpha), ("beta", s.beta), ("gamma", s.gamma)] {
         if !(0.0..=1.0).contains(&v) {
-            return Err(Error::Parameter {
-                name,
-                detail: format!("must be in [0, 1], got {v}"),
-            });
+            return Err(Error::Parameter { name, detail: format!("must be in [0, 1], got {v}") });
         }
     }
     let (mut l, mut b) = (init.level, init.trend);
@@ -120,17 +106,7 @@ pub fn smooth(y: &[f64], m: usize, s: Smoothing, init: &InitialState) -> Result<
     if let Some((pos, v)) = last_seasonal_before_update {
         seas[pos] = v;
     }
-    Ok(HoltWinters {
-        period: m,
-        smoothing: s,
-        initial: init.clone(),
-        sse,
-        fitted,
-        level: l,
-        trend: b,
-        seasonal: seas,
-        n: y.len(),
-    })
+    Ok(HoltWinters { period: m, smoothing: s, initial: init.clone(), sse, fitted, level: l, trend: b, seasonal: seas, n: y.len() })
 }
 
 fn to_unit(x: f64) -> f64 {
@@ -147,11 +123,7 @@ pub fn fit_holt_winters(y: &[f64], m: usize) -> Result<HoltWinters> {
 /// Like [`fit_holt_winters`] with caller-supplied initial states.
 pub fn fit_with_initial(y: &[f64], m: usize, init: &InitialState) -> Result<HoltWinters> {
     let mut sse = |p: &[f64]| -> f64 {
-        let s = Smoothing {
-            alpha: to_unit(p[0]),
-            beta: to_unit(p[1]),
-            gamma: to_unit(p[2]),
-        };
+        let s = Smoothing { alpha: to_unit(p[0]), beta: to_unit(p[1]), gamma: to_unit(p[2]) };
         smooth(y, m, s, init).map_or(f64::INFINITY, |h| h.sse)
     };
     let logit = |v: f64| (v / (1.0 - v)).ln();
@@ -178,11 +150,7 @@ pub fn fit_with_initial(y: &[f64], m: usize, init: &InitialState) -> Result<Holt
         }
     }
     let (x, _) = best.ok_or(Error::NoConvergence("Holt-Winters"))?;
-    let s = Smoothing {
-        alpha: to_unit(x[0]),
-        beta: to_unit(x[1]),
-        gamma: to_unit(x[2]),
-    };
+    let s = Smoothing { alpha: to_unit(x[0]), beta: to_unit(x[1]), gamma: to_unit(x[2]) };
     smooth(y, m, s, init)
 }
 
@@ -218,9 +186,7 @@ mod tests {
 
     #[test]
     fn recovers_a_clean_seasonal_trend() {
-        let y: Vec<f64> = (0..48)
-            .map(|t| 100.0 + 2.0 * t as f64 + [5.0, -3.0, 0.0, -2.0][t % 4])
-            .collect();
+        let y: Vec<f64> = (0..48).map(|t| 100.0 + 2.0 * t as f64 + [5.0, -3.0, 0.0, -2.0][t % 4]).collect();
         let hw = fit_holt_winters(&y, 4).unwrap();
         let f = hw.forecast(4, 0.95);
         for (h, v) in f.mean.iter().enumerate() {

@@ -12,11 +12,7 @@ pub fn lstsq(x: &[Vec<f64>], y: &[f64]) -> Result<(Vec<f64>, Vec<Vec<f64>>)> {
     let n = x.len();
     let p = x.first().map_or(0, Vec::len);
     if n < p || p == 0 {
-        return Err(Error::TooFew {
-            what: "least-squares rows",
-            need: p.max(1),
-            got: n,
-        });
+        return Err(Error::TooFew { what: "least-squares rows", need: p.max(1), got: n });
     }
     // Column-major copy.
     let mut a: Vec<Vec<f64>> = (0..p).map(|j| x.iter().map(|r| r[j]).collect()).collect();
@@ -114,12 +110,8 @@ mod tests {
 
     #[test]
     fn exact_fit() {
-        let x: Vec<Vec<f64>> = (0..5)
-            .map(|i| vec![1.0, i as f64, (i * i) as f64])
-            .collect();
-        let y: Vec<f64> = (0..5)
-            .map(|i| 2.0 - 3.0 * i as f64 + 0.5 * (i * i) as f64)
-            .collect();
+        let x: Vec<Vec<f64>> = (0..5).map(|i| vec![1.0, i as f64, (i * i) as f64]).collect();
+        let y: Vec<f64> = (0..5).map(|i| 2.0 - 3.0 * i as f64 + 0.5 * (i * i) as f64).collect();
         let (b, cov) = lstsq(&x, &y).unwrap();
         for (g, w) in b.iter().zip([2.0, -3.0, 0.5]) {
             assert!((g - w).abs() < 1e-12);

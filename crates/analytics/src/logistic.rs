@@ -30,11 +30,7 @@ fn sigmoid(z: f64) -> f64 {
 
 /// `ln(1 + e^z)` without overflow.
 fn log1pexp(z: f64) -> f64 {
-    if z > 0.0 {
-        z + (-z).exp().ln_1p()
-    } else {
-        z.exp().ln_1p()
-    }
+    if z > 0.0 { z + (-z).exp().ln_1p() } else { z.exp().ln_1p() }
 }
 
 impl LogisticModel {
@@ -59,10 +55,7 @@ pub fn fit_logistic(x: &[Vec<f64>], y: &[bool], c: f64) -> Result<LogisticModel>
         return Err(Error::Empty("training rows"));
     }
     if !(c > 0.0) {
-        return Err(Error::Parameter {
-            name: "C",
-            detail: format!("must be positive, got {c}"),
-        });
+        return Err(Error::Parameter { name: "C", detail: format!("must be positive, got {c}") });
     }
     let p = x[0].len();
     if x.iter().any(|r| r.len() != p) {
@@ -107,11 +100,7 @@ pub fn fit_logistic(x: &[Vec<f64>], y: &[bool], c: f64) -> Result<LogisticModel>
         }
         let gnorm = g.iter().map(|v| v * v).sum::<f64>().sqrt();
         if gnorm < 1e-10 * c.max(1.0) * (n as f64).sqrt() {
-            return Ok(LogisticModel {
-                coef: w[..p].to_vec(),
-                intercept: w[p],
-                n_iter: it,
-            });
+            return Ok(LogisticModel { coef: w[..p].to_vec(), intercept: w[p], n_iter: it });
         }
         // A tiny ridge keeps the Hessian positive definite for separable data.
         for (a, row) in h.iter_mut().enumerate() {
@@ -127,11 +116,7 @@ pub fn fit_logistic(x: &[Vec<f64>], y: &[bool], c: f64) -> Result<LogisticModel>
                 w = cand;
                 f = fc;
                 if done {
-                    return Ok(LogisticModel {
-                        coef: w[..p].to_vec(),
-                        intercept: w[p],
-                        n_iter: it + 1,
-                    });
+                    return Ok(LogisticModel { coef: w[..p].to_vec(), intercept: w[p], n_iter: it + 1 });
                 }
                 break;
             }
@@ -206,11 +191,7 @@ pub fn calibration(y: &[bool], p: &[f64], bins: usize) -> Vec<CalibrationBin> {
     }
     acc.into_iter()
         .filter(|a| a.2 > 0)
-        .map(|(s, pos, n)| CalibrationBin {
-            mean_predicted: s / n as f64,
-            observed_rate: pos as f64 / n as f64,
-            count: n,
-        })
+        .map(|(s, pos, n)| CalibrationBin { mean_predicted: s / n as f64, observed_rate: pos as f64 / n as f64, count: n })
         .collect()
 }
 
@@ -229,12 +210,6 @@ mod tests {
         assert_eq!(roc_auc(&[true, false, true], &[0.9, 0.1, 0.9]), Some(1.0));
         assert_eq!(roc_auc(&[true, false], &[0.5, 0.5]), Some(0.5));
         assert!(log_loss(&y, &p) < std::f64::consts::LN_2);
-        assert_eq!(
-            calibration(&y, &p, 10)
-                .iter()
-                .map(|b| b.count)
-                .sum::<usize>(),
-            40
-        );
+        assert_eq!(calibration(&y, &p, 10).iter().map(|b| b.count).sum::<usize>(), 40);
     }
 }

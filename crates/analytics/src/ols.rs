@@ -21,16 +21,8 @@ pub struct Design {
 
 /// Build a design matrix: optional intercept, numeric columns, then treatment-coded
 /// dummies of each categorical column.
-pub fn design_matrix(
-    intercept: bool,
-    numeric: &[(&str, &[f64])],
-    categorical: &[(&str, &[String])],
-) -> Result<Design> {
-    let n = numeric
-        .first()
-        .map(|c| c.1.len())
-        .or(categorical.first().map(|c| c.1.len()))
-        .ok_or(Error::Empty("predictors"))?;
+pub fn design_matrix(intercept: bool, numeric: &[(&str, &[f64])], categorical: &[(&str, &[String])]) -> Result<Design> {
+    let n = numeric.first().map(|c| c.1.len()).or(categorical.first().map(|c| c.1.len())).ok_or(Error::Empty("predictors"))?;
     if numeric.iter().any(|c| c.1.len() != n) || categorical.iter().any(|c| c.1.len() != n) {
         return Err(Error::Shape("predictor columns differ in length".into()));
     }
@@ -50,16 +42,10 @@ pub fn design_matrix(
         levels.dedup();
         for level in levels.iter().skip(1) {
             names.push(format!("{name}[T.{level}]"));
-            cols.push(
-                v.iter()
-                    .map(|x| if x == *level { 1.0 } else { 0.0 })
-                    .collect(),
-            );
+            cols.push(v.iter().map(|x| if x == *level { 1.0 } else { 0.0 }).collect());
         }
     }
-    let rows = (0..n)
-        .map(|i| cols.iter().map(|c| c[i]).collect())
-        .collect();
+    let rows = (0..n).map(|i| cols.iter().map(|c| c[i]).collect()).collect();
     Ok(Design { names, rows })
 }
 
@@ -112,18 +98,10 @@ pub fn ols(y: &[f64], design: &Design) -> Result<OlsResult> {
     let n = y.len();
     let p = design.names.len();
     if design.rows.len() != n {
-        return Err(Error::Shape(format!(
-            "{} rows for {} responses",
-            design.rows.len(),
-            n
-        )));
+        return Err(Error::Shape(format!("{} rows for {} responses", design.rows.len(), n)));
     }
     if n <= p {
-        return Err(Error::TooFew {
-            what: "observations",
-            need: p + 1,
-            got: n,
-        });
+        return Err(Error::TooFew { what: "observations", need: p + 1, got: n });
     }
     let (coef, xtx_inv) = lstsq(&design.rows, y)?;
     let ssr: f64 = design
@@ -139,11 +117,7 @@ pub fn ols(y: &[f64], design: &Design) -> Result<OlsResult> {
     let sigma2 = ssr / df_resid;
     let has_const = design.names.iter().any(|s| s == "Intercept");
     let mean = y.iter().sum::<f64>() / n as f64;
-    let tss: f64 = if has_const {
-        y.iter().map(|v| (v - mean) * (v - mean)).sum()
-    } else {
-        y.iter().map(|v| v * v).sum()
-    };
+    let tss: f64 = if has_const { y.iter().map(|v| (v - mean) * (v - mean)).sum() } else { y.iter().map(|v| v * v).sum() };
     let r2 = 1.0 - ssr / tss;
     let df_model = p as f64 - if has_const { 1.0 } else { 0.0 };
     let adj = 1.0 - (n as f64 - if has_const { 1.0 } else { 0.0 }) / df_resid * (1.0 - r2);
@@ -174,17 +148,10 @@ mod tests {
     #[test]
     fn dummies_and_perfect_fit() {
         let x = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
-        let c: Vec<String> = ["a", "b", "a", "b", "c", "c"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let c: Vec<String> = ["a", "b", "a", "b", "c", "c"].iter().map(|s| s.to_string()).collect();
         let d = design_matrix(true, &[("x", &x)], &[("g", &c)]).unwrap();
         assert_eq!(d.names, ["Intercept", "x", "g[T.b]", "g[T.c]"]);
-        let y: Vec<f64> = d
-            .rows
-            .iter()
-            .map(|r| 1.0 + 2.0 * r[1] + 3.0 * r[2] - r[3] + 0.01 * (r[1] % 2.0))
-            .collect();
+        let y: Vec<f64> = d.rows.iter().map(|r| 1.0 + 2.0 * r[1] + 3.0 * r[2] - r[3] + 0.01 * (r[1] % 2.0)).collect();
         let fit = ols(&y, &d).unwrap();
         assert!((fit.coef[1] - 2.0).abs() < 0.05);
         assert!(fit.r_squared > 0.999);

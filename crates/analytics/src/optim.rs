@@ -2,23 +2,12 @@
 
 /// Minimize `f` from `x0` with initial simplex steps `step`; stops when the simplex's
 /// function values agree to `ftol` (absolute) and its points to `xtol`, or after `max_iter`.
-pub fn nelder_mead(
-    f: &mut dyn FnMut(&[f64]) -> f64,
-    x0: &[f64],
-    step: f64,
-    ftol: f64,
-    xtol: f64,
-    max_iter: usize,
-) -> (Vec<f64>, f64) {
+pub fn nelder_mead(f: &mut dyn FnMut(&[f64]) -> f64, x0: &[f64], step: f64, ftol: f64, xtol: f64, max_iter: usize) -> (Vec<f64>, f64) {
     let n = x0.len();
     let mut pts: Vec<Vec<f64>> = vec![x0.to_vec()];
     for i in 0..n {
         let mut p = x0.to_vec();
-        p[i] += if p[i] != 0.0 {
-            step * p[i].abs().max(1.0)
-        } else {
-            step
-        };
+        p[i] += if p[i] != 0.0 { step * p[i].abs().max(1.0) } else { step };
         pts.push(p);
     }
     let mut vals: Vec<f64> = pts.iter().map(|p| f(p)).collect();
@@ -27,21 +16,12 @@ pub fn nelder_mead(
         idx.sort_by(|&a, &b| vals[a].total_cmp(&vals[b]));
         pts = idx.iter().map(|&i| pts[i].clone()).collect();
         vals = idx.iter().map(|&i| vals[i]).collect();
-        let spread = (1..=n)
-            .flat_map(|i| (0..n).map(move |j| (i, j)))
-            .map(|(i, j)| (pts[i][j] - pts[0][j]).abs())
-            .fold(0.0, f64::max);
+        let spread = (1..=n).flat_map(|i| (0..n).map(move |j| (i, j))).map(|(i, j)| (pts[i][j] - pts[0][j]).abs()).fold(0.0, f64::max);
         if (vals[n] - vals[0]).abs() <= ftol && spread <= xtol {
             break;
         }
-        let centroid: Vec<f64> = (0..n)
-            .map(|j| pts[..n].iter().map(|p| p[j]).sum::<f64>() / n as f64)
-            .collect();
-        let along = |t: f64| -> Vec<f64> {
-            (0..n)
-                .map(|j| centroid[j] + t * (pts[n][j] - centroid[j]))
-                .collect()
-        };
+        let centroid: Vec<f64> = (0..n).map(|j| pts[..n].iter().map(|p| p[j]).sum::<f64>() / n as f64).collect();
+        let along = |t: f64| -> Vec<f64> { (0..n).map(|j| centroid[j] + t * (pts[n][j] - centroid[j])).collect() };
         let xr = along(-1.0);
         let fr = f(&xr);
         if fr < vals[0] {
@@ -72,41 +52,26 @@ pub fn nelder_mead(
                 vals[n] = fc;
             } else {
                 for i in 1..=n {
-                    pts[i] = (0..n)
-                        .map(|j| pts[0][j] + 0.5 * (pts[i][j] - pts[0][j]))
-                        .collect();
+                    pts[i] = (0..n).map(|j| pts[0][j] + 0.5 * (pts[i][j] - pts[0][j])).collect();
                     vals[i] = f(&pts[i]);
                 }
             }
         }
     }
-    let best = (0..=n)
-        .min_by(|&a, &b| vals[a].total_cmp(&vals[b]))
-        .unwrap_or(0);
+    let best = (0..=n).min_by(|&a, &b| vals[a].total_cmp(&vals[b])).unwrap_or(0);
     (pts[best].clone(), vals[best])
 }
 
 /// Quasi-Newton (BFGS) minimization with central-difference gradients and a
 /// backtracking line search; a local method, so it stays in the basin of `x0`.
-pub fn bfgs(
-    f: &mut dyn FnMut(&[f64]) -> f64,
-    x0: &[f64],
-    gtol: f64,
-    max_iter: usize,
-) -> (Vec<f64>, f64) {
+pub fn bfgs(f: &mut dyn FnMut(&[f64]) -> f64, x0: &[f64], gtol: f64, max_iter: usize) -> (Vec<f64>, f64) {
     bfgs_lbfgsb_like(f, x0, gtol, 1e-15, max_iter)
 }
 
 /// BFGS with scipy L-BFGS-B's stopping rules: stop when the largest gradient
 /// component is below `pgtol` or the relative decrease `(f_k − f_{k+1}) / max(|f_k|, |f_{k+1}|, 1)`
 /// is at most `ftol`.
-pub fn bfgs_lbfgsb_like(
-    f: &mut dyn FnMut(&[f64]) -> f64,
-    x0: &[f64],
-    gtol: f64,
-    ftol: f64,
-    max_iter: usize,
-) -> (Vec<f64>, f64) {
+pub fn bfgs_lbfgsb_like(f: &mut dyn FnMut(&[f64]) -> f64, x0: &[f64], gtol: f64, ftol: f64, max_iter: usize) -> (Vec<f64>, f64) {
     let n = x0.len();
     let grad = |f: &mut dyn FnMut(&[f64]) -> f64, x: &[f64]| -> Vec<f64> {
         (0..n)
@@ -123,23 +88,17 @@ pub fn bfgs_lbfgsb_like(
     let mut x = x0.to_vec();
     let mut fx = f(&x);
     let mut g = grad(f, &x);
-    let mut h: Vec<Vec<f64>> = (0..n)
-        .map(|i| (0..n).map(|j| if i == j { 1.0 } else { 0.0 }).collect())
-        .collect();
+    let mut h: Vec<Vec<f64>> = (0..n).map(|i| (0..n).map(|j| if i == j { 1.0 } else { 0.0 }).collect()).collect();
     for _ in 0..max_iter {
         if g.iter().map(|v| v.abs()).fold(0.0, f64::max) < gtol {
             break;
         }
-        let mut dir: Vec<f64> = (0..n)
-            .map(|i| -(0..n).map(|j| h[i][j] * g[j]).sum::<f64>())
-            .collect();
+        let mut dir: Vec<f64> = (0..n).map(|i| -(0..n).map(|j| h[i][j] * g[j]).sum::<f64>()).collect();
         let mut slope: f64 = dir.iter().zip(&g).map(|(d, g)| d * g).sum();
         if slope >= 0.0 {
             // Not a descent direction: reset to steepest descent.
             for (i, row) in h.iter_mut().enumerate() {
-                row.iter_mut()
-                    .enumerate()
-                    .for_each(|(j, v)| *v = if i == j { 1.0 } else { 0.0 });
+                row.iter_mut().enumerate().for_each(|(j, v)| *v = if i == j { 1.0 } else { 0.0 });
             }
             dir = g.iter().map(|v| -v).collect();
             slope = -g.iter().map(|v| v * v).sum::<f64>();
@@ -161,14 +120,11 @@ pub fn bfgs_lbfgsb_like(
         let yv: Vec<f64> = gn.iter().zip(&g).map(|(a, b)| a - b).collect();
         let sy: f64 = s.iter().zip(&yv).map(|(a, b)| a * b).sum();
         if sy > 1e-12 {
-            let hy: Vec<f64> = (0..n)
-                .map(|i| (0..n).map(|j| h[i][j] * yv[j]).sum())
-                .collect();
+            let hy: Vec<f64> = (0..n).map(|i| (0..n).map(|j| h[i][j] * yv[j]).sum()).collect();
             let yhy: f64 = yv.iter().zip(&hy).map(|(a, b)| a * b).sum();
             for i in 0..n {
                 for j in 0..n {
-                    h[i][j] +=
-                        (sy + yhy) * s[i] * s[j] / (sy * sy) - (hy[i] * s[j] + s[i] * hy[j]) / sy;
+                    h[i][j] += (sy + yhy) * s[i] * s[j] / (sy * sy) - (hy[i] * s[j] + s[i] * hy[j]) / sy;
                 }
             }
         }

@@ -43,17 +43,7 @@ pub struct Propensity {
 }
 
 fn id_number(id: &str) -> i64 {
-    id.trim()
-        .parse::<i64>()
-        .ok()
-        .or_else(|| {
-            id.trim()
-                .parse::<f64>()
-                .ok()
-                .filter(|v| v.is_finite())
-                .map(|v| v as i64)
-        })
-        .unwrap_or(0)
+    id.trim().parse::<i64>().ok().or_else(|| id.trim().parse::<f64>().ok().filter(|v| v.is_finite()).map(|v| v as i64)).unwrap_or(0)
 }
 
 /// Customers with purchases before a split day, with their raw and `log1p` features.
@@ -75,28 +65,17 @@ pub struct SplitFeatures {
 
 /// Build the calibration features and labels of the propensity/churn split.
 pub fn features_before(tx: &[Transaction], horizon_days: Option<i64>) -> Result<SplitFeatures> {
-    let min_ts = tx
-        .iter()
-        .map(|t| t.timestamp)
-        .min()
-        .ok_or(Error::Empty("transactions"))?;
+    let min_ts = tx.iter().map(|t| t.timestamp).min().ok_or(Error::Empty("transactions"))?;
     let max_ts = tx.iter().map(|t| t.timestamp).max().unwrap_or(min_ts);
     let ref_day = day_of(max_ts) + 1;
     let horizon = horizon_days.unwrap_or((ref_day - day_of(min_ts)) / 2);
     if horizon <= 0 {
-        return Err(Error::Parameter {
-            name: "horizon_days",
-            detail: format!("must be positive, got {horizon}"),
-        });
+        return Err(Error::Parameter { name: "horizon_days", detail: format!("must be positive, got {horizon}") });
     }
     let split_day = ref_day - horizon;
     let split_ts = split_day * DAY;
     let cal = aggregate(tx.iter().filter(|t| t.timestamp < split_ts));
-    let buyers: std::collections::HashSet<&str> = tx
-        .iter()
-        .filter(|t| t.timestamp >= split_ts)
-        .map(|t| t.customer_id.as_str())
-        .collect();
+    let buyers: std::collections::HashSet<&str> = tx.iter().filter(|t| t.timestamp >= split_ts).map(|t| t.customer_id.as_str()).collect();
     Ok(SplitFeatures {
         split_day,
         horizon_days: horizon,
@@ -112,25 +91,15 @@ pub fn features_before(tx: &[Transaction], horizon_days: Option<i64>) -> Result<
                 ]
             })
             .collect(),
-        bought: cal
-            .iter()
-            .map(|a| buyers.contains(a.customer_id.as_str()))
-            .collect(),
-        is_test: cal
-            .iter()
-            .map(|a| id_number(&a.customer_id).rem_euclid(4) == 0)
-            .collect(),
+        bought: cal.iter().map(|a| buyers.contains(a.customer_id.as_str())).collect(),
+        is_test: cal.iter().map(|a| id_number(&a.customer_id).rem_euclid(4) == 0).collect(),
     })
 }
 
 /// Fit the propensity model; `horizon_days = None` uses half the span.
 pub fn propensity(tx: &[Transaction], horizon_days: Option<i64>, c: f64) -> Result<Propensity> {
     let data = features_before(tx, horizon_days)?;
-    let x: Vec<Vec<f64>> = data
-        .raw
-        .iter()
-        .map(|r| r.iter().map(|v| v.ln_1p()).collect())
-        .collect();
+    let x: Vec<Vec<f64>> = data.raw.iter().map(|r| r.iter().map(|v| v.ln_1p()).collect()).collect();
     let label = data.bought.clone();
     let is_test = data.is_test.clone();
     let n = x.len();
@@ -139,26 +108,14 @@ pub fn propensity(tx: &[Transaction], horizon_days: Option<i64>, c: f64) -> Resu
         return Err(Error::Empty("training customers"));
     }
     let (mu, sd) = column_mean_std(train.iter().map(|&i| &x[i]).collect::<Vec<_>>().into_iter());
-    let z: Vec<Vec<f64>> = x
-        .iter()
-        .map(|r| {
-            r.iter()
-                .enumerate()
-                .map(|(j, v)| (v - mu[j]) / sd[j])
-                .collect()
-        })
-        .collect();
+    let z: Vec<Vec<f64>> = x.iter().map(|r| r.iter().enumerate().map(|(j, v)| (v - mu[j]) / sd[j]).collect()).collect();
     let zt: Vec<Vec<f64>> = train.iter().map(|&i| z[i].clone()).collect();
     let yt: Vec<bool> = train.iter().map(|&i| label[i]).collect();
     let model = fit_logistic(&zt, &yt, c)?;
     let p: Vec<f64> = z.iter().map(|r| model.predict_proba(r)).collect();
     let test: Vec<usize> = (0..n).filter(|&i| is_test[i]).collect();
     let (ty, tp): (Vec<bool>, Vec<f64>) = test.iter().map(|&i| (label[i], p[i])).unzip();
-    let correct = ty
-        .iter()
-        .zip(&tp)
-        .filter(|&(&y, &p)| (p >= 0.5) == y)
-        .count();
+    let correct = ty.iter().zip(&tp).filter(|&(&y, &p)| (p >= 0.5) == y).count();
     Ok(Propensity {
         split_day: data.split_day,
         horizon_days: data.horizon_days,

@@ -70,11 +70,7 @@ impl CustomerRfm {
 
     /// Average amount per invoice.
     pub fn average_order_value(&self) -> f64 {
-        if self.frequency == 0 {
-            0.0
-        } else {
-            self.monetary / self.frequency as f64
-        }
+        if self.frequency == 0 { 0.0 } else { self.monetary / self.frequency as f64 }
     }
 }
 
@@ -215,11 +211,7 @@ pub(crate) fn id_keys(ids: &[&str]) -> IdKeys {
 /// Quintile scores by rank with id tie-break: `floor(rank*5/n)+1`, rank from 0.
 pub fn quintile_scores(values: &[f64], ids: &[&str]) -> Result<Vec<u8>> {
     if values.len() != ids.len() {
-        return Err(Error::Shape(format!(
-            "{} values for {} ids",
-            values.len(),
-            ids.len()
-        )));
+        return Err(Error::Shape(format!("{} values for {} ids", values.len(), ids.len())));
     }
     let n = values.len();
     let keys = id_keys(ids);
@@ -239,24 +231,14 @@ pub fn quintile_scores(values: &[f64], ids: &[&str]) -> Result<Vec<u8>> {
 
 /// Compute the RFM table of a transaction list.
 pub fn rfm(tx: &[Transaction]) -> Result<RfmTable> {
-    let max_ts = tx
-        .iter()
-        .map(|t| t.timestamp)
-        .max()
-        .ok_or(Error::Empty("transactions"))?;
+    let max_ts = tx.iter().map(|t| t.timestamp).max().ok_or(Error::Empty("transactions"))?;
     let ref_day = day_of(max_ts) + 1;
     let agg = aggregate(tx);
     let ref_ts = ref_day * DAY;
     let ids: Vec<&str> = agg.iter().map(|a| a.customer_id.as_str()).collect();
-    let rec: Vec<i64> = agg
-        .iter()
-        .map(|a| (ref_ts - a.last_ts).div_euclid(DAY))
-        .collect();
+    let rec: Vec<i64> = agg.iter().map(|a| (ref_ts - a.last_ts).div_euclid(DAY)).collect();
     let r = quintile_scores(&rec.iter().map(|&v| v as f64).collect::<Vec<_>>(), &ids)?;
-    let f = quintile_scores(
-        &agg.iter().map(|a| a.frequency as f64).collect::<Vec<_>>(),
-        &ids,
-    )?;
+    let f = quintile_scores(&agg.iter().map(|a| a.frequency as f64).collect::<Vec<_>>(), &ids)?;
     let m = quintile_scores(&agg.iter().map(|a| a.monetary).collect::<Vec<_>>(), &ids)?;
     let customers = agg
         .iter()
@@ -279,22 +261,12 @@ pub fn rfm(tx: &[Transaction]) -> Result<RfmTable> {
 /// Means and deviations are accumulated row by row, as numpy does along axis 0.
 pub fn zscore_columns(x: &[Vec<f64>]) -> (Vec<Vec<f64>>, Vec<f64>, Vec<f64>) {
     let (mu, sd) = column_mean_std(x.iter());
-    let z = x
-        .iter()
-        .map(|row| {
-            row.iter()
-                .enumerate()
-                .map(|(j, v)| (v - mu[j]) / sd[j])
-                .collect()
-        })
-        .collect();
+    let z = x.iter().map(|row| row.iter().enumerate().map(|(j, v)| (v - mu[j]) / sd[j]).collect()).collect();
     (z, mu, sd)
 }
 
 /// Mean and population std (zero std replaced by 1) of the rows given.
-pub(crate) fn column_mean_std<'a>(
-    rows: impl Iterator<Item = &'a Vec<f64>> + Clone,
-) -> (Vec<f64>, Vec<f64>) {
+pub(crate) fn column_mean_std<'a>(rows: impl Iterator<Item = &'a Vec<f64>> + Clone) -> (Vec<f64>, Vec<f64>) {
     let mut n = 0usize;
     let mut sum: Vec<f64> = Vec::new();
     for r in rows.clone() {
@@ -329,13 +301,7 @@ pub fn segmentation_features(table: &RfmTable) -> Vec<Vec<f64>> {
     let x: Vec<Vec<f64>> = table
         .customers
         .iter()
-        .map(|c| {
-            vec![
-                (c.recency as f64).ln_1p(),
-                (c.frequency as f64).ln_1p(),
-                c.monetary.max(0.0).ln_1p(),
-            ]
-        })
+        .map(|c| vec![(c.recency as f64).ln_1p(), (c.frequency as f64).ln_1p(), c.monetary.max(0.0).ln_1p()])
         .collect();
     zscore_columns(&x).0
 }
@@ -345,33 +311,18 @@ mod tests {
     use super::*;
 
     fn t(inv: &str, c: &str, day: i64, amount: f64) -> Transaction {
-        Transaction {
-            invoice: inv.into(),
-            customer_id: c.into(),
-            product: "p".into(),
-            timestamp: day * DAY + 3600,
-            amount,
-        }
+        Transaction { invoice: inv.into(), customer_id: c.into(), product: "p".into(), timestamp: day * DAY + 3600, amount }
     }
 
     #[test]
     fn quintiles_break_ties_by_numeric_id() {
-        let s = quintile_scores(
-            &[1.0; 10],
-            &["10", "9", "8", "7", "6", "5", "4", "3", "2", "1"],
-        )
-        .unwrap();
+        let s = quintile_scores(&[1.0; 10], &["10", "9", "8", "7", "6", "5", "4", "3", "2", "1"]).unwrap();
         assert_eq!(s, vec![5, 5, 4, 4, 3, 3, 2, 2, 1, 1]);
     }
 
     #[test]
     fn rfm_basics() {
-        let tx = vec![
-            t("1", "a", 0, 10.0),
-            t("1", "a", 0, 5.0),
-            t("2", "a", 5, 1.0),
-            t("3", "b", 9, 100.0),
-        ];
+        let tx = vec![t("1", "a", 0, 10.0), t("1", "a", 0, 5.0), t("2", "a", 5, 1.0), t("3", "b", 9, 100.0)];
         let table = rfm(&tx).unwrap();
         assert_eq!(table.ref_day, 10);
         let a = &table.customers[0];

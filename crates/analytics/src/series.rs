@@ -42,18 +42,10 @@ pub struct SalesSeries {
 
 /// Choose the frequency from the data span (`None` = auto).
 pub fn auto_freq(tx: &[Transaction]) -> Result<Freq> {
-    let min = tx
-        .iter()
-        .map(|t| t.timestamp)
-        .min()
-        .ok_or(Error::Empty("transactions"))?;
+    let min = tx.iter().map(|t| t.timestamp).min().ok_or(Error::Empty("transactions"))?;
     let max = tx.iter().map(|t| t.timestamp).max().unwrap_or(min);
     let days = (max - min).div_euclid(crate::dates::DAY) as f64;
-    Ok(if days / 30.44 >= 24.0 {
-        Freq::Monthly
-    } else {
-        Freq::Weekly
-    })
+    Ok(if days / 30.44 >= 24.0 { Freq::Monthly } else { Freq::Weekly })
 }
 
 fn month_index(day: i64) -> i64 {
@@ -71,16 +63,8 @@ pub fn sales_series(tx: &[Transaction], freq: Option<Freq>) -> Result<SalesSerie
         Some(f) => f,
         None => auto_freq(tx)?,
     };
-    let first = tx
-        .iter()
-        .map(|t| day_of(t.timestamp))
-        .min()
-        .ok_or(Error::Empty("transactions"))?;
-    let last = tx
-        .iter()
-        .map(|t| day_of(t.timestamp))
-        .max()
-        .unwrap_or(first);
+    let first = tx.iter().map(|t| day_of(t.timestamp)).min().ok_or(Error::Empty("transactions"))?;
+    let last = tx.iter().map(|t| day_of(t.timestamp)).max().unwrap_or(first);
     // Period index of a day.
     let period = |day: i64| -> i64 {
         match freq {
@@ -114,11 +98,7 @@ pub fn sales_series(tx: &[Transaction], freq: Option<Freq>) -> Result<SalesSerie
         sums.pop();
         labels.pop();
     }
-    Ok(SalesSeries {
-        freq,
-        labels,
-        values: sums,
-    })
+    Ok(SalesSeries { freq, labels, values: sums })
 }
 
 #[cfg(test)]
@@ -132,13 +112,7 @@ mod tests {
         let sun = days_from_civil(2024, 12, 29);
         let tx: Vec<Transaction> = [sun - 6, sun, sun + 1]
             .iter()
-            .map(|&d| Transaction {
-                invoice: d.to_string(),
-                customer_id: "1".into(),
-                product: "p".into(),
-                timestamp: d * DAY,
-                amount: 1.0,
-            })
+            .map(|&d| Transaction { invoice: d.to_string(), customer_id: "1".into(), product: "p".into(), timestamp: d * DAY, amount: 1.0 })
             .collect();
         let s = sales_series(&tx, Some(Freq::Weekly)).unwrap();
         assert_eq!(s.labels, vec![sun]);

@@ -49,17 +49,10 @@ pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
 pub fn describe(x: &[f64]) -> Result<Describe> {
     let n = x.len();
     if n < 2 {
-        return Err(Error::TooFew {
-            what: "sample values",
-            need: 2,
-            got: n,
-        });
+        return Err(Error::TooFew { what: "sample values", need: 2, got: n });
     }
     if x.iter().any(|v| v.is_nan()) {
-        return Err(Error::Parameter {
-            name: "x",
-            detail: "contains NaN".into(),
-        });
+        return Err(Error::Parameter { name: "x", detail: "contains NaN".into() });
     }
     let nf = n as f64;
     let mean = x.iter().sum::<f64>() / nf;
@@ -72,11 +65,7 @@ pub fn describe(x: &[f64]) -> Result<Describe> {
     }
     let var = m2 / (nf - 1.0);
     let (m2n, m3n, m4n) = (m2 / nf, m3 / nf, m4 / nf);
-    let skew = if n > 2 && m2n > 0.0 {
-        (nf * (nf - 1.0)).sqrt() / (nf - 2.0) * m3n / m2n.powf(1.5)
-    } else {
-        f64::NAN
-    };
+    let skew = if n > 2 && m2n > 0.0 { (nf * (nf - 1.0)).sqrt() / (nf - 2.0) * m3n / m2n.powf(1.5) } else { f64::NAN };
     let kurtosis = if n > 3 && m2n > 0.0 {
         let g2 = m4n / (m2n * m2n) - 3.0;
         (nf - 1.0) / ((nf - 2.0) * (nf - 3.0)) * ((nf + 1.0) * g2 + 6.0)
@@ -114,11 +103,7 @@ pub struct TTest {
 /// Welch's unequal-variance two-sample t-test.
 pub fn welch_t_test(a: &[f64], b: &[f64]) -> Result<TTest> {
     if a.len() < 2 || b.len() < 2 {
-        return Err(Error::TooFew {
-            what: "values per group",
-            need: 2,
-            got: a.len().min(b.len()),
-        });
+        return Err(Error::TooFew { what: "values per group", need: 2, got: a.len().min(b.len()) });
     }
     let mv = |x: &[f64]| {
         let n = x.len() as f64;
@@ -131,11 +116,7 @@ pub fn welch_t_test(a: &[f64], b: &[f64]) -> Result<TTest> {
     let se2 = va + vb;
     let statistic = (ma - mb) / se2.sqrt();
     let df = se2 * se2 / (va * va / (na - 1.0) + vb * vb / (nb - 1.0));
-    Ok(TTest {
-        statistic,
-        df,
-        p_value: t_two_sided_p(statistic, df),
-    })
+    Ok(TTest { statistic, df, p_value: t_two_sided_p(statistic, df) })
 }
 
 /// Result of a chi-square test of independence.
@@ -157,25 +138,15 @@ pub fn chi_square_independence(table: &[Vec<f64>], correction: bool) -> Result<C
     let r = table.len();
     let c = table.first().map_or(0, Vec::len);
     if r < 2 || c < 2 || table.iter().any(|row| row.len() != c) {
-        return Err(Error::Shape(
-            "need a rectangular table of at least 2×2".into(),
-        ));
+        return Err(Error::Shape("need a rectangular table of at least 2×2".into()));
     }
     let rows: Vec<f64> = table.iter().map(|row| row.iter().sum()).collect();
-    let cols: Vec<f64> = (0..c)
-        .map(|j| table.iter().map(|row| row[j]).sum())
-        .collect();
+    let cols: Vec<f64> = (0..c).map(|j| table.iter().map(|row| row[j]).sum()).collect();
     let total: f64 = rows.iter().sum();
     if rows.iter().chain(&cols).any(|&s| s <= 0.0) {
-        return Err(Error::Parameter {
-            name: "table",
-            detail: "a row or column sums to zero".into(),
-        });
+        return Err(Error::Parameter { name: "table", detail: "a row or column sums to zero".into() });
     }
-    let expected: Vec<Vec<f64>> = rows
-        .iter()
-        .map(|ri| cols.iter().map(|cj| ri * cj / total).collect())
-        .collect();
+    let expected: Vec<Vec<f64>> = rows.iter().map(|ri| cols.iter().map(|cj| ri * cj / total).collect()).collect();
     let dof = (r - 1) * (c - 1);
     let mut stat = 0.0;
     for i in 0..r {
@@ -188,12 +159,7 @@ pub fn chi_square_independence(table: &[Vec<f64>], correction: bool) -> Result<C
             stat += (o - e) * (o - e) / e;
         }
     }
-    Ok(ChiSquare {
-        statistic: stat,
-        dof,
-        p_value: chi2_sf(stat, dof as f64),
-        expected,
-    })
+    Ok(ChiSquare { statistic: stat, dof, p_value: chi2_sf(stat, dof as f64), expected })
 }
 
 /// Customer satisfaction: share of ratings at or above `satisfied_from`
@@ -227,10 +193,7 @@ pub fn nps(ratings: &[u8]) -> Result<Nps> {
         return Err(Error::Empty("ratings"));
     }
     if let Some(&bad) = ratings.iter().find(|&&r| r > 10) {
-        return Err(Error::Parameter {
-            name: "ratings",
-            detail: format!("{bad} is outside 0..=10"),
-        });
+        return Err(Error::Parameter { name: "ratings", detail: format!("{bad} is outside 0..=10") });
     }
     let n = ratings.len() as f64;
     let promoters = ratings.iter().filter(|&&r| r >= 9).count();

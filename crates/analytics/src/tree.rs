@@ -22,11 +22,7 @@ pub struct TreeParams {
 
 impl Default for TreeParams {
     fn default() -> Self {
-        TreeParams {
-            max_depth: 4,
-            min_samples_leaf: 20,
-            min_samples_split: 40,
-        }
+        TreeParams { max_depth: 4, min_samples_leaf: 20, min_samples_split: 40 }
     }
 }
 
@@ -68,10 +64,7 @@ fn gini(counts: &[usize], n: usize) -> f64 {
     if n == 0 {
         return 0.0;
     }
-    1.0 - counts
-        .iter()
-        .map(|&c| (c as f64 / n as f64).powi(2))
-        .sum::<f64>()
+    1.0 - counts.iter().map(|&c| (c as f64 / n as f64).powi(2)).sum::<f64>()
 }
 
 struct Builder<'a> {
@@ -104,15 +97,11 @@ impl Builder<'_> {
                 left[self.y[order[s]]] += 1;
                 let nl = s + 1;
                 let (v, w) = (self.x[order[s]][f], self.x[order[s + 1]][f]);
-                if v == w
-                    || nl < self.params.min_samples_leaf
-                    || n - nl < self.params.min_samples_leaf
-                {
+                if v == w || nl < self.params.min_samples_leaf || n - nl < self.params.min_samples_leaf {
                     continue;
                 }
                 let right: Vec<usize> = parent.iter().zip(&left).map(|(a, b)| a - b).collect();
-                let imp = (nl as f64 * gini(&left, nl) + (n - nl) as f64 * gini(&right, n - nl))
-                    / n as f64;
+                let imp = (nl as f64 * gini(&left, nl) + (n - nl) as f64 * gini(&right, n - nl)) / n as f64;
                 let gain = base - imp;
                 if gain > 1e-12 && best.is_none_or(|b| gain > b.2 + 1e-15) {
                     let mut t = v / 2.0 + w / 2.0;
@@ -129,64 +118,35 @@ impl Builder<'_> {
     fn grow(&mut self, idx: Vec<usize>, depth: usize) -> usize {
         let counts = self.counts(&idx);
         let me = self.nodes.len();
-        self.nodes.push(Node::Leaf {
-            counts: counts.clone(),
-        });
+        self.nodes.push(Node::Leaf { counts: counts.clone() });
         let pure = counts.iter().filter(|&&c| c > 0).count() <= 1;
-        if pure
-            || depth >= self.params.max_depth
-            || idx.len() < self.params.min_samples_split.max(2)
-        {
+        if pure || depth >= self.params.max_depth || idx.len() < self.params.min_samples_split.max(2) {
             return me;
         }
         let Some((feature, threshold, _)) = self.best_split(&idx, &counts) else {
             return me;
         };
-        let (l, r): (Vec<usize>, Vec<usize>) =
-            idx.iter().partition(|&&i| self.x[i][feature] <= threshold);
+        let (l, r): (Vec<usize>, Vec<usize>) = idx.iter().partition(|&&i| self.x[i][feature] <= threshold);
         let left = self.grow(l, depth + 1);
         let right = self.grow(r, depth + 1);
-        self.nodes[me] = Node::Split {
-            feature,
-            threshold,
-            left,
-            right,
-            counts,
-        };
+        self.nodes[me] = Node::Split { feature, threshold, left, right, counts };
         me
     }
 }
 
 /// Fit a tree on rows `x` with class labels `y` in `0..class_names.len()`.
-pub fn fit_tree(
-    x: &[Vec<f64>],
-    y: &[usize],
-    feature_names: &[&str],
-    class_names: &[&str],
-    params: TreeParams,
-) -> Result<DecisionTree> {
+pub fn fit_tree(x: &[Vec<f64>], y: &[usize], feature_names: &[&str], class_names: &[&str], params: TreeParams) -> Result<DecisionTree> {
     if x.is_empty() {
         return Err(Error::Empty("training rows"));
     }
     if x.len() != y.len() || x.iter().any(|r| r.len() != feature_names.len()) {
-        return Err(Error::Shape(
-            "rows, labels and feature names disagree".into(),
-        ));
+        return Err(Error::Shape("rows, labels and feature names disagree".into()));
     }
     let k = class_names.len();
     if let Some(&bad) = y.iter().find(|&&c| c >= k) {
-        return Err(Error::Parameter {
-            name: "y",
-            detail: format!("class {bad} outside 0..{k}"),
-        });
+        return Err(Error::Parameter { name: "y", detail: format!("class {bad} outside 0..{k}") });
     }
-    let mut b = Builder {
-        x,
-        y,
-        k,
-        params,
-        nodes: Vec::new(),
-    };
+    let mut b = Builder { x, y, k, params, nodes: Vec::new() };
     b.grow((0..x.len()).collect(), 0);
     Ok(DecisionTree {
         nodes: b.nodes,
@@ -201,19 +161,7 @@ impl DecisionTree {
         loop {
             match &self.nodes[i] {
                 Node::Leaf { counts } => return counts,
-                Node::Split {
-                    feature,
-                    threshold,
-                    left,
-                    right,
-                    ..
-                } => {
-                    i = if x[*feature] <= *threshold {
-                        *left
-                    } else {
-                        *right
-                    }
-                }
+                Node::Split { feature, threshold, left, right, .. } => i = if x[*feature] <= *threshold { *left } else { *right },
             }
         }
     }
@@ -228,9 +176,7 @@ impl DecisionTree {
     /// Most frequent class of the leaf (lowest index on ties).
     pub fn predict(&self, x: &[f64]) -> usize {
         let c = self.leaf_counts(x);
-        (0..c.len())
-            .max_by(|&a, &b| c[a].cmp(&c[b]).then(b.cmp(&a)))
-            .unwrap_or(0)
+        (0..c.len()).max_by(|&a, &b| c[a].cmp(&c[b]).then(b.cmp(&a))).unwrap_or(0)
     }
 
     /// Depth of the tree (a single leaf has depth 0).
@@ -250,15 +196,12 @@ impl DecisionTree {
         let p = self.feature_names.len();
         let mut out = Vec::new();
         // (node, lower bound (exclusive), upper bound (inclusive)) per feature
-        let mut stack: Vec<(usize, Vec<(f64, f64)>)> =
-            vec![(0, vec![(f64::NEG_INFINITY, f64::INFINITY); p])];
+        let mut stack: Vec<(usize, Vec<(f64, f64)>)> = vec![(0, vec![(f64::NEG_INFINITY, f64::INFINITY); p])];
         while let Some((i, bounds)) = stack.pop() {
             match &self.nodes[i] {
                 Node::Leaf { counts } => {
                     let n: usize = counts.iter().sum();
-                    let best = (0..counts.len())
-                        .max_by(|&a, &b| counts[a].cmp(&counts[b]).then(b.cmp(&a)))
-                        .unwrap_or(0);
+                    let best = (0..counts.len()).max_by(|&a, &b| counts[a].cmp(&counts[b]).then(b.cmp(&a))).unwrap_or(0);
                     let share = 100.0 * counts[best] as f64 / n.max(1) as f64;
                     let conds: Vec<String> = bounds
                         .iter()
@@ -270,23 +213,10 @@ impl DecisionTree {
                             (false, false) => None,
                         })
                         .collect();
-                    let cond = if conds.is_empty() {
-                        "always".to_string()
-                    } else {
-                        conds.join(" AND ")
-                    };
-                    out.push(format!(
-                        "IF {cond} THEN {} ({share:.0}% of {n})",
-                        self.class_names[best]
-                    ));
+                    let cond = if conds.is_empty() { "always".to_string() } else { conds.join(" AND ") };
+                    out.push(format!("IF {cond} THEN {} ({share:.0}% of {n})", self.class_names[best]));
                 }
-                Node::Split {
-                    feature,
-                    threshold,
-                    left,
-                    right,
-                    ..
-                } => {
+                Node::Split { feature, threshold, left, right, .. } => {
                     let t = (threshold * 1e6).round() / 1e6;
                     let mut r = bounds.clone();
                     r[*feature].0 = r[*feature].0.max(t);
@@ -315,11 +245,7 @@ pub struct ChurnModel {
 /// Fit a churn tree with the propensity split: features (recency, frequency,
 /// monetary, tenure; raw units, so rules read in days and money) from purchases
 /// before the split day; churned = no purchase at or after it.
-pub fn churn_tree(
-    tx: &[Transaction],
-    horizon_days: Option<i64>,
-    params: TreeParams,
-) -> Result<ChurnModel> {
+pub fn churn_tree(tx: &[Transaction], horizon_days: Option<i64>, params: TreeParams) -> Result<ChurnModel> {
     let data = features_before(tx, horizon_days)?;
     let (mut xtr, mut ytr, mut xte, mut yte) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for i in 0..data.raw.len() {
@@ -332,23 +258,13 @@ pub fn churn_tree(
             ytr.push(y);
         }
     }
-    let tree = fit_tree(
-        &xtr,
-        &ytr,
-        &["recency", "frequency", "monetary", "tenure"],
-        &["active", "churned"],
-        params,
-    )?;
+    let tree = fit_tree(&xtr, &ytr, &["recency", "frequency", "monetary", "tenure"], &["active", "churned"], params)?;
     let mut confusion = [[0usize; 2]; 2];
     for (x, &y) in xte.iter().zip(&yte) {
         confusion[y][tree.predict(x)] += 1;
     }
     let correct = confusion[0][0] + confusion[1][1];
-    Ok(ChurnModel {
-        tree,
-        test_accuracy: correct as f64 / yte.len().max(1) as f64,
-        confusion,
-    })
+    Ok(ChurnModel { tree, test_accuracy: correct as f64 / yte.len().max(1) as f64, confusion })
 }
 
 #[cfg(test)]
@@ -359,11 +275,7 @@ mod tests {
     fn learns_a_threshold_and_prints_rules() {
         let x: Vec<Vec<f64>> = (0..100).map(|i| vec![i as f64, (i % 7) as f64]).collect();
         let y: Vec<usize> = (0..100).map(|i| usize::from(i >= 60)).collect();
-        let params = TreeParams {
-            max_depth: 3,
-            min_samples_leaf: 5,
-            min_samples_split: 10,
-        };
+        let params = TreeParams { max_depth: 3, min_samples_leaf: 5, min_samples_split: 10 };
         let t = fit_tree(&x, &y, &["days", "noise"], &["no", "yes"], params).unwrap();
         assert_eq!(t.depth(), 1);
         assert_eq!(t.predict(&[70.0, 0.0]), 1);

@@ -26,11 +26,7 @@ fn reference_customers(dir: &str) -> Vec<RefCustomer> {
             recency: r[c("recency")].parse().unwrap(),
             frequency: r[c("frequency")].parse().unwrap(),
             monetary: r[c("monetary")].parse().unwrap(),
-            scores: [
-                r[c("r_score")].parse().unwrap(),
-                r[c("f_score")].parse().unwrap(),
-                r[c("m_score")].parse().unwrap(),
-            ],
+            scores: [r[c("r_score")].parse().unwrap(), r[c("f_score")].parse().unwrap(), r[c("m_score")].parse().unwrap()],
             kmeans: r[c("kmeans")].parse().unwrap(),
             dbscan: r[c("dbscan")].parse().unwrap(),
         })
@@ -48,19 +44,13 @@ fn check_dataset(tx_file: &str, dir: &str) {
         assert_eq!(got.customer_id, want.id);
         assert_eq!(got.recency, want.recency, "{}", want.id);
         assert_eq!(got.frequency, want.frequency, "{}", want.id);
-        assert!(
-            rel_close(got.monetary, want.monetary, 1e-9)
-                || (got.monetary - want.monetary).abs() < 1e-6
-        );
+        assert!(rel_close(got.monetary, want.monetary, 1e-9) || (got.monetary - want.monetary).abs() < 1e-6);
         if [got.r_score, got.f_score, got.m_score] != want.scores {
             score_mismatch += 1;
         }
     }
     assert_eq!(score_mismatch, 0, "RFM scores must be identical");
-    assert_eq!(
-        rapport_analytics::dates::format_day(table.ref_day),
-        peer["input"]["ref_date"].as_str().unwrap()
-    );
+    assert_eq!(rapport_analytics::dates::format_day(table.ref_day), peer["input"]["ref_date"].as_str().unwrap());
 
     // Segmentation features, k-means and DBSCAN.
     let t0 = std::time::Instant::now();
@@ -80,16 +70,9 @@ fn check_dataset(tx_file: &str, dir: &str) {
         eprintln!("{dir}: silhouette {s} vs scikit-learn {w}");
         assert!(rel_close(s, w, 1e-9));
     }
-    eprintln!(
-        "{dir}: kmeans ARI {ari}, inertia {} vs reference {ref_inertia}",
-        km.inertia
-    );
+    eprintln!("{dir}: kmeans ARI {ari}, inertia {} vs reference {ref_inertia}", km.inertia);
     assert!(ari >= 0.95, "ARI {ari}");
-    assert!(
-        km.inertia <= ref_inertia * (1.0 + 1e-6),
-        "inertia {} > {ref_inertia}",
-        km.inertia
-    );
+    assert!(km.inertia <= ref_inertia * (1.0 + 1e-6), "inertia {} > {ref_inertia}", km.inertia);
 
     let t0 = std::time::Instant::now();
     let db = dbscan(&x, &DbscanParams::default()).unwrap();

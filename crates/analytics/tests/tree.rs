@@ -19,41 +19,24 @@ fn check(tx_file: &str, name: &str) {
     let nodes = want["nodes"].as_array().unwrap();
     assert_eq!(model.tree.nodes.len(), nodes.len(), "{name}: node count");
     for (got, w) in model.tree.nodes.iter().zip(nodes) {
-        let wc: Vec<usize> = w["counts"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_u64().unwrap() as usize)
-            .collect();
+        let wc: Vec<usize> = w["counts"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
         match got {
             Node::Leaf { counts } => {
                 assert!(w["leaf"].as_bool().unwrap(), "{name}: leaf vs split");
                 assert_eq!(counts, &wc);
             }
-            Node::Split {
-                feature,
-                threshold,
-                counts,
-                ..
-            } => {
+            Node::Split { feature, threshold, counts, .. } => {
                 assert!(!w["leaf"].as_bool().unwrap(), "{name}: split vs leaf");
                 assert_eq!(*feature as u64, w["feature"].as_u64().unwrap());
                 // scikit-learn stores float32 features, so thresholds agree to float32 precision.
                 let wt = w["threshold"].as_f64().unwrap();
-                assert!(
-                    (threshold - wt).abs() <= 1e-5 * wt.abs().max(1.0),
-                    "{name}: threshold {threshold} vs {wt}"
-                );
+                assert!((threshold - wt).abs() <= 1e-5 * wt.abs().max(1.0), "{name}: threshold {threshold} vs {wt}");
                 assert_eq!(counts, &wc);
             }
         }
     }
     let acc = want["test_accuracy"].as_f64().unwrap();
-    assert!(
-        (model.test_accuracy - acc).abs() < 1e-12,
-        "{name}: accuracy {} vs {acc}",
-        model.test_accuracy
-    );
+    assert!((model.test_accuracy - acc).abs() < 1e-12, "{name}: accuracy {} vs {acc}", model.test_accuracy);
     for r in model.tree.rules() {
         eprintln!("{name}: {r}");
     }
