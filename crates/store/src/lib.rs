@@ -97,8 +97,6 @@ impl Backend {
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
-    /// Write transactions (the same pool on PostgreSQL).
-    writer: AnyPool,
     backend: Backend,
     keys: Option<std::sync::Arc<crypto::SharedKeyring>>,
     sessions: std::sync::Arc<users::SessionCache>,
@@ -128,14 +126,10 @@ impl Store {
             .ok_or_else(|| format!("unsupported database URL '{url}': use a file path, sqlite://… or postgres://…"))?;
         let opts = AnyConnectOptions::from_str(&url).map_err(|e| format!("bad database URL: {e}"))?;
         let cores = std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(2);
-        let pool = Self::pool(backend, opts.clone(), (cores * 4).max(8)).await?;
-        // SQLite takes one writer at a time: queueing writers on one connection here is fair
-        // and cheap, where several connections would take turns through SQLite's busy sleeps.
-        let writer = match backend {
-            Backend::Sqlite => Self::pool(backend, opts, 1).await?,
-            Backend::Postgres => pool.clone(),
-        };
-        Ok(Store { pool, writer, backend, keys: None, sessions: Default::default() })
+        // One pool for reads and writes: a separate single-connection writer pool halved create
+        // throughput in the load benchmark (each transaction's round trips stopped overlapping).
+        let pool = Self::pool(backend, opts, (cores * 4).max(8)).await?;
+        Ok(Store { pool, backend, keys: None, sessions: Default::default() })
     }
 
     async fn pool(backend: Backend, opts: AnyConnectOptions, size: u32) -> Result<AnyPool, String> {
@@ -194,7 +188,6 @@ impl Store {
     /// Closes every connection (tests drop their databases afterwards).
     pub async fn close(&self) {
         self.pool.close().await;
-        self.writer.close().await;
     }
 
     /// Starts a write transaction. SQLite takes the write lock up front (`BEGIN IMMEDIATE`),
@@ -202,8 +195,8 @@ impl Store {
     /// locked" when another writer commits first.
     async fn write_tx(&self) -> Result<Transaction<'static, Any>> {
         Ok(match self.backend {
-            Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.writer.begin().await?,
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
         })
     }
 }
