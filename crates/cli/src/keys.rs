@@ -155,7 +155,10 @@ mod tests {
 /// `rapport keys rotate`: a new active key in the file, then every value re-sealed under it.
 pub async fn rotate(database: &str, file: &Path, new_key: bool) -> anyhow::Result<()> {
     let keys = if new_key { add_key(file)? } else { Keyring::load(file)? };
-    let store = rapport_store::Store::connect(database).await.map_err(anyhow::Error::msg)?.with_keys(Some(rapport_store::crypto::SharedKeyring::fixed(keys.clone())));
+    let store = rapport_store::Store::connect(database)
+        .await
+        .map_err(anyhow::Error::msg)?
+        .with_keys(Some(rapport_store::crypto::SharedKeyring::fixed(keys.clone())));
     store.migrate().await.map_err(anyhow::Error::msg)?;
     let done = store.reseal_all().await?;
     println!(

@@ -9,7 +9,8 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use rapport_store::{AuditEntry, AuditQuery, NewUser, RoleInfo, Team, TeamInput, User, UserPatch};
+use rapport_domain::permissions::{Action, Object, Permissions, Visibility};
+use rapport_store::{AuditEntry, AuditQuery, NewUser, RoleInfo, RoleInput, Team, TeamInput, User, UserPatch};
 
 use super::{UiUser, render};
 use crate::AppState;
@@ -20,6 +21,7 @@ pub(super) fn router() -> axum::Router<AppState> {
         .route("/admin/users", get(users).post(create_user))
         .route("/admin/users/update", post(update_user))
         .route("/admin/teams", get(teams).post(save_team))
+        .route("/admin/roles", get(roles).post(save_role))
         .route("/admin/audit", get(audit))
 }
 
@@ -168,4 +170,91 @@ async fn audit(State(state): State<AppState>, user: UiUser, Query(q): Query<Hash
         next_url,
     };
     Ok(render(&page))
+}
+
+/// Objects and actions as the roles page shows them, with their form names.
+const OBJECTS: [(Object, &str); 7] = [
+    (Object::Customer, "customer"),
+    (Object::Company, "company"),
+    (Object::CustomField, "custom_field"),
+    (Object::User, "user"),
+    (Object::Team, "team"),
+    (Object::RoleDef, "role"),
+    (Object::AuditLog, "audit_log"),
+];
+const ACTIONS: [(Action, &str); 6] = [
+    (Action::Read, "read"),
+    (Action::Create, "create"),
+    (Action::Update, "update"),
+    (Action::Delete, "delete"),
+    (Action::Export, "export"),
+    (Action::Pii, "pii"),
+];
+
+#[derive(Template)]
+#[template(path = "admin_roles.html")]
+struct RolesPage {
+    user_name: String,
+    csrf: String,
+    roles: Vec<RoleInfo>,
+    objects: [(Object, &'static str); 7],
+    actions: [(Action, &'static str); 6],
+    notice: Option<String>,
+}
+
+impl RolesPage {
+    fn grants(&self, r: &RoleInfo, o: &Object) -> String {
+        let names: Vec<&str> = ACTIONS.iter().filter(|(a, _)| r.permissions.allows(*o, *a)).map(|(_, n)| *n).collect();
+        if names.is_empty() { "—".into() } else { names.join(", ") }
+    }
+
+    fn visibility(&self, r: &RoleInfo) -> &'static str {
+        match r.permissions.visibility {
+            Visibility::All => "all records",
+            Visibility::Team => "their teams' records",
+            Visibility::Own => "own and team-shared records",
+        }
+    }
+}
+
+async fn roles_page(state: &AppState, user: &UiUser, notice: Option<String>) -> Result<Response, ApiError> {
+    let roles = match state.store.list_roles(user.actor()).await {
+        Ok(r) => r,
+        Err(e) => return refused(e),
+    };
+    let status = if notice.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let page =
+        RolesPage { user_name: user.user().name.clone(), csrf: user.csrf.clone(), roles, objects: OBJECTS, actions: ACTIONS, notice };
+    Ok((status, render(&page)).into_response())
+}
+
+async fn roles(State(state): State<AppState>, user: UiUser) -> Result<Response, ApiError> {
+    roles_page(&state, &user, None).await
+}
+
+/// A custom role from the grid of checkboxes named `<object>.<action>`.
+async fn save_role(State(state): State<AppState>, user: UiUser, Form(form): Form<Vec<(String, String)>>) -> Result<Response, ApiError> {
+    let single: HashMap<String, String> = form.iter().cloned().collect();
+    if let Err(r) = user.check_csrf(&single) {
+        return Ok(r);
+    }
+    let mut grants = std::collections::BTreeMap::new();
+    for (o, on) in OBJECTS {
+        let actions: std::collections::BTreeSet<Action> =
+            ACTIONS.iter().filter(|(_, an)| single.contains_key(&format!("{on}.{an}"))).map(|(a, _)| *a).collect();
+        if !actions.is_empty() {
+            grants.insert(o, actions);
+        }
+    }
+    let visibility = match single.get("visibility").map(String::as_str) {
+        Some("all") => Visibility::All,
+        Some("team") => Visibility::Team,
+        _ => Visibility::Own,
+    };
+    let input = RoleInput { name: single.get("name").cloned().unwrap_or_default(), permissions: Permissions { grants, visibility } };
+    match state.store.save_role(user.actor(), input).await {
+        Ok(_) => Ok(Redirect::to("/admin/roles").into_response()),
+        Err(rapport_store::Error::Invalid(v)) => roles_page(&state, &user, Some(v.to_string())).await,
+        Err(e) => refused(e),
+    }
 }

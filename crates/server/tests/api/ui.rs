@@ -97,3 +97,25 @@ async fn admin_pages_manage_users_and_show_the_audit_log() {
         assert_eq!(status, StatusCode::FORBIDDEN, "a sales rep cannot promote herself through the UI either");
     });
 }
+
+#[tokio::test]
+async fn admins_define_custom_roles_in_the_ui() {
+    each_backend!(|app| {
+        let admin = session(&app, ADMIN_EMAIL).await;
+        let (status, html) = page(&app, "/admin/roles", &admin).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains("sales_rep") && html.contains("built-in"));
+        let csrf = csrf_of(&html);
+        let body =
+            format!("_csrf={csrf}&name=support_lead&visibility=team&customer.read=on&customer.update=on&customer.pii=on&audit_log.read=on");
+        let (status, _, _) = form(&app, "/admin/roles", Some(&admin), &body).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let roles = app.get("/api/v1/roles").await;
+        let lead = roles.body.as_array().unwrap().iter().find(|r| r["name"] == "support_lead").expect("saved").clone();
+        assert_eq!(lead["permissions"]["grants"]["customer"], serde_json::json!(["read", "update", "pii"]));
+        assert_eq!(lead["permissions"]["visibility"], "team");
+        let (status, _, html) = form(&app, "/admin/roles", Some(&admin), &format!("_csrf={csrf}&name=bad&customer.update=on")).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("needs read"));
+    });
+}
