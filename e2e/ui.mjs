@@ -1,0 +1,290 @@
+#!/usr/bin/env node
+// End-to-end test of Rapport's web UI in Debian's Chromium, driven by playwright-core.
+//
+//   node e2e/ui.mjs BASE_URL [SCREENSHOTS_DIR]
+//
+// BASE_URL is a running `rapport serve` on a demo database (`rapport demo --no-serve`);
+// SCREENSHOTS_DIR defaults to docs/screenshots next to this folder. The browser is
+// $RAPPORT_CHROMIUM or /usr/bin/chromium; nothing is ever downloaded. The script edits one
+// customer, so run it against a throwaway database. Exit status 0 means every check passed;
+// on a failure it prints the failed step and what it saw, saves the page to
+// e2e/test-results/ and exits 1.
+
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const BASE = (process.argv[2] || process.env.BASE_URL || "").replace(/\/+$/, "");
+const SHOTS = path.resolve(process.argv[3] || process.env.SCREENSHOTS_DIR || path.join(here, "..", "docs", "screenshots"));
+const RESULTS = path.join(here, "test-results");
+const CHROMIUM = process.env.RAPPORT_CHROMIUM || "/usr/bin/chromium";
+const ADMIN_EMAIL = process.env.RAPPORT_E2E_EMAIL || "admin@rapport.test";
+const ADMIN_PASSWORD = process.env.RAPPORT_E2E_PASSWORD || "rapport-demo-password";
+const VIEWPORT = { width: 1280, height: 800 };
+
+if (!BASE) {
+  console.error("usage: node e2e/ui.mjs BASE_URL [SCREENSHOTS_DIR]   (e.g. http://127.0.0.1:8080 docs/screenshots)");
+  process.exit(2);
+}
+if (!fs.existsSync(CHROMIUM)) {
+  console.error(`E2E FAILED: no Chromium at ${CHROMIUM} (apt-get install chromium, or set RAPPORT_CHROMIUM)`);
+  process.exit(1);
+}
+
+class Failure extends Error {}
+let step = "start";
+const log = (msg) => console.log(`[e2e] ${msg}`);
+function check(cond, msg) {
+  if (!cond) throw new Failure(msg);
+}
+const url = (p) => BASE + p;
+const pathOf = (page) => new URL(page.url()).pathname;
+const text = async (loc) => ((await loc.innerText()) || "").replace(/\s+/g, " ").trim();
+const fold = (s) => s.normalize("NFD").replace(/\p{M}/gu, "").toLowerCase();
+
+async function shot(page, name) {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  const file = path.join(SHOTS, name);
+  // Park the pointer and caret so that hover styles and a blinking cursor do not vary.
+  await page.mouse.move(0, 0);
+  await page.screenshot({ path: file, animations: "disabled", caret: "hide" });
+  log(`screenshot ${path.relative(process.cwd(), file) || file}`);
+}
+
+/** Text of the <dd> that follows the <dt> named `label` in the first card of a detail page. */
+async function field(page, label) {
+  return text(page.locator(`section.card dl dt:text-is("${label}") + dd`).first());
+}
+
+const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "rapport-e2e-chromium-"));
+const problems = []; // JavaScript errors and 5xx responses seen on any page
+let context;
+let page;
+
+async function main() {
+  step = "launch Chromium";
+  // launchPersistentContext so that Chromium gets our own fresh, empty --user-data-dir.
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+    viewport: VIEWPORT,
+    deviceScaleFactor: 1,
+    locale: "en-US",
+    timezoneId: "UTC",
+    reducedMotion: "reduce",
+  });
+  context.setDefaultTimeout(15_000);
+  context.setDefaultNavigationTimeout(30_000);
+  context.on("weberror", (e) => problems.push(`JavaScript error: ${e.error().message}`));
+  context.on("response", (r) => {
+    const req = r.request();
+    if (r.status() >= 500) problems.push(`HTTP ${r.status()} from ${req.method()} ${r.url()}`);
+    // A missing stylesheet, script or image (but the favicon, which no page links to).
+    else if (r.status() === 404 && req.resourceType() !== "document" && !r.url().endsWith("/favicon.ico"))
+      problems.push(`HTTP 404 for ${req.resourceType()} ${r.url()}`);
+  });
+  page = context.pages()[0] || (await context.newPage());
+  page.on("console", (m) => {
+    // Failed loads are judged above by status (a wrong password rightly answers 401).
+    if (m.type() === "error" && !m.text().startsWith("Failed to load resource"))
+      problems.push(`console error on ${page.url()}: ${m.text()}`);
+  });
+
+  // ---------------------------------------------------------------- login page, wrong password
+  step = "unauthenticated /customers redirects to the login page";
+  await page.goto(url("/customers"));
+  check(pathOf(page) === "/login", `expected a redirect to /login, landed on ${page.url()}`);
+  const loginForm = page.locator("form#login-form");
+  await loginForm.waitFor();
+  await shot(page, "login.png");
+
+  step = "wrong password shows an error on the login page";
+  await loginForm.locator('input[name="email"]').fill(ADMIN_EMAIL);
+  await loginForm.locator('input[name="password"]').fill("not-the-password");
+  const [bad] = await Promise.all([page.waitForNavigation(), loginForm.locator('button[type="submit"]').click()]);
+  check(pathOf(page) === "/login", `a wrong password should stay on /login, landed on ${page.url()}`);
+  check(bad && bad.status() === 401, `a wrong password should answer 401, got ${bad && bad.status()}`);
+  const alert = page.locator('form#login-form [role="alert"]');
+  check(await alert.isVisible(), "no error message (role=alert) on the login page after a wrong password");
+  const alertText = await text(alert);
+  check(/wrong|invalid|incorrect/i.test(alertText), `unexpected login error text: "${alertText}"`);
+  check(
+    (await page.locator('form#login-form input[name="email"]').inputValue()) === ADMIN_EMAIL,
+    "the email should be kept in the form after a failed login",
+  );
+  check((await page.context().cookies()).every((c) => c.name !== "rapport_session"), "a failed login set a session cookie");
+  log(`wrong password → "${alertText}"`);
+
+  // ---------------------------------------------------------------- login
+  step = "log in as the demo admin";
+  await page.locator('form#login-form input[name="email"]').fill(ADMIN_EMAIL);
+  await page.locator('form#login-form input[name="password"]').fill(ADMIN_PASSWORD);
+  await Promise.all([page.waitForURL((u) => u.pathname === "/customers"), page.locator('form#login-form button[type="submit"]').click()]);
+  check(await page.locator("table.list tbody tr td a").first().isVisible(), "the people list is empty after login");
+  log(`logged in, landed on ${pathOf(page)}`);
+
+  // ---------------------------------------------------------------- live search, accents
+  step = 'live search for "zoe" finds a "Zoë …" row';
+  const search = page.locator('form#filters input[name="q"]');
+  await search.click();
+  await search.pressSequentially("zoe", { delay: 60 });
+  // app.js replaces div#results after a 200 ms pause in typing and records the query in the URL.
+  await page.waitForURL((u) => u.searchParams.get("q") === "zoe");
+  const zoeLink = page.locator("#results table.list tbody tr td:first-child a", { hasText: /^Zoë(\s|$)/ }).first();
+  await zoeLink.waitFor();
+  const names = await page.locator("#results table.list tbody tr td:first-child a").allInnerTexts();
+  check(names.length > 0, 'no results for "zoe"');
+  log(`search "zoe": ${names.length} rows, e.g. ${names.slice(0, 4).join(", ")}`);
+  const unrelated = [];
+  for (const row of await page.locator("#results table.list tbody tr").all()) {
+    if (!fold(await row.innerText()).includes("zoe")) unrelated.push(await text(row));
+  }
+  check(unrelated.length === 0, `rows that do not mention "zoe" anywhere: ${unrelated.slice(0, 3).join(" | ")}`);
+  check((await search.inputValue()) === "zoe", "the search box lost its text after the live refresh");
+  await shot(page, "customers.png");
+
+  step = "plain (no JavaScript) search submit gives the same first results";
+  const plain = await context.newPage();
+  await plain.goto(url("/customers?q=" + encodeURIComponent("ZOE")));
+  const plainNames = await plain.locator("#results table.list tbody tr td:first-child a").allInnerTexts();
+  check(plainNames.some((n) => /^Zoë(\s|$)/.test(n)), `/customers?q=ZOE lists no "Zoë …" row: ${plainNames.slice(0, 5).join(", ")}`);
+  await plain.close();
+
+  // ---------------------------------------------------------------- customer detail
+  step = "open the Zoë customer";
+  const zoeName = (await zoeLink.innerText()).trim();
+  await Promise.all([page.waitForURL(/\/customers\/\d+$/), zoeLink.click()]);
+  const id = pathOf(page).split("/").pop();
+  const h1 = await text(page.locator("h1"));
+  check(h1.startsWith(zoeName), `detail page heading "${h1}" does not start with "${zoeName}"`);
+  const before = {
+    email: await field(page, "Email"),
+    notes: await text(page.locator("section.card p.prose.muted").first()),
+    version: await text(page.locator("p.small")),
+  };
+  log(`opened customer ${id} "${zoeName}" <${before.email}>`);
+
+  // ---------------------------------------------------------------- edit with an invalid email
+  step = "edit form opens from the Edit link";
+  await Promise.all([page.waitForURL(new RegExp(`/customers/${id}/edit$`)), page.getByRole("link", { name: "Edit", exact: true }).click()]);
+  const form = page.locator("form#customer-form");
+  const emailInput = form.locator('input[name="email"]');
+  const notesInput = form.locator('textarea[name="notes"]');
+  check((await emailInput.inputValue()) === before.email, `edit form email "${await emailInput.inputValue()}" != detail "${before.email}"`);
+  check((await form.locator('input[name="name"]').inputValue()) === zoeName, "edit form name differs from the detail page");
+
+  const stamp = new Date().toISOString().replace(/\D/g, "").slice(0, 14);
+  let newEmail = "zoe.updated@example.com";
+  if (before.email === newEmail) newEmail = `zoe.updated.${stamp}@example.com`;
+  let newNote = "Called after the trade fair: wants a quote for 40 seats, follow up in two weeks.";
+  if (before.notes.includes(newNote)) newNote += ` (${stamp})`;
+
+  step = "an invalid email is refused with a field error next to the email input";
+  await emailInput.fill("zoe at example");
+  await notesInput.fill(newNote); // must not be saved either: a rejected form saves nothing
+  const [invalid] = await Promise.all([page.waitForNavigation(), form.locator('button[type="submit"]').click()]);
+  check(invalid && invalid.status() === 422, `an invalid email should answer 422, got ${invalid && invalid.status()} at ${page.url()}`);
+  const err = page.locator('form#customer-form span.field-error[data-field="email"]');
+  check(await err.isVisible(), 'no visible span.field-error[data-field="email"] after an invalid email');
+  const errText = await text(err);
+  check(errText.length > 0, "the email field error is empty");
+  const emailLabel = page.locator("form#customer-form label.invalid", { has: page.locator('input[name="email"]') });
+  check((await emailLabel.count()) === 1, 'the email input is not inside a label.invalid');
+  check((await emailLabel.locator('span.field-error[data-field="email"]').count()) === 1, "the email error is not in the email field's label");
+  const ib = await page.locator('form#customer-form input[name="email"]').boundingBox();
+  const eb = await err.boundingBox();
+  check(ib && eb && Math.abs(eb.y - (ib.y + ib.height)) < 40 && Math.abs(eb.x - ib.x) < 200, `the email error is not next to the input (input ${JSON.stringify(ib)}, error ${JSON.stringify(eb)})`);
+  check(
+    (await page.locator('form#customer-form input[name="email"]').inputValue()) === "zoe at example",
+    "the re-rendered form lost what the user typed in the email field",
+  );
+  check((await page.locator("form#customer-form span.field-error").count()) === 1, "fields other than email were flagged too");
+  log(`invalid email → 422, "${errText}"`);
+  await shot(page, "customer-edit-error.png");
+
+  step = "the refused edit saved nothing";
+  const check422 = await context.newPage();
+  await check422.goto(url(`/customers/${id}`));
+  check((await field(check422, "Email")) === before.email, `email changed after a refused edit: ${await field(check422, "Email")}`);
+  check((await text(check422.locator("section.card p.prose.muted").first())) === before.notes, "notes changed after a refused edit");
+  check((await text(check422.locator("p.small"))) === before.version, "the version changed after a refused edit");
+  await check422.close();
+
+  // ---------------------------------------------------------------- fix and save
+  step = "a valid email and a new note are saved";
+  await page.locator('form#customer-form input[name="email"]').fill(newEmail);
+  await page.locator('form#customer-form textarea[name="notes"]').fill(newNote);
+  await Promise.all([page.waitForURL(new RegExp(`/customers/${id}$`)), page.locator('form#customer-form button[type="submit"]').click()]);
+  check((await field(page, "Email")) === newEmail, `detail shows email "${await field(page, "Email")}", expected "${newEmail}"`);
+  const notesAfter = await text(page.locator("section.card p.prose.muted").first());
+  check(notesAfter === newNote, `detail shows notes "${notesAfter}", expected "${newNote}"`);
+  check((await text(page.locator("h1"))).startsWith(zoeName), "the name changed although it was not edited");
+  const versionAfter = await text(page.locator("p.small"));
+  check(versionAfter !== before.version, "the version/updated line did not change after saving");
+  log(`saved: <${newEmail}>, ${versionAfter}`);
+  await shot(page, "customer.png");
+
+  step = "the saved customer is found by its new email";
+  await page.goto(url("/customers?q=" + encodeURIComponent(newEmail)));
+  check(
+    (await page.locator(`#results table.list tbody tr td:first-child a[href="/customers/${id}"]`).count()) === 1,
+    `searching for ${newEmail} does not list customer ${id}`,
+  );
+
+  // ---------------------------------------------------------------- companies
+  step = "companies list renders";
+  await page.goto(url("/companies"));
+  const companyLinks = page.locator("#results table.list tbody tr td:first-child a");
+  const companyCount = await companyLinks.count();
+  check(companyCount > 0, "the companies list is empty");
+  check((await page.locator("h1").innerText()).trim() === "Companies", "companies page heading missing");
+  await shot(page, "companies.png");
+
+  step = "company detail renders";
+  const first = companyLinks.first();
+  const companyName = (await first.innerText()).trim();
+  await Promise.all([page.waitForURL(/\/companies\/\d+$/), first.click()]);
+  check((await text(page.locator("h1"))) === companyName, `company heading "${await text(page.locator("h1"))}" != "${companyName}"`);
+  check(await page.locator("section.card h2", { hasText: /^People \(\d+\)$/ }).isVisible(), "company detail has no People (n) card");
+  log(`companies: ${companyCount} rows on the first page; opened "${companyName}"`);
+
+  step = "no JavaScript errors or server errors";
+  check(problems.length === 0, problems.join("\n  "));
+}
+
+let code = 0;
+try {
+  await main();
+  log("all checks passed");
+} catch (e) {
+  code = 1;
+  console.error(`\nE2E FAILED at step: ${step}\n  ${e instanceof Failure ? e.message : e && e.stack ? e.stack : e}`);
+  if (problems.length) console.error(`  also seen:\n  ${problems.join("\n  ")}`);
+  if (page) {
+    try {
+      fs.mkdirSync(RESULTS, { recursive: true });
+      console.error(`  page: ${page.url()}`);
+      await page.screenshot({ path: path.join(RESULTS, "failure.png"), fullPage: true });
+      fs.writeFileSync(path.join(RESULTS, "failure.html"), await page.content());
+      console.error(`  saved ${path.join(RESULTS, "failure.png")} and failure.html`);
+    } catch {
+      /* the browser may be gone */
+    }
+  }
+} finally {
+  if (context) await context.close().catch(() => {});
+  fs.rmSync(userDataDir, { recursive: true, force: true });
+}
+process.exit(code);
