@@ -193,9 +193,14 @@ impl Store {
     pub(crate) async fn insert_customer(&self, tx: &mut Transaction<'static, Any>, data: &CustomerData) -> Result<i64> {
         check_owner(tx, data.owner_id).await?;
         let company = company_name(tx, data.company_id).await?;
+        self.insert_checked_customer(tx, data, company.as_deref()).await
+    }
+
+    /// Inserts a person whose owner and company (named `company`) were checked by the caller.
+    async fn insert_checked_customer(&self, tx: &mut Transaction<'static, Any>, data: &CustomerData, company: Option<&str>) -> Result<i64> {
         let now = now_rfc3339();
         let mut q = Sql::new(&format!("INSERT INTO customers ({}, created_at, updated_at, version) VALUES (", DATA_COLS.join(", ")));
-        self.bind_customer(&mut q, data, &text::fold(company.as_deref().unwrap_or("")));
+        self.bind_customer(&mut q, data, &text::fold(company.unwrap_or("")));
         q.push(", ").arg(now.clone()).push(", ").arg(now).push(", 1) RETURNING id");
         let row = q.fetch_one(&mut **tx).await.map_err(|e| unique_violation(e, UNIQUE))?;
         let id: i64 = row.try_get("id")?;
@@ -261,9 +266,26 @@ impl Store {
     pub async fn create_customers_batch(&self, actor: &Actor, batch: &[CustomerData]) -> Result<Vec<i64>> {
         require(actor, Object::Customer, Action::Create)?;
         let mut tx = self.write_tx().await?;
+        // Check each distinct owner and company once per batch, not once per person.
+        let mut owners = std::collections::HashSet::new();
+        let mut companies: std::collections::HashMap<i64, Option<String>> = std::collections::HashMap::new();
         let mut ids = Vec::with_capacity(batch.len());
         for d in batch {
-            ids.push(self.insert_customer(&mut tx, d).await?);
+            if owners.insert(d.owner_id) {
+                check_owner(&mut tx, d.owner_id).await?;
+            }
+            let company = match d.company_id {
+                Some(c) => match companies.get(&c) {
+                    Some(name) => name.clone(),
+                    None => {
+                        let name = company_name(&mut tx, Some(c)).await?;
+                        companies.insert(c, name.clone());
+                        name
+                    }
+                },
+                None => None,
+            };
+            ids.push(self.insert_checked_customer(&mut tx, d, company.as_deref()).await?);
         }
         self.audit(
             &mut tx,
