@@ -91,6 +91,8 @@ async fn list(State(state): State<AppState>, user: UiUser, QueryPairs(pairs): Qu
     let owners = owners(&state, &user).await?;
     let defs = state.store.customer_fields(user.actor()).await?;
     let mut params_pairs = pairs.clone();
+    // Without a query there is nothing to rank; with one, the best matches come first unless
+    // the user picked another order.
     if get("sort") == "relevance" && get("q").trim().is_empty() {
         params_pairs.retain(|(k, _)| k != "sort");
     }
@@ -153,7 +155,7 @@ pub(super) fn labelled(defs: &[CustomField], values: &serde_json::Map<String, se
             let shown = match v {
                 serde_json::Value::String(s) => s.clone(),
                 serde_json::Value::Bool(b) => if *b { "yes" } else { "no" }.to_string(),
-                other => other.to_string(),
+                other => super::forms::number_text(other),
             };
             Some((d.label.clone(), shown))
         })

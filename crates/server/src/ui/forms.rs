@@ -97,7 +97,7 @@ fn put_common(values: &mut HashMap<String, String>, address: &Address, tags: &[S
             Value::String(s) => s.clone(),
             Value::Bool(true) => "on".into(),
             Value::Bool(false) | Value::Null => String::new(),
-            other => other.to_string(),
+            other => number_text(other),
         };
         values.insert(format!("custom.{k}"), s);
     }
@@ -175,4 +175,12 @@ pub fn company_values(d: &CompanyData) -> FormState {
     .collect();
     put_common(&mut values, &d.address, &d.tags, &d.custom);
     FormState { values, errors: HashMap::new() }
+}
+
+/// A JSON number as people write it: `392000`, not `392000.0`.
+pub fn number_text(v: &Value) -> String {
+    match v.as_f64() {
+        Some(n) if n.fract() == 0.0 && n.abs() < 1e15 => format!("{}", n as i64),
+        _ => v.to_string(),
+    }
 }
