@@ -5,8 +5,8 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use crate::custom_field::{CustomField, merge_custom};
-use crate::customer::{Address, apply_tags, apply_text};
-use crate::values::{Email, Phone, bounded_text};
+use crate::customer::{Address, apply_name, apply_tags, apply_text};
+use crate::values::{Email, Phone};
 use crate::{ValidationErrors, double_option, text};
 
 /// A company's editable fields, always valid (built by [`CompanyInput::apply`]).
@@ -110,15 +110,7 @@ impl CompanyInput {
         let mut errs = ValidationErrors::default();
         let creating = current.is_none();
         let mut d = current.cloned().unwrap_or_default();
-        match self.name {
-            Some(n) => match bounded_text(&n, 200) {
-                Ok(Some(n)) => d.name = n,
-                Ok(None) => errs.add("name", "cannot be empty"),
-                Err(m) => errs.add("name", m),
-            },
-            None if creating => errs.add("name", "is required"),
-            None => {}
-        }
+        apply_name(&mut errs, self.name, creating, &mut d.name);
         if let Some(v) = self.domain {
             d.domain = v.filter(|s| !s.trim().is_empty()).and_then(|s| errs.check("domain", parse_domain(&s)));
         }

@@ -191,6 +191,19 @@ pub struct CustomerInput {
     pub custom: Option<Map<String, Value>>,
 }
 
+/// Applies a record's name: required when creating, never empty, at most 200 characters.
+pub(crate) fn apply_name(errs: &mut ValidationErrors, input: Option<String>, creating: bool, target: &mut String) {
+    match input {
+        Some(n) => match bounded_text(&n, 200) {
+            Ok(Some(n)) => *target = n,
+            Ok(None) => errs.add("name", "cannot be empty"),
+            Err(m) => errs.add("name", m),
+        },
+        None if creating => errs.add("name", "is required"),
+        None => {}
+    }
+}
+
 /// Applies a nullable text field: absent keeps, null clears, a value is trimmed and checked.
 pub(crate) fn apply_text(errs: &mut ValidationErrors, field: &str, input: Option<Option<String>>, target: &mut Option<String>, max: usize) {
     if let Some(v) = input {
@@ -219,15 +232,7 @@ impl CustomerInput {
         let mut errs = ValidationErrors::default();
         let creating = current.is_none();
         let mut d = current.cloned().unwrap_or_default();
-        match self.name {
-            Some(n) => match bounded_text(&n, 200) {
-                Ok(Some(n)) => d.name = n,
-                Ok(None) => errs.add("name", "cannot be empty"),
-                Err(m) => errs.add("name", m),
-            },
-            None if creating => errs.add("name", "is required"),
-            None => {}
-        }
+        apply_name(&mut errs, self.name, creating, &mut d.name);
         if let Some(e) = self.email {
             d.email = e.and_then(|s| errs.check("email", Email::parse(&s))).map(|e| e.to_string());
         }

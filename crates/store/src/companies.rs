@@ -12,7 +12,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use crate::list::{Listing, Page};
-use crate::records::{check_owner, check_version, json_object, replace_tags, string_list, visible};
+use crate::records::{check_owner, check_version, json_object, replace_tags, string_list};
 use crate::sql::{Sql, sql};
 use crate::{Error, Result, Store, audit, unique_violation};
 
@@ -114,20 +114,14 @@ fn shown(_: &Actor, mut c: Company, masked: &[String]) -> Company {
 impl Store {
     /// A live record the actor may see, unmasked (for merging updates); others are "not found".
     async fn company_in(&self, tx: &mut Transaction<'static, Any>, actor: &Actor, id: i64) -> Result<Company> {
-        let mut q = Sql::new(&format!("SELECT {COLS} FROM {FROM} WHERE co.id = "));
-        q.arg(id).push(" AND co.deleted_at IS NULL");
-        visible(&mut q, actor, "co");
-        let row = q.fetch_optional(&mut **tx).await?;
+        let row = LISTING.by_id(actor, id).fetch_optional(&mut **tx).await?;
         self.company_from_row(&row.ok_or(Error::NotFound)?)
     }
 
     /// One live company.
     pub async fn get_company(&self, actor: &Actor, id: i64) -> Result<Company> {
         require(actor, Object::Company, Action::Read)?;
-        let mut q = Sql::new(&format!("SELECT {COLS} FROM {FROM} WHERE co.id = "));
-        q.arg(id).push(" AND co.deleted_at IS NULL");
-        visible(&mut q, actor, "co");
-        let row = q.fetch_optional(&self.pool).await?;
+        let row = LISTING.by_id(actor, id).fetch_optional(&self.pool).await?;
         let masked = self.masked_keys(actor, FieldObject::Company).await?;
         Ok(shown(actor, self.company_from_row(&row.ok_or(Error::NotFound)?)?, &masked))
     }

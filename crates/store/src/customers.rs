@@ -10,7 +10,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use crate::list::{Listing, Page};
-use crate::records::{check_owner, check_version, company_name, json_object, replace_tags, string_list, visible};
+use crate::records::{check_owner, check_version, company_name, json_object, replace_tags, string_list};
 use crate::sql::{Sql, sql};
 use crate::{Error, Result, Store, audit, unique_violation};
 
@@ -143,20 +143,14 @@ const DATA_COLS: [&str; 22] = [
 impl Store {
     /// A live record the actor may see, unmasked (for merging updates); others are "not found".
     async fn customer_in(&self, tx: &mut Transaction<'static, Any>, actor: &Actor, id: i64) -> Result<Customer> {
-        let mut q = Sql::new(&format!("SELECT {COLS} FROM {FROM} WHERE c.id = "));
-        q.arg(id).push(" AND c.deleted_at IS NULL");
-        visible(&mut q, actor, "c");
-        let row = q.fetch_optional(&mut **tx).await?;
+        let row = LISTING.by_id(actor, id).fetch_optional(&mut **tx).await?;
         self.customer_from_row(&row.ok_or(Error::NotFound)?)
     }
 
     /// One live person.
     pub async fn get_customer(&self, actor: &Actor, id: i64) -> Result<Customer> {
         require(actor, Object::Customer, Action::Read)?;
-        let mut q = Sql::new(&format!("SELECT {COLS} FROM {FROM} WHERE c.id = "));
-        q.arg(id).push(" AND c.deleted_at IS NULL");
-        visible(&mut q, actor, "c");
-        let row = q.fetch_optional(&self.pool).await?;
+        let row = LISTING.by_id(actor, id).fetch_optional(&self.pool).await?;
         let masked = self.masked_keys(actor, FieldObject::Customer).await?;
         Ok(shown(actor, self.customer_from_row(&row.ok_or(Error::NotFound)?)?, &masked))
     }

@@ -44,6 +44,17 @@ pub(crate) struct Listing {
     pub person: bool,
 }
 
+impl Listing {
+    /// The live record `id`, if the actor may see it.
+    pub(crate) fn by_id(&self, actor: &Actor, id: i64) -> Sql {
+        let a = self.alias;
+        let mut q = Sql::new(&format!("SELECT {} FROM {} {} WHERE {a}.id = ", self.cols, self.table, self.joins));
+        q.arg(id).push(&format!(" AND {a}.deleted_at IS NULL"));
+        visible(&mut q, actor, a);
+        q
+    }
+}
+
 fn sort_column(alias: &str, sort: SortField) -> String {
     match sort {
         SortField::Name => format!("{alias}.sort_name"),
