@@ -130,6 +130,8 @@ pub struct Customer {
     pub data: CustomerData,
     /// Name of the linked company (read-only).
     pub company_name: Option<String>,
+    /// What the latest analytics runs found (read-only).
+    pub scores: CustomerScores,
     /// Creation time (RFC 3339 UTC).
     pub created_at: String,
     /// Last change (RFC 3339 UTC).
@@ -139,6 +141,65 @@ pub struct Customer {
     pub deleted_at: Option<String>,
     /// Optimistic-concurrency version; send it back as `If-Match`.
     pub version: i64,
+}
+
+/// Scores that analytics runs write back onto a person; each is absent until its analysis ran
+/// over data that includes the person's purchases.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
+pub struct CustomerScores {
+    /// RFM cell: recency, frequency and monetary quintile scores, e.g. `545`.
+    pub rfm_cell: Option<String>,
+    /// Named RFM tier ("Champions", "At risk"…).
+    pub rfm_tier: Option<String>,
+    /// k-means segment (0-based cluster label).
+    pub segment: Option<i64>,
+    /// Probability of buying again in the next period (logistic regression).
+    pub purchase_propensity: Option<f64>,
+}
+
+/// One purchased line of a person's purchase history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Purchase {
+    /// Identifier (0 before it is stored).
+    #[serde(default)]
+    pub id: i64,
+    /// Invoice or order reference; lines of one invoice count as one purchase.
+    pub invoice: String,
+    /// Product name.
+    pub product: String,
+    /// Quantity.
+    pub quantity: i64,
+    /// Line amount in minor units (cents); negative for returns.
+    pub amount_minor: i64,
+    /// ISO 4217 currency code.
+    pub currency: String,
+    /// When (RFC 3339).
+    pub purchased_at: String,
+}
+
+impl Purchase {
+    /// Checks and normalizes a submitted line.
+    pub fn validated(mut self) -> Result<Purchase, ValidationErrors> {
+        let mut errs = ValidationErrors::default();
+        for (field, v, max) in [("invoice", &mut self.invoice, 100), ("product", &mut self.product, 200)] {
+            *v = v.trim().to_string();
+            if v.is_empty() || v.chars().count() > max {
+                errs.add(field, format!("must have 1 to {max} characters"));
+            }
+        }
+        if self.quantity == 0 {
+            errs.add("quantity", "cannot be 0");
+        }
+        self.currency = self.currency.trim().to_uppercase();
+        if self.currency.len() != 3 || !self.currency.chars().all(|c| c.is_ascii_uppercase()) {
+            errs.add("currency", "must be a three-letter ISO 4217 code such as USD");
+        }
+        match crate::query::parse_time(&self.purchased_at) {
+            Ok(t) => self.purchased_at = t,
+            Err(m) => errs.add("purchased_at", m),
+        }
+        errs.into_result(self)
+    }
 }
 
 /// What a client sends to create (`name` required) or update (only the fields present change;

@@ -67,6 +67,10 @@ pub struct ListParams {
     pub company_id: Option<i64>,
     /// Only the person with this primary email (exact, case-insensitive).
     pub email: Option<String>,
+    /// Only people in this RFM tier.
+    pub rfm_tier: Option<String>,
+    /// Only people in this segment.
+    pub segment: Option<i64>,
     /// Custom field filters.
     pub custom: Vec<CustomFilter>,
     /// `created_at >= `.
@@ -94,6 +98,8 @@ impl Default for ListParams {
             lifecycle_stage: None,
             company_id: None,
             email: None,
+            rfm_tier: None,
+            segment: None,
             custom: vec![],
             created_after: None,
             created_before: None,
@@ -163,6 +169,8 @@ impl ListParams {
                     }
                 }
                 "email" => p.email = errs.check("email", crate::values::Email::parse(v)).map(|e| e.to_string()),
+                "rfm_tier" => p.rfm_tier = Some(v.to_string()),
+                "segment" => p.segment = errs.check("segment", v.parse::<i64>().map_err(|_| "must be a segment number")),
                 "created_after" => p.created_after = errs.check(k, parse_time(v)),
                 "created_before" => p.created_before = errs.check(k, parse_time(v)),
                 "updated_after" => p.updated_after = errs.check(k, parse_time(v)),

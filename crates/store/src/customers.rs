@@ -16,7 +16,8 @@ use crate::{Error, Result, Store, audit, unique_violation};
 
 const COLS: &str = "c.id, c.name, c.email, c.additional_emails, c.phone, c.additional_phones, c.address_street, c.address_city, \
     c.address_region, c.address_postal_code, c.address_country, c.company_id, c.lifecycle_stage, c.source, c.owner_id, c.tags, \
-    c.needs, c.notes, c.custom, c.created_at, c.updated_at, c.deleted_at, c.version, co.name AS company_name";
+    c.needs, c.notes, c.custom, c.created_at, c.updated_at, c.deleted_at, c.version, co.name AS company_name, \
+    c.rfm_cell, c.rfm_tier, c.segment, c.purchase_propensity";
 const FROM: &str = "customers c LEFT JOIN companies co ON co.id = c.company_id";
 
 const LISTING: Listing = Listing {
@@ -64,6 +65,12 @@ impl Store {
                 custom: json_object(r, "custom")?,
             },
             company_name: r.try_get("company_name")?,
+            scores: rapport_domain::customer::CustomerScores {
+                rfm_cell: r.try_get("rfm_cell")?,
+                rfm_tier: r.try_get("rfm_tier")?,
+                segment: r.try_get("segment")?,
+                purchase_propensity: r.try_get("purchase_propensity")?,
+            },
             created_at: r.try_get("created_at")?,
             updated_at: r.try_get("updated_at")?,
             deleted_at: r.try_get("deleted_at")?,

@@ -112,7 +112,7 @@ impl Store {
     /// Runs a list query and returns its rows (at most `limit`) and the next cursor.
     pub(crate) async fn list_rows(&self, actor: &Actor, spec: &Listing, p: &ListParams) -> Result<(Vec<AnyRow>, Option<String>)> {
         let a = spec.alias;
-        if !spec.person && (p.lifecycle_stage.is_some() || p.company_id.is_some()) {
+        if !spec.person && (p.lifecycle_stage.is_some() || p.company_id.is_some() || p.rfm_tier.is_some() || p.segment.is_some()) {
             return Err(Error::Invalid(ValidationErrors::single(
                 "lifecycle_stage",
                 "only people can be filtered by lifecycle stage or company",
@@ -188,6 +188,12 @@ impl Store {
                 return Err(Error::Invalid(ValidationErrors::single("email", "only people can be looked up by email")));
             }
             q.push(&format!(" AND {a}.email_hash = ")).arg(self.email_key(e));
+        }
+        if let Some(t) = &p.rfm_tier {
+            q.push(&format!(" AND {a}.rfm_tier = ")).arg(t.clone());
+        }
+        if let Some(s) = p.segment {
+            q.push(&format!(" AND {a}.segment = ")).arg(s);
         }
         if let Some(c) = p.company_id {
             q.push(&format!(" AND {a}.company_id = ")).arg(c);

@@ -15,6 +15,7 @@ use crate::AppState;
 use crate::error::ApiError;
 
 pub mod admin;
+pub mod analytics;
 pub mod auth;
 pub mod companies;
 pub mod custom_fields;
@@ -39,6 +40,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(companies::router())
         .merge(custom_fields::router())
         .merge(admin::router())
+        .merge(analytics::router())
         .merge(tokens::router())
 }
 

@@ -1,0 +1,153 @@
+//! Analytics on the live data: runs over the purchases of the people the caller may see,
+//! computed off the request path, recorded with parameters, status and a summary, and written
+//! back onto those people as scores (filterable as `rfm_tier=` and `segment=`).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use rapport_analytics::kmeans::{KMeansParams, kmeans};
+use rapport_analytics::rfm::{Transaction, rfm, segmentation_features};
+use rapport_domain::customer::Purchase;
+use rapport_domain::permissions::Actor;
+use rapport_store::{AnalyticsRun, PurchaseRow, Score, Store};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+use crate::error::{ApiError, Problem};
+use crate::extract::{AppJson, CurrentUser};
+
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(start)).routes(routes!(run)).routes(routes!(purchases, add_purchases))
+}
+
+/// Parameters of a run; each analysis reads the ones it needs.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunParams {
+    /// Segmentation: number of clusters (2 to 12, default 4).
+    k: Option<usize>,
+    /// Propensity: length of the holdout period in days (default: half the data's span).
+    horizon_days: Option<i64>,
+}
+
+/// The kinds of analysis that run on the live data.
+const KINDS: [&str; 3] = ["rfm", "segmentation", "propensity"];
+
+/// Start an analysis (`rfm`, `segmentation` or `propensity`) over the purchases of the people
+/// you may see; answers 202 with the run, whose status to poll at its `Location`.
+#[utoipa::path(post, path = "/api/v1/analytics/{kind}", tag = "analytics", request_body = RunParams, security(("bearer" = [])),
+    responses((status = 202, body = AnalyticsRun), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn start(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(kind): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, HeaderMap, Json<AnalyticsRun>), ApiError> {
+    if !KINDS.contains(&kind.as_str()) {
+        return Err(ApiError::bad_field("kind", format!("'{kind}' is not an analysis here: use {}", KINDS.join(", "))));
+    }
+    // The body is optional: no parameters means the defaults.
+    let params: RunParams = if body.iter().all(u8::is_ascii_whitespace) {
+        RunParams::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| ApiError::bad_field("body", e.to_string()))?
+    };
+    if params.k.is_some_and(|k| !(2..=12).contains(&k)) {
+        return Err(ApiError::Invalid(rapport_domain::ValidationErrors::single("k", "must be from 2 to 12")));
+    }
+    let run = state.store.start_run(&user.actor, &kind, json!({"k": params.k, "horizon_days": params.horizon_days})).await?;
+    let (store, actor, id) = (state.store.clone(), user.actor.clone(), run.id);
+    tokio::spawn(async move {
+        let outcome = execute(&store, &actor, &kind, &params).await.map_err(|e| e.to_string());
+        if let Err(e) = store.finish_run(id, outcome).await {
+            tracing::error!(run = id, error = %e, "could not record the end of an analytics run");
+        }
+    });
+    let mut headers = HeaderMap::new();
+    if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/analytics/runs/{}", run.id)) {
+        headers.insert(header::LOCATION, v);
+    }
+    Ok((StatusCode::ACCEPTED, headers, Json(run)))
+}
+
+/// Loads the visible purchases, computes off the async threads, writes the scores back.
+async fn execute(store: &Store, actor: &Actor, kind: &str, params: &RunParams) -> anyhow::Result<Value> {
+    let rows = store.analytics_input(actor).await?;
+    let kind = kind.to_string();
+    let (k, horizon) = (params.k.unwrap_or(4), params.horizon_days);
+    let (scores, summary) = tokio::task::spawn_blocking(move || compute(&kind, &rows, k, horizon)).await??;
+    let written = store.write_scores(actor, &scores).await?;
+    Ok(json!({"people_scored": written, "purchases": summary["purchases"], "summary": summary}))
+}
+
+/// Runs one analysis on purchase rows: the scores per person and a summary.
+pub fn compute(kind: &str, rows: &[PurchaseRow], k: usize, horizon: Option<i64>) -> anyhow::Result<(Vec<(i64, Score)>, Value)> {
+    let tx: Vec<Transaction> = rows
+        .iter()
+        .map(|r| {
+            Ok(Transaction {
+                invoice: r.invoice.clone(),
+                customer_id: r.customer_id.to_string(),
+                product: r.product.clone(),
+                timestamp: rapport_analytics::dates::parse_timestamp(&r.purchased_at)?,
+                amount: r.amount_minor as f64 / 100.0,
+            })
+        })
+        .collect::<Result<_, rapport_analytics::Error>>()?;
+    let id = |s: &str| s.parse::<i64>().unwrap_or_default();
+    Ok(match kind {
+        "rfm" => {
+            let table = rfm(&tx)?;
+            let scores = table
+                .customers
+                .iter()
+                .map(|c| (id(&c.customer_id), Score::Rfm { cell: c.cell(), tier: c.tier().name().to_string() }))
+                .collect();
+            (scores, json!({"purchases": rows.len(), "people": table.customers.len()}))
+        }
+        "segmentation" => {
+            let table = rfm(&tx)?;
+            let model = kmeans(&segmentation_features(&table), &KMeansParams { k, ..Default::default() })?;
+            let scores = table.customers.iter().zip(&model.labels).map(|(c, l)| (id(&c.customer_id), Score::Segment(*l as i64))).collect();
+            (scores, json!({"purchases": rows.len(), "people": table.customers.len(), "k": k, "inertia": model.inertia}))
+        }
+        _ => {
+            let p = rapport_analytics::propensity::propensity(&tx, horizon, 1.0)?;
+            let scores = p.customer_ids.iter().zip(&p.p_purchase).map(|(c, v)| (id(c), Score::Propensity(*v))).collect();
+            (
+                scores,
+                json!({"purchases": rows.len(), "people": p.customer_ids.len(), "horizon_days": p.horizon_days, "test_auc": p.test_auc, "test_accuracy": p.test_accuracy}),
+            )
+        }
+    })
+}
+
+/// A run's status and summary.
+#[utoipa::path(get, path = "/api/v1/analytics/runs/{id}", tag = "analytics", security(("bearer" = [])),
+    responses((status = 200, body = AnalyticsRun), (status = 404, body = Problem)))]
+async fn run(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>) -> Result<Json<AnalyticsRun>, ApiError> {
+    Ok(Json(state.store.get_run(&user.actor, id).await?))
+}
+
+/// A person's purchase history, newest first (at most 500 lines).
+#[utoipa::path(get, path = "/api/v1/customers/{id}/purchases", tag = "customers", security(("bearer" = [])),
+    responses((status = 200, body = Vec<Purchase>), (status = 404, body = Problem)))]
+async fn purchases(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>) -> Result<Json<Vec<Purchase>>, ApiError> {
+    Ok(Json(state.store.purchases_of(&user.actor, id, 500).await?))
+}
+
+/// Record purchase lines of a person.
+#[utoipa::path(post, path = "/api/v1/customers/{id}/purchases", tag = "customers", request_body = Vec<Purchase>, security(("bearer" = [])),
+    responses((status = 201, body = Vec<Purchase>), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn add_purchases(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    AppJson(lines): AppJson<Vec<Purchase>>,
+) -> Result<(StatusCode, Json<Vec<Purchase>>), ApiError> {
+    Ok((StatusCode::CREATED, Json(state.store.add_purchases(&user.actor, id, lines).await?)))
+}

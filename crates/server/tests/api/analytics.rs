@@ -1,0 +1,141 @@
+//! Analytics on the live data: runs over visible purchases, scores written back and filterable.
+
+use axum::http::{Method, StatusCode};
+use rapport_domain::permissions::Role;
+use serde_json::{Value, json};
+
+use crate::each_backend;
+use crate::helpers::TestApp;
+
+/// Starts a run and waits for it to end; returns the finished run.
+async fn run(app: &TestApp, token: &str, kind: &str, body: Option<Value>) -> Value {
+    let r = app.call(Method::POST, &format!("/api/v1/analytics/{kind}"), Some(token), body, &[]).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    let location = r.header("location").to_string();
+    for _ in 0..200 {
+        let run = app.call(Method::GET, &location, Some(token), None, &[]).await.body;
+        if run["status"] != "running" {
+            assert_eq!(run["status"], "done", "{run}");
+            return run;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the {kind} run did not finish");
+}
+
+/// 30 people with 1 to 6 invoices each over 2025, spends growing with the index.
+async fn people_with_purchases(app: &TestApp, owner_of: impl Fn(usize) -> Option<i64>) -> Vec<(i64, Vec<(String, i64, String)>)> {
+    let mut out = vec![];
+    for i in 0..30usize {
+        let c = app.customer(json!({"name": format!("Buyer {i:02}"), "owner_id": owner_of(i)})).await;
+        let id = c["id"].as_i64().unwrap();
+        let lines: Vec<(String, i64, String)> = (0..=(i % 6))
+            .map(|j| {
+                (
+                    format!("inv-{i}-{j}"),
+                    1000 + (i as i64) * 250 + (j as i64) * 10,
+                    format!("2025-{:02}-{:02}T10:00:00Z", 1 + (i + j) % 12, 1 + (i * 3 + j) % 27),
+                )
+            })
+            .collect();
+        let body: Vec<Value> = lines
+            .iter()
+            .map(|(inv, amount, at)| json!({"invoice": inv, "product": if i % 2 == 0 { "Pro plan" } else { "Starter" }, "quantity": 1, "amount_minor": amount, "currency": "usd", "purchased_at": at}))
+            .collect();
+        let r = app.post(&format!("/api/v1/customers/{id}/purchases"), Value::Array(body)).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        out.push((id, lines));
+    }
+    out
+}
+
+/// What the analytics crate computes for the same purchases.
+fn expected_rfm(data: &[(i64, Vec<(String, i64, String)>)]) -> std::collections::HashMap<i64, (String, String)> {
+    use rapport_analytics::rfm::{Transaction, rfm};
+    let tx: Vec<Transaction> = data
+        .iter()
+        .flat_map(|(id, lines)| {
+            lines.iter().map(move |(inv, amount, at)| Transaction {
+                invoice: inv.clone(),
+                customer_id: id.to_string(),
+                product: String::new(),
+                timestamp: rapport_analytics::dates::parse_timestamp(at).unwrap(),
+                amount: *amount as f64 / 100.0,
+            })
+        })
+        .collect();
+    rfm(&tx).unwrap().customers.iter().map(|c| (c.customer_id.parse().unwrap(), (c.cell(), c.tier().name().to_string()))).collect()
+}
+
+#[tokio::test]
+async fn rfm_segmentation_and_propensity_are_written_back_and_filterable() {
+    each_backend!(|app| {
+        let data = people_with_purchases(&app, |_| None).await;
+        let bad = app
+            .post(
+                "/api/v1/customers/1/purchases",
+                json!([{"invoice": "", "product": "x", "quantity": 0, "amount_minor": 1, "currency": "dollars", "purchased_at": "soon"}]),
+            )
+            .await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(bad.error_fields(), ["[0].invoice", "[0].quantity", "[0].currency", "[0].purchased_at"]);
+        let done = run(&app, &app.token, "rfm", None).await;
+        assert_eq!(done["result"]["people_scored"], 30);
+        let expected = expected_rfm(&data);
+        for (id, _) in &data {
+            let c = app.get(&format!("/api/v1/customers/{id}")).await.body;
+            let (cell, tier) = &expected[id];
+            assert_eq!(
+                (c["scores"]["rfm_cell"].as_str(), c["scores"]["rfm_tier"].as_str()),
+                (Some(cell.as_str()), Some(tier.as_str())),
+                "person {id}"
+            );
+        }
+        let some_tier = expected.values().next().unwrap().1.clone();
+        let want = expected.values().filter(|(_, t)| *t == some_tier).count();
+        let got = app.people(&format!("rfm_tier={}", some_tier.replace(' ', "%20").replace('\'', "%27"))).await;
+        assert_eq!(got.len(), want, "filtering by tier");
+
+        let seg = run(&app, &app.token, "segmentation", Some(json!({"k": 3}))).await;
+        assert_eq!(seg["params"]["k"], 3);
+        let mut total = 0;
+        for s in 0..3 {
+            total += app.people(&format!("segment={s}")).await.len();
+        }
+        assert_eq!(total, 30, "every buyer is in one of the 3 segments");
+        let prop = run(&app, &app.token, "propensity", None).await;
+        assert!(prop["result"]["summary"]["people"].as_i64().unwrap() > 0);
+        let c = app.get(&format!("/api/v1/customers/{}", data[5].0)).await.body;
+        let p = c["scores"]["purchase_propensity"].as_f64();
+        assert!(p.is_none() || p.is_some_and(|p| (0.0..=1.0).contains(&p)));
+
+        let r = app.post("/api/v1/analytics/weather", json!({})).await;
+        assert_eq!((r.status, r.error_fields()), (StatusCode::BAD_REQUEST, vec!["kind".to_string()]));
+        let r = app.post("/api/v1/analytics/segmentation", json!({"k": 40})).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let history = app.get(&format!("/api/v1/customers/{}/purchases", data[5].0)).await;
+        assert_eq!(history.body.as_array().unwrap().len(), 6);
+        assert_eq!(history.body[0]["currency"], "USD");
+    });
+}
+
+#[tokio::test]
+async fn a_run_sees_and_scores_only_the_callers_people() {
+    each_backend!(|app| {
+        let rep = app.user_token("rep@example.com", Role::SalesRep).await;
+        let rep_id = app.call(Method::GET, "/api/v1/users/me", Some(&rep), None, &[]).await.body["id"].as_i64().unwrap();
+        let admin_id = app.call(Method::GET, "/api/v1/users/me", Some(&app.token), None, &[]).await.body["id"].as_i64().unwrap();
+        let data = people_with_purchases(&app, |i| Some(if i < 10 { rep_id } else { admin_id })).await;
+        let done = run(&app, &rep, "rfm", None).await;
+        assert_eq!(done["result"]["people_scored"], 10, "{done}");
+        for (i, (id, _)) in data.iter().enumerate() {
+            let c = app.get(&format!("/api/v1/customers/{id}")).await.body;
+            assert_eq!(c["scores"]["rfm_cell"].is_string(), i < 10, "person {i}");
+        }
+        let viewer = app.user_token("v@example.com", Role::Viewer).await;
+        let r = app.call(Method::POST, "/api/v1/analytics/rfm", Some(&viewer), None, &[]).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        let r = app.call(Method::GET, &format!("/api/v1/customers/{}/purchases", data[20].0), Some(&rep), None, &[]).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "another owner's purchases do not exist for the rep");
+    });
+}

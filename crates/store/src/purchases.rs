@@ -1,0 +1,264 @@
+//! Purchase history, the input analytics read (only the purchases of people the actor may
+//! see), the scores they write back onto people, and analytics runs.
+
+use rapport_domain::ValidationErrors;
+use rapport_domain::customer::Purchase;
+use rapport_domain::now_rfc3339;
+use rapport_domain::permissions::{Action, Actor, Object, require};
+use serde::Serialize;
+use serde_json::{Value, json};
+use sqlx::Row;
+
+use crate::records::visible;
+use crate::sql::{Sql, sql};
+use crate::{Error, Result, Store};
+
+/// A purchase line as analytics read it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PurchaseRow {
+    /// The person.
+    pub customer_id: i64,
+    /// Invoice reference.
+    pub invoice: String,
+    /// Product.
+    pub product: String,
+    /// RFC 3339 time.
+    pub purchased_at: String,
+    /// Amount in minor units.
+    pub amount_minor: i64,
+}
+
+/// A score to write onto a person.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Score {
+    /// RFM cell and tier.
+    Rfm {
+        /// E.g. `545`.
+        cell: String,
+        /// Tier name.
+        tier: String,
+    },
+    /// k-means segment.
+    Segment(i64),
+    /// Purchase propensity.
+    Propensity(f64),
+}
+
+/// An analytics run: what ran, for whom, with what parameters, and how it ended.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AnalyticsRun {
+    /// Identifier.
+    pub id: i64,
+    /// `rfm`, `segmentation` or `propensity`.
+    pub kind: String,
+    /// `running`, `done` or `failed`.
+    pub status: String,
+    /// Who started it.
+    pub actor_id: Option<i64>,
+    /// Parameters.
+    #[schema(value_type = Object)]
+    pub params: Value,
+    /// Summary of the result (counts, model quality).
+    #[schema(value_type = Option<Object>)]
+    pub result: Option<Value>,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// Start.
+    pub created_at: String,
+    /// End.
+    pub finished_at: Option<String>,
+}
+
+const PURCHASE_COLS: &str = "id, invoice, product, quantity, amount_minor, currency, purchased_at";
+
+fn purchase_from_row(r: &sqlx::any::AnyRow) -> sqlx::Result<Purchase> {
+    Ok(Purchase {
+        id: r.try_get("id")?,
+        invoice: r.try_get("invoice")?,
+        product: r.try_get("product")?,
+        quantity: r.try_get("quantity")?,
+        amount_minor: r.try_get("amount_minor")?,
+        currency: r.try_get("currency")?,
+        purchased_at: r.try_get("purchased_at")?,
+    })
+}
+
+impl Store {
+    /// Records purchase lines of one person (needs update on people; audited).
+    pub async fn add_purchases(&self, actor: &Actor, customer_id: i64, lines: Vec<Purchase>) -> Result<Vec<Purchase>> {
+        require(actor, Object::Customer, Action::Update)?;
+        let mut errs = ValidationErrors::default();
+        let lines: Vec<Purchase> = lines
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, p)| match p.validated() {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    errs.0.extend(e.0.into_iter().map(|mut f| {
+                        f.field = format!("[{i}].{}", f.field);
+                        f
+                    }));
+                    None
+                }
+            })
+            .collect();
+        errs.into_result(())?;
+        self.get_customer(actor, customer_id).await?;
+        let mut tx = self.write_tx().await?;
+        let mut out = Vec::with_capacity(lines.len());
+        for p in lines {
+            let row = sql(
+                &format!("INSERT INTO purchases (customer_id, invoice, product, quantity, amount_minor, currency, purchased_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING {PURCHASE_COLS}"),
+                [customer_id.into(), p.invoice.into(), p.product.into(), p.quantity.into(), p.amount_minor.into(), p.currency.into(), p.purchased_at.into(), now_rfc3339().into()],
+            )
+            .fetch_one(&mut *tx)
+            .await?;
+            out.push(purchase_from_row(&row)?);
+        }
+        self.audit(&mut tx, actor, "purchase_add", "customer", Some(customer_id), json!({"lines": out.len()})).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// Adds many people's purchases in one transaction (demo data, imports); one audit row.
+    pub async fn add_purchases_batch(&self, actor: &Actor, lines: &[(i64, Purchase)]) -> Result<()> {
+        require(actor, Object::Customer, Action::Update)?;
+        let mut tx = self.write_tx().await?;
+        let now = now_rfc3339();
+        for (customer_id, p) in lines {
+            sql(
+                "INSERT INTO purchases (customer_id, invoice, product, quantity, amount_minor, currency, purchased_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(*customer_id).into(), p.invoice.clone().into(), p.product.clone().into(), p.quantity.into(), p.amount_minor.into(), p.currency.clone().into(), p.purchased_at.clone().into(), now.clone().into()],
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        self.audit(&mut tx, actor, "purchase_add", "customer", None, json!({"lines": lines.len()})).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A person's purchases, newest first.
+    pub async fn purchases_of(&self, actor: &Actor, customer_id: i64, limit: i64) -> Result<Vec<Purchase>> {
+        self.get_customer(actor, customer_id).await?;
+        let rows = sql(
+            &format!("SELECT {PURCHASE_COLS} FROM purchases WHERE customer_id = ? ORDER BY purchased_at DESC, id DESC LIMIT ?"),
+            [customer_id.into(), limit.into()],
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(purchase_from_row).collect::<sqlx::Result<_>>()?)
+    }
+
+    /// Every purchase of the live people the actor may see: what analytics run on.
+    pub async fn analytics_input(&self, actor: &Actor) -> Result<Vec<PurchaseRow>> {
+        require(actor, Object::Customer, Action::Read)?;
+        let mut q = Sql::new(
+            "SELECT p.customer_id, p.invoice, p.product, p.purchased_at, p.amount_minor FROM purchases p JOIN customers c ON c.id = p.customer_id WHERE c.deleted_at IS NULL",
+        );
+        visible(&mut q, actor, "c");
+        q.push(" ORDER BY p.id");
+        let rows = q.fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(PurchaseRow {
+                    customer_id: r.try_get("customer_id")?,
+                    invoice: r.try_get("invoice")?,
+                    product: r.try_get("product")?,
+                    purchased_at: r.try_get("purchased_at")?,
+                    amount_minor: r.try_get("amount_minor")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Writes scores onto people the actor may see (needs update on people). Scores are derived
+    /// data: neither `version` nor `updated_at` change, so they never conflict with an edit.
+    pub async fn write_scores(&self, actor: &Actor, scores: &[(i64, Score)]) -> Result<usize> {
+        require(actor, Object::Customer, Action::Update)?;
+        let mut tx = self.write_tx().await?;
+        let mut n = 0;
+        for (id, s) in scores {
+            let mut q = match s {
+                Score::Rfm { cell, tier } => {
+                    let mut q = Sql::new("UPDATE customers SET rfm_cell = ");
+                    q.arg(cell.clone()).push(", rfm_tier = ").arg(tier.clone());
+                    q
+                }
+                Score::Segment(seg) => {
+                    let mut q = Sql::new("UPDATE customers SET segment = ");
+                    q.arg(*seg);
+                    q
+                }
+                Score::Propensity(p) => {
+                    let mut q = Sql::new("UPDATE customers SET purchase_propensity = ");
+                    q.arg(*p);
+                    q
+                }
+            };
+            q.push(" WHERE id = ").arg(*id);
+            visible(&mut q, actor, "customers");
+            n += q.execute(&mut *tx).await? as usize;
+        }
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    /// Starts recording a run.
+    pub async fn start_run(&self, actor: &Actor, kind: &str, params: Value) -> Result<AnalyticsRun> {
+        require(actor, Object::Customer, Action::Update)?;
+        let mut tx = self.write_tx().await?;
+        let row = sql(
+            "INSERT INTO analytics_runs (kind, status, actor_id, params, created_at) VALUES (?, 'running', ?, ?, ?) RETURNING id",
+            [kind.into(), actor.user_id.into(), params.to_string().into(), now_rfc3339().into()],
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        let id: i64 = row.try_get("id")?;
+        self.audit(&mut tx, actor, "analytics_run", "analytics", Some(id), json!({"kind": kind, "params": params})).await?;
+        tx.commit().await?;
+        self.get_run(actor, id).await
+    }
+
+    /// Records how a run ended.
+    pub async fn finish_run(&self, id: i64, outcome: std::result::Result<Value, String>) -> Result<()> {
+        let (status, result, error) = match outcome {
+            Ok(v) => ("done", Some(v.to_string()), None),
+            Err(e) => ("failed", None, Some(e)),
+        };
+        sql(
+            "UPDATE analytics_runs SET status = ?, result = ?, error = ?, finished_at = ? WHERE id = ?",
+            [status.into(), result.into(), error.into(), now_rfc3339().into(), id.into()],
+        )
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// One run, if the actor started it or may read the audit log.
+    pub async fn get_run(&self, actor: &Actor, id: i64) -> Result<AnalyticsRun> {
+        require(actor, Object::Customer, Action::Read)?;
+        let r = sql(
+            "SELECT id, kind, status, actor_id, params, result, error, created_at, finished_at FROM analytics_runs WHERE id = ?",
+            [id.into()],
+        )
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(Error::NotFound)?;
+        let run = AnalyticsRun {
+            id: r.try_get("id")?,
+            kind: r.try_get("kind")?,
+            status: r.try_get("status")?,
+            actor_id: r.try_get("actor_id")?,
+            params: serde_json::from_str(&r.try_get::<String, _>("params")?).unwrap_or_default(),
+            result: r.try_get::<Option<String>, _>("result")?.and_then(|s| serde_json::from_str(&s).ok()),
+            error: r.try_get("error")?,
+            created_at: r.try_get("created_at")?,
+            finished_at: r.try_get("finished_at")?,
+        };
+        if run.actor_id != actor.user_id && !actor.perms.allows(Object::AuditLog, Action::Read) {
+            return Err(Error::NotFound);
+        }
+        Ok(run)
+    }
+}
