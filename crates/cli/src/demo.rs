@@ -5,7 +5,7 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use rapport_domain::company::CompanyInput;
 use rapport_domain::custom_field::{CustomFieldInput, FieldObject, FieldType};
-use rapport_domain::customer::{Address, CustomerInput, LifecycleStage};
+use rapport_domain::customer::{Address, CustomerInput, LifecycleStage, Purchase};
 use rapport_domain::permissions::{Actor, Role};
 use rapport_store::{NewUser, Store, TeamInput};
 use serde_json::{Map, Value, json};
@@ -389,10 +389,58 @@ pub async fn build(store: &Store, people: usize, companies: usize, seed: u64) ->
             };
             batch.push(input.apply(None, &customer_defs, "1").map_err(|e| anyhow::anyhow!("demo person invalid: {e}"))?);
         }
-        store.create_customers_batch(&system, &batch).await?;
+        let ids = store.create_customers_batch(&system, &batch).await?;
+        let lines: Vec<(i64, Purchase)> = ids.iter().zip(&batch).flat_map(|(id, d)| purchases(&mut rng, *id, d.lifecycle_stage)).collect();
+        store.add_purchases_batch(&system, &lines).await?;
         pb.inc(chunk.len() as u64);
     }
     pb.finish();
-    println!("Demo company ready: {} users, {companies} companies, {people} people.", staff.len() + 1);
+    // Score everyone as the analytics pages would, so tiers and segments show from the start.
+    let rows = store.analytics_input(&system).await?;
+    for kind in ["rfm", "segmentation", "propensity"] {
+        let (scores, _) = rapport_server::api::analytics::compute(kind, &rows, 4, None)?;
+        store.write_scores(&system, &scores).await?;
+    }
+    println!("Demo company ready: {} users, {companies} companies, {people} people, {} purchases.", staff.len() + 1, rows.len());
     Ok(())
+}
+
+const PRODUCTS: &[(&str, i64)] = &[
+    ("Starter plan", 4_900),
+    ("Pro plan", 19_900),
+    ("Enterprise plan", 99_000),
+    ("Onboarding", 150_000),
+    ("Extra seats", 2_500),
+    ("Support add-on", 9_900),
+];
+
+/// A person's purchase history: customers buy, churned customers bought (long ago), some
+/// prospects made a first small purchase; leads have none.
+fn purchases(rng: &mut Rng, id: i64, stage: LifecycleStage) -> Vec<(i64, Purchase)> {
+    let (count, last_month) = match stage {
+        LifecycleStage::Customer => (1 + rng.below(8), 22),
+        LifecycleStage::Churned => (1 + rng.below(4), 10),
+        LifecycleStage::Prospect if rng.chance(30) => (1, 22),
+        _ => (0, 0),
+    };
+    (0..count)
+        .map(|n| {
+            let (product, price) = PRODUCTS[rng.below(PRODUCTS.len())];
+            let quantity = 1 + rng.below(3) as i64;
+            let month = rng.below(last_month);
+            let at = format!("{}-{:02}-{:02}T{:02}:00:00Z", 2025 + month / 12, 1 + month % 12, 1 + rng.below(28), 8 + rng.below(10));
+            (
+                id,
+                Purchase {
+                    id: 0,
+                    invoice: format!("INV-{id}-{n}"),
+                    product: product.into(),
+                    quantity,
+                    amount_minor: price * quantity,
+                    currency: "USD".into(),
+                    purchased_at: at,
+                },
+            )
+        })
+        .collect()
 }

@@ -29,6 +29,19 @@ pub(super) fn router() -> axum::Router<AppState> {
 }
 
 const STAGES: [&str; 4] = ["lead", "prospect", "customer", "churned"];
+/// The RFM tiers analytics write (see `rapport_analytics::rfm::Tier`).
+const TIERS: [&str; 10] = [
+    "Champions",
+    "Loyal customers",
+    "Potential loyalists",
+    "New customers",
+    "Promising",
+    "Need attention",
+    "About to sleep",
+    "At risk",
+    "Can't lose them",
+    "Hibernating",
+];
 const SORTS: [(&str, &str); 5] = [
     ("name", "Name A–Z"),
     ("-name", "Name Z–A"),
@@ -47,6 +60,7 @@ struct Row {
     stage: &'static str,
     owner: String,
     tags: Vec<String>,
+    tier: String,
 }
 
 #[derive(Template)]
@@ -60,6 +74,8 @@ struct ListPage {
     tag: String,
     sort: String,
     stages: [&'static str; 4],
+    tiers: [&'static str; 10],
+    tier: String,
     sorts: [(&'static str, &'static str); 5],
     owners: Vec<(i64, String)>,
     rows: Vec<Row>,
@@ -115,6 +131,7 @@ async fn list(State(state): State<AppState>, user: UiUser, QueryPairs(pairs): Qu
             phone: c.data.phone.unwrap_or_default(),
             name: c.data.name,
             tags: c.data.tags,
+            tier: c.scores.rfm_tier.unwrap_or_default(),
         })
         .collect();
     let page = ListPage {
@@ -126,6 +143,8 @@ async fn list(State(state): State<AppState>, user: UiUser, QueryPairs(pairs): Qu
         tag: get("tag"),
         sort: get("sort"),
         stages: STAGES,
+        tiers: TIERS,
+        tier: get("rfm_tier"),
         sorts: SORTS,
         owners,
         rows,
@@ -143,6 +162,7 @@ struct DetailPage {
     user_name: String,
     csrf: String,
     c: Customer,
+    purchases: Vec<rapport_domain::customer::Purchase>,
     owner: String,
     custom: Vec<(String, String)>,
 }
@@ -166,9 +186,11 @@ async fn detail(State(state): State<AppState>, user: UiUser, Path(id): Path<i64>
     let c = state.store.get_customer(user.actor(), id).await?;
     let owners = owners(&state, &user).await?;
     let defs = state.store.customer_fields(user.actor()).await?;
+    let purchases = state.store.purchases_of(user.actor(), id, 20).await?;
     let page = DetailPage {
         user_name: user.user().name.clone(),
         csrf: user.csrf.clone(),
+        purchases,
         owner: name_of(&owners, c.data.owner_id),
         custom: labelled(&defs, &c.data.custom),
         c,
