@@ -396,12 +396,14 @@ pub async fn build(store: &Store, people: usize, companies: usize, seed: u64) ->
     }
     pb.finish();
     // Score everyone as the analytics pages would, so tiers and segments show from the start.
-    let rows = store.analytics_input(&system).await?;
-    for kind in ["rfm", "segmentation", "propensity"] {
-        let (scores, _) = rapport_server::api::analytics::compute(kind, &rows, 4, None)?;
-        store.write_scores(&system, &scores).await?;
+    let mut purchases = 0;
+    for kind in ["rfm", "segmentation", "propensity", "association_rules", "forecast"] {
+        let run = rapport_server::api::analytics::run_now(store, &system, kind, &Default::default())
+            .await
+            .map_err(|e| anyhow::anyhow!("demo {kind}: {e}"))?;
+        purchases = run.result.as_ref().and_then(|r| r["purchases"].as_u64()).unwrap_or(purchases);
     }
-    println!("Demo company ready: {} users, {companies} companies, {people} people, {} purchases.", staff.len() + 1, rows.len());
+    println!("Demo company ready: {} users, {companies} companies, {people} people, {purchases} purchases.", staff.len() + 1);
     Ok(())
 }
 
@@ -414,6 +416,16 @@ const PRODUCTS: &[(&str, i64)] = &[
     ("Support add-on", 9_900),
 ];
 
+/// Products bought together: after the first, each companion is added with its probability,
+/// so cross-sell rules have something real to find.
+const COMPANIONS: &[(&str, &str, u64)] = &[
+    ("Pro plan", "Onboarding", 45),
+    ("Enterprise plan", "Support add-on", 60),
+    ("Enterprise plan", "Onboarding", 35),
+    ("Starter plan", "Extra seats", 30),
+    ("Pro plan", "Extra seats", 25),
+];
+
 /// A person's purchase history: customers buy, churned customers bought (long ago), some
 /// prospects made a first small purchase; leads have none.
 fn purchases(rng: &mut Rng, id: i64, stage: LifecycleStage) -> Vec<(i64, Purchase)> {
@@ -423,24 +435,31 @@ fn purchases(rng: &mut Rng, id: i64, stage: LifecycleStage) -> Vec<(i64, Purchas
         LifecycleStage::Prospect if rng.chance(30) => (1, 22),
         _ => (0, 0),
     };
-    (0..count)
-        .map(|n| {
-            let (product, price) = PRODUCTS[rng.below(PRODUCTS.len())];
+    let mut lines = vec![];
+    for n in 0..count {
+        let month = rng.below(last_month);
+        let at = format!("{}-{:02}-{:02}T{:02}:00:00Z", 2025 + month / 12, 1 + month % 12, 1 + rng.below(28), 8 + rng.below(10));
+        let (first, _) = PRODUCTS[rng.below(PRODUCTS.len())];
+        let mut products = vec![first];
+        for (with, companion, chance) in COMPANIONS {
+            if *with == first && !products.contains(companion) && rng.chance(*chance) {
+                products.push(companion);
+            }
+        }
+        for product in products {
+            let price = PRODUCTS.iter().find(|(p, _)| *p == product).map(|(_, price)| *price).unwrap_or(0);
             let quantity = 1 + rng.below(3) as i64;
-            let month = rng.below(last_month);
-            let at = format!("{}-{:02}-{:02}T{:02}:00:00Z", 2025 + month / 12, 1 + month % 12, 1 + rng.below(28), 8 + rng.below(10));
-            (
-                id,
-                Purchase {
-                    id: 0,
-                    invoice: format!("INV-{id}-{n}"),
-                    product: product.into(),
-                    quantity,
-                    amount_minor: price * quantity,
-                    currency: "USD".into(),
-                    purchased_at: at,
-                },
-            )
-        })
-        .collect()
+            let purchase = Purchase {
+                id: 0,
+                invoice: format!("INV-{id}-{n}"),
+                product: product.into(),
+                quantity,
+                amount_minor: price * quantity,
+                currency: "USD".into(),
+                purchased_at: at.clone(),
+            };
+            lines.push((id, purchase));
+        }
+    }
+    lines
 }

@@ -209,8 +209,8 @@ impl Store {
         require(actor, Object::Customer, Action::Update)?;
         let mut tx = self.write_tx().await?;
         let row = sql(
-            "INSERT INTO analytics_runs (kind, status, actor_id, params, created_at) VALUES (?, 'running', ?, ?, ?) RETURNING id",
-            [kind.into(), actor.user_id.into(), params.to_string().into(), now_rfc3339().into()],
+            "INSERT INTO analytics_runs (kind, status, scope, actor_id, params, created_at) VALUES (?, 'running', ?, ?, ?, ?) RETURNING id",
+            [kind.into(), scope(actor).into(), actor.user_id.into(), params.to_string().into(), now_rfc3339().into()],
         )
         .fetch_one(&mut *tx)
         .await?;
@@ -235,30 +235,64 @@ impl Store {
         Ok(())
     }
 
-    /// One run, if the actor started it or may read the audit log.
+    /// One run, if the actor started it, may read the audit log, or the run covered every
+    /// record (its results reveal nothing the actor's role could not).
     pub async fn get_run(&self, actor: &Actor, id: i64) -> Result<AnalyticsRun> {
         require(actor, Object::Customer, Action::Read)?;
-        let r = sql(
-            "SELECT id, kind, status, actor_id, params, result, error, created_at, finished_at FROM analytics_runs WHERE id = ?",
-            [id.into()],
-        )
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or(Error::NotFound)?;
-        let run = AnalyticsRun {
-            id: r.try_get("id")?,
-            kind: r.try_get("kind")?,
-            status: r.try_get("status")?,
-            actor_id: r.try_get("actor_id")?,
-            params: serde_json::from_str(&r.try_get::<String, _>("params")?).unwrap_or_default(),
-            result: r.try_get::<Option<String>, _>("result")?.and_then(|s| serde_json::from_str(&s).ok()),
-            error: r.try_get("error")?,
-            created_at: r.try_get("created_at")?,
-            finished_at: r.try_get("finished_at")?,
-        };
-        if run.actor_id != actor.user_id && !actor.perms.allows(Object::AuditLog, Action::Read) {
+        let r = sql(&format!("SELECT {RUN_COLS} FROM analytics_runs WHERE id = ?"), [id.into()])
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(Error::NotFound)?;
+        let shared: String = r.try_get("scope")?;
+        let run = run_from_row(&r)?;
+        if run.actor_id != actor.user_id && shared != "all" && !actor.perms.allows(Object::AuditLog, Action::Read) {
             return Err(Error::NotFound);
         }
         Ok(run)
     }
+
+    /// The newest finished run of `kind` the actor may read: their own, or a shared one.
+    pub async fn latest_run(&self, actor: &Actor, kind: &str) -> Result<Option<AnalyticsRun>> {
+        require(actor, Object::Customer, Action::Read)?;
+        let r = sql(
+            &format!("SELECT {RUN_COLS} FROM analytics_runs WHERE kind = ? AND status = 'done' AND (actor_id = ? OR scope = 'all') ORDER BY id DESC LIMIT 1"),
+            [kind.into(), actor.user_id.into()],
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(r.as_ref().map(run_from_row).transpose()?)
+    }
+
+    /// The actor's recent runs and shared ones, newest first.
+    pub async fn recent_runs(&self, actor: &Actor, limit: i64) -> Result<Vec<AnalyticsRun>> {
+        require(actor, Object::Customer, Action::Read)?;
+        let rows = sql(
+            &format!("SELECT {RUN_COLS} FROM analytics_runs WHERE actor_id = ? OR scope = 'all' ORDER BY id DESC LIMIT ?"),
+            [actor.user_id.into(), limit.into()],
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(run_from_row).collect::<sqlx::Result<_>>()?)
+    }
+}
+
+const RUN_COLS: &str = "id, kind, status, scope, actor_id, params, result, error, created_at, finished_at";
+
+/// Whether a run's results may be shown to everyone: only when its starter reached every record.
+fn scope(actor: &Actor) -> &'static str {
+    if actor.visibility() == rapport_domain::permissions::Visibility::All { "all" } else { "own" }
+}
+
+fn run_from_row(r: &sqlx::any::AnyRow) -> sqlx::Result<AnalyticsRun> {
+    Ok(AnalyticsRun {
+        id: r.try_get("id")?,
+        kind: r.try_get("kind")?,
+        status: r.try_get("status")?,
+        actor_id: r.try_get("actor_id")?,
+        params: serde_json::from_str(&r.try_get::<String, _>("params")?).unwrap_or_default(),
+        result: r.try_get::<Option<String>, _>("result")?.and_then(|s| serde_json::from_str(&s).ok()),
+        error: r.try_get("error")?,
+        created_at: r.try_get("created_at")?,
+        finished_at: r.try_get("finished_at")?,
+    })
 }

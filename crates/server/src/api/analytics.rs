@@ -25,20 +25,26 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Parameters of a run; each analysis reads the ones it needs.
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Debug, Default, Clone, Deserialize, serde::Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RunParams {
     /// Segmentation: number of clusters (2 to 12, default 4).
     k: Option<usize>,
     /// Propensity: length of the holdout period in days (default: half the data's span).
     horizon_days: Option<i64>,
+    /// Association rules: minimum support of an itemset (default 0.01).
+    min_support: Option<f64>,
+    /// Association rules: minimum confidence of a rule (default 0.2).
+    min_confidence: Option<f64>,
 }
 
 /// The kinds of analysis that run on the live data.
-const KINDS: [&str; 3] = ["rfm", "segmentation", "propensity"];
+const KINDS: [&str; 5] = ["rfm", "segmentation", "propensity", "association_rules", "forecast"];
 
-/// Start an analysis (`rfm`, `segmentation` or `propensity`) over the purchases of the people
-/// you may see; answers 202 with the run, whose status to poll at its `Location`.
+/// Start an analysis (`rfm`, `segmentation`, `propensity`, `association_rules` or `forecast`)
+/// over the purchases of the people you may see; answers 202 with the run, whose status to poll
+/// at its `Location`. The first three write scores onto people; rules feed recommended products
+/// and the forecast feeds the dashboard.
 #[utoipa::path(post, path = "/api/v1/analytics/{kind}", tag = "analytics", request_body = RunParams, security(("bearer" = [])),
     responses((status = 202, body = AnalyticsRun), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn start(
@@ -59,7 +65,12 @@ async fn start(
     if params.k.is_some_and(|k| !(2..=12).contains(&k)) {
         return Err(ApiError::Invalid(rapport_domain::ValidationErrors::single("k", "must be from 2 to 12")));
     }
-    let run = state.store.start_run(&user.actor, &kind, json!({"k": params.k, "horizon_days": params.horizon_days})).await?;
+    for (field, v) in [("min_support", params.min_support), ("min_confidence", params.min_confidence)] {
+        if v.is_some_and(|v| !(v > 0.0 && v <= 1.0)) {
+            return Err(ApiError::Invalid(rapport_domain::ValidationErrors::single(field, "must be above 0 and at most 1")));
+        }
+    }
+    let run = state.store.start_run(&user.actor, &kind, serde_json::to_value(&params).unwrap_or_default()).await?;
     let (store, actor, id) = (state.store.clone(), user.actor.clone(), run.id);
     tokio::spawn(async move {
         let outcome = execute(&store, &actor, &kind, &params).await.map_err(|e| e.to_string());
@@ -74,18 +85,26 @@ async fn start(
     Ok((StatusCode::ACCEPTED, headers, Json(run)))
 }
 
+/// Runs an analysis to the end before returning (the CLI and the demo use this).
+pub async fn run_now(store: &Store, actor: &Actor, kind: &str, params: &RunParams) -> Result<AnalyticsRun, ApiError> {
+    let run = store.start_run(actor, kind, serde_json::to_value(params).unwrap_or_default()).await?;
+    let outcome = execute(store, actor, kind, params).await.map_err(|e| e.to_string());
+    store.finish_run(run.id, outcome).await?;
+    Ok(store.get_run(actor, run.id).await?)
+}
+
 /// Loads the visible purchases, computes off the async threads, writes the scores back.
 async fn execute(store: &Store, actor: &Actor, kind: &str, params: &RunParams) -> anyhow::Result<Value> {
     let rows = store.analytics_input(actor).await?;
-    let kind = kind.to_string();
-    let (k, horizon) = (params.k.unwrap_or(4), params.horizon_days);
-    let (scores, summary) = tokio::task::spawn_blocking(move || compute(&kind, &rows, k, horizon)).await??;
+    let (kind, params) = (kind.to_string(), params.clone());
+    let (scores, summary) = tokio::task::spawn_blocking(move || compute(&kind, &rows, &params)).await??;
     let written = store.write_scores(actor, &scores).await?;
     Ok(json!({"people_scored": written, "purchases": summary["purchases"], "summary": summary}))
 }
 
 /// Runs one analysis on purchase rows: the scores per person and a summary.
-pub fn compute(kind: &str, rows: &[PurchaseRow], k: usize, horizon: Option<i64>) -> anyhow::Result<(Vec<(i64, Score)>, Value)> {
+pub fn compute(kind: &str, rows: &[PurchaseRow], params: &RunParams) -> anyhow::Result<(Vec<(i64, Score)>, Value)> {
+    let (k, horizon) = (params.k.unwrap_or(4), params.horizon_days);
     let tx: Vec<Transaction> = rows
         .iter()
         .map(|r| {
@@ -114,6 +133,39 @@ pub fn compute(kind: &str, rows: &[PurchaseRow], k: usize, horizon: Option<i64>)
             let model = kmeans(&segmentation_features(&table), &KMeansParams { k, ..Default::default() })?;
             let scores = table.customers.iter().zip(&model.labels).map(|(c, l)| (id(&c.customer_id), Score::Segment(*l as i64))).collect();
             (scores, json!({"purchases": rows.len(), "people": table.customers.len(), "k": k, "inertia": model.inertia}))
+        }
+        "association_rules" => {
+            // A basket is an invoice's set of products.
+            let mut baskets: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+            for t in &tx {
+                let b = baskets.entry(&t.invoice).or_default();
+                if !b.contains(&t.product) {
+                    b.push(t.product.clone());
+                }
+            }
+            let baskets: Vec<Vec<String>> = baskets.into_values().collect();
+            let (support, confidence) = (params.min_support.unwrap_or(0.01), params.min_confidence.unwrap_or(0.2));
+            let res = rapport_analytics::apriori::association_rules(&baskets, support, confidence)?;
+            let mut rules = res.rules.clone();
+            rules.sort_by(|a, b| b.lift.total_cmp(&a.lift).then(b.confidence.total_cmp(&a.confidence)));
+            let rules: Vec<Value> = rules
+                .iter()
+                .take(100)
+                .map(|r| json!({"antecedents": r.antecedents, "consequents": r.consequents, "support": r.support, "confidence": r.confidence, "lift": r.lift}))
+                .collect();
+            (vec![], json!({"purchases": rows.len(), "baskets": res.n_baskets, "itemsets": res.itemsets.len(), "rules": rules}))
+        }
+        "forecast" => {
+            use rapport_analytics::series::{Freq, sales_series};
+            let series = sales_series(&tx, Some(Freq::Monthly))?;
+            let fit = rapport_analytics::arima::fit_arima(&series.values, rapport_analytics::arima::Order { p: 1, d: 1, q: 1 })?;
+            let fc = fit.forecast(12, 0.95)?;
+            let labels: Vec<String> = series.labels.iter().map(|d| rapport_analytics::dates::format_day(*d)).collect();
+            (
+                vec![],
+                json!({"purchases": rows.len(), "model": "ARIMA(1,1,1)", "aic": fit.aic, "months": labels, "sales": series.values,
+                "forecast": fc.mean, "lower95": fc.lower, "upper95": fc.upper}),
+            )
         }
         _ => {
             let p = rapport_analytics::propensity::propensity(&tx, horizon, 1.0)?;
@@ -150,4 +202,25 @@ async fn add_purchases(
     AppJson(lines): AppJson<Vec<Purchase>>,
 ) -> Result<(StatusCode, Json<Vec<Purchase>>), ApiError> {
     Ok((StatusCode::CREATED, Json(state.store.add_purchases(&user.actor, id, lines).await?)))
+}
+
+/// Products to suggest to someone who bought `bought`: consequents of the rules whose
+/// antecedents they all bought, best lift first, without what they already have.
+pub fn recommend(rules: &Value, bought: &[String]) -> Vec<(String, f64, f64)> {
+    let mut out: Vec<(String, f64, f64)> = Vec::new();
+    for r in rules.as_array().into_iter().flatten() {
+        let list = |k: &str| {
+            r[k].as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect::<Vec<_>>()).unwrap_or_default()
+        };
+        if !list("antecedents").iter().all(|a| bought.contains(a)) {
+            continue;
+        }
+        for c in list("consequents") {
+            if !bought.contains(&c) && !out.iter().any(|(p, _, _)| *p == c) {
+                out.push((c, r["confidence"].as_f64().unwrap_or(0.0), r["lift"].as_f64().unwrap_or(0.0)));
+            }
+        }
+    }
+    out.truncate(5);
+    out
 }

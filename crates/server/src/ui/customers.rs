@@ -163,6 +163,8 @@ struct DetailPage {
     csrf: String,
     c: Customer,
     purchases: Vec<rapport_domain::customer::Purchase>,
+    /// Products the cross-sell rules suggest: (product, confidence, lift).
+    recommended: Vec<(String, f64, f64)>,
     owner: String,
     custom: Vec<(String, String)>,
 }
@@ -186,11 +188,19 @@ async fn detail(State(state): State<AppState>, user: UiUser, Path(id): Path<i64>
     let c = state.store.get_customer(user.actor(), id).await?;
     let owners = owners(&state, &user).await?;
     let defs = state.store.customer_fields(user.actor()).await?;
-    let purchases = state.store.purchases_of(user.actor(), id, 20).await?;
+    let history = state.store.purchases_of(user.actor(), id, 500).await?;
+    let mut bought: Vec<String> = history.iter().map(|p| p.product.clone()).collect();
+    bought.sort();
+    bought.dedup();
+    let rules =
+        state.store.latest_run(user.actor(), "association_rules").await?.and_then(|r| r.result).map(|r| r["summary"]["rules"].clone());
+    let recommended = rules.map(|r| crate::api::analytics::recommend(&r, &bought)).unwrap_or_default();
+    let purchases = history.into_iter().take(20).collect();
     let page = DetailPage {
         user_name: user.user().name.clone(),
         csrf: user.csrf.clone(),
         purchases,
+        recommended,
         owner: name_of(&owners, c.data.owner_id),
         custom: labelled(&defs, &c.data.custom),
         c,

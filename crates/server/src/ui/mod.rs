@@ -19,6 +19,8 @@ use crate::error::ApiError;
 use crate::extract::{CurrentUser, request_id};
 
 mod admin;
+mod analytics;
+pub use analytics::forecast_svg;
 mod companies;
 mod customers;
 mod forms;
@@ -36,6 +38,7 @@ pub fn router() -> axum::Router<AppState> {
         .merge(customers::router())
         .merge(companies::router())
         .merge(admin::router())
+        .merge(analytics::router())
 }
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {

@@ -139,3 +139,44 @@ async fn a_run_sees_and_scores_only_the_callers_people() {
         assert_eq!(r.status, StatusCode::NOT_FOUND, "another owner's purchases do not exist for the rep");
     });
 }
+
+#[tokio::test]
+async fn rules_feed_recommendations_and_the_forecast_has_an_interval() {
+    each_backend!(|app| {
+        // Everyone who buys the Pro plan also takes Onboarding; half of them buy Extra seats.
+        for i in 0..24 {
+            let c = app.customer(json!({"name": format!("P{i}")})).await;
+            let mut lines = vec![];
+            for m in 0..(1 + i % 3) {
+                let at = format!("{}-{:02}-15T12:00:00Z", 2024 + (i + m * 7) / 12, 1 + (i + m * 7) % 12);
+                let inv = format!("i{i}-{m}");
+                lines.push(json!({"invoice": inv, "product": "Pro plan", "quantity": 1, "amount_minor": 19900 + i * 100, "currency": "USD", "purchased_at": at}));
+                if i % 4 != 3 {
+                    lines.push(json!({"invoice": inv, "product": "Onboarding", "quantity": 1, "amount_minor": 150000, "currency": "USD", "purchased_at": at}));
+                }
+            }
+            app.post(&format!("/api/v1/customers/{}/purchases", c["id"]), Value::Array(lines)).await;
+        }
+        let rules = run(&app, &app.token, "association_rules", Some(json!({"min_support": 0.1, "min_confidence": 0.5}))).await;
+        let list = rules["result"]["summary"]["rules"].as_array().unwrap().clone();
+        let onboarding = list
+            .iter()
+            .find(|r| r["antecedents"] == json!(["Pro plan"]) && r["consequents"] == json!(["Onboarding"]))
+            .expect("Pro plan → Onboarding");
+        assert!((onboarding["confidence"].as_f64().unwrap() - 0.75).abs() < 0.1, "{onboarding}");
+        let recs = rapport_server::api::analytics::recommend(&Value::Array(list), &["Pro plan".to_string()]);
+        assert_eq!(recs.first().map(|r| r.0.as_str()), Some("Onboarding"));
+
+        let forecast = run(&app, &app.token, "forecast", None).await;
+        let s = &forecast["result"]["summary"];
+        let (mean, lower, upper) = (s["forecast"].as_array().unwrap(), s["lower95"].as_array().unwrap(), s["upper95"].as_array().unwrap());
+        assert_eq!(mean.len(), 12);
+        for i in 0..12 {
+            let (l, m, u) = (lower[i].as_f64().unwrap(), mean[i].as_f64().unwrap(), upper[i].as_f64().unwrap());
+            assert!(l <= m && m <= u, "month {i}: {l} {m} {u}");
+        }
+        assert_eq!(s["months"].as_array().unwrap().len(), s["sales"].as_array().unwrap().len());
+        let svg = rapport_server::ui::forecast_svg(s);
+        assert!(svg.starts_with("<svg") && svg.contains("class=\"band\"") && svg.contains("class=\"forecast\""));
+    });
+}

@@ -27,6 +27,9 @@ async fn openapi_documents_every_api_route() {
             ("/api/v1/tokens", vec!["get", "post"]),
             ("/api/v1/tokens/{id}", vec!["delete"]),
             ("/api/v1/audit_log", vec!["get"]),
+            ("/api/v1/analytics/{kind}", vec!["post"]),
+            ("/api/v1/analytics/runs/{id}", vec!["get"]),
+            ("/api/v1/customers/{id}/purchases", vec!["get", "post"]),
             ("/api/v1/users", vec!["get", "post"]),
             ("/api/v1/users/me", vec!["get"]),
         ] {

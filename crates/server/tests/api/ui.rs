@@ -119,3 +119,22 @@ async fn admins_define_custom_roles_in_the_ui() {
         assert!(html.contains("needs read"));
     });
 }
+
+#[tokio::test]
+async fn the_analytics_page_starts_runs_and_shows_them() {
+    each_backend!(|app| {
+        let c = app.customer(serde_json::json!({"name": "Buyer"})).await;
+        let lines = serde_json::json!([{"invoice": "a", "product": "Pro plan", "quantity": 1, "amount_minor": 100, "currency": "USD", "purchased_at": "2025-03-01"}]);
+        app.post(&format!("/api/v1/customers/{}/purchases", c["id"]), lines).await;
+        let admin = session(&app, ADMIN_EMAIL).await;
+        let (status, html) = page(&app, "/analytics", &admin).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains("Nothing has run yet"));
+        let (status, _, _) = form(&app, "/analytics", Some(&admin), &format!("_csrf={}&kind=rfm", csrf_of(&html))).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let (_, html) = page(&app, "/analytics", &admin).await;
+        assert!(html.contains("<td>rfm</td>") && html.contains("1 people scored"), "{html}");
+        let (_, person) = page(&app, &format!("/customers/{}", c["id"]), &admin).await;
+        assert!(person.contains("RFM tier") && person.contains("Pro plan"), "the person's page shows the score and the purchase");
+    });
+}

@@ -24,6 +24,8 @@ CREATE TABLE analytics_runs (
     id INTEGER PRIMARY KEY,
     kind TEXT NOT NULL,
     status TEXT NOT NULL,
+    -- 'all' when the starter reached every record: such results are shared with everyone.
+    scope TEXT NOT NULL DEFAULT 'own',
     actor_id INTEGER,
     params TEXT NOT NULL DEFAULT '{}',
     result TEXT,

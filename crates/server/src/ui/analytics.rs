@@ -1,0 +1,160 @@
+//! The analytics page: start runs, see recent ones, the cross-sell rules, model quality and
+//! the sales forecast with its 95% band (an SVG drawn here, no chart library).
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::Form;
+use axum::extract::State;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use rapport_store::AnalyticsRun;
+use serde_json::Value;
+
+use super::{UiUser, render};
+use crate::AppState;
+use crate::error::ApiError;
+
+pub(super) fn router() -> axum::Router<AppState> {
+    axum::Router::new().route("/analytics", get(page).post(start))
+}
+
+struct RuleRow {
+    when: String,
+    then: String,
+    confidence: String,
+    lift: String,
+}
+
+#[derive(Template)]
+#[template(path = "analytics.html")]
+struct Page {
+    user_name: String,
+    csrf: String,
+    runs: Vec<AnalyticsRun>,
+    rules: Vec<RuleRow>,
+    forecast_svg: Option<String>,
+    forecast_note: String,
+    quality: Vec<(String, String)>,
+}
+
+impl Page {
+    /// One line about a run's outcome.
+    fn run_summary(&self, r: &AnalyticsRun) -> String {
+        match (&r.result, &r.error) {
+            (_, Some(e)) => e.clone(),
+            (Some(res), None) => {
+                let mut s = format!("{} purchases", res["purchases"]);
+                if let Some(n) = res["people_scored"].as_u64().filter(|n| *n > 0) {
+                    s.push_str(&format!(", {n} people scored"));
+                }
+                s
+            }
+            (None, None) => String::new(),
+        }
+    }
+}
+
+fn join(v: &Value) -> String {
+    v.as_array().map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")).unwrap_or_default()
+}
+
+async fn page(State(state): State<AppState>, user: UiUser) -> Result<Response, ApiError> {
+    let actor = user.actor();
+    let runs = state.store.recent_runs(actor, 15).await?;
+    let latest = |kind: &'static str| {
+        let store = state.store.clone();
+        let actor = actor.clone();
+        async move { store.latest_run(&actor, kind).await.map(|r| r.and_then(|r| r.result)) }
+    };
+    let rules = latest("association_rules")
+        .await?
+        .map(|r| {
+            r["summary"]["rules"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .take(20)
+                .map(|x| RuleRow {
+                    when: join(&x["antecedents"]),
+                    then: join(&x["consequents"]),
+                    confidence: format!("{:.0} %", x["confidence"].as_f64().unwrap_or(0.0) * 100.0),
+                    lift: format!("{:.2}", x["lift"].as_f64().unwrap_or(0.0)),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let forecast = latest("forecast").await?;
+    let forecast_svg = forecast.as_ref().map(|f| forecast_svg(&f["summary"]));
+    let forecast_note = forecast
+        .map(|f| format!("{}, AIC {:.1}", f["summary"]["model"].as_str().unwrap_or(""), f["summary"]["aic"].as_f64().unwrap_or(0.0)))
+        .unwrap_or_default();
+    let mut quality = vec![];
+    if let Some(p) = latest("propensity").await? {
+        let s = &p["summary"];
+        quality.push(("Propensity: test ROC AUC".into(), s["test_auc"].as_f64().map(|v| format!("{v:.3}")).unwrap_or("—".into())));
+        quality.push((
+            "Propensity: test accuracy".into(),
+            s["test_accuracy"].as_f64().map(|v| format!("{:.1} %", v * 100.0)).unwrap_or("—".into()),
+        ));
+        quality.push(("Propensity: people scored".into(), s["people"].to_string()));
+    }
+    if let Some(s) = latest("segmentation").await? {
+        quality.push(("Segmentation: clusters".into(), s["summary"]["k"].to_string()));
+        quality.push(("Segmentation: inertia".into(), s["summary"]["inertia"].as_f64().map(|v| format!("{v:.1}")).unwrap_or_default()));
+    }
+    let page = Page { user_name: user.user().name.clone(), csrf: user.csrf.clone(), runs, rules, forecast_svg, forecast_note, quality };
+    Ok(render(&page))
+}
+
+/// Starts a run from the page's buttons; the result appears on the page when it is done.
+async fn start(State(state): State<AppState>, user: UiUser, Form(form): Form<HashMap<String, String>>) -> Result<Response, ApiError> {
+    if let Err(r) = user.check_csrf(&form) {
+        return Ok(r);
+    }
+    let kind = form.get("kind").cloned().unwrap_or_default();
+    crate::api::analytics::run_now(&state.store, user.actor(), &kind, &Default::default()).await?;
+    Ok(Redirect::to("/analytics").into_response())
+}
+
+/// Monthly sales and the forecast with its 95% band, as an SVG.
+pub fn forecast_svg(s: &Value) -> String {
+    use std::fmt::Write;
+    let nums = |k: &str| s[k].as_array().map(|a| a.iter().filter_map(Value::as_f64).collect::<Vec<_>>()).unwrap_or_default();
+    let (sales, mean, lower, upper) = (nums("sales"), nums("forecast"), nums("lower95"), nums("upper95"));
+    let months: Vec<String> = s["months"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(|m| m.get(..7).unwrap_or(m).to_string())).collect())
+        .unwrap_or_default();
+    let n = sales.len() + mean.len();
+    if sales.is_empty() || n < 2 {
+        return String::new();
+    }
+    let (w, h, pad) = (860.0, 260.0, 36.0);
+    let top = sales.iter().chain(&upper).cloned().fold(1.0_f64, f64::max);
+    let x = |i: usize| pad + (w - 2.0 * pad) * i as f64 / (n - 1) as f64;
+    let y = |v: f64| h - pad - (h - 2.0 * pad) * v.max(0.0) / top;
+    let pts = |start: usize, vals: &[f64]| {
+        vals.iter().enumerate().map(|(i, v)| format!("{:.1},{:.1}", x(start + i), y(*v))).collect::<Vec<_>>().join(" ")
+    };
+    let last = sales.len() - 1;
+    let mut band = format!("{:.1},{:.1} ", x(last), y(sales[last]));
+    band.push_str(&pts(sales.len(), &upper));
+    band.push(' ');
+    let low: Vec<String> = lower.iter().enumerate().rev().map(|(i, v)| format!("{:.1},{:.1}", x(sales.len() + i), y(*v))).collect();
+    band.push_str(&low.join(" "));
+    let mut svg = format!(r#"<svg viewBox="0 0 {w} {h}" width="100%" role="img" aria-label="Monthly sales and forecast" class="chart">"#);
+    let _ = write!(svg, r#"<line x1="{pad}" y1="{0}" x2="{1}" y2="{0}" class="axis"/>"#, h - pad, w - pad);
+    let _ = write!(svg, r#"<polygon points="{band}" class="band"><title>95% interval</title></polygon>"#);
+    let _ = write!(svg, r#"<polyline points="{}" class="history"/>"#, pts(0, &sales));
+    let forecast_pts = format!("{:.1},{:.1} {}", x(last), y(sales[last]), pts(sales.len(), &mean));
+    let _ = write!(svg, r#"<polyline points="{forecast_pts}" class="forecast"/>"#);
+    for (i, label) in [(0, months.first()), (last, months.last())] {
+        if let Some(l) = label {
+            let _ = write!(svg, r#"<text x="{:.1}" y="{}" class="tick">{l}</text>"#, x(i), h - 12.0);
+        }
+    }
+    let _ = write!(svg, r#"<text x="{:.1}" y="{}" class="tick">+12 months</text>"#, x(n - 1) - 60.0, h - 12.0);
+    let _ = write!(svg, r#"<text x="{pad}" y="{}" class="tick">{:.0}</text></svg>"#, pad - 8.0, top);
+    svg
+}
