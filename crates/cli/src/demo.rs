@@ -397,7 +397,7 @@ pub async fn build(store: &Store, people: usize, companies: usize, seed: u64) ->
     pb.finish();
     // Score everyone as the analytics pages would, so tiers and segments show from the start.
     let mut purchases = 0;
-    for kind in ["rfm", "segmentation", "propensity", "association_rules", "forecast"] {
+    for kind in ["rfm", "segmentation", "propensity", "churn", "association_rules", "forecast"] {
         let run = rapport_server::api::analytics::run_now(store, &system, kind, &Default::default())
             .await
             .map_err(|e| anyhow::anyhow!("demo {kind}: {e}"))?;

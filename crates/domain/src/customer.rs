@@ -155,6 +155,8 @@ pub struct CustomerScores {
     pub segment: Option<i64>,
     /// Probability of buying again in the next period (logistic regression).
     pub purchase_propensity: Option<f64>,
+    /// Probability of not buying again (the churn decision tree's leaf share).
+    pub churn_risk: Option<f64>,
 }
 
 /// One purchased line of a person's purchase history.

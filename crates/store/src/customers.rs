@@ -17,7 +17,7 @@ use crate::{Error, Result, Store, audit, unique_violation};
 const COLS: &str = "c.id, c.name, c.email, c.additional_emails, c.phone, c.additional_phones, c.address_street, c.address_city, \
     c.address_region, c.address_postal_code, c.address_country, c.company_id, c.lifecycle_stage, c.source, c.owner_id, c.tags, \
     c.needs, c.notes, c.custom, c.created_at, c.updated_at, c.deleted_at, c.version, co.name AS company_name, \
-    c.rfm_cell, c.rfm_tier, c.segment, c.purchase_propensity";
+    c.rfm_cell, c.rfm_tier, c.segment, c.purchase_propensity, c.churn_risk";
 const FROM: &str = "customers c LEFT JOIN companies co ON co.id = c.company_id";
 
 const LISTING: Listing = Listing {
@@ -70,6 +70,7 @@ impl Store {
                 rfm_tier: r.try_get("rfm_tier")?,
                 segment: r.try_get("segment")?,
                 purchase_propensity: r.try_get("purchase_propensity")?,
+                churn_risk: r.try_get("churn_risk")?,
             },
             created_at: r.try_get("created_at")?,
             updated_at: r.try_get("updated_at")?,

@@ -42,6 +42,8 @@ pub enum Score {
     Segment(i64),
     /// Purchase propensity.
     Propensity(f64),
+    /// Churn risk.
+    Churn(f64),
 }
 
 /// An analytics run: what ran, for whom, with what parameters, and how it ended.
@@ -192,6 +194,11 @@ impl Store {
                 }
                 Score::Propensity(p) => {
                     let mut q = Sql::new("UPDATE customers SET purchase_propensity = ");
+                    q.arg(*p);
+                    q
+                }
+                Score::Churn(p) => {
+                    let mut q = Sql::new("UPDATE customers SET churn_risk = ");
                     q.arg(*p);
                     q
                 }

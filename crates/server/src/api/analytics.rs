@@ -39,11 +39,11 @@ pub struct RunParams {
 }
 
 /// The kinds of analysis that run on the live data.
-const KINDS: [&str; 5] = ["rfm", "segmentation", "propensity", "association_rules", "forecast"];
+const KINDS: [&str; 6] = ["rfm", "segmentation", "propensity", "churn", "association_rules", "forecast"];
 
-/// Start an analysis (`rfm`, `segmentation`, `propensity`, `association_rules` or `forecast`)
+/// Start an analysis (`rfm`, `segmentation`, `propensity`, `churn`, `association_rules` or `forecast`)
 /// over the purchases of the people you may see; answers 202 with the run, whose status to poll
-/// at its `Location`. The first three write scores onto people; rules feed recommended products
+/// at its `Location`. The first four write scores onto people; rules feed recommended products
 /// and the forecast feeds the dashboard.
 #[utoipa::path(post, path = "/api/v1/analytics/{kind}", tag = "analytics", request_body = RunParams, security(("bearer" = [])),
     responses((status = 202, body = AnalyticsRun), (status = 403, body = Problem), (status = 404, body = Problem)))]
@@ -154,6 +154,16 @@ pub fn compute(kind: &str, rows: &[PurchaseRow], params: &RunParams) -> anyhow::
                 .map(|r| json!({"antecedents": r.antecedents, "consequents": r.consequents, "support": r.support, "confidence": r.confidence, "lift": r.lift}))
                 .collect();
             (vec![], json!({"purchases": rows.len(), "baskets": res.n_baskets, "itemsets": res.itemsets.len(), "rules": rules}))
+        }
+        "churn" => {
+            use rapport_analytics::tree::{TreeParams, churn_tree};
+            let model = churn_tree(&tx, horizon, TreeParams::default())?;
+            let data = rapport_analytics::propensity::features_before(&tx, horizon)?;
+            let scores =
+                data.customer_ids.iter().zip(&data.raw).map(|(c, x)| (id(c), Score::Churn(model.tree.predict_proba(x)[1]))).collect();
+            let summary = json!({"purchases": rows.len(), "people": data.customer_ids.len(), "test_accuracy": model.test_accuracy,
+                "confusion": model.confusion, "depth": model.tree.depth(), "rules": model.tree.rules()});
+            (scores, summary)
         }
         "forecast" => {
             use rapport_analytics::series::{Freq, sales_series};

@@ -36,6 +36,7 @@ struct Page {
     forecast_svg: Option<String>,
     forecast_note: String,
     quality: Vec<(String, String)>,
+    tree_rules: Vec<String>,
 }
 
 impl Page {
@@ -99,11 +100,31 @@ async fn page(State(state): State<AppState>, user: UiUser) -> Result<Response, A
         ));
         quality.push(("Propensity: people scored".into(), s["people"].to_string()));
     }
+    let mut tree_rules = vec![];
+    if let Some(c) = latest("churn").await? {
+        let s = &c["summary"];
+        quality.push((
+            "Churn tree: test accuracy".into(),
+            s["test_accuracy"].as_f64().map(|v| format!("{:.1} %", v * 100.0)).unwrap_or("—".into()),
+        ));
+        let m = &s["confusion"];
+        quality.push(("Churn tree: confusion (tn fp / fn tp)".into(), format!("{} {} / {} {}", m[0][0], m[0][1], m[1][0], m[1][1])));
+        tree_rules = s["rules"].as_array().into_iter().flatten().filter_map(|r| r.as_str().map(str::to_string)).collect();
+    }
     if let Some(s) = latest("segmentation").await? {
         quality.push(("Segmentation: clusters".into(), s["summary"]["k"].to_string()));
         quality.push(("Segmentation: inertia".into(), s["summary"]["inertia"].as_f64().map(|v| format!("{v:.1}")).unwrap_or_default()));
     }
-    let page = Page { user_name: user.user().name.clone(), csrf: user.csrf.clone(), runs, rules, forecast_svg, forecast_note, quality };
+    let page = Page {
+        user_name: user.user().name.clone(),
+        csrf: user.csrf.clone(),
+        runs,
+        rules,
+        forecast_svg,
+        forecast_note,
+        quality,
+        tree_rules,
+    };
     Ok(render(&page))
 }
 

@@ -109,6 +109,20 @@ async fn rfm_segmentation_and_propensity_are_written_back_and_filterable() {
         let p = c["scores"]["purchase_propensity"].as_f64();
         assert!(p.is_none() || p.is_some_and(|p| (0.0..=1.0).contains(&p)));
 
+        let churn = run(&app, &app.token, "churn", None).await;
+        let s = &churn["result"]["summary"];
+        assert!(!s["rules"].as_array().unwrap().is_empty(), "the tree reads as rules");
+        let m: i64 =
+            s["confusion"].as_array().unwrap().iter().flat_map(|r| r.as_array().unwrap().iter().map(|v| v.as_i64().unwrap())).sum();
+        assert!(m > 0, "the test customers are counted");
+        let scored = churn["result"]["people_scored"].as_i64().unwrap();
+        assert!(scored > 0);
+        for (id, _) in &data {
+            let c = app.get(&format!("/api/v1/customers/{id}")).await.body;
+            if let Some(p) = c["scores"]["churn_risk"].as_f64() {
+                assert!((0.0..=1.0).contains(&p));
+            }
+        }
         let r = app.post("/api/v1/analytics/weather", json!({})).await;
         assert_eq!((r.status, r.error_fields()), (StatusCode::BAD_REQUEST, vec!["kind".to_string()]));
         let r = app.post("/api/v1/analytics/segmentation", json!({"k": 40})).await;

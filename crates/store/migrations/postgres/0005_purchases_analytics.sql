@@ -17,6 +17,7 @@ ALTER TABLE customers ADD COLUMN rfm_cell TEXT;
 ALTER TABLE customers ADD COLUMN rfm_tier TEXT;
 ALTER TABLE customers ADD COLUMN segment BIGINT;
 ALTER TABLE customers ADD COLUMN purchase_propensity DOUBLE PRECISION;
+ALTER TABLE customers ADD COLUMN churn_risk DOUBLE PRECISION;
 CREATE INDEX customers_rfm_tier_idx ON customers (rfm_tier);
 CREATE INDEX customers_segment_idx ON customers (segment);
 

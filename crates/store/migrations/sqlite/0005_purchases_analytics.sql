@@ -17,6 +17,7 @@ ALTER TABLE customers ADD COLUMN rfm_cell TEXT;
 ALTER TABLE customers ADD COLUMN rfm_tier TEXT;
 ALTER TABLE customers ADD COLUMN segment INTEGER;
 ALTER TABLE customers ADD COLUMN purchase_propensity REAL;
+ALTER TABLE customers ADD COLUMN churn_risk REAL;
 CREATE INDEX customers_rfm_tier_idx ON customers (rfm_tier);
 CREATE INDEX customers_segment_idx ON customers (segment);
 
