@@ -44,6 +44,17 @@ pub enum AnalysisKind {
     Propensity,
     /// ARIMA(1,1,1) sales forecast.
     Forecast,
+    /// Churn decision tree (on the live database only).
+    Churn,
+}
+
+/// How database mode prints its runs.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// One line per analysis.
+    Table,
+    /// The runs as JSON.
+    Json,
 }
 
 /// Series frequency for the forecast.
@@ -66,14 +77,18 @@ pub struct AnalyzeArgs {
     #[arg(value_enum)]
     pub kind: AnalysisKind,
     /// Transactions CSV: invoice,customer_id,product,quantity,unit_price,timestamp[,amount][,country].
-    #[arg(long)]
-    pub transactions: PathBuf,
+    /// Without it, the analysis runs on the database's purchases and writes its scores back.
+    #[arg(long, requires = "out")]
+    pub transactions: Option<PathBuf>,
     /// Baskets CSV (basket_id,item); default: products grouped by invoice.
     #[arg(long)]
     pub baskets: Option<PathBuf>,
-    /// Output directory (created if missing).
+    /// Output directory for file mode (created if missing).
     #[arg(long)]
-    pub out: PathBuf,
+    pub out: Option<PathBuf>,
+    /// Output of database mode: a table, or the runs as JSON.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: OutputFormat,
     /// Number of k-means clusters.
     #[arg(long, default_value_t = 4)]
     pub k: usize,
@@ -117,15 +132,21 @@ struct Row {
 
 /// Run `rapport analyze`.
 pub fn run(args: &AnalyzeArgs) -> anyhow::Result<()> {
-    let tx = load_transactions(&args.transactions)?;
-    if tx.is_empty() {
-        bail!("{}: no transactions with a customer id", args.transactions.display());
+    let (Some(transactions), Some(out)) = (&args.transactions, &args.out) else {
+        bail!("file mode needs --transactions FILE and --out DIR");
+    };
+    if args.kind == AnalysisKind::Churn {
+        bail!("the churn tree runs on the database only: leave out --transactions");
     }
-    fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    let tx = load_transactions(transactions)?;
+    if tx.is_empty() {
+        bail!("{}: no transactions with a customer id", transactions.display());
+    }
+    fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let kind = args.kind;
     let wants = |k: AnalysisKind| kind == AnalysisKind::All || kind == k;
     let mut summary = serde_json::Map::new();
-    summary.insert("input".into(), json!({"transactions": args.transactions.display().to_string(), "rows": tx.len()}));
+    summary.insert("input".into(), json!({"transactions": transactions.display().to_string(), "rows": tx.len()}));
 
     let mut rows: BTreeMap<String, Row> = BTreeMap::new();
     let customer_analysis = [AnalysisKind::Rfm, AnalysisKind::Segmentation, AnalysisKind::Propensity].into_iter().any(wants);
@@ -198,7 +219,7 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<()> {
                        "test_log_loss": p.test_log_loss}),
             );
         }
-        write_customers(&args.out.join("customers.csv"), &rows)?;
+        write_customers(&out.join("customers.csv"), &rows)?;
     }
 
     if wants(AnalysisKind::AssociationRules) {
@@ -213,13 +234,13 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<()> {
             }
         };
         let res = association_rules(&baskets, args.min_support, args.min_confidence).context("association rules")?;
-        let mut w = csv_writer(&args.out.join("itemsets.csv"))?;
+        let mut w = csv_writer(&out.join("itemsets.csv"))?;
         w.write_record(["items", "len", "support"])?;
         for s in &res.itemsets {
             w.write_record([s.items.join(" | "), s.items.len().to_string(), s.support.to_string()])?;
         }
         w.flush()?;
-        let mut w = csv_writer(&args.out.join("rules.csv"))?;
+        let mut w = csv_writer(&out.join("rules.csv"))?;
         w.write_record(["antecedents", "consequents", "support", "confidence", "lift", "leverage", "conviction"])?;
         for r in &res.rules {
             w.write_record([
@@ -274,15 +295,15 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<()> {
                 "forecast": f.mean, "pi95_lower": f.lower, "pi95_upper": f.upper,
             });
         }
-        let path = args.out.join("forecast.json");
+        let path = out.join("forecast.json");
         fs::write(&path, serde_json::to_string_pretty(&doc)? + "\n").with_context(|| format!("writing {}", path.display()))?;
         summary.insert("arima".into(), json!({"freq": series.freq.code(), "n": series.values.len(), "aic": fit.aic}));
     }
 
-    let path = args.out.join("summary.json");
+    let path = out.join("summary.json");
     fs::write(&path, serde_json::to_string_pretty(&serde_json::Value::Object(summary))? + "\n")
         .with_context(|| format!("writing {}", path.display()))?;
-    println!("wrote results to {}", args.out.display());
+    println!("wrote results to {}", out.display());
     Ok(())
 }
 
@@ -367,4 +388,64 @@ fn load_baskets(path: &Path) -> anyhow::Result<Vec<Vec<String>>> {
         map.entry(rec.get(b).unwrap_or("").to_string()).or_default().push(item.to_string());
     }
     Ok(map.into_values().collect())
+}
+
+/// Database mode: runs the analyses on the purchases in the database as the system (every
+/// record), writes the scores back onto people, and prints the runs.
+pub async fn run_live(store: &rapport_store::Store, args: &AnalyzeArgs) -> anyhow::Result<()> {
+    use rapport_server::api::analytics::{RunParams, run_now};
+    let kinds: &[&str] = match args.kind {
+        AnalysisKind::All => &["rfm", "segmentation", "propensity", "churn", "association_rules", "forecast"],
+        AnalysisKind::Rfm => &["rfm"],
+        AnalysisKind::Segmentation => &["segmentation"],
+        AnalysisKind::Propensity => &["propensity"],
+        AnalysisKind::Churn => &["churn"],
+        AnalysisKind::AssociationRules => &["association_rules"],
+        AnalysisKind::Forecast => &["forecast"],
+    };
+    let params = RunParams {
+        k: Some(args.k),
+        horizon_days: args.horizon_days,
+        min_support: Some(args.min_support),
+        min_confidence: Some(args.min_confidence),
+    };
+    let bar = indicatif::ProgressBar::new(kinds.len() as u64);
+    let mut runs = vec![];
+    for kind in kinds {
+        bar.set_message(kind.to_string());
+        let run = run_now(store, &rapport_domain::permissions::Actor::system(), kind, &params)
+            .await
+            .map_err(|e| anyhow::anyhow!("{kind}: {e}"))?;
+        runs.push(run);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    match args.format {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&runs)?),
+        OutputFormat::Table => {
+            println!("{:<5} {:<18} {:<7} {:>10} {:>8}  {}", "run", "analysis", "status", "purchases", "scored", "detail");
+            for r in &runs {
+                let res = r.result.clone().unwrap_or_default();
+                let s = &res["summary"];
+                let detail = match r.kind.as_str() {
+                    "segmentation" => format!("k={} inertia={:.1}", s["k"], s["inertia"].as_f64().unwrap_or(0.0)),
+                    "propensity" => format!("test AUC={}", s["test_auc"].as_f64().map(|v| format!("{v:.3}")).unwrap_or("-".into())),
+                    "churn" => format!("test accuracy={:.3}", s["test_accuracy"].as_f64().unwrap_or(0.0)),
+                    "association_rules" => format!("{} itemsets, {} rules shown", s["itemsets"], s["rules"].as_array().map_or(0, Vec::len)),
+                    "forecast" => format!("next month {:.0}", s["forecast"][0].as_f64().unwrap_or(0.0)),
+                    _ => r.error.clone().unwrap_or_default(),
+                };
+                println!(
+                    "{:<5} {:<18} {:<7} {:>10} {:>8}  {}",
+                    r.id,
+                    r.kind,
+                    r.status,
+                    res["purchases"].to_string(),
+                    res["people_scored"].to_string(),
+                    detail
+                );
+            }
+        }
+    }
+    Ok(())
 }

@@ -35,7 +35,7 @@ enum Command {
     Demo(DemoArgs),
     /// Apply pending database migrations.
     Migrate,
-    /// Run analytics on CSV files (rfm, segmentation, association_rules, propensity, forecast, all).
+    /// Run analytics: on the database (scores written back onto people), or on CSV files with --transactions.
     Analyze(analyze::AnalyzeArgs),
     /// Manage encryption keys for sensitive fields (key file).
     #[command(subcommand)]
@@ -134,6 +134,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     rapport_server::telemetry::init(cli.log_json);
     match cli.command {
         // File mode: no database, so the global --database is not used.
+        Command::Analyze(args) if args.transactions.is_none() => analyze::run_live(&open(&cli.database).await?, &args).await,
         Command::Analyze(args) => analyze::run(&args),
         Command::Keys(keys::KeysCommand::Rotate { file, no_new_key }) => keys::rotate(&cli.database, &file, !no_new_key).await,
         Command::Keys(cmd) => keys::run(&cmd),

@@ -139,3 +139,27 @@ async fn the_same_binary_runs_on_postgres() {
     assert_eq!(people(&dir, &url).await, people(&dir, &sqlite).await, "both databases hold the same demo company");
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)"))).execute(&mut conn).await.unwrap();
 }
+
+#[tokio::test]
+async fn analyze_runs_on_the_database_and_writes_scores_back() {
+    let dir = Dir::new();
+    let db = dir.db("a.db");
+    assert!(rapport(&dir, &["--database", &db, "demo", "--people", "150", "--companies", "20", "--no-serve"]).status.success());
+    let out = rapport(&dir, &["--database", &db, "analyze", "all"]);
+    assert!(out.status.success());
+    let table = text(&out);
+    for kind in ["rfm", "segmentation", "propensity", "churn", "association_rules", "forecast"] {
+        assert!(table.lines().any(|l| l.contains(kind) && l.contains("done")), "{kind} in\n{table}");
+    }
+    let json = rapport(&dir, &["--database", &db, "analyze", "rfm", "--format", "json"]);
+    let runs: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON on stdout");
+    assert_eq!(runs[0]["kind"], "rfm");
+    assert!(runs[0]["result"]["people_scored"].as_i64().unwrap() > 0);
+    let store = open_store(&dir, &db).await;
+    let p = ListParams { rfm_tier: Some("Champions".into()), limit: 500, ..Default::default() };
+    let champions = store.list_customers(&Actor::system(), &p).await.unwrap();
+    assert!(!champions.data.is_empty() && champions.data.iter().all(|c| c.scores.rfm_tier.as_deref() == Some("Champions")));
+    store.close().await;
+    let bad = rapport(&dir, &["--database", &db, "analyze", "churn", "--transactions", "x.csv", "--out", "o"]);
+    assert!(!bad.status.success() && text(&bad).contains("database only"));
+}

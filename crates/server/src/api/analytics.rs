@@ -29,13 +29,13 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct RunParams {
     /// Segmentation: number of clusters (2 to 12, default 4).
-    k: Option<usize>,
-    /// Propensity: length of the holdout period in days (default: half the data's span).
-    horizon_days: Option<i64>,
+    pub k: Option<usize>,
+    /// Propensity and churn: length of the holdout period in days (default: half the data's span).
+    pub horizon_days: Option<i64>,
     /// Association rules: minimum support of an itemset (default 0.01).
-    min_support: Option<f64>,
+    pub min_support: Option<f64>,
     /// Association rules: minimum confidence of a rule (default 0.2).
-    min_confidence: Option<f64>,
+    pub min_confidence: Option<f64>,
 }
 
 /// The kinds of analysis that run on the live data.
