@@ -132,7 +132,15 @@ pub fn compute(kind: &str, rows: &[PurchaseRow], params: &RunParams) -> anyhow::
             let table = rfm(&tx)?;
             let model = kmeans(&segmentation_features(&table), &KMeansParams { k, ..Default::default() })?;
             let scores = table.customers.iter().zip(&model.labels).map(|(c, l)| (id(&c.customer_id), Score::Segment(*l as i64))).collect();
-            (scores, json!({"purchases": rows.len(), "people": table.customers.len(), "k": k, "inertia": model.inertia}))
+            // A sample of points for the scatter plot: recency, monetary and cluster.
+            let step = (table.customers.len() / 600).max(1);
+            let points: Vec<Value> =
+                table.customers.iter().zip(&model.labels).step_by(step).map(|(c, l)| json!([c.recency, c.monetary, l])).collect();
+            let sizes: Vec<usize> = (0..k).map(|j| model.labels.iter().filter(|l| **l == j).count()).collect();
+            (
+                scores,
+                json!({"purchases": rows.len(), "people": table.customers.len(), "k": k, "inertia": model.inertia, "sizes": sizes, "points": points}),
+            )
         }
         "association_rules" => {
             // A basket is an invoice's set of products.

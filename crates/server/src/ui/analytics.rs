@@ -34,6 +34,7 @@ struct Page {
     runs: Vec<AnalyticsRun>,
     rules: Vec<RuleRow>,
     forecast_svg: Option<String>,
+    scatter_svg: Option<String>,
     forecast_note: String,
     quality: Vec<(String, String)>,
     tree_rules: Vec<String>,
@@ -111,7 +112,9 @@ async fn page(State(state): State<AppState>, user: UiUser) -> Result<Response, A
         quality.push(("Churn tree: confusion (tn fp / fn tp)".into(), format!("{} {} / {} {}", m[0][0], m[0][1], m[1][0], m[1][1])));
         tree_rules = s["rules"].as_array().into_iter().flatten().filter_map(|r| r.as_str().map(str::to_string)).collect();
     }
-    if let Some(s) = latest("segmentation").await? {
+    let segmentation = latest("segmentation").await?;
+    let scatter_svg = segmentation.as_ref().map(|s| scatter_svg(&s["summary"]));
+    if let Some(s) = segmentation {
         quality.push(("Segmentation: clusters".into(), s["summary"]["k"].to_string()));
         quality.push(("Segmentation: inertia".into(), s["summary"]["inertia"].as_f64().map(|v| format!("{v:.1}")).unwrap_or_default()));
     }
@@ -121,6 +124,7 @@ async fn page(State(state): State<AppState>, user: UiUser) -> Result<Response, A
         runs,
         rules,
         forecast_svg,
+        scatter_svg,
         forecast_note,
         quality,
         tree_rules,
@@ -177,5 +181,47 @@ pub fn forecast_svg(s: &Value) -> String {
     }
     let _ = write!(svg, r#"<text x="{:.1}" y="{}" class="tick">+12 months</text>"#, x(n - 1) - 60.0, h - 12.0);
     let _ = write!(svg, r#"<text x="{pad}" y="{}" class="tick">{:.0}</text></svg>"#, pad - 8.0, top);
+    svg
+}
+
+/// Cluster colours, in label order.
+const COLOURS: [&str; 12] =
+    ["#3856d6", "#e0712c", "#2f9e62", "#c0392b", "#8e44ad", "#16a2b8", "#b8860b", "#6b7385", "#d63384", "#20c997", "#795548", "#343a40"];
+
+/// Recency against spend for a sample of people, coloured by segment (spend on a log scale,
+/// as the clustering sees it).
+pub fn scatter_svg(s: &Value) -> String {
+    use std::fmt::Write;
+    let points: Vec<(f64, f64, usize)> = s["points"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| Some((p[0].as_f64()?, p[1].as_f64()?.max(0.0).ln_1p(), p[2].as_u64()? as usize)))
+        .collect();
+    if points.is_empty() {
+        return String::new();
+    }
+    let (w, h, pad) = (860.0, 260.0, 36.0);
+    let max_r = points.iter().map(|p| p.0).fold(1.0_f64, f64::max);
+    let max_m = points.iter().map(|p| p.1).fold(1.0_f64, f64::max);
+    let mut svg =
+        format!(r#"<svg viewBox="0 0 {w} {h}" width="100%" role="img" aria-label="Segments by recency and spend" class="chart">"#);
+    let _ = write!(svg, r#"<line x1="{pad}" y1="{0}" x2="{1}" y2="{0}" class="axis"/>"#, h - pad, w - pad);
+    for (r, m, c) in &points {
+        let (x, y) = (pad + (w - 2.0 * pad) * r / max_r, h - pad - (h - 2.0 * pad) * m / max_m);
+        let _ = write!(svg, r#"<circle cx="{x:.1}" cy="{y:.1}" r="3" fill="{}" fill-opacity="0.7"/>"#, COLOURS[c % COLOURS.len()]);
+    }
+    let _ = write!(svg, r#"<text x="{pad}" y="{}" class="tick">days since last purchase →</text>"#, h - 12.0);
+    let _ = write!(svg, r#"<text x="{pad}" y="{}" class="tick">spend (log) ↑</text>"#, pad - 8.0);
+    for (i, n) in s["sizes"].as_array().into_iter().flatten().enumerate() {
+        let _ = write!(
+            svg,
+            r#"<text x="{:.1}" y="{}" class="tick" style="fill:{}">● segment {i}: {n}</text>"#,
+            w - pad - 130.0,
+            pad + 14.0 * i as f64,
+            COLOURS[i % COLOURS.len()]
+        );
+    }
+    svg.push_str("</svg>");
     svg
 }

@@ -20,7 +20,7 @@ use crate::extract::{CurrentUser, request_id};
 
 mod admin;
 mod analytics;
-pub use analytics::forecast_svg;
+pub use analytics::{forecast_svg, scatter_svg};
 mod companies;
 mod customers;
 mod forms;

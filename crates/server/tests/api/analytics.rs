@@ -103,6 +103,10 @@ async fn rfm_segmentation_and_propensity_are_written_back_and_filterable() {
             total += app.people(&format!("segment={s}")).await.len();
         }
         assert_eq!(total, 30, "every buyer is in one of the 3 segments");
+        let sizes: Vec<i64> = seg["result"]["summary"]["sizes"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
+        assert_eq!(sizes.iter().sum::<i64>(), 30);
+        let scatter = rapport_server::ui::scatter_svg(&seg["result"]["summary"]);
+        assert_eq!(scatter.matches("<circle").count(), 30, "one dot per person (sampled above 600)");
         let prop = run(&app, &app.token, "propensity", None).await;
         assert!(prop["result"]["summary"]["people"].as_i64().unwrap() > 0);
         let c = app.get(&format!("/api/v1/customers/{}", data[5].0)).await.body;
