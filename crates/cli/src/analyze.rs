@@ -44,8 +44,11 @@ pub enum AnalysisKind {
     Propensity,
     /// ARIMA(1,1,1) sales forecast.
     Forecast,
-    /// Churn decision tree (on the live database only).
+    /// Churn decision tree (on the database only).
     Churn,
+    /// Campaign spend and channel against monthly sales (on the database only).
+    #[value(name = "campaign_effect")]
+    CampaignEffect,
 }
 
 /// How database mode prints its runs.
@@ -135,8 +138,8 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<()> {
     let (Some(transactions), Some(out)) = (&args.transactions, &args.out) else {
         bail!("file mode needs --transactions FILE and --out DIR");
     };
-    if args.kind == AnalysisKind::Churn {
-        bail!("the churn tree runs on the database only: leave out --transactions");
+    if matches!(args.kind, AnalysisKind::Churn | AnalysisKind::CampaignEffect) {
+        bail!("this analysis runs on the database only: leave out --transactions");
     }
     let tx = load_transactions(transactions)?;
     if tx.is_empty() {
@@ -395,7 +398,8 @@ fn load_baskets(path: &Path) -> anyhow::Result<Vec<Vec<String>>> {
 pub async fn run_live(store: &rapport_store::Store, args: &AnalyzeArgs) -> anyhow::Result<()> {
     use rapport_server::api::analytics::{RunParams, run_now};
     let kinds: &[&str] = match args.kind {
-        AnalysisKind::All => &["rfm", "segmentation", "propensity", "churn", "association_rules", "forecast"],
+        AnalysisKind::All => &["rfm", "segmentation", "propensity", "churn", "association_rules", "forecast", "campaign_effect"],
+        AnalysisKind::CampaignEffect => &["campaign_effect"],
         AnalysisKind::Rfm => &["rfm"],
         AnalysisKind::Segmentation => &["segmentation"],
         AnalysisKind::Propensity => &["propensity"],
@@ -433,6 +437,7 @@ pub async fn run_live(store: &rapport_store::Store, args: &AnalyzeArgs) -> anyho
                     "churn" => format!("test accuracy={:.3}", s["test_accuracy"].as_f64().unwrap_or(0.0)),
                     "association_rules" => format!("{} itemsets, {} rules shown", s["itemsets"], s["rules"].as_array().map_or(0, Vec::len)),
                     "forecast" => format!("next month {:.0}", s["forecast"][0].as_f64().unwrap_or(0.0)),
+                    "campaign_effect" => format!("{} months, R² {:.3}", s["months"], s["r_squared"].as_f64().unwrap_or(0.0)),
                     _ => r.error.clone().unwrap_or_default(),
                 };
                 println!(

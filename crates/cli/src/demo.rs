@@ -396,8 +396,34 @@ pub async fn build(store: &Store, people: usize, companies: usize, seed: u64) ->
     }
     pb.finish();
     // Score everyone as the analytics pages would, so tiers and segments show from the start.
+    // Two to three campaigns a month over the purchases' span.
+    let mut campaigns = vec![];
+    for month in 0..22 {
+        for n in 0..(2 + rng.below(2)) {
+            let (y, m) = (2025 + month / 12, 1 + month % 12);
+            let start = 1 + rng.below(20);
+            campaigns.push(rapport_domain::campaign::Campaign {
+                id: 0,
+                name: format!(
+                    "{} {y}-{m:02} #{}",
+                    ["Newsletter", "Search ads", "Social push", "Roadshow", "Print", "Partner promo"][rng.below(6)],
+                    n + 1
+                ),
+                channel: rapport_domain::campaign::CHANNELS[rng.below(6)].into(),
+                budget_minor: 100 * (2_000 + 1_000 * rng.below(28) as i64),
+                currency: "USD".into(),
+                starts_on: format!("{y}-{m:02}-{start:02}"),
+                ends_on: format!("{y}-{m:02}-{:02}", start + 7),
+                owner_id: None,
+                created_at: String::new(),
+                updated_at: String::new(),
+                version: 0,
+            });
+        }
+    }
+    store.create_campaigns_batch(&system, campaigns).await?;
     let mut purchases = 0;
-    for kind in ["rfm", "segmentation", "propensity", "churn", "association_rules", "forecast"] {
+    for kind in ["rfm", "segmentation", "propensity", "churn", "association_rules", "forecast", "campaign_effect"] {
         let run = rapport_server::api::analytics::run_now(store, &system, kind, &Default::default())
             .await
             .map_err(|e| anyhow::anyhow!("demo {kind}: {e}"))?;

@@ -148,7 +148,7 @@ async fn analyze_runs_on_the_database_and_writes_scores_back() {
     let out = rapport(&dir, &["--database", &db, "analyze", "all"]);
     assert!(out.status.success());
     let table = text(&out);
-    for kind in ["rfm", "segmentation", "propensity", "churn", "association_rules", "forecast"] {
+    for kind in ["rfm", "segmentation", "propensity", "churn", "association_rules", "forecast", "campaign_effect"] {
         assert!(table.lines().any(|l| l.contains(kind) && l.contains("done")), "{kind} in\n{table}");
     }
     let json = rapport(&dir, &["--database", &db, "analyze", "rfm", "--format", "json"]);
@@ -161,5 +161,7 @@ async fn analyze_runs_on_the_database_and_writes_scores_back() {
     assert!(!champions.data.is_empty() && champions.data.iter().all(|c| c.scores.rfm_tier.as_deref() == Some("Champions")));
     store.close().await;
     let bad = rapport(&dir, &["--database", &db, "analyze", "churn", "--transactions", "x.csv", "--out", "o"]);
+    assert!(!bad.status.success() && text(&bad).contains("database only"));
+    let bad = rapport(&dir, &["--database", &db, "analyze", "campaign_effect", "--transactions", "x.csv", "--out", "o"]);
     assert!(!bad.status.success() && text(&bad).contains("database only"));
 }

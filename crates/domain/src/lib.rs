@@ -8,6 +8,7 @@
 //! user sees all that is wrong with a form at once.
 #![deny(missing_docs)]
 
+pub mod campaign;
 pub mod company;
 pub mod custom_field;
 pub mod customer;

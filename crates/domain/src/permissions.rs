@@ -58,13 +58,16 @@ impl Role {
         use Action::*;
         use Object::*;
         let people = |actions: &[Action]| [(Customer, actions.to_vec()), (Company, actions.to_vec())];
-        let basics = [(CustomField, vec![Read]), (User, vec![Read]), (Team, vec![Read]), (RoleDef, vec![Read])];
+        let basics = [(CustomField, vec![Read]), (User, vec![Read]), (Team, vec![Read]), (RoleDef, vec![Read]), (Campaign, vec![Read])];
         let (grants, visibility): (Vec<(Object, Vec<Action>)>, Visibility) = match self {
             Role::Admin => (Object::ALL.iter().map(|o| (*o, Action::ALL.to_vec())).collect(), Visibility::All),
             Role::Manager => (people(&[Read, Create, Update, Delete, Export, Pii]).into_iter().chain(basics).collect(), Visibility::Team),
             Role::SalesRep => (people(&[Read, Create, Update, Delete, Pii]).into_iter().chain(basics).collect(), Visibility::Own),
             Role::SupportAgent => (people(&[Read, Update, Pii]).into_iter().chain(basics).collect(), Visibility::All),
-            Role::Marketer => (people(&[Read, Export]).into_iter().chain(basics).collect(), Visibility::All),
+            Role::Marketer => (
+                people(&[Read, Export]).into_iter().chain(basics).chain([(Campaign, vec![Read, Create, Update, Delete])]).collect(),
+                Visibility::All,
+            ),
             Role::Viewer => (people(&[Read]).into_iter().chain(basics).collect(), Visibility::All),
         };
         Permissions { grants: grants.into_iter().map(|(o, a)| (o, a.into_iter().collect())).collect(), visibility }
@@ -90,12 +93,22 @@ pub enum Object {
     RoleDef,
     /// The audit log.
     AuditLog,
+    /// Marketing campaigns.
+    Campaign,
 }
 
 impl Object {
     /// Every object.
-    pub const ALL: [Object; 7] =
-        [Object::Customer, Object::Company, Object::CustomField, Object::User, Object::Team, Object::RoleDef, Object::AuditLog];
+    pub const ALL: [Object; 8] = [
+        Object::Customer,
+        Object::Company,
+        Object::CustomField,
+        Object::User,
+        Object::Team,
+        Object::RoleDef,
+        Object::AuditLog,
+        Object::Campaign,
+    ];
 }
 
 /// What is done to an object.

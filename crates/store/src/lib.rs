@@ -14,6 +14,7 @@ use std::str::FromStr;
 
 mod audit;
 mod backup;
+mod campaigns;
 mod companies;
 pub mod crypto;
 mod custom_fields;

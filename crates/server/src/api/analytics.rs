@@ -39,9 +39,10 @@ pub struct RunParams {
 }
 
 /// The kinds of analysis that run on the live data.
-const KINDS: [&str; 6] = ["rfm", "segmentation", "propensity", "churn", "association_rules", "forecast"];
+const KINDS: [&str; 7] = ["rfm", "segmentation", "propensity", "churn", "association_rules", "forecast", "campaign_effect"];
 
-/// Start an analysis (`rfm`, `segmentation`, `propensity`, `churn`, `association_rules` or `forecast`)
+/// Start an analysis (`rfm`, `segmentation`, `propensity`, `churn`, `association_rules`,
+/// `forecast` or `campaign_effect`)
 /// over the purchases of the people you may see; answers 202 with the run, whose status to poll
 /// at its `Location`. The first four write scores onto people; rules feed recommended products
 /// and the forecast feeds the dashboard.
@@ -96,6 +97,11 @@ pub async fn run_now(store: &Store, actor: &Actor, kind: &str, params: &RunParam
 /// Loads the visible purchases, computes off the async threads, writes the scores back.
 async fn execute(store: &Store, actor: &Actor, kind: &str, params: &RunParams) -> anyhow::Result<Value> {
     let rows = store.analytics_input(actor).await?;
+    if kind == "campaign_effect" {
+        let campaigns = store.list_campaigns(actor).await?;
+        let summary = tokio::task::spawn_blocking(move || campaign_effect(&rows, &campaigns)).await??;
+        return Ok(json!({"people_scored": 0, "purchases": summary["purchases"], "summary": summary}));
+    }
     let (kind, params) = (kind.to_string(), params.clone());
     let (scores, summary) = tokio::task::spawn_blocking(move || compute(&kind, &rows, &params)).await??;
     let written = store.write_scores(actor, &scores).await?;
@@ -241,4 +247,47 @@ pub fn recommend(rules: &Value, bought: &[String]) -> Vec<(String, f64, f64)> {
     }
     out.truncate(5);
     out
+}
+
+/// The effect of marketing on sales: monthly sales regressed (OLS) on that month's campaign
+/// spend (in thousands) and its leading channel (the channel with the most spend, as dummies
+/// against the first in alphabetical order; `none` for months without campaigns).
+pub fn campaign_effect(rows: &[PurchaseRow], campaigns: &[rapport_domain::campaign::Campaign]) -> anyhow::Result<Value> {
+    use std::collections::BTreeMap;
+    let mut sales: BTreeMap<String, f64> = BTreeMap::new();
+    for r in rows {
+        *sales.entry(r.purchased_at.get(..7).unwrap_or("").to_string()).or_default() += r.amount_minor as f64 / 100.0;
+    }
+    let mut spend: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
+    for c in campaigns {
+        for (month, amount) in c.spend_by_month() {
+            *spend.entry(month).or_default().entry(c.channel.clone()).or_default() += amount;
+        }
+    }
+    let months: Vec<&String> = sales.keys().collect();
+    let y: Vec<f64> = months.iter().map(|m| sales[*m]).collect();
+    let budget: Vec<f64> = months.iter().map(|m| spend.get(*m).map_or(0.0, |s| s.values().sum::<f64>()) / 1000.0).collect();
+    let lead: Vec<String> = months
+        .iter()
+        .map(|m| {
+            spend.get(*m).and_then(|s| s.iter().max_by(|a, b| a.1.total_cmp(b.1)).map(|(c, _)| c.clone())).unwrap_or_else(|| "none".into())
+        })
+        .collect();
+    let design = rapport_analytics::ols::design_matrix(true, &[("budget_k", &budget)], &[("channel", &lead)])?;
+    if y.len() < design.names.len() + 2 {
+        anyhow::bail!(
+            "{} months of sales are too few to estimate {} coefficients: record more purchases or fewer channels",
+            y.len(),
+            design.names.len()
+        );
+    }
+    let fit = rapport_analytics::ols::ols(&y, &design)?;
+    let coefficients: Vec<Value> = fit
+        .names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| json!({"name": n, "coef": fit.coef[i], "std_err": fit.std_err[i], "t": fit.t[i], "p": fit.p[i]}))
+        .collect();
+    Ok(json!({"purchases": rows.len(), "months": y.len(), "coefficients": coefficients, "r_squared": fit.r_squared,
+        "adj_r_squared": fit.adj_r_squared, "f_p_value": fit.f_p_value}))
 }

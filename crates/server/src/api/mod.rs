@@ -17,6 +17,7 @@ use crate::error::ApiError;
 pub mod admin;
 pub mod analytics;
 pub mod auth;
+pub mod campaigns;
 pub mod companies;
 pub mod custom_fields;
 pub mod customers;
@@ -41,6 +42,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(custom_fields::router())
         .merge(admin::router())
         .merge(analytics::router())
+        .merge(campaigns::router())
         .merge(tokens::router())
 }
 

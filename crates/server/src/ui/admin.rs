@@ -173,7 +173,7 @@ async fn audit(State(state): State<AppState>, user: UiUser, Query(q): Query<Hash
 }
 
 /// Objects and actions as the roles page shows them, with their form names.
-const OBJECTS: [(Object, &str); 7] = [
+const OBJECTS: [(Object, &str); 8] = [
     (Object::Customer, "customer"),
     (Object::Company, "company"),
     (Object::CustomField, "custom_field"),
@@ -181,6 +181,7 @@ const OBJECTS: [(Object, &str); 7] = [
     (Object::Team, "team"),
     (Object::RoleDef, "role"),
     (Object::AuditLog, "audit_log"),
+    (Object::Campaign, "campaign"),
 ];
 const ACTIONS: [(Action, &str); 6] = [
     (Action::Read, "read"),
@@ -197,7 +198,7 @@ struct RolesPage {
     user_name: String,
     csrf: String,
     roles: Vec<RoleInfo>,
-    objects: [(Object, &'static str); 7],
+    objects: [(Object, &'static str); 8],
     actions: [(Action, &'static str); 6],
     notice: Option<String>,
 }

@@ -38,6 +38,9 @@ struct Page {
     forecast_note: String,
     quality: Vec<(String, String)>,
     tree_rules: Vec<String>,
+    /// Campaign effect: (term, coefficient, std. error, p) and the fit's R².
+    regression: Vec<(String, String, String, String)>,
+    regression_note: String,
 }
 
 impl Page {
@@ -112,6 +115,31 @@ async fn page(State(state): State<AppState>, user: UiUser) -> Result<Response, A
         quality.push(("Churn tree: confusion (tn fp / fn tp)".into(), format!("{} {} / {} {}", m[0][0], m[0][1], m[1][0], m[1][1])));
         tree_rules = s["rules"].as_array().into_iter().flatten().filter_map(|r| r.as_str().map(str::to_string)).collect();
     }
+    let effect = latest("campaign_effect").await?;
+    let regression = effect
+        .as_ref()
+        .map(|e| {
+            e["summary"]["coefficients"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|c| {
+                    let f = |k: &str, d: usize| c[k].as_f64().map(|v| format!("{v:.d$}")).unwrap_or_default();
+                    (c["name"].as_str().unwrap_or("").to_string(), f("coef", 1), f("std_err", 1), f("p", 4))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let regression_note = effect
+        .map(|e| {
+            format!(
+                "{} months; R² {:.3}, adjusted {:.3}",
+                e["summary"]["months"],
+                e["summary"]["r_squared"].as_f64().unwrap_or(0.0),
+                e["summary"]["adj_r_squared"].as_f64().unwrap_or(0.0)
+            )
+        })
+        .unwrap_or_default();
     let segmentation = latest("segmentation").await?;
     let scatter_svg = segmentation.as_ref().map(|s| scatter_svg(&s["summary"]));
     if let Some(s) = segmentation {
@@ -128,6 +156,8 @@ async fn page(State(state): State<AppState>, user: UiUser) -> Result<Response, A
         forecast_note,
         quality,
         tree_rules,
+        regression,
+        regression_note,
     };
     Ok(render(&page))
 }

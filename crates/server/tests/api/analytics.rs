@@ -198,3 +198,59 @@ async fn rules_feed_recommendations_and_the_forecast_has_an_interval() {
         assert!(svg.starts_with("<svg") && svg.contains("class=\"band\"") && svg.contains("class=\"forecast\""));
     });
 }
+
+#[tokio::test]
+async fn campaigns_and_their_measured_effect_on_sales() {
+    each_backend!(|app| {
+        let marketer = app.user_token("m@example.com", Role::Marketer).await;
+        let rep = app.user_token("r@example.com", Role::SalesRep).await;
+        let campaign = |m: usize, channel: &str| {
+            json!({"name": format!("C{m}"), "channel": channel, "budget_minor": 100_000 * (m as i64 + 1), "currency": "usd",
+                   "starts_on": format!("2025-{:02}-01", m + 1), "ends_on": format!("2025-{:02}-28", m + 1)})
+        };
+        let r = app.call(Method::POST, "/api/v1/campaigns", Some(&rep), Some(campaign(0, "email")), &[]).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "only marketers and admins run campaigns");
+        let bad = app.call(Method::POST, "/api/v1/campaigns", Some(&marketer), Some(json!({"name": "", "channel": "telepathy", "budget_minor": -5, "currency": "usd", "starts_on": "2025-02-01", "ends_on": "2025-01-01"})), &[]).await;
+        assert_eq!(bad.error_fields(), ["name", "channel", "budget_minor", "ends_on"]);
+        // Sales in each month are exactly 5,000 + 3 × that month's spend.
+        let buyer = app.customer(json!({"name": "Market"})).await;
+        let mut lines = vec![];
+        for m in 0..12usize {
+            let r = app
+                .call(
+                    Method::POST,
+                    "/api/v1/campaigns",
+                    Some(&marketer),
+                    Some(campaign(m, if m % 2 == 0 { "email" } else { "search" })),
+                    &[],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+            let spend = 1000.0 * (m as f64 + 1.0);
+            lines.push(json!({"invoice": format!("m{m}"), "product": "Plan", "quantity": 1, "amount_minor": ((5000.0 + 3.0 * spend) * 100.0) as i64,
+                              "currency": "USD", "purchased_at": format!("2025-{:02}-15", m + 1)}));
+        }
+        app.post(&format!("/api/v1/customers/{}/purchases", buyer["id"]), Value::Array(lines)).await;
+        let list = app.call(Method::GET, "/api/v1/campaigns", Some(&rep), None, &[]).await;
+        assert_eq!(list.body.as_array().unwrap().len(), 12, "everyone may read campaigns");
+        let first = list.body[0].clone();
+        let stale = app
+            .call(Method::PATCH, &format!("/api/v1/campaigns/{}", first["id"]), Some(&marketer), Some(first.clone()), &[("if-match", "7")])
+            .await;
+        assert_eq!(stale.status, StatusCode::PRECONDITION_FAILED);
+
+        let done = run(&app, &app.token, "campaign_effect", None).await;
+        let s = &done["result"]["summary"];
+        assert_eq!(s["months"], 12);
+        let coef = |name: &str| {
+            s["coefficients"].as_array().unwrap().iter().find(|c| c["name"] == name).unwrap_or_else(|| panic!("{name} in {s}"))["coef"]
+                .as_f64()
+                .unwrap()
+        };
+        assert!((coef("budget_k") - 3000.0).abs() < 1e-6, "{s}");
+        assert!((coef("Intercept") - 5000.0).abs() < 1e-6, "{s}");
+        assert!(coef("channel[T.search]").abs() < 1e-6, "{s}");
+        assert!(s["r_squared"].as_f64().unwrap() > 0.999_999);
+        assert_eq!(app.delete(&format!("/api/v1/campaigns/{}", first["id"])).await.status, StatusCode::NO_CONTENT);
+    });
+}

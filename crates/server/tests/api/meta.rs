@@ -30,6 +30,8 @@ async fn openapi_documents_every_api_route() {
             ("/api/v1/analytics/{kind}", vec!["post"]),
             ("/api/v1/analytics/runs/{id}", vec!["get"]),
             ("/api/v1/customers/{id}/purchases", vec!["get", "post"]),
+            ("/api/v1/campaigns", vec!["get", "post"]),
+            ("/api/v1/campaigns/{id}", vec!["patch", "delete"]),
             ("/api/v1/users", vec!["get", "post"]),
             ("/api/v1/users/me", vec!["get"]),
         ] {

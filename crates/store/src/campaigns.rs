@@ -1,0 +1,119 @@
+//! Marketing campaigns. They are shared marketing data: every role that may read campaigns sees
+//! all of them; marketers and admins change them.
+
+use rapport_domain::ValidationErrors;
+use rapport_domain::campaign::Campaign;
+use rapport_domain::now_rfc3339;
+use rapport_domain::permissions::{Action, Actor, Object, require};
+use serde_json::json;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::records::{check_owner, check_version};
+use crate::sql::sql;
+use crate::{Error, Result, Store};
+
+const COLS: &str = "id, name, channel, budget_minor, currency, starts_on, ends_on, owner_id, created_at, updated_at, version";
+
+fn from_row(r: &AnyRow) -> sqlx::Result<Campaign> {
+    Ok(Campaign {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        channel: r.try_get("channel")?,
+        budget_minor: r.try_get("budget_minor")?,
+        currency: r.try_get("currency")?,
+        starts_on: r.try_get("starts_on")?,
+        ends_on: r.try_get("ends_on")?,
+        owner_id: r.try_get("owner_id")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+        version: r.try_get("version")?,
+    })
+}
+
+impl Store {
+    /// Every live campaign, by start date.
+    pub async fn list_campaigns(&self, actor: &Actor) -> Result<Vec<Campaign>> {
+        require(actor, Object::Campaign, Action::Read)?;
+        let rows =
+            sql(&format!("SELECT {COLS} FROM campaigns WHERE deleted_at IS NULL ORDER BY starts_on, id"), []).fetch_all(&self.pool).await?;
+        Ok(rows.iter().map(from_row).collect::<sqlx::Result<_>>()?)
+    }
+
+    /// Creates a campaign (marketers and admins; audited).
+    pub async fn create_campaign(&self, actor: &Actor, c: Campaign) -> Result<Campaign> {
+        require(actor, Object::Campaign, Action::Create)?;
+        let c = c.validated()?;
+        let now = now_rfc3339();
+        let mut tx = self.write_tx().await?;
+        check_owner(&mut tx, c.owner_id).await?;
+        let row = sql(
+            &format!("INSERT INTO campaigns (name, channel, budget_minor, currency, starts_on, ends_on, owner_id, created_at, updated_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1) RETURNING {COLS}"),
+            [c.name.into(), c.channel.into(), c.budget_minor.into(), c.currency.into(), c.starts_on.into(), c.ends_on.into(), c.owner_id.into(), now.clone().into(), now.into()],
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        let created = from_row(&row)?;
+        self.audit(&mut tx, actor, "create", "campaign", Some(created.id), json!({"after": &created})).await?;
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    /// Replaces a campaign's fields (with `If-Match`, a stale version is refused).
+    pub async fn update_campaign(&self, actor: &Actor, id: i64, if_match: Option<i64>, c: Campaign) -> Result<Campaign> {
+        require(actor, Object::Campaign, Action::Update)?;
+        let c = c.validated()?;
+        let mut tx = self.write_tx().await?;
+        let before = sql(&format!("SELECT {COLS} FROM campaigns WHERE id = ? AND deleted_at IS NULL"), [id.into()])
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(Error::NotFound)?;
+        let before = from_row(&before)?;
+        check_version(if_match, before.version)?;
+        check_owner(&mut tx, c.owner_id).await?;
+        let row = sql(
+            &format!(
+                "UPDATE campaigns SET name = ?, channel = ?, budget_minor = ?, currency = ?, starts_on = ?, ends_on = ?, owner_id = ?, updated_at = ?, version = version + 1 \
+                 WHERE id = ? AND version = ? RETURNING {COLS}"
+            ),
+            [c.name.into(), c.channel.into(), c.budget_minor.into(), c.currency.into(), c.starts_on.into(), c.ends_on.into(), c.owner_id.into(), now_rfc3339().into(), id.into(), before.version.into()],
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(Error::VersionMismatch { current: before.version + 1 })?;
+        let after = from_row(&row)?;
+        self.audit(&mut tx, actor, "update", "campaign", Some(id), crate::audit::diff(&before, &after)).await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// Deletes a campaign (soft; audited).
+    pub async fn delete_campaign(&self, actor: &Actor, id: i64) -> Result<()> {
+        require(actor, Object::Campaign, Action::Delete)?;
+        let mut tx = self.write_tx().await?;
+        let now = now_rfc3339();
+        let n = sql(
+            "UPDATE campaigns SET deleted_at = ?, updated_at = ?, version = version + 1 WHERE id = ? AND deleted_at IS NULL",
+            [now.clone().into(), now.into(), id.into()],
+        )
+        .execute(&mut *tx)
+        .await?;
+        if n == 0 {
+            return Err(Error::NotFound);
+        }
+        self.audit(&mut tx, actor, "delete", "campaign", Some(id), json!({})).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Adds many campaigns at once (demo data).
+    pub async fn create_campaigns_batch(&self, actor: &Actor, list: Vec<Campaign>) -> Result<()> {
+        for c in list {
+            self.create_campaign(actor, c).await.map_err(|e| match e {
+                Error::Invalid(v) => Error::Invalid(ValidationErrors::single("campaigns", v.to_string())),
+                other => other,
+            })?;
+        }
+        Ok(())
+    }
+}
