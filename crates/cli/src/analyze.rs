@@ -58,6 +58,8 @@ pub enum OutputFormat {
     Table,
     /// The runs as JSON.
     Json,
+    /// One CSV line per analysis.
+    Csv,
 }
 
 /// Series frequency for the forecast.
@@ -426,6 +428,23 @@ pub async fn run_live(store: &rapport_store::Store, args: &AnalyzeArgs) -> anyho
     bar.finish_and_clear();
     match args.format {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&runs)?),
+        OutputFormat::Csv => {
+            let mut w = csv::Writer::from_writer(std::io::stdout());
+            w.write_record(["run", "analysis", "status", "purchases", "people_scored", "finished_at"])?;
+            for r in &runs {
+                let res = r.result.clone().unwrap_or_default();
+                let cells = [
+                    r.id.to_string(),
+                    r.kind.clone(),
+                    r.status.clone(),
+                    res["purchases"].to_string(),
+                    res["people_scored"].to_string(),
+                    r.finished_at.clone().unwrap_or_default(),
+                ];
+                w.write_record(&cells)?;
+            }
+            w.flush()?;
+        }
         OutputFormat::Table => {
             println!("{:<5} {:<18} {:<7} {:>10} {:>8}  {}", "run", "analysis", "status", "purchases", "scored", "detail");
             for r in &runs {

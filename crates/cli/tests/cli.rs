@@ -155,6 +155,12 @@ async fn analyze_runs_on_the_database_and_writes_scores_back() {
     let runs: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON on stdout");
     assert_eq!(runs[0]["kind"], "rfm");
     assert!(runs[0]["result"]["people_scored"].as_i64().unwrap() > 0);
+    let csv = rapport(&dir, &["--database", &db, "analyze", "segmentation", "--format", "csv"]);
+    let csv = String::from_utf8_lossy(&csv.stdout).to_string();
+    assert!(
+        csv.starts_with("run,analysis,status,purchases,people_scored") && csv.lines().nth(1).unwrap().contains(",segmentation,done,"),
+        "{csv}"
+    );
     let store = open_store(&dir, &db).await;
     let p = ListParams { rfm_tier: Some("Champions".into()), limit: 500, ..Default::default() };
     let champions = store.list_customers(&Actor::system(), &p).await.unwrap();

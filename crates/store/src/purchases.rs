@@ -60,6 +60,8 @@ pub struct AnalyticsRun {
     /// Parameters.
     #[schema(value_type = Object)]
     pub params: Value,
+    /// What a running analysis is doing now (`loading purchases`, `computing`, `writing scores`).
+    pub progress: Option<String>,
     /// Summary of the result (counts, model quality).
     #[schema(value_type = Option<Object>)]
     pub result: Option<Value>,
@@ -227,6 +229,14 @@ impl Store {
         self.get_run(actor, id).await
     }
 
+    /// Records what a running analysis is doing, for anyone polling it (any server process).
+    pub async fn run_progress(&self, id: i64, stage: &str) -> Result<()> {
+        sql("UPDATE analytics_runs SET progress = ? WHERE id = ? AND status = 'running'", [stage.into(), id.into()])
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Records how a run ended.
     pub async fn finish_run(&self, id: i64, outcome: std::result::Result<Value, String>) -> Result<()> {
         let (status, result, error) = match outcome {
@@ -283,7 +293,7 @@ impl Store {
     }
 }
 
-const RUN_COLS: &str = "id, kind, status, scope, actor_id, params, result, error, created_at, finished_at";
+const RUN_COLS: &str = "id, kind, status, scope, actor_id, params, progress, result, error, created_at, finished_at";
 
 /// Whether a run's results may be shown to everyone: only when its starter reached every record.
 fn scope(actor: &Actor) -> &'static str {
@@ -297,6 +307,7 @@ fn run_from_row(r: &sqlx::any::AnyRow) -> sqlx::Result<AnalyticsRun> {
         status: r.try_get("status")?,
         actor_id: r.try_get("actor_id")?,
         params: serde_json::from_str(&r.try_get::<String, _>("params")?).unwrap_or_default(),
+        progress: r.try_get("progress")?,
         result: r.try_get::<Option<String>, _>("result")?.and_then(|s| serde_json::from_str(&s).ok()),
         error: r.try_get("error")?,
         created_at: r.try_get("created_at")?,

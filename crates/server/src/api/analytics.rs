@@ -74,7 +74,7 @@ async fn start(
     let run = state.store.start_run(&user.actor, &kind, serde_json::to_value(&params).unwrap_or_default()).await?;
     let (store, actor, id) = (state.store.clone(), user.actor.clone(), run.id);
     tokio::spawn(async move {
-        let outcome = execute(&store, &actor, &kind, &params).await.map_err(|e| e.to_string());
+        let outcome = execute(&store, &actor, id, &kind, &params).await.map_err(|e| e.to_string());
         if let Err(e) = store.finish_run(id, outcome).await {
             tracing::error!(run = id, error = %e, "could not record the end of an analytics run");
         }
@@ -89,14 +89,16 @@ async fn start(
 /// Runs an analysis to the end before returning (the CLI and the demo use this).
 pub async fn run_now(store: &Store, actor: &Actor, kind: &str, params: &RunParams) -> Result<AnalyticsRun, ApiError> {
     let run = store.start_run(actor, kind, serde_json::to_value(params).unwrap_or_default()).await?;
-    let outcome = execute(store, actor, kind, params).await.map_err(|e| e.to_string());
+    let outcome = execute(store, actor, run.id, kind, params).await.map_err(|e| e.to_string());
     store.finish_run(run.id, outcome).await?;
     Ok(store.get_run(actor, run.id).await?)
 }
 
 /// Loads the visible purchases, computes off the async threads, writes the scores back.
-async fn execute(store: &Store, actor: &Actor, kind: &str, params: &RunParams) -> anyhow::Result<Value> {
+async fn execute(store: &Store, actor: &Actor, run: i64, kind: &str, params: &RunParams) -> anyhow::Result<Value> {
+    store.run_progress(run, "loading purchases").await?;
     let rows = store.analytics_input(actor).await?;
+    store.run_progress(run, &format!("computing over {} purchase lines", rows.len())).await?;
     if kind == "campaign_effect" {
         let campaigns = store.list_campaigns(actor).await?;
         let summary = tokio::task::spawn_blocking(move || campaign_effect(&rows, &campaigns)).await??;
@@ -104,6 +106,7 @@ async fn execute(store: &Store, actor: &Actor, kind: &str, params: &RunParams) -
     }
     let (kind, params) = (kind.to_string(), params.clone());
     let (scores, summary) = tokio::task::spawn_blocking(move || compute(&kind, &rows, &params)).await??;
+    store.run_progress(run, &format!("writing {} scores", scores.len())).await?;
     let written = store.write_scores(actor, &scores).await?;
     Ok(json!({"people_scored": written, "purchases": summary["purchases"], "summary": summary}))
 }
@@ -182,14 +185,23 @@ pub fn compute(kind: &str, rows: &[PurchaseRow], params: &RunParams) -> anyhow::
         "forecast" => {
             use rapport_analytics::series::{Freq, sales_series};
             let series = sales_series(&tx, Some(Freq::Monthly))?;
-            let fit = rapport_analytics::arima::fit_arima(&series.values, rapport_analytics::arima::Order { p: 1, d: 1, q: 1 })?;
+            // ARIMA with d = 1 and the (p, q) up to 2 of lowest AIC; with two full years of
+            // months, Holt-Winters with a yearly season competes on AIC-like grounds (its SSE
+            // over the same data) and the seasonal model is reported beside it.
+            let fit = rapport_analytics::arima::select_by_aic(&series.values, 1, 2)?;
             let fc = fit.forecast(12, 0.95)?;
             let labels: Vec<String> = series.labels.iter().map(|d| rapport_analytics::dates::format_day(*d)).collect();
-            (
-                vec![],
-                json!({"purchases": rows.len(), "model": "ARIMA(1,1,1)", "aic": fit.aic, "months": labels, "sales": series.values,
-                "forecast": fc.mean, "lower95": fc.lower, "upper95": fc.upper}),
-            )
+            let o = fit.order;
+            let mut summary = json!({"purchases": rows.len(), "model": format!("ARIMA({},{},{}) chosen by AIC", o.p, o.d, o.q), "aic": fit.aic, "months": labels,
+                "sales": series.values, "forecast": fc.mean, "lower95": fc.lower, "upper95": fc.upper});
+            if series.values.len() >= 24 {
+                if let Ok(hw) = rapport_analytics::holt_winters::fit_holt_winters(&series.values, 12) {
+                    let f = hw.forecast(12, 0.95);
+                    summary["holt_winters"] =
+                        json!({"period": 12, "sse": hw.sse, "forecast": f.mean, "lower95": f.lower, "upper95": f.upper});
+                }
+            }
+            (vec![], summary)
         }
         _ => {
             let p = rapport_analytics::propensity::propensity(&tx, horizon, 1.0)?;

@@ -29,6 +29,7 @@ CREATE TABLE analytics_runs (
     scope TEXT NOT NULL DEFAULT 'own',
     actor_id BIGINT,
     params TEXT NOT NULL DEFAULT '{}',
+    progress TEXT,
     result TEXT,
     error TEXT,
     created_at TEXT NOT NULL,
