@@ -16,7 +16,10 @@ async fn run(app: &TestApp, token: &str, kind: &str, body: Option<Value>) -> Val
         let run = app.call(Method::GET, &location, Some(token), None, &[]).await.body;
         if run["status"] != "running" {
             assert_eq!(run["status"], "done", "{run}");
-            assert!(run["progress"].as_str().is_some_and(|p| p.starts_with("computing") || p.starts_with("writing")), "the last stage is recorded: {run}");
+            assert!(
+                run["progress"].as_str().is_some_and(|p| p.starts_with("computing") || p.starts_with("writing")),
+                "the last stage is recorded: {run}"
+            );
             assert!(run["finished_at"].is_string() && run["params"].is_object());
             return run;
         }
