@@ -320,7 +320,19 @@ impl Store {
             .collect::<sqlx::Result<Vec<_>>>()?;
         self.audit(&mut tx, actor, "export", "customer", Some(id), json!({"kind": "privacy_export"})).await?;
         tx.commit().await?;
-        Ok(json!({"exported_at": now_rfc3339(), "person": c, "history": history}))
+        let purchases = sql(
+            "SELECT invoice, product, quantity, amount_minor, currency, purchased_at FROM purchases WHERE customer_id = ? ORDER BY purchased_at, id",
+            [id.into()],
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| -> sqlx::Result<serde_json::Value> {
+            Ok(json!({"invoice": r.try_get::<String, _>("invoice")?, "product": r.try_get::<String, _>("product")?, "quantity": r.try_get::<i64, _>("quantity")?,
+                "amount_minor": r.try_get::<i64, _>("amount_minor")?, "currency": r.try_get::<String, _>("currency")?, "purchased_at": r.try_get::<String, _>("purchased_at")?}))
+        })
+        .collect::<sqlx::Result<Vec<_>>>()?;
+        Ok(json!({"exported_at": now_rfc3339(), "person": c, "purchases": purchases, "history": history}))
     }
 
     /// Erases a person's personal data (the right to be forgotten): name, contacts, address,
