@@ -79,6 +79,17 @@ impl Store {
         })
     }
 
+    /// `UPDATE customers SET (<every data column>) = (<its values>)`, sealed: the one way a
+    /// person's columns are rewritten (edits, erasure, re-sealing). Callers add the rest of the
+    /// SET list and the WHERE clause.
+    fn set_customer_columns(&self, d: &CustomerData, company: Option<&str>) -> Sql {
+        let mut q = Sql::new("UPDATE customers SET (");
+        q.push(&DATA_COLS.join(", ")).push(") = (");
+        self.bind_customer(&mut q, d, &text::fold(company.unwrap_or("")));
+        q.push(")");
+        q
+    }
+
     /// Appends the data columns' values in the order of `DATA_COLS`, sealing the sensitive ones.
     fn bind_customer(&self, q: &mut Sql, d: &CustomerData, company_text: &str) {
         let list = |v: &Vec<String>| self.seal(&serde_json::to_string(v).unwrap_or_else(|_| "[]".into()));
@@ -163,6 +174,12 @@ impl Store {
         Ok(shown(actor, self.customer_from_row(&row.ok_or(Error::NotFound)?)?, &masked))
     }
 
+    /// Refuses (as "not found") a person the actor may not see, without reading their data.
+    pub(crate) async fn check_customer_visible(&self, actor: &Actor, id: i64) -> Result<()> {
+        require(actor, Object::Customer, Action::Read)?;
+        LISTING.by_id(actor, id).fetch_optional(&self.pool).await?.map(|_| ()).ok_or(Error::NotFound)
+    }
+
     /// A page of people matching `p`.
     pub async fn list_customers(&self, actor: &Actor, p: &ListParams) -> Result<Page<Customer>> {
         require(actor, Object::Customer, Action::Read)?;
@@ -224,10 +241,8 @@ impl Store {
         let data = change(&before.data)?;
         check_owner(&mut tx, data.owner_id).await?;
         let company = company_name(&mut tx, data.company_id).await?;
-        let mut q = Sql::new("UPDATE customers SET (");
-        q.push(&DATA_COLS.join(", ")).push(") = (");
-        self.bind_customer(&mut q, &data, &text::fold(company.as_deref().unwrap_or("")));
-        q.push("), updated_at = ")
+        let mut q = self.set_customer_columns(&data, company.as_deref());
+        q.push(", updated_at = ")
             .arg(now_rfc3339())
             .push(", version = version + 1 WHERE id = ")
             .arg(id)
@@ -351,10 +366,8 @@ impl Store {
             ..Default::default()
         };
         let company = company_name(&mut tx, erased.company_id).await.unwrap_or(None);
-        let mut q = Sql::new("UPDATE customers SET (");
-        q.push(&DATA_COLS.join(", ")).push(") = (");
-        self.bind_customer(&mut q, &erased, &text::fold(company.as_deref().unwrap_or("")));
-        q.push("), updated_at = ").arg(now_rfc3339()).push(", version = version + 1 WHERE id = ").arg(id);
+        let mut q = self.set_customer_columns(&erased, company.as_deref());
+        q.push(", updated_at = ").arg(now_rfc3339()).push(", version = version + 1 WHERE id = ").arg(id);
         q.execute(&mut *tx).await?;
         replace_tags(&mut tx, "customer_tags", "customer_id", id, &[]).await?;
         // The one place audit rows change: erasure must not leave the data in the history.
@@ -394,17 +407,8 @@ impl Store {
                     continue;
                 }
                 let c = self.customer_from_row(r)?;
-                let d = &c.data;
-                let list = |v: &Vec<String>| self.seal(&serde_json::to_string(v).unwrap_or_else(|_| "[]".into()));
-                let mut q = crate::sql::Sql::new("UPDATE customers SET email = ");
-                q.arg(self.seal_opt(&d.email)).push(", email_hash = ").arg(d.email.as_deref().map(|e| self.email_key(e)));
-                q.push(", additional_emails = ").arg(list(&d.additional_emails)).push(", phone = ").arg(self.seal_opt(&d.phone));
-                q.push(", additional_phones = ")
-                    .arg(list(&d.additional_phones))
-                    .push(", address_street = ")
-                    .arg(self.seal_opt(&d.address.street));
-                q.push(", address_postal_code = ").arg(self.seal_opt(&d.address.postal_code));
-                q.push(", search_text = ").arg(self.search_text(d.search_name(), d.private_search_terms()));
+                // Same values, sealed under the active key, with blind index and tokens redone.
+                let mut q = self.set_customer_columns(&c.data, c.company_name.as_deref());
                 q.push(" WHERE id = ").arg(c.id).push(" AND version = ").arg(c.version);
                 n += q.execute(&self.pool).await? as usize;
             }

@@ -107,7 +107,7 @@ impl Store {
             })
             .collect();
         errs.into_result(())?;
-        self.get_customer(actor, customer_id).await?;
+        self.check_customer_visible(actor, customer_id).await?;
         let mut tx = self.write_tx().await?;
         let mut out = Vec::with_capacity(lines.len());
         for p in lines {
@@ -144,7 +144,7 @@ impl Store {
 
     /// A person's purchases, newest first.
     pub async fn purchases_of(&self, actor: &Actor, customer_id: i64, limit: i64) -> Result<Vec<Purchase>> {
-        self.get_customer(actor, customer_id).await?;
+        self.check_customer_visible(actor, customer_id).await?;
         let rows = sql(
             &format!("SELECT {PURCHASE_COLS} FROM purchases WHERE customer_id = ? ORDER BY purchased_at DESC, id DESC LIMIT ?"),
             [customer_id.into(), limit.into()],
