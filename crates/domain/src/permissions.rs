@@ -182,8 +182,8 @@ pub struct Actor {
     pub user_id: Option<i64>,
     /// Role name (built-in or custom).
     pub role: String,
-    /// The role's permissions.
-    pub perms: Permissions,
+    /// The role's permissions (shared: an actor is made for every request).
+    pub perms: std::sync::Arc<Permissions>,
     /// Request id for the audit log, when acting on behalf of an HTTP request.
     pub request_id: Option<String>,
 }
@@ -191,12 +191,12 @@ pub struct Actor {
 impl Actor {
     /// The system actor, for work no user started.
     pub fn system() -> Actor {
-        Actor { user_id: None, role: "system".into(), perms: Role::Admin.permissions(), request_id: None }
+        Actor { user_id: None, role: "system".into(), perms: Role::Admin.permissions().into(), request_id: None }
     }
 
     /// A user acting with a built-in role.
     pub fn user(user_id: i64, role: Role) -> Actor {
-        Actor { user_id: Some(user_id), role: role.as_str().into(), perms: role.permissions(), request_id: None }
+        Actor { user_id: Some(user_id), role: role.as_str().into(), perms: role.permissions().into(), request_id: None }
     }
 
     /// Which records this actor reaches.

@@ -136,7 +136,7 @@ impl From<rapport_store::Error> for ApiError {
             E::Invalid(v) => ApiError::Invalid(v),
             E::Conflict { field, message } => ApiError::Conflict { field, message },
             e @ E::VersionMismatch { .. } => ApiError::PreconditionFailed(format!("{e}; reload it and apply your change again")),
-            E::Db(e) => ApiError::Internal(e.to_string()),
+            e @ (E::Db(_) | E::Sqlite(_)) => ApiError::Internal(e.to_string()),
             E::Crypto(e) => ApiError::Internal(e),
         }
     }

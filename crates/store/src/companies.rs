@@ -8,11 +8,11 @@ use rapport_domain::permissions::{Action, Actor, Object, require};
 use rapport_domain::query::ListParams;
 use rapport_domain::{ValidationErrors, now_rfc3339, text};
 use serde_json::json;
-use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, Row as _, Transaction};
 
 use crate::list::{Listing, Page};
 use crate::records::{check_owner, check_version, json_object, replace_tags, string_list};
+use crate::row::Row;
 use crate::sql::{Sql, sql};
 use crate::{Error, Result, Store, audit, unique_violation};
 
@@ -48,32 +48,32 @@ const DATA_COLS: [&str; 16] = [
 
 impl Store {
     /// A row as a company, with sealed columns opened.
-    fn company_from_row(&self, r: &AnyRow) -> Result<Company> {
+    fn company_from_row(&self, r: &dyn Row) -> Result<Company> {
         Ok(Company {
-            id: r.try_get("id")?,
+            id: r.get("id")?,
             data: CompanyData {
-                name: r.try_get("name")?,
-                domain: r.try_get("domain")?,
-                email: self.open_opt(r.try_get("email")?)?,
-                phone: self.open_opt(r.try_get("phone")?)?,
-                industry: r.try_get("industry")?,
+                name: r.get("name")?,
+                domain: r.get("domain")?,
+                email: self.open_opt(r.get("email")?)?,
+                phone: self.open_opt(r.get("phone")?)?,
+                industry: r.get("industry")?,
                 address: Address {
-                    street: r.try_get("address_street")?,
-                    city: r.try_get("address_city")?,
-                    region: r.try_get("address_region")?,
-                    postal_code: r.try_get("address_postal_code")?,
-                    country: r.try_get("address_country")?,
+                    street: r.get("address_street")?,
+                    city: r.get("address_city")?,
+                    region: r.get("address_region")?,
+                    postal_code: r.get("address_postal_code")?,
+                    country: r.get("address_country")?,
                 },
-                owner_id: r.try_get("owner_id")?,
+                owner_id: r.get("owner_id")?,
                 tags: string_list(r, "tags")?,
-                notes: r.try_get("notes")?,
+                notes: r.get("notes")?,
                 custom: json_object(r, "custom")?,
             },
-            people_count: r.try_get("people_count")?,
-            created_at: r.try_get("created_at")?,
-            updated_at: r.try_get("updated_at")?,
-            deleted_at: r.try_get("deleted_at")?,
-            version: r.try_get("version")?,
+            people_count: r.get("people_count")?,
+            created_at: r.get("created_at")?,
+            updated_at: r.get("updated_at")?,
+            deleted_at: r.get("deleted_at")?,
+            version: r.get("version")?,
         })
     }
 
@@ -121,20 +121,17 @@ impl Store {
     /// One live company.
     pub async fn get_company(&self, actor: &Actor, id: i64) -> Result<Company> {
         require(actor, Object::Company, Action::Read)?;
-        let row = LISTING.by_id(actor, id).fetch_optional(&self.pool).await?;
+        let found = self.read_optional(&LISTING.by_id(actor, id), |r| self.company_from_row(r)).await?;
         let masked = self.masked_keys(actor, FieldObject::Company).await?;
-        Ok(shown(actor, self.company_from_row(&row.ok_or(Error::NotFound)?)?, &masked))
+        Ok(shown(actor, found.ok_or(Error::NotFound)?, &masked))
     }
 
     /// A page of companies matching `p`.
     pub async fn list_companies(&self, actor: &Actor, p: &ListParams) -> Result<Page<Company>> {
         require(actor, Object::Company, Action::Read)?;
-        let (rows, next_cursor) = self.list_rows(actor, &LISTING, p).await?;
         let masked = self.masked_keys(actor, FieldObject::Company).await?;
-        Ok(Page {
-            data: rows.iter().map(|r| self.company_from_row(r).map(|x| shown(actor, x, &masked))).collect::<Result<_>>()?,
-            next_cursor,
-        })
+        let (data, next_cursor) = self.list_rows(actor, &LISTING, p, |r| Ok(shown(actor, self.company_from_row(r)?, &masked))).await?;
+        Ok(Page { data, next_cursor })
     }
 
     /// Adds a company.

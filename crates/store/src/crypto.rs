@@ -188,11 +188,13 @@ fn derive_mac(index_secret: &[u8; KEY_LEN], purpose: &[u8]) -> HmacSha256 {
     HmacSha256::new_from_slice(&sub).expect("HMAC accepts any key length")
 }
 
-fn hex(bytes: &[u8]) -> String {
-    use fmt::Write as _;
+/// Lower-case hex (digests and blind indexes; on the path of every authenticated request).
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
-        let _ = write!(s, "{b:02x}");
+        s.push(DIGITS[usize::from(b >> 4)] as char);
+        s.push(DIGITS[usize::from(b & 15)] as char);
     }
     s
 }
@@ -586,6 +588,12 @@ impl SharedKeyring {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_is_lower_case_two_digits_per_byte() {
+        let bytes = [0u8, 1, 15, 16, 171, 255];
+        assert_eq!(hex(&bytes), bytes.iter().map(|b| format!("{b:02x}")).collect::<String>());
+    }
 
     fn temp_dir(name: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("rapport-crypto-{name}-{}-{}", std::process::id(), rand::random::<u32>()));

@@ -4,27 +4,26 @@ use rapport_domain::custom_field::{CustomField, FieldObject, FieldType, NewCusto
 use rapport_domain::now_rfc3339;
 use rapport_domain::permissions::{Action, Actor, Object, require};
 use serde_json::json;
-use sqlx::Row;
-use sqlx::any::AnyRow;
 
 use crate::records::string_list;
+use crate::row::Row;
 use crate::sql::sql;
 use crate::{Backend, Error, Result, Store, unique_violation};
 
 const COLS: &str = "id, object, key, label, field_type, options, sensitive, created_at, updated_at, version";
 
-fn from_row(r: &AnyRow) -> sqlx::Result<CustomField> {
+fn from_row(r: &dyn Row) -> Result<CustomField> {
     Ok(CustomField {
-        id: r.try_get("id")?,
-        object: FieldObject::parse(&r.try_get::<String, _>("object")?).unwrap_or(FieldObject::Customer),
-        key: r.try_get("key")?,
-        label: r.try_get("label")?,
-        field_type: FieldType::parse(&r.try_get::<String, _>("field_type")?).unwrap_or(FieldType::Text),
+        id: r.get("id")?,
+        object: FieldObject::parse(&r.get::<String>("object")?).unwrap_or(FieldObject::Customer),
+        key: r.get("key")?,
+        label: r.get("label")?,
+        field_type: FieldType::parse(&r.get::<String>("field_type")?).unwrap_or(FieldType::Text),
         options: string_list(r, "options")?,
-        sensitive: r.try_get::<i64, _>("sensitive")? == 1,
-        created_at: r.try_get("created_at")?,
-        updated_at: r.try_get("updated_at")?,
-        version: r.try_get("version")?,
+        sensitive: r.get::<i64>("sensitive")? == 1,
+        created_at: r.get("created_at")?,
+        updated_at: r.get("updated_at")?,
+        version: r.get("version")?,
     })
 }
 
@@ -32,15 +31,11 @@ impl Store {
     /// Definitions, of one object or all.
     pub async fn list_custom_fields(&self, actor: &Actor, object: Option<FieldObject>) -> Result<Vec<CustomField>> {
         require(actor, Object::CustomField, Action::Read)?;
-        let rows = match object {
-            Some(o) => {
-                sql(&format!("SELECT {COLS} FROM custom_fields WHERE object = ? ORDER BY id"), [o.as_str().into()])
-                    .fetch_all(&self.pool)
-                    .await?
-            }
-            None => sql(&format!("SELECT {COLS} FROM custom_fields ORDER BY id"), []).fetch_all(&self.pool).await?,
+        let q = match object {
+            Some(o) => sql(&format!("SELECT {COLS} FROM custom_fields WHERE object = ? ORDER BY id"), [o.as_str().into()]),
+            None => sql(&format!("SELECT {COLS} FROM custom_fields ORDER BY id"), []),
         };
-        Ok(rows.iter().map(from_row).collect::<sqlx::Result<_>>()?)
+        self.read(&q, from_row).await
     }
 
     /// Defines a field (admins only); a key used twice on one object is a conflict.
@@ -133,9 +128,8 @@ impl Store {
 
     /// Keys of the object's custom fields marked sensitive (masked without `pii`).
     pub(crate) async fn sensitive_keys(&self, object: FieldObject) -> Result<Vec<String>> {
-        let rows =
-            sql("SELECT key FROM custom_fields WHERE object = ? AND sensitive = 1", [object.as_str().into()]).fetch_all(&self.pool).await?;
-        Ok(rows.iter().map(|r| r.try_get("key")).collect::<sqlx::Result<_>>()?)
+        let q = sql("SELECT key FROM custom_fields WHERE object = ? AND sensitive = 1", [object.as_str().into()]);
+        self.read(&q, |r| r.get("key")).await
     }
 
     /// The keys to mask for `actor` on `object`: none when they see personal data.

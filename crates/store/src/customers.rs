@@ -6,11 +6,11 @@ use rapport_domain::permissions::{Action, Actor, Object, mask, require};
 use rapport_domain::query::ListParams;
 use rapport_domain::{ValidationErrors, now_rfc3339, text};
 use serde_json::json;
-use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, Row as _, Transaction};
 
 use crate::list::{Listing, Page};
 use crate::records::{check_owner, check_version, company_name, json_object, replace_tags, string_list};
+use crate::row::Row;
 use crate::sql::{Sql, sql};
 use crate::{Error, Result, Store, audit, unique_violation};
 
@@ -35,47 +35,47 @@ const UNIQUE: &[(&str, &str, &str, &str)] =
 
 impl Store {
     /// A row as a person, with sealed columns opened.
-    fn customer_from_row(&self, r: &AnyRow) -> Result<Customer> {
+    fn customer_from_row(&self, r: &dyn Row) -> Result<Customer> {
         let list = |col: &str| -> Result<Vec<String>> {
-            let raw: String = r.try_get(col)?;
+            let raw: String = r.get(col)?;
             Ok(serde_json::from_str(&self.open(raw)?).unwrap_or_default())
         };
         Ok(Customer {
-            id: r.try_get("id")?,
+            id: r.get("id")?,
             data: CustomerData {
-                name: r.try_get("name")?,
-                email: self.open_opt(r.try_get("email")?)?,
+                name: r.get("name")?,
+                email: self.open_opt(r.get("email")?)?,
                 additional_emails: list("additional_emails")?,
-                phone: self.open_opt(r.try_get("phone")?)?,
+                phone: self.open_opt(r.get("phone")?)?,
                 additional_phones: list("additional_phones")?,
                 address: Address {
-                    street: self.open_opt(r.try_get("address_street")?)?,
-                    city: r.try_get("address_city")?,
-                    region: r.try_get("address_region")?,
-                    postal_code: self.open_opt(r.try_get("address_postal_code")?)?,
-                    country: r.try_get("address_country")?,
+                    street: self.open_opt(r.get("address_street")?)?,
+                    city: r.get("address_city")?,
+                    region: r.get("address_region")?,
+                    postal_code: self.open_opt(r.get("address_postal_code")?)?,
+                    country: r.get("address_country")?,
                 },
-                company_id: r.try_get("company_id")?,
-                lifecycle_stage: LifecycleStage::parse(&r.try_get::<String, _>("lifecycle_stage")?).unwrap_or_default(),
-                source: r.try_get("source")?,
-                owner_id: r.try_get("owner_id")?,
+                company_id: r.get("company_id")?,
+                lifecycle_stage: LifecycleStage::parse(&r.get::<String>("lifecycle_stage")?).unwrap_or_default(),
+                source: r.get("source")?,
+                owner_id: r.get("owner_id")?,
                 tags: string_list(r, "tags")?,
-                needs: r.try_get("needs")?,
-                notes: r.try_get("notes")?,
+                needs: r.get("needs")?,
+                notes: r.get("notes")?,
                 custom: json_object(r, "custom")?,
             },
-            company_name: r.try_get("company_name")?,
+            company_name: r.get("company_name")?,
             scores: rapport_domain::customer::CustomerScores {
-                rfm_cell: r.try_get("rfm_cell")?,
-                rfm_tier: r.try_get("rfm_tier")?,
-                segment: r.try_get("segment")?,
-                purchase_propensity: r.try_get("purchase_propensity")?,
-                churn_risk: r.try_get("churn_risk")?,
+                rfm_cell: r.get("rfm_cell")?,
+                rfm_tier: r.get("rfm_tier")?,
+                segment: r.get("segment")?,
+                purchase_propensity: r.get("purchase_propensity")?,
+                churn_risk: r.get("churn_risk")?,
             },
-            created_at: r.try_get("created_at")?,
-            updated_at: r.try_get("updated_at")?,
-            deleted_at: r.try_get("deleted_at")?,
-            version: r.try_get("version")?,
+            created_at: r.get("created_at")?,
+            updated_at: r.get("updated_at")?,
+            deleted_at: r.get("deleted_at")?,
+            version: r.get("version")?,
         })
     }
 
@@ -169,26 +169,23 @@ impl Store {
     /// One live person.
     pub async fn get_customer(&self, actor: &Actor, id: i64) -> Result<Customer> {
         require(actor, Object::Customer, Action::Read)?;
-        let row = LISTING.by_id(actor, id).fetch_optional(&self.pool).await?;
+        let found = self.read_optional(&LISTING.by_id(actor, id), |r| self.customer_from_row(r)).await?;
         let masked = self.masked_keys(actor, FieldObject::Customer).await?;
-        Ok(shown(actor, self.customer_from_row(&row.ok_or(Error::NotFound)?)?, &masked))
+        Ok(shown(actor, found.ok_or(Error::NotFound)?, &masked))
     }
 
     /// Refuses (as "not found") a person the actor may not see, without reading their data.
     pub(crate) async fn check_customer_visible(&self, actor: &Actor, id: i64) -> Result<()> {
         require(actor, Object::Customer, Action::Read)?;
-        LISTING.by_id(actor, id).fetch_optional(&self.pool).await?.map(|_| ()).ok_or(Error::NotFound)
+        self.read_optional(&LISTING.by_id(actor, id), |_| Ok(())).await?.ok_or(Error::NotFound)
     }
 
     /// A page of people matching `p`.
     pub async fn list_customers(&self, actor: &Actor, p: &ListParams) -> Result<Page<Customer>> {
         require(actor, Object::Customer, Action::Read)?;
-        let (rows, next_cursor) = self.list_rows(actor, &LISTING, p).await?;
         let masked = self.masked_keys(actor, FieldObject::Customer).await?;
-        Ok(Page {
-            data: rows.iter().map(|r| self.customer_from_row(r).map(|x| shown(actor, x, &masked))).collect::<Result<_>>()?,
-            next_cursor,
-        })
+        let (data, next_cursor) = self.list_rows(actor, &LISTING, p, |r| Ok(shown(actor, self.customer_from_row(r)?, &masked))).await?;
+        Ok(Page { data, next_cursor })
     }
 
     /// Adds a person; `build` validates the input (after the permission check, so a caller

@@ -20,9 +20,11 @@ pub mod crypto;
 mod custom_fields;
 mod customers;
 mod list;
+mod local;
 mod purchases;
 mod records;
 mod roles;
+mod row;
 mod sealed;
 mod sql;
 mod teams;
@@ -69,6 +71,9 @@ pub enum Error {
     /// A bug or an unavailable database.
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
+    /// The same, from a read on the calling thread (see [`local`]).
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
 }
 
 /// Result of a store call.
@@ -103,6 +108,8 @@ pub struct Store {
     backend: Backend,
     keys: Option<std::sync::Arc<crypto::SharedKeyring>>,
     sessions: std::sync::Arc<users::SessionCache>,
+    /// Set on a SQLite file: where reads outside transactions run (see [`local`]).
+    local: Option<std::sync::Arc<local::LocalReads>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -115,6 +122,19 @@ impl std::fmt::Debug for Store {
 /// Turns a bare file path into a SQLite URL that creates the file if missing.
 pub fn database_url(raw: &str) -> String {
     if Backend::from_url(raw).is_some() || raw.contains("://") { raw.to_string() } else { format!("sqlite://{raw}?mode=rwc") }
+}
+
+/// The file behind a SQLite URL; `None` for in-memory databases, which exist once per
+/// connection and so cannot be read from a second one.
+fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let opts = sqlx::sqlite::SqliteConnectOptions::from_str(url).ok()?;
+    let path = opts.get_filename();
+    let name = path.to_string_lossy();
+    if name.is_empty() || name.contains(":memory:") || name.starts_with("file:sqlx-in-memory") || url.contains("mode=memory") {
+        None
+    } else {
+        Some(path.to_path_buf())
+    }
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -132,7 +152,11 @@ impl Store {
         // One pool for reads and writes: a separate single-connection writer pool halved create
         // throughput in the load benchmark (each transaction's round trips stopped overlapping).
         let pool = Self::pool(backend, opts, (cores * 4).max(8)).await?;
-        Ok(Store { pool, backend, keys: None, sessions: Default::default() })
+        let local = match backend {
+            Backend::Sqlite => sqlite_file(&url).map(|path| std::sync::Arc::new(local::LocalReads::new(path))),
+            Backend::Postgres => None,
+        };
+        Ok(Store { pool, backend, keys: None, sessions: Default::default(), local })
     }
 
     async fn pool(backend: Backend, opts: AnyConnectOptions, size: u32) -> Result<AnyPool, String> {
@@ -191,6 +215,23 @@ impl Store {
     /// Closes every connection (tests drop their databases afterwards).
     pub async fn close(&self) {
         self.pool.close().await;
+        if let Some(l) = &self.local {
+            l.close();
+        }
+    }
+
+    /// The rows of a bounded read outside any transaction, each turned into a `T` by `f`. On a
+    /// SQLite file it runs on this thread (see [`local`]); otherwise through the pool.
+    pub(crate) async fn read<T>(&self, sql: &sql::Sql, mut f: impl FnMut(&dyn row::Row) -> Result<T> + Send) -> Result<Vec<T>> {
+        match &self.local {
+            Some(l) => l.query(sql, f),
+            None => sql.fetch_all(&self.pool).await?.iter().map(|r| f(r)).collect(),
+        }
+    }
+
+    /// The first row of a bounded read, if any (see [`Store::read`]).
+    pub(crate) async fn read_optional<T>(&self, sql: &sql::Sql, f: impl FnMut(&dyn row::Row) -> Result<T> + Send) -> Result<Option<T>> {
+        Ok(self.read(sql, f).await?.into_iter().next())
     }
 
     /// Starts a write transaction. SQLite takes the write lock up front (`BEGIN IMMEDIATE`),

@@ -8,12 +8,11 @@ use rapport_domain::custom_field::FieldType;
 use rapport_domain::query::{CompareOp, ListParams, SortField};
 use serde::Serialize;
 use serde_json::{Value, json};
-use sqlx::Row;
-use sqlx::any::AnyRow;
 
 use rapport_domain::permissions::Actor;
 
 use crate::records::visible;
+use crate::row::Row;
 use crate::sql::{Arg, Sql};
 use crate::{Backend, Error, Result, Store};
 
@@ -75,16 +74,16 @@ fn sort_name(s: SortField) -> &'static str {
     }
 }
 
-fn encode_cursor(sort: SortField, row: &AnyRow) -> Result<String> {
+/// The cursor that continues a list after `row`.
+fn cursor_after(sort: SortField, row: &dyn Row) -> Result<Value> {
     let key: Value = match sort {
-        SortField::Id => json!(row.try_get::<i64, _>("sort_key")?),
+        SortField::Id => json!(row.get::<i64>("sort_key")?),
         // As raw bits: a decimal round trip may change the last digit, and keyset paging needs
         // the exact value.
-        SortField::Relevance => json!(row.try_get::<f64, _>("sort_key")?.to_bits()),
-        _ => json!(row.try_get::<String, _>("sort_key")?),
+        SortField::Relevance => json!(row.get::<f64>("sort_key")?.to_bits()),
+        _ => json!(row.get::<String>("sort_key")?),
     };
-    let c = json!({"s": sort_name(sort), "k": key, "id": row.try_get::<i64, _>("id")?});
-    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(c.to_string()))
+    Ok(json!({"s": sort_name(sort), "k": key, "id": row.get::<i64>("id")?}))
 }
 
 fn decode_cursor(raw: &str, sort: SortField) -> Result<(Arg, i64)> {
@@ -109,8 +108,15 @@ fn decode_cursor(raw: &str, sort: SortField) -> Result<(Arg, i64)> {
 }
 
 impl Store {
-    /// Runs a list query and returns its rows (at most `limit`) and the next cursor.
-    pub(crate) async fn list_rows(&self, actor: &Actor, spec: &Listing, p: &ListParams) -> Result<(Vec<AnyRow>, Option<String>)> {
+    /// Runs a list query and returns its rows (at most `limit`), each turned into a `T` by `f`,
+    /// and the next cursor.
+    pub(crate) async fn list_rows<T: Send>(
+        &self,
+        actor: &Actor,
+        spec: &Listing,
+        p: &ListParams,
+        mut f: impl FnMut(&dyn Row) -> Result<T> + Send,
+    ) -> Result<(Vec<T>, Option<String>)> {
         let a = spec.alias;
         if !spec.person && (p.lifecycle_stage.is_some() || p.company_id.is_some() || p.rfm_tier.is_some() || p.segment.is_some()) {
             return Err(Error::Invalid(ValidationErrors::single(
@@ -243,13 +249,13 @@ impl Store {
         }
         q.push(&format!(" ORDER BY s.sort_key {dir}, s.id {dir} LIMIT ")).arg(p.limit as i64 + 1);
         q.push(&format!(") k JOIN {} ON {a}.id = k.id {} ORDER BY k.sort_key {dir}, k.id {dir}", spec.table, spec.joins));
-        let mut rows = q.fetch_all(&self.pool).await?;
+        let mut rows = self.read(&q, |r| Ok((f(r)?, cursor_after(p.sort, r)?))).await?;
         let next = if rows.len() > p.limit as usize {
             rows.truncate(p.limit as usize);
-            rows.last().map(|r| encode_cursor(p.sort, r)).transpose()?
+            rows.last().map(|(_, c)| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(c.to_string()))
         } else {
             None
         };
-        Ok((rows, next))
+        Ok((rows.into_iter().map(|(t, _)| t).collect(), next))
     }
 }

@@ -2,11 +2,11 @@
 
 use rapport_domain::ValidationErrors;
 use serde_json::{Map, Value};
-use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, Row as _, Transaction};
 
 use rapport_domain::permissions::{Actor, Visibility};
 
+use crate::row::Row;
 use crate::sql::{Sql, sql};
 use crate::{Error, Result};
 
@@ -41,14 +41,14 @@ pub(crate) async fn replace_tags(tx: &mut Transaction<'static, Any>, table: &str
 }
 
 /// A JSON array of strings stored as text.
-pub(crate) fn string_list(row: &AnyRow, col: &str) -> sqlx::Result<Vec<String>> {
-    let s: String = row.try_get(col)?;
+pub(crate) fn string_list(row: &dyn Row, col: &str) -> Result<Vec<String>> {
+    let s: String = row.get(col)?;
     Ok(serde_json::from_str(&s).unwrap_or_default())
 }
 
 /// A JSON object stored as text.
-pub(crate) fn json_object(row: &AnyRow, col: &str) -> sqlx::Result<Map<String, Value>> {
-    let s: String = row.try_get(col)?;
+pub(crate) fn json_object(row: &dyn Row, col: &str) -> Result<Map<String, Value>> {
+    let s: String = row.get(col)?;
     Ok(serde_json::from_str(&s).unwrap_or_default())
 }
 

@@ -72,6 +72,10 @@ impl Sql {
         self
     }
 
+    pub fn args(&self) -> &[Arg] {
+        &self.args
+    }
+
     pub fn query(&self) -> Query<'static, Any, AnyArguments> {
         let mut q = sqlx::query(AssertSqlSafe(self.text.clone()));
         for a in &self.args {

@@ -9,10 +9,10 @@ use rapport_domain::{ValidationErrors, now_rfc3339};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, Row as _, Transaction};
 
 use crate::records::check_version;
+use crate::row::Row;
 use crate::sql::sql;
 use crate::{Error, Result, Store, audit, unique_violation};
 
@@ -85,7 +85,7 @@ pub struct Session {
     /// The account.
     pub user: User,
     /// Its role's permissions (built-in or custom).
-    pub perms: Permissions,
+    pub perms: std::sync::Arc<Permissions>,
     /// What the token allows.
     pub scopes: Scopes,
     /// The token's id (for revocation).
@@ -175,22 +175,22 @@ const THROTTLE_MINUTES: i64 = 15;
 
 const USER_COLS: &str = "u.id, u.email, u.name, u.role, u.is_active, u.created_at, u.updated_at, u.version";
 
-fn user_from_row(r: &AnyRow) -> sqlx::Result<User> {
+fn user_from_row(r: &dyn Row) -> Result<User> {
     Ok(User {
-        id: r.try_get("id")?,
-        email: r.try_get("email")?,
-        name: r.try_get("name")?,
-        role: r.try_get("role")?,
-        is_active: r.try_get::<i64, _>("is_active")? == 1,
-        created_at: r.try_get("created_at")?,
-        updated_at: r.try_get("updated_at")?,
-        version: r.try_get("version")?,
+        id: r.get("id")?,
+        email: r.get("email")?,
+        name: r.get("name")?,
+        role: r.get("role")?,
+        is_active: r.get::<i64>("is_active")? == 1,
+        created_at: r.get("created_at")?,
+        updated_at: r.get("updated_at")?,
+        version: r.get("version")?,
     })
 }
 
 /// SHA-256 of a token, hex: what the database keeps.
 fn token_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    crate::crypto::hex(&Sha256::digest(token.as_bytes()))
 }
 
 fn new_token() -> String {
@@ -339,8 +339,7 @@ impl Store {
     /// Lists users (everyone may see who their colleagues are).
     pub async fn list_users(&self, actor: &Actor) -> Result<Vec<User>> {
         require(actor, Object::User, Action::Read)?;
-        let rows = sql(&format!("SELECT {USER_COLS} FROM users u ORDER BY u.id"), []).fetch_all(&self.pool).await?;
-        Ok(rows.iter().map(user_from_row).collect::<sqlx::Result<_>>()?)
+        self.read(&sql(&format!("SELECT {USER_COLS} FROM users u ORDER BY u.id"), []), user_from_row).await
     }
 
     /// Checks an email and password; on success issues a new token of `kind` (`api` for
@@ -363,7 +362,7 @@ impl Store {
             if let Some(until) = t.try_get::<Option<String>, _>("locked_until")? {
                 if until > now {
                     let mut tx = self.write_tx().await?;
-                    let actor = Actor { user_id: None, role: "anonymous".into(), perms: Role::Viewer.permissions(), request_id };
+                    let actor = Actor { user_id: None, role: "anonymous".into(), perms: Role::Viewer.permissions().into(), request_id };
                     self.audit(&mut tx, &actor, "login_locked", "user", None, json!({"email": email})).await?;
                     tx.commit().await?;
                     return Ok(Err(LoginRefused::Locked { until }));
@@ -409,7 +408,7 @@ impl Store {
             )
             .execute(&mut *tx)
             .await?;
-            let actor = Actor { user_id, role: "anonymous".into(), perms: Role::Viewer.permissions(), request_id };
+            let actor = Actor { user_id, role: "anonymous".into(), perms: Role::Viewer.permissions().into(), request_id };
             self.audit(
                 &mut tx,
                 &actor,
@@ -430,7 +429,7 @@ impl Store {
         )
         .execute(&mut *tx)
         .await?;
-        let actor = Actor { user_id: Some(user.id), role: user.role.clone(), perms: Role::Viewer.permissions(), request_id };
+        let actor = Actor { user_id: Some(user.id), role: user.role.clone(), perms: Role::Viewer.permissions().into(), request_id };
         self.audit(&mut tx, &actor, "login", "user", Some(user.id), json!({"kind": kind})).await?;
         tx.commit().await?;
         Ok(Ok((token, user)))
@@ -443,32 +442,38 @@ impl Store {
             return Ok(Some(s));
         }
         let now = now_rfc3339();
-        let row = sql(
+        let q = sql(
             &format!(
                 "SELECT {USER_COLS}, t.id AS token_id, t.scopes, t.last_used_at, r.permissions FROM auth_tokens t JOIN users u ON u.id = t.user_id \
                  LEFT JOIN roles r ON r.name = u.role \
                  WHERE t.token_hash = ? AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > ?) AND u.is_active = 1"
             ),
-            [token_hash(token).into(), now.clone().into()],
-        )
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(row) = row else { return Ok(None) };
-        let user = user_from_row(&row)?;
-        let custom: Option<String> = row.try_get("permissions")?;
+            [hash.clone().into(), now.clone().into()],
+        );
+        let found = self
+            .read_optional(&q, |r| {
+                let user = user_from_row(r)?;
+                Ok((
+                    user,
+                    r.get::<Option<String>>("permissions")?,
+                    r.get::<i64>("token_id")?,
+                    r.get::<Option<String>>("last_used_at")?,
+                    r.get::<String>("scopes")?,
+                ))
+            })
+            .await?;
+        let Some((user, custom, token_id, last, scopes)) = found else { return Ok(None) };
         let perms = match (Role::parse(&user.role), custom) {
             (Some(r), _) => r.permissions(),
             (None, Some(json)) => serde_json::from_str(&json).map_err(|e| Error::Db(sqlx::Error::Decode(Box::new(e))))?,
             // A role deleted under a user leaves them with nothing but their own profile.
             (None, None) => Permissions { grants: Default::default(), visibility: rapport_domain::permissions::Visibility::Own },
         };
-        let token_id: i64 = row.try_get("token_id")?;
         // Record use at most once a minute: a write per request would serialize every read.
-        let last: Option<String> = row.try_get("last_used_at")?;
         if last.is_none_or(|l| l < time_in(chrono::Duration::minutes(-1))) {
             let _ = sql("UPDATE auth_tokens SET last_used_at = ? WHERE id = ?", [now.into(), token_id.into()]).execute(&self.pool).await;
         }
-        let session = Session { user, perms, scopes: Scopes::parse(&row.try_get::<String, _>("scopes")?), token_id };
+        let session = Session { user, perms: perms.into(), scopes: Scopes::parse(&scopes), token_id };
         self.sessions.put(hash, session.clone());
         Ok(Some(session))
     }

@@ -84,7 +84,7 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 fn csrf_for(session: &str) -> String {
-    Sha256::digest(format!("csrf:{session}").as_bytes()).iter().take(16).map(|b| format!("{b:02x}")).collect()
+    rapport_store::crypto::hex(&Sha256::digest(format!("csrf:{session}").as_bytes())[..16])
 }
 
 impl FromRequestParts<AppState> for UiUser {
