@@ -636,7 +636,7 @@ impl Store {
                     continue;
                 }
                 let q = format!("SELECT 1 AS one FROM {} LIMIT 1", ident(&t.name));
-                if sqlx::query(AssertSqlSafe(q)).fetch_optional(&mut *tx).await?.is_some() {
+                if sqlx::query(AssertSqlSafe(q)).fetch_optional(&mut **tx).await?.is_some() {
                     full.push(t.name.clone());
                 }
             }
@@ -646,13 +646,13 @@ impl Store {
         }
         if self.backend == Backend::Sqlite {
             // Checked at commit instead of per statement (resets itself when `tx` ends).
-            sqlx::query("PRAGMA defer_foreign_keys = ON").execute(&mut *tx).await?;
+            sqlx::query("PRAGMA defer_foreign_keys = ON").execute(&mut **tx).await?;
         }
         // Children first. Without `force` only the backup's own tables are emptied, which are
         // empty already or hold the rows migrations seeded.
         for t in tables.iter().rev() {
             if force || backup_tables.contains(&t.name) {
-                sqlx::query(AssertSqlSafe(format!("DELETE FROM {}", ident(&t.name)))).execute(&mut *tx).await?;
+                sqlx::query(AssertSqlSafe(format!("DELETE FROM {}", ident(&t.name)))).execute(&mut **tx).await?;
             }
         }
 
@@ -746,7 +746,7 @@ impl Store {
                         col = ident(&c.name),
                         tbl = ident(&t.name),
                     );
-                    sqlx::query(AssertSqlSafe(q)).bind(ident(&t.name)).bind(c.name.clone()).execute(&mut *tx).await?;
+                    sqlx::query(AssertSqlSafe(q)).bind(ident(&t.name)).bind(c.name.clone()).execute(&mut **tx).await?;
                 }
             }
         }

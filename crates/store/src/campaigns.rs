@@ -51,7 +51,7 @@ impl Store {
             &format!("INSERT INTO campaigns (name, channel, budget_minor, currency, starts_on, ends_on, owner_id, created_at, updated_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1) RETURNING {COLS}"),
             [c.name.into(), c.channel.into(), c.budget_minor.into(), c.currency.into(), c.starts_on.into(), c.ends_on.into(), c.owner_id.into(), now.clone().into(), now.into()],
         )
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await?;
         let created = from_row(&row)?;
         self.audit(&mut tx, actor, "create", "campaign", Some(created.id), json!({"after": &created})).await?;
@@ -65,7 +65,7 @@ impl Store {
         let c = c.validated()?;
         let mut tx = self.write_tx().await?;
         let before = sql(&format!("SELECT {COLS} FROM campaigns WHERE id = ? AND deleted_at IS NULL"), [id.into()])
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await?
             .ok_or(Error::NotFound)?;
         let before = from_row(&before)?;
@@ -78,7 +78,7 @@ impl Store {
             ),
             [c.name.into(), c.channel.into(), c.budget_minor.into(), c.currency.into(), c.starts_on.into(), c.ends_on.into(), c.owner_id.into(), now_rfc3339().into(), id.into(), before.version.into()],
         )
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut **tx)
         .await?
         .ok_or(Error::VersionMismatch { current: before.version + 1 })?;
         let after = from_row(&row)?;
@@ -96,7 +96,7 @@ impl Store {
             "UPDATE campaigns SET deleted_at = ?, updated_at = ?, version = version + 1 WHERE id = ? AND deleted_at IS NULL",
             [now.clone().into(), now.into(), id.into()],
         )
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         if n == 0 {
             return Err(Error::NotFound);

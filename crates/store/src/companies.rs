@@ -181,14 +181,14 @@ impl Store {
             .arg(id)
             .push(" AND version = ")
             .arg(before.version);
-        if q.execute(&mut *tx).await.map_err(|e| unique_violation(e, UNIQUE))? == 0 {
+        if q.execute(&mut **tx).await.map_err(|e| unique_violation(e, UNIQUE))? == 0 {
             return Err(Error::VersionMismatch { current: before.version + 1 });
         }
         replace_tags(&mut tx, "company_tags", "company_id", id, &data.tags).await?;
         if data.name != before.data.name {
             // People are found by their company's name too; keep their index in step.
             sql("UPDATE customers SET company_text = ? WHERE company_id = ?", [text::fold(&data.name).into(), id.into()])
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
         }
         // Read back as the system: the change may have moved the record out of the actor's sight.
@@ -210,13 +210,13 @@ impl Store {
             "UPDATE customers SET company_id = NULL, company_text = '', updated_at = ?, version = version + 1 WHERE company_id = ? AND deleted_at IS NULL",
             [now.clone().into(), id.into()],
         )
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         sql(
             "UPDATE companies SET deleted_at = ?, updated_at = ?, version = version + 1 WHERE id = ?",
             [now.clone().into(), now.into(), id.into()],
         )
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         self.audit(&mut tx, actor, "delete", "company", Some(id), json!({"before": &before.data, "people_unlinked": unlinked})).await?;
         tx.commit().await?;

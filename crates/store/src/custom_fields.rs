@@ -60,7 +60,7 @@ impl Store {
                 now.into(),
             ],
         )
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await
         .map_err(|e| unique_violation(e, &[("custom_fields_key", "custom_fields.object", "key", "this object already has a custom field with this key")]))?;
         let field = from_row(&row)?;
@@ -74,7 +74,7 @@ impl Store {
         require(actor, Object::CustomField, Action::Delete)?;
         let mut tx = self.write_tx().await?;
         let row = sql(&format!("SELECT {COLS} FROM custom_fields WHERE id = ?"), [id.into()])
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await?
             .ok_or(Error::NotFound)?;
         let field = from_row(&row)?;
@@ -91,8 +91,8 @@ impl Store {
                 format!("UPDATE {table} SET custom = ((custom::jsonb) - '{key}')::text WHERE (custom::jsonb) ->> '{key}' IS NOT NULL")
             }
         };
-        sql(&strip, []).execute(&mut *tx).await?;
-        sql("DELETE FROM custom_fields WHERE id = ?", [id.into()]).execute(&mut *tx).await?;
+        sql(&strip, []).execute(&mut **tx).await?;
+        sql("DELETE FROM custom_fields WHERE id = ?", [id.into()]).execute(&mut **tx).await?;
         self.audit(&mut tx, actor, "delete", "custom_field", Some(id), json!({"before": &field})).await?;
         tx.commit().await?;
         Ok(())
@@ -104,7 +104,7 @@ impl Store {
         require(actor, Object::CustomField, Action::Update)?;
         let mut tx = self.write_tx().await?;
         let row = sql(&format!("SELECT {COLS} FROM custom_fields WHERE id = ?"), [id.into()])
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await?
             .ok_or(Error::NotFound)?;
         let before = from_row(&row)?;
@@ -117,9 +117,9 @@ impl Store {
             "UPDATE custom_fields SET label = ?, sensitive = ?, updated_at = ?, version = version + 1 WHERE id = ?",
             [label.into(), (sensitive as i64).into(), now_rfc3339().into(), id.into()],
         )
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-        let row = sql(&format!("SELECT {COLS} FROM custom_fields WHERE id = ?"), [id.into()]).fetch_one(&mut *tx).await?;
+        let row = sql(&format!("SELECT {COLS} FROM custom_fields WHERE id = ?"), [id.into()]).fetch_one(&mut **tx).await?;
         let after = from_row(&row)?;
         self.audit(&mut tx, actor, "update", "custom_field", Some(id), crate::audit::diff(&before, &after)).await?;
         tx.commit().await?;

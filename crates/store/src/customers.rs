@@ -245,7 +245,7 @@ impl Store {
             .arg(id)
             .push(" AND version = ")
             .arg(before.version);
-        if q.execute(&mut *tx).await.map_err(|e| unique_violation(e, UNIQUE))? == 0 {
+        if q.execute(&mut **tx).await.map_err(|e| unique_violation(e, UNIQUE))? == 0 {
             return Err(Error::VersionMismatch { current: before.version + 1 });
         }
         replace_tags(&mut tx, "customer_tags", "customer_id", id, &data.tags).await?;
@@ -269,7 +269,7 @@ impl Store {
             "UPDATE customers SET deleted_at = ?, updated_at = ?, version = version + 1 WHERE id = ?",
             [now.clone().into(), now.into(), id.into()],
         )
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         self.audit(&mut tx, actor, "delete", "customer", Some(id), json!({"before": &before.data})).await?;
         tx.commit().await?;
@@ -322,7 +322,7 @@ impl Store {
         let mut tx = self.write_tx().await?;
         let c = self.customer_in(&mut tx, actor, id).await?;
         let history = sql("SELECT at, actor_id, action, diff FROM audit_log WHERE object = 'customer' AND record_id = ? ORDER BY id", [id.into()])
-            .fetch_all(&mut *tx)
+            .fetch_all(&mut **tx)
             .await?
             .iter()
             .map(|r| -> sqlx::Result<serde_json::Value> {
@@ -365,11 +365,11 @@ impl Store {
         let company = company_name(&mut tx, erased.company_id).await.unwrap_or(None);
         let mut q = self.set_customer_columns(&erased, company.as_deref());
         q.push(", updated_at = ").arg(now_rfc3339()).push(", version = version + 1 WHERE id = ").arg(id);
-        q.execute(&mut *tx).await?;
+        q.execute(&mut **tx).await?;
         replace_tags(&mut tx, "customer_tags", "customer_id", id, &[]).await?;
         // The one place audit rows change: erasure must not leave the data in the history.
         sql("UPDATE audit_log SET diff = '{\"redacted\": \"erased\"}' WHERE object = 'customer' AND record_id = ?", [id.into()])
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         self.audit(&mut tx, actor, "erase", "customer", Some(id), json!({"fields": "all personal fields"})).await?;
         let after = self.customer_in(&mut tx, &Actor::system(), id).await?;

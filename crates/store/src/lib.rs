@@ -110,6 +110,34 @@ pub struct Store {
     sessions: std::sync::Arc<users::SessionCache>,
     /// Set on a SQLite file: where reads outside transactions run (see [`local`]).
     local: Option<std::sync::Arc<local::LocalReads>>,
+    /// SQLite has one writer at a time: this process's writers wait their turn here, in order,
+    /// instead of in SQLite's busy handler, which sleeps in growing steps (up to 100 ms).
+    write_turn: std::sync::Arc<tokio::sync::Mutex<()>>,
+}
+
+/// A write transaction, holding this process's turn to write on SQLite until it ends.
+pub(crate) struct WriteTx {
+    tx: Transaction<'static, Any>,
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = Transaction<'static, Any>;
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
+    }
+}
+
+impl WriteTx {
+    pub async fn commit(self) -> sqlx::Result<()> {
+        self.tx.commit().await
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -156,7 +184,7 @@ impl Store {
             Backend::Sqlite => sqlite_file(&url).map(|path| std::sync::Arc::new(local::LocalReads::new(path))),
             Backend::Postgres => None,
         };
-        Ok(Store { pool, backend, keys: None, sessions: Default::default(), local })
+        Ok(Store { pool, backend, keys: None, sessions: Default::default(), local, write_turn: Default::default() })
     }
 
     async fn pool(backend: Backend, opts: AnyConnectOptions, size: u32) -> Result<AnyPool, String> {
@@ -237,10 +265,13 @@ impl Store {
     /// Starts a write transaction. SQLite takes the write lock up front (`BEGIN IMMEDIATE`),
     /// so a transaction that reads before it writes cannot fail half-way with "database is
     /// locked" when another writer commits first.
-    async fn write_tx(&self) -> Result<Transaction<'static, Any>> {
+    async fn write_tx(&self) -> Result<WriteTx> {
         Ok(match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
+            Backend::Sqlite => {
+                let turn = self.write_turn.clone().lock_owned().await;
+                WriteTx { tx: self.pool.begin_with("BEGIN IMMEDIATE").await?, _turn: Some(turn) }
+            }
+            Backend::Postgres => WriteTx { tx: self.pool.begin().await?, _turn: None },
         })
     }
 }

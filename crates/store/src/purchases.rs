@@ -115,7 +115,7 @@ impl Store {
                 &format!("INSERT INTO purchases (customer_id, invoice, product, quantity, amount_minor, currency, purchased_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING {PURCHASE_COLS}"),
                 [customer_id.into(), p.invoice.into(), p.product.into(), p.quantity.into(), p.amount_minor.into(), p.currency.into(), p.purchased_at.into(), now_rfc3339().into()],
             )
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut **tx)
             .await?;
             out.push(purchase_from_row(&row)?);
         }
@@ -134,7 +134,7 @@ impl Store {
                 "INSERT INTO purchases (customer_id, invoice, product, quantity, amount_minor, currency, purchased_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [(*customer_id).into(), p.invoice.clone().into(), p.product.clone().into(), p.quantity.into(), p.amount_minor.into(), p.currency.clone().into(), p.purchased_at.clone().into(), now.clone().into()],
             )
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         }
         self.audit(&mut tx, actor, "purchase_add", "customer", None, json!({"lines": lines.len()})).await?;
@@ -207,7 +207,7 @@ impl Store {
             };
             q.push(" WHERE id = ").arg(*id);
             visible(&mut q, actor, "customers");
-            n += q.execute(&mut *tx).await? as usize;
+            n += q.execute(&mut **tx).await? as usize;
         }
         tx.commit().await?;
         Ok(n)
@@ -221,7 +221,7 @@ impl Store {
             "INSERT INTO analytics_runs (kind, status, scope, actor_id, params, created_at) VALUES (?, 'running', ?, ?, ?, ?) RETURNING id",
             [kind.into(), scope(actor).into(), actor.user_id.into(), params.to_string().into(), now_rfc3339().into()],
         )
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await?;
         let id: i64 = row.try_get("id")?;
         self.audit(&mut tx, actor, "analytics_run", "analytics", Some(id), json!({"kind": kind, "params": params})).await?;

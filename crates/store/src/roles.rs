@@ -65,7 +65,7 @@ impl Store {
         let now = now_rfc3339();
         let mut tx = self.write_tx().await?;
         let before: Option<String> = sql("SELECT permissions FROM roles WHERE name = ?", [name.clone().into()])
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await?
             .map(|r| r.try_get("permissions"))
             .transpose()?;
@@ -74,7 +74,7 @@ impl Store {
              ON CONFLICT (name) DO UPDATE SET permissions = excluded.permissions, updated_at = excluded.updated_at, version = roles.version + 1",
             [name.clone().into(), perms.clone().into(), now.clone().into(), now.into()],
         )
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await
         .map_err(|e| unique_violation(e, &[("roles_name_key", "roles.name", "name", "a role with this name already exists")]))?;
         let before: Option<serde_json::Value> = before.and_then(|b| serde_json::from_str(&b).ok());
@@ -89,14 +89,14 @@ impl Store {
     pub async fn delete_role(&self, actor: &Actor, name: &str) -> Result<()> {
         require(actor, Object::RoleDef, Action::Delete)?;
         let mut tx = self.write_tx().await?;
-        let held: i64 = sql("SELECT COUNT(*) AS n FROM users WHERE role = ?", [name.into()]).fetch_one(&mut *tx).await?.try_get("n")?;
+        let held: i64 = sql("SELECT COUNT(*) AS n FROM users WHERE role = ?", [name.into()]).fetch_one(&mut **tx).await?.try_get("n")?;
         if held > 0 {
             return Err(Error::Invalid(ValidationErrors::single(
                 "name",
                 format!("{held} user(s) still hold role '{name}': give them another role first"),
             )));
         }
-        if sql("DELETE FROM roles WHERE name = ?", [name.into()]).execute(&mut *tx).await? == 0 {
+        if sql("DELETE FROM roles WHERE name = ?", [name.into()]).execute(&mut **tx).await? == 0 {
             return Err(Error::NotFound);
         }
         self.audit(&mut tx, actor, "permission_change", "role", None, json!({"role": name, "deleted": true})).await?;

@@ -113,7 +113,7 @@ impl Store {
                     "UPDATE teams SET name = ?, visibility = ?, updated_at = ?, version = version + 1 WHERE id = ?",
                     [name.into(), visibility.into(), now.into(), b.id.into()],
                 )
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await
                 .map_err(conflict)?;
                 b.id
@@ -122,19 +122,19 @@ impl Store {
                 "INSERT INTO teams (name, visibility, created_at, updated_at, version) VALUES (?, ?, ?, ?, 1) RETURNING id",
                 [name.into(), visibility.into(), now.clone().into(), now.into()],
             )
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut **tx)
             .await
             .map_err(conflict)?
             .try_get("id")?,
         };
         if let Some(members) = input.member_ids {
-            sql("DELETE FROM team_members WHERE team_id = ?", [id.into()]).execute(&mut *tx).await?;
+            sql("DELETE FROM team_members WHERE team_id = ?", [id.into()]).execute(&mut **tx).await?;
             for m in members {
-                if sql("SELECT id FROM users WHERE id = ?", [m.into()]).fetch_optional(&mut *tx).await?.is_none() {
+                if sql("SELECT id FROM users WHERE id = ?", [m.into()]).fetch_optional(&mut **tx).await?.is_none() {
                     return Err(Error::Invalid(ValidationErrors::single("member_ids", format!("there is no user with id {m}"))));
                 }
                 sql("INSERT INTO team_members (team_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING", [id.into(), m.into()])
-                    .execute(&mut *tx)
+                    .execute(&mut **tx)
                     .await?;
             }
         }
@@ -153,8 +153,8 @@ impl Store {
         require(actor, Object::Team, Action::Delete)?;
         let mut tx = self.write_tx().await?;
         let before = self.team_in(&mut tx, id).await?;
-        sql("DELETE FROM team_members WHERE team_id = ?", [id.into()]).execute(&mut *tx).await?;
-        sql("DELETE FROM teams WHERE id = ?", [id.into()]).execute(&mut *tx).await?;
+        sql("DELETE FROM team_members WHERE team_id = ?", [id.into()]).execute(&mut **tx).await?;
+        sql("DELETE FROM teams WHERE id = ?", [id.into()]).execute(&mut **tx).await?;
         self.audit(&mut tx, actor, "delete", "team", Some(id), json!({"before": before})).await?;
         tx.commit().await?;
         Ok(())

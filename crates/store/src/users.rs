@@ -255,7 +255,7 @@ impl Store {
             "INSERT INTO users (email, name, password_hash, role, is_active, created_at, updated_at, version) VALUES (?, ?, ?, ?, 1, ?, ?, 1) RETURNING id",
             [email.to_string().into(), name.into(), hash.into(), new.role.clone().into(), now.clone().into(), now.into()],
         )
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await
         .map_err(|e| unique_violation(e, &[("users_email_key", "users.email", "email", "a user with this email already exists")]))?;
         let user = self.user_in(&mut tx, row.try_get("id")?).await?;
@@ -299,7 +299,7 @@ impl Store {
         let demotes_admin = before.role == "admin" && before.is_active && (after.role != "admin" || !after.is_active);
         if demotes_admin {
             let admins: i64 = sql("SELECT COUNT(*) AS n FROM users WHERE role = 'admin' AND is_active = 1", [])
-                .fetch_one(&mut *tx)
+                .fetch_one(&mut **tx)
                 .await?
                 .try_get("n")?;
             if admins <= 1 {
@@ -314,14 +314,14 @@ impl Store {
             "UPDATE users SET name = ?, role = ?, is_active = ?, updated_at = ?, version = version + 1 WHERE id = ?",
             [after.name.clone().into(), after.role.clone().into(), (after.is_active as i64).into(), now.clone().into(), id.into()],
         )
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         if let Some(p) = &patch.password {
-            sql("UPDATE users SET password_hash = ? WHERE id = ?", [hash_password(p)?.into(), id.into()]).execute(&mut *tx).await?;
+            sql("UPDATE users SET password_hash = ? WHERE id = ?", [hash_password(p)?.into(), id.into()]).execute(&mut **tx).await?;
         }
         if !after.is_active || patch.password.is_some() {
             sql("UPDATE auth_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL", [now.into(), id.into()])
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
         }
         let user = self.user_in(&mut tx, id).await?;
@@ -406,7 +406,7 @@ impl Store {
                  ON CONFLICT (email) DO UPDATE SET failures = excluded.failures, window_start = excluded.window_start, locked_until = excluded.locked_until",
                 [email.clone().into(), failures.into(), window_start.into(), locked_until.clone().into()],
             )
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
             let actor = Actor { user_id, role: "anonymous".into(), perms: Role::Viewer.permissions().into(), request_id };
             self.audit(
@@ -421,13 +421,13 @@ impl Store {
             tx.commit().await?;
             return Ok(Err(LoginRefused::BadCredentials));
         };
-        sql("DELETE FROM login_throttle WHERE email = ?", [email.into()]).execute(&mut *tx).await?;
+        sql("DELETE FROM login_throttle WHERE email = ?", [email.into()]).execute(&mut **tx).await?;
         let token = new_token();
         sql(
             "INSERT INTO auth_tokens (user_id, token_hash, kind, created_at, expires_at, scopes) VALUES (?, ?, ?, ?, ?, 'read write')",
             [user.id.into(), token_hash(&token).into(), kind.into(), now.into(), time_in(chrono::Duration::days(TOKEN_DAYS)).into()],
         )
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         let actor = Actor { user_id: Some(user.id), role: user.role.clone(), perms: Role::Viewer.permissions().into(), request_id };
         self.audit(&mut tx, &actor, "login", "user", Some(user.id), json!({"kind": kind})).await?;
@@ -486,7 +486,7 @@ impl Store {
             "UPDATE auth_tokens SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL",
             [now_rfc3339().into(), token_hash(token).into()],
         )
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         if n > 0 {
             self.audit(&mut tx, actor, "logout", "token", None, serde_json::Value::Null).await?;
@@ -515,7 +515,7 @@ impl Store {
             "INSERT INTO auth_tokens (user_id, token_hash, kind, name, created_at, expires_at, scopes) VALUES (?, ?, 'personal', ?, ?, ?, ?) RETURNING id",
             [user_id.into(), token_hash(&token).into(), name.into(), now_rfc3339().into(), time_in(chrono::Duration::days(days)).into(), scopes.into()],
         )
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await?;
         let id: i64 = row.try_get("id")?;
         self.audit(&mut tx, actor, "token_create", "token", Some(id), json!({"name": name, "scopes": scopes, "days": days})).await?;
@@ -560,7 +560,7 @@ impl Store {
     pub async fn revoke_token_id(&self, actor: &Actor, id: i64) -> Result<()> {
         let mut tx = self.write_tx().await?;
         let owner: Option<i64> = sql("SELECT user_id FROM auth_tokens WHERE id = ?", [id.into()])
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await?
             .map(|r| r.try_get("user_id"))
             .transpose()?;
@@ -569,7 +569,7 @@ impl Store {
             return Err(Error::NotFound);
         }
         sql("UPDATE auth_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", [now_rfc3339().into(), id.into()])
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         self.audit(&mut tx, actor, "token_revoke", "token", Some(id), json!({"user_id": owner})).await?;
         tx.commit().await?;
