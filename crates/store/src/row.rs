@@ -26,46 +26,38 @@ pub(crate) trait Column: Sized {
     fn read(r: &dyn Row, col: &str) -> Result<Self>;
 }
 
-fn not_null<T>(v: Option<T>, col: &str) -> Result<T> {
-    v.ok_or_else(|| Error::Db(sqlx::Error::Decode(format!("column {col} is NULL").into())))
+/// The three value types of the schema; each is a [`Column`] as itself (NULL is an error) and
+/// as an `Option`.
+pub(crate) trait Scalar: Sized {
+    fn read_nullable(r: &dyn Row, col: &str) -> Result<Option<Self>>;
 }
 
-impl Column for i64 {
-    fn read(r: &dyn Row, col: &str) -> Result<i64> {
-        not_null(r.int(col)?, col)
-    }
-}
-impl Column for Option<i64> {
-    fn read(r: &dyn Row, col: &str) -> Result<Option<i64>> {
+impl Scalar for i64 {
+    fn read_nullable(r: &dyn Row, col: &str) -> Result<Option<i64>> {
         r.int(col)
     }
 }
-impl Column for f64 {
-    fn read(r: &dyn Row, col: &str) -> Result<f64> {
-        not_null(r.real(col)?, col)
-    }
-}
-impl Column for Option<f64> {
-    fn read(r: &dyn Row, col: &str) -> Result<Option<f64>> {
+impl Scalar for f64 {
+    fn read_nullable(r: &dyn Row, col: &str) -> Result<Option<f64>> {
         r.real(col)
     }
 }
-impl Column for String {
-    fn read(r: &dyn Row, col: &str) -> Result<String> {
-        not_null(r.text(col)?, col)
-    }
-}
-impl Column for Option<String> {
-    fn read(r: &dyn Row, col: &str) -> Result<Option<String>> {
+impl Scalar for String {
+    fn read_nullable(r: &dyn Row, col: &str) -> Result<Option<String>> {
         r.text(col)
     }
 }
-impl Column for bool {
-    fn read(r: &dyn Row, col: &str) -> Result<bool> {
-        Ok(not_null(r.int(col)?, col)? != 0)
+
+impl<T: Scalar> Column for T {
+    fn read(r: &dyn Row, col: &str) -> Result<T> {
+        T::read_nullable(r, col)?.ok_or_else(|| Error::Db(sqlx::Error::Decode(format!("column {col} is NULL").into())))
     }
 }
-
+impl<T: Scalar> Column for Option<T> {
+    fn read(r: &dyn Row, col: &str) -> Result<Option<T>> {
+        T::read_nullable(r, col)
+    }
+}
 impl Row for AnyRow {
     fn int(&self, col: &str) -> Result<Option<i64>> {
         Ok(self.try_get(col)?)
