@@ -74,8 +74,8 @@ fn sort_name(s: SortField) -> &'static str {
     }
 }
 
-/// The cursor that continues a list after `row`.
-fn cursor_after(sort: SortField, row: &dyn Row) -> Result<Value> {
+/// The sort key and id of `row`: what a cursor continuing after it holds.
+fn cursor_key(sort: SortField, row: &dyn Row) -> Result<(Value, i64)> {
     let key: Value = match sort {
         SortField::Id => json!(row.get::<i64>("sort_key")?),
         // As raw bits: a decimal round trip may change the last digit, and keyset paging needs
@@ -83,7 +83,12 @@ fn cursor_after(sort: SortField, row: &dyn Row) -> Result<Value> {
         SortField::Relevance => json!(row.get::<f64>("sort_key")?.to_bits()),
         _ => json!(row.get::<String>("sort_key")?),
     };
-    Ok(json!({"s": sort_name(sort), "k": key, "id": row.get::<i64>("id")?}))
+    Ok((key, row.get::<i64>("id")?))
+}
+
+fn encode_cursor(sort: SortField, key: &Value, id: i64) -> String {
+    let c = json!({"s": sort_name(sort), "k": key, "id": id});
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(c.to_string())
 }
 
 fn decode_cursor(raw: &str, sort: SortField) -> Result<(Arg, i64)> {
@@ -249,10 +254,10 @@ impl Store {
         }
         q.push(&format!(" ORDER BY s.sort_key {dir}, s.id {dir} LIMIT ")).arg(p.limit as i64 + 1);
         q.push(&format!(") k JOIN {} ON {a}.id = k.id {} ORDER BY k.sort_key {dir}, k.id {dir}", spec.table, spec.joins));
-        let mut rows = self.read(&q, |r| Ok((f(r)?, cursor_after(p.sort, r)?))).await?;
+        let mut rows = self.read(&q, |r| Ok((f(r)?, cursor_key(p.sort, r)?))).await?;
         let next = if rows.len() > p.limit as usize {
             rows.truncate(p.limit as usize);
-            rows.last().map(|(_, c)| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(c.to_string()))
+            rows.last().map(|(_, (key, id))| encode_cursor(p.sort, key, *id))
         } else {
             None
         };
