@@ -194,6 +194,12 @@ impl Actor {
         Actor { user_id: None, role: "system".into(), perms: Role::Admin.permissions().into(), request_id: None }
     }
 
+    /// Someone not signed in (a sign-in attempt), for the audit log; `user_id` is the account
+    /// the attempt named, if it exists.
+    pub fn anonymous(user_id: Option<i64>, request_id: Option<String>) -> Actor {
+        Actor { user_id, role: "anonymous".into(), perms: Role::Viewer.permissions().into(), request_id }
+    }
+
     /// A user acting with a built-in role.
     pub fn user(user_id: i64, role: Role) -> Actor {
         Actor { user_id: Some(user_id), role: role.as_str().into(), perms: role.permissions().into(), request_id: None }

@@ -114,7 +114,6 @@ impl crate::Store {
     /// an entry through the store.
     pub async fn list_audit(&self, actor: &Actor, q: &AuditQuery) -> crate::Result<Vec<AuditEntry>> {
         use rapport_domain::permissions::{Action, Object, require};
-        use sqlx::Row;
         require(actor, Object::AuditLog, Action::Read)?;
         let mut s = crate::sql::Sql::new("SELECT id, at, actor_id, request_id, action, object, record_id, diff FROM audit_log WHERE 1 = 1");
         if let Some(v) = q.actor_id {
@@ -140,21 +139,19 @@ impl crate::Store {
             s.push(" AND id < ").arg(v);
         }
         s.push(" ORDER BY id DESC LIMIT ").arg(q.limit.unwrap_or(100).clamp(1, 500));
-        let rows = s.fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|r| {
-                Ok(AuditEntry {
-                    id: r.try_get("id")?,
-                    at: r.try_get("at")?,
-                    actor_id: r.try_get("actor_id")?,
-                    request_id: r.try_get("request_id")?,
-                    action: r.try_get("action")?,
-                    object: r.try_get("object")?,
-                    record_id: r.try_get("record_id")?,
-                    diff: serde_json::from_str(&self.open(r.try_get::<String, _>("diff")?)?).unwrap_or(Value::Null),
-                })
+        self.read(&s, |r| {
+            Ok(AuditEntry {
+                id: r.get("id")?,
+                at: r.get("at")?,
+                actor_id: r.get("actor_id")?,
+                request_id: r.get("request_id")?,
+                action: r.get("action")?,
+                object: r.get("object")?,
+                record_id: r.get("record_id")?,
+                diff: serde_json::from_str(&self.open(r.get::<String>("diff")?)?).unwrap_or(Value::Null),
             })
-            .collect()
+        })
+        .await
     }
 }
 

@@ -1,13 +1,12 @@
 //! Marketing campaigns. They are shared marketing data: every role that may read campaigns sees
 //! all of them; marketers and admins change them.
 
+use crate::row::Row;
 use rapport_domain::ValidationErrors;
 use rapport_domain::campaign::Campaign;
 use rapport_domain::now_rfc3339;
 use rapport_domain::permissions::{Action, Actor, Object, require};
 use serde_json::json;
-use sqlx::Row;
-use sqlx::any::AnyRow;
 
 use crate::records::{check_owner, check_version};
 use crate::sql::sql;
@@ -15,19 +14,19 @@ use crate::{Error, Result, Store};
 
 const COLS: &str = "id, name, channel, budget_minor, currency, starts_on, ends_on, owner_id, created_at, updated_at, version";
 
-fn from_row(r: &AnyRow) -> sqlx::Result<Campaign> {
+fn from_row(r: &dyn Row) -> Result<Campaign> {
     Ok(Campaign {
-        id: r.try_get("id")?,
-        name: r.try_get("name")?,
-        channel: r.try_get("channel")?,
-        budget_minor: r.try_get("budget_minor")?,
-        currency: r.try_get("currency")?,
-        starts_on: r.try_get("starts_on")?,
-        ends_on: r.try_get("ends_on")?,
-        owner_id: r.try_get("owner_id")?,
-        created_at: r.try_get("created_at")?,
-        updated_at: r.try_get("updated_at")?,
-        version: r.try_get("version")?,
+        id: r.get("id")?,
+        name: r.get("name")?,
+        channel: r.get("channel")?,
+        budget_minor: r.get("budget_minor")?,
+        currency: r.get("currency")?,
+        starts_on: r.get("starts_on")?,
+        ends_on: r.get("ends_on")?,
+        owner_id: r.get("owner_id")?,
+        created_at: r.get("created_at")?,
+        updated_at: r.get("updated_at")?,
+        version: r.get("version")?,
     })
 }
 
@@ -35,9 +34,7 @@ impl Store {
     /// Every live campaign, by start date.
     pub async fn list_campaigns(&self, actor: &Actor) -> Result<Vec<Campaign>> {
         require(actor, Object::Campaign, Action::Read)?;
-        let rows =
-            sql(&format!("SELECT {COLS} FROM campaigns WHERE deleted_at IS NULL ORDER BY starts_on, id"), []).fetch_all(&self.pool).await?;
-        Ok(rows.iter().map(from_row).collect::<sqlx::Result<_>>()?)
+        self.read(&sql(&format!("SELECT {COLS} FROM campaigns WHERE deleted_at IS NULL ORDER BY starts_on, id"), []), from_row).await
     }
 
     /// Creates a campaign (marketers and admins; audited).

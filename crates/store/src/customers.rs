@@ -332,18 +332,16 @@ impl Store {
             .collect::<sqlx::Result<Vec<_>>>()?;
         self.audit(&mut tx, actor, "export", "customer", Some(id), json!({"kind": "privacy_export"})).await?;
         tx.commit().await?;
-        let purchases = sql(
+        let q = sql(
             "SELECT invoice, product, quantity, amount_minor, currency, purchased_at FROM purchases WHERE customer_id = ? ORDER BY purchased_at, id",
             [id.into()],
-        )
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| -> sqlx::Result<serde_json::Value> {
-            Ok(json!({"invoice": r.try_get::<String, _>("invoice")?, "product": r.try_get::<String, _>("product")?, "quantity": r.try_get::<i64, _>("quantity")?,
-                "amount_minor": r.try_get::<i64, _>("amount_minor")?, "currency": r.try_get::<String, _>("currency")?, "purchased_at": r.try_get::<String, _>("purchased_at")?}))
-        })
-        .collect::<sqlx::Result<Vec<_>>>()?;
+        );
+        let purchases = self
+            .read(&q, |r| {
+                Ok(json!({"invoice": r.get::<String>("invoice")?, "product": r.get::<String>("product")?, "quantity": r.get::<i64>("quantity")?,
+                    "amount_minor": r.get::<i64>("amount_minor")?, "currency": r.get::<String>("currency")?, "purchased_at": r.get::<String>("purchased_at")?}))
+            })
+            .await?;
         Ok(json!({"exported_at": now_rfc3339(), "person": c, "purchases": purchases, "history": history}))
     }
 

@@ -8,10 +8,8 @@
 //! decoding are the very ones PostgreSQL gets; writes and transactions stay on sqlx.
 //!
 //! Reads must be bounded (a page, a record): they block the async worker that runs them. Scans
-//! (analytics input, backups, re-sealing) stream through sqlx instead. `Store::read` is the way to
-//! write a new bounded read; the admin and analytics reads written before it (audit, roles,
-//! campaigns, purchases, sign-in) still query the pool directly, which is correct on both engines
-//! and only slower on SQLite.
+//! (analytics input, backups, re-sealing batches) go through sqlx instead; every other read
+//! outside a transaction is a `Store::read`.
 
 use std::cell::Cell;
 use std::path::PathBuf;

@@ -7,9 +7,10 @@ use rapport_domain::now_rfc3339;
 use rapport_domain::permissions::{Action, Actor, Object, require};
 use serde::Serialize;
 use serde_json::{Value, json};
-use sqlx::Row;
+use sqlx::Row as _;
 
 use crate::records::visible;
+use crate::row::Row;
 use crate::sql::{Sql, sql};
 use crate::{Error, Result, Store};
 
@@ -75,15 +76,15 @@ pub struct AnalyticsRun {
 
 const PURCHASE_COLS: &str = "id, invoice, product, quantity, amount_minor, currency, purchased_at";
 
-fn purchase_from_row(r: &sqlx::any::AnyRow) -> sqlx::Result<Purchase> {
+fn purchase_from_row(r: &dyn Row) -> Result<Purchase> {
     Ok(Purchase {
-        id: r.try_get("id")?,
-        invoice: r.try_get("invoice")?,
-        product: r.try_get("product")?,
-        quantity: r.try_get("quantity")?,
-        amount_minor: r.try_get("amount_minor")?,
-        currency: r.try_get("currency")?,
-        purchased_at: r.try_get("purchased_at")?,
+        id: r.get("id")?,
+        invoice: r.get("invoice")?,
+        product: r.get("product")?,
+        quantity: r.get("quantity")?,
+        amount_minor: r.get("amount_minor")?,
+        currency: r.get("currency")?,
+        purchased_at: r.get("purchased_at")?,
     })
 }
 
@@ -145,13 +146,11 @@ impl Store {
     /// A person's purchases, newest first.
     pub async fn purchases_of(&self, actor: &Actor, customer_id: i64, limit: i64) -> Result<Vec<Purchase>> {
         self.check_customer_visible(actor, customer_id).await?;
-        let rows = sql(
+        let q = sql(
             &format!("SELECT {PURCHASE_COLS} FROM purchases WHERE customer_id = ? ORDER BY purchased_at DESC, id DESC LIMIT ?"),
             [customer_id.into(), limit.into()],
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.iter().map(purchase_from_row).collect::<sqlx::Result<_>>()?)
+        );
+        self.read(&q, purchase_from_row).await
     }
 
     /// Every purchase of the live people the actor may see: what analytics run on.
@@ -256,12 +255,8 @@ impl Store {
     /// record (its results reveal nothing the actor's role could not).
     pub async fn get_run(&self, actor: &Actor, id: i64) -> Result<AnalyticsRun> {
         require(actor, Object::Customer, Action::Read)?;
-        let r = sql(&format!("SELECT {RUN_COLS} FROM analytics_runs WHERE id = ?"), [id.into()])
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(Error::NotFound)?;
-        let shared: String = r.try_get("scope")?;
-        let run = run_from_row(&r)?;
+        let q = sql(&format!("SELECT {RUN_COLS} FROM analytics_runs WHERE id = ?"), [id.into()]);
+        let (run, shared) = self.read_optional(&q, |r| Ok((run_from_row(r)?, r.get::<String>("scope")?))).await?.ok_or(Error::NotFound)?;
         if run.actor_id != actor.user_id && shared != "all" && !actor.perms.allows(Object::AuditLog, Action::Read) {
             return Err(Error::NotFound);
         }
@@ -271,25 +266,23 @@ impl Store {
     /// The newest finished run of `kind` the actor may read: their own, or a shared one.
     pub async fn latest_run(&self, actor: &Actor, kind: &str) -> Result<Option<AnalyticsRun>> {
         require(actor, Object::Customer, Action::Read)?;
-        let r = sql(
-            &format!("SELECT {RUN_COLS} FROM analytics_runs WHERE kind = ? AND status = 'done' AND (actor_id = ? OR scope = 'all') ORDER BY id DESC LIMIT 1"),
+        let q = sql(
+            &format!(
+                "SELECT {RUN_COLS} FROM analytics_runs WHERE kind = ? AND status = 'done' AND (actor_id = ? OR scope = 'all') ORDER BY id DESC LIMIT 1"
+            ),
             [kind.into(), actor.user_id.into()],
-        )
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(r.as_ref().map(run_from_row).transpose()?)
+        );
+        self.read_optional(&q, run_from_row).await
     }
 
     /// The actor's recent runs and shared ones, newest first.
     pub async fn recent_runs(&self, actor: &Actor, limit: i64) -> Result<Vec<AnalyticsRun>> {
         require(actor, Object::Customer, Action::Read)?;
-        let rows = sql(
+        let q = sql(
             &format!("SELECT {RUN_COLS} FROM analytics_runs WHERE actor_id = ? OR scope = 'all' ORDER BY id DESC LIMIT ?"),
             [actor.user_id.into(), limit.into()],
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.iter().map(run_from_row).collect::<sqlx::Result<_>>()?)
+        );
+        self.read(&q, run_from_row).await
     }
 }
 
@@ -300,17 +293,17 @@ fn scope(actor: &Actor) -> &'static str {
     if actor.visibility() == rapport_domain::permissions::Visibility::All { "all" } else { "own" }
 }
 
-fn run_from_row(r: &sqlx::any::AnyRow) -> sqlx::Result<AnalyticsRun> {
+fn run_from_row(r: &dyn Row) -> Result<AnalyticsRun> {
     Ok(AnalyticsRun {
-        id: r.try_get("id")?,
-        kind: r.try_get("kind")?,
-        status: r.try_get("status")?,
-        actor_id: r.try_get("actor_id")?,
-        params: serde_json::from_str(&r.try_get::<String, _>("params")?).unwrap_or_default(),
-        progress: r.try_get("progress")?,
-        result: r.try_get::<Option<String>, _>("result")?.and_then(|s| serde_json::from_str(&s).ok()),
-        error: r.try_get("error")?,
-        created_at: r.try_get("created_at")?,
-        finished_at: r.try_get("finished_at")?,
+        id: r.get("id")?,
+        kind: r.get("kind")?,
+        status: r.get("status")?,
+        actor_id: r.get("actor_id")?,
+        params: serde_json::from_str(&r.get::<String>("params")?).unwrap_or_default(),
+        progress: r.get("progress")?,
+        result: r.get::<Option<String>>("result")?.and_then(|s| serde_json::from_str(&s).ok()),
+        error: r.get("error")?,
+        created_at: r.get("created_at")?,
+        finished_at: r.get("finished_at")?,
     })
 }

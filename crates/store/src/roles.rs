@@ -37,11 +37,13 @@ impl Store {
         require(actor, Object::RoleDef, Action::Read)?;
         let mut out: Vec<RoleInfo> =
             Role::ALL.iter().map(|r| RoleInfo { name: r.as_str().into(), builtin: true, permissions: r.permissions() }).collect();
-        for r in sql("SELECT name, permissions FROM roles ORDER BY name", []).fetch_all(&self.pool).await? {
+        let q = sql("SELECT name, permissions FROM roles ORDER BY name", []);
+        let custom = self.read(&q, |r| {
             let permissions =
-                serde_json::from_str(&r.try_get::<String, _>("permissions")?).map_err(|e| Error::Db(sqlx::Error::Decode(Box::new(e))))?;
-            out.push(RoleInfo { name: r.try_get("name")?, builtin: false, permissions });
-        }
+                serde_json::from_str(&r.get::<String>("permissions")?).map_err(|e| Error::Db(sqlx::Error::Decode(Box::new(e))))?;
+            Ok(RoleInfo { name: r.get("name")?, builtin: false, permissions })
+        });
+        out.extend(custom.await?);
         Ok(out)
     }
 

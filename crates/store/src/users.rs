@@ -355,29 +355,31 @@ impl Store {
     ) -> Result<Result<(String, User), LoginRefused>> {
         let email = email.trim().to_lowercase();
         let now = now_rfc3339();
-        let throttle = sql("SELECT failures, window_start, locked_until FROM login_throttle WHERE email = ?", [email.clone().into()])
-            .fetch_optional(&self.pool)
+        let q = sql("SELECT failures, window_start, locked_until FROM login_throttle WHERE email = ?", [email.clone().into()]);
+        // (failures, window start, locked until) of this email's recent failures.
+        let throttle = self
+            .read_optional(&q, |t| {
+                Ok((t.get::<i64>("failures")?, t.get::<String>("window_start")?, t.get::<Option<String>>("locked_until")?))
+            })
             .await?;
-        if let Some(t) = &throttle {
-            if let Some(until) = t.try_get::<Option<String>, _>("locked_until")? {
+        if let Some((_, _, locked_until)) = &throttle {
+            if let Some(until) = locked_until.clone() {
                 if until > now {
                     let mut tx = self.write_tx().await?;
-                    let actor = Actor { user_id: None, role: "anonymous".into(), perms: Role::Viewer.permissions().into(), request_id };
+                    let actor = Actor::anonymous(None, request_id);
                     self.audit(&mut tx, &actor, "login_locked", "user", None, json!({"email": email})).await?;
                     tx.commit().await?;
                     return Ok(Err(LoginRefused::Locked { until }));
                 }
             }
         }
-        let row = sql(&format!("SELECT {USER_COLS}, u.password_hash FROM users u WHERE u.email = ?"), [email.clone().into()])
-            .fetch_optional(&self.pool)
-            .await?;
-        let verified = match &row {
-            Some(r) => {
-                let stored: String = r.try_get("password_hash")?;
+        let q = sql(&format!("SELECT {USER_COLS}, u.password_hash FROM users u WHERE u.email = ?"), [email.clone().into()]);
+        let found = self.read_optional(&q, |r| Ok((user_from_row(r)?, r.get::<String>("password_hash")?))).await?;
+        let user_id = found.as_ref().map(|(u, _)| u.id);
+        let verified = match found {
+            Some((user, stored)) => {
                 let ok =
                     PasswordHash::new(&stored).map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok()).unwrap_or(false);
-                let user = user_from_row(r)?;
                 (ok && user.is_active).then_some(user)
             }
             None => {
@@ -388,17 +390,10 @@ impl Store {
         };
         let mut tx = self.write_tx().await?;
         let Some(user) = verified else {
-            let user_id: Option<i64> = row.as_ref().and_then(|r| r.try_get("id").ok());
-            let window_open = throttle
-                .as_ref()
-                .and_then(|t| t.try_get::<String, _>("window_start").ok())
-                .is_some_and(|w| w > time_in(chrono::Duration::minutes(-THROTTLE_MINUTES)));
-            let failures =
-                if window_open { throttle.as_ref().and_then(|t| t.try_get::<i64, _>("failures").ok()).unwrap_or(0) + 1 } else { 1 };
-            let window_start = if window_open {
-                throttle.as_ref().and_then(|t| t.try_get::<String, _>("window_start").ok()).unwrap_or(now.clone())
-            } else {
-                now.clone()
+            let open_window = throttle.filter(|(_, start, _)| *start > time_in(chrono::Duration::minutes(-THROTTLE_MINUTES)));
+            let (failures, window_start) = match open_window {
+                Some((failures, start, _)) => (failures + 1, start),
+                None => (1, now.clone()),
             };
             let locked_until = (failures >= MAX_FAILURES).then(|| time_in(chrono::Duration::minutes(THROTTLE_MINUTES)));
             sql(
@@ -408,7 +403,7 @@ impl Store {
             )
             .execute(&mut **tx)
             .await?;
-            let actor = Actor { user_id, role: "anonymous".into(), perms: Role::Viewer.permissions().into(), request_id };
+            let actor = Actor::anonymous(user_id, request_id);
             self.audit(
                 &mut tx,
                 &actor,
@@ -579,6 +574,7 @@ impl Store {
 
     /// Number of users (the CLI offers to create the first admin when there is none).
     pub async fn count_users(&self) -> Result<i64> {
-        Ok(sql("SELECT COUNT(*) AS n FROM users", []).fetch_one(&self.pool).await?.try_get("n")?)
+        let counted = self.read(&sql("SELECT COUNT(*) AS n FROM users", []), |r| r.get::<i64>("n")).await?;
+        Ok(counted.into_iter().next().unwrap_or(0))
     }
 }
