@@ -11,7 +11,7 @@ use serde_json::json;
 use sqlx::{Any, Row as _, Transaction};
 
 use crate::list::{Listing, Page};
-use crate::records::{check_owner, check_version, json_object, replace_tags, string_list};
+use crate::records::{check_owner, check_version, json_object, replace_tags, save_versioned, soft_delete, string_list};
 use crate::row::Row;
 use crate::sql::{Sql, sql};
 use crate::{Error, Result, Store, audit, unique_violation};
@@ -175,15 +175,8 @@ impl Store {
         let mut q = Sql::new("UPDATE companies SET (");
         q.push(&DATA_COLS.join(", ")).push(") = (");
         self.bind_company(&mut q, &data);
-        q.push("), updated_at = ")
-            .arg(now_rfc3339())
-            .push(", version = version + 1 WHERE id = ")
-            .arg(id)
-            .push(" AND version = ")
-            .arg(before.version);
-        if q.execute(&mut **tx).await.map_err(|e| unique_violation(e, UNIQUE))? == 0 {
-            return Err(Error::VersionMismatch { current: before.version + 1 });
-        }
+        q.push(")");
+        save_versioned(&mut tx, q, id, before.version, UNIQUE).await?;
         replace_tags(&mut tx, "company_tags", "company_id", id, &data.tags).await?;
         if data.name != before.data.name {
             // People are found by their company's name too; keep their index in step.
@@ -205,19 +198,13 @@ impl Store {
         let mut tx = self.write_tx().await?;
         let before = self.company_in(&mut tx, actor, id).await?;
         check_version(if_match, before.version)?;
-        let now = now_rfc3339();
         let unlinked = sql(
             "UPDATE customers SET company_id = NULL, company_text = '', updated_at = ?, version = version + 1 WHERE company_id = ? AND deleted_at IS NULL",
-            [now.clone().into(), id.into()],
+            [now_rfc3339().into(), id.into()],
         )
         .execute(&mut **tx)
         .await?;
-        sql(
-            "UPDATE companies SET deleted_at = ?, updated_at = ?, version = version + 1 WHERE id = ?",
-            [now.clone().into(), now.into(), id.into()],
-        )
-        .execute(&mut **tx)
-        .await?;
+        soft_delete(&mut tx, "companies", id).await?;
         self.audit(&mut tx, actor, "delete", "company", Some(id), json!({"before": &before.data, "people_unlinked": unlinked})).await?;
         tx.commit().await?;
         Ok(())

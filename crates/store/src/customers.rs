@@ -9,7 +9,7 @@ use serde_json::json;
 use sqlx::{Any, Row as _, Transaction};
 
 use crate::list::{Listing, Page};
-use crate::records::{check_owner, check_version, company_name, json_object, replace_tags, string_list};
+use crate::records::{check_owner, check_version, company_name, json_object, replace_tags, save_versioned, soft_delete, string_list};
 use crate::row::Row;
 use crate::sql::{Sql, sql};
 use crate::{Error, Result, Store, audit, unique_violation};
@@ -238,16 +238,7 @@ impl Store {
         let data = change(&before.data)?;
         check_owner(&mut tx, data.owner_id).await?;
         let company = company_name(&mut tx, data.company_id).await?;
-        let mut q = self.set_customer_columns(&data, company.as_deref());
-        q.push(", updated_at = ")
-            .arg(now_rfc3339())
-            .push(", version = version + 1 WHERE id = ")
-            .arg(id)
-            .push(" AND version = ")
-            .arg(before.version);
-        if q.execute(&mut **tx).await.map_err(|e| unique_violation(e, UNIQUE))? == 0 {
-            return Err(Error::VersionMismatch { current: before.version + 1 });
-        }
+        save_versioned(&mut tx, self.set_customer_columns(&data, company.as_deref()), id, before.version, UNIQUE).await?;
         replace_tags(&mut tx, "customer_tags", "customer_id", id, &data.tags).await?;
         // Read back as the system: the change may have moved the record out of the actor's sight.
         let after = self.customer_in(&mut tx, &Actor::system(), id).await?;
@@ -264,13 +255,7 @@ impl Store {
         let mut tx = self.write_tx().await?;
         let before = self.customer_in(&mut tx, actor, id).await?;
         check_version(if_match, before.version)?;
-        let now = now_rfc3339();
-        sql(
-            "UPDATE customers SET deleted_at = ?, updated_at = ?, version = version + 1 WHERE id = ?",
-            [now.clone().into(), now.into(), id.into()],
-        )
-        .execute(&mut **tx)
-        .await?;
+        soft_delete(&mut tx, "customers", id).await?;
         self.audit(&mut tx, actor, "delete", "customer", Some(id), json!({"before": &before.data})).await?;
         tx.commit().await?;
         Ok(())

@@ -1,6 +1,6 @@
 //! Pieces every record table shares: reference checks, tag rows, JSON columns.
 
-use rapport_domain::ValidationErrors;
+use rapport_domain::{ValidationErrors, now_rfc3339};
 use serde_json::{Map, Value};
 use sqlx::{Any, Row as _, Transaction};
 
@@ -8,7 +8,7 @@ use rapport_domain::permissions::{Actor, Visibility};
 
 use crate::row::Row;
 use crate::sql::{Sql, sql};
-use crate::{Error, Result};
+use crate::{Error, Result, unique_violation};
 
 /// Refuses an owner id that is not an active user, naming the field.
 pub(crate) async fn check_owner(tx: &mut Transaction<'static, Any>, owner_id: Option<i64>) -> Result<()> {
@@ -50,6 +50,36 @@ pub(crate) fn string_list(row: &dyn Row, col: &str) -> Result<Vec<String>> {
 pub(crate) fn json_object(row: &dyn Row, col: &str) -> Result<Map<String, Value>> {
     let s: String = row.get(col)?;
     Ok(serde_json::from_str(&s).unwrap_or_default())
+}
+
+/// Ends `q`, an `UPDATE <table> SET …` of record `id` as read at `version`, with the bookkeeping
+/// every edit makes, and runs it: refused as a version mismatch when someone saved in between.
+/// `unique` names the table's unique indexes for [`unique_violation`].
+pub(crate) async fn save_versioned(
+    tx: &mut Transaction<'static, Any>,
+    mut q: Sql,
+    id: i64,
+    version: i64,
+    unique: &[(&str, &str, &str, &str)],
+) -> Result<()> {
+    q.push(", updated_at = ").arg(now_rfc3339()).push(", version = version + 1 WHERE id = ").arg(id).push(" AND version = ").arg(version);
+    if q.execute(&mut **tx).await.map_err(|e| unique_violation(e, unique))? == 0 {
+        return Err(Error::VersionMismatch { current: version + 1 });
+    }
+    Ok(())
+}
+
+/// Marks record `id` of `table` deleted: it leaves reads and lists but stays as a tombstone that
+/// `updated_since` sync reports.
+pub(crate) async fn soft_delete(tx: &mut Transaction<'static, Any>, table: &str, id: i64) -> Result<()> {
+    let now = now_rfc3339();
+    sql(
+        &format!("UPDATE {table} SET deleted_at = ?, updated_at = ?, version = version + 1 WHERE id = ?"),
+        [now.clone().into(), now.into(), id.into()],
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// Checks `If-Match` against the stored version.
