@@ -134,9 +134,6 @@ async fn edit_form(State(state): State<AppState>, user: UiUser, Path(id): Path<i
 }
 
 async fn create(State(state): State<AppState>, user: UiUser, Form(form): Form<HashMap<String, String>>) -> Result<Response, ApiError> {
-    if let Err(r) = user.check_csrf(&form) {
-        return Ok(r);
-    }
     let defs = state.store.company_fields(user.actor()).await?;
     let input = company_input(&form, &defs);
     let cc = &state.config.phone_country_code;
@@ -155,9 +152,6 @@ async fn save(
     Path(id): Path<i64>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    if let Err(r) = user.check_csrf(&form) {
-        return Ok(r);
-    }
     let defs = state.store.company_fields(user.actor()).await?;
     let input = company_input(&form, &defs);
     let version = form.get("version").and_then(|v| v.parse().ok());
@@ -177,9 +171,6 @@ async fn delete(
     Path(id): Path<i64>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    if let Err(r) = user.check_csrf(&form) {
-        return Ok(r);
-    }
     let version = form.get("version").and_then(|v| v.parse().ok());
     state.store.delete_company(user.actor(), id, version).await?;
     Ok(Redirect::to("/companies").into_response())

@@ -29,16 +29,20 @@ const SESSION_COOKIE: &str = "rapport_session";
 
 /// UI routes and static assets.
 pub fn router() -> axum::Router<AppState> {
-    axum::Router::new()
-        .route("/", get(|| async { Redirect::to("/customers") }))
-        .route("/login", get(login_page).post(login_submit))
+    // Every form of a signed-in user passes the CSRF check before its handler runs.
+    let signed_in = axum::Router::new()
         .route("/logout", post(logout))
-        .route("/static/app.css", get(|| async { asset("text/css", include_str!("../../static/app.css")) }))
-        .route("/static/app.js", get(|| async { asset("text/javascript", include_str!("../../static/app.js")) }))
         .merge(customers::router())
         .merge(companies::router())
         .merge(admin::router())
         .merge(analytics::router())
+        .route_layer(axum::middleware::from_fn(require_csrf));
+    axum::Router::new()
+        .route("/", get(|| async { Redirect::to("/customers") }))
+        .route("/login", get(login_page).post(login_submit))
+        .route("/static/app.css", get(|| async { asset("text/css", include_str!("../../static/app.css")) }))
+        .route("/static/app.js", get(|| async { asset("text/javascript", include_str!("../../static/app.js")) }))
+        .merge(signed_in)
 }
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {
@@ -64,16 +68,29 @@ impl UiUser {
     pub fn user(&self) -> &User {
         &self.current.user
     }
+}
 
-    /// Refuses a form whose `_csrf` does not match the session.
-    pub fn check_csrf(&self, form: &HashMap<String, String>) -> Result<(), Response> {
-        match form.get("_csrf") {
-            Some(t) if t == &self.csrf => Ok(()),
-            _ => {
-                Err((StatusCode::FORBIDDEN, Html("<h1>Form expired</h1><p>Reload the page and submit the form again.</p>")).into_response())
-            }
-        }
+/// The largest form accepted (axum's default body limit).
+const FORM_LIMIT: usize = 2 * 1024 * 1024;
+
+/// Refuses a submitted form whose `_csrf` field does not match the session it comes with. A
+/// request without a session cookie goes on: its handler sends it to the login page.
+async fn require_csrf(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    if matches!(*req.method(), axum::http::Method::GET | axum::http::Method::HEAD) {
+        return next.run(req).await;
     }
+    let Some(expected) = cookie(req.headers(), SESSION_COOKIE).map(csrf_for) else {
+        return next.run(req).await;
+    };
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, FORM_LIMIT).await else {
+        return (StatusCode::PAYLOAD_TOO_LARGE, Html("<h1>Form too large</h1>")).into_response();
+    };
+    let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
+    if !fields.iter().any(|(k, v)| k == "_csrf" && *v == expected) {
+        return (StatusCode::FORBIDDEN, Html("<h1>Form expired</h1><p>Reload the page and submit the form again.</p>")).into_response();
+    }
+    next.run(axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes))).await
 }
 
 fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -183,10 +200,7 @@ async fn login_submit(State(state): State<AppState>, headers: HeaderMap, Form(fo
     }
 }
 
-async fn logout(State(state): State<AppState>, user: UiUser, headers: HeaderMap, Form(form): Form<HashMap<String, String>>) -> Response {
-    if let Err(r) = user.check_csrf(&form) {
-        return r;
-    }
+async fn logout(State(state): State<AppState>, user: UiUser, headers: HeaderMap) -> Response {
     if let Some(token) = cookie(&headers, SESSION_COOKIE) {
         let _ = state.store.revoke_token(user.actor(), token).await;
     }

@@ -46,6 +46,23 @@ async fn forms_need_the_session_and_its_csrf_token() {
         assert_eq!(status, StatusCode::FORBIDDEN, "no CSRF token, no change");
         let (status, _, _) = form(&app, "/customers/new", Some(&cookie), "name=Forged&_csrf=00000000000000000000000000000000").await;
         assert_eq!(status, StatusCode::FORBIDDEN);
+        // Every form of a signed-in user is checked, whatever its handler does.
+        for path in [
+            "/logout",
+            "/customers/1/edit",
+            "/customers/1/delete",
+            "/companies/new",
+            "/companies/1/edit",
+            "/companies/1/delete",
+            "/admin/users",
+            "/admin/users/update",
+            "/admin/teams",
+            "/admin/roles",
+            "/analytics",
+        ] {
+            let (status, _, _) = form(&app, path, Some(&cookie), "name=Forged&id=1&_csrf=00000000000000000000000000000000").await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{path} without its CSRF token");
+        }
         let (status, _, html) =
             form(&app, "/customers/new", Some(&cookie), &format!("name=Ann&email=not-an-email&lifecycle_stage=lead&_csrf={csrf}")).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
