@@ -155,3 +155,30 @@ async fn the_analytics_page_starts_runs_and_shows_them() {
         assert!(person.contains("RFM tier") && person.contains("Pro plan"), "the person's page shows the score and the purchase");
     });
 }
+
+#[tokio::test]
+async fn record_forms_offer_each_custom_field_with_its_input_type() {
+    each_backend!(|app| {
+        for (object, key, field_type, options) in [
+            ("customer", "renewal", "date", serde_json::json!([])),
+            ("company", "tier", "single_select", serde_json::json!(["gold", "silver"])),
+        ] {
+            let r = app
+                .post(
+                    "/api/v1/custom_fields",
+                    serde_json::json!({"object": object, "key": key, "label": key, "field_type": field_type, "options": options}),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        }
+        let admin = session(&app, ADMIN_EMAIL).await;
+        let (status, html) = page(&app, "/customers/new", &admin).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains(r#"<input type="date" name="custom.renewal""#), "{html}");
+        assert!(!html.contains("custom.tier"), "a company field is not offered for people");
+        let (status, html) = page(&app, "/companies/new", &admin).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains(r#"<select name="custom.tier"><option value="">—</option><option >gold</option>"#), "{html}");
+        assert!(!html.contains("custom.renewal"));
+    });
+}
