@@ -13,7 +13,7 @@ use rapport_domain::custom_field::CustomField;
 use rapport_domain::customer::Customer;
 use rapport_domain::query::ListParams;
 
-use super::customers::{labelled, owners};
+use super::customers::{labelled, name_of, owners};
 use super::forms::{FormState, company_input, company_values};
 use super::{UiUser, render, urlencode};
 use crate::AppState;
@@ -71,11 +71,10 @@ async fn detail(State(state): State<AppState>, user: UiUser, Path(id): Path<i64>
     let people = state.store.list_customers(user.actor(), &ListParams { company_id: Some(id), limit: 200, ..Default::default() }).await?;
     let owners = owners(&state, &user).await?;
     let defs = state.store.company_fields(user.actor()).await?;
-    let owner = c.data.owner_id.and_then(|o| owners.iter().find(|(i, _)| *i == o)).map(|(_, n)| n.clone()).unwrap_or_default();
     let page = DetailPage {
         user_name: user.user().name.clone(),
         csrf: user.csrf.clone(),
-        owner,
+        owner: name_of(&owners, c.data.owner_id),
         custom: labelled(&defs, &c.data.custom),
         c,
         people: people.data,
@@ -154,7 +153,7 @@ async fn save(
 ) -> Result<Response, ApiError> {
     let defs = state.store.company_fields(user.actor()).await?;
     let input = company_input(&form, &defs);
-    let version = form.get("version").and_then(|v| v.parse().ok());
+    let version = super::form_version(&form);
     let cc = &state.config.phone_country_code;
     match state.store.update_company(user.actor(), id, version, |cur| input.apply(Some(cur), &defs, cc)).await {
         Ok(_) => Ok(Redirect::to(&format!("/companies/{id}")).into_response()),
@@ -171,7 +170,7 @@ async fn delete(
     Path(id): Path<i64>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let version = form.get("version").and_then(|v| v.parse().ok());
+    let version = super::form_version(&form);
     state.store.delete_company(user.actor(), id, version).await?;
     Ok(Redirect::to("/companies").into_response())
 }

@@ -89,7 +89,7 @@ pub(super) async fn owners(state: &AppState, user: &UiUser) -> Result<Vec<(i64, 
     Ok(state.store.list_users(user.actor()).await?.into_iter().map(|u| (u.id, u.name)).collect())
 }
 
-fn name_of(list: &[(i64, String)], id: Option<i64>) -> String {
+pub(super) fn name_of(list: &[(i64, String)], id: Option<i64>) -> String {
     id.and_then(|id| list.iter().find(|(i, _)| *i == id)).map(|(_, n)| n.clone()).unwrap_or_default()
 }
 
@@ -272,7 +272,7 @@ async fn rejected(
     form: HashMap<String, String>,
     e: StoreError,
 ) -> Result<Response, ApiError> {
-    let version = form.get("version").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let version = super::form_version(&form).unwrap_or(0);
     let (fs, notice) = super::form_errors(form, e)?;
     let page = form_page(state, user, id, version, fs, notice).await?;
     Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
@@ -296,7 +296,7 @@ async fn save(
 ) -> Result<Response, ApiError> {
     let defs = state.store.customer_fields(user.actor()).await?;
     let input = customer_input(&form, &defs, user.actor().sees_pii(rapport_domain::permissions::Object::Customer));
-    let version = form.get("version").and_then(|v| v.parse().ok());
+    let version = super::form_version(&form);
     let cc = &state.config.phone_country_code;
     match state.store.update_customer(user.actor(), id, version, |cur| input.apply(Some(cur), &defs, cc)).await {
         Ok(_) => Ok(Redirect::to(&format!("/customers/{id}")).into_response()),
@@ -310,7 +310,7 @@ async fn delete(
     Path(id): Path<i64>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let version = form.get("version").and_then(|v| v.parse().ok());
+    let version = super::form_version(&form);
     state.store.delete_customer(user.actor(), id, version).await?;
     Ok(Redirect::to("/customers").into_response())
 }

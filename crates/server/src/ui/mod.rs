@@ -135,6 +135,11 @@ pub fn form_errors(form: HashMap<String, String>, e: rapport_store::Error) -> Re
     })
 }
 
+/// The record version a form was filled in from (its hidden `version` field), for `If-Match`.
+pub fn form_version(form: &HashMap<String, String>) -> Option<i64> {
+    form.get("version").and_then(|v| v.parse().ok())
+}
+
 /// Percent-encodes a query value.
 pub fn urlencode(s: &str) -> String {
     s.bytes()
