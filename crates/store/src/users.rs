@@ -266,7 +266,7 @@ impl Store {
 
     async fn user_in(&self, tx: &mut Transaction<'static, Any>, id: i64) -> Result<User> {
         let row = sql(&format!("SELECT {USER_COLS} FROM users u WHERE u.id = ?"), [id.into()]).fetch_optional(&mut **tx).await?;
-        Ok(user_from_row(&row.ok_or(Error::NotFound)?)?)
+        user_from_row(&row.ok_or(Error::NotFound)?)
     }
 
     /// Changes a user (admins only). Role changes, deactivation and password resets are
