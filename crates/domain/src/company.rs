@@ -56,6 +56,13 @@ pub struct Company {
     pub version: i64,
 }
 
+impl Company {
+    /// What a sync listing shows of a deleted company: that it is gone, and nothing else.
+    pub fn tombstone(self) -> Company {
+        Company { data: CompanyData::default(), people_count: 0, ..self }
+    }
+}
+
 /// What a client sends to create (`name` required) or update a company.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -136,11 +136,19 @@ pub struct Customer {
     pub created_at: String,
     /// Last change (RFC 3339 UTC).
     pub updated_at: String,
-    /// Set when the person was deleted; only sync listings (`updated_since`) show such tombstones.
+    /// Set when the person was deleted; only sync listings (`updated_since`, `sync_token`) show
+    /// such tombstones, which carry nothing but `id`, the times and `version`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deleted_at: Option<String>,
     /// Optimistic-concurrency version; send it back as `If-Match`.
     pub version: i64,
+}
+
+impl Customer {
+    /// What a sync listing shows of a deleted person: that it is gone, and nothing personal.
+    pub fn tombstone(self) -> Customer {
+        Customer { data: CustomerData::default(), company_name: None, scores: CustomerScores::default(), ..self }
+    }
 }
 
 /// Scores that analytics runs write back onto a person; each is absent until its analysis ran

@@ -61,7 +61,9 @@ impl Role {
         let basics = [(CustomField, vec![Read]), (User, vec![Read]), (Team, vec![Read]), (RoleDef, vec![Read]), (Campaign, vec![Read])];
         let (grants, visibility): (Vec<(Object, Vec<Action>)>, Visibility) = match self {
             Role::Admin => (Object::ALL.iter().map(|o| (*o, Action::ALL.to_vec())).collect(), Visibility::All),
-            Role::Manager => (people(&[Read, Create, Update, Delete, Export, Pii]).into_iter().chain(basics).collect(), Visibility::Team),
+            Role::Manager => {
+                (people(&[Read, Create, Update, Delete, Export, Pii, Assign]).into_iter().chain(basics).collect(), Visibility::Team)
+            }
             Role::SalesRep => (people(&[Read, Create, Update, Delete, Pii]).into_iter().chain(basics).collect(), Visibility::Own),
             Role::SupportAgent => (people(&[Read, Update, Pii]).into_iter().chain(basics).collect(), Visibility::All),
             Role::Marketer => (
@@ -127,11 +129,16 @@ pub enum Action {
     Export,
     /// See sensitive fields (email, phone, address) unmasked.
     Pii,
+    /// Leave records unowned or give them to someone outside one's teams.
+    Assign,
+    /// Erase a person's personal data for good (the right to be forgotten).
+    Erase,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 6] = [Action::Read, Action::Create, Action::Update, Action::Delete, Action::Export, Action::Pii];
+    pub const ALL: [Action; 8] =
+        [Action::Read, Action::Create, Action::Update, Action::Delete, Action::Export, Action::Pii, Action::Assign, Action::Erase];
 }
 
 /// Which records a role reaches.
@@ -213,6 +220,20 @@ impl Actor {
     /// Whether sensitive fields are shown unmasked.
     pub fn sees_pii(&self, object: Object) -> bool {
         self.perms.allows(object, Action::Pii)
+    }
+
+    /// The owner of a record this actor creates: the one asked for (`Some(None)` asks for an
+    /// unowned record), or the actor when none was named. The store checks that the actor may
+    /// assign it (see [`Actor::may_assign`]).
+    pub fn owner_for_new(&self, asked: Option<Option<i64>>) -> Option<i64> {
+        asked.unwrap_or(self.user_id)
+    }
+
+    /// Whether this actor may leave `object` records unowned or give them to anyone: admins and
+    /// managers, and custom roles granted `assign`. Others may own records themselves or give
+    /// them to members of their own teams.
+    pub fn may_assign(&self, object: Object) -> bool {
+        self.user_id.is_none() || self.perms.allows(object, Action::Assign)
     }
 }
 

@@ -20,6 +20,8 @@ pub enum SortField {
     Id,
     /// Search relevance (only with `q`).
     Relevance,
+    /// Commit order of changes: sync listings (`updated_since`, `sync_token`) only.
+    Changes,
 }
 
 /// Comparison in a custom-field filter.
@@ -81,8 +83,10 @@ pub struct ListParams {
     pub updated_after: Option<String>,
     /// `updated_at < `.
     pub updated_before: Option<String>,
-    /// Sync mode: everything changed after this time, tombstones included, oldest first.
+    /// Sync mode: everything changed after this time, tombstones included, in commit order.
     pub updated_since: Option<String>,
+    /// Sync mode: everything changed after the poll that returned this token.
+    pub sync_token: Option<String>,
 }
 
 impl Default for ListParams {
@@ -106,6 +110,7 @@ impl Default for ListParams {
             updated_after: None,
             updated_before: None,
             updated_since: None,
+            sync_token: None,
         }
     }
 }
@@ -176,6 +181,7 @@ impl ListParams {
                 "updated_after" => p.updated_after = errs.check(k, parse_time(v)),
                 "updated_before" => p.updated_before = errs.check(k, parse_time(v)),
                 "updated_since" => p.updated_since = errs.check(k, parse_time(v)),
+                "sync_token" => p.sync_token = Some(v.to_string()),
                 other => match other.strip_prefix("custom.") {
                     Some(rest) => {
                         if let Some(f) = parse_custom_filter(rest, v, defs, &mut errs) {
@@ -192,9 +198,13 @@ impl ListParams {
         if !p.terms.is_empty() && !sort_given {
             p.sort = SortField::Relevance;
         }
-        if p.updated_since.is_some() {
-            // Sync reads changes in the order they happened, so a client can resume from the last one.
-            p.sort = SortField::UpdatedAt;
+        if p.updated_since.is_some() || p.sync_token.is_some() {
+            // Sync reads changes in the order they were committed, so a client can resume from
+            // the last one it saw without missing one committed late.
+            if !p.terms.is_empty() {
+                errs.add("q", "sync listings (updated_since, sync_token) cannot be combined with a search");
+            }
+            p.sort = SortField::Changes;
             p.desc = false;
         }
         errs.into_result(p)
@@ -233,7 +243,7 @@ mod tests {
         let p = ListParams::parse(&pairs(&[("q", "Zoë")]), &[]).unwrap();
         assert_eq!((p.sort, p.terms.clone()), (SortField::Relevance, vec!["zoe".to_string()]));
         let p = ListParams::parse(&pairs(&[("updated_since", "2024-01-01"), ("sort", "-name")]), &[]).unwrap();
-        assert_eq!((p.sort, p.desc), (SortField::UpdatedAt, false));
+        assert_eq!((p.sort, p.desc), (SortField::Changes, false));
     }
 
     #[test]

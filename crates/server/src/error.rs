@@ -27,6 +27,14 @@ pub enum ApiError {
     /// 403: authenticated but not allowed.
     #[error("{0}")]
     Forbidden(String),
+    /// 403: allowed to make this kind of change, but not with this value of the field.
+    #[error("{message}")]
+    ForbiddenField {
+        /// The field whose value is refused.
+        field: String,
+        /// Why, and what is allowed instead.
+        message: String,
+    },
     /// 404.
     #[error("not found")]
     NotFound,
@@ -78,7 +86,7 @@ impl ApiError {
             ApiError::BadRequest { .. } => (StatusCode::BAD_REQUEST, "bad-request", "The request is malformed"),
             ApiError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation-error", "Some fields are invalid"),
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", "Authentication required"),
-            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Not allowed"),
+            ApiError::Forbidden(_) | ApiError::ForbiddenField { .. } => (StatusCode::FORBIDDEN, "forbidden", "Not allowed"),
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             ApiError::Conflict { .. } => (StatusCode::CONFLICT, "conflict", "Duplicate value"),
             ApiError::PreconditionFailed(_) => (StatusCode::PRECONDITION_FAILED, "version-mismatch", "The record has changed"),
@@ -94,7 +102,9 @@ impl ApiError {
             ApiError::BadRequest { detail, errors } => (detail.clone(), errors.clone()),
             ApiError::Invalid(e) => (e.to_string(), e.0.clone()),
             ApiError::Unauthorized => ("send Authorization: Bearer <token>; get a token from POST /api/v1/auth/login".into(), vec![]),
-            ApiError::Conflict { field, message } => (message.clone(), vec![FieldError { field: field.clone(), message: message.clone() }]),
+            ApiError::Conflict { field, message } | ApiError::ForbiddenField { field, message } => {
+                (message.clone(), vec![FieldError { field: field.clone(), message: message.clone() }])
+            }
             ApiError::Internal(_) => ("something went wrong on our side; it has been logged".into(), vec![]),
             other => (other.to_string(), vec![]),
         };
@@ -135,6 +145,7 @@ impl From<rapport_store::Error> for ApiError {
             E::Denied(d) => ApiError::Forbidden(d.to_string()),
             E::Invalid(v) => ApiError::Invalid(v),
             E::Conflict { field, message } => ApiError::Conflict { field, message },
+            E::Forbidden { field, message } => ApiError::ForbiddenField { field, message },
             e @ E::VersionMismatch { .. } => ApiError::PreconditionFailed(format!("{e}; reload it and apply your change again")),
             e @ (E::Db(_) | E::Sqlite(_)) => ApiError::Internal(e.to_string()),
             E::Crypto(e) => ApiError::Internal(e),

@@ -87,8 +87,8 @@ pub const FORMAT: &str = "rapport-backup";
 /// Version of the file format this binary writes and the newest it reads.
 pub const FORMAT_VERSION: i64 = 1;
 /// Tables that migrations fill with reference rows: ignored when deciding whether a restore
-/// target is empty (their rows are replaced by the backup's). None so far.
-pub const SEEDED_TABLES: &[&str] = &[];
+/// target is empty (their rows are replaced by the backup's).
+pub const SEEDED_TABLES: &[&str] = &["change_clock"];
 
 /// Rows fetched per keyset batch.
 const BATCH: i64 = 1000;
@@ -750,6 +750,15 @@ impl Store {
                 }
             }
         }
+        // The change sequence goes on past every restored row's number, whichever engine numbered
+        // them, so sync clients holding a token see every later change.
+        let top = "(SELECT MAX(n) FROM (SELECT MAX(change_seq) AS n FROM customers UNION ALL SELECT MAX(change_seq) FROM companies \
+                   UNION ALL SELECT MAX(seq) FROM change_clock) s)";
+        let resume = match self.backend {
+            Backend::Sqlite => format!("UPDATE change_clock SET seq = {top} WHERE seq < {top}"),
+            Backend::Postgres => format!("SELECT setval('change_seq', COALESCE({top}, 0) + 1, false)"),
+        };
+        sqlx::query(AssertSqlSafe(resume)).execute(&mut **tx).await?;
         let rows: Map<String, Value> = counts.iter().map(|(t, n)| (t.clone(), Value::from(*n))).collect();
         self.audit(
             &mut tx,

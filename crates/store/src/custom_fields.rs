@@ -78,10 +78,7 @@ impl Store {
             .await?
             .ok_or(Error::NotFound)?;
         let field = from_row(&row)?;
-        let table = match field.object {
-            FieldObject::Customer => "customers",
-            FieldObject::Company => "companies",
-        };
+        let table = table_of(field.object);
         let key = &field.key; // validated: [a-z0-9_]
         let strip = match self.backend {
             Backend::Sqlite => {
@@ -92,9 +89,14 @@ impl Store {
             }
         };
         sql(&strip, []).execute(&mut **tx).await?;
+        if field.sensitive {
+            // Sealed values are dropped by the rewrite, which keeps only defined fields.
+            mark_sealed_rows(&mut tx, table).await?;
+        }
         sql("DELETE FROM custom_fields WHERE id = ?", [id.into()]).execute(&mut **tx).await?;
         self.audit(&mut tx, actor, "delete", "custom_field", Some(id), json!({"before": &field})).await?;
         tx.commit().await?;
+        self.rewrite_pending().await?;
         Ok(())
     }
 
@@ -121,9 +123,32 @@ impl Store {
         .await?;
         let row = sql(&format!("SELECT {COLS} FROM custom_fields WHERE id = ?"), [id.into()]).fetch_one(&mut **tx).await?;
         let after = from_row(&row)?;
+        if after.sensitive != before.sensitive {
+            // The values move between the filterable and the sealed column.
+            let table = table_of(after.object);
+            let key = &after.key; // validated: [a-z0-9_]
+            let has_key = match self.backend {
+                Backend::Sqlite => format!("json_extract(custom, '$.{key}') IS NOT NULL"),
+                Backend::Postgres => format!("(custom::jsonb) ->> '{key}' IS NOT NULL"),
+            };
+            sql(&format!("UPDATE {table} SET private_text = NULL WHERE custom_sealed IS NOT NULL OR {has_key}"), [])
+                .execute(&mut **tx)
+                .await?;
+        }
         self.audit(&mut tx, actor, "update", "custom_field", Some(id), crate::audit::diff(&before, &after)).await?;
         tx.commit().await?;
+        if after.sensitive != before.sensitive {
+            self.rewrite_pending().await?;
+        }
         Ok(after)
+    }
+
+    /// The keys of the object's fields, and which of them are sensitive (sealed at rest).
+    pub(crate) async fn custom_keys(&self, object: FieldObject) -> Result<(Vec<String>, Vec<String>)> {
+        let q = sql("SELECT key, sensitive FROM custom_fields WHERE object = ?", [object.as_str().into()]);
+        let rows = self.read(&q, |r| Ok((r.get::<String>("key")?, r.get::<i64>("sensitive")? == 1))).await?;
+        let sensitive = rows.iter().filter(|(_, s)| *s).map(|(k, _)| k.clone()).collect();
+        Ok((rows.into_iter().map(|(k, _)| k).collect(), sensitive))
     }
 
     /// Keys of the object's custom fields marked sensitive (masked without `pii`).
@@ -140,6 +165,19 @@ impl Store {
         };
         if actor.sees_pii(o) { Ok(vec![]) } else { self.sensitive_keys(object).await }
     }
+}
+
+fn table_of(object: FieldObject) -> &'static str {
+    match object {
+        FieldObject::Customer => "customers",
+        FieldObject::Company => "companies",
+    }
+}
+
+/// Marks every record of `table` holding sealed custom values for rewriting.
+async fn mark_sealed_rows(tx: &mut sqlx::Transaction<'static, sqlx::Any>, table: &str) -> Result<()> {
+    sql(&format!("UPDATE {table} SET private_text = NULL WHERE custom_sealed IS NOT NULL"), []).execute(&mut **tx).await?;
+    Ok(())
 }
 
 /// Masks the listed custom values.

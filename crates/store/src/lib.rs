@@ -51,6 +51,15 @@ pub enum Error {
     /// The input refers to things that do not exist (unknown company, owner…).
     #[error("{0}")]
     Invalid(#[from] ValidationErrors),
+    /// The actor may do this kind of change, but not with this value of `field` (e.g. give a
+    /// record to someone outside their teams).
+    #[error("{message}")]
+    Forbidden {
+        /// The field whose value is refused.
+        field: String,
+        /// Why, and what is allowed instead.
+        message: String,
+    },
     /// A unique value is already taken.
     #[error("{message}")]
     Conflict {
@@ -119,6 +128,9 @@ pub struct Store {
 pub(crate) struct WriteTx {
     tx: Transaction<'static, Any>,
     _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+    backend: Backend,
+    /// Record tables this transaction wrote rows of (see [`WriteTx::changed`]).
+    changed: Vec<&'static str>,
 }
 
 impl std::ops::Deref for WriteTx {
@@ -135,8 +147,40 @@ impl std::ops::DerefMut for WriteTx {
 }
 
 impl WriteTx {
-    pub async fn commit(self) -> sqlx::Result<()> {
-        self.tx.commit().await
+    /// Notes that rows of record table `table` were written with `change_seq = NULL`; the
+    /// commit stamps them with the transaction's place in the change sequence.
+    pub fn changed(&mut self, table: &'static str) {
+        if !self.changed.contains(&table) {
+            self.changed.push(table);
+        }
+    }
+
+    /// Commits. Rows this transaction wrote get the next number of the change sequence first,
+    /// taken under a lock held to the end of the commit, so the sequence grows in commit order
+    /// and a sync client that read up to some number has seen every change below it (a
+    /// timestamp taken before commit has no such order: a transaction that started first may
+    /// commit last). SQLite's writers take turns anyway; on PostgreSQL the lock serializes only
+    /// this tail of the writing transactions of one database.
+    pub async fn commit(mut self) -> Result<()> {
+        if !self.changed.is_empty() {
+            let next = match self.backend {
+                Backend::Sqlite => "UPDATE change_clock SET seq = seq + 1 RETURNING seq",
+                Backend::Postgres => {
+                    // One lock per database (the key holds its oid); `void` is not decodable, hence the wrapper.
+                    let lock = "SELECT count(*) AS n FROM (SELECT pg_advisory_xact_lock(72431987 * 4294967296 + oid::bigint) \
+                                FROM pg_database WHERE datname = current_database()) l";
+                    sql::sql(lock, []).execute(&mut *self.tx).await?;
+                    "SELECT nextval('change_seq') AS seq"
+                }
+            };
+            let seq: i64 = sqlx::Row::try_get(&sql::sql(next, []).fetch_one(&mut *self.tx).await?, "seq")?;
+            for table in &self.changed {
+                sql::sql(&format!("UPDATE {table} SET change_seq = ? WHERE change_seq IS NULL"), [seq.into()])
+                    .execute(&mut *self.tx)
+                    .await?;
+            }
+        }
+        Ok(self.tx.commit().await?)
     }
 }
 
@@ -226,7 +270,11 @@ impl Store {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
-        m.run(&self.pool).await.map_err(|e| format!("migration failed: {e}"))
+        m.run(&self.pool).await.map_err(|e| format!("migration failed: {e}"))?;
+        // Some migrations leave rows whose derived columns only Rust can compute (sealed values,
+        // keyed search tokens): they are marked, and rewritten here.
+        self.rewrite_pending().await.map_err(|e| format!("migration failed while rewriting records: {e}"))?;
+        Ok(())
     }
 
     /// The engine in use.
@@ -269,9 +317,9 @@ impl Store {
         Ok(match self.backend {
             Backend::Sqlite => {
                 let turn = self.write_turn.clone().lock_owned().await;
-                WriteTx { tx: self.pool.begin_with("BEGIN IMMEDIATE").await?, _turn: Some(turn) }
+                WriteTx { tx: self.pool.begin_with("BEGIN IMMEDIATE").await?, _turn: Some(turn), backend: self.backend, changed: vec![] }
             }
-            Backend::Postgres => WriteTx { tx: self.pool.begin().await?, _turn: None },
+            Backend::Postgres => WriteTx { tx: self.pool.begin().await?, _turn: None, backend: self.backend, changed: vec![] },
         })
     }
 }

@@ -9,7 +9,7 @@ use rapport_domain::query::{CompareOp, ListParams, SortField};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use rapport_domain::permissions::Actor;
+use rapport_domain::permissions::{Actor, Object};
 
 use crate::records::visible;
 use crate::row::Row;
@@ -23,6 +23,10 @@ pub struct Page<T> {
     pub data: Vec<T>,
     /// Pass as `cursor` to get the next page; `null` on the last page.
     pub next_cursor: Option<String>,
+    /// Sync listings only (`updated_since` or `sync_token`): pass as `sync_token` later to get
+    /// every change made after the ones this page holds, in commit order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sync_token: Option<String>,
 }
 
 /// What differs between listable tables.
@@ -31,24 +35,46 @@ pub(crate) struct Listing {
     pub alias: &'static str,
     /// The table and its alias (`customers c`).
     pub table: &'static str,
-    /// Joins for read-only columns (may be empty).
-    pub joins: &'static str,
-    /// Selected columns.
-    pub cols: &'static str,
+    /// Writes the selected columns, as the actor may see them (joined names and counts cover
+    /// only records the actor reaches).
+    pub cols: fn(&mut Sql, &Actor),
+    /// Writes the joins those columns need (may write nothing).
+    pub joins: fn(&mut Sql, &Actor),
     /// The table's FTS5 table on SQLite.
     pub fts: &'static str,
+    /// Its columns of public words, as an FTS5 column filter; the last column, `private_text`
+    /// (email and phone words), is searched only by roles that see personal data.
+    pub public_columns: &'static str,
     /// Tag join table and its foreign key column.
     pub tags: (&'static str, &'static str),
     /// Whether person-only filters (stage, company) apply.
     pub person: bool,
+    /// The permission object, whose `pii` grant decides what search and filters may match.
+    pub object: Object,
 }
 
 impl Listing {
+    /// `SELECT <cols> FROM <table> <joins>`, to which callers add the conditions.
+    pub(crate) fn select(&self, actor: &Actor) -> Sql {
+        let mut q = Sql::new("SELECT ");
+        (self.cols)(&mut q, actor);
+        q.push(&format!(" FROM {}", self.table));
+        (self.joins)(&mut q, actor);
+        q
+    }
+
     /// The live record `id`, if the actor may see it.
     pub(crate) fn by_id(&self, actor: &Actor, id: i64) -> Sql {
+        let mut q = self.by_id_with_deleted(actor, id);
+        q.push(&format!(" AND {}.deleted_at IS NULL", self.alias));
+        q
+    }
+
+    /// Record `id`, live or deleted, if the actor may see it (erasure reaches tombstones too).
+    pub(crate) fn by_id_with_deleted(&self, actor: &Actor, id: i64) -> Sql {
         let a = self.alias;
-        let mut q = Sql::new(&format!("SELECT {} FROM {} {} WHERE {a}.id = ", self.cols, self.table, self.joins));
-        q.arg(id).push(&format!(" AND {a}.deleted_at IS NULL"));
+        let mut q = self.select(actor);
+        q.push(&format!(" WHERE {a}.id = ")).arg(id);
         visible(&mut q, actor, a);
         q
     }
@@ -60,6 +86,7 @@ fn sort_column(alias: &str, sort: SortField) -> String {
         SortField::CreatedAt => format!("{alias}.created_at"),
         SortField::UpdatedAt => format!("{alias}.updated_at"),
         SortField::Id => format!("{alias}.id"),
+        SortField::Changes => format!("{alias}.change_seq"),
         SortField::Relevance => "rank".into(),
     }
 }
@@ -70,6 +97,7 @@ fn sort_name(s: SortField) -> &'static str {
         SortField::CreatedAt => "created_at",
         SortField::UpdatedAt => "updated_at",
         SortField::Id => "id",
+        SortField::Changes => "changes",
         SortField::Relevance => "relevance",
     }
 }
@@ -77,7 +105,7 @@ fn sort_name(s: SortField) -> &'static str {
 /// The sort key and id of `row`: what a cursor continuing after it holds.
 fn cursor_key(sort: SortField, row: &dyn Row) -> Result<(Value, i64)> {
     let key: Value = match sort {
-        SortField::Id => json!(row.get::<i64>("sort_key")?),
+        SortField::Id | SortField::Changes => json!(row.get::<i64>("sort_key")?),
         // As raw bits: a decimal round trip may change the last digit, and keyset paging needs
         // the exact value.
         SortField::Relevance => json!(row.get::<f64>("sort_key")?.to_bits()),
@@ -105,7 +133,7 @@ fn decode_cursor(raw: &str, sort: SortField) -> Result<(Arg, i64)> {
     }
     let id = v["id"].as_i64().ok_or_else(bad)?;
     let key = match sort {
-        SortField::Id => Arg::Int(Some(v["k"].as_i64().ok_or_else(bad)?)),
+        SortField::Id | SortField::Changes => Arg::Int(Some(v["k"].as_i64().ok_or_else(bad)?)),
         SortField::Relevance => Arg::Real(f64::from_bits(v["k"].as_u64().ok_or_else(bad)?)),
         _ => Arg::Text(Some(v["k"].as_str().ok_or_else(bad)?.to_string())),
     };
@@ -114,14 +142,14 @@ fn decode_cursor(raw: &str, sort: SortField) -> Result<(Arg, i64)> {
 
 impl Store {
     /// Runs a list query and returns its rows (at most `limit`), each turned into a `T` by `f`,
-    /// and the next cursor.
+    /// the next cursor and, for sync listings, the sync token.
     pub(crate) async fn list_rows<T: Send>(
         &self,
         actor: &Actor,
         spec: &Listing,
         p: &ListParams,
         mut f: impl FnMut(&dyn Row) -> Result<T> + Send,
-    ) -> Result<(Vec<T>, Option<String>)> {
+    ) -> Result<Page<T>> {
         let a = spec.alias;
         if !spec.person && (p.lifecycle_stage.is_some() || p.company_id.is_some() || p.rfm_tier.is_some() || p.segment.is_some()) {
             return Err(Error::Invalid(ValidationErrors::single(
@@ -129,35 +157,56 @@ impl Store {
                 "only people can be filtered by lifecycle stage or company",
             )));
         }
+        // Roles that see personal data masked must not confirm it by searching or filtering
+        // for it: their search covers public words only, and personal filters are refused.
+        let pii = actor.sees_pii(spec.object);
+        if p.email.is_some() && !pii {
+            return Err(Error::Forbidden {
+                field: "email".into(),
+                message: "your role sees email addresses masked, so it cannot look people up by email".into(),
+            });
+        }
+        if let Some(f) = p.custom.iter().find(|f| f.field.sensitive) {
+            return Err(Error::Invalid(ValidationErrors::single(
+                format!("custom.{}", f.field.key),
+                "is a sensitive field: its values are stored encrypted and cannot be filtered",
+            )));
+        }
+        let sync = p.sort == SortField::Changes;
         let relevance = p.sort == SortField::Relevance;
         // The inner query finds the page's ids with narrow rows (filters, rank, cursor, limit);
         // only those ids are joined to their full rows and companies. Ranking every match with
         // its wide row was what made searches slow.
-        let mut q = Sql::new(&format!("SELECT {}, k.sort_key FROM (SELECT * FROM (SELECT {a}.id AS id, ", spec.cols));
-        // Each term matches a word prefix in clear, or (when encrypting) a whole email or phone
-        // word through its keyed token.
+        let mut q = Sql::new("SELECT ");
+        (spec.cols)(&mut q, actor);
+        q.push(&format!(", k.sort_key FROM (SELECT * FROM (SELECT {a}.id AS id, "));
+        // Each term matches a word prefix in clear, or (when encrypting, for roles with pii) a
+        // whole email or phone word through its keyed token.
         let fts_sqlite = if self.backend == Backend::Sqlite && !p.terms.is_empty() {
-            let term = |t: &String| match self.term_token(t) {
-                Some(tok) => format!("(\"{t}\"* OR \"{tok}\")"),
-                None => format!("\"{t}\"*"),
+            let term = |t: &String| match (pii, self.term_token(t)) {
+                (false, _) => format!("{} : \"{t}\"*", spec.public_columns),
+                (true, Some(tok)) => format!("(\"{t}\"* OR \"{tok}\")"),
+                (true, None) => format!("\"{t}\"*"),
             };
             // FTS5 needs an explicit AND between parenthesized groups.
             Some(p.terms.iter().map(term).collect::<Vec<_>>().join(" AND "))
         } else {
             None
         };
+        // Public words carry weight A in the tsvector, private ones weight B.
         let tsquery = p
             .terms
             .iter()
-            .map(|t| match self.term_token(t) {
-                Some(tok) => format!("({t}:* | {tok})"),
-                None => format!("{t}:*"),
+            .map(|t| match (pii, self.term_token(t)) {
+                (false, _) => format!("{t}:*A"),
+                (true, Some(tok)) => format!("({t}:* | {tok})"),
+                (true, None) => format!("{t}:*"),
             })
             .collect::<Vec<_>>()
             .join(" & ");
         if relevance {
             match self.backend {
-                Backend::Sqlite => q.push(&format!("bm25({}, 10.0, 2.0)", spec.fts)),
+                Backend::Sqlite => q.push(&format!("bm25({}, 10.0, 2.0, 2.0)", spec.fts)),
                 // Negated so that ascending order puts the best match first, as bm25 does.
                 Backend::Postgres => {
                     q.push(&format!("(-ts_rank({a}.search_tsv, to_tsquery('simple', ")).arg(tsquery.clone()).push(")))::float8")
@@ -180,10 +229,14 @@ impl Store {
             q.push(&format!(" AND {a}.search_tsv @@ to_tsquery('simple', ")).arg(tsquery).push(")");
         }
         visible(&mut q, actor, a);
-        match &p.updated_since {
-            Some(t) => q.push(&format!(" AND {a}.updated_at > ")).arg(t.clone()),
-            None => q.push(&format!(" AND {a}.deleted_at IS NULL")),
-        };
+        if sync {
+            // Tombstones included: that is how a syncing client learns of deletions.
+            if let Some(t) = &p.updated_since {
+                q.push(&format!(" AND {a}.updated_at > ")).arg(t.clone());
+            }
+        } else {
+            q.push(&format!(" AND {a}.deleted_at IS NULL"));
+        }
         if let Some(tag) = &p.tag {
             let (table, fk) = spec.tags;
             q.push(&format!(" AND {a}.id IN (SELECT {fk} FROM {table} WHERE tag = ")).arg(tag.clone()).push(")");
@@ -244,7 +297,9 @@ impl Store {
         }
         q.push(") s");
         let dir = if p.desc { "DESC" } else { "ASC" };
-        if let Some(c) = &p.cursor {
+        // In a sync listing the sync token is where the previous poll ended: a cursor.
+        let resume = p.cursor.as_ref().or(p.sync_token.as_ref());
+        if let Some(c) = resume {
             let (key, id) = decode_cursor(c, p.sort)?;
             q.push(if p.desc { " WHERE (s.sort_key, s.id) < (" } else { " WHERE (s.sort_key, s.id) > (" })
                 .arg(key)
@@ -253,14 +308,15 @@ impl Store {
                 .push(")");
         }
         q.push(&format!(" ORDER BY s.sort_key {dir}, s.id {dir} LIMIT ")).arg(p.limit as i64 + 1);
-        q.push(&format!(") k JOIN {} ON {a}.id = k.id {} ORDER BY k.sort_key {dir}, k.id {dir}", spec.table, spec.joins));
+        q.push(&format!(") k JOIN {} ON {a}.id = k.id", spec.table));
+        (spec.joins)(&mut q, actor);
+        q.push(&format!(" ORDER BY k.sort_key {dir}, k.id {dir}"));
         let mut rows = self.read(&q, |r| Ok((f(r)?, cursor_key(p.sort, r)?))).await?;
-        let next = if rows.len() > p.limit as usize {
-            rows.truncate(p.limit as usize);
-            rows.last().map(|(_, (key, id))| encode_cursor(p.sort, key, *id))
-        } else {
-            None
-        };
-        Ok((rows.into_iter().map(|(t, _)| t).collect(), next))
+        let more = rows.len() > p.limit as usize;
+        rows.truncate(p.limit as usize);
+        let last = rows.last().map(|(_, (key, id))| encode_cursor(p.sort, key, *id));
+        let sync_token = if sync { last.clone().or_else(|| resume.cloned()) } else { None };
+        let next_cursor = if more { last } else { None };
+        Ok(Page { data: rows.into_iter().map(|(t, _)| t).collect(), next_cursor, sync_token })
     }
 }

@@ -4,11 +4,11 @@ use rapport_domain::{ValidationErrors, now_rfc3339};
 use serde_json::{Map, Value};
 use sqlx::{Any, Row as _, Transaction};
 
-use rapport_domain::permissions::{Actor, Visibility};
+use rapport_domain::permissions::{Actor, Object, Visibility};
 
 use crate::row::Row;
 use crate::sql::{Sql, sql};
-use crate::{Error, Result, unique_violation};
+use crate::{Error, Result, WriteTx, unique_violation};
 
 /// Refuses an owner id that is not an active user, naming the field.
 pub(crate) async fn check_owner(tx: &mut Transaction<'static, Any>, owner_id: Option<i64>) -> Result<()> {
@@ -20,15 +20,59 @@ pub(crate) async fn check_owner(tx: &mut Transaction<'static, Any>, owner_id: Op
     Ok(())
 }
 
-/// The live company's name, or a field error naming `company_id`.
-pub(crate) async fn company_name(tx: &mut Transaction<'static, Any>, company_id: Option<i64>) -> Result<Option<String>> {
+/// Checks the owner a record gets from `actor`: an active user, and one the actor may give
+/// records to. Without the `assign` grant that is the actor themselves or a member of one of
+/// their teams, never nobody (an unowned record is visible to every sales rep).
+pub(crate) async fn check_assignment(
+    tx: &mut Transaction<'static, Any>,
+    actor: &Actor,
+    object: Object,
+    owner_id: Option<i64>,
+) -> Result<()> {
+    check_owner(tx, owner_id).await?;
+    if actor.may_assign(object) {
+        return Ok(());
+    }
+    let allowed = match owner_id {
+        None => false,
+        Some(o) if Some(o) == actor.user_id => true,
+        Some(o) => sql(
+            "SELECT m2.user_id FROM team_members m1 JOIN team_members m2 ON m2.team_id = m1.team_id WHERE m1.user_id = ? AND m2.user_id = ?",
+            [actor.user_id.into(), o.into()],
+        )
+        .fetch_optional(&mut **tx)
+        .await?
+        .is_some(),
+    };
+    if allowed {
+        return Ok(());
+    }
+    let message = match owner_id {
+        None => "your role may not leave records unowned: name an owner (yourself or a teammate), or leave owner_id out to own it",
+        Some(_) => "your role may give records only to yourself or to members of your teams",
+    };
+    Err(Error::Forbidden { field: "owner_id".into(), message: message.into() })
+}
+
+/// The name of the live company `company_id` as `actor` may see it, or a field error naming
+/// `company_id`: a company out of the actor's reach is as unknown as one that does not exist,
+/// so linking cannot be used to learn other teams' company names.
+pub(crate) async fn company_name(tx: &mut Transaction<'static, Any>, actor: &Actor, company_id: Option<i64>) -> Result<Option<String>> {
     let Some(id) = company_id else {
         return Ok(None);
     };
-    match sql("SELECT name FROM companies WHERE id = ? AND deleted_at IS NULL", [id.into()]).fetch_optional(&mut **tx).await? {
-        Some(r) => Ok(Some(r.try_get("name")?)),
+    match seen_company_name(tx, actor, id).await? {
+        Some(name) => Ok(Some(name)),
         None => Err(Error::Invalid(ValidationErrors::single("company_id", format!("there is no company with id {id}")))),
     }
+}
+
+/// The name of live company `id` if `actor` may see it.
+pub(crate) async fn seen_company_name(tx: &mut Transaction<'static, Any>, actor: &Actor, id: i64) -> Result<Option<String>> {
+    let mut q = Sql::new("SELECT co.name FROM companies co WHERE co.id = ");
+    q.arg(id).push(" AND co.deleted_at IS NULL");
+    visible(&mut q, actor, "co");
+    Ok(q.fetch_optional(&mut **tx).await?.map(|r| r.try_get("name")).transpose()?)
 }
 
 /// Replaces a record's rows in its tag table.
@@ -56,14 +100,17 @@ pub(crate) fn json_object(row: &dyn Row, col: &str) -> Result<Map<String, Value>
 /// every edit makes, and runs it: refused as a version mismatch when someone saved in between.
 /// `unique` names the table's unique indexes for [`unique_violation`].
 pub(crate) async fn save_versioned(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut WriteTx,
+    table: &'static str,
     mut q: Sql,
     id: i64,
     version: i64,
     unique: &[(&str, &str, &str, &str)],
 ) -> Result<()> {
-    q.push(", updated_at = ").arg(now_rfc3339()).push(", version = version + 1 WHERE id = ").arg(id).push(" AND version = ").arg(version);
-    if q.execute(&mut **tx).await.map_err(|e| unique_violation(e, unique))? == 0 {
+    tx.changed(table);
+    q.push(", updated_at = ").arg(now_rfc3339()).push(", change_seq = NULL, version = version + 1 WHERE id = ").arg(id);
+    q.push(" AND version = ").arg(version);
+    if q.execute(&mut ***tx).await.map_err(|e| unique_violation(e, unique))? == 0 {
         return Err(Error::VersionMismatch { current: version + 1 });
     }
     Ok(())
@@ -71,15 +118,25 @@ pub(crate) async fn save_versioned(
 
 /// Marks record `id` of `table` deleted: it leaves reads and lists but stays as a tombstone that
 /// `updated_since` sync reports.
-pub(crate) async fn soft_delete(tx: &mut Transaction<'static, Any>, table: &str, id: i64) -> Result<()> {
+pub(crate) async fn soft_delete(tx: &mut WriteTx, table: &'static str, id: i64) -> Result<()> {
     let now = now_rfc3339();
+    tx.changed(table);
     sql(
-        &format!("UPDATE {table} SET deleted_at = ?, updated_at = ?, version = version + 1 WHERE id = ?"),
+        &format!("UPDATE {table} SET deleted_at = ?, updated_at = ?, change_seq = NULL, version = version + 1 WHERE id = ?"),
         [now.clone().into(), now.into(), id.into()],
     )
-    .execute(&mut **tx)
+    .execute(&mut ***tx)
     .await?;
     Ok(())
+}
+
+/// Marks rows of `table` matching `cond` (a condition with one `?`, bound to `arg`) as changed
+/// now, without a new version: what they show changed (a joined name), not what they hold, so
+/// sync clients fetch them again but nobody's edit of them is refused.
+pub(crate) async fn touch(tx: &mut WriteTx, table: &'static str, cond: &str, arg: i64) -> Result<u64> {
+    tx.changed(table);
+    let q = sql(&format!("UPDATE {table} SET updated_at = ?, change_seq = NULL WHERE {cond}"), [now_rfc3339().into(), arg.into()]);
+    Ok(q.execute(&mut ***tx).await?)
 }
 
 /// Checks `If-Match` against the stored version.

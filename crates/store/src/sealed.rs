@@ -3,6 +3,7 @@
 //! paths run, so tests exercise both.
 
 use rapport_domain::text;
+use serde_json::{Map, Value};
 
 use crate::crypto::Keyring;
 use crate::{Error, Result, Store};
@@ -53,14 +54,34 @@ impl Store {
         }
     }
 
-    /// The text full-text search indexes: public words in clear, private ones (email and phone
-    /// words) as keyed tokens when encrypting.
-    pub(crate) fn search_text(&self, public: String, private: Vec<String>) -> String {
+    /// The private words full-text search indexes (email and phone words), in a column of their
+    /// own that only roles with `pii` search: keyed tokens when encrypting, so they match whole
+    /// words only, the words themselves otherwise.
+    pub(crate) fn private_text(&self, private: Vec<String>) -> String {
         let private: Vec<String> = match self.keyring() {
             Some(k) => private.iter().map(|t| k.search_token(t)).collect(),
             None => private,
         };
-        text::fold(&format!("{public} {}", private.join(" ")))
+        text::fold(&private.join(" "))
+    }
+
+    /// A record's custom values as stored: the filterable ones as JSON, and the ones whose field
+    /// is marked sensitive sealed together (`None` when there are none).
+    pub(crate) fn split_custom(&self, custom: &Map<String, Value>, sensitive: &[String]) -> (String, Option<String>) {
+        let (secret, open): (Map<String, Value>, Map<String, Value>) =
+            custom.clone().into_iter().partition(|(k, _)| sensitive.iter().any(|s| s == k));
+        let sealed = (!secret.is_empty()).then(|| self.seal(&Value::Object(secret).to_string()));
+        (Value::Object(open).to_string(), sealed)
+    }
+
+    /// The custom values of a stored record: the filterable ones and the opened sensitive ones.
+    pub(crate) fn join_custom(&self, mut custom: Map<String, Value>, sealed: Option<String>) -> Result<Map<String, Value>> {
+        if let Some(s) = sealed {
+            if let Ok(Value::Object(secret)) = serde_json::from_str(&self.open(s)?) {
+                custom.extend(secret);
+            }
+        }
+        Ok(custom)
     }
 
     /// A search term's keyed token, when encrypting: it matches whole private words.
@@ -74,6 +95,14 @@ impl Store {
             (Some(v), Some(k)) => k.is_current(v),
             _ => true,
         }
+    }
+}
+
+impl Store {
+    /// Recomputes the stored form of records marked for it (see the 0008 migration): done when
+    /// migrating, and after a custom field's sensitivity changes. Returns how many were rewritten.
+    pub async fn rewrite_pending(&self) -> Result<usize> {
+        Ok(self.rewrite_customers(false).await? + self.rewrite_companies(false).await?)
     }
 }
 
@@ -106,8 +135,8 @@ impl Store {
         let mut total = ResealSummary::default();
         loop {
             let pass = ResealSummary {
-                customers: self.reseal_customers().await?,
-                companies: self.reseal_companies().await?,
+                customers: self.rewrite_customers(true).await?,
+                companies: self.rewrite_companies(true).await?,
                 audit_entries: self.reseal_audit().await?,
             };
             total.customers += pass.customers;

@@ -34,8 +34,10 @@ async fn list(State(state): State<AppState>, user: CurrentUser, QueryPairs(pairs
 async fn create(
     State(state): State<AppState>,
     user: CurrentUser,
-    AppJson(input): AppJson<CompanyInput>,
+    AppJson(mut input): AppJson<CompanyInput>,
 ) -> Result<(StatusCode, HeaderMap, Json<Company>), ApiError> {
+    // Left out, the owner is the creator (as in the UI); `null` asks for an unowned record.
+    input.owner_id = Some(user.actor.owner_for_new(input.owner_id));
     let defs = state.store.company_fields(&user.actor).await?;
     let cc = &state.config.phone_country_code;
     let c = state.store.create_company(&user.actor, || input.apply(None, &defs, cc)).await?;

@@ -38,8 +38,10 @@ async fn list(State(state): State<AppState>, user: CurrentUser, QueryPairs(pairs
 async fn create(
     State(state): State<AppState>,
     user: CurrentUser,
-    AppJson(input): AppJson<CustomerInput>,
+    AppJson(mut input): AppJson<CustomerInput>,
 ) -> Result<(StatusCode, HeaderMap, Json<Customer>), ApiError> {
+    // Left out, the owner is the creator (as in the UI); `null` asks for an unowned record.
+    input.owner_id = Some(user.actor.owner_for_new(input.owner_id));
     let defs = state.store.customer_fields(&user.actor).await?;
     let cc = &state.config.phone_country_code;
     let c = state.store.create_customer(&user.actor, || input.apply(None, &defs, cc)).await?;

@@ -174,13 +174,15 @@ const OBJECTS: [(Object, &str); 8] = [
     (Object::AuditLog, "audit_log"),
     (Object::Campaign, "campaign"),
 ];
-const ACTIONS: [(Action, &str); 6] = [
+const ACTIONS: [(Action, &str); 8] = [
     (Action::Read, "read"),
     (Action::Create, "create"),
     (Action::Update, "update"),
     (Action::Delete, "delete"),
     (Action::Export, "export"),
     (Action::Pii, "pii"),
+    (Action::Assign, "assign"),
+    (Action::Erase, "erase"),
 ];
 
 #[derive(Template)]
@@ -190,7 +192,7 @@ struct RolesPage {
     csrf: String,
     roles: Vec<RoleInfo>,
     objects: [(Object, &'static str); 8],
-    actions: [(Action, &'static str); 6],
+    actions: [(Action, &'static str); 8],
     notice: Option<String>,
 }
 

@@ -129,7 +129,9 @@ pub fn form_errors(form: HashMap<String, String>, e: rapport_store::Error) -> Re
         |errors: &[rapport_domain::FieldError]| forms::FormState { values: form.clone(), errors: HashMap::new() }.with_errors(errors);
     Ok(match e {
         E::Invalid(v) => (with(&v.0), Some("Please correct the fields marked below.".to_string())),
-        E::Conflict { field, message } => (with(&[rapport_domain::FieldError { field, message: message.clone() }]), Some(message)),
+        E::Conflict { field, message } | E::Forbidden { field, message } => {
+            (with(&[rapport_domain::FieldError { field, message: message.clone() }]), Some(message))
+        }
         e @ E::VersionMismatch { .. } => (with(&[]), Some(format!("{e}. Open the record again to see their change, then re-apply yours."))),
         other => return Err(other.into()),
     })

@@ -68,7 +68,8 @@ async fn roles_are_checked_on_every_call() {
     each_backend!(|app| {
         let viewer = app.user_token("viewer@example.com", Role::Viewer).await;
         let rep = app.user_token("rep@example.com", Role::SalesRep).await;
-        let c = app.customer(json!({"name": "Ann Lee"})).await;
+        // Unowned, so that the rep reaches it too.
+        let c = app.customer(json!({"name": "Ann Lee", "owner_id": null})).await;
         let path = format!("/api/v1/customers/{}", c["id"]);
         assert_eq!(app.call(Method::GET, &path, Some(&viewer), None, &[]).await.status, StatusCode::OK);
         let r = app.call(Method::PATCH, &path, Some(&viewer), Some(json!({"name": "X"})), &[]).await;

@@ -11,5 +11,8 @@ mod customers;
 mod encryption;
 mod lists;
 mod meta;
+mod ownership;
+mod privacy;
 mod security;
+mod sync;
 mod ui;

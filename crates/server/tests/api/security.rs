@@ -27,7 +27,7 @@ async fn attempt(app: &TestApp, token: &str, object: &str, action: &str) -> Stat
     match (object, action) {
         ("customer" | "company", _) => {
             let plural = if object == "customer" { "customers" } else { "companies" };
-            let id = app.post(&format!("/api/v1/{plural}"), json!({"name": "Target"})).await.body["id"].clone();
+            let id = app.post(&format!("/api/v1/{plural}"), json!({"name": "Target", "owner_id": null})).await.body["id"].clone();
             match action {
                 "read" => call(Method::GET, format!("/api/v1/{plural}/{id}"), None).await,
                 "create" => call(Method::POST, format!("/api/v1/{plural}"), Some(json!({"name": "New"}))).await,
@@ -132,7 +132,7 @@ async fn records_outside_a_users_reach_do_not_exist_for_them() {
             (user_id(&app, &rep_a).await, user_id(&app, &rep_b).await, user_id(&app, &rep_c).await, user_id(&app, &boss).await);
         let secret = owned_by(&app, "Bsecret", b).await;
         let mine = owned_by(&app, "Amine", a).await;
-        let pool = app.customer(json!({"name": "Unowned"})).await;
+        let pool = app.customer(json!({"name": "Unowned", "owner_id": null})).await;
         let path = format!("/api/v1/customers/{}", secret["id"]);
         for (m, body) in [(Method::GET, None), (Method::PATCH, Some(json!({"name": "x"}))), (Method::DELETE, None)] {
             let r = app.call(m.clone(), &path, Some(&rep_a), body, &[]).await;
@@ -146,7 +146,7 @@ async fn records_outside_a_users_reach_do_not_exist_for_them() {
         assert!(names(app.get_as(&rep_a, format!("/api/v1/customers?owner_id={b}")).await).is_empty());
         assert_eq!(app.get_as(&rep_a, format!("{path}/privacy_export")).await.status, StatusCode::FORBIDDEN);
         let r = app.call(Method::POST, &format!("{path}/erase"), Some(&rep_a), None, &[]).await;
-        assert_eq!(r.status, StatusCode::NOT_FOUND);
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "erasure is a grant of its own, which reps do not hold");
 
         // A team with visibility "team" shares its members' records with each other; a manager
         // sees all of their teams' records whatever the visibility.
@@ -165,10 +165,17 @@ async fn records_outside_a_users_reach_do_not_exist_for_them() {
             StatusCode::OK,
             "unowned records are everyone's"
         );
-        // Handing a record to someone else takes it out of one's sight.
-        let r =
-            app.call(Method::PATCH, &format!("/api/v1/customers/{}", mine["id"]), Some(&rep_a), Some(json!({"owner_id": c})), &[]).await;
-        assert_eq!(r.status, StatusCode::OK);
+        // A rep gives records only to members of their teams, never away to nobody.
+        let mine_path = format!("/api/v1/customers/{}", mine["id"]);
+        let r = app.call(Method::PATCH, &mine_path, Some(&rep_a), Some(json!({"owner_id": c})), &[]).await;
+        assert_eq!((r.status, r.error_fields()), (StatusCode::FORBIDDEN, vec!["owner_id".to_string()]), "{}", r.body);
+        let r = app.call(Method::PATCH, &mine_path, Some(&rep_a), Some(json!({"owner_id": null})), &[]).await;
+        assert_eq!((r.status, r.error_fields()), (StatusCode::FORBIDDEN, vec!["owner_id".to_string()]), "{}", r.body);
+        // Handing a record to someone else takes it out of one's sight (a private team makes
+        // them teammates without sharing records).
+        app.post("/api/v1/teams", json!({"name": "Pair", "visibility": "private", "member_ids": [a, c]})).await;
+        let r = app.call(Method::PATCH, &mine_path, Some(&rep_a), Some(json!({"owner_id": c})), &[]).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
         assert_eq!(app.get_as(&rep_a, format!("/api/v1/customers/{}", mine["id"])).await.status, StatusCode::NOT_FOUND);
     });
 }
