@@ -344,8 +344,14 @@ impl Store {
 
     /// Checks an email and password; on success issues a new token of `kind` (`api` for
     /// bearer tokens from the API, `session` for the UI's cookie) and returns it in clear,
-    /// the only time it is ever visible. Five failures within fifteen minutes lock the email
-    /// for fifteen minutes; the count lives in the database, so it holds across processes.
+    /// the only time it is ever visible.
+    ///
+    /// Throttling: each attempt first claims a numbered slot of its email's fifteen-minute
+    /// window, in one atomic upsert (serialized on SQLite, row-locked on PostgreSQL), and only
+    /// the first five slots get their password checked: parallel guesses cannot all pass
+    /// before the failures are counted. The fifth slot locks the email for fifteen minutes
+    /// (the window restarts with the lock, so the lock ends when the window does); a success
+    /// clears the count. The count lives in the database, so it holds across processes.
     pub async fn login(
         &self,
         email: &str,
@@ -355,24 +361,44 @@ impl Store {
     ) -> Result<Result<(String, User), LoginRefused>> {
         let email = email.trim().to_lowercase();
         let now = now_rfc3339();
-        let q = sql("SELECT failures, window_start, locked_until FROM login_throttle WHERE email = ?", [email.clone().into()]);
-        // (failures, window start, locked until) of this email's recent failures.
-        let throttle = self
-            .read_optional(&q, |t| {
-                Ok((t.get::<i64>("failures")?, t.get::<String>("window_start")?, t.get::<Option<String>>("locked_until")?))
-            })
-            .await?;
-        if let Some((_, _, locked_until)) = &throttle {
-            if let Some(until) = locked_until.clone() {
-                if until > now {
-                    let mut tx = self.write_tx().await?;
-                    let actor = Actor::anonymous(None, request_id);
-                    self.audit(&mut tx, &actor, "login_locked", "user", None, json!({"email": email})).await?;
-                    tx.commit().await?;
-                    return Ok(Err(LoginRefused::Locked { until }));
-                }
-            }
+        let window_end = time_in(chrono::Duration::minutes(-THROTTLE_MINUTES));
+        let lock_end = time_in(chrono::Duration::minutes(THROTTLE_MINUTES));
+        let mut tx = self.write_tx().await?;
+        // `failures` counts the window's attempts, the one in flight included; a window that
+        // started before `window_end` is over (and with it any lock) and starts again at 1.
+        let slot = sql(
+            "INSERT INTO login_throttle (email, failures, window_start, locked_until) VALUES (?, 1, ?, NULL) \
+             ON CONFLICT (email) DO UPDATE SET \
+             failures = CASE WHEN login_throttle.window_start <= ? THEN 1 ELSE login_throttle.failures + 1 END, \
+             window_start = CASE WHEN login_throttle.window_start <= ? OR login_throttle.failures + 1 = ? \
+                 THEN excluded.window_start ELSE login_throttle.window_start END, \
+             locked_until = CASE WHEN login_throttle.window_start <= ? THEN NULL \
+                 WHEN login_throttle.failures + 1 = ? THEN ? ELSE login_throttle.locked_until END \
+             RETURNING failures, locked_until",
+            [
+                email.clone().into(),
+                now.clone().into(),
+                window_end.clone().into(),
+                window_end.clone().into(),
+                MAX_FAILURES.into(),
+                window_end.into(),
+                MAX_FAILURES.into(),
+                lock_end.clone().into(),
+            ],
+        )
+        .fetch_one(&mut **tx)
+        .await?;
+        let attempt: i64 = slot.try_get("failures")?;
+        let locked_until: Option<String> = slot.try_get("locked_until")?;
+        if attempt > MAX_FAILURES {
+            let actor = Actor::anonymous(None, request_id);
+            self.audit(&mut tx, &actor, "login_locked", "user", None, json!({"email": email})).await?;
+            tx.commit().await?;
+            return Ok(Err(LoginRefused::Locked { until: locked_until.unwrap_or(lock_end) }));
         }
+        // The slot is taken for everyone else before the (slow) password check; the write
+        // lock is not held during it.
+        tx.commit().await?;
         let q = sql(&format!("SELECT {USER_COLS}, u.password_hash FROM users u WHERE u.email = ?"), [email.clone().into()]);
         let found = self.read_optional(&q, |r| Ok((user_from_row(r)?, r.get::<String>("password_hash")?))).await?;
         let user_id = found.as_ref().map(|(u, _)| u.id);
@@ -390,19 +416,6 @@ impl Store {
         };
         let mut tx = self.write_tx().await?;
         let Some(user) = verified else {
-            let open_window = throttle.filter(|(_, start, _)| *start > time_in(chrono::Duration::minutes(-THROTTLE_MINUTES)));
-            let (failures, window_start) = match open_window {
-                Some((failures, start, _)) => (failures + 1, start),
-                None => (1, now.clone()),
-            };
-            let locked_until = (failures >= MAX_FAILURES).then(|| time_in(chrono::Duration::minutes(THROTTLE_MINUTES)));
-            sql(
-                "INSERT INTO login_throttle (email, failures, window_start, locked_until) VALUES (?, ?, ?, ?) \
-                 ON CONFLICT (email) DO UPDATE SET failures = excluded.failures, window_start = excluded.window_start, locked_until = excluded.locked_until",
-                [email.clone().into(), failures.into(), window_start.into(), locked_until.clone().into()],
-            )
-            .execute(&mut **tx)
-            .await?;
             let actor = Actor::anonymous(user_id, request_id);
             self.audit(
                 &mut tx,
@@ -410,7 +423,7 @@ impl Store {
                 "login_failed",
                 "user",
                 user_id,
-                json!({"email": email, "failures": failures, "locked_until": locked_until}),
+                json!({"email": email, "failures": attempt, "locked_until": locked_until}),
             )
             .await?;
             tx.commit().await?;

@@ -1,6 +1,7 @@
 use axum::http::{Method, StatusCode};
 use rapport_domain::permissions::Role;
 use serde_json::json;
+use sqlx::Connection;
 
 use crate::each_backend;
 
@@ -96,5 +97,49 @@ async fn roles_are_checked_on_every_call() {
         assert_eq!(r.status, StatusCode::CONFLICT);
         let r = app.post("/api/v1/users", json!({"email": "short@example.com", "name": "S", "password": "short", "role": "viewer"})).await;
         assert_eq!((r.status, r.error_fields()), (StatusCode::UNPROCESSABLE_ENTITY, vec!["password".to_string()]));
+    });
+}
+
+/// A login request through the router, as one of many clients.
+async fn login_status(router: axum::Router, password: String) -> StatusCode {
+    let body = json!({"email": crate::helpers::ADMIN_EMAIL, "password": password}).to_string();
+    let req = axum::http::Request::post("/api/v1/auth/login").header("content-type", "application/json").body(axum::body::Body::from(body));
+    tower::ServiceExt::oneshot(router, req.unwrap()).await.unwrap().status()
+}
+
+/// Issue 8, item 4: the lockout holds when the guesses come all at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_guesses_get_five_checks_then_429() {
+    each_backend!(|app| {
+        let mut guesses = tokio::task::JoinSet::new();
+        for i in 0..60 {
+            guesses.spawn(login_status(app.router.clone(), format!("wrong guess number {i}")));
+        }
+        let statuses = guesses.join_all().await;
+        let checked = statuses.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count();
+        let locked = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+        assert!(checked <= 5, "{checked} passwords were checked: {statuses:?}");
+        assert_eq!(locked, 60 - checked, "{statuses:?}");
+        let audit = app.get("/api/v1/audit_log?action=login_failed&limit=100").await;
+        assert_eq!(audit.body.as_array().unwrap().len(), checked, "one login_failed row per checked password");
+        let r = app
+            .call(
+                Method::POST,
+                "/api/v1/auth/login",
+                None,
+                Some(json!({"email": crate::helpers::ADMIN_EMAIL, "password": crate::helpers::PASSWORD})),
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "the right password waits for the lock to end too");
+        // Fifteen minutes later, as time would have it, the lock is over.
+        let mut conn = sqlx::AnyConnection::connect(&app.url).await.unwrap();
+        sqlx::raw_sql(
+            "UPDATE login_throttle SET window_start = '2000-01-01T00:00:00.000000Z', locked_until = '2000-01-01T00:15:00.000000Z'",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        app.login(crate::helpers::ADMIN_EMAIL, crate::helpers::PASSWORD).await;
     });
 }
