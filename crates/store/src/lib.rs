@@ -1,10 +1,10 @@
 //! The database: one code path for SQLite (embedded, the default) and PostgreSQL.
 //!
 //! Everything goes through sqlx's `Any` driver with `$n` parameters and a portable SQL subset;
-//! the few places where the engines differ (full-text search, JSON paths, transaction start)
-//! are named in [`Backend`]. Every public function takes the acting [`Actor`], checks the
-//! permission matrix first and writes its audit row in the same transaction as the change, so
-//! callers cannot forget either. Row structs stay private; callers get domain types.
+//! the few places where the engines differ (full-text search, JSON paths, transaction start,
+//! row locks) are named in [`Backend`]. Every public function takes the acting [`Actor`],
+//! checks the permission matrix first and writes its audit row in the same transaction as the
+//! change, so callers cannot forget either. Row structs stay private; callers get domain types.
 
 use rapport_domain::ValidationErrors;
 use rapport_domain::permissions::Denied;
@@ -97,6 +97,17 @@ impl Backend {
             Some(Backend::Postgres)
         } else {
             None
+        }
+    }
+
+    /// What ends a `SELECT` inside a write transaction to lock the rows it read until the
+    /// transaction ends: `FOR UPDATE` on PostgreSQL, where concurrent writers would otherwise
+    /// each decide from the same snapshot; nothing on SQLite, whose write transactions already
+    /// run one at a time (`BEGIN IMMEDIATE`) and which has no such clause.
+    pub(crate) fn lock_rows(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE",
         }
     }
 }

@@ -11,7 +11,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use sqlx::{Any, Row as _, Transaction};
 
-use crate::records::check_version;
+use crate::records::{check_version, save_versioned};
 use crate::row::Row;
 use crate::sql::sql;
 use crate::{Error, Result, Store, audit, unique_violation};
@@ -271,7 +271,9 @@ impl Store {
 
     /// Changes a user (admins only). Role changes, deactivation and password resets are
     /// audited; deactivating revokes every token at once; the last active admin cannot be
-    /// demoted or disabled, so the system always has someone who can manage it.
+    /// demoted or disabled, so the system always has someone who can manage it, even when two
+    /// admins act at the same moment. Like every record, the save is version-checked: a change
+    /// saved in between answers [`Error::VersionMismatch`].
     pub async fn update_user(&self, actor: &Actor, id: i64, if_match: Option<i64>, patch: UserPatch) -> Result<User> {
         require(actor, Object::User, Action::Update)?;
         let mut tx = self.write_tx().await?;
@@ -298,24 +300,29 @@ impl Store {
         }
         let demotes_admin = before.role == "admin" && before.is_active && (after.role != "admin" || !after.is_active);
         if demotes_admin {
-            let admins: i64 = sql("SELECT COUNT(*) AS n FROM users WHERE role = 'admin' AND is_active = 1", [])
-                .fetch_one(&mut **tx)
-                .await?
-                .try_get("n")?;
-            if admins <= 1 {
+            // Lock every active admin's row (in id order, so two of these never deadlock) before
+            // counting them: two admins demoting each other at the same moment would otherwise
+            // each count two and both succeed. A writer that waited here counts what the other
+            // committed.
+            let q = format!("SELECT id FROM users WHERE role = 'admin' AND is_active = 1 ORDER BY id{}", self.backend.lock_rows());
+            let admins: Vec<i64> = sql(&q, []).fetch_all(&mut **tx).await?.iter().map(|r| r.try_get("id")).collect::<Result<_, _>>()?;
+            if !admins.contains(&id) {
+                // Someone else changed this user after it was read here.
+                return Err(Error::VersionMismatch { current: self.user_in(&mut tx, id).await?.version });
+            }
+            if admins.len() <= 1 {
                 return Err(Error::Invalid(ValidationErrors::single(
-                    "role",
+                    if after.is_active { "role" } else { "is_active" },
                     "this is the last active admin: make someone else admin first",
                 )));
             }
         }
         let now = now_rfc3339();
-        sql(
-            "UPDATE users SET name = ?, role = ?, is_active = ?, updated_at = ?, version = version + 1 WHERE id = ?",
-            [after.name.clone().into(), after.role.clone().into(), (after.is_active as i64).into(), now.clone().into(), id.into()],
-        )
-        .execute(&mut **tx)
-        .await?;
+        let change = sql(
+            "UPDATE users SET name = ?, role = ?, is_active = ?",
+            [after.name.clone().into(), after.role.clone().into(), (after.is_active as i64).into()],
+        );
+        save_versioned(&mut tx, change, id, before.version, &[]).await?;
         if let Some(p) = &patch.password {
             sql("UPDATE users SET password_hash = ? WHERE id = ?", [hash_password(p)?.into(), id.into()]).execute(&mut **tx).await?;
         }
