@@ -26,6 +26,7 @@ mod records;
 mod roles;
 mod row;
 mod sealed;
+mod secrets;
 mod sql;
 mod teams;
 mod users;
@@ -124,6 +125,8 @@ pub struct Store {
     /// SQLite has one writer at a time: this process's writers wait their turn here, in order,
     /// instead of in SQLite's busy handler, which sleeps in growing steps (up to 100 ms).
     write_turn: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// The form-token key once read (see [`secrets`]).
+    secret: secrets::SecretCell,
 }
 
 /// A write transaction, holding this process's turn to write on SQLite until it ends.
@@ -195,7 +198,15 @@ impl Store {
             Backend::Sqlite => sqlite_file(&url).map(|path| std::sync::Arc::new(local::LocalReads::new(path))),
             Backend::Postgres => None,
         };
-        Ok(Store { pool, backend, keys: None, sessions: Default::default(), local, write_turn: Default::default() })
+        Ok(Store {
+            pool,
+            backend,
+            keys: None,
+            sessions: Default::default(),
+            local,
+            write_turn: Default::default(),
+            secret: Default::default(),
+        })
     }
 
     async fn pool(backend: Backend, opts: AnyConnectOptions, size: u32) -> Result<AnyPool, String> {

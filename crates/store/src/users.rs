@@ -90,6 +90,8 @@ pub struct Session {
     pub scopes: Scopes,
     /// The token's id (for revocation).
     pub token_id: i64,
+    /// The token's kind: `session` (the web UI's cookie), `api` (from sign-in) or `personal`.
+    pub kind: String,
 }
 
 impl Session {
@@ -459,7 +461,7 @@ impl Store {
         let now = now_rfc3339();
         let q = sql(
             &format!(
-                "SELECT {USER_COLS}, t.id AS token_id, t.scopes, t.last_used_at, r.permissions FROM auth_tokens t JOIN users u ON u.id = t.user_id \
+                "SELECT {USER_COLS}, t.id AS token_id, t.kind, t.scopes, t.last_used_at, r.permissions FROM auth_tokens t JOIN users u ON u.id = t.user_id \
                  LEFT JOIN roles r ON r.name = u.role \
                  WHERE t.token_hash = ? AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > ?) AND u.is_active = 1"
             ),
@@ -474,10 +476,11 @@ impl Store {
                     r.get::<i64>("token_id")?,
                     r.get::<Option<String>>("last_used_at")?,
                     r.get::<String>("scopes")?,
+                    r.get::<String>("kind")?,
                 ))
             })
             .await?;
-        let Some((user, custom, token_id, last, scopes)) = found else { return Ok(None) };
+        let Some((user, custom, token_id, last, scopes, kind)) = found else { return Ok(None) };
         let perms = match (Role::parse(&user.role), custom) {
             (Some(r), _) => r.permissions(),
             (None, Some(json)) => serde_json::from_str(&json).map_err(|e| Error::Db(sqlx::Error::Decode(Box::new(e))))?,
@@ -488,7 +491,7 @@ impl Store {
         if last.is_none_or(|l| l < time_in(chrono::Duration::minutes(-1))) {
             let _ = sql("UPDATE auth_tokens SET last_used_at = ? WHERE id = ?", [now.into(), token_id.into()]).execute(&self.pool).await;
         }
-        let session = Session { user, perms: perms.into(), scopes: Scopes::parse(&scopes), token_id };
+        let session = Session { user, perms: perms.into(), scopes: Scopes::parse(&scopes), token_id, kind };
         self.sessions.put(hash, session.clone());
         Ok(Some(session))
     }

@@ -12,4 +12,5 @@ mod encryption;
 mod lists;
 mod meta;
 mod security;
+mod sign_in;
 mod ui;
