@@ -10,6 +10,7 @@
 //! - The sign-in form has no session to bind to, so it gets a signed double submit: a random
 //!   value in a cookie only `/login` receives, and its HMAC in the form. A browser that says
 //!   where a sign-in comes from (`Origin`, or else `Referer`) must name this site too.
+//! - `next=` after sign-in is a path on this site or nothing ([`safe_next`]).
 
 use std::collections::HashMap;
 
@@ -105,13 +106,56 @@ pub(super) async fn require_csrf(State(state): State<AppState>, req: Request, ne
     }
 }
 
-/// Where to go after signing in: `next` when it is a local path, else [`DEFAULT_NEXT`]; an
-/// open redirect to another site would help phishing.
+/// Where to go after signing in: `next` when it is a path on this site, else [`DEFAULT_NEXT`].
+///
+/// A local path starts with one `/` followed by anything but `/` or `\` (browsers read `//x`
+/// and `/\x` as another host), and holds no backslash and no control character (browsers drop
+/// tabs and newlines, so `/<TAB>/x` is `//x`; `\r\n` would split the header). The same must
+/// hold after every further percent-decoding, since a proxy or a browser may decode again.
+/// What passes is returned with spaces and non-ASCII percent-encoded, so it is always a valid
+/// `Location`.
 pub(super) fn safe_next(next: Option<&String>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") => n.clone(),
-        _ => DEFAULT_NEXT.into(),
+    fn local(s: &str) -> bool {
+        let b = s.as_bytes();
+        b.first() == Some(&b'/') && !matches!(b.get(1), Some(b'/' | b'\\')) && !s.chars().any(|c| c == '\\' || c.is_control())
     }
+    let Some(n) = next.filter(|n| n.len() <= 2000) else {
+        return DEFAULT_NEXT.into();
+    };
+    let mut form = n.clone();
+    for _ in 0..5 {
+        if !local(&form) {
+            return DEFAULT_NEXT.into();
+        }
+        let decoded = percent_decode(&form);
+        if decoded == form {
+            return n.bytes().map(|b| if b.is_ascii_graphic() { (b as char).to_string() } else { format!("%{b:02X}") }).collect();
+        }
+        form = decoded;
+    }
+    // Encoded more deeply than any real link is: not worth the risk.
+    DEFAULT_NEXT.into()
+}
+
+/// `%XX` sequences decoded (others left as they are); invalid UTF-8 becomes U+FFFD.
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match (b[i], b.get(i + 1).copied().and_then(hex), b.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (c, _, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[derive(askama::Template)]

@@ -1,8 +1,8 @@
-//! Issue 8, item 5: what the web UI accepts as a session, CSRF tokens that need a server
-//! secret, and login CSRF.
+//! Issue 8, items 5 and 6: what the web UI accepts as a session, CSRF tokens that need a
+//! server secret, login CSRF, and where `next=` may send someone after signing in.
 
 use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::http::{Method, Request, StatusCode, header};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use sqlx::Connection;
@@ -10,7 +10,7 @@ use tower::ServiceExt;
 
 use crate::each_backend;
 use crate::helpers::{ADMIN_EMAIL, PASSWORD, TestApp};
-use crate::ui::{csrf_of, form, page, session};
+use crate::ui::{csrf_of, form, page, session, sign_in};
 
 /// The CSRF token as it used to be derived: from the session token alone, with no secret.
 fn unkeyed_csrf(token: &str) -> String {
@@ -133,5 +133,53 @@ async fn the_login_form_refuses_login_csrf() {
         assert!(signed_in(res.headers()));
         let res = post("https://crm.example.com/login?next=/customers", true).await.unwrap();
         assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    });
+}
+
+#[tokio::test]
+async fn next_after_sign_in_stays_on_this_site() {
+    each_backend!(|app| {
+        // As they appear in the form body (percent-encoded once, as a browser sends them).
+        let bad = [
+            "/%5Cevil.example",
+            "/%09/evil.example",
+            "//evil.example",
+            "/%2F/evil.example",
+            "///evil.example",
+            "https://evil.example/",
+            "javascript:alert(1)",
+            "evil.example",
+            "%2F%2Fevil.example",
+            // Encoded once more than the form needs: the server sees `/%2F…`, a browser may decode it.
+            "/%252Fevil.example",
+            "/%255Cevil.example",
+            "/%2509/evil.example",
+            "%0d%0a",
+            "/%0d%0aSet-Cookie:%20a=b",
+            "/customers%00",
+            "/%7f",
+            "/%C2%85",
+            "",
+        ];
+        for next in bad {
+            let (status, headers, _) = sign_in(&app, &login_body(next)).await;
+            assert_eq!((status, location(&headers)), (StatusCode::SEE_OTHER, "/customers"), "next={next}");
+        }
+        let good = [
+            ("/customers/12%3Ftab%3Dnotes", "/customers/12?tab=notes"),
+            ("/companies%3Fq%3Dcaf%25C3%25A9", "/companies?q=caf%C3%A9"),
+            ("/companies%3Fq%3Dcaf%C3%A9", "/companies?q=caf%C3%A9"),
+            ("/admin/users", "/admin/users"),
+        ];
+        for (next, to) in good {
+            let (status, headers, _) = sign_in(&app, &login_body(next)).await;
+            assert_eq!((status, location(&headers)), (StatusCode::SEE_OTHER, to), "next={next}");
+        }
+        // The login page itself never echoes a bad target into its form.
+        for next in ["%0d%0a", "//evil.example", "/%5Cevil.example"] {
+            let r = app.call(Method::GET, &format!("/login?next={next}"), None, None, &[]).await;
+            assert_eq!(r.status, StatusCode::OK);
+            assert!(r.body.as_str().unwrap().contains(r#"name="next" value="/customers""#), "next={next}");
+        }
     });
 }
