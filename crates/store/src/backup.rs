@@ -86,9 +86,10 @@ use crate::{Backend, Error, Store};
 pub const FORMAT: &str = "rapport-backup";
 /// Version of the file format this binary writes and the newest it reads.
 pub const FORMAT_VERSION: i64 = 1;
-/// Tables that migrations fill with reference rows: ignored when deciding whether a restore
-/// target is empty (their rows are replaced by the backup's).
-pub const SEEDED_TABLES: &[&str] = &["change_clock"];
+/// Tables that migrations or the server itself fill, not users: ignored when deciding whether
+/// a restore target is empty (their rows are replaced by the backup's). `change_clock` holds the
+/// change counter; `server_secrets` gets its key the first time the UI renders a form.
+pub const SEEDED_TABLES: &[&str] = &["change_clock", "server_secrets"];
 
 /// Rows fetched per keyset batch.
 const BATCH: i64 = 1000;

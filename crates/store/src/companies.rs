@@ -11,9 +11,7 @@ use serde_json::json;
 use sqlx::{Any, Row as _, Transaction};
 
 use crate::list::{Listing, Page};
-use crate::records::{
-    check_assignment, check_version, json_object, replace_tags, save_versioned, soft_delete, string_list, touch, visible,
-};
+use crate::records::{check_assignment, check_version, json_object, replace_tags, save_record, soft_delete, string_list, touch, visible};
 use crate::row::Row;
 use crate::sql::{Sql, sql};
 use crate::{Error, Result, Store, WriteTx, audit, unique_violation};
@@ -220,7 +218,7 @@ impl Store {
         if data.owner_id != before.data.owner_id {
             check_assignment(&mut tx, actor, Object::Company, data.owner_id).await?;
         }
-        save_versioned(&mut tx, "companies", self.set_company_columns(&data, &sensitive), id, before.version, UNIQUE).await?;
+        save_record(&mut tx, "companies", self.set_company_columns(&data, &sensitive), id, before.version, UNIQUE).await?;
         replace_tags(&mut tx, "company_tags", "company_id", id, &data.tags).await?;
         if data.name != before.data.name {
             // People are found by their company's name too; keep their index in step.

@@ -10,7 +10,7 @@ use sqlx::{Any, Row as _, Transaction};
 
 use crate::list::{Listing, Page};
 use crate::records::{
-    check_assignment, check_version, company_name, json_object, replace_tags, save_versioned, seen_company_name, soft_delete, string_list,
+    check_assignment, check_version, company_name, json_object, replace_tags, save_record, seen_company_name, soft_delete, string_list,
     visible,
 };
 use crate::row::Row;
@@ -270,7 +270,7 @@ impl Store {
         // The stored link keeps its name even when the actor cannot see the company.
         let linker = if data.company_id == before.data.company_id { Actor::system() } else { actor.clone() };
         let company = company_name(&mut tx, &linker, data.company_id).await?;
-        save_versioned(&mut tx, "customers", self.set_customer_columns(&data, company.as_deref(), &sensitive), id, before.version, UNIQUE)
+        save_record(&mut tx, "customers", self.set_customer_columns(&data, company.as_deref(), &sensitive), id, before.version, UNIQUE)
             .await?;
         replace_tags(&mut tx, "customer_tags", "customer_id", id, &data.tags).await?;
         // Read back as the system: the change may have moved the record out of the actor's sight.

@@ -1,10 +1,10 @@
 //! The database: one code path for SQLite (embedded, the default) and PostgreSQL.
 //!
 //! Everything goes through sqlx's `Any` driver with `$n` parameters and a portable SQL subset;
-//! the few places where the engines differ (full-text search, JSON paths, transaction start)
-//! are named in [`Backend`]. Every public function takes the acting [`Actor`], checks the
-//! permission matrix first and writes its audit row in the same transaction as the change, so
-//! callers cannot forget either. Row structs stay private; callers get domain types.
+//! the few places where the engines differ (full-text search, JSON paths, transaction start,
+//! row locks) are named in [`Backend`]. Every public function takes the acting [`Actor`],
+//! checks the permission matrix first and writes its audit row in the same transaction as the
+//! change, so callers cannot forget either. Row structs stay private; callers get domain types.
 
 use rapport_domain::ValidationErrors;
 use rapport_domain::permissions::Denied;
@@ -26,6 +26,7 @@ mod records;
 mod roles;
 mod row;
 mod sealed;
+mod secrets;
 mod sql;
 mod teams;
 mod users;
@@ -108,6 +109,17 @@ impl Backend {
             None
         }
     }
+
+    /// What ends a `SELECT` inside a write transaction to lock the rows it read until the
+    /// transaction ends: `FOR UPDATE` on PostgreSQL, where concurrent writers would otherwise
+    /// each decide from the same snapshot; nothing on SQLite, whose write transactions already
+    /// run one at a time (`BEGIN IMMEDIATE`) and which has no such clause.
+    pub(crate) fn lock_rows(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE",
+        }
+    }
 }
 
 /// Shared handle to the database; cheap to clone.
@@ -122,6 +134,8 @@ pub struct Store {
     /// SQLite has one writer at a time: this process's writers wait their turn here, in order,
     /// instead of in SQLite's busy handler, which sleeps in growing steps (up to 100 ms).
     write_turn: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// The form-token key once read (see [`secrets`]).
+    secret: secrets::SecretCell,
 }
 
 /// A write transaction, holding this process's turn to write on SQLite until it ends.
@@ -228,7 +242,15 @@ impl Store {
             Backend::Sqlite => sqlite_file(&url).map(|path| std::sync::Arc::new(local::LocalReads::new(path))),
             Backend::Postgres => None,
         };
-        Ok(Store { pool, backend, keys: None, sessions: Default::default(), local, write_turn: Default::default() })
+        Ok(Store {
+            pool,
+            backend,
+            keys: None,
+            sessions: Default::default(),
+            local,
+            write_turn: Default::default(),
+            secret: Default::default(),
+        })
     }
 
     async fn pool(backend: Backend, opts: AnyConnectOptions, size: u32) -> Result<AnyPool, String> {

@@ -100,6 +100,23 @@ pub(crate) fn json_object(row: &dyn Row, col: &str) -> Result<Map<String, Value>
 /// every edit makes, and runs it: refused as a version mismatch when someone saved in between.
 /// `unique` names the table's unique indexes for [`unique_violation`].
 pub(crate) async fn save_versioned(
+    tx: &mut Transaction<'static, Any>,
+    mut q: Sql,
+    id: i64,
+    version: i64,
+    unique: &[(&str, &str, &str, &str)],
+) -> Result<()> {
+    q.push(", updated_at = ").arg(now_rfc3339()).push(", version = version + 1 WHERE id = ").arg(id);
+    q.push(" AND version = ").arg(version);
+    if q.execute(&mut **tx).await.map_err(|e| unique_violation(e, unique))? == 0 {
+        return Err(Error::VersionMismatch { current: version + 1 });
+    }
+    Ok(())
+}
+
+/// [`save_versioned`] for a record table that sync clients follow: the row joins the
+/// transaction's change (see [`WriteTx::commit`]).
+pub(crate) async fn save_record(
     tx: &mut WriteTx,
     table: &'static str,
     mut q: Sql,
@@ -108,12 +125,8 @@ pub(crate) async fn save_versioned(
     unique: &[(&str, &str, &str, &str)],
 ) -> Result<()> {
     tx.changed(table);
-    q.push(", updated_at = ").arg(now_rfc3339()).push(", change_seq = NULL, version = version + 1 WHERE id = ").arg(id);
-    q.push(" AND version = ").arg(version);
-    if q.execute(&mut ***tx).await.map_err(|e| unique_violation(e, unique))? == 0 {
-        return Err(Error::VersionMismatch { current: version + 1 });
-    }
-    Ok(())
+    q.push(", change_seq = NULL");
+    save_versioned(tx, q, id, version, unique).await
 }
 
 /// Marks record `id` of `table` deleted: it leaves reads and lists but stays as a tombstone that

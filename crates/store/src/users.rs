@@ -11,7 +11,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use sqlx::{Any, Row as _, Transaction};
 
-use crate::records::check_version;
+use crate::records::{check_version, save_versioned};
 use crate::row::Row;
 use crate::sql::sql;
 use crate::{Error, Result, Store, audit, unique_violation};
@@ -90,6 +90,8 @@ pub struct Session {
     pub scopes: Scopes,
     /// The token's id (for revocation).
     pub token_id: i64,
+    /// The token's kind: `session` (the web UI's cookie), `api` (from sign-in) or `personal`.
+    pub kind: String,
 }
 
 impl Session {
@@ -271,7 +273,9 @@ impl Store {
 
     /// Changes a user (admins only). Role changes, deactivation and password resets are
     /// audited; deactivating revokes every token at once; the last active admin cannot be
-    /// demoted or disabled, so the system always has someone who can manage it.
+    /// demoted or disabled, so the system always has someone who can manage it, even when two
+    /// admins act at the same moment. Like every record, the save is version-checked: a change
+    /// saved in between answers [`Error::VersionMismatch`].
     pub async fn update_user(&self, actor: &Actor, id: i64, if_match: Option<i64>, patch: UserPatch) -> Result<User> {
         require(actor, Object::User, Action::Update)?;
         let mut tx = self.write_tx().await?;
@@ -298,24 +302,29 @@ impl Store {
         }
         let demotes_admin = before.role == "admin" && before.is_active && (after.role != "admin" || !after.is_active);
         if demotes_admin {
-            let admins: i64 = sql("SELECT COUNT(*) AS n FROM users WHERE role = 'admin' AND is_active = 1", [])
-                .fetch_one(&mut **tx)
-                .await?
-                .try_get("n")?;
-            if admins <= 1 {
+            // Lock every active admin's row (in id order, so two of these never deadlock) before
+            // counting them: two admins demoting each other at the same moment would otherwise
+            // each count two and both succeed. A writer that waited here counts what the other
+            // committed.
+            let q = format!("SELECT id FROM users WHERE role = 'admin' AND is_active = 1 ORDER BY id{}", self.backend.lock_rows());
+            let admins: Vec<i64> = sql(&q, []).fetch_all(&mut **tx).await?.iter().map(|r| r.try_get("id")).collect::<Result<_, _>>()?;
+            if !admins.contains(&id) {
+                // Someone else changed this user after it was read here.
+                return Err(Error::VersionMismatch { current: self.user_in(&mut tx, id).await?.version });
+            }
+            if admins.len() <= 1 {
                 return Err(Error::Invalid(ValidationErrors::single(
-                    "role",
+                    if after.is_active { "role" } else { "is_active" },
                     "this is the last active admin: make someone else admin first",
                 )));
             }
         }
         let now = now_rfc3339();
-        sql(
-            "UPDATE users SET name = ?, role = ?, is_active = ?, updated_at = ?, version = version + 1 WHERE id = ?",
-            [after.name.clone().into(), after.role.clone().into(), (after.is_active as i64).into(), now.clone().into(), id.into()],
-        )
-        .execute(&mut **tx)
-        .await?;
+        let change = sql(
+            "UPDATE users SET name = ?, role = ?, is_active = ?",
+            [after.name.clone().into(), after.role.clone().into(), (after.is_active as i64).into()],
+        );
+        save_versioned(&mut tx, change, id, before.version, &[]).await?;
         if let Some(p) = &patch.password {
             sql("UPDATE users SET password_hash = ? WHERE id = ?", [hash_password(p)?.into(), id.into()]).execute(&mut **tx).await?;
         }
@@ -344,8 +353,14 @@ impl Store {
 
     /// Checks an email and password; on success issues a new token of `kind` (`api` for
     /// bearer tokens from the API, `session` for the UI's cookie) and returns it in clear,
-    /// the only time it is ever visible. Five failures within fifteen minutes lock the email
-    /// for fifteen minutes; the count lives in the database, so it holds across processes.
+    /// the only time it is ever visible.
+    ///
+    /// Throttling: each attempt first claims a numbered slot of its email's fifteen-minute
+    /// window, in one atomic upsert (serialized on SQLite, row-locked on PostgreSQL), and only
+    /// the first five slots get their password checked: parallel guesses cannot all pass
+    /// before the failures are counted. The fifth slot locks the email for fifteen minutes
+    /// (the window restarts with the lock, so the lock ends when the window does); a success
+    /// clears the count. The count lives in the database, so it holds across processes.
     pub async fn login(
         &self,
         email: &str,
@@ -355,24 +370,44 @@ impl Store {
     ) -> Result<Result<(String, User), LoginRefused>> {
         let email = email.trim().to_lowercase();
         let now = now_rfc3339();
-        let q = sql("SELECT failures, window_start, locked_until FROM login_throttle WHERE email = ?", [email.clone().into()]);
-        // (failures, window start, locked until) of this email's recent failures.
-        let throttle = self
-            .read_optional(&q, |t| {
-                Ok((t.get::<i64>("failures")?, t.get::<String>("window_start")?, t.get::<Option<String>>("locked_until")?))
-            })
-            .await?;
-        if let Some((_, _, locked_until)) = &throttle {
-            if let Some(until) = locked_until.clone() {
-                if until > now {
-                    let mut tx = self.write_tx().await?;
-                    let actor = Actor::anonymous(None, request_id);
-                    self.audit(&mut tx, &actor, "login_locked", "user", None, json!({"email": email})).await?;
-                    tx.commit().await?;
-                    return Ok(Err(LoginRefused::Locked { until }));
-                }
-            }
+        let window_end = time_in(chrono::Duration::minutes(-THROTTLE_MINUTES));
+        let lock_end = time_in(chrono::Duration::minutes(THROTTLE_MINUTES));
+        let mut tx = self.write_tx().await?;
+        // `failures` counts the window's attempts, the one in flight included; a window that
+        // started before `window_end` is over (and with it any lock) and starts again at 1.
+        let slot = sql(
+            "INSERT INTO login_throttle (email, failures, window_start, locked_until) VALUES (?, 1, ?, NULL) \
+             ON CONFLICT (email) DO UPDATE SET \
+             failures = CASE WHEN login_throttle.window_start <= ? THEN 1 ELSE login_throttle.failures + 1 END, \
+             window_start = CASE WHEN login_throttle.window_start <= ? OR login_throttle.failures + 1 = ? \
+                 THEN excluded.window_start ELSE login_throttle.window_start END, \
+             locked_until = CASE WHEN login_throttle.window_start <= ? THEN NULL \
+                 WHEN login_throttle.failures + 1 = ? THEN ? ELSE login_throttle.locked_until END \
+             RETURNING failures, locked_until",
+            [
+                email.clone().into(),
+                now.clone().into(),
+                window_end.clone().into(),
+                window_end.clone().into(),
+                MAX_FAILURES.into(),
+                window_end.into(),
+                MAX_FAILURES.into(),
+                lock_end.clone().into(),
+            ],
+        )
+        .fetch_one(&mut **tx)
+        .await?;
+        let attempt: i64 = slot.try_get("failures")?;
+        let locked_until: Option<String> = slot.try_get("locked_until")?;
+        if attempt > MAX_FAILURES {
+            let actor = Actor::anonymous(None, request_id);
+            self.audit(&mut tx, &actor, "login_locked", "user", None, json!({"email": email})).await?;
+            tx.commit().await?;
+            return Ok(Err(LoginRefused::Locked { until: locked_until.unwrap_or(lock_end) }));
         }
+        // The slot is taken for everyone else before the (slow) password check; the write
+        // lock is not held during it.
+        tx.commit().await?;
         let q = sql(&format!("SELECT {USER_COLS}, u.password_hash FROM users u WHERE u.email = ?"), [email.clone().into()]);
         let found = self.read_optional(&q, |r| Ok((user_from_row(r)?, r.get::<String>("password_hash")?))).await?;
         let user_id = found.as_ref().map(|(u, _)| u.id);
@@ -390,19 +425,6 @@ impl Store {
         };
         let mut tx = self.write_tx().await?;
         let Some(user) = verified else {
-            let open_window = throttle.filter(|(_, start, _)| *start > time_in(chrono::Duration::minutes(-THROTTLE_MINUTES)));
-            let (failures, window_start) = match open_window {
-                Some((failures, start, _)) => (failures + 1, start),
-                None => (1, now.clone()),
-            };
-            let locked_until = (failures >= MAX_FAILURES).then(|| time_in(chrono::Duration::minutes(THROTTLE_MINUTES)));
-            sql(
-                "INSERT INTO login_throttle (email, failures, window_start, locked_until) VALUES (?, ?, ?, ?) \
-                 ON CONFLICT (email) DO UPDATE SET failures = excluded.failures, window_start = excluded.window_start, locked_until = excluded.locked_until",
-                [email.clone().into(), failures.into(), window_start.into(), locked_until.clone().into()],
-            )
-            .execute(&mut **tx)
-            .await?;
             let actor = Actor::anonymous(user_id, request_id);
             self.audit(
                 &mut tx,
@@ -410,7 +432,7 @@ impl Store {
                 "login_failed",
                 "user",
                 user_id,
-                json!({"email": email, "failures": failures, "locked_until": locked_until}),
+                json!({"email": email, "failures": attempt, "locked_until": locked_until}),
             )
             .await?;
             tx.commit().await?;
@@ -439,7 +461,7 @@ impl Store {
         let now = now_rfc3339();
         let q = sql(
             &format!(
-                "SELECT {USER_COLS}, t.id AS token_id, t.scopes, t.last_used_at, r.permissions FROM auth_tokens t JOIN users u ON u.id = t.user_id \
+                "SELECT {USER_COLS}, t.id AS token_id, t.kind, t.scopes, t.last_used_at, r.permissions FROM auth_tokens t JOIN users u ON u.id = t.user_id \
                  LEFT JOIN roles r ON r.name = u.role \
                  WHERE t.token_hash = ? AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > ?) AND u.is_active = 1"
             ),
@@ -454,10 +476,11 @@ impl Store {
                     r.get::<i64>("token_id")?,
                     r.get::<Option<String>>("last_used_at")?,
                     r.get::<String>("scopes")?,
+                    r.get::<String>("kind")?,
                 ))
             })
             .await?;
-        let Some((user, custom, token_id, last, scopes)) = found else { return Ok(None) };
+        let Some((user, custom, token_id, last, scopes, kind)) = found else { return Ok(None) };
         let perms = match (Role::parse(&user.role), custom) {
             (Some(r), _) => r.permissions(),
             (None, Some(json)) => serde_json::from_str(&json).map_err(|e| Error::Db(sqlx::Error::Decode(Box::new(e))))?,
@@ -468,7 +491,7 @@ impl Store {
         if last.is_none_or(|l| l < time_in(chrono::Duration::minutes(-1))) {
             let _ = sql("UPDATE auth_tokens SET last_used_at = ? WHERE id = ?", [now.into(), token_id.into()]).execute(&self.pool).await;
         }
-        let session = Session { user, perms: perms.into(), scopes: Scopes::parse(&scopes), token_id };
+        let session = Session { user, perms: perms.into(), scopes: Scopes::parse(&scopes), token_id, kind };
         self.sessions.put(hash, session.clone());
         Ok(Some(session))
     }

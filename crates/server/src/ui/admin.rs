@@ -73,9 +73,13 @@ async fn create_user(State(state): State<AppState>, user: UiUser, Form(form): Fo
 async fn update_user(State(state): State<AppState>, user: UiUser, Form(form): Form<HashMap<String, String>>) -> Result<Response, ApiError> {
     let id = form.get("id").and_then(|v| v.parse().ok()).unwrap_or(0);
     let patch = UserPatch { role: form.get("role").cloned(), is_active: Some(form.contains_key("is_active")), ..Default::default() };
-    match state.store.update_user(user.actor(), id, None, patch).await {
+    match state.store.update_user(user.actor(), id, super::form_version(&form), patch).await {
         Ok(_) => Ok(Redirect::to("/admin/users").into_response()),
         Err(rapport_store::Error::Invalid(v)) => users_page(&state, &user, Some(v.to_string())).await,
+        Err(e @ rapport_store::Error::VersionMismatch { .. }) => {
+            users_page(&state, &user, Some(format!("{e}: this list now shows their change; apply yours again if it still makes sense.")))
+                .await
+        }
         Err(e) => refused(e),
     }
 }

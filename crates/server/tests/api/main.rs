@@ -14,5 +14,6 @@ mod meta;
 mod ownership;
 mod privacy;
 mod security;
+mod sign_in;
 mod sync;
 mod ui;

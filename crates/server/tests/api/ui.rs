@@ -7,7 +7,7 @@ use tower::ServiceExt;
 use crate::each_backend;
 use crate::helpers::{ADMIN_EMAIL, PASSWORD, TestApp};
 
-async fn form(app: &TestApp, path: &str, cookie: Option<&str>, body: &str) -> (StatusCode, axum::http::HeaderMap, String) {
+pub async fn form(app: &TestApp, path: &str, cookie: Option<&str>, body: &str) -> (StatusCode, axum::http::HeaderMap, String) {
     let mut req = Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
     if let Some(c) = cookie {
         req = req.header(header::COOKIE, c);
@@ -18,14 +18,14 @@ async fn form(app: &TestApp, path: &str, cookie: Option<&str>, body: &str) -> (S
     (status, headers, text)
 }
 
-async fn page(app: &TestApp, path: &str, cookie: &str) -> (StatusCode, String) {
+pub async fn page(app: &TestApp, path: &str, cookie: &str) -> (StatusCode, String) {
     let req = Request::get(path).header(header::COOKIE, cookie).body(Body::empty()).unwrap();
     let res = app.router.clone().oneshot(req).await.unwrap();
     let status = res.status();
     (status, String::from_utf8_lossy(&axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap()).into_owned())
 }
 
-fn csrf_of(html: &str) -> String {
+pub fn csrf_of(html: &str) -> String {
     let at = html.find("name=\"_csrf\" value=\"").expect("a CSRF field") + 20;
     html[at..at + 32].to_string()
 }
@@ -34,7 +34,7 @@ fn csrf_of(html: &str) -> String {
 async fn forms_need_the_session_and_its_csrf_token() {
     each_backend!(|app| {
         let (status, headers, _) =
-            form(&app, "/login", None, &format!("email={ADMIN_EMAIL}&password={}&next=/customers", PASSWORD.replace(' ', "+"))).await;
+            sign_in(&app, &format!("email={ADMIN_EMAIL}&password={}&next=/customers", PASSWORD.replace(' ', "+"))).await;
         assert_eq!(status, StatusCode::SEE_OTHER);
         let set = headers.get(header::SET_COOKIE).unwrap().to_str().unwrap().to_string();
         assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax"), "{set}");
@@ -78,8 +78,18 @@ async fn forms_need_the_session_and_its_csrf_token() {
     });
 }
 
-async fn session(app: &TestApp, email: &str) -> String {
-    let (_, headers, _) = form(app, "/login", None, &format!("email={email}&password={}", PASSWORD.replace(' ', "+"))).await;
+/// Posts the sign-in form as a browser does: fetch the page (its cookie and form token), then
+/// submit `body` with both.
+pub async fn sign_in(app: &TestApp, body: &str) -> (StatusCode, axum::http::HeaderMap, String) {
+    let res = app.router.clone().oneshot(Request::get("/login").body(Body::empty()).unwrap()).await.unwrap();
+    let cookie = res.headers().get(header::SET_COOKIE).expect("a sign-in cookie").to_str().unwrap().split(';').next().unwrap().to_string();
+    let html = String::from_utf8_lossy(&axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap()).into_owned();
+    form(app, "/login", Some(&cookie), &format!("{body}&_csrf={}", csrf_of(&html))).await
+}
+
+/// The session cookie (`rapport_session=…`) of `email`, signed in through the form.
+pub async fn session(app: &TestApp, email: &str) -> String {
+    let (_, headers, _) = sign_in(app, &format!("email={email}&password={}", PASSWORD.replace(' ', "+"))).await;
     headers.get(header::SET_COOKIE).expect("signed in").to_str().unwrap().split(';').next().unwrap().to_string()
 }
 
