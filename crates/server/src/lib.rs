@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 use axum::Router;
+use rapport_domain::values::Region;
 use rapport_store::Store;
 
 pub mod api;
@@ -20,15 +21,15 @@ pub mod ui;
 /// Settings the server runs with.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Calling code used for phone numbers typed without a country code (`1` = North America).
-    pub phone_country_code: String,
+    /// The region whose numbering plan reads phone numbers typed without a country code.
+    pub phone_region: Region,
     /// Whether session cookies carry `Secure` (set when served behind HTTPS).
     pub secure_cookies: bool,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { phone_country_code: "1".into(), secure_cookies: false }
+        Config { phone_region: Region::US, secure_cookies: false }
     }
 }
 

@@ -182,3 +182,24 @@ async fn record_forms_offer_each_custom_field_with_its_input_type() {
         assert!(!html.contains("custom.renewal"));
     });
 }
+
+#[tokio::test]
+async fn pages_show_phones_in_international_format() {
+    each_backend!(|app| {
+        let co = app.company(serde_json::json!({"name": "Initech", "phone": "+1 415 555 0123"})).await;
+        let c = app
+            .customer(serde_json::json!({"name": "Ann", "phone": "+442079460958", "additional_phones": ["+14155550134;ext=12"], "company_id": co["id"]}))
+            .await;
+        assert_eq!(c["phone"], "+442079460958", "the API keeps E.164");
+        let admin = session(&app, ADMIN_EMAIL).await;
+        let (_, person) = page(&app, &format!("/customers/{}", c["id"]), &admin).await;
+        assert!(person.contains(r#"<a href="tel:+442079460958">+44 20 7946 0958</a>"#), "{person}");
+        assert!(person.contains("+1 415-555-0134 ext. 12"), "{person}");
+        let (_, list) = page(&app, "/customers", &admin).await;
+        assert!(list.contains("<td>+44 20 7946 0958</td>"), "{list}");
+        let (_, company) = page(&app, &format!("/companies/{}", co["id"]), &admin).await;
+        assert!(company.contains("<dd>+1 415-555-0123</dd>"), "{company}");
+        let (_, form) = page(&app, &format!("/customers/{}/edit", c["id"]), &admin).await;
+        assert!(form.contains(r#"value="+44 20 7946 0958""#), "the edit form too: {form}");
+    });
+}
