@@ -385,6 +385,12 @@ mod tests {
     }
 
     #[test]
+    fn names_are_nfc() {
+        let d = input(r#"{"name":"Zoe\u0308 Ng"}"#).apply(None, &[], Region::US).unwrap();
+        assert_eq!(d.name, "Zo\u{eb} Ng");
+    }
+
+    #[test]
     fn patch_keeps_absent_fields_and_clears_nulls() {
         let d = input(r#"{"name":"Zoë Ng","email":"ZOE@x.io","source":"web","tags":["b","a","b"]}"#).apply(None, &[], Region::US).unwrap();
         assert_eq!(d.email.as_deref(), Some("zoe@x.io"));

@@ -1,7 +1,7 @@
 //! Value types that are valid by construction: once an [`Email`] or [`Phone`] exists it has
 //! been checked and normalized, so the store keeps one canonical spelling of each. Phone
 //! numbers are read with libphonenumber's metadata (the `phonenumber` crate) relative to a
-//! default [`Region`].
+//! default [`Region`]; text is NFC-normalized, so that canonically equal spellings are equal.
 
 use std::fmt;
 
@@ -9,8 +9,10 @@ use phonenumber::metadata::DATABASE;
 use phonenumber::{Mode, PhoneNumber, country};
 use unicode_normalization::UnicodeNormalization;
 
-/// An email address, trimmed and lower-cased (CRMs treat addresses case-insensitively, and
-/// duplicate detection depends on one spelling).
+/// An email address, trimmed, lower-cased and NFC-normalized, with its domain in Unicode
+/// (CRMs treat addresses case-insensitively, and duplicate detection depends on one spelling:
+/// `Anna@BÜCHER.example`, `anna@bücher.example` typed with a combining umlaut and
+/// `anna@xn--bcher-kva.example` are all stored as `anna@bücher.example`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Email(String);
 
@@ -21,10 +23,13 @@ pub struct InvalidEmail(String);
 
 impl Email {
     /// Parses an address in the practical form `local@domain.tld` (what HTML forms accept).
+    /// The domain may be internationalized, typed in Unicode or as punycode (`xn--…`); it is
+    /// checked by IDNA (UTS #46) rules and stored in Unicode, the form people read and search.
     pub fn parse(raw: &str) -> Result<Email, InvalidEmail> {
-        let s = raw.trim().to_lowercase();
+        let s: String = raw.trim().to_lowercase().nfc().collect();
         let bad = |why: &str| Err(InvalidEmail(format!("'{raw}' is not a valid email address: {why}")));
-        if s.len() > 254 {
+        // The limit is checked on the ASCII form below; this bounds the work on absurd input.
+        if s.len() > 4 * 254 {
             return bad("longer than 254 characters");
         }
         let Some((local, domain)) = s.split_once('@') else {
@@ -37,21 +42,34 @@ impl Email {
         if !local_ok || local.starts_with('.') || local.ends_with('.') || local.contains("..") {
             return bad("the part before @ has characters an address cannot have");
         }
-        let labels: Vec<&str> = domain.split('.').collect();
+        let not_host = "the domain after @ is not a valid host name";
+        // The ASCII (punycode) form is what DNS and mail servers see, so the host name rules
+        // and the length limit apply to it.
+        let Ok(ascii) = idna::domain_to_ascii_cow(domain.as_bytes(), idna::AsciiDenyList::STD3) else {
+            return bad(not_host);
+        };
+        let labels: Vec<&str> = ascii.split('.').collect();
         if labels.len() < 2 {
             return bad("the domain needs a dot, like example.com");
         }
-        for l in &labels {
-            let ok = !l.is_empty()
+        let label_ok = |l: &&str| {
+            !l.is_empty()
                 && l.len() <= 63
                 && !l.starts_with('-')
                 && !l.ends_with('-')
-                && l.chars().all(|c| c.is_alphanumeric() || c == '-');
-            if !ok {
-                return bad("the domain after @ is not a valid host name");
-            }
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        };
+        if !labels.iter().all(label_ok) {
+            return bad(not_host);
         }
-        Ok(Email(s))
+        if local.len() + 1 + ascii.len() > 254 {
+            return bad("longer than 254 characters");
+        }
+        let (unicode, ok) = idna::domain_to_unicode(&ascii);
+        if ok.is_err() {
+            return bad(not_host);
+        }
+        Ok(Email(format!("{local}@{unicode}")))
     }
 
     /// The normalized address.
@@ -280,13 +298,15 @@ fn after_international_prefix(text: &str, region: Region) -> Option<&str> {
     None
 }
 
-/// Checks that trimmed text is not longer than `max` characters; empty text becomes `None`.
+/// Trims and NFC-normalizes text (so `Zoë` typed with a combining diaeresis is stored like
+/// `Zoë` typed with `ë`) and checks it is not longer than `max` characters; empty text becomes
+/// `None`.
 pub fn bounded_text(raw: &str, max: usize) -> Result<Option<String>, String> {
-    let t = raw.trim();
+    let t: String = raw.trim().nfc().collect();
     if t.chars().count() > max {
         return Err(format!("must be at most {max} characters (got {})", t.chars().count()));
     }
-    Ok(if t.is_empty() { None } else { Some(t.to_string()) })
+    Ok(if t.is_empty() { None } else { Some(t) })
 }
 
 /// Validates a tag: 1 to 50 characters, no commas (tags are typed as comma lists in forms).
@@ -316,9 +336,21 @@ mod tests {
     #[test]
     fn emails_are_normalized_or_refused() {
         assert_eq!(Email::parse(" Ann.Lee@Example.COM ").unwrap().as_str(), "ann.lee@example.com");
-        for bad in ["", "ann", "ann@", "@example.com", "ann@example", "a..b@example.com", "ann@exa mple.com", "ann@-x.com"] {
+        for bad in ["", "ann", "ann@", "@example.com", "ann@example", "a..b@example.com", "ann@exa mple.com", "ann@-x.com", "ann@x_y.com"] {
             assert!(Email::parse(bad).is_err(), "{bad} should be refused");
         }
+    }
+
+    #[test]
+    fn emails_are_nfc_and_an_idn_domain_has_one_spelling() {
+        let canonical = "anna@bücher.example";
+        for spelling in ["anna@bücher.example", "anna@xn--bcher-kva.example", "Anna@BÜCHER.Example", "anna@bu\u{308}cher.example"] {
+            assert_eq!(Email::parse(spelling).unwrap().as_str(), canonical, "{spelling}");
+        }
+        assert_eq!(Email::parse("zoe\u{308}@x.io").unwrap().as_str(), "zo\u{eb}@x.io");
+        assert!(Email::parse("anna@xn--bcher-kva-.example").is_err(), "a malformed xn-- label is refused");
+        assert!(Email::parse(&format!("{}@example.com", "a".repeat(250))).is_err(), "too long");
+        assert!(Email::parse(&format!("a@{}.example", "ü".repeat(60))).is_err(), "label too long once in punycode");
     }
 
     #[test]
@@ -422,5 +454,10 @@ mod tests {
         assert_eq!(bounded_text("  ", 3).unwrap(), None);
         assert_eq!(bounded_text("été", 3).unwrap().as_deref(), Some("été"));
         assert!(bounded_text("abcd", 3).is_err());
+    }
+
+    #[test]
+    fn bounded_text_is_nfc() {
+        assert_eq!(bounded_text(" Zoe\u{308} ", 3).unwrap().as_deref(), Some("Zo\u{eb}"), "combining mark composed, 3 characters");
     }
 }

@@ -353,7 +353,9 @@ impl Store {
         kind: &str,
         request_id: Option<String>,
     ) -> Result<Result<(String, User), LoginRefused>> {
-        let email = email.trim().to_lowercase();
+        // The spelling accounts are stored under, so another spelling of the same address
+        // (punycode, decomposed accents) neither fails to sign in nor escapes the lockout.
+        let email = Email::parse(email).map(|e| e.to_string()).unwrap_or_else(|_| email.trim().to_lowercase());
         let now = now_rfc3339();
         let q = sql("SELECT failures, window_start, locked_until FROM login_throttle WHERE email = ?", [email.clone().into()]);
         // (failures, window start, locked until) of this email's recent failures.

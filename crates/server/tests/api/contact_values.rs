@@ -1,9 +1,11 @@
-//! Phone numbers as the API stores them (issue 8 item 17): read with libphonenumber's metadata
-//! in the configured region and kept as E.164.
+//! Phone numbers, emails and names as the API stores them (issue 8 item 17): phones read with
+//! libphonenumber's metadata in the configured region and kept as E.164, emails and names
+//! NFC-normalized, and an internationalized email domain one address in either spelling.
 
 use axum::http::StatusCode;
 use rapport_domain::values::Region;
 use rapport_server::Config;
+use rapport_store::crypto::{Keyring, SharedKeyring};
 use serde_json::{Value, json};
 
 use crate::each_backend;
@@ -76,4 +78,55 @@ async fn national_numbers_are_read_in_the_configured_region() {
         assert!(message(&r, "phone").contains("not a valid GB number"), "{}", r.body);
         app.cleanup().await;
     }
+}
+
+#[tokio::test]
+async fn names_and_emails_are_nfc() {
+    each_backend!(|app| {
+        let c = app.customer(json!({"name": "Zoe\u{308} Ng", "email": "zoe\u{308}@example.com"})).await;
+        assert_eq!((c["name"].as_str(), c["email"].as_str()), (Some("Zo\u{eb} Ng"), Some("zo\u{eb}@example.com")));
+        let dup = app.post("/api/v1/customers", json!({"name": "Other", "email": "zo\u{eb}@example.com"})).await;
+        assert_eq!((dup.status, dup.error_fields()), (StatusCode::CONFLICT, vec!["email".to_string()]));
+        let co = app.company(json!({"name": "Cafe\u{301} Ltd"})).await;
+        assert_eq!(co["name"], "Caf\u{e9} Ltd");
+        assert_eq!(app.people("q=zo%C3%AB").await, ["Zo\u{eb} Ng"]);
+    });
+}
+
+#[tokio::test]
+async fn an_idn_email_and_its_punycode_are_one_address() {
+    for sealed in [false, true] {
+        for backend in backends() {
+            let keys = sealed.then(|| SharedKeyring::fixed(Keyring::generate()));
+            let app = spawn_app_with(backend, keys, Config::default()).await;
+            let c = app.customer(json!({"name": "Anna", "email": "anna@bücher.example"})).await;
+            assert_eq!(c["email"], "anna@bücher.example", "stored and shown in Unicode");
+            for other in ["anna@xn--bcher-kva.example", "Anna@BÜCHER.example", "anna@bu\u{308}cher.example"] {
+                let r = app.post("/api/v1/customers", json!({"name": "Other", "email": other})).await;
+                assert_eq!((r.status, r.error_fields()), (StatusCode::CONFLICT, vec!["email".to_string()]), "{other} (sealed: {sealed})");
+            }
+            let b = app.customer(json!({"name": "Bert", "email": "bert@xn--bcher-kva.example"})).await;
+            assert_eq!(b["email"], "bert@bücher.example", "punycode input is stored in Unicode");
+            let r = app.post("/api/v1/customers", json!({"name": "Bert 2", "email": "bert@bücher.example"})).await;
+            assert_eq!(r.status, StatusCode::CONFLICT, "sealed: {sealed}");
+            app.cleanup().await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn users_sign_in_with_either_spelling_of_an_idn_email() {
+    each_backend!(|app| {
+        app.user_token("rep@bücher.example", rapport_domain::permissions::Role::SalesRep).await;
+        for spelling in ["rep@xn--bcher-kva.example", "REP@bu\u{308}cher.example"] {
+            let r = app.call(
+                axum::http::Method::POST,
+                "/api/v1/auth/login",
+                None,
+                Some(json!({"email": spelling, "password": crate::helpers::PASSWORD})),
+                &[],
+            );
+            assert_eq!(r.await.status, StatusCode::OK, "{spelling}");
+        }
+    });
 }
