@@ -203,3 +203,37 @@ async fn pages_show_phones_in_international_format() {
         assert!(form.contains(r#"value="+44 20 7946 0958""#), "the edit form too: {form}");
     });
 }
+
+#[tokio::test]
+async fn personal_data_is_never_cached_and_static_assets_are() {
+    each_backend!(|app| {
+        let c = app.customer(serde_json::json!({"name": "Ann", "email": "ann@example.com"})).await;
+        let admin = session(&app, ADMIN_EMAIL).await;
+        let cache_control = |path: String, cookie: Option<String>| {
+            let router = app.router.clone();
+            async move {
+                let mut req = Request::get(&path);
+                if let Some(c) = cookie {
+                    req = req.header(header::COOKIE, c);
+                }
+                let res = router.oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+                let value = res.headers().get(header::CACHE_CONTROL).map(|v| v.to_str().unwrap().to_string());
+                (res.status(), value.unwrap_or_default())
+            }
+        };
+        for page in ["/customers".to_string(), format!("/customers/{}", c["id"]), "/companies".into(), "/admin/users".into()] {
+            let (status, cc) = cache_control(page.clone(), Some(admin.clone())).await;
+            assert_eq!((status, cc.as_str()), (StatusCode::OK, "no-store"), "{page}");
+        }
+        for path in ["/api/v1/customers".to_string(), format!("/api/v1/customers/{}", c["id"]), "/api/v1/customers/999".into()] {
+            let r = app.get(&path).await;
+            assert_eq!(r.header("cache-control"), "no-store", "{path} ({})", r.status);
+        }
+        let unauthenticated = app.call(axum::http::Method::GET, "/api/v1/customers", None, None, &[]).await;
+        assert_eq!(unauthenticated.header("cache-control"), "no-store");
+        for asset in ["/static/app.css", "/static/app.js"] {
+            let (status, cc) = cache_control(asset.to_string(), None).await;
+            assert_eq!((status, cc.as_str()), (StatusCode::OK, "public, max-age=3600"), "{asset}");
+        }
+    });
+}
