@@ -4,7 +4,9 @@
 //   node e2e/ui.mjs BASE_URL [SCREENSHOTS_DIR]
 //
 // BASE_URL is a running `rapport serve` on a demo database (`rapport demo --no-serve`);
-// SCREENSHOTS_DIR defaults to docs/screenshots next to this folder. The browser is
+// SCREENSHOTS_DIR defaults to target/e2e-screenshots (ignored by git), or to the tracked
+// docs/screenshots when RAPPORT_REFRESH_SCREENSHOTS=1, so that a test run never changes
+// tracked files unless asked to. The browser is
 // $RAPPORT_CHROMIUM or /usr/bin/chromium; nothing is ever downloaded. The script edits one
 // customer, so run it against a throwaway database. Exit status 0 means every check passed;
 // on a failure it prints the failed step and what it saw, saves the page to
@@ -18,7 +20,10 @@ import { chromium } from "playwright-core";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const BASE = (process.argv[2] || process.env.BASE_URL || "").replace(/\/+$/, "");
-const SHOTS = path.resolve(process.argv[3] || process.env.SCREENSHOTS_DIR || path.join(here, "..", "docs", "screenshots"));
+const REFRESH = process.env.RAPPORT_REFRESH_SCREENSHOTS === "1";
+const SHOTS = path.resolve(
+  process.argv[3] || process.env.SCREENSHOTS_DIR || path.join(here, "..", ...(REFRESH ? ["docs", "screenshots"] : ["target", "e2e-screenshots"])),
+);
 const RESULTS = path.join(here, "test-results");
 const CHROMIUM = process.env.RAPPORT_CHROMIUM || "/usr/bin/chromium";
 const ADMIN_EMAIL = process.env.RAPPORT_E2E_EMAIL || "admin@rapport.test";

@@ -13,12 +13,12 @@ function request()
   local body
   if TARGET == "rapport" then
     body = string.format(
-      '{"name":"Load %d-%d","email":"load-%s-%d-%d@example.com","phone":"+1-555-%07d","address":{"street":"%d Bench Rd"}}',
-      tid, n, nonce, tid, n, n % 10000000, n)
+      '{"name":"Load %d-%d","email":"load-%s-%d-%d@example.com","phone":"+1-415-555-%04d","address":{"street":"%d Bench Rd"}}',
+      tid, n, nonce, tid, n, n % 10000, n)
   else
     body = string.format(
-      '{"name":"Load %d-%d","email":"load-%s-%d-%d@example.com","phone":"+1-555-%07d","address":"%d Bench Rd"}',
-      tid, n, nonce, tid, n, n % 10000000, n)
+      '{"name":"Load %d-%d","email":"load-%s-%d-%d@example.com","phone":"+1-415-555-%04d","address":"%d Bench Rd"}',
+      tid, n, nonce, tid, n, n % 10000, n)
   end
   return wrk.format("POST", path, nil, body)
 end

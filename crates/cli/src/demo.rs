@@ -7,6 +7,7 @@ use rapport_domain::company::CompanyInput;
 use rapport_domain::custom_field::{CustomFieldInput, FieldObject, FieldType};
 use rapport_domain::customer::{Address, CustomerInput, LifecycleStage, Purchase};
 use rapport_domain::permissions::{Actor, Role};
+use rapport_domain::values::Region;
 use rapport_store::{NewUser, Store, TeamInput};
 use serde_json::{Map, Value, json};
 
@@ -210,6 +211,10 @@ const STREETS: &[&str] =
     &["Main St", "Market St", "Oak Ave", "Hauptstraße", "Rue de la Paix", "Kings Rd", "Storgatan", "Calle Mayor", "Elm St", "Harbor Way"];
 const TAGS: &[&str] =
     &["vip", "newsletter", "partner", "trade-show", "enterprise", "smb", "churn-risk", "referral", "beta-tester", "decision-maker"];
+/// Real US area codes: phone numbers are validated against libphonenumber's numbering plan,
+/// which has no area code 555 (the exchange 555 is the one kept for fiction).
+const AREA_CODES: &[&str] =
+    &["212", "213", "312", "415", "617", "206", "305", "404", "512", "303", "702", "214", "713", "602", "503", "615"];
 const SOURCES: &[&str] = &["web form", "referral", "trade show", "cold call", "partner", "webinar", "advertising"];
 const NEEDS: &[&str] = &[
     "Wants to consolidate three spreadsheets into one customer list.",
@@ -332,14 +337,14 @@ pub async fn build(store: &Store, people: usize, companies: usize, seed: u64) ->
                 name: Some(name),
                 domain: Some(Some(domain.clone())),
                 industry: Some(Some(rng.pick(INDUSTRIES).into())),
-                phone: Some(Some(format!("+1 555 {:03} {:04}", rng.below(1000), rng.below(10000)))),
+                phone: Some(Some(format!("+1 {} 555 {:04}", AREA_CODES[rng.below(1000) % AREA_CODES.len()], rng.below(10000)))),
                 address: Some(address(&mut rng)),
                 owner_id: Some(Some(owners[rng.below(owners.len())])),
                 tags: Some(tags(&mut rng)),
                 custom: Some(custom),
                 ..Default::default()
             };
-            batch.push(input.apply(None, &company_defs, "1").map_err(|e| anyhow::anyhow!("demo company invalid: {e}"))?);
+            batch.push(input.apply(None, &company_defs, Region::US).map_err(|e| anyhow::anyhow!("demo company invalid: {e}"))?);
             company_domains.push(domain);
         }
         company_ids.extend(store.create_companies_batch(&system, &batch).await?);
@@ -376,7 +381,7 @@ pub async fn build(store: &Store, people: usize, companies: usize, seed: u64) ->
             let input = CustomerInput {
                 name: Some(format!("{first} {last}")),
                 email: Some(Some(format!("{}.{}.{}@{domain}", slug(first), slug(last), i + 1))),
-                phone: Some(Some(format!("+1 {:03} 555 {:04}", 200 + rng.below(800), rng.below(10000)))),
+                phone: Some(Some(format!("+1 {} 555 {:04}", AREA_CODES[rng.below(800) % AREA_CODES.len()], rng.below(10000)))),
                 address: Some(address(&mut rng)),
                 company_id: Some(works.then(|| company_ids[c])),
                 lifecycle_stage: Some(stage),
@@ -387,7 +392,7 @@ pub async fn build(store: &Store, people: usize, companies: usize, seed: u64) ->
                 custom: Some(custom),
                 ..Default::default()
             };
-            batch.push(input.apply(None, &customer_defs, "1").map_err(|e| anyhow::anyhow!("demo person invalid: {e}"))?);
+            batch.push(input.apply(None, &customer_defs, Region::US).map_err(|e| anyhow::anyhow!("demo person invalid: {e}"))?);
         }
         let ids = store.create_customers_batch(&system, &batch).await?;
         let lines: Vec<(i64, Purchase)> = ids.iter().zip(&batch).flat_map(|(id, d)| purchases(&mut rng, *id, d.lifecycle_stage)).collect();

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use rapport_domain::permissions::{Actor, Role};
+use rapport_domain::values::Region;
 use rapport_server::{AppState, Config};
 use rapport_store::{NewUser, Store};
 
@@ -68,9 +69,14 @@ struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "RAPPORT_ADDR", default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
-    /// Calling code for phone numbers typed without one (1 = US/Canada, 44 = UK, 49 = Germany…).
-    #[arg(long, env = "RAPPORT_PHONE_COUNTRY_CODE", default_value = "1")]
-    phone_country_code: String,
+    /// Region whose numbering plan reads phone numbers typed without a country code: an ISO
+    /// 3166 code such as US, GB or DE [default: US].
+    #[arg(long, env = "RAPPORT_DEFAULT_REGION")]
+    default_region: Option<String>,
+    /// The older way to set the region: a calling code (1, 44, 49…), read as that code's main
+    /// region (1 = US, 44 = GB). --default-region wins when both are set.
+    #[arg(long, env = "RAPPORT_PHONE_COUNTRY_CODE")]
+    phone_country_code: Option<String>,
     /// Mark session cookies Secure (set when Rapport is behind HTTPS).
     #[arg(long, env = "RAPPORT_SECURE_COOKIES")]
     secure_cookies: bool,
@@ -125,8 +131,28 @@ async fn open(database: &str) -> anyhow::Result<Store> {
     Ok(store)
 }
 
-async fn serve(store: Store, args: ServeArgs) -> anyhow::Result<()> {
-    let config = Config { phone_country_code: args.phone_country_code, secure_cookies: args.secure_cookies };
+/// The phone region the settings ask for: `--default-region`, else the main region of
+/// `--phone-country-code`, else the US. When both are set and disagree, says which wins.
+fn phone_region(args: &ServeArgs) -> anyhow::Result<Region> {
+    let from_code = (args.phone_country_code.as_deref())
+        .map(|c| Region::for_calling_code(c).map_err(|e| anyhow::anyhow!("RAPPORT_PHONE_COUNTRY_CODE (--phone-country-code): {e}")))
+        .transpose()?;
+    let Some(region) = args.default_region.as_deref() else {
+        return Ok(from_code.unwrap_or_default());
+    };
+    let region = Region::parse(region).map_err(|e| anyhow::anyhow!("RAPPORT_DEFAULT_REGION (--default-region): {e}"))?;
+    if let Some(other) = from_code.filter(|r| r.calling_code() != region.calling_code()) {
+        eprintln!(
+            "Phone numbers without a country code are read as {region} numbers: RAPPORT_DEFAULT_REGION={region} wins over \
+             RAPPORT_PHONE_COUNTRY_CODE={} ({other}); unset one of them.",
+            other.calling_code()
+        );
+    }
+    Ok(region)
+}
+
+async fn serve(store: Store, args: ServeArgs, phone_region: Region) -> anyhow::Result<()> {
+    let config = Config { phone_region, secure_cookies: args.secure_cookies };
     let app = rapport_server::build_app(AppState::new(store, config));
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
@@ -144,13 +170,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys(keys::KeysCommand::Rotate { file, no_new_key }) => keys::rotate(&cli.database, &file, !no_new_key).await,
         Command::Keys(cmd) => keys::run(&cmd),
         Command::Serve(args) => {
+            let region = phone_region(&args)?;
             let store = open(&cli.database).await?;
             if store.count_users().await? == 0 {
                 eprintln!(
                     "No users yet: create the first admin with\n  rapport user create --admin --email you@example.com --password '…'"
                 );
             }
-            serve(store, args).await
+            serve(store, args, region).await
         }
         Command::Backup { file } => backup::backup(&open(&cli.database).await?, &file).await,
         Command::Restore { file, force } => backup::restore(&open(&cli.database).await?, &file, force).await,
@@ -160,6 +187,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Demo(args) => {
+            let region = phone_region(&args.serve)?;
             if args.reset && rapport_store::Backend::from_url(&cli.database).is_none() {
                 for suffix in ["", "-wal", "-shm"] {
                     let _ = std::fs::remove_file(format!("{}{suffix}", cli.database));
@@ -177,7 +205,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 demo::build(&store, args.people, companies, args.seed).await?;
             }
             println!("Sign in as {} with password {}", demo::ADMIN_EMAIL, demo::ADMIN_PASSWORD);
-            if args.no_serve { Ok(()) } else { serve(store, args.serve).await }
+            if args.no_serve { Ok(()) } else { serve(store, args.serve, region).await }
         }
         Command::User(UserCommand::Create { email, password, name, admin, role }) => {
             let role = if admin { Role::Admin.as_str().to_string() } else { role };

@@ -288,7 +288,7 @@ async fn a_backup_of_the_demo_company_restores_to_equal_data() {
                     email: Some(Some("after.restore@example.test".into())),
                     ..Default::default()
                 }
-                .apply(None, &[], "1")
+                .apply(None, &[], rapport_domain::values::Region::US)
             })
             .await
             .unwrap();
@@ -325,7 +325,7 @@ async fn a_backup_taken_during_writes_restores_exactly_one_point_in_time() {
                                 tags: Some(vec!["written-live".into()]),
                                 ..Default::default()
                             }
-                            .apply(None, &[], "1")
+                            .apply(None, &[], rapport_domain::values::Region::US)
                         })
                         .await
                         .unwrap();
@@ -469,7 +469,11 @@ async fn restore_refuses_a_database_with_data_and_a_damaged_file() {
         let extra = a.store(&dir).await;
         extra
             .create_customer(&Actor::system(), || {
-                CustomerInput { name: Some("Not In The Backup".into()), ..Default::default() }.apply(None, &[], "1")
+                CustomerInput { name: Some("Not In The Backup".into()), ..Default::default() }.apply(
+                    None,
+                    &[],
+                    rapport_domain::values::Region::US,
+                )
             })
             .await
             .unwrap();

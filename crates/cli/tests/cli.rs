@@ -171,3 +171,78 @@ async fn analyze_runs_on_the_database_and_writes_scores_back() {
     let bad = rapport(&dir, &["--database", &db, "analyze", "campaign_effect", "--transactions", "x.csv", "--out", "o"]);
     assert!(!bad.status.success() && text(&bad).contains("database only"));
 }
+
+/// One HTTP/1.1 request over a fresh connection: the status and the body.
+fn http(addr: &str, method: &str, path: &str, token: Option<&str>, body: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10))).ok()?;
+    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    s.write_all(format!("{head}{body}").as_bytes()).ok()?;
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).ok()?;
+    let (head, body) = answer.split_once("\r\n\r\n")?;
+    Some((head.get(9..12)?.parse().ok()?, body.to_string()))
+}
+
+/// Serves `db` with `env` set, creates a person whose phone is `phone`, and returns what was
+/// stored and what the server printed on stderr.
+fn stored_phone(dir: &Dir, db: &str, env: &[(&str, &str)], phone: &str) -> (String, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let addr = format!("127.0.0.1:{port}");
+    let log = dir.0.join(format!("serve-{port}.log"));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rapport"));
+    cmd.args(["--database", db, "serve", "--addr", &addr]).current_dir(&dir.0);
+    for var in ["RAPPORT_DATABASE_URL", "RAPPORT_DEFAULT_REGION", "RAPPORT_PHONE_COUNTRY_CODE"] {
+        cmd.env_remove(var);
+    }
+    let out = std::fs::File::create(&log).unwrap();
+    let mut child = cmd.envs(env.iter().copied()).stdout(out.try_clone().unwrap()).stderr(out).spawn().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while http(&addr, "GET", "/healthz", None, "").is_none_or(|(s, _)| s != 200) {
+        assert!(std::time::Instant::now() < deadline, "no /healthz: {}", std::fs::read_to_string(&log).unwrap_or_default());
+        assert!(child.try_wait().unwrap().is_none(), "serve exited: {}", std::fs::read_to_string(&log).unwrap_or_default());
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let (_, login) =
+        http(&addr, "POST", "/api/v1/auth/login", None, r#"{"email":"boss@example.com","password":"long enough secret"}"#).unwrap();
+    let token = serde_json::from_str::<serde_json::Value>(&login).unwrap()["token"].as_str().unwrap().to_string();
+    let body = serde_json::json!({"name": "Ann", "phone": phone}).to_string();
+    let (status, created) = http(&addr, "POST", "/api/v1/customers", Some(&token), &body).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let printed = std::fs::read_to_string(&log).unwrap_or_default();
+    assert_eq!(status, 201, "{created}\n{printed}");
+    (serde_json::from_str::<serde_json::Value>(&created).unwrap()["phone"].as_str().unwrap().to_string(), printed)
+}
+
+#[tokio::test]
+async fn the_phone_region_comes_from_the_region_or_the_calling_code() {
+    let dir = Dir::new();
+    let db = dir.db("r.db");
+    assert!(
+        rapport(&dir, &["--database", &db, "user", "create", "--admin", "--email", "boss@example.com", "--password", "long enough secret"])
+            .status
+            .success()
+    );
+    let (phone, _) = stored_phone(&dir, &db, &[("RAPPORT_DEFAULT_REGION", "GB")], "020 7946 0958");
+    assert_eq!(phone, "+442079460958");
+    let (phone, _) = stored_phone(&dir, &db, &[("RAPPORT_PHONE_COUNTRY_CODE", "44")], "020 7946 0958");
+    assert_eq!(phone, "+442079460958", "the calling code still works: 44 is the UK's");
+    let (phone, printed) =
+        stored_phone(&dir, &db, &[("RAPPORT_DEFAULT_REGION", "GB"), ("RAPPORT_PHONE_COUNTRY_CODE", "49")], "020 7946 0958");
+    assert_eq!(phone, "+442079460958", "the region wins");
+    assert!(printed.contains("RAPPORT_DEFAULT_REGION=GB wins over RAPPORT_PHONE_COUNTRY_CODE=49"), "{printed}");
+    let bad = rapport(&dir, &["--database", &db, "serve", "--default-region", "XX"]);
+    assert!(
+        !bad.status.success() && text(&bad).contains("RAPPORT_DEFAULT_REGION (--default-region): 'XX' is not a region"),
+        "{}",
+        text(&bad)
+    );
+    let bad = rapport(&dir, &["--database", &db, "serve", "--phone-country-code", "999"]);
+    assert!(!bad.status.success() && text(&bad).contains("'999' is not a country calling code"), "{}", text(&bad));
+}

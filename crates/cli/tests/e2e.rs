@@ -3,8 +3,9 @@
 //! Builds a small demo database in a temporary folder, starts `rapport serve` on a free
 //! loopback port, and runs `node e2e/ui.mjs` (playwright-core driving Debian's
 //! `/usr/bin/chromium`) from the repository root: login, wrong password, accent-tolerant live
-//! search, a refused and then a saved customer edit, companies. It refreshes the screenshots
-//! under `docs/screenshots/`.
+//! search, a refused and then a saved customer edit, companies. Its screenshots go to
+//! `target/tmp/e2e-screenshots/`, so a test run leaves the working tree as it was; with
+//! `RAPPORT_REFRESH_SCREENSHOTS=1` it refreshes the tracked ones under `docs/screenshots/`.
 //!
 //! Needs `node`, Chromium (`/usr/bin/chromium` or `$RAPPORT_CHROMIUM`) and
 //! `npm ci --prefix e2e`. When one is missing the test passes but says loudly that it was
@@ -183,6 +184,16 @@ fn run_with_timeout(mut cmd: Command, limit: Duration) -> (Option<ExitStatus>, S
     (status, out_t.join().unwrap_or_default(), err_t.join().unwrap_or_default())
 }
 
+/// Where the screenshots go: the tracked `docs/screenshots/` only when asked with
+/// `RAPPORT_REFRESH_SCREENSHOTS=1`, else a folder under `target/` that git ignores.
+fn screenshots_dir(root: &Path) -> PathBuf {
+    if std::env::var("RAPPORT_REFRESH_SCREENSHOTS").is_ok_and(|v| v == "1") {
+        root.join("docs").join("screenshots")
+    } else {
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e-screenshots")
+    }
+}
+
 #[test]
 fn ui_login_search_edit_in_chromium() {
     let root = repo_root();
@@ -210,14 +221,15 @@ fn ui_login_search_edit_in_chromium() {
     let (server, addr) = start_server(&db, &tmp.0);
     let base = format!("http://{addr}");
 
+    let shots = screenshots_dir(&root);
     let mut node = Command::new("node");
-    node.arg("e2e/ui.mjs").arg(&base).arg("docs/screenshots").current_dir(&root).env("RAPPORT_CHROMIUM", chromium());
+    node.arg("e2e/ui.mjs").arg(&base).arg(&shots).current_dir(&root).env("RAPPORT_CHROMIUM", chromium());
     let (status, stdout, stderr) = run_with_timeout(node, NODE_TIMEOUT);
     let server_log = server.log();
     drop(server);
 
     // Captured by libtest: shown with --nocapture, or together with a failure.
-    println!("--- node e2e/ui.mjs {base} docs/screenshots: stdout ---\n{stdout}");
+    println!("--- node e2e/ui.mjs {base} {}: stdout ---\n{stdout}", shots.display());
     match status {
         Some(s) if s.success() => {}
         Some(s) => panic!(

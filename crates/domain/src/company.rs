@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use crate::custom_field::{CustomField, merge_custom};
 use crate::customer::{Address, apply_name, apply_tags, apply_text};
-use crate::values::{Email, Phone};
+use crate::values::{Email, Phone, Region};
 use crate::{ValidationErrors, double_option, text};
 
 /// A company's editable fields, always valid (built by [`CompanyInput::apply`]).
@@ -112,8 +112,9 @@ fn parse_domain(raw: &str) -> Result<String, String> {
 }
 
 impl CompanyInput {
-    /// Merges onto `current` (or an empty company) and validates.
-    pub fn apply(self, current: Option<&CompanyData>, defs: &[CustomField], country_code: &str) -> Result<CompanyData, ValidationErrors> {
+    /// Merges onto `current` (or an empty company) and validates; `region` reads phone
+    /// numbers typed without a country code.
+    pub fn apply(self, current: Option<&CompanyData>, defs: &[CustomField], region: Region) -> Result<CompanyData, ValidationErrors> {
         let mut errs = ValidationErrors::default();
         let creating = current.is_none();
         let mut d = current.cloned().unwrap_or_default();
@@ -125,7 +126,7 @@ impl CompanyInput {
             d.email = e.and_then(|s| errs.check("email", Email::parse(&s))).map(|e| e.to_string());
         }
         if let Some(p) = self.phone {
-            d.phone = p.and_then(|s| errs.check("phone", Phone::parse(&s, country_code))).map(|p| p.to_string());
+            d.phone = p.and_then(|s| errs.check("phone", Phone::parse(&s, region))).map(|p| p.to_string());
         }
         apply_text(&mut errs, "industry", self.industry, &mut d.industry, 100);
         if let Some(a) = self.address {
@@ -154,8 +155,8 @@ impl CompanyData {
     pub fn private_search_terms(&self) -> Vec<String> {
         let mut terms: Vec<String> =
             self.email.iter().flat_map(|e| text::fold(e).split(' ').map(str::to_string).collect::<Vec<_>>()).collect();
-        if let Some(p) = self.phone.as_deref().and_then(|p| Phone::parse(p, "1").ok()) {
-            terms.extend(p.search_forms());
+        if let Some(p) = self.phone.as_deref() {
+            terms.extend(Phone::search_forms_of(p));
         }
         terms.retain(|t| !t.is_empty());
         terms.sort();

@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use crate::custom_field::{CustomField, merge_custom};
-use crate::values::{Email, Phone, bounded_text, tag};
+use crate::values::{Email, Phone, Region, bounded_text, tag};
 use crate::{ValidationErrors, double_option, text};
 
 /// Where a person stands in the customer lifecycle.
@@ -297,9 +297,9 @@ pub(crate) fn apply_tags(errs: &mut ValidationErrors, input: Option<Vec<String>>
 
 impl CustomerInput {
     /// Merges this input onto `current` (or onto an empty person when creating) and validates
-    /// the result. `defs` are the customer custom fields; `country_code` is the calling code
-    /// used for national phone numbers.
-    pub fn apply(self, current: Option<&CustomerData>, defs: &[CustomField], country_code: &str) -> Result<CustomerData, ValidationErrors> {
+    /// the result. `defs` are the customer custom fields; `region` reads phone numbers typed
+    /// without a country code.
+    pub fn apply(self, current: Option<&CustomerData>, defs: &[CustomField], region: Region) -> Result<CustomerData, ValidationErrors> {
         let mut errs = ValidationErrors::default();
         let creating = current.is_none();
         let mut d = current.cloned().unwrap_or_default();
@@ -308,15 +308,19 @@ impl CustomerInput {
             d.email = e.and_then(|s| errs.check("email", Email::parse(&s))).map(|e| e.to_string());
         }
         if let Some(list) = self.additional_emails {
-            d.additional_emails =
-                list.iter().filter_map(|s| errs.check("additional_emails", Email::parse(s))).map(|e| e.to_string()).collect();
+            d.additional_emails = (list.iter().enumerate())
+                .filter_map(|(i, s)| errs.check(&format!("additional_emails.{i}"), Email::parse(s)))
+                .map(|e| e.to_string())
+                .collect();
         }
         if let Some(p) = self.phone {
-            d.phone = p.and_then(|s| errs.check("phone", Phone::parse(&s, country_code))).map(|p| p.to_string());
+            d.phone = p.and_then(|s| errs.check("phone", Phone::parse(&s, region))).map(|p| p.to_string());
         }
         if let Some(list) = self.additional_phones {
-            d.additional_phones =
-                list.iter().filter_map(|s| errs.check("additional_phones", Phone::parse(s, country_code))).map(|p| p.to_string()).collect();
+            d.additional_phones = (list.iter().enumerate())
+                .filter_map(|(i, s)| errs.check(&format!("additional_phones.{i}"), Phone::parse(s, region)))
+                .map(|p| p.to_string())
+                .collect();
         }
         if let Some(a) = self.address {
             d.address = a.validated(&mut errs);
@@ -356,9 +360,7 @@ impl CustomerData {
             terms.extend(text::fold(e).split(' ').filter(|t| !t.is_empty()).map(str::to_string));
         }
         for p in self.phone.iter().chain(&self.additional_phones) {
-            if let Ok(p) = Phone::parse(p, "1") {
-                terms.extend(p.search_forms());
-            }
+            terms.extend(Phone::search_forms_of(p));
         }
         terms.sort();
         terms.dedup();
@@ -376,17 +378,32 @@ mod tests {
 
     #[test]
     fn create_requires_a_name_and_reports_every_bad_field() {
-        let errs = input(r#"{"email":"nope","phone":"abc","tags":["a,b"]}"#).apply(None, &[], "1").unwrap_err();
+        let errs = input(r#"{"email":"nope","phone":"abc","tags":["a,b"]}"#).apply(None, &[], Region::US).unwrap_err();
         let fields: Vec<&str> = errs.0.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, vec!["name", "email", "phone", "tags"]);
     }
 
     #[test]
+    fn list_errors_name_the_entry() {
+        let errs = input(r#"{"name":"Ann","additional_phones":["+44 20 7946 0958","+999 12345"],"additional_emails":["x"]}"#)
+            .apply(None, &[], Region::US)
+            .unwrap_err();
+        let fields: Vec<&str> = errs.0.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, vec!["additional_emails.0", "additional_phones.1"]);
+    }
+
+    #[test]
+    fn names_are_nfc() {
+        let d = input(r#"{"name":"Zoe\u0308 Ng"}"#).apply(None, &[], Region::US).unwrap();
+        assert_eq!(d.name, "Zo\u{eb} Ng");
+    }
+
+    #[test]
     fn patch_keeps_absent_fields_and_clears_nulls() {
-        let d = input(r#"{"name":"Zoë Ng","email":"ZOE@x.io","source":"web","tags":["b","a","b"]}"#).apply(None, &[], "1").unwrap();
+        let d = input(r#"{"name":"Zoë Ng","email":"ZOE@x.io","source":"web","tags":["b","a","b"]}"#).apply(None, &[], Region::US).unwrap();
         assert_eq!(d.email.as_deref(), Some("zoe@x.io"));
         assert_eq!(d.tags, vec!["a", "b"]);
-        let d2 = input(r#"{"source":null}"#).apply(Some(&d), &[], "1").unwrap();
+        let d2 = input(r#"{"source":null}"#).apply(Some(&d), &[], Region::US).unwrap();
         assert_eq!(d2.name, "Zoë Ng");
         assert_eq!(d2.source, None);
         assert_eq!(d2.email.as_deref(), Some("zoe@x.io"));
@@ -394,7 +411,7 @@ mod tests {
 
     #[test]
     fn search_terms_are_folded_and_have_phone_forms() {
-        let d = input(r#"{"name":"Zoë Ng","email":"zoe@x.io","phone":"+1 415 555 0134"}"#).apply(None, &[], "1").unwrap();
+        let d = input(r#"{"name":"Zoë Ng","email":"zoe@x.io","phone":"+1 415 555 0134"}"#).apply(None, &[], Region::US).unwrap();
         assert_eq!(d.search_name(), "zoe ng");
         assert_eq!(d.private_search_terms(), ["0134", "14155550134", "4155550134", "5550134", "io", "x", "zoe"]);
     }

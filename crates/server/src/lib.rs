@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 use axum::Router;
+use rapport_domain::values::Region;
 use rapport_store::Store;
 
 pub mod api;
@@ -20,15 +21,15 @@ pub mod ui;
 /// Settings the server runs with.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Calling code used for phone numbers typed without a country code (`1` = North America).
-    pub phone_country_code: String,
+    /// The region whose numbering plan reads phone numbers typed without a country code.
+    pub phone_region: Region,
     /// Whether session cookies carry `Secure` (set when served behind HTTPS).
     pub secure_cookies: bool,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { phone_country_code: "1".into(), secure_cookies: false }
+        Config { phone_region: Region::US, secure_cookies: false }
     }
 }
 
@@ -90,11 +91,19 @@ pub async fn serve(listener: tokio::net::TcpListener, app: Router) -> std::io::R
 }
 
 /// Headers that keep browsers from being turned against users: no framing (clickjacking), no
-/// MIME sniffing, no referrers to other sites, and a CSP that allows only our own scripts.
+/// MIME sniffing, no referrers to other sites, a CSP that allows only our own scripts, and
+/// `Cache-Control: no-store` on whatever may show personal data, so that neither a proxy nor
+/// the browser's cache (the back button on a shared computer) keeps it. That is every API
+/// response and every page; only responses that set their own policy (the static assets) keep
+/// it.
 async fn security_headers(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
-    use axum::http::HeaderValue;
+    use axum::http::{HeaderValue, header};
+    let api = req.uri().path().starts_with("/api/");
     let mut res = next.run(req).await;
     let h = res.headers_mut();
+    if api || !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
     h.insert("referrer-policy", HeaderValue::from_static("same-origin"));

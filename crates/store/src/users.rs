@@ -368,7 +368,9 @@ impl Store {
         kind: &str,
         request_id: Option<String>,
     ) -> Result<Result<(String, User), LoginRefused>> {
-        let email = email.trim().to_lowercase();
+        // The spelling accounts are stored under, so another spelling of the same address
+        // (punycode, decomposed accents) neither fails to sign in nor escapes the lockout.
+        let email = Email::parse(email).map(|e| e.to_string()).unwrap_or_else(|_| email.trim().to_lowercase());
         let now = now_rfc3339();
         let window_end = time_in(chrono::Duration::minutes(-THROTTLE_MINUTES));
         let lock_end = time_in(chrono::Duration::minutes(THROTTLE_MINUTES));

@@ -39,8 +39,8 @@ async fn create(
     // Left out, the owner is the creator (as in the UI); `null` asks for an unowned record.
     input.owner_id = Some(user.actor.owner_for_new(input.owner_id));
     let defs = state.store.company_fields(&user.actor).await?;
-    let cc = &state.config.phone_country_code;
-    let c = state.store.create_company(&user.actor, || input.apply(None, &defs, cc)).await?;
+    let region = state.config.phone_region;
+    let c = state.store.create_company(&user.actor, || input.apply(None, &defs, region)).await?;
     let (status, headers) = created(format!("/api/v1/companies/{}", c.id), c.version);
     Ok((status, headers, Json(c)))
 }
@@ -66,8 +66,8 @@ async fn update(
     AppJson(input): AppJson<CompanyInput>,
 ) -> Result<(HeaderMap, Json<Company>), ApiError> {
     let defs = state.store.company_fields(&user.actor).await?;
-    let cc = &state.config.phone_country_code;
-    let c = state.store.update_company(&user.actor, id, version, |cur| input.apply(Some(cur), &defs, cc)).await?;
+    let region = state.config.phone_region;
+    let c = state.store.update_company(&user.actor, id, version, |cur| input.apply(Some(cur), &defs, region)).await?;
     Ok((etag(c.version), Json(c)))
 }
 

@@ -43,8 +43,8 @@ async fn create(
     // Left out, the owner is the creator (as in the UI); `null` asks for an unowned record.
     input.owner_id = Some(user.actor.owner_for_new(input.owner_id));
     let defs = state.store.customer_fields(&user.actor).await?;
-    let cc = &state.config.phone_country_code;
-    let c = state.store.create_customer(&user.actor, || input.apply(None, &defs, cc)).await?;
+    let region = state.config.phone_region;
+    let c = state.store.create_customer(&user.actor, || input.apply(None, &defs, region)).await?;
     let (status, headers) = created(format!("/api/v1/customers/{}", c.id), c.version);
     Ok((status, headers, Json(c)))
 }
@@ -70,8 +70,8 @@ async fn update(
     AppJson(input): AppJson<CustomerInput>,
 ) -> Result<(HeaderMap, Json<Customer>), ApiError> {
     let defs = state.store.customer_fields(&user.actor).await?;
-    let cc = &state.config.phone_country_code;
-    let c = state.store.update_customer(&user.actor, id, version, |cur| input.apply(Some(cur), &defs, cc)).await?;
+    let region = state.config.phone_region;
+    let c = state.store.update_customer(&user.actor, id, version, |cur| input.apply(Some(cur), &defs, region)).await?;
     Ok((etag(c.version), Json(c)))
 }
 

@@ -13,7 +13,7 @@ use rapport_domain::custom_field::CustomField;
 use rapport_domain::customer::Customer;
 use rapport_domain::query::ListParams;
 
-use super::customers::{labelled, name_of, owners};
+use super::customers::{filters, labelled, name_of, owners};
 use super::forms::{FormState, company_input, company_values};
 use super::{UiUser, render, urlencode};
 use crate::AppState;
@@ -135,8 +135,8 @@ async fn edit_form(State(state): State<AppState>, user: UiUser, Path(id): Path<i
 async fn create(State(state): State<AppState>, user: UiUser, Form(form): Form<HashMap<String, String>>) -> Result<Response, ApiError> {
     let defs = state.store.company_fields(user.actor()).await?;
     let input = company_input(&form, &defs);
-    let cc = &state.config.phone_country_code;
-    match state.store.create_company(user.actor(), || input.apply(None, &defs, cc)).await {
+    let region = state.config.phone_region;
+    match state.store.create_company(user.actor(), || input.apply(None, &defs, region)).await {
         Ok(c) => Ok(Redirect::to(&format!("/companies/{}", c.id)).into_response()),
         Err(e) => {
             let (fs, notice) = super::form_errors(form, e)?;
@@ -154,8 +154,8 @@ async fn save(
     let defs = state.store.company_fields(user.actor()).await?;
     let input = company_input(&form, &defs);
     let version = super::form_version(&form);
-    let cc = &state.config.phone_country_code;
-    match state.store.update_company(user.actor(), id, version, |cur| input.apply(Some(cur), &defs, cc)).await {
+    let region = state.config.phone_region;
+    match state.store.update_company(user.actor(), id, version, |cur| input.apply(Some(cur), &defs, region)).await {
         Ok(_) => Ok(Redirect::to(&format!("/companies/{id}")).into_response()),
         Err(e) => {
             let (fs, notice) = super::form_errors(form, e)?;

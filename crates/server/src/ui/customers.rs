@@ -11,6 +11,7 @@ use axum::routing::{get, post};
 use rapport_domain::custom_field::CustomField;
 use rapport_domain::customer::{Customer, LifecycleStage};
 use rapport_domain::query::ListParams;
+use rapport_domain::values::Phone;
 use rapport_store::Error as StoreError;
 
 use super::forms::{FormState, customer_input, customer_values};
@@ -85,6 +86,16 @@ struct ListPage {
     next_url: Option<String>,
 }
 
+/// Template filters of the people and company pages.
+pub(super) mod filters {
+    /// A stored (E.164) phone number as people read it: `{{ p|phone }}` shows
+    /// `+44 20 7946 0958`.
+    #[askama::filter_fn]
+    pub fn phone(stored: impl ToString, _: &dyn askama::Values) -> askama::Result<String> {
+        Ok(rapport_domain::values::Phone::display(&stored.to_string()))
+    }
+}
+
 pub(super) async fn owners(state: &AppState, user: &UiUser) -> Result<Vec<(i64, String)>, ApiError> {
     Ok(state.store.list_users(user.actor()).await?.into_iter().map(|u| (u.id, u.name)).collect())
 }
@@ -128,7 +139,7 @@ async fn list(State(state): State<AppState>, user: UiUser, QueryPairs(pairs): Qu
             company_id: c.data.company_id,
             stage: c.data.lifecycle_stage.as_str(),
             email: c.data.email.unwrap_or_default(),
-            phone: c.data.phone.unwrap_or_default(),
+            phone: c.data.phone.as_deref().map(Phone::display).unwrap_or_default(),
             name: c.data.name,
             tags: c.data.tags,
             tier: c.scores.rfm_tier.unwrap_or_default(),
@@ -281,8 +292,8 @@ async fn rejected(
 async fn create(State(state): State<AppState>, user: UiUser, Form(form): Form<HashMap<String, String>>) -> Result<Response, ApiError> {
     let defs = state.store.customer_fields(user.actor()).await?;
     let input = customer_input(&form, &defs, user.actor().sees_pii(rapport_domain::permissions::Object::Customer));
-    let cc = &state.config.phone_country_code;
-    match state.store.create_customer(user.actor(), || input.apply(None, &defs, cc)).await {
+    let region = state.config.phone_region;
+    match state.store.create_customer(user.actor(), || input.apply(None, &defs, region)).await {
         Ok(c) => Ok(Redirect::to(&format!("/customers/{}", c.id)).into_response()),
         Err(e) => rejected(&state, &user, None, form, e).await,
     }
@@ -297,8 +308,8 @@ async fn save(
     let defs = state.store.customer_fields(user.actor()).await?;
     let input = customer_input(&form, &defs, user.actor().sees_pii(rapport_domain::permissions::Object::Customer));
     let version = super::form_version(&form);
-    let cc = &state.config.phone_country_code;
-    match state.store.update_customer(user.actor(), id, version, |cur| input.apply(Some(cur), &defs, cc)).await {
+    let region = state.config.phone_region;
+    match state.store.update_customer(user.actor(), id, version, |cur| input.apply(Some(cur), &defs, region)).await {
         Ok(_) => Ok(Redirect::to(&format!("/customers/{id}")).into_response()),
         Err(e) => rejected(&state, &user, Some(id), form, e).await,
     }

@@ -7,6 +7,7 @@ use rapport_domain::FieldError;
 use rapport_domain::company::{CompanyData, CompanyInput};
 use rapport_domain::custom_field::{CustomField, FieldType};
 use rapport_domain::customer::{Address, CustomerData, CustomerInput, LifecycleStage};
+use rapport_domain::values::Phone;
 use serde_json::{Map, Value};
 
 /// Submitted or current form values, and the errors to show beside each field.
@@ -128,7 +129,7 @@ pub fn customer_values(d: &CustomerData) -> FormState {
     let mut values: HashMap<String, String> = [
         ("name", Some(d.name.clone())),
         ("email", d.email.clone()),
-        ("phone", d.phone.clone()),
+        ("phone", d.phone.as_deref().map(Phone::display)),
         ("company_id", d.company_id.map(|i| i.to_string())),
         ("lifecycle_stage", Some(d.lifecycle_stage.as_str().to_string())),
         ("source", d.source.clone()),
@@ -165,7 +166,7 @@ pub fn company_values(d: &CompanyData) -> FormState {
         ("name", Some(d.name.clone())),
         ("domain", d.domain.clone()),
         ("email", d.email.clone()),
-        ("phone", d.phone.clone()),
+        ("phone", d.phone.as_deref().map(Phone::display)),
         ("industry", d.industry.clone()),
         ("owner_id", d.owner_id.map(|i| i.to_string())),
         ("notes", d.notes.clone()),

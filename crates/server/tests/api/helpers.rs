@@ -87,6 +87,11 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 
 /// The same, sealing sensitive columns under `keys`.
 pub async fn spawn_app_with_keys(backend: Backend, keys: Option<rapport_store::crypto::SharedKeyring>) -> TestApp {
+    spawn_app_with(backend, keys, Config::default()).await
+}
+
+/// The same, with `config` (another phone region, say).
+pub async fn spawn_app_with(backend: Backend, keys: Option<rapport_store::crypto::SharedKeyring>, config: Config) -> TestApp {
     let name = unique_name();
     let (url, cleanup, sqlite_path) = match backend {
         Backend::Sqlite => {
@@ -111,7 +116,7 @@ pub async fn spawn_app_with_keys(backend: Backend, keys: Option<rapport_store::c
         )
         .await
         .expect("admin");
-    let router = build_app(AppState::new(store.clone(), Config::default()));
+    let router = build_app(AppState::new(store.clone(), config));
     let mut app = TestApp { backend, router, store, token: String::new(), url: rapport_store::database_url(&url), cleanup, sqlite_path };
     app.token = app.login(ADMIN_EMAIL, PASSWORD).await;
     app

@@ -6,6 +6,7 @@ mod helpers;
 mod analytics;
 mod auth;
 mod companies;
+mod contact_values;
 mod custom_fields;
 mod customers;
 mod encryption;

@@ -192,3 +192,58 @@ async fn record_forms_offer_each_custom_field_with_its_input_type() {
         assert!(!html.contains("custom.renewal"));
     });
 }
+
+#[tokio::test]
+async fn pages_show_phones_in_international_format() {
+    each_backend!(|app| {
+        let co = app.company(serde_json::json!({"name": "Initech", "phone": "+1 415 555 0123"})).await;
+        let c = app
+            .customer(serde_json::json!({"name": "Ann", "phone": "+442079460958", "additional_phones": ["+14155550134;ext=12"], "company_id": co["id"]}))
+            .await;
+        assert_eq!(c["phone"], "+442079460958", "the API keeps E.164");
+        let admin = session(&app, ADMIN_EMAIL).await;
+        let (_, person) = page(&app, &format!("/customers/{}", c["id"]), &admin).await;
+        assert!(person.contains(r#"<a href="tel:+442079460958">+44 20 7946 0958</a>"#), "{person}");
+        assert!(person.contains("+1 415-555-0134 ext. 12"), "{person}");
+        let (_, list) = page(&app, "/customers", &admin).await;
+        assert!(list.contains("<td>+44 20 7946 0958</td>"), "{list}");
+        let (_, company) = page(&app, &format!("/companies/{}", co["id"]), &admin).await;
+        assert!(company.contains("<dd>+1 415-555-0123</dd>"), "{company}");
+        let (_, form) = page(&app, &format!("/customers/{}/edit", c["id"]), &admin).await;
+        assert!(form.contains(r#"value="+44 20 7946 0958""#), "the edit form too: {form}");
+    });
+}
+
+#[tokio::test]
+async fn personal_data_is_never_cached_and_static_assets_are() {
+    each_backend!(|app| {
+        let c = app.customer(serde_json::json!({"name": "Ann", "email": "ann@example.com"})).await;
+        let admin = session(&app, ADMIN_EMAIL).await;
+        let cache_control = |path: String, cookie: Option<String>| {
+            let router = app.router.clone();
+            async move {
+                let mut req = Request::get(&path);
+                if let Some(c) = cookie {
+                    req = req.header(header::COOKIE, c);
+                }
+                let res = router.oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+                let value = res.headers().get(header::CACHE_CONTROL).map(|v| v.to_str().unwrap().to_string());
+                (res.status(), value.unwrap_or_default())
+            }
+        };
+        for page in ["/customers".to_string(), format!("/customers/{}", c["id"]), "/companies".into(), "/admin/users".into()] {
+            let (status, cc) = cache_control(page.clone(), Some(admin.clone())).await;
+            assert_eq!((status, cc.as_str()), (StatusCode::OK, "no-store"), "{page}");
+        }
+        for path in ["/api/v1/customers".to_string(), format!("/api/v1/customers/{}", c["id"]), "/api/v1/customers/999".into()] {
+            let r = app.get(&path).await;
+            assert_eq!(r.header("cache-control"), "no-store", "{path} ({})", r.status);
+        }
+        let unauthenticated = app.call(axum::http::Method::GET, "/api/v1/customers", None, None, &[]).await;
+        assert_eq!(unauthenticated.header("cache-control"), "no-store");
+        for asset in ["/static/app.css", "/static/app.js"] {
+            let (status, cc) = cache_control(asset.to_string(), None).await;
+            assert_eq!((status, cc.as_str()), (StatusCode::OK, "public, max-age=3600"), "{asset}");
+        }
+    });
+}
