@@ -10,6 +10,7 @@ use std::sync::Arc;
 use axum::Router;
 use rapport_store::Store;
 
+pub mod analytics;
 pub mod api;
 pub mod error;
 pub mod extract;

@@ -2,10 +2,10 @@
 //! see), the scores they write back onto people, and analytics runs.
 
 use rapport_domain::ValidationErrors;
+use rapport_domain::analytics::{AnalyticsRun, RunKind, RunParams};
 use rapport_domain::customer::Purchase;
 use rapport_domain::now_rfc3339;
 use rapport_domain::permissions::{Action, Actor, Object, require};
-use serde::Serialize;
 use serde_json::{Value, json};
 use sqlx::Row as _;
 
@@ -45,33 +45,6 @@ pub enum Score {
     Propensity(f64),
     /// Churn risk.
     Churn(f64),
-}
-
-/// An analytics run: what ran, for whom, with what parameters, and how it ended.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct AnalyticsRun {
-    /// Identifier.
-    pub id: i64,
-    /// `rfm`, `segmentation` or `propensity`.
-    pub kind: String,
-    /// `running`, `done` or `failed`.
-    pub status: String,
-    /// Who started it.
-    pub actor_id: Option<i64>,
-    /// Parameters.
-    #[schema(value_type = Object)]
-    pub params: Value,
-    /// What a running analysis is doing now (`loading purchases`, `computing`, `writing scores`).
-    pub progress: Option<String>,
-    /// Summary of the result (counts, model quality).
-    #[schema(value_type = Option<Object>)]
-    pub result: Option<Value>,
-    /// Why it failed.
-    pub error: Option<String>,
-    /// Start.
-    pub created_at: String,
-    /// End.
-    pub finished_at: Option<String>,
 }
 
 const PURCHASE_COLS: &str = "id, invoice, product, quantity, amount_minor, currency, purchased_at";
@@ -213,8 +186,10 @@ impl Store {
     }
 
     /// Starts recording a run.
-    pub async fn start_run(&self, actor: &Actor, kind: &str, params: Value) -> Result<AnalyticsRun> {
+    pub async fn start_run(&self, actor: &Actor, kind: RunKind, params: &RunParams) -> Result<AnalyticsRun> {
         require(actor, Object::Customer, Action::Update)?;
+        params.validate()?;
+        let (kind, params) = (kind.as_str(), serde_json::to_value(params).unwrap_or_default());
         let mut tx = self.write_tx().await?;
         let row = sql(
             "INSERT INTO analytics_runs (kind, status, scope, actor_id, params, created_at) VALUES (?, 'running', ?, ?, ?, ?) RETURNING id",

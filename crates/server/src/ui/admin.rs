@@ -9,8 +9,9 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use rapport_domain::accounts::{NewUser, RoleDefinition, RoleInfo, Team, TeamChanges, User, UserChanges};
+use rapport_domain::audit::{AuditEntry, AuditFilter};
 use rapport_domain::permissions::{Action, Object, Permissions, Visibility};
-use rapport_store::{AuditEntry, AuditQuery, NewUser, RoleInfo, RoleInput, Team, TeamInput, User, UserPatch};
 
 use super::{UiUser, render};
 use crate::AppState;
@@ -72,7 +73,7 @@ async fn create_user(State(state): State<AppState>, user: UiUser, Form(form): Fo
 
 async fn update_user(State(state): State<AppState>, user: UiUser, Form(form): Form<HashMap<String, String>>) -> Result<Response, ApiError> {
     let id = form.get("id").and_then(|v| v.parse().ok()).unwrap_or(0);
-    let patch = UserPatch { role: form.get("role").cloned(), is_active: Some(form.contains_key("is_active")), ..Default::default() };
+    let patch = UserChanges { role: form.get("role").cloned(), is_active: Some(form.contains_key("is_active")), ..Default::default() };
     match state.store.update_user(user.actor(), id, None, patch).await {
         Ok(_) => Ok(Redirect::to("/admin/users").into_response()),
         Err(rapport_store::Error::Invalid(v)) => users_page(&state, &user, Some(v.to_string())).await,
@@ -108,7 +109,7 @@ async fn save_team(State(state): State<AppState>, user: UiUser, Form(form): Form
     let single: HashMap<String, String> = form.iter().cloned().collect();
     let members = form.iter().filter(|(k, _)| k == "member").filter_map(|(_, v)| v.parse().ok()).collect();
     let id = single.get("id").and_then(|v| v.parse().ok());
-    let input = TeamInput { name: single.get("name").cloned(), visibility: single.get("visibility").cloned(), member_ids: Some(members) };
+    let input = TeamChanges { name: single.get("name").cloned(), visibility: single.get("visibility").cloned(), member_ids: Some(members) };
     match state.store.save_team(user.actor(), id, None, input).await {
         Ok(_) => Ok(Redirect::to("/admin/teams").into_response()),
         Err(e @ (rapport_store::Error::Invalid(_) | rapport_store::Error::Conflict { .. })) => {
@@ -132,7 +133,7 @@ struct AuditPage {
 
 async fn audit(State(state): State<AppState>, user: UiUser, Query(q): Query<HashMap<String, String>>) -> Result<Response, ApiError> {
     let pick = |k: &str| q.get(k).filter(|v| !v.is_empty()).cloned();
-    let query = AuditQuery {
+    let query = AuditFilter {
         action: pick("action"),
         object: pick("object"),
         actor_id: pick("actor_id").and_then(|v| v.parse().ok()),
@@ -240,7 +241,7 @@ async fn save_role(State(state): State<AppState>, user: UiUser, Form(form): Form
         Some("team") => Visibility::Team,
         _ => Visibility::Own,
     };
-    let input = RoleInput { name: single.get("name").cloned().unwrap_or_default(), permissions: Permissions { grants, visibility } };
+    let input = RoleDefinition { name: single.get("name").cloned().unwrap_or_default(), permissions: Permissions { grants, visibility } };
     match state.store.save_role(user.actor(), input).await {
         Ok(_) => Ok(Redirect::to("/admin/roles").into_response()),
         Err(rapport_store::Error::Invalid(v)) => roles_page(&state, &user, Some(v.to_string())).await,

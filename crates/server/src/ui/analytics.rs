@@ -164,8 +164,8 @@ async fn page(State(state): State<AppState>, user: UiUser) -> Result<Response, A
 
 /// Starts a run from the page's buttons; the result appears on the page when it is done.
 async fn start(State(state): State<AppState>, user: UiUser, Form(form): Form<HashMap<String, String>>) -> Result<Response, ApiError> {
-    let kind = form.get("kind").cloned().unwrap_or_default();
-    crate::api::analytics::run_now(&state.store, user.actor(), &kind, &Default::default()).await?;
+    let kind = rapport_domain::analytics::RunKind::parse(form.get("kind").map(String::as_str).unwrap_or_default())?;
+    crate::analytics::run_now(&state.store, user.actor(), kind, &Default::default()).await?;
     Ok(Redirect::to("/analytics").into_response())
 }
 

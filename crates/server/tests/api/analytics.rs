@@ -187,7 +187,7 @@ async fn rules_feed_recommendations_and_the_forecast_has_an_interval() {
             .find(|r| r["antecedents"] == json!(["Pro plan"]) && r["consequents"] == json!(["Onboarding"]))
             .expect("Pro plan → Onboarding");
         assert!((onboarding["confidence"].as_f64().unwrap() - 0.75).abs() < 0.1, "{onboarding}");
-        let recs = rapport_server::api::analytics::recommend(&Value::Array(list), &["Pro plan".to_string()]);
+        let recs = rapport_server::analytics::recommend(&Value::Array(list), &["Pro plan".to_string()]);
         assert_eq!(recs.first().map(|r| r.0.as_str()), Some("Onboarding"));
 
         let forecast = run(&app, &app.token, "forecast", None).await;
