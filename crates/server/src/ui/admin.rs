@@ -165,7 +165,7 @@ async fn audit(State(state): State<AppState>, user: UiUser, Query(q): Query<Hash
 }
 
 /// Objects and actions as the roles page shows them, with their form names.
-const OBJECTS: [(Object, &str); 8] = [
+const OBJECTS: [(Object, &str); 9] = [
     (Object::Customer, "customer"),
     (Object::Company, "company"),
     (Object::CustomField, "custom_field"),
@@ -174,14 +174,16 @@ const OBJECTS: [(Object, &str); 8] = [
     (Object::RoleDef, "role"),
     (Object::AuditLog, "audit_log"),
     (Object::Campaign, "campaign"),
+    (Object::Analytics, "analytics"),
 ];
-const ACTIONS: [(Action, &str); 6] = [
+const ACTIONS: [(Action, &str); 7] = [
     (Action::Read, "read"),
     (Action::Create, "create"),
     (Action::Update, "update"),
     (Action::Delete, "delete"),
     (Action::Export, "export"),
     (Action::Pii, "pii"),
+    (Action::Run, "run"),
 ];
 
 #[derive(Template)]
@@ -190,8 +192,8 @@ struct RolesPage {
     user_name: String,
     csrf: String,
     roles: Vec<RoleInfo>,
-    objects: [(Object, &'static str); 8],
-    actions: [(Action, &'static str); 6],
+    objects: [(Object, &'static str); 9],
+    actions: [(Action, &'static str); 7],
     notice: Option<String>,
 }
 
@@ -199,6 +201,11 @@ impl RolesPage {
     fn grants(&self, r: &RoleInfo, o: &Object) -> String {
         let names: Vec<&str> = ACTIONS.iter().filter(|(a, _)| r.permissions.allows(*o, *a)).map(|(_, n)| *n).collect();
         if names.is_empty() { "—".into() } else { names.join(", ") }
+    }
+
+    /// Whether the grid offers `action` on `object` (`run` is for analytics only).
+    fn offers(&self, o: &Object, a: &Action) -> bool {
+        rapport_domain::permissions::applies(*o, *a)
     }
 
     fn visibility(&self, r: &RoleInfo) -> &'static str {

@@ -123,14 +123,21 @@ async fn admins_define_custom_roles_in_the_ui() {
         assert_eq!(status, StatusCode::OK);
         assert!(html.contains("sales_rep") && html.contains("built-in"));
         let csrf = csrf_of(&html);
-        let body =
-            format!("_csrf={csrf}&name=support_lead&visibility=team&customer.read=on&customer.update=on&customer.pii=on&audit_log.read=on");
+        assert!(
+            html.contains(r#"name="analytics.run""#)
+                && !html.contains(r#"name="analytics.read""#)
+                && !html.contains(r#"name="customer.run""#)
+        );
+        let body = format!(
+            "_csrf={csrf}&name=support_lead&visibility=team&customer.read=on&customer.update=on&customer.pii=on&audit_log.read=on&analytics.run=on"
+        );
         let (status, _, _) = form(&app, "/admin/roles", Some(&admin), &body).await;
         assert_eq!(status, StatusCode::SEE_OTHER);
         let roles = app.get("/api/v1/roles").await;
         let lead = roles.body.as_array().unwrap().iter().find(|r| r["name"] == "support_lead").expect("saved").clone();
         assert_eq!(lead["permissions"]["grants"]["customer"], serde_json::json!(["read", "update", "pii"]));
         assert_eq!(lead["permissions"]["visibility"], "team");
+        assert_eq!(lead["permissions"]["grants"]["analytics"], serde_json::json!(["run"]));
         let (status, _, html) = form(&app, "/admin/roles", Some(&admin), &format!("_csrf={csrf}&name=bad&customer.update=on")).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(html.contains("needs read"));
