@@ -3,6 +3,11 @@
 //! status, progress, summary), its purchases are loaded through the store, the computation
 //! runs on a blocking thread ([`compute`]), and its scores are written back through the store.
 //!
+//! Runs that write scores onto people ([`RunKind::writes_scores`]) are started only by roles
+//! holding the `analytics: run` grant and compute over every record as the system, so a sales
+//! rep cannot overwrite everyone's scores with results from their own subset; the runs that
+//! only read compute over what their starter may see.
+//!
 //! Nothing here speaks HTTP. Starting a run fails with the store's [`rapport_store::Error`]
 //! (refused, invalid parameters, database down), which each caller maps to its own answer;
 //! a computation that fails ([`Error`]) is recorded on its run, not returned.
@@ -34,6 +39,7 @@ pub enum Error {
 
 /// Records a run and computes it in the background; returns at once with the run (status
 /// `running`), whose status and summary to read with [`Store::get_run`].
+#[tracing::instrument(skip_all, fields(kind = %kind))]
 pub async fn start(store: &Store, actor: &Actor, kind: RunKind, params: RunParams) -> rapport_store::Result<AnalyticsRun> {
     let run = store.start_run(actor, kind, &params).await?;
     let (store, actor, id) = (store.clone(), actor.clone(), run.id);
@@ -46,6 +52,7 @@ pub async fn start(store: &Store, actor: &Actor, kind: RunKind, params: RunParam
 }
 
 /// Runs an analysis to the end before returning (the CLI and the demo use this).
+#[tracing::instrument(skip_all, fields(kind = %kind))]
 pub async fn run_now(store: &Store, actor: &Actor, kind: RunKind, params: &RunParams) -> rapport_store::Result<AnalyticsRun> {
     let run = store.start_run(actor, kind, params).await?;
     finish(store, actor, run.id, kind, params).await?;
@@ -58,17 +65,22 @@ async fn finish(store: &Store, actor: &Actor, id: i64, kind: RunKind, params: &R
     store.finish_run(id, outcome).await
 }
 
-/// Loads the visible purchases, computes off the async threads, writes the scores back.
+/// Loads the purchases, computes off the async threads, writes the scores back. A score run
+/// reads every record as the system, whoever started it (the store checked their
+/// `analytics: run` grant when the run was recorded, and checks it again before writing):
+/// scores written onto everyone must not depend on who pressed the button. A run that only
+/// reads covers the purchases its starter may see.
 async fn execute(store: &Store, actor: &Actor, run: i64, kind: RunKind, params: &RunParams) -> Result<Value, Error> {
+    let reader = if kind.writes_scores() { Actor { request_id: actor.request_id.clone(), ..Actor::system() } } else { actor.clone() };
     store.run_progress(run, "loading purchases").await?;
-    let rows = store.analytics_input(actor).await?;
-    let campaigns = if kind == RunKind::CampaignEffect { store.list_campaigns(actor).await? } else { vec![] };
+    let rows = store.analytics_input(&reader).await?;
+    let campaigns = if kind == RunKind::CampaignEffect { store.list_campaigns(&reader).await? } else { vec![] };
     store.run_progress(run, &format!("computing over {} purchase lines", rows.len())).await?;
     let params = params.clone();
     let (scores, summary) = tokio::task::spawn_blocking(move || compute(kind, &rows, &campaigns, &params)).await??;
     let written = if kind.writes_scores() {
         store.run_progress(run, &format!("writing {} scores", scores.len())).await?;
-        store.write_scores(actor, &scores).await?
+        store.write_scores(actor, run, &scores).await?
     } else {
         0
     };

@@ -19,10 +19,11 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Start an analysis (`rfm`, `segmentation`, `propensity`, `churn`, `association_rules`,
-/// `forecast` or `campaign_effect`)
-/// over the purchases of the people you may see; answers 202 with the run, whose status to poll
-/// at its `Location`. The first four write scores onto people; rules feed recommended products
-/// and the forecast feeds the dashboard.
+/// `forecast` or `campaign_effect`); answers 202 with the run, whose status to poll at its
+/// `Location`. The first four write scores onto people: they need the `analytics: run`
+/// permission (admins and managers by default; 403 otherwise) and compute over every person,
+/// whoever starts them. The other three only read, over the purchases of the people you may
+/// see: rules feed recommended products and the forecast feeds the dashboard.
 #[utoipa::path(post, path = "/api/v1/analytics/{kind}", tag = "analytics", request_body = RunParams, security(("bearer" = [])),
     responses((status = 202, body = AnalyticsRun), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn start(
