@@ -132,8 +132,9 @@ wait_http() { # URL TIMEOUT_S PID: wait until URL answers 2xx, the process is al
 # rapport runs inside WORK (demo writes its key file, rapport.key, to the working directory and
 # serve reads it from there: not the caller's folder), with no database or keys inherited from the
 # caller's environment.
+# (Inline subshells that exec, not a function: `$!` of a backgrounded function is a shell that
+# waits for rapport, and stopping that shell would leave rapport running.)
 RAPPORT_ENV=(env -u RAPPORT_DATABASE_URL -u RAPPORT_KEY_FILE -u RAPPORT_KEYS)
-rapport_in_work() { (cd "$WORK" && exec "${RAPPORT_ENV[@]}" "$BIN" "$@"); }
 
 build_demo() { # NAME DATABASE_URL LOG
   local t0; t0=$(date +%s)
@@ -152,7 +153,7 @@ PEER_PID=$!
 
 if has_engine sqlite; then
   build_demo SQLite "$WORK/rapport.db" "$OUT_DIR/rapport-demo.log"
-  rapport_in_work --database "$WORK/rapport.db" serve --addr "$HOST:$RAPPORT_PORT" > "$OUT_DIR/rapport.log" 2>&1 &
+  (cd "$WORK" && exec "${RAPPORT_ENV[@]}" "$BIN" --database "$WORK/rapport.db" serve --addr "$HOST:$RAPPORT_PORT") > "$OUT_DIR/rapport.log" 2>&1 &
   RAPPORT_PID=$!
   wait_http "$RAPPORT_BASE/healthz" 60 "$RAPPORT_PID"
   echo "== Rapport on SQLite is up on $RAPPORT_BASE (pid $RAPPORT_PID)"
@@ -163,7 +164,7 @@ if has_engine postgres; then
   PG_DB_URL="$(python3 -c 'import sys,urllib.parse as u; p=u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/"+sys.argv[2])))' "$PG_URL" "$PG_DB")"
   echo "== fresh PostgreSQL database $PG_DB_URL (dropped at exit)"
   build_demo PostgreSQL "$PG_DB_URL" "$OUT_DIR/rapport-pg-demo.log"
-  rapport_in_work --database "$PG_DB_URL" serve --addr "$HOST:$RAPPORT_PG_PORT" > "$OUT_DIR/rapport-pg.log" 2>&1 &
+  (cd "$WORK" && exec "${RAPPORT_ENV[@]}" "$BIN" --database "$PG_DB_URL" serve --addr "$HOST:$RAPPORT_PG_PORT") > "$OUT_DIR/rapport-pg.log" 2>&1 &
   RAPPORT_PG_PID=$!
   wait_http "$RAPPORT_PG_BASE/healthz" 60 "$RAPPORT_PG_PID"
   echo "== Rapport on PostgreSQL is up on $RAPPORT_PG_BASE (pid $RAPPORT_PG_PID)"
@@ -272,6 +273,9 @@ done
 stop "$RAPPORT_PID"; RAPPORT_PID=""
 stop "$RAPPORT_PG_PID"; RAPPORT_PG_PID=""
 stop "$PEER_PID"; PEER_PID=""
+for port in "$RAPPORT_PORT" "$RAPPORT_PG_PORT" "$PEER_PORT"; do
+  if curl -s -o /dev/null --max-time 2 "http://$HOST:$port/"; then echo "WARNING: something still listens on $HOST:$port" >&2; fi
+done
 echo "== servers stopped"
 
 # ---------------------------------------------------------------- table
