@@ -14,14 +14,14 @@ from collections import defaultdict
 
 TARGET = {"kmeans": 2.0, "kmeans_1t": 2.0, "rules": 10.0, "rules_low": 10.0, "ols": 1.0, "ols_matrix": 1.0, "arima_monthly": 1.0, "arima_long": 1.0}
 WHAT = {
-    "kmeans": ("k-means k=4, n_init=10, 1,000,000 x 3", "scikit-learn KMeans"),
+    "kmeans": ("k-means k=4, n_init=10, {n} x 3", "scikit-learn KMeans"),
     "kmeans_1t": ("same, Rust on 1 thread", "scikit-learn KMeans (the run above)"),
-    "rules": ("association rules, 100,000 baskets, support 0.02, confidence 0.2", "mlxtend apriori + association_rules"),
-    "rules_low": ("association rules, 100,000 baskets, support 0.005, confidence 0.1", "mlxtend apriori + association_rules"),
-    "ols": ("OLS formula sales ~ budget + tv_share + C(channel), 1,000,000 rows", "statsmodels smf.ols"),
-    "ols_matrix": ("OLS on a prebuilt design matrix, 1,000,000 x 6", "statsmodels sm.OLS"),
+    "rules": ("association rules, {n} baskets, support 0.02, confidence 0.2", "mlxtend apriori + association_rules"),
+    "rules_low": ("association rules, {n} baskets, support 0.005, confidence 0.1", "mlxtend apriori + association_rules"),
+    "ols": ("OLS formula sales ~ budget + tv_share + C(channel), {n} rows", "statsmodels smf.ols"),
+    "ols_matrix": ("OLS on a prebuilt design matrix, {n} x 6", "statsmodels sm.OLS"),
     "arima_monthly": ("ARIMA(1,1,1) fit + 12-step forecast, peer monthly series", "statsmodels ARIMA"),
-    "arima_long": ("ARIMA(1,1,1) fit + 12-step forecast, 2,000-point series", "statsmodels ARIMA"),
+    "arima_long": ("ARIMA(1,1,1) fit + 12-step forecast, {n}-point series", "statsmodels ARIMA"),
 }
 
 
@@ -95,6 +95,9 @@ def main():
         pth = py_runs[-1]["threads"]
         pth_s = ", ".join(f"{k.split(':')[0]} {v}" for k, v in pth.items())
         desc, ref = WHAT[alg]
+        # The sizes of this run's data (gen_data.py's defaults unless POINTS=... and so on).
+        n = rs_runs[-1].get("n", py_runs[-1].get("n"))
+        desc = desc.format(n=f"{n:,}" if isinstance(n, int) else "?")
         target = f">= {TARGET[alg]:g}x" if TARGET[alg] > 1 else "not slower (>= 1x)"
         print(f"| {desc} | {ref} | {pm:.4f} ({pcm:.2f}) | {rm:.4f} ({rcm:.2f}) | {ratio:.1f}x | "
               f"{pth_s} / {rs_runs[-1]['threads']} | {q} | {target} | {'yes' if met else 'NO'} |")

@@ -1,9 +1,12 @@
 -- Shared by the wrk scripts in this folder (loaded with dofile from each scenario script).
--- Env: TARGET (rapport | peer: which URL shapes and bodies to use), TOKEN (bearer token, Rapport),
+-- Env: TARGET (rapport, rapport_pg or any rapport_* | peer: which URL shapes and bodies to use; printed
+--      as the RESULT's target), TOKEN (bearer token, Rapport),
 --      SCENARIO (name printed in the RESULT line), ID_MAX (ids 1..ID_MAX exist), LIST_LIMIT.
 -- Prints one machine-readable line at the end, like the peer's load scripts, plus p95:
 --   RESULT {"target":..,"scenario":..,"rps":..,"lat_ms":{"p50","p90","p95","p99",...},"errors":{..}}
 TARGET = os.getenv("TARGET") or "rapport"
+-- Every Rapport run (rapport = SQLite, rapport_pg = PostgreSQL) has Rapport's URL shapes.
+IS_RAPPORT = TARGET:sub(1, 7) == "rapport"
 ID_MAX = tonumber(os.getenv("ID_MAX") or "100000")
 LIST_LIMIT = tonumber(os.getenv("LIST_LIMIT") or "20")
 
@@ -15,7 +18,7 @@ end
 -- Rapport's API lives under /api/v1; the reference Flask app serves /customers at the root.
 function api_prefix()
   local base = wrk.path:gsub("/$", "")
-  if TARGET == "rapport" then return base .. "/api/v1" end
+  if IS_RAPPORT then return base .. "/api/v1" end
   return base
 end
 

@@ -5,7 +5,7 @@ dofile(os.getenv("WRK_DIR") .. "/common.lua")
 local prefix
 function init(args)
   math.randomseed(os.time() + tid * 104729)
-  if TARGET == "rapport" then
+  if IS_RAPPORT then
     prefix = api_prefix() .. "/customers?limit=" .. LIST_LIMIT .. "&sort=id&cursor="
   else
     prefix = api_prefix() .. "/customers?limit=" .. LIST_LIMIT .. "&offset="
@@ -13,7 +13,7 @@ function init(args)
 end
 function request()
   local k = math.random(0, math.max(ID_MAX - LIST_LIMIT, 0))
-  if TARGET == "rapport" then
+  if IS_RAPPORT then
     return wrk.format("GET", prefix .. b64url(string.format('{"s":"id","k":%d,"id":%d}', k, k)))
   end
   return wrk.format("GET", prefix .. k)

@@ -11,7 +11,7 @@ end
 function request()
   n = n + 1
   local body
-  if TARGET == "rapport" then
+  if IS_RAPPORT then
     body = string.format(
       '{"name":"Load %d-%d","email":"load-%s-%d-%d@example.com","phone":"+1-415-555-%04d","address":{"street":"%d Bench Rd"}}',
       tid, n, nonce, tid, n, n % 10000, n)

@@ -398,16 +398,17 @@ fn load_baskets(path: &Path) -> anyhow::Result<Vec<Vec<String>>> {
 /// Database mode: runs the analyses on the purchases in the database as the system (every
 /// record), writes the scores back onto people, and prints the runs.
 pub async fn run_live(store: &rapport_store::Store, args: &AnalyzeArgs) -> anyhow::Result<()> {
-    use rapport_server::api::analytics::{RunParams, run_now};
-    let kinds: &[&str] = match args.kind {
-        AnalysisKind::All => &["rfm", "segmentation", "propensity", "churn", "association_rules", "forecast", "campaign_effect"],
-        AnalysisKind::CampaignEffect => &["campaign_effect"],
-        AnalysisKind::Rfm => &["rfm"],
-        AnalysisKind::Segmentation => &["segmentation"],
-        AnalysisKind::Propensity => &["propensity"],
-        AnalysisKind::Churn => &["churn"],
-        AnalysisKind::AssociationRules => &["association_rules"],
-        AnalysisKind::Forecast => &["forecast"],
+    use rapport_domain::analytics::{RunKind, RunParams};
+    use rapport_server::analytics::run_now;
+    let kinds: &[RunKind] = match args.kind {
+        AnalysisKind::All => &RunKind::ALL,
+        AnalysisKind::CampaignEffect => &[RunKind::CampaignEffect],
+        AnalysisKind::Rfm => &[RunKind::Rfm],
+        AnalysisKind::Segmentation => &[RunKind::Segmentation],
+        AnalysisKind::Propensity => &[RunKind::Propensity],
+        AnalysisKind::Churn => &[RunKind::Churn],
+        AnalysisKind::AssociationRules => &[RunKind::AssociationRules],
+        AnalysisKind::Forecast => &[RunKind::Forecast],
     };
     let params = RunParams {
         k: Some(args.k),
@@ -419,7 +420,7 @@ pub async fn run_live(store: &rapport_store::Store, args: &AnalyzeArgs) -> anyho
     let mut runs = vec![];
     for kind in kinds {
         bar.set_message(kind.to_string());
-        let run = run_now(store, &rapport_domain::permissions::Actor::system(), kind, &params)
+        let run = run_now(store, &rapport_domain::permissions::Actor::system(), *kind, &params)
             .await
             .map_err(|e| anyhow::anyhow!("{kind}: {e}"))?;
         runs.push(run);

@@ -3,12 +3,13 @@
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
+use rapport_domain::accounts::TeamChanges;
 use rapport_domain::company::CompanyInput;
 use rapport_domain::custom_field::{CustomFieldInput, FieldObject, FieldType};
 use rapport_domain::customer::{Address, CustomerInput, LifecycleStage, Purchase};
 use rapport_domain::permissions::{Actor, Role};
 use rapport_domain::values::Region;
-use rapport_store::{NewUser, Store, TeamInput};
+use rapport_store::{NewUser, Store};
 use serde_json::{Map, Value, json};
 
 /// The demo admin's login.
@@ -297,7 +298,7 @@ pub async fn build(store: &Store, people: usize, companies: usize, seed: u64) ->
     // Maria manages both, so she sees all of their records.
     for (name, visibility, members) in [("Sales East", "team", [0, 1, 2]), ("Sales West", "private", [0, 3, 3])] {
         let member_ids = Some(members.iter().map(|i| staff_ids[*i]).collect());
-        let input = TeamInput { name: Some(name.into()), visibility: Some(visibility.into()), member_ids };
+        let input = TeamChanges { name: Some(name.into()), visibility: Some(visibility.into()), member_ids };
         store.save_team(&system, None, None, input).await?;
     }
     let field = |object, key: &str, label: &str, field_type, options: &[&str]| CustomFieldInput {
@@ -428,8 +429,8 @@ pub async fn build(store: &Store, people: usize, companies: usize, seed: u64) ->
     }
     store.create_campaigns_batch(&system, campaigns).await?;
     let mut purchases = 0;
-    for kind in ["rfm", "segmentation", "propensity", "churn", "association_rules", "forecast", "campaign_effect"] {
-        let run = rapport_server::api::analytics::run_now(store, &system, kind, &Default::default())
+    for kind in rapport_domain::analytics::RunKind::ALL {
+        let run = rapport_server::analytics::run_now(store, &system, kind, &Default::default())
             .await
             .map_err(|e| anyhow::anyhow!("demo {kind}: {e}"))?;
         purchases = run.result.as_ref().and_then(|r| r["purchases"].as_u64()).unwrap_or(purchases);

@@ -8,6 +8,9 @@
 //! user sees all that is wrong with a form at once.
 #![deny(missing_docs)]
 
+pub mod accounts;
+pub mod analytics;
+pub mod audit;
 pub mod campaign;
 pub mod company;
 pub mod custom_field;

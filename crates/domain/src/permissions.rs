@@ -20,7 +20,7 @@ use crate::ValidationErrors;
 pub enum Role {
     /// Everything, including users, roles, teams and the audit log.
     Admin,
-    /// Sales and service data of their teams.
+    /// Sales and service data of their teams, and the analytics runs that score everyone.
     Manager,
     /// Their own records and those their team shares.
     SalesRep,
@@ -60,10 +60,18 @@ impl Role {
         let people = |actions: &[Action]| [(Customer, actions.to_vec()), (Company, actions.to_vec())];
         let basics = [(CustomField, vec![Read]), (User, vec![Read]), (Team, vec![Read]), (RoleDef, vec![Read]), (Campaign, vec![Read])];
         let (grants, visibility): (Vec<(Object, Vec<Action>)>, Visibility) = match self {
-            Role::Admin => (Object::ALL.iter().map(|o| (*o, Action::ALL.to_vec())).collect(), Visibility::All),
-            Role::Manager => {
-                (people(&[Read, Create, Update, Delete, Export, Pii, Assign]).into_iter().chain(basics).collect(), Visibility::Team)
+            Role::Admin => {
+                let all = |o: Object| Action::ALL.into_iter().filter(|a| applies(o, *a)).collect();
+                (Object::ALL.iter().map(|o| (*o, all(*o))).collect(), Visibility::All)
             }
+            Role::Manager => (
+                people(&[Read, Create, Update, Delete, Export, Pii, Assign])
+                    .into_iter()
+                    .chain(basics)
+                    .chain([(Analytics, vec![Run])])
+                    .collect(),
+                Visibility::Team,
+            ),
             Role::SalesRep => (people(&[Read, Create, Update, Delete, Pii]).into_iter().chain(basics).collect(), Visibility::Own),
             Role::SupportAgent => (people(&[Read, Update, Pii]).into_iter().chain(basics).collect(), Visibility::All),
             Role::Marketer => (
@@ -97,11 +105,13 @@ pub enum Object {
     AuditLog,
     /// Marketing campaigns.
     Campaign,
+    /// Analytics runs that write scores onto people (its one action is `run`).
+    Analytics,
 }
 
 impl Object {
     /// Every object.
-    pub const ALL: [Object; 8] = [
+    pub const ALL: [Object; 9] = [
         Object::Customer,
         Object::Company,
         Object::CustomField,
@@ -110,6 +120,7 @@ impl Object {
         Object::RoleDef,
         Object::AuditLog,
         Object::Campaign,
+        Object::Analytics,
     ];
 }
 
@@ -133,12 +144,29 @@ pub enum Action {
     Assign,
     /// Erase a person's personal data for good (the right to be forgotten).
     Erase,
+    /// Start a run (analytics only).
+    Run,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 8] =
-        [Action::Read, Action::Create, Action::Update, Action::Delete, Action::Export, Action::Pii, Action::Assign, Action::Erase];
+    pub const ALL: [Action; 9] = [
+        Action::Read,
+        Action::Create,
+        Action::Update,
+        Action::Delete,
+        Action::Export,
+        Action::Pii,
+        Action::Assign,
+        Action::Erase,
+        Action::Run,
+    ];
+}
+
+/// Whether `action` means something on `object`: `run` is analytics' only action, and only
+/// analytics takes it.
+pub fn applies(object: Object, action: Action) -> bool {
+    (object == Object::Analytics) == (action == Action::Run)
 }
 
 /// Which records a role reaches.
@@ -170,11 +198,15 @@ impl Permissions {
         self.grants.get(&object).is_some_and(|a| a.contains(&action))
     }
 
-    /// Checks a custom role's permissions: reading is needed for any other action.
+    /// Checks a custom role's permissions: each action must apply to its object, and reading
+    /// is needed for any other action (analytics, whose only action is `run`, aside).
     pub fn validate(&self) -> Result<(), ValidationErrors> {
         let mut errs = ValidationErrors::default();
         for (o, actions) in &self.grants {
-            if !actions.is_empty() && !actions.contains(&Action::Read) {
+            for a in actions.iter().filter(|a| !applies(*o, **a)) {
+                errs.add("permissions.grants", format!("{o:?} does not take {a:?}"));
+            }
+            if *o != Object::Analytics && !actions.is_empty() && !actions.contains(&Action::Read) {
                 errs.add("permissions.grants", format!("{o:?} needs read for its other actions"));
             }
         }
@@ -285,6 +317,23 @@ mod tests {
         assert!(can(Role::Admin, Object::AuditLog, Action::Read));
         assert!(!can(Role::Marketer, Object::Customer, Action::Delete));
         assert_eq!(Role::SalesRep.permissions().visibility, Visibility::Own);
+    }
+
+    #[test]
+    fn score_runs_are_for_admins_managers_and_roles_granted_them() {
+        for r in Role::ALL {
+            let runs = r.permissions().allows(Object::Analytics, Action::Run);
+            assert_eq!(runs, matches!(r, Role::Admin | Role::Manager), "{r:?}");
+            assert!(r.permissions().validate().is_ok(), "{r:?}");
+        }
+        assert!(Actor::system().perms.allows(Object::Analytics, Action::Run));
+        let grants = |g: &[(Object, &[Action])]| Permissions {
+            grants: g.iter().map(|(o, a)| (*o, a.iter().copied().collect())).collect(),
+            visibility: Visibility::Own,
+        };
+        assert!(grants(&[(Object::Analytics, &[Action::Run])]).validate().is_ok(), "run needs no read");
+        assert!(grants(&[(Object::Customer, &[Action::Read, Action::Run])]).validate().is_err());
+        assert!(grants(&[(Object::Analytics, &[Action::Run, Action::Read])]).validate().is_err());
     }
 
     #[test]

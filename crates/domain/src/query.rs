@@ -7,6 +7,19 @@ use crate::ValidationErrors;
 use crate::custom_field::{CustomField, FieldType};
 use crate::customer::LifecycleStage;
 
+/// One page of a list.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Page<T> {
+    /// The records.
+    pub data: Vec<T>,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+    /// Sync listings only (`updated_since` or `sync_token`): pass as `sync_token` later to get
+    /// every change made after the ones this page holds, in commit order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sync_token: Option<String>,
+}
+
 /// Columns a list can be sorted by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SortField {

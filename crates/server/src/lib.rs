@@ -11,6 +11,7 @@ use axum::Router;
 use rapport_domain::values::Region;
 use rapport_store::Store;
 
+pub mod analytics;
 pub mod api;
 pub mod error;
 pub mod extract;

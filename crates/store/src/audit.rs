@@ -1,6 +1,7 @@
 //! The audit trail: one row per change, written inside the change's own transaction so the
 //! log and the data cannot disagree.
 
+use rapport_domain::audit::{AuditEntry, AuditFilter};
 use rapport_domain::now_rfc3339;
 use rapport_domain::permissions::Actor;
 use serde::Serialize;
@@ -65,54 +66,10 @@ pub(crate) fn diff<T: Serialize>(before: &T, after: &T) -> Value {
     Value::Object(out)
 }
 
-/// One audit row as the API shows it.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct AuditEntry {
-    /// Identifier; entries are only ever appended.
-    pub id: i64,
-    /// When (RFC 3339 UTC).
-    pub at: String,
-    /// Who (`null` for the system or an anonymous sign-in attempt).
-    pub actor_id: Option<i64>,
-    /// The HTTP request it came from.
-    pub request_id: Option<String>,
-    /// `create`, `update`, `delete`, `login`, `login_failed`, `role_change`, `export`…
-    pub action: String,
-    /// `customer`, `company`, `user`, `team`, `role`, `token`…
-    pub object: String,
-    /// The record, when there is one.
-    pub record_id: Option<i64>,
-    /// Before/after values of what changed.
-    #[schema(value_type = Object)]
-    pub diff: Value,
-}
-
-/// Filters of the audit log; newest first, paged by `before_id`.
-#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct AuditQuery {
-    /// Only this user's actions.
-    pub actor_id: Option<i64>,
-    /// Only this object kind.
-    pub object: Option<String>,
-    /// Only this record (with `object`).
-    pub record_id: Option<i64>,
-    /// Only this action.
-    pub action: Option<String>,
-    /// At or after this time (RFC 3339).
-    pub since: Option<String>,
-    /// Before this time.
-    pub until: Option<String>,
-    /// Entries older than this id (the last id of the previous page).
-    pub before_id: Option<i64>,
-    /// Page size, 1 to 500 (default 100).
-    pub limit: Option<i64>,
-}
-
 impl crate::Store {
     /// Reads the audit log (admins only). There is deliberately no way to change or delete
     /// an entry through the store.
-    pub async fn list_audit(&self, actor: &Actor, q: &AuditQuery) -> crate::Result<Vec<AuditEntry>> {
+    pub async fn list_audit(&self, actor: &Actor, q: &AuditFilter) -> crate::Result<Vec<AuditEntry>> {
         use rapport_domain::permissions::{Action, Object, require};
         require(actor, Object::AuditLog, Action::Read)?;
         let mut s = crate::sql::Sql::new("SELECT id, at, actor_id, request_id, action, object, record_id, diff FROM audit_log WHERE 1 = 1");

@@ -31,14 +31,16 @@ mod sql;
 mod teams;
 mod users;
 
-pub use audit::{AuditEntry, AuditQuery};
 pub use backup::{BackupError, BackupSummary, RestoreSummary};
-pub use list::Page;
-pub use purchases::{AnalyticsRun, PurchaseRow, Score};
-pub use roles::{RoleInfo, RoleInput};
+pub use purchases::{PurchaseRow, Score};
 pub use sealed::ResealSummary;
-pub use teams::{Team, TeamInput};
-pub use users::{LoginRefused, NewUser, Scopes, Session, TokenInfo, User, UserPatch};
+pub use users::{LoginRefused, Scopes, Session};
+// What store calls return are domain types; the common ones are re-exported so that callers
+// holding a `Store` need not know which domain module each lives in.
+pub use rapport_domain::accounts::{NewUser, RoleInfo, Team, TokenInfo, User};
+pub use rapport_domain::analytics::AnalyticsRun;
+pub use rapport_domain::audit::AuditEntry;
+pub use rapport_domain::query::Page;
 
 /// What went wrong in a store call, in terms a caller can act on.
 #[derive(Debug, thiserror::Error)]

@@ -5,8 +5,9 @@
 use base64::Engine;
 use rapport_domain::ValidationErrors;
 use rapport_domain::custom_field::FieldType;
+/// Lists return the domain's page of records (re-exported here, where the listing code lives).
+pub use rapport_domain::query::Page;
 use rapport_domain::query::{CompareOp, ListParams, SortField};
-use serde::Serialize;
 use serde_json::{Value, json};
 
 use rapport_domain::permissions::{Actor, Object};
@@ -15,19 +16,6 @@ use crate::records::visible;
 use crate::row::Row;
 use crate::sql::{Arg, Sql};
 use crate::{Backend, Error, Result, Store};
-
-/// One page of a list.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Page<T> {
-    /// The records.
-    pub data: Vec<T>,
-    /// Pass as `cursor` to get the next page; `null` on the last page.
-    pub next_cursor: Option<String>,
-    /// Sync listings only (`updated_since` or `sync_token`): pass as `sync_token` later to get
-    /// every change made after the ones this page holds, in commit order.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sync_token: Option<String>,
-}
 
 /// What differs between listable tables.
 pub(crate) struct Listing {

@@ -1,11 +1,12 @@
-//! Purchase history, the input analytics read (only the purchases of people the actor may
-//! see), the scores they write back onto people, and analytics runs.
+//! Purchase history, the input analytics read (the purchases of the people the actor may see:
+//! score runs read as the system, so everyone), the scores they write back onto people, and
+//! analytics runs.
 
 use rapport_domain::ValidationErrors;
+use rapport_domain::analytics::{AnalyticsRun, RunKind, RunParams};
 use rapport_domain::customer::Purchase;
 use rapport_domain::now_rfc3339;
 use rapport_domain::permissions::{Action, Actor, Object, require};
-use serde::Serialize;
 use serde_json::{Value, json};
 use sqlx::Row as _;
 
@@ -45,33 +46,6 @@ pub enum Score {
     Propensity(f64),
     /// Churn risk.
     Churn(f64),
-}
-
-/// An analytics run: what ran, for whom, with what parameters, and how it ended.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct AnalyticsRun {
-    /// Identifier.
-    pub id: i64,
-    /// `rfm`, `segmentation` or `propensity`.
-    pub kind: String,
-    /// `running`, `done` or `failed`.
-    pub status: String,
-    /// Who started it.
-    pub actor_id: Option<i64>,
-    /// Parameters.
-    #[schema(value_type = Object)]
-    pub params: Value,
-    /// What a running analysis is doing now (`loading purchases`, `computing`, `writing scores`).
-    pub progress: Option<String>,
-    /// Summary of the result (counts, model quality).
-    #[schema(value_type = Option<Object>)]
-    pub result: Option<Value>,
-    /// Why it failed.
-    pub error: Option<String>,
-    /// Start.
-    pub created_at: String,
-    /// End.
-    pub finished_at: Option<String>,
 }
 
 const PURCHASE_COLS: &str = "id, invoice, product, quantity, amount_minor, currency, purchased_at";
@@ -175,11 +149,19 @@ impl Store {
             .collect()
     }
 
-    /// Writes scores onto people the actor may see (needs update on people). Scores are derived
-    /// data: neither `version` nor `updated_at` change, so they never conflict with an edit.
-    pub async fn write_scores(&self, actor: &Actor, scores: &[(i64, Score)]) -> Result<usize> {
-        require(actor, Object::Customer, Action::Update)?;
+    /// Writes a run's scores onto people and audits it, in one transaction. Scores are written
+    /// onto every live person whoever started the run (it needs the `analytics: run` grant),
+    /// since a score run computes over every record, as the system. The audit row is the
+    /// system's and names the starter: one per run. Scores are derived data: neither `version`
+    /// nor `updated_at` change, so they never conflict with an edit.
+    pub async fn write_scores(&self, starter: &Actor, run: i64, scores: &[(i64, Score)]) -> Result<usize> {
+        require(starter, Object::Analytics, Action::Run)?;
         let mut tx = self.write_tx().await?;
+        let recorded = sql("SELECT kind, params FROM analytics_runs WHERE id = ? AND status = 'running'", [run.into()])
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or(Error::NotFound)?;
+        let (kind, params): (String, String) = (recorded.try_get("kind")?, recorded.try_get("params")?);
         let mut n = 0;
         for (id, s) in scores {
             let mut q = match s {
@@ -204,28 +186,45 @@ impl Store {
                     q
                 }
             };
-            q.push(" WHERE id = ").arg(*id);
-            visible(&mut q, actor, "customers");
+            q.push(" WHERE id = ").arg(*id).push(" AND deleted_at IS NULL");
             n += q.execute(&mut **tx).await? as usize;
         }
+        let system = Actor { request_id: starter.request_id.clone(), ..Actor::system() };
+        let params: Value = serde_json::from_str(&params).unwrap_or_default();
+        let diff =
+            json!({"kind": kind, "params": params, "started_by": starter.user_id, "started_by_role": starter.role, "people_scored": n});
+        self.audit(&mut tx, &system, "analytics_run", "analytics", Some(run), diff).await?;
         tx.commit().await?;
         Ok(n)
     }
 
-    /// Starts recording a run.
-    pub async fn start_run(&self, actor: &Actor, kind: &str, params: Value) -> Result<AnalyticsRun> {
-        require(actor, Object::Customer, Action::Update)?;
+    /// Starts recording a run. A run that writes scores needs the `analytics: run` grant,
+    /// covers every record (so its results are shared) and is audited when it writes; one that
+    /// only reads needs read access to people, covers what its starter may see, and is
+    /// audited here.
+    pub async fn start_run(&self, actor: &Actor, kind: RunKind, params: &RunParams) -> Result<AnalyticsRun> {
+        if kind.writes_scores() {
+            require(actor, Object::Analytics, Action::Run)?;
+        } else {
+            require(actor, Object::Customer, Action::Read)?;
+        }
+        params.validate()?;
+        let scope = if kind.writes_scores() { "all" } else { scope(actor) };
+        let (kind_name, params) = (kind.as_str(), serde_json::to_value(params).unwrap_or_default());
         let mut tx = self.write_tx().await?;
         let row = sql(
             "INSERT INTO analytics_runs (kind, status, scope, actor_id, params, created_at) VALUES (?, 'running', ?, ?, ?, ?) RETURNING id",
-            [kind.into(), scope(actor).into(), actor.user_id.into(), params.to_string().into(), now_rfc3339().into()],
+            [kind_name.into(), scope.into(), actor.user_id.into(), params.to_string().into(), now_rfc3339().into()],
         )
         .fetch_one(&mut **tx)
         .await?;
         let id: i64 = row.try_get("id")?;
-        self.audit(&mut tx, actor, "analytics_run", "analytics", Some(id), json!({"kind": kind, "params": params})).await?;
+        if !kind.writes_scores() {
+            self.audit(&mut tx, actor, "analytics_run", "analytics", Some(id), json!({"kind": kind_name, "params": params})).await?;
+        }
         tx.commit().await?;
-        self.get_run(actor, id).await
+        // Its starter sees it even when their role cannot read runs (`analytics: run` alone).
+        Ok(self.run_and_scope(id).await?.0)
     }
 
     /// Records what a running analysis is doing, for anyone polling it (any server process).
@@ -252,15 +251,19 @@ impl Store {
     }
 
     /// One run, if the actor started it, may read the audit log, or the run covered every
-    /// record (its results reveal nothing the actor's role could not).
+    /// record (its summary holds counts, aggregates and model quality, nobody's record).
     pub async fn get_run(&self, actor: &Actor, id: i64) -> Result<AnalyticsRun> {
         require(actor, Object::Customer, Action::Read)?;
-        let q = sql(&format!("SELECT {RUN_COLS} FROM analytics_runs WHERE id = ?"), [id.into()]);
-        let (run, shared) = self.read_optional(&q, |r| Ok((run_from_row(r)?, r.get::<String>("scope")?))).await?.ok_or(Error::NotFound)?;
+        let (run, shared) = self.run_and_scope(id).await?;
         if run.actor_id != actor.user_id && shared != "all" && !actor.perms.allows(Object::AuditLog, Action::Read) {
             return Err(Error::NotFound);
         }
         Ok(run)
+    }
+
+    async fn run_and_scope(&self, id: i64) -> Result<(AnalyticsRun, String)> {
+        let q = sql(&format!("SELECT {RUN_COLS} FROM analytics_runs WHERE id = ?"), [id.into()]);
+        self.read_optional(&q, |r| Ok((run_from_row(r)?, r.get::<String>("scope")?))).await?.ok_or(Error::NotFound)
     }
 
     /// The newest finished run of `kind` the actor may read: their own, or a shared one.

@@ -1,35 +1,14 @@
 //! Roles: the six built-in ones (defined in the domain) and custom permission sets that admins
 //! define. Users refer to roles by name.
 
-use rapport_domain::permissions::{Action, Actor, Object, Permissions, Role, require};
+use rapport_domain::accounts::{RoleDefinition, RoleInfo};
+use rapport_domain::permissions::{Action, Actor, Object, Role, require};
 use rapport_domain::{ValidationErrors, now_rfc3339};
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::Row;
 
 use crate::sql::sql;
 use crate::{Error, Result, Store, unique_violation};
-
-/// A role as listed.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct RoleInfo {
-    /// Name users refer to.
-    pub name: String,
-    /// Built-in roles cannot be changed or deleted.
-    pub builtin: bool,
-    /// What the role may do.
-    pub permissions: Permissions,
-}
-
-/// A custom role definition.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RoleInput {
-    /// Name: lower-case letters, digits and `_`.
-    pub name: String,
-    /// Grants and visibility.
-    pub permissions: Permissions,
-}
 
 impl Store {
     /// Built-in roles, then custom ones.
@@ -49,7 +28,7 @@ impl Store {
 
     /// Creates or replaces a custom role (admins only). Changing a role changes what every
     /// user holding it may do, at their next request; it is audited with before and after.
-    pub async fn save_role(&self, actor: &Actor, input: RoleInput) -> Result<RoleInfo> {
+    pub async fn save_role(&self, actor: &Actor, input: RoleDefinition) -> Result<RoleInfo> {
         require(actor, Object::RoleDef, Action::Create)?;
         let name = input.name.trim().to_string();
         let mut errs = ValidationErrors::default();

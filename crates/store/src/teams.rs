@@ -1,46 +1,15 @@
 //! Teams: groups of users whose records a manager sees, and that sales reps may share with
 //! each other (visibility `team`).
 
+use rapport_domain::accounts::{Team, TeamChanges};
 use rapport_domain::permissions::{Action, Actor, Object, require};
 use rapport_domain::{ValidationErrors, now_rfc3339};
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use crate::sql::sql;
 use crate::{Error, Result, Store, audit, unique_violation};
-
-/// A team and its members.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct Team {
-    /// Identifier.
-    pub id: i64,
-    /// Unique name.
-    pub name: String,
-    /// `private`: members see only their own records; `team`: members see each other's.
-    pub visibility: String,
-    /// User ids of the members.
-    pub member_ids: Vec<i64>,
-    /// Creation time.
-    pub created_at: String,
-    /// Last change.
-    pub updated_at: String,
-    /// Version.
-    pub version: i64,
-}
-
-/// What a client sends to create or change a team; on update, absent fields stay.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TeamInput {
-    /// Name, 1 to 100 characters.
-    pub name: Option<String>,
-    /// `private` or `team`.
-    pub visibility: Option<String>,
-    /// The complete member list (replaces it).
-    pub member_ids: Option<Vec<i64>>,
-}
 
 fn from_row(r: &AnyRow, members: Vec<i64>) -> sqlx::Result<Team> {
     Ok(Team {
@@ -79,7 +48,7 @@ impl Store {
 
     /// Creates (`id` None) or changes a team (admins only); membership changes are audited,
     /// since they change who sees which records.
-    pub async fn save_team(&self, actor: &Actor, id: Option<i64>, if_match: Option<i64>, input: TeamInput) -> Result<Team> {
+    pub async fn save_team(&self, actor: &Actor, id: Option<i64>, if_match: Option<i64>, input: TeamChanges) -> Result<Team> {
         require(actor, Object::Team, if id.is_some() { Action::Update } else { Action::Create })?;
         let mut errs = ValidationErrors::default();
         if let Some(n) = &input.name {

@@ -3,10 +3,10 @@
 
 use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
 use base64::Engine;
+use rapport_domain::accounts::{NewUser, TokenInfo, User, UserChanges};
 use rapport_domain::permissions::{Action, Actor, Object, Permissions, Role, require};
 use rapport_domain::values::Email;
 use rapport_domain::{ValidationErrors, now_rfc3339};
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use sqlx::{Any, Row as _, Transaction};
@@ -15,54 +15,6 @@ use crate::records::{check_version, save_versioned};
 use crate::row::Row;
 use crate::sql::sql;
 use crate::{Error, Result, Store, audit, unique_violation};
-
-/// A user account as the API shows it (never with its password hash).
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct User {
-    /// Identifier.
-    pub id: i64,
-    /// Login email.
-    pub email: String,
-    /// Display name.
-    pub name: String,
-    /// Role name: a built-in role or a custom one.
-    pub role: String,
-    /// Whether the account may sign in.
-    pub is_active: bool,
-    /// Creation time.
-    pub created_at: String,
-    /// Last change.
-    pub updated_at: String,
-    /// Version.
-    pub version: i64,
-}
-
-/// What is needed to create a user.
-#[derive(Debug, Clone)]
-pub struct NewUser {
-    /// Login email.
-    pub email: String,
-    /// Display name.
-    pub name: String,
-    /// Password in clear; hashed before it is stored.
-    pub password: String,
-    /// Role name: built-in (`admin`, `sales_rep`…) or custom.
-    pub role: String,
-}
-
-/// Changes an admin makes to a user; absent fields stay.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UserPatch {
-    /// Display name.
-    pub name: Option<String>,
-    /// Role name (built-in or custom).
-    pub role: Option<String>,
-    /// Disable (false) or re-enable (true) sign-in; disabling revokes every token.
-    pub is_active: Option<bool>,
-    /// A new password (at least 10 characters).
-    pub password: Option<String>,
-}
 
 /// What a token may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,27 +51,6 @@ impl Session {
     pub fn actor(&self, request_id: Option<String>) -> Actor {
         Actor { user_id: Some(self.user.id), role: self.user.role.clone(), perms: self.perms.clone(), request_id }
     }
-}
-
-/// A token as listed (never its secret).
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct TokenInfo {
-    /// Identifier.
-    pub id: i64,
-    /// `personal` (made by the user), `api` (from sign-in) or `session` (the web UI).
-    pub kind: String,
-    /// The user's label for a personal token.
-    pub name: Option<String>,
-    /// `read`, or `read write`.
-    pub scopes: String,
-    /// Creation time.
-    pub created_at: String,
-    /// Expiry.
-    pub expires_at: Option<String>,
-    /// Last use (updated at most once a minute).
-    pub last_used_at: Option<String>,
-    /// Set once revoked.
-    pub revoked_at: Option<String>,
 }
 
 /// Why a sign-in was refused.
@@ -276,7 +207,7 @@ impl Store {
     /// demoted or disabled, so the system always has someone who can manage it, even when two
     /// admins act at the same moment. Like every record, the save is version-checked: a change
     /// saved in between answers [`Error::VersionMismatch`].
-    pub async fn update_user(&self, actor: &Actor, id: i64, if_match: Option<i64>, patch: UserPatch) -> Result<User> {
+    pub async fn update_user(&self, actor: &Actor, id: i64, if_match: Option<i64>, patch: UserChanges) -> Result<User> {
         require(actor, Object::User, Action::Update)?;
         let mut tx = self.write_tx().await?;
         let before = self.user_in(&mut tx, id).await?;

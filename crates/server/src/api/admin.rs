@@ -4,7 +4,10 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use rapport_store::{AuditEntry, AuditQuery, RoleInfo, RoleInput, Team, TeamInput, User, UserPatch};
+use rapport_domain::accounts::{RoleDefinition, RoleInfo, Team, TeamChanges, User, UserChanges};
+use rapport_domain::audit::{AuditEntry, AuditFilter};
+use rapport_domain::permissions::Permissions;
+use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -23,6 +26,89 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(audit_log))
 }
 
+/// Changes an admin makes to a user; absent fields stay.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatch {
+    /// Display name.
+    pub name: Option<String>,
+    /// Role name (built-in or custom).
+    pub role: Option<String>,
+    /// Disable (false) or re-enable (true) sign-in; disabling revokes every token.
+    pub is_active: Option<bool>,
+    /// A new password (at least 10 characters).
+    pub password: Option<String>,
+}
+
+impl From<UserPatch> for UserChanges {
+    fn from(p: UserPatch) -> Self {
+        UserChanges { name: p.name, role: p.role, is_active: p.is_active, password: p.password }
+    }
+}
+
+/// What a client sends to create or change a team; on update, absent fields stay.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TeamInput {
+    /// Name, 1 to 100 characters.
+    pub name: Option<String>,
+    /// `private` or `team`.
+    pub visibility: Option<String>,
+    /// The complete member list (replaces it).
+    pub member_ids: Option<Vec<i64>>,
+}
+
+impl From<TeamInput> for TeamChanges {
+    fn from(t: TeamInput) -> Self {
+        TeamChanges { name: t.name, visibility: t.visibility, member_ids: t.member_ids }
+    }
+}
+
+/// A custom role definition.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleInput {
+    /// Name: lower-case letters, digits and `_`.
+    pub name: String,
+    /// Grants and visibility.
+    pub permissions: Permissions,
+}
+
+impl From<RoleInput> for RoleDefinition {
+    fn from(r: RoleInput) -> Self {
+        RoleDefinition { name: r.name, permissions: r.permissions }
+    }
+}
+
+/// Filters of the audit log; newest first, paged by `before_id`.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    /// Only this user's actions.
+    pub actor_id: Option<i64>,
+    /// Only this object kind.
+    pub object: Option<String>,
+    /// Only this record (with `object`).
+    pub record_id: Option<i64>,
+    /// Only this action.
+    pub action: Option<String>,
+    /// At or after this time (RFC 3339).
+    pub since: Option<String>,
+    /// Before this time.
+    pub until: Option<String>,
+    /// Entries older than this id (the last id of the previous page).
+    pub before_id: Option<i64>,
+    /// Page size, 1 to 500 (default 100).
+    pub limit: Option<i64>,
+}
+
+impl From<AuditQuery> for AuditFilter {
+    fn from(q: AuditQuery) -> Self {
+        let AuditQuery { actor_id, object, record_id, action, since, until, before_id, limit } = q;
+        AuditFilter { actor_id, object, record_id, action, since, until, before_id, limit }
+    }
+}
+
 /// Change a user's name, role, status or password (admins only; audited).
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", request_body = UserPatch, security(("bearer" = [])),
     responses((status = 200, body = User), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
@@ -33,7 +119,7 @@ async fn update_user(
     IfMatch(version): IfMatch,
     AppJson(patch): AppJson<UserPatch>,
 ) -> Result<(HeaderMap, Json<User>), ApiError> {
-    let u = state.store.update_user(&user.actor, id, version, patch).await?;
+    let u = state.store.update_user(&user.actor, id, version, patch.into()).await?;
     Ok((etag(u.version), Json(u)))
 }
 
@@ -51,7 +137,7 @@ async fn create_team(
     user: CurrentUser,
     AppJson(input): AppJson<TeamInput>,
 ) -> Result<(StatusCode, HeaderMap, Json<Team>), ApiError> {
-    let t = state.store.save_team(&user.actor, None, None, input).await?;
+    let t = state.store.save_team(&user.actor, None, None, input.into()).await?;
     let (status, headers) = created(format!("/api/v1/teams/{}", t.id), t.version);
     Ok((status, headers, Json(t)))
 }
@@ -66,7 +152,7 @@ async fn update_team(
     IfMatch(version): IfMatch,
     AppJson(input): AppJson<TeamInput>,
 ) -> Result<Json<Team>, ApiError> {
-    Ok(Json(state.store.save_team(&user.actor, Some(id), version, input).await?))
+    Ok(Json(state.store.save_team(&user.actor, Some(id), version, input.into()).await?))
 }
 
 /// Delete a team (admins only).
@@ -91,7 +177,7 @@ async fn save_role(
     user: CurrentUser,
     AppJson(input): AppJson<RoleInput>,
 ) -> Result<Json<RoleInfo>, ApiError> {
-    Ok(Json(state.store.save_role(&user.actor, input).await?))
+    Ok(Json(state.store.save_role(&user.actor, input.into()).await?))
 }
 
 /// Delete a custom role that nobody holds (admins only).
@@ -111,5 +197,5 @@ async fn audit_log(
     q: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Vec<AuditEntry>>, ApiError> {
     let Query(q) = q.map_err(|e| ApiError::bad_field("query", e.body_text()))?;
-    Ok(Json(state.store.list_audit(&user.actor, &q).await.map_err(super::list_error)?))
+    Ok(Json(state.store.list_audit(&user.actor, &q.into()).await.map_err(super::list_error)?))
 }

@@ -9,8 +9,9 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use rapport_domain::accounts::{NewUser, RoleDefinition, RoleInfo, Team, TeamChanges, User, UserChanges};
+use rapport_domain::audit::{AuditEntry, AuditFilter};
 use rapport_domain::permissions::{Action, Object, Permissions, Visibility};
-use rapport_store::{AuditEntry, AuditQuery, NewUser, RoleInfo, RoleInput, Team, TeamInput, User, UserPatch};
 
 use super::{UiUser, render};
 use crate::AppState;
@@ -72,7 +73,7 @@ async fn create_user(State(state): State<AppState>, user: UiUser, Form(form): Fo
 
 async fn update_user(State(state): State<AppState>, user: UiUser, Form(form): Form<HashMap<String, String>>) -> Result<Response, ApiError> {
     let id = form.get("id").and_then(|v| v.parse().ok()).unwrap_or(0);
-    let patch = UserPatch { role: form.get("role").cloned(), is_active: Some(form.contains_key("is_active")), ..Default::default() };
+    let patch = UserChanges { role: form.get("role").cloned(), is_active: Some(form.contains_key("is_active")), ..Default::default() };
     match state.store.update_user(user.actor(), id, super::form_version(&form), patch).await {
         Ok(_) => Ok(Redirect::to("/admin/users").into_response()),
         Err(rapport_store::Error::Invalid(v)) => users_page(&state, &user, Some(v.to_string())).await,
@@ -112,7 +113,7 @@ async fn save_team(State(state): State<AppState>, user: UiUser, Form(form): Form
     let single: HashMap<String, String> = form.iter().cloned().collect();
     let members = form.iter().filter(|(k, _)| k == "member").filter_map(|(_, v)| v.parse().ok()).collect();
     let id = single.get("id").and_then(|v| v.parse().ok());
-    let input = TeamInput { name: single.get("name").cloned(), visibility: single.get("visibility").cloned(), member_ids: Some(members) };
+    let input = TeamChanges { name: single.get("name").cloned(), visibility: single.get("visibility").cloned(), member_ids: Some(members) };
     match state.store.save_team(user.actor(), id, None, input).await {
         Ok(_) => Ok(Redirect::to("/admin/teams").into_response()),
         Err(e @ (rapport_store::Error::Invalid(_) | rapport_store::Error::Conflict { .. })) => {
@@ -136,7 +137,7 @@ struct AuditPage {
 
 async fn audit(State(state): State<AppState>, user: UiUser, Query(q): Query<HashMap<String, String>>) -> Result<Response, ApiError> {
     let pick = |k: &str| q.get(k).filter(|v| !v.is_empty()).cloned();
-    let query = AuditQuery {
+    let query = AuditFilter {
         action: pick("action"),
         object: pick("object"),
         actor_id: pick("actor_id").and_then(|v| v.parse().ok()),
@@ -168,7 +169,7 @@ async fn audit(State(state): State<AppState>, user: UiUser, Query(q): Query<Hash
 }
 
 /// Objects and actions as the roles page shows them, with their form names.
-const OBJECTS: [(Object, &str); 8] = [
+const OBJECTS: [(Object, &str); 9] = [
     (Object::Customer, "customer"),
     (Object::Company, "company"),
     (Object::CustomField, "custom_field"),
@@ -177,8 +178,9 @@ const OBJECTS: [(Object, &str); 8] = [
     (Object::RoleDef, "role"),
     (Object::AuditLog, "audit_log"),
     (Object::Campaign, "campaign"),
+    (Object::Analytics, "analytics"),
 ];
-const ACTIONS: [(Action, &str); 8] = [
+const ACTIONS: [(Action, &str); 9] = [
     (Action::Read, "read"),
     (Action::Create, "create"),
     (Action::Update, "update"),
@@ -187,6 +189,7 @@ const ACTIONS: [(Action, &str); 8] = [
     (Action::Pii, "pii"),
     (Action::Assign, "assign"),
     (Action::Erase, "erase"),
+    (Action::Run, "run"),
 ];
 
 #[derive(Template)]
@@ -195,8 +198,8 @@ struct RolesPage {
     user_name: String,
     csrf: String,
     roles: Vec<RoleInfo>,
-    objects: [(Object, &'static str); 8],
-    actions: [(Action, &'static str); 8],
+    objects: [(Object, &'static str); 9],
+    actions: [(Action, &'static str); 9],
     notice: Option<String>,
 }
 
@@ -204,6 +207,11 @@ impl RolesPage {
     fn grants(&self, r: &RoleInfo, o: &Object) -> String {
         let names: Vec<&str> = ACTIONS.iter().filter(|(a, _)| r.permissions.allows(*o, *a)).map(|(_, n)| *n).collect();
         if names.is_empty() { "—".into() } else { names.join(", ") }
+    }
+
+    /// Whether the grid offers `action` on `object` (`run` is for analytics only).
+    fn offers(&self, o: &Object, a: &Action) -> bool {
+        rapport_domain::permissions::applies(*o, *a)
     }
 
     fn visibility(&self, r: &RoleInfo) -> &'static str {
@@ -246,7 +254,7 @@ async fn save_role(State(state): State<AppState>, user: UiUser, Form(form): Form
         Some("team") => Visibility::Team,
         _ => Visibility::Own,
     };
-    let input = RoleInput { name: single.get("name").cloned().unwrap_or_default(), permissions: Permissions { grants, visibility } };
+    let input = RoleDefinition { name: single.get("name").cloned().unwrap_or_default(), permissions: Permissions { grants, visibility } };
     match state.store.save_role(user.actor(), input).await {
         Ok(_) => Ok(Redirect::to("/admin/roles").into_response()),
         Err(rapport_store::Error::Invalid(v)) => roles_page(&state, &user, Some(v.to_string())).await,

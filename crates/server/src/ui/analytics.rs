@@ -1,14 +1,17 @@
-//! The analytics page: start runs, see recent ones, the cross-sell rules, model quality and
+//! The analytics page: start runs (in the background: the page shows their status and reloads
+//! until the one just started ends), see recent ones, the cross-sell rules, model quality and
 //! the sales forecast with its 95% band (an SVG drawn here, no chart library).
 
 use std::collections::HashMap;
 
 use askama::Template;
 use axum::Form;
-use axum::extract::State;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use rapport_store::AnalyticsRun;
+use rapport_domain::analytics::{AnalyticsRun, RunKind, RunParams};
+use rapport_domain::permissions::{Action, Object};
 use serde_json::Value;
 
 use super::{UiUser, render};
@@ -31,6 +34,16 @@ struct RuleRow {
 struct Page {
     user_name: String,
     csrf: String,
+    /// The buttons: (kind, label) of the runs this user may start.
+    kinds: Vec<(&'static str, &'static str)>,
+    /// Whether the score runs are withheld from this user's buttons.
+    scores_withheld: bool,
+    /// What happened to the run just started, or why the request was refused.
+    notice: Option<String>,
+    /// The notice is a refusal.
+    refused: bool,
+    /// Reload the page in a few seconds: the run just started is still running.
+    refresh: bool,
     runs: Vec<AnalyticsRun>,
     rules: Vec<RuleRow>,
     forecast_svg: Option<String>,
@@ -64,7 +77,50 @@ fn join(v: &Value) -> String {
     v.as_array().map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")).unwrap_or_default()
 }
 
-async fn page(State(state): State<AppState>, user: UiUser) -> Result<Response, ApiError> {
+/// What each button says.
+fn label(kind: RunKind) -> &'static str {
+    match kind {
+        RunKind::Rfm => "RFM tiers",
+        RunKind::Segmentation => "Segments",
+        RunKind::Propensity => "Purchase propensity",
+        RunKind::Churn => "Churn risk",
+        RunKind::AssociationRules => "Cross-sell rules",
+        RunKind::Forecast => "Sales forecast",
+        RunKind::CampaignEffect => "Campaign effect",
+    }
+}
+
+async fn page(State(state): State<AppState>, user: UiUser, Query(q): Query<HashMap<String, String>>) -> Result<Response, ApiError> {
+    // `?run=ID`: the run just started from this page.
+    let started = match q.get("run").and_then(|v| v.parse::<i64>().ok()) {
+        Some(id) => match state.store.get_run(user.actor(), id).await {
+            Ok(run) => Some(run),
+            Err(rapport_store::Error::NotFound) => None,
+            Err(e) => return Err(e.into()),
+        },
+        None => None,
+    };
+    let refresh = started.as_ref().is_some_and(|r| r.status == "running");
+    let notice = started.map(|r| match r.status.as_str() {
+        "running" => format!(
+            "Run #{} ({}) is running{}: this page reloads every few seconds until it ends.",
+            r.id,
+            r.kind,
+            r.progress.map(|p| format!(", {p}")).unwrap_or_default()
+        ),
+        "done" => format!("Run #{} ({}) is done.", r.id, r.kind),
+        _ => format!("Run #{} ({}) failed: {}", r.id, r.kind, r.error.unwrap_or_default()),
+    });
+    page_with(&state, &user, notice, refresh, StatusCode::OK).await
+}
+
+async fn page_with(
+    state: &AppState,
+    user: &UiUser,
+    notice: Option<String>,
+    refresh: bool,
+    status: StatusCode,
+) -> Result<Response, ApiError> {
     let actor = user.actor();
     let runs = state.store.recent_runs(actor, 15).await?;
     let latest = |kind: &'static str| {
@@ -146,9 +202,15 @@ async fn page(State(state): State<AppState>, user: UiUser) -> Result<Response, A
         quality.push(("Segmentation: clusters".into(), s["summary"]["k"].to_string()));
         quality.push(("Segmentation: inertia".into(), s["summary"]["inertia"].as_f64().map(|v| format!("{v:.1}")).unwrap_or_default()));
     }
+    let may_score = actor.perms.allows(Object::Analytics, Action::Run);
     let page = Page {
         user_name: user.user().name.clone(),
         csrf: user.csrf.clone(),
+        kinds: RunKind::ALL.into_iter().filter(|k| may_score || !k.writes_scores()).map(|k| (k.as_str(), label(k))).collect(),
+        scores_withheld: !may_score,
+        refused: status.is_client_error(),
+        notice,
+        refresh,
         runs,
         rules,
         forecast_svg,
@@ -159,14 +221,32 @@ async fn page(State(state): State<AppState>, user: UiUser) -> Result<Response, A
         regression,
         regression_note,
     };
-    Ok(render(&page))
+    Ok((status, render(&page)).into_response())
 }
 
-/// Starts a run from the page's buttons; the result appears on the page when it is done.
+/// Starts a run from the page's buttons and returns at once, to the page showing its status;
+/// an unknown kind or a refused run is shown on the page with what went wrong.
 async fn start(State(state): State<AppState>, user: UiUser, Form(form): Form<HashMap<String, String>>) -> Result<Response, ApiError> {
-    let kind = form.get("kind").cloned().unwrap_or_default();
-    crate::api::analytics::run_now(&state.store, user.actor(), &kind, &Default::default()).await?;
-    Ok(Redirect::to("/analytics").into_response())
+    let kind = match RunKind::parse(form.get("kind").map(String::as_str).unwrap_or_default()) {
+        Ok(k) => k,
+        Err(e) => return page_with(&state, &user, Some(e.to_string()), false, StatusCode::UNPROCESSABLE_ENTITY).await,
+    };
+    match crate::analytics::start(&state.store, user.actor(), kind, RunParams::default()).await {
+        Ok(run) => Ok(Redirect::to(&format!("/analytics?run={}", run.id)).into_response()),
+        Err(rapport_store::Error::Denied(_)) => {
+            let why = if kind.writes_scores() {
+                format!(
+                    "{} writes scores onto everyone's records: it needs the analytics run permission, which your role '{}' lacks.",
+                    label(kind),
+                    user.user().role
+                )
+            } else {
+                format!("your role '{}' may not read the people {} needs.", user.user().role, label(kind))
+            };
+            page_with(&state, &user, Some(format!("Not started: {why}")), false, StatusCode::FORBIDDEN).await
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Monthly sales and the forecast with its 95% band, as an SVG.

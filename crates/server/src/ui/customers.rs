@@ -205,7 +205,7 @@ async fn detail(State(state): State<AppState>, user: UiUser, Path(id): Path<i64>
     bought.dedup();
     let rules =
         state.store.latest_run(user.actor(), "association_rules").await?.and_then(|r| r.result).map(|r| r["summary"]["rules"].clone());
-    let recommended = rules.map(|r| crate::api::analytics::recommend(&r, &bought)).unwrap_or_default();
+    let recommended = rules.map(|r| crate::analytics::recommend(&r, &bought)).unwrap_or_default();
     let purchases = history.into_iter().take(20).collect();
     let page = DetailPage {
         user_name: user.user().name.clone(),

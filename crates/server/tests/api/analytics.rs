@@ -1,11 +1,13 @@
-//! Analytics on the live data: runs over visible purchases, scores written back and filterable.
+//! Analytics on the live data: score runs over everyone (for roles granted them), read-only
+//! runs over visible purchases, scores written back and filterable.
 
 use axum::http::{Method, StatusCode};
-use rapport_domain::permissions::Role;
+use rapport_domain::accounts::NewUser;
+use rapport_domain::permissions::{Actor, Role};
 use serde_json::{Value, json};
 
 use crate::each_backend;
-use crate::helpers::TestApp;
+use crate::helpers::{PASSWORD, TestApp};
 
 /// Starts a run and waits for it to end; returns the finished run.
 async fn run(app: &TestApp, token: &str, kind: &str, body: Option<Value>) -> Value {
@@ -142,22 +144,92 @@ async fn rfm_segmentation_and_propensity_are_written_back_and_filterable() {
     });
 }
 
+async fn user_id(app: &TestApp, token: &str) -> i64 {
+    app.call(Method::GET, "/api/v1/users/me", Some(token), None, &[]).await.body["id"].as_i64().unwrap()
+}
+
+/// The audit rows of analytics runs, newest first.
+async fn run_audit(app: &TestApp) -> Vec<Value> {
+    app.get("/api/v1/audit_log?object=analytics").await.body.as_array().cloned().unwrap_or_default()
+}
+
+/// Issue 8, item 13: a sales rep starting a score run used to overwrite everyone's scores with
+/// results computed from their own subset.
 #[tokio::test]
-async fn a_run_sees_and_scores_only_the_callers_people() {
+async fn r8_score_runs_need_the_analytics_grant_and_score_everyone_as_the_system() {
     each_backend!(|app| {
         let rep = app.user_token("rep@example.com", Role::SalesRep).await;
-        let rep_id = app.call(Method::GET, "/api/v1/users/me", Some(&rep), None, &[]).await.body["id"].as_i64().unwrap();
-        let admin_id = app.call(Method::GET, "/api/v1/users/me", Some(&app.token), None, &[]).await.body["id"].as_i64().unwrap();
+        let (rep_id, admin_id) = (user_id(&app, &rep).await, user_id(&app, &app.token).await);
         let data = people_with_purchases(&app, |i| Some(if i < 10 { rep_id } else { admin_id })).await;
-        let done = run(&app, &rep, "rfm", None).await;
-        assert_eq!(done["result"]["people_scored"], 10, "{done}");
-        for (i, (id, _)) in data.iter().enumerate() {
-            let c = app.get(&format!("/api/v1/customers/{id}")).await.body;
-            assert_eq!(c["scores"]["rfm_cell"].is_string(), i < 10, "person {i}");
-        }
         let viewer = app.user_token("v@example.com", Role::Viewer).await;
-        let r = app.call(Method::POST, "/api/v1/analytics/rfm", Some(&viewer), None, &[]).await;
-        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        for (who, token) in [("rep", &rep), ("viewer", &viewer)] {
+            for kind in ["rfm", "segmentation", "propensity", "churn"] {
+                let r = app.call(Method::POST, &format!("/api/v1/analytics/{kind}"), Some(token), None, &[]).await;
+                assert_eq!(r.status, StatusCode::FORBIDDEN, "{who} {kind}: {}", r.body);
+            }
+        }
+        assert!(run_audit(&app).await.is_empty(), "a refused run records nothing");
+        for (id, _) in &data {
+            assert!(app.get(&format!("/api/v1/customers/{id}")).await.body["scores"]["rfm_cell"].is_null(), "nobody is scored");
+        }
+
+        // An admin's run scores everyone from all the data, the rep's people included.
+        let all = expected_rfm(&data);
+        let subset = expected_rfm(&data[..10]);
+        assert!(data[..10].iter().any(|(id, _)| all[id] != subset[id]), "the rep's subset alone would score differently");
+        let done = run(&app, &app.token, "rfm", None).await;
+        assert_eq!(done["result"]["people_scored"], 30);
+        let r = app.call(Method::POST, "/api/v1/analytics/rfm", Some(&rep), None, &[]).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+        // Reading scores stays permissioned: the rep sees the scores of their own people only.
+        for (i, (id, _)) in data.iter().enumerate() {
+            let c = app.get_as(&rep, format!("/api/v1/customers/{id}")).await;
+            if i < 10 {
+                assert_eq!(c.body["scores"]["rfm_cell"].as_str(), Some(all[id].0.as_str()), "person {i} keeps the all-data score");
+            } else {
+                assert_eq!(c.status, StatusCode::NOT_FOUND, "person {i}");
+                let c = app.get(&format!("/api/v1/customers/{id}")).await.body;
+                assert_eq!(c["scores"]["rfm_cell"].as_str(), Some(all[id].0.as_str()), "person {i} is scored too");
+            }
+        }
+        // One audit row per run: the system's, naming who started it.
+        let audit = run_audit(&app).await;
+        assert_eq!(audit.len(), 1, "{audit:?}");
+        let row = &audit[0];
+        assert_eq!((row["action"].as_str(), row["record_id"].as_i64()), (Some("analytics_run"), done["id"].as_i64()));
+        assert!(row["actor_id"].is_null(), "the system wrote the scores: {row}");
+        assert_eq!((row["diff"]["started_by"].as_i64(), row["diff"]["kind"].as_str()), (Some(admin_id), Some("rfm")));
+        assert_eq!(row["diff"]["people_scored"], 30);
+
+        // The grant is given to custom roles like any other; it does not need read.
+        let r = app
+            .post(
+                "/api/v1/roles",
+                json!({"name": "analyst", "permissions": {"grants": {"customer": ["read"], "analytics": ["run"]}, "visibility": "own"}}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let bad = app
+            .post("/api/v1/roles", json!({"name": "odd", "permissions": {"grants": {"customer": ["read", "run"]}, "visibility": "own"}}))
+            .await;
+        assert_eq!((bad.status, bad.error_fields()), (StatusCode::UNPROCESSABLE_ENTITY, vec!["permissions.grants".to_string()]));
+        let new = NewUser { email: "ana@example.com".into(), name: "Ana".into(), password: PASSWORD.into(), role: "analyst".into() };
+        app.store.create_user(&Actor::system(), new).await.unwrap();
+        let analyst = app.login("ana@example.com", PASSWORD).await;
+        let seg = run(&app, &analyst, "segmentation", Some(json!({"k": 3}))).await;
+        assert_eq!(seg["result"]["people_scored"], 30, "the analyst owns nobody, yet everyone is segmented");
+        let audit = run_audit(&app).await;
+        assert_eq!(audit.len(), 2);
+        assert_eq!(audit[0]["diff"]["started_by"].as_i64(), Some(user_id(&app, &analyst).await));
+        // Managers hold it by default.
+        let manager = app.user_token("m@example.com", Role::Manager).await;
+        assert_eq!(run(&app, &manager, "propensity", None).await["status"], "done");
+
+        // Runs that only read need no grant, and cover the purchases their starter may see.
+        let rules = run(&app, &rep, "association_rules", None).await;
+        let rep_lines: usize = data[..10].iter().map(|(_, l)| l.len()).sum();
+        assert_eq!(rules["result"]["purchases"], rep_lines);
+        assert_eq!(rules["result"]["people_scored"], 0);
         let r = app.call(Method::GET, &format!("/api/v1/customers/{}/purchases", data[20].0), Some(&rep), None, &[]).await;
         assert_eq!(r.status, StatusCode::NOT_FOUND, "another owner's purchases do not exist for the rep");
     });
@@ -187,7 +259,7 @@ async fn rules_feed_recommendations_and_the_forecast_has_an_interval() {
             .find(|r| r["antecedents"] == json!(["Pro plan"]) && r["consequents"] == json!(["Onboarding"]))
             .expect("Pro plan → Onboarding");
         assert!((onboarding["confidence"].as_f64().unwrap() - 0.75).abs() < 0.1, "{onboarding}");
-        let recs = rapport_server::api::analytics::recommend(&Value::Array(list), &["Pro plan".to_string()]);
+        let recs = rapport_server::analytics::recommend(&Value::Array(list), &["Pro plan".to_string()]);
         assert_eq!(recs.first().map(|r| r.0.as_str()), Some("Onboarding"));
 
         let forecast = run(&app, &app.token, "forecast", None).await;

@@ -133,14 +133,21 @@ async fn admins_define_custom_roles_in_the_ui() {
         assert_eq!(status, StatusCode::OK);
         assert!(html.contains("sales_rep") && html.contains("built-in"));
         let csrf = csrf_of(&html);
-        let body =
-            format!("_csrf={csrf}&name=support_lead&visibility=team&customer.read=on&customer.update=on&customer.pii=on&audit_log.read=on");
+        assert!(
+            html.contains(r#"name="analytics.run""#)
+                && !html.contains(r#"name="analytics.read""#)
+                && !html.contains(r#"name="customer.run""#)
+        );
+        let body = format!(
+            "_csrf={csrf}&name=support_lead&visibility=team&customer.read=on&customer.update=on&customer.pii=on&audit_log.read=on&analytics.run=on"
+        );
         let (status, _, _) = form(&app, "/admin/roles", Some(&admin), &body).await;
         assert_eq!(status, StatusCode::SEE_OTHER);
         let roles = app.get("/api/v1/roles").await;
         let lead = roles.body.as_array().unwrap().iter().find(|r| r["name"] == "support_lead").expect("saved").clone();
         assert_eq!(lead["permissions"]["grants"]["customer"], serde_json::json!(["read", "update", "pii"]));
         assert_eq!(lead["permissions"]["visibility"], "team");
+        assert_eq!(lead["permissions"]["grants"]["analytics"], serde_json::json!(["run"]));
         let (status, _, html) = form(&app, "/admin/roles", Some(&admin), &format!("_csrf={csrf}&name=bad&customer.update=on")).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(html.contains("needs read"));
@@ -157,10 +164,35 @@ async fn the_analytics_page_starts_runs_and_shows_them() {
         let (status, html) = page(&app, "/analytics", &admin).await;
         assert_eq!(status, StatusCode::OK);
         assert!(html.contains("Nothing has run yet"));
-        let (status, _, _) = form(&app, "/analytics", Some(&admin), &format!("_csrf={}&kind=rfm", csrf_of(&html))).await;
-        assert_eq!(status, StatusCode::SEE_OTHER);
+        let csrf = csrf_of(&html);
+        let (status, headers, _) = form(&app, "/analytics", Some(&admin), &format!("_csrf={csrf}&kind=rfm")).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "the run goes on in the background");
+        let location = headers.get(header::LOCATION).unwrap().to_str().unwrap().to_string();
+        assert!(location.starts_with("/analytics?run="), "{location}");
+        let mut html = String::new();
+        for _ in 0..200 {
+            html = page(&app, &location, &admin).await.1;
+            if !html.contains("is running") {
+                break;
+            }
+            assert!(html.contains(r#"http-equiv="refresh""#), "a running run reloads its page");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert!(html.contains("is done") && html.contains("<td>rfm</td>") && html.contains("1 people scored"), "{html}");
+        assert!(!html.contains(r#"http-equiv="refresh""#), "a finished run stops the reloading");
+        let (status, _, html) = form(&app, "/analytics", Some(&admin), &format!("_csrf={csrf}&kind=weather")).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("&#39;weather&#39; is not an analysis here") || html.contains("'weather' is not an analysis here"), "{html}");
+        // A sales rep is offered only the runs that read, and refused the others.
+        app.user_token("rita@example.com", rapport_domain::permissions::Role::SalesRep).await;
+        let rita = session(&app, "rita@example.com").await;
+        let (_, html) = page(&app, "/analytics", &rita).await;
+        assert!(html.contains(r#"value="forecast""#) && !html.contains(r#"value="rfm""#), "{html}");
+        let (status, _, html) = form(&app, "/analytics", Some(&rita), &format!("_csrf={}&kind=rfm", csrf_of(&html))).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert!(html.contains("analytics run permission"), "{html}");
         let (_, html) = page(&app, "/analytics", &admin).await;
-        assert!(html.contains("<td>rfm</td>") && html.contains("1 people scored"), "{html}");
+        assert_eq!(html.matches("<td>rfm</td>").count(), 1, "the refused run was not recorded");
         let (_, person) = page(&app, &format!("/customers/{}", c["id"]), &admin).await;
         assert!(person.contains("RFM tier") && person.contains("Pro plan"), "the person's page shows the score and the purchase");
     });
