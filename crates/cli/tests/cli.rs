@@ -162,7 +162,7 @@ async fn analyze_runs_on_the_database_and_writes_scores_back() {
         "{csv}"
     );
     let store = open_store(&dir, &db).await;
-    let p = ListParams { rfm_tier: Some("Champions".into()), limit: 500, ..Default::default() };
+    let p = ListParams { limit: 500, ..Default::default() }.with(&rapport_domain::customer::SPEC, "rfm_tier", "Champions");
     let champions = store.list_customers(&Actor::system(), &p).await.unwrap();
     assert!(!champions.data.is_empty() && champions.data.iter().all(|c| c.scores.rfm_tier.as_deref() == Some("Champions")));
     store.close().await;

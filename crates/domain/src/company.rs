@@ -4,13 +4,44 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-use crate::custom_field::{CustomField, merge_custom};
+use crate::custom_field::{CustomField, FieldObject, merge_custom};
 use crate::customer::{Address, apply_name, apply_tags, apply_text};
+use crate::permissions::Object;
+use crate::record::{Field, Kind, RecordSpec};
 use crate::values::{Email, Phone, Region};
 use crate::{ValidationErrors, double_option, text};
 
+/// Companies as a record type.
+pub static SPEC: RecordSpec = RecordSpec {
+    name: "company",
+    plural: "companies",
+    label: "company",
+    label_plural: "companies",
+    object: Object::Company,
+    title: "name",
+    owned: true,
+    custom: Some(FieldObject::Company),
+    fields: &[
+        Field::new("name", "Name", Kind::Text).searched().sorted(),
+        Field::new("domain", "Domain", Kind::Text).searched().unique(),
+        Field::new("email", "Email", Kind::Email).personal().searched(),
+        Field::new("phone", "Phone", Kind::Phone).personal().searched(),
+        Field::new("industry", "Industry", Kind::Text).searched(),
+        Field::new("address.street", "Street", Kind::Text).personal(),
+        Field::new("address.postal_code", "Postal code", Kind::Text).personal(),
+        Field::new("address.city", "City", Kind::Text),
+        Field::new("address.region", "Region", Kind::Text),
+        Field::new("address.country", "Country", Kind::Text),
+        Field::new("owner_id", "Owner", Kind::Ref("users")).filtered(),
+        Field::new("tags", "Tags", Kind::Tags).filtered(),
+        Field::new("notes", "Notes", Kind::LongText),
+        Field::new("custom", "Custom fields", Kind::Custom),
+        Field::new("people_count", "People", Kind::Int).computed(),
+    ],
+};
+
 /// A company's editable fields, always valid (built by [`CompanyInput::apply`]).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct CompanyData {
     /// Company name.
     pub name: String,
@@ -36,7 +67,7 @@ pub struct CompanyData {
 }
 
 /// A company as the API returns it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Company {
     /// Identifier.
     pub id: i64,

@@ -4,7 +4,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-use crate::custom_field::{CustomField, merge_custom};
+use crate::custom_field::{CustomField, FieldObject, merge_custom};
+use crate::permissions::Object;
+use crate::record::{Field, Kind, RecordSpec};
 use crate::values::{Email, Phone, Region, bounded_text, tag};
 use crate::{ValidationErrors, double_option, text};
 
@@ -23,9 +25,48 @@ pub enum LifecycleStage {
     Churned,
 }
 
+/// People as a record type: what the store, the lists and the forms make of them.
+pub static SPEC: RecordSpec = RecordSpec {
+    name: "customer",
+    plural: "customers",
+    label: "person",
+    label_plural: "people",
+    object: Object::Customer,
+    title: "name",
+    owned: true,
+    custom: Some(FieldObject::Customer),
+    fields: &[
+        Field::new("name", "Name", Kind::Text).searched().sorted(),
+        Field::new("email", "Email", Kind::Email).personal().searched().unique().filtered(),
+        Field::new("additional_emails", "Other emails", Kind::Emails).personal().searched(),
+        Field::new("phone", "Phone", Kind::Phone).personal().searched(),
+        Field::new("additional_phones", "Other phones", Kind::Phones).personal().searched(),
+        Field::new("address.street", "Street", Kind::Text).personal(),
+        Field::new("address.postal_code", "Postal code", Kind::Text).personal(),
+        Field::new("address.city", "City", Kind::Text),
+        Field::new("address.region", "Region", Kind::Text),
+        Field::new("address.country", "Country", Kind::Text),
+        Field::new("company_id", "Company", Kind::Ref("companies")).filtered().shown_as("company_name"),
+        Field::new("lifecycle_stage", "Lifecycle stage", Kind::Choice(LifecycleStage::NAMES)).filtered(),
+        Field::new("source", "Source", Kind::Text),
+        Field::new("owner_id", "Owner", Kind::Ref("users")).filtered(),
+        Field::new("tags", "Tags", Kind::Tags).filtered(),
+        Field::new("needs", "Needs", Kind::LongText),
+        Field::new("notes", "Notes", Kind::LongText),
+        Field::new("custom", "Custom fields", Kind::Custom),
+        Field::new("scores.rfm_cell", "RFM cell", Kind::Text).read_only().key("rfm_cell"),
+        Field::new("scores.rfm_tier", "RFM tier", Kind::Text).read_only().key("rfm_tier").filtered(),
+        Field::new("scores.segment", "Segment", Kind::Int).read_only().key("segment").filtered(),
+        Field::new("scores.purchase_propensity", "Buys again", Kind::Number).read_only().key("purchase_propensity"),
+        Field::new("scores.churn_risk", "Churn risk", Kind::Number).read_only().key("churn_risk"),
+    ],
+};
+
 impl LifecycleStage {
     /// Every stage, in lifecycle order.
     pub const ALL: [LifecycleStage; 4] = [Self::Lead, Self::Prospect, Self::Customer, Self::Churned];
+    /// Their names, in the same order.
+    pub const NAMES: &'static [&'static str] = &["lead", "prospect", "customer", "churned"];
 
     /// Name as stored and shown.
     pub fn as_str(self) -> &'static str {
@@ -87,7 +128,7 @@ impl Address {
 
 /// A person's editable fields, always valid: built only by [`CustomerInput::apply`] (or read
 /// back from the store, which only ever stored such values).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct CustomerData {
     /// Full name as the person writes it.
     pub name: String,
@@ -121,7 +162,7 @@ pub struct CustomerData {
 }
 
 /// A person as the API returns it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Customer {
     /// Identifier.
     pub id: i64,
@@ -153,7 +194,7 @@ impl Customer {
 
 /// Scores that analytics runs write back onto a person; each is absent until its analysis ran
 /// over data that includes the person's purchases.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct CustomerScores {
     /// RFM cell: recency, frequency and monetary quintile scores, e.g. `545`.
     pub rfm_cell: Option<String>,

@@ -17,6 +17,7 @@ pub mod custom_field;
 pub mod customer;
 pub mod permissions;
 pub mod query;
+pub mod record;
 pub mod text;
 pub mod values;
 

@@ -1,11 +1,12 @@
 //! List parameters shared by the API and the UI: what a list request may ask for, parsed and
-//! checked once, so the store only ever sees valid sorts and filters.
+//! checked once against the record type's [`RecordSpec`], so the store only ever sees valid
+//! sorts and filters.
 
 use serde_json::Value;
 
 use crate::ValidationErrors;
 use crate::custom_field::{CustomField, FieldType};
-use crate::customer::LifecycleStage;
+use crate::record::{Field, Kind, RecordSpec};
 
 /// One page of a list.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
@@ -20,10 +21,10 @@ pub struct Page<T> {
     pub sync_token: Option<String>,
 }
 
-/// Columns a list can be sorted by.
+/// What a list can be sorted by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SortField {
-    /// Name, case- and accent-insensitive.
+    /// The record's title (its name), case- and accent-insensitive.
     Name,
     /// Creation time.
     CreatedAt,
@@ -35,9 +36,26 @@ pub enum SortField {
     Relevance,
     /// Commit order of changes: sync listings (`updated_since`, `sync_token`) only.
     Changes,
+    /// A sortable field of the record type.
+    Field(&'static Field),
 }
 
-/// Comparison in a custom-field filter.
+impl SortField {
+    /// The name in `sort=` and in cursors.
+    pub fn name(self) -> &'static str {
+        match self {
+            SortField::Name => "name",
+            SortField::CreatedAt => "created_at",
+            SortField::UpdatedAt => "updated_at",
+            SortField::Id => "id",
+            SortField::Relevance => "relevance",
+            SortField::Changes => "changes",
+            SortField::Field(f) => f.param(),
+        }
+    }
+}
+
+/// Comparison in a filter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CompareOp {
     /// Equal.
@@ -59,6 +77,17 @@ pub struct CustomFilter {
     pub value: Value,
 }
 
+/// `<field>[.gte|.lte]=value` on a filterable field of the record type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldFilter {
+    /// The field.
+    pub field: &'static Field,
+    /// Comparison.
+    pub op: CompareOp,
+    /// Value in the field's JSON form (an id, a number, a string…).
+    pub value: Value,
+}
+
 /// A parsed list request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListParams {
@@ -72,20 +101,8 @@ pub struct ListParams {
     pub sort: SortField,
     /// Descending order.
     pub desc: bool,
-    /// Only records with this tag.
-    pub tag: Option<String>,
-    /// Only records owned by this user.
-    pub owner_id: Option<i64>,
-    /// Only people at this stage.
-    pub lifecycle_stage: Option<LifecycleStage>,
-    /// Only people of this company.
-    pub company_id: Option<i64>,
-    /// Only the person with this primary email (exact, case-insensitive).
-    pub email: Option<String>,
-    /// Only people in this RFM tier.
-    pub rfm_tier: Option<String>,
-    /// Only people in this segment.
-    pub segment: Option<i64>,
+    /// Filters on the record type's own fields (tags and owner included).
+    pub filters: Vec<FieldFilter>,
     /// Custom field filters.
     pub custom: Vec<CustomFilter>,
     /// `created_at >= `.
@@ -110,13 +127,7 @@ impl Default for ListParams {
             terms: vec![],
             sort: SortField::Name,
             desc: false,
-            tag: None,
-            owner_id: None,
-            lifecycle_stage: None,
-            company_id: None,
-            email: None,
-            rfm_tier: None,
-            segment: None,
+            filters: vec![],
             custom: vec![],
             created_after: None,
             created_before: None,
@@ -125,6 +136,21 @@ impl Default for ListParams {
             updated_since: None,
             sync_token: None,
         }
+    }
+}
+
+impl ListParams {
+    /// These parameters with one more equality filter on `field` of `spec` (which must exist).
+    pub fn with(mut self, spec: &RecordSpec, field: &str, value: impl Into<Value>) -> ListParams {
+        let field = spec.param(field).unwrap_or_else(|| panic!("{} has no field {field}", spec.plural));
+        self.filters.push(FieldFilter { field, op: CompareOp::Eq, value: value.into() });
+        self
+    }
+
+    /// The value of the equality filter on the field listed as `param`, if any.
+    pub fn filter_value(&self, param: &str) -> Option<&Value> {
+        let param = if param == "tag" { "tags" } else { param };
+        self.filters.iter().find(|f| f.field.param() == param && f.op == CompareOp::Eq).map(|f| &f.value)
     }
 }
 
@@ -140,9 +166,10 @@ pub fn parse_time(raw: &str) -> Result<String, String> {
 }
 
 impl ListParams {
-    /// Parses query-string pairs. `defs` are the custom fields of the listed object; keys that
-    /// are not list parameters are refused so that typos do not silently return everything.
-    pub fn parse(pairs: &[(String, String)], defs: &[CustomField]) -> Result<ListParams, ValidationErrors> {
+    /// Parses query-string pairs of a list of `spec` records. `defs` are the record type's custom
+    /// fields; keys that are not list parameters are refused so that typos do not silently
+    /// return everything.
+    pub fn parse(pairs: &[(String, String)], spec: &RecordSpec, defs: &[CustomField]) -> Result<ListParams, ValidationErrors> {
         let mut p = ListParams::default();
         let mut errs = ValidationErrors::default();
         let mut sort_given = false;
@@ -157,7 +184,7 @@ impl ListParams {
                     _ => errs.add("limit", "must be a whole number from 1 to 500"),
                 },
                 "cursor" => p.cursor = Some(v.to_string()),
-                "q" => p.terms = crate::text::query_terms(v),
+                "q" if spec.searched() => p.terms = crate::text::query_terms(v),
                 "sort" => {
                     sort_given = true;
                     let (desc, name) = match v.strip_prefix('-') {
@@ -170,39 +197,31 @@ impl ListParams {
                         "created_at" => SortField::CreatedAt,
                         "updated_at" => SortField::UpdatedAt,
                         "id" => SortField::Id,
-                        "relevance" => SortField::Relevance,
-                        _ => {
-                            errs.add("sort", "use name, created_at, updated_at, id or relevance, with - for descending");
-                            SortField::Name
-                        }
+                        "relevance" if spec.searched() => SortField::Relevance,
+                        other => match spec.param(other).filter(|f| f.sort) {
+                            Some(f) => SortField::Field(f),
+                            None => {
+                                errs.add("sort", sort_help(spec));
+                                SortField::Name
+                            }
+                        },
                     };
                 }
-                "tag" => p.tag = Some(v.to_string()),
-                "owner_id" => p.owner_id = errs.check("owner_id", v.parse::<i64>().map_err(|_| "must be a user id")),
-                "company_id" => p.company_id = errs.check("company_id", v.parse::<i64>().map_err(|_| "must be a company id")),
-                "lifecycle_stage" => {
-                    p.lifecycle_stage = LifecycleStage::parse(v);
-                    if p.lifecycle_stage.is_none() {
-                        errs.add("lifecycle_stage", "use lead, prospect, customer or churned");
-                    }
-                }
-                "email" => p.email = errs.check("email", crate::values::Email::parse(v)).map(|e| e.to_string()),
-                "rfm_tier" => p.rfm_tier = Some(v.to_string()),
-                "segment" => p.segment = errs.check("segment", v.parse::<i64>().map_err(|_| "must be a segment number")),
                 "created_after" => p.created_after = errs.check(k, parse_time(v)),
                 "created_before" => p.created_before = errs.check(k, parse_time(v)),
                 "updated_after" => p.updated_after = errs.check(k, parse_time(v)),
                 "updated_before" => p.updated_before = errs.check(k, parse_time(v)),
                 "updated_since" => p.updated_since = errs.check(k, parse_time(v)),
                 "sync_token" => p.sync_token = Some(v.to_string()),
-                other => match other.strip_prefix("custom.") {
-                    Some(rest) => {
+                other => {
+                    if let Some(rest) = other.strip_prefix("custom.").filter(|_| spec.custom.is_some()) {
                         if let Some(f) = parse_custom_filter(rest, v, defs, &mut errs) {
                             p.custom.push(f);
                         }
+                    } else if let Some(f) = parse_field_filter(other, v, spec, &mut errs) {
+                        p.filters.push(f);
                     }
-                    None => errs.add(other, "is not a list parameter (see /docs for the filters this list takes)"),
-                },
+                }
             }
         }
         if p.sort == SortField::Relevance && p.terms.is_empty() {
@@ -221,6 +240,66 @@ impl ListParams {
             p.desc = false;
         }
         errs.into_result(p)
+    }
+}
+
+fn sort_help(spec: &RecordSpec) -> String {
+    let mut names: Vec<&str> = vec!["name", "created_at", "updated_at", "id"];
+    names.extend(spec.fields.iter().filter(|f| f.sort && f.name != spec.title).map(|f| f.param()));
+    if spec.searched() {
+        names.push("relevance");
+    }
+    format!("use {}, with - for descending", names.join(", "))
+}
+
+/// `<field>[.gte|.lte]=value` on a filterable field, its value parsed by the field's kind.
+fn parse_field_filter(key: &str, raw: &str, spec: &RecordSpec, errs: &mut ValidationErrors) -> Option<FieldFilter> {
+    let (name, op) = match key.rsplit_once('.') {
+        Some((n, "gte")) => (n, CompareOp::Gte),
+        Some((n, "lte")) => (n, CompareOp::Lte),
+        _ => (key, CompareOp::Eq),
+    };
+    let Some(field) = spec.param(name).filter(|f| f.filter) else {
+        errs.add(key, "is not a list parameter (see /docs for the filters this list takes)");
+        return None;
+    };
+    if op != CompareOp::Eq && !field.ranged() {
+        errs.add(key, "only numbers, amounts, dates and times take .gte and .lte");
+        return None;
+    }
+    let value = match field.kind {
+        Kind::Int | Kind::Money | Kind::Ref(_) => raw.parse::<i64>().map(Value::from).map_err(|_| "must be a whole number".to_string()),
+        Kind::Number => raw.parse::<f64>().map_err(|_| "must be a number".to_string()).map(Value::from),
+        Kind::Bool => match raw {
+            "true" => Ok(Value::Bool(true)),
+            "false" => Ok(Value::Bool(false)),
+            _ => Err("use true or false".to_string()),
+        },
+        Kind::Date => chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+            .map(|d| Value::from(d.format("%Y-%m-%d").to_string()))
+            .map_err(|_| format!("'{raw}' is not a date (YYYY-MM-DD)")),
+        Kind::Time => parse_time(raw).map(Value::from),
+        Kind::Choice(options) => {
+            if options.contains(&raw) {
+                Ok(Value::from(raw))
+            } else {
+                Err(format!("use {}", or_list(options)))
+            }
+        }
+        Kind::Email => crate::values::Email::parse(raw).map(|e| Value::from(e.to_string())).map_err(|e| e.to_string()),
+        Kind::Tags => crate::values::tag(raw).map(Value::from),
+        _ => Ok(Value::from(raw)),
+    };
+    let value = errs.check(key, value)?;
+    Some(FieldFilter { field, op, value })
+}
+
+/// `a, b or c`.
+pub fn or_list(options: &[&str]) -> String {
+    match options {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
     }
 }
 
@@ -251,18 +330,31 @@ mod tests {
         s.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
     }
 
+    use crate::customer::SPEC;
+
     #[test]
-    fn search_defaults_to_relevance_and_sync_to_update_order() {
-        let p = ListParams::parse(&pairs(&[("q", "Zoë")]), &[]).unwrap();
+    fn search_defaults_to_relevance_and_sync_to_commit_order() {
+        let p = ListParams::parse(&pairs(&[("q", "Zoë")]), &SPEC, &[]).unwrap();
         assert_eq!((p.sort, p.terms.clone()), (SortField::Relevance, vec!["zoe".to_string()]));
-        let p = ListParams::parse(&pairs(&[("updated_since", "2024-01-01"), ("sort", "-name")]), &[]).unwrap();
+        let p = ListParams::parse(&pairs(&[("updated_since", "2024-01-01"), ("sort", "-name")]), &SPEC, &[]).unwrap();
         assert_eq!((p.sort, p.desc), (SortField::Changes, false));
     }
 
     #[test]
     fn unknown_parameters_and_bad_values_are_named() {
-        let e = ListParams::parse(&pairs(&[("limt", "5"), ("limit", "0"), ("custom.x", "1")]), &[]).unwrap_err();
+        let e = ListParams::parse(&pairs(&[("limt", "5"), ("limit", "0"), ("custom.x", "1")]), &SPEC, &[]).unwrap_err();
         let fields: Vec<&str> = e.0.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, vec!["limt", "limit", "custom.x"]);
+    }
+
+    #[test]
+    fn field_filters_are_parsed_by_their_kind() {
+        let p = ListParams::parse(&pairs(&[("lifecycle_stage", "lead"), ("company_id", "7"), ("tag", "vip")]), &SPEC, &[]).unwrap();
+        assert_eq!(p.filter_value("lifecycle_stage"), Some(&Value::from("lead")));
+        assert_eq!(p.filter_value("company_id"), Some(&Value::from(7)));
+        assert_eq!(p.filter_value("tag"), Some(&Value::from("vip")));
+        let e = ListParams::parse(&pairs(&[("lifecycle_stage", "king"), ("company_id", "x"), ("name.gte", "a")]), &SPEC, &[]).unwrap_err();
+        let fields: Vec<&str> = e.0.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, vec!["lifecycle_stage", "company_id", "name.gte"]);
     }
 }

@@ -88,6 +88,8 @@ pub struct Field {
     pub read_only: bool,
     /// For references: the JSON name under which the referenced record's title is shown.
     pub shown_as: Option<&'static str>,
+    /// Not a column of the record's table: computed by the query (counts), so read-only.
+    pub computed: bool,
     /// The column and list-parameter name, when not the path with `.` as `_` (`rfm_tier` for
     /// `scores.rfm_tier`).
     pub key: Option<&'static str>,
@@ -107,6 +109,7 @@ impl Field {
             unique: false,
             read_only: false,
             shown_as: None,
+            computed: false,
             key: None,
         }
     }
@@ -144,6 +147,13 @@ impl Field {
     /// Written by the system only.
     pub const fn read_only(mut self) -> Field {
         self.read_only = true;
+        self
+    }
+
+    /// Computed by the query that reads the record, not stored.
+    pub const fn computed(mut self) -> Field {
+        self.read_only = true;
+        self.computed = true;
         self
     }
 

@@ -19,7 +19,6 @@ mod companies;
 pub mod crypto;
 mod custom_fields;
 mod customers;
-mod list;
 mod local;
 mod purchases;
 mod records;

@@ -5,6 +5,9 @@
 use rapport_domain::text;
 use serde_json::{Map, Value};
 
+use rapport_domain::company::Company;
+use rapport_domain::customer::Customer;
+
 use crate::crypto::Keyring;
 use crate::{Error, Result, Store};
 
@@ -24,10 +27,6 @@ impl Store {
             Some(k) => k.encrypt(v),
             None => v.to_string(),
         }
-    }
-
-    pub(crate) fn seal_opt(&self, v: &Option<String>) -> Option<String> {
-        v.as_deref().map(|s| self.seal(s))
     }
 
     /// Plaintext of a stored value; plaintext written before encryption passes through.
@@ -102,7 +101,7 @@ impl Store {
     /// Recomputes the stored form of records marked for it (see the 0008 migration): done when
     /// migrating, and after a custom field's sensitivity changes. Returns how many were rewritten.
     pub async fn rewrite_pending(&self) -> Result<usize> {
-        Ok(self.rewrite_customers(false).await? + self.rewrite_companies(false).await?)
+        Ok(self.rewrite_records::<Customer>(false).await? + self.rewrite_records::<Company>(false).await?)
     }
 }
 
@@ -135,8 +134,8 @@ impl Store {
         let mut total = ResealSummary::default();
         loop {
             let pass = ResealSummary {
-                customers: self.rewrite_customers(true).await?,
-                companies: self.rewrite_companies(true).await?,
+                customers: self.rewrite_records::<Customer>(true).await?,
+                companies: self.rewrite_records::<Company>(true).await?,
                 audit_entries: self.reseal_audit().await?,
             };
             total.customers += pass.customers;

@@ -10,7 +10,7 @@ use std::fmt::Write;
 pub(crate) enum Arg {
     Text(Option<String>),
     Int(Option<i64>),
-    Real(f64),
+    Real(Option<f64>),
 }
 
 impl From<&str> for Arg {
@@ -45,7 +45,7 @@ impl From<Option<i64>> for Arg {
 }
 impl From<f64> for Arg {
     fn from(n: f64) -> Arg {
-        Arg::Real(n)
+        Arg::Real(Some(n))
     }
 }
 

@@ -23,7 +23,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
     responses((status = 200, body = Page<Company>), (status = 400, body = Problem), (status = 401, body = Problem)))]
 async fn list(State(state): State<AppState>, user: CurrentUser, QueryPairs(pairs): QueryPairs) -> Result<Json<Page<Company>>, ApiError> {
     let defs = state.store.company_fields(&user.actor).await?;
-    let params = ListParams::parse(&pairs, &defs).map_err(bad_query)?;
+    let params = ListParams::parse(&pairs, &rapport_domain::company::SPEC, &defs).map_err(bad_query)?;
     Ok(Json(state.store.list_companies(&user.actor, &params).await.map_err(list_error)?))
 }
 

@@ -27,7 +27,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
     responses((status = 200, body = Page<Customer>), (status = 400, body = Problem), (status = 401, body = Problem)))]
 async fn list(State(state): State<AppState>, user: CurrentUser, QueryPairs(pairs): QueryPairs) -> Result<Json<Page<Customer>>, ApiError> {
     let defs = state.store.customer_fields(&user.actor).await?;
-    let params = ListParams::parse(&pairs, &defs).map_err(bad_query)?;
+    let params = ListParams::parse(&pairs, &rapport_domain::customer::SPEC, &defs).map_err(bad_query)?;
     Ok(Json(state.store.list_customers(&user.actor, &params).await.map_err(list_error)?))
 }
 

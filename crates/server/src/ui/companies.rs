@@ -43,7 +43,7 @@ struct ListPage {
 async fn list(State(state): State<AppState>, user: UiUser, QueryPairs(pairs): QueryPairs) -> Result<Response, ApiError> {
     let q = pairs.iter().find(|(k, _)| k == "q").map(|(_, v)| v.clone()).unwrap_or_default();
     let defs = state.store.company_fields(user.actor()).await?;
-    let (rows, next, error) = match ListParams::parse(&pairs, &defs) {
+    let (rows, next, error) = match ListParams::parse(&pairs, &rapport_domain::company::SPEC, &defs) {
         Ok(p) => {
             let page = state.store.list_companies(user.actor(), &p).await?;
             (page.data, page.next_cursor, None)
@@ -68,7 +68,13 @@ struct DetailPage {
 
 async fn detail(State(state): State<AppState>, user: UiUser, Path(id): Path<i64>) -> Result<Response, ApiError> {
     let c = state.store.get_company(user.actor(), id).await?;
-    let people = state.store.list_customers(user.actor(), &ListParams { company_id: Some(id), limit: 200, ..Default::default() }).await?;
+    let people = state
+        .store
+        .list_customers(
+            user.actor(),
+            &ListParams { limit: 200, ..Default::default() }.with(&rapport_domain::customer::SPEC, "company_id", id),
+        )
+        .await?;
     let owners = owners(&state, &user).await?;
     let defs = state.store.company_fields(user.actor()).await?;
     let page = DetailPage {

@@ -123,7 +123,7 @@ async fn list(State(state): State<AppState>, user: UiUser, QueryPairs(pairs): Qu
     if get("sort") == "relevance" && get("q").trim().is_empty() {
         params_pairs.retain(|(k, _)| k != "sort");
     }
-    let (rows, next, error) = match ListParams::parse(&params_pairs, &defs) {
+    let (rows, next, error) = match ListParams::parse(&params_pairs, &rapport_domain::customer::SPEC, &defs) {
         Ok(p) => {
             let page = state.store.list_customers(user.actor(), &ListParams { limit: 50, ..p }).await?;
             (page.data, page.next_cursor, None)

@@ -7,103 +7,72 @@ use rapport_domain::ValidationErrors;
 use rapport_domain::custom_field::FieldType;
 /// Lists return the domain's page of records (re-exported here, where the listing code lives).
 pub use rapport_domain::query::Page;
-use rapport_domain::query::{CompareOp, ListParams, SortField};
+use rapport_domain::query::{CompareOp, FieldFilter, ListParams, SortField};
+use rapport_domain::record::{Kind, RecordSpec};
 use serde_json::{Value, json};
 
-use rapport_domain::permissions::{Actor, Object};
+use rapport_domain::permissions::Actor;
 
+use super::columns::{ALIAS, ref_joins, select_cols};
 use crate::records::visible;
 use crate::row::Row;
 use crate::sql::{Arg, Sql};
 use crate::{Backend, Error, Result, Store};
 
-/// What differs between listable tables.
-pub(crate) struct Listing {
-    /// Table alias used in `cols` and conditions.
-    pub alias: &'static str,
-    /// The table and its alias (`customers c`).
-    pub table: &'static str,
-    /// Writes the selected columns, as the actor may see them (joined names and counts cover
-    /// only records the actor reaches).
-    pub cols: fn(&mut Sql, &Actor),
-    /// Writes the joins those columns need (may write nothing).
-    pub joins: fn(&mut Sql, &Actor),
-    /// The table's FTS5 table on SQLite.
-    pub fts: &'static str,
-    /// Its columns of public words, as an FTS5 column filter; the last column, `private_text`
-    /// (email and phone words), is searched only by roles that see personal data.
-    pub public_columns: &'static str,
-    /// Tag join table and its foreign key column.
-    pub tags: (&'static str, &'static str),
-    /// Whether person-only filters (stage, company) apply.
-    pub person: bool,
-    /// The permission object, whose `pii` grant decides what search and filters may match.
-    pub object: Object,
+/// How a sort key is compared in a cursor.
+#[derive(Clone, Copy, PartialEq)]
+enum KeyKind {
+    Int,
+    Real,
+    Text,
 }
 
-impl Listing {
-    /// `SELECT <cols> FROM <table> <joins>`, to which callers add the conditions.
-    pub(crate) fn select(&self, actor: &Actor) -> Sql {
-        let mut q = Sql::new("SELECT ");
-        (self.cols)(&mut q, actor);
-        q.push(&format!(" FROM {}", self.table));
-        (self.joins)(&mut q, actor);
-        q
-    }
-
-    /// The live record `id`, if the actor may see it.
-    pub(crate) fn by_id(&self, actor: &Actor, id: i64) -> Sql {
-        let mut q = self.by_id_with_deleted(actor, id);
-        q.push(&format!(" AND {}.deleted_at IS NULL", self.alias));
-        q
-    }
-
-    /// Record `id`, live or deleted, if the actor may see it (erasure reaches tombstones too).
-    pub(crate) fn by_id_with_deleted(&self, actor: &Actor, id: i64) -> Sql {
-        let a = self.alias;
-        let mut q = self.select(actor);
-        q.push(&format!(" WHERE {a}.id = ")).arg(id);
-        visible(&mut q, actor, a);
-        q
-    }
-}
-
-fn sort_column(alias: &str, sort: SortField) -> String {
+fn key_kind(sort: SortField) -> KeyKind {
     match sort {
-        SortField::Name => format!("{alias}.sort_name"),
-        SortField::CreatedAt => format!("{alias}.created_at"),
-        SortField::UpdatedAt => format!("{alias}.updated_at"),
-        SortField::Id => format!("{alias}.id"),
-        SortField::Changes => format!("{alias}.change_seq"),
-        SortField::Relevance => "rank".into(),
+        SortField::Id | SortField::Changes => KeyKind::Int,
+        SortField::Relevance => KeyKind::Real,
+        SortField::Field(f) => match f.kind {
+            Kind::Int | Kind::Ref(_) | Kind::Money | Kind::Bool => KeyKind::Int,
+            Kind::Number => KeyKind::Real,
+            _ => KeyKind::Text,
+        },
+        _ => KeyKind::Text,
     }
 }
 
-fn sort_name(s: SortField) -> &'static str {
-    match s {
-        SortField::Name => "name",
-        SortField::CreatedAt => "created_at",
-        SortField::UpdatedAt => "updated_at",
-        SortField::Id => "id",
-        SortField::Changes => "changes",
-        SortField::Relevance => "relevance",
+/// The sort expression. Fields that may be empty sort as a fixed value below every other, so
+/// that keyset comparisons never meet NULL (an index on the same expression keeps it fast).
+fn sort_column(sort: SortField) -> String {
+    let a = ALIAS;
+    match sort {
+        SortField::Name => format!("{a}.sort_name"),
+        SortField::CreatedAt => format!("{a}.created_at"),
+        SortField::UpdatedAt => format!("{a}.updated_at"),
+        SortField::Id => format!("{a}.id"),
+        SortField::Changes => format!("{a}.change_seq"),
+        SortField::Relevance => "rank".into(),
+        SortField::Field(f) => match key_kind(sort) {
+            KeyKind::Int => format!("COALESCE({a}.{}, -9223372036854775807)", f.column()),
+            KeyKind::Real => format!("COALESCE({a}.{}, -1e308)", f.column()),
+            KeyKind::Text => format!("COALESCE({a}.{}, '')", f.column()),
+        },
     }
 }
 
 /// The sort key and id of `row`: what a cursor continuing after it holds.
 fn cursor_key(sort: SortField, row: &dyn Row) -> Result<(Value, i64)> {
-    let key: Value = match sort {
-        SortField::Id | SortField::Changes => json!(row.get::<i64>("sort_key")?),
+    let key: Value = match key_kind(sort) {
+        KeyKind::Int => json!(row.get::<i64>("sort_key")?),
         // As raw bits: a decimal round trip may change the last digit, and keyset paging needs
         // the exact value.
-        SortField::Relevance => json!(row.get::<f64>("sort_key")?.to_bits()),
-        _ => json!(row.get::<String>("sort_key")?),
+        KeyKind::Real => json!(row.get::<f64>("sort_key")?.to_bits()),
+        KeyKind::Text => json!(row.get::<String>("sort_key")?),
     };
     Ok((key, row.get::<i64>("id")?))
 }
 
 fn encode_cursor(sort: SortField, key: &Value, id: i64) -> String {
-    let c = json!({"s": sort_name(sort), "k": key, "id": id});
+    let c = json!({"s": sort.name(), "k": key, "id": id});
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(c.to_string())
 }
 
@@ -116,16 +85,55 @@ fn decode_cursor(raw: &str, sort: SortField) -> Result<(Arg, i64)> {
     };
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad())?;
     let v: Value = serde_json::from_slice(&bytes).map_err(|_| bad())?;
-    if v["s"] != sort_name(sort) {
+    if v["s"] != sort.name() {
         return Err(bad());
     }
     let id = v["id"].as_i64().ok_or_else(bad)?;
-    let key = match sort {
-        SortField::Id | SortField::Changes => Arg::Int(Some(v["k"].as_i64().ok_or_else(bad)?)),
-        SortField::Relevance => Arg::Real(f64::from_bits(v["k"].as_u64().ok_or_else(bad)?)),
-        _ => Arg::Text(Some(v["k"].as_str().ok_or_else(bad)?.to_string())),
+    let key = match key_kind(sort) {
+        KeyKind::Int => Arg::Int(Some(v["k"].as_i64().ok_or_else(bad)?)),
+        KeyKind::Real => Arg::Real(Some(f64::from_bits(v["k"].as_u64().ok_or_else(bad)?))),
+        KeyKind::Text => Arg::Text(Some(v["k"].as_str().ok_or_else(bad)?.to_string())),
     };
     Ok((key, id))
+}
+
+/// Appends the condition of one field filter.
+fn field_condition(store: &Store, q: &mut Sql, spec: &RecordSpec, actor: &Actor, f: &FieldFilter) -> Result<()> {
+    let a = ALIAS;
+    let field = f.field;
+    let op = match f.op {
+        CompareOp::Eq => "=",
+        CompareOp::Gte => ">=",
+        CompareOp::Lte => "<=",
+    };
+    if field.kind == Kind::Tags {
+        let s = spec.name;
+        q.push(&format!(" AND {a}.id IN (SELECT {s}_id FROM {s}_tags WHERE tag = ")).arg(f.value.as_str().unwrap_or("")).push(")");
+        return Ok(());
+    }
+    if field.personal {
+        // Roles that see personal data masked must not confirm it by filtering for it.
+        if !actor.sees_pii(spec.object) {
+            return Err(Error::Forbidden {
+                field: field.param().into(),
+                message: format!("your role sees {} masked, so it cannot filter by it", field.label.to_lowercase()),
+            });
+        }
+        // Sealed values compare only through their blind index, for equality.
+        if !field.unique || f.op != CompareOp::Eq {
+            return Err(Error::Invalid(ValidationErrors::single(field.param(), "is stored encrypted and cannot be filtered")));
+        }
+        q.push(&format!(" AND {a}.{}_hash = ", field.column())).arg(store.email_key(f.value.as_str().unwrap_or("")));
+        return Ok(());
+    }
+    let arg = match field.kind {
+        Kind::Int | Kind::Ref(_) | Kind::Money => Arg::Int(f.value.as_i64()),
+        Kind::Bool => Arg::Int(f.value.as_bool().map(i64::from)),
+        Kind::Number => Arg::Real(f.value.as_f64()),
+        _ => Arg::Text(f.value.as_str().map(String::from)),
+    };
+    q.push(&format!(" AND {a}.{} {op} ", field.column())).arg(arg);
+    Ok(())
 }
 
 impl Store {
@@ -134,26 +142,17 @@ impl Store {
     pub(crate) async fn list_rows<T: Send>(
         &self,
         actor: &Actor,
-        spec: &Listing,
+        spec: &RecordSpec,
+        extra_cols: fn(&mut Sql, &Actor),
         p: &ListParams,
         mut f: impl FnMut(&dyn Row) -> Result<T> + Send,
     ) -> Result<Page<T>> {
-        let a = spec.alias;
-        if !spec.person && (p.lifecycle_stage.is_some() || p.company_id.is_some() || p.rfm_tier.is_some() || p.segment.is_some()) {
-            return Err(Error::Invalid(ValidationErrors::single(
-                "lifecycle_stage",
-                "only people can be filtered by lifecycle stage or company",
-            )));
-        }
+        let a = ALIAS;
+        let table = format!("{} {a}", spec.plural);
+        let fts = format!("{}_fts", spec.plural);
         // Roles that see personal data masked must not confirm it by searching or filtering
         // for it: their search covers public words only, and personal filters are refused.
         let pii = actor.sees_pii(spec.object);
-        if p.email.is_some() && !pii {
-            return Err(Error::Forbidden {
-                field: "email".into(),
-                message: "your role sees email addresses masked, so it cannot look people up by email".into(),
-            });
-        }
         if let Some(f) = p.custom.iter().find(|f| f.field.sensitive) {
             return Err(Error::Invalid(ValidationErrors::single(
                 format!("custom.{}", f.field.key),
@@ -166,13 +165,15 @@ impl Store {
         // only those ids are joined to their full rows and companies. Ranking every match with
         // its wide row was what made searches slow.
         let mut q = Sql::new("SELECT ");
-        (spec.cols)(&mut q, actor);
+        select_cols(&mut q, spec);
+        extra_cols(&mut q, actor);
         q.push(&format!(", k.sort_key FROM (SELECT * FROM (SELECT {a}.id AS id, "));
         // Each term matches a word prefix in clear, or (when encrypting, for roles with pii) a
         // whole email or phone word through its keyed token.
         let fts_sqlite = if self.backend == Backend::Sqlite && !p.terms.is_empty() {
             let term = |t: &String| match (pii, self.term_token(t)) {
-                (false, _) => format!("{} : \"{t}\"*", spec.public_columns),
+                // Every indexed column but private_text.
+                (false, _) => format!("- private_text : \"{t}\"*"),
                 (true, Some(tok)) => format!("(\"{t}\"* OR \"{tok}\")"),
                 (true, None) => format!("\"{t}\"*"),
             };
@@ -194,29 +195,30 @@ impl Store {
             .join(" & ");
         if relevance {
             match self.backend {
-                Backend::Sqlite => q.push(&format!("bm25({}, 10.0, 2.0, 2.0)", spec.fts)),
+                Backend::Sqlite => q.push(&format!("bm25({fts}, 10.0, 2.0, 2.0)")),
                 // Negated so that ascending order puts the best match first, as bm25 does.
                 Backend::Postgres => {
                     q.push(&format!("(-ts_rank({a}.search_tsv, to_tsquery('simple', ")).arg(tsquery.clone()).push(")))::float8")
                 }
             };
         } else {
-            q.push(&sort_column(a, p.sort));
+            q.push(&sort_column(p.sort));
         }
         q.push(" AS sort_key FROM ");
         if relevance && self.backend == Backend::Sqlite {
-            q.push(&format!("{fts} JOIN {table} ON {a}.id = {fts}.rowid WHERE {fts} MATCH ", fts = spec.fts, table = spec.table))
-                .arg(fts_sqlite.clone().unwrap_or_default());
+            q.push(&format!("{fts} JOIN {table} ON {a}.id = {fts}.rowid WHERE {fts} MATCH ")).arg(fts_sqlite.clone().unwrap_or_default());
         } else {
-            q.push(&format!("{} WHERE 1 = 1", spec.table));
+            q.push(&format!("{table} WHERE 1 = 1"));
             if let Some(m) = &fts_sqlite {
-                q.push(&format!(" AND {a}.id IN (SELECT rowid FROM {fts} WHERE {fts} MATCH ", fts = spec.fts)).arg(m.clone()).push(")");
+                q.push(&format!(" AND {a}.id IN (SELECT rowid FROM {fts} WHERE {fts} MATCH ")).arg(m.clone()).push(")");
             }
         }
         if !p.terms.is_empty() && self.backend == Backend::Postgres {
             q.push(&format!(" AND {a}.search_tsv @@ to_tsquery('simple', ")).arg(tsquery).push(")");
         }
-        visible(&mut q, actor, a);
+        if spec.owned {
+            visible(&mut q, actor, a);
+        }
         if sync {
             // Tombstones included: that is how a syncing client learns of deletions.
             if let Some(t) = &p.updated_since {
@@ -225,30 +227,8 @@ impl Store {
         } else {
             q.push(&format!(" AND {a}.deleted_at IS NULL"));
         }
-        if let Some(tag) = &p.tag {
-            let (table, fk) = spec.tags;
-            q.push(&format!(" AND {a}.id IN (SELECT {fk} FROM {table} WHERE tag = ")).arg(tag.clone()).push(")");
-        }
-        if let Some(o) = p.owner_id {
-            q.push(&format!(" AND {a}.owner_id = ")).arg(o);
-        }
-        if let Some(s) = p.lifecycle_stage {
-            q.push(&format!(" AND {a}.lifecycle_stage = ")).arg(s.as_str());
-        }
-        if let Some(e) = &p.email {
-            if !spec.person {
-                return Err(Error::Invalid(ValidationErrors::single("email", "only people can be looked up by email")));
-            }
-            q.push(&format!(" AND {a}.email_hash = ")).arg(self.email_key(e));
-        }
-        if let Some(t) = &p.rfm_tier {
-            q.push(&format!(" AND {a}.rfm_tier = ")).arg(t.clone());
-        }
-        if let Some(s) = p.segment {
-            q.push(&format!(" AND {a}.segment = ")).arg(s);
-        }
-        if let Some(c) = p.company_id {
-            q.push(&format!(" AND {a}.company_id = ")).arg(c);
+        for filter in &p.filters {
+            field_condition(self, &mut q, spec, actor, filter)?;
         }
         for (col, op, t) in [
             ("created_at", ">=", &p.created_after),
@@ -268,15 +248,13 @@ impl Store {
             };
             let key = &f.field.key; // validated: [a-z0-9_] only, safe to inline
             let (expr, arg) = match (self.backend, f.field.field_type) {
-                (Backend::Sqlite, FieldType::Number) => {
-                    (format!("json_extract({a}.custom, '$.{key}')"), Arg::Real(f.value.as_f64().unwrap_or(0.0)))
-                }
+                (Backend::Sqlite, FieldType::Number) => (format!("json_extract({a}.custom, '$.{key}')"), Arg::Real(f.value.as_f64())),
                 (Backend::Sqlite, FieldType::Boolean) => {
                     (format!("json_extract({a}.custom, '$.{key}')"), Arg::Int(Some((f.value.as_bool() == Some(true)) as i64)))
                 }
                 (Backend::Sqlite, _) => (format!("json_extract({a}.custom, '$.{key}')"), Arg::from(f.value.as_str().unwrap_or(""))),
                 (Backend::Postgres, FieldType::Number) => {
-                    (format!("(({a}.custom::jsonb) ->> '{key}')::float8"), Arg::Real(f.value.as_f64().unwrap_or(0.0)))
+                    (format!("(({a}.custom::jsonb) ->> '{key}')::float8"), Arg::Real(f.value.as_f64()))
                 }
                 (Backend::Postgres, FieldType::Boolean) => (format!("(({a}.custom::jsonb) ->> '{key}')"), Arg::from(f.value.to_string())),
                 (Backend::Postgres, _) => (format!("(({a}.custom::jsonb) ->> '{key}')"), Arg::from(f.value.as_str().unwrap_or(""))),
@@ -296,8 +274,8 @@ impl Store {
                 .push(")");
         }
         q.push(&format!(" ORDER BY s.sort_key {dir}, s.id {dir} LIMIT ")).arg(p.limit as i64 + 1);
-        q.push(&format!(") k JOIN {} ON {a}.id = k.id", spec.table));
-        (spec.joins)(&mut q, actor);
+        q.push(&format!(") k JOIN {table} ON {a}.id = k.id"));
+        ref_joins(&mut q, spec, actor);
         q.push(&format!(" ORDER BY k.sort_key {dir}, k.id {dir}"));
         let mut rows = self.read(&q, |r| Ok((f(r)?, cursor_key(p.sort, r)?))).await?;
         let more = rows.len() > p.limit as usize;

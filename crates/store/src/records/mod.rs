@@ -1,8 +1,12 @@
-//! Pieces every record table shares: reference checks, tag rows, JSON columns.
+//! The shared record machinery ([`engine`]) and the pieces every record table shares:
+//! ownership and reference checks, tag rows, versioned saves, soft deletes, visibility.
+
+pub(crate) mod columns;
+pub(crate) mod engine;
+pub(crate) mod list;
 
 use rapport_domain::{ValidationErrors, now_rfc3339};
-use serde_json::{Map, Value};
-use sqlx::{Any, Row as _, Transaction};
+use sqlx::{Any, Transaction};
 
 use rapport_domain::permissions::{Actor, Object, Visibility};
 
@@ -54,27 +58,6 @@ pub(crate) async fn check_assignment(
     Err(Error::Forbidden { field: "owner_id".into(), message: message.into() })
 }
 
-/// The name of the live company `company_id` as `actor` may see it, or a field error naming
-/// `company_id`: a company out of the actor's reach is as unknown as one that does not exist,
-/// so linking cannot be used to learn other teams' company names.
-pub(crate) async fn company_name(tx: &mut Transaction<'static, Any>, actor: &Actor, company_id: Option<i64>) -> Result<Option<String>> {
-    let Some(id) = company_id else {
-        return Ok(None);
-    };
-    match seen_company_name(tx, actor, id).await? {
-        Some(name) => Ok(Some(name)),
-        None => Err(Error::Invalid(ValidationErrors::single("company_id", format!("there is no company with id {id}")))),
-    }
-}
-
-/// The name of live company `id` if `actor` may see it.
-pub(crate) async fn seen_company_name(tx: &mut Transaction<'static, Any>, actor: &Actor, id: i64) -> Result<Option<String>> {
-    let mut q = Sql::new("SELECT co.name FROM companies co WHERE co.id = ");
-    q.arg(id).push(" AND co.deleted_at IS NULL");
-    visible(&mut q, actor, "co");
-    Ok(q.fetch_optional(&mut **tx).await?.map(|r| r.try_get("name")).transpose()?)
-}
-
 /// Replaces a record's rows in its tag table.
 pub(crate) async fn replace_tags(tx: &mut Transaction<'static, Any>, table: &str, fk: &str, id: i64, tags: &[String]) -> Result<()> {
     sql(&format!("DELETE FROM {table} WHERE {fk} = ?"), [id.into()]).execute(&mut **tx).await?;
@@ -86,12 +69,6 @@ pub(crate) async fn replace_tags(tx: &mut Transaction<'static, Any>, table: &str
 
 /// A JSON array of strings stored as text.
 pub(crate) fn string_list(row: &dyn Row, col: &str) -> Result<Vec<String>> {
-    let s: String = row.get(col)?;
-    Ok(serde_json::from_str(&s).unwrap_or_default())
-}
-
-/// A JSON object stored as text.
-pub(crate) fn json_object(row: &dyn Row, col: &str) -> Result<Map<String, Value>> {
     let s: String = row.get(col)?;
     Ok(serde_json::from_str(&s).unwrap_or_default())
 }
