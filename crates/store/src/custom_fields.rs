@@ -28,13 +28,28 @@ fn from_row(r: &dyn Row) -> Result<CustomField> {
 }
 
 impl Store {
-    /// Definitions, of one object or all.
+    /// Definitions, of one object or all. They are the schema of records, not data: besides
+    /// `custom_field:read`, reading the object they belong to is enough to see them (a role that
+    /// may list and edit people must know their fields). Without either, 403.
     pub async fn list_custom_fields(&self, actor: &Actor, object: Option<FieldObject>) -> Result<Vec<CustomField>> {
-        require(actor, Object::CustomField, Action::Read)?;
-        let q = match object {
-            Some(o) => sql(&format!("SELECT {COLS} FROM custom_fields WHERE object = ? ORDER BY id"), [o.as_str().into()]),
-            None => sql(&format!("SELECT {COLS} FROM custom_fields ORDER BY id"), []),
+        let readable =
+            |o: FieldObject| actor.perms.allows(Object::CustomField, Action::Read) || actor.perms.allows(record_object(o), Action::Read);
+        let objects: Vec<FieldObject> = match object {
+            Some(o) => vec![o],
+            None => [FieldObject::Customer, FieldObject::Company].into_iter().filter(|o| readable(*o)).collect(),
         };
+        if objects.is_empty() || !objects.iter().all(|o| readable(*o)) {
+            // Name the grant that would have allowed it.
+            require(actor, Object::CustomField, Action::Read)?;
+        }
+        let mut q = crate::sql::Sql::new(&format!("SELECT {COLS} FROM custom_fields WHERE object IN ("));
+        for (i, o) in objects.iter().enumerate() {
+            if i > 0 {
+                q.push(", ");
+            }
+            q.arg(o.as_str());
+        }
+        q.push(") ORDER BY id");
         self.read(&q, from_row).await
     }
 
@@ -134,11 +149,15 @@ impl Store {
 
     /// The keys to mask for `actor` on `object`: none when they see personal data.
     pub(crate) async fn masked_keys(&self, actor: &Actor, object: FieldObject) -> Result<Vec<String>> {
-        let o = match object {
-            FieldObject::Customer => Object::Customer,
-            FieldObject::Company => Object::Company,
-        };
-        if actor.sees_pii(o) { Ok(vec![]) } else { self.sensitive_keys(object).await }
+        if actor.sees_pii(record_object(object)) { Ok(vec![]) } else { self.sensitive_keys(object).await }
+    }
+}
+
+/// The permission object of the records a field belongs to.
+fn record_object(object: FieldObject) -> Object {
+    match object {
+        FieldObject::Customer => Object::Customer,
+        FieldObject::Company => Object::Company,
     }
 }
 
