@@ -62,12 +62,12 @@ pub fn meta_router(doc: OpenApiDoc) -> axum::Router<AppState> {
         .merge(utoipa_swagger_ui::SwaggerUi::new("/docs").url("/api/v1/openapi.json", doc))
 }
 
+/// 200 while the database answers; otherwise a 503 problem that keeps the cause (which may
+/// name hosts, users or files) in the log.
 async fn healthz(State(state): State<AppState>) -> Response {
     match state.store.ping().await {
         Ok(()) => (StatusCode::OK, Json(serde_json::json!({"status": "ok"}))).into_response(),
-        Err(e) => {
-            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"status": "unavailable", "detail": e.to_string()}))).into_response()
-        }
+        Err(e) => ApiError::Unavailable(e.to_string()).into_response(),
     }
 }
 
@@ -82,6 +82,11 @@ pub async fn not_found(uri: axum::http::Uri) -> Response {
     } else {
         (StatusCode::NOT_FOUND, Html("<h1>Not found</h1><p><a href=\"/customers\">Back to customers</a></p>")).into_response()
     }
+}
+
+/// A method a path does not take: 405 problem+json (the router adds `Allow`).
+pub async fn method_not_allowed() -> Response {
+    ApiError::MethodNotAllowed.into_response()
 }
 
 /// `ETag` for a record version, so clients can send it back as `If-Match`.

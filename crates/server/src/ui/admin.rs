@@ -4,8 +4,7 @@
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::Form;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -15,6 +14,7 @@ use rapport_store::{AuditEntry, AuditQuery, NewUser, RoleInfo, RoleInput, Team, 
 use super::{UiUser, render};
 use crate::AppState;
 use crate::error::ApiError;
+use crate::extract::{Form, Query};
 
 pub(super) fn router() -> axum::Router<AppState> {
     axum::Router::new()

@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::Form;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -14,6 +13,7 @@ use serde_json::Value;
 use super::{UiUser, render};
 use crate::AppState;
 use crate::error::ApiError;
+use crate::extract::Form;
 
 pub(super) fn router() -> axum::Router<AppState> {
     axum::Router::new().route("/analytics", get(page).post(start))

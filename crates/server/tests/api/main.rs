@@ -9,6 +9,7 @@ mod companies;
 mod custom_fields;
 mod customers;
 mod encryption;
+mod errors;
 mod lists;
 mod meta;
 mod security;
