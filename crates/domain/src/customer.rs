@@ -166,16 +166,20 @@ pub struct Purchase {
     #[serde(default)]
     pub id: i64,
     /// Invoice or order reference; lines of one invoice count as one purchase.
+    #[schema(min_length = 1, max_length = 100)]
     pub invoice: String,
     /// Product name.
+    #[schema(min_length = 1, max_length = 200)]
     pub product: String,
     /// Quantity.
     pub quantity: i64,
     /// Line amount in minor units (cents); negative for returns.
     pub amount_minor: i64,
     /// ISO 4217 currency code.
+    #[schema(pattern = "^[A-Z]{3}$")]
     pub currency: String,
-    /// When (RFC 3339).
+    /// When (RFC 3339; a date alone means its midnight UTC).
+    #[schema(format = DateTime)]
     pub purchased_at: String,
 }
 
