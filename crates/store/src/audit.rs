@@ -89,6 +89,7 @@ pub struct AuditEntry {
 
 /// Filters of the audit log; newest first, paged by `before_id`.
 #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     /// Only this user's actions.
@@ -106,6 +107,7 @@ pub struct AuditQuery {
     /// Entries older than this id (the last id of the previous page).
     pub before_id: Option<i64>,
     /// Page size, 1 to 500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 

@@ -5,7 +5,7 @@ use rapport_domain::now_rfc3339;
 use rapport_domain::permissions::{Action, Actor, Object, require};
 use serde_json::json;
 
-use crate::records::string_list;
+use crate::records::{check_version, string_list};
 use crate::row::Row;
 use crate::sql::sql;
 use crate::{Backend, Error, Result, Store, unique_violation};
@@ -84,8 +84,9 @@ impl Store {
         Ok(field)
     }
 
-    /// Removes a definition and its values from every record of the object.
-    pub async fn delete_custom_field(&self, actor: &Actor, id: i64) -> Result<()> {
+    /// Removes a definition and its values from every record of the object; with `if_match`,
+    /// only if the definition is still at that version.
+    pub async fn delete_custom_field(&self, actor: &Actor, id: i64, if_match: Option<i64>) -> Result<()> {
         require(actor, Object::CustomField, Action::Delete)?;
         let mut tx = self.write_tx().await?;
         let row = sql(&format!("SELECT {COLS} FROM custom_fields WHERE id = ?"), [id.into()])
@@ -93,6 +94,7 @@ impl Store {
             .await?
             .ok_or(Error::NotFound)?;
         let field = from_row(&row)?;
+        check_version(if_match, field.version)?;
         let table = match field.object {
             FieldObject::Customer => "customers",
             FieldObject::Company => "companies",
@@ -114,8 +116,16 @@ impl Store {
     }
 
     /// Changes a field's label or sensitivity (admins only; audited). Type and key stay: values
-    /// already stored depend on them.
-    pub async fn update_custom_field(&self, actor: &Actor, id: i64, label: Option<String>, sensitive: Option<bool>) -> Result<CustomField> {
+    /// already stored depend on them. With `if_match`, a definition changed since that version
+    /// is refused.
+    pub async fn update_custom_field(
+        &self,
+        actor: &Actor,
+        id: i64,
+        if_match: Option<i64>,
+        label: Option<String>,
+        sensitive: Option<bool>,
+    ) -> Result<CustomField> {
         require(actor, Object::CustomField, Action::Update)?;
         let mut tx = self.write_tx().await?;
         let row = sql(&format!("SELECT {COLS} FROM custom_fields WHERE id = ?"), [id.into()])
@@ -123,6 +133,7 @@ impl Store {
             .await?
             .ok_or(Error::NotFound)?;
         let before = from_row(&row)?;
+        check_version(if_match, before.version)?;
         let label = label.map(|l| l.trim().to_string()).unwrap_or(before.label.clone());
         if label.is_empty() || label.chars().count() > 100 {
             return Err(Error::Invalid(rapport_domain::ValidationErrors::single("label", "must have 1 to 100 characters")));

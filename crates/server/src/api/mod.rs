@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use utoipa::openapi::OpenApi as OpenApiDoc;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::path::{Parameter, ParameterIn};
 use utoipa::{IntoParams, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
@@ -21,6 +21,7 @@ pub mod campaigns;
 pub mod companies;
 pub mod custom_fields;
 pub mod customers;
+pub mod openapi;
 pub mod tokens;
 
 #[derive(OpenApi)]
@@ -46,11 +47,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(tokens::router())
 }
 
-/// Adds the bearer security scheme to the generated document.
-pub fn finish_openapi(mut doc: OpenApiDoc) -> OpenApiDoc {
-    let components = doc.components.get_or_insert_with(Default::default);
-    components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
-    doc
+/// Adds the bearer security scheme, the standard problem+json error responses and the
+/// response descriptions to the generated document (see [`openapi`]).
+pub fn finish_openapi(doc: OpenApiDoc) -> OpenApiDoc {
+    openapi::finish(doc)
 }
 
 /// `/healthz`, `/metrics`, `/api/v1/openapi.json` and `/docs`.
@@ -107,29 +107,25 @@ pub fn created(location: String, version: i64) -> (StatusCode, HeaderMap) {
     (StatusCode::CREATED, h)
 }
 
-/// Query parameters of list routes (documentation; parsed by `ListParams::parse`). Custom
-/// fields filter as `custom.<key>=value`, and number or date fields also as
-/// `custom.<key>.gte=` and `custom.<key>.lte=`.
+/// Query parameters every list takes (documentation; parsed by `ListParams::parse`).
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 pub struct ListQuery {
     /// Page size, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
     /// `next_cursor` of the previous page.
     cursor: Option<String>,
     /// Full-text search over names, emails, phones and company names; case and accents ignored.
     q: Option<String>,
     /// `name`, `created_at`, `updated_at`, `id` or `relevance` (default with `q`), `-` for descending.
+    #[param(pattern = "^-?(name|created_at|updated_at|id|relevance)$")]
     sort: Option<String>,
     /// Only records with this tag.
     tag: Option<String>,
     /// Only records owned by this user.
     owner_id: Option<i64>,
-    /// People only: `lead`, `prospect`, `customer` or `churned`.
-    lifecycle_stage: Option<String>,
-    /// People only: company id.
-    company_id: Option<i64>,
     /// Created at or after (date or RFC 3339).
     created_after: Option<String>,
     /// Created before.
@@ -140,6 +136,38 @@ pub struct ListQuery {
     updated_before: Option<String>,
     /// Incremental sync: everything changed after this time, oldest first, deleted records included as tombstones (`deleted_at` set).
     updated_since: Option<String>,
+}
+
+/// Filters only people have (documentation).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct PeopleFilters {
+    /// Only people at this stage.
+    #[param(inline)]
+    lifecycle_stage: Option<rapport_domain::customer::LifecycleStage>,
+    /// Only people of this company.
+    company_id: Option<i64>,
+    /// Only the person with this primary email (exact, case ignored).
+    email: Option<String>,
+    /// Only people in this RFM tier, as the latest `rfm` run named it (`Champions`, `At risk`…).
+    rfm_tier: Option<String>,
+    /// Only people in this segment (0-based cluster of the latest `segmentation` run).
+    segment: Option<i64>,
+}
+
+/// The query parameters of `GET /api/v1/customers`: every list's, and people's own filters.
+/// Custom fields filter as `custom.<key>=value` (OpenAPI cannot name a family of parameters;
+/// the operation's description does).
+pub struct CustomerListQuery;
+
+impl IntoParams for CustomerListQuery {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let query = || Some(ParameterIn::Query);
+        let mut params = ListQuery::into_params(query);
+        params.extend(PeopleFilters::into_params(query));
+        params
+    }
 }
 
 /// Parse errors in a query string are the client's: 400 with every field named.
