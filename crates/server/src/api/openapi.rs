@@ -6,6 +6,7 @@
 //! `409`, `429`…).
 
 use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::schema::{ArrayItems, Schema};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, OpenApi, Ref, RefOr, Response};
 
@@ -16,6 +17,7 @@ pub const PROBLEM: &str = "application/problem+json";
 pub fn finish(mut doc: OpenApi) -> OpenApi {
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+    page_items_by_reference(components);
     for item in doc.paths.paths.values_mut() {
         let ops = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch, &mut item.head, &mut item.options];
         for op in ops.into_iter().flatten() {
@@ -23,6 +25,25 @@ pub fn finish(mut doc: OpenApi) -> OpenApi {
         }
     }
     doc
+}
+
+/// utoipa inlines a generic's argument, so `Page<Customer>` carried a copy of `Customer` and
+/// generated clients got a second, anonymous customer type; the pages refer to it instead.
+fn page_items_by_reference(components: &mut utoipa::openapi::Components) {
+    let items: Vec<String> = components
+        .schemas
+        .keys()
+        .filter_map(|k| k.strip_prefix("Page_"))
+        .filter(|i| components.schemas.contains_key(*i))
+        .map(String::from)
+        .collect();
+    for item in items {
+        if let Some(RefOr::T(Schema::Object(page))) = components.schemas.get_mut(&format!("Page_{item}")) {
+            if let Some(RefOr::T(Schema::Array(data))) = page.properties.get_mut("data") {
+                data.items = ArrayItems::RefOrSchema(Box::new(RefOr::Ref(Ref::from_schema_name(item))));
+            }
+        }
+    }
 }
 
 /// The statuses an operation can answer besides its own, from what it takes.

@@ -140,6 +140,8 @@ async fn openapi_declares_every_status_as_problem_json_with_unique_operation_ids
         assert!(audit.as_array().unwrap().iter().all(|p| p["in"] == "query"), "{audit}");
         let export = &doc["paths"]["/api/v1/customers/{id}/privacy_export"]["get"]["responses"]["200"];
         assert_eq!(export["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/PrivacyExport");
+        let page = &doc["components"]["schemas"]["Page_Customer"]["properties"]["data"]["items"];
+        assert_eq!(page["$ref"], "#/components/schemas/Customer", "a page refers to its records' schema");
         let caps = &doc["components"]["schemas"]["CustomerInput"]["properties"];
         assert_eq!((caps["additional_emails"]["maxItems"].as_i64(), caps["tags"]["maxItems"].as_i64()), (Some(10), Some(50)));
     });
