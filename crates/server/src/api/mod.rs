@@ -5,7 +5,6 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
 use utoipa::openapi::OpenApi as OpenApiDoc;
 use utoipa::openapi::path::{Parameter, ParameterIn};
 use utoipa::{IntoParams, OpenApi};
@@ -45,6 +44,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(analytics::router())
         .merge(campaigns::router())
         .merge(tokens::router())
+        .routes(utoipa_axum::routes!(healthz))
+        .routes(utoipa_axum::routes!(metrics))
 }
 
 /// Adds the bearer security scheme, the standard problem+json error responses and the
@@ -53,24 +54,37 @@ pub fn finish_openapi(doc: OpenApiDoc) -> OpenApiDoc {
     openapi::finish(doc)
 }
 
-/// `/healthz`, `/metrics`, `/api/v1/openapi.json` and `/docs`.
+/// `/api/v1/openapi.json` and `/docs` (`/healthz` and `/metrics` are in [`router`], documented).
 pub fn meta_router(doc: OpenApiDoc) -> axum::Router<AppState> {
-    axum::Router::new()
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
-        // Swagger UI's assets are vendored into the binary: /docs works offline.
-        .merge(utoipa_swagger_ui::SwaggerUi::new("/docs").url("/api/v1/openapi.json", doc))
+    // Swagger UI's assets are vendored into the binary: /docs works offline.
+    axum::Router::new().merge(utoipa_swagger_ui::SwaggerUi::new("/docs").url("/api/v1/openapi.json", doc))
 }
 
-/// 200 while the database answers; otherwise a 503 problem that keeps the cause (which may
-/// name hosts, users or files) in the log.
+/// What `/healthz` answers while the database answers.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct Health {
+    /// Always `ok`.
+    #[schema(example = "ok")]
+    status: String,
+}
+
+/// Health for load balancers: 200 while the database answers, no sign-in needed.
+///
+/// Otherwise a 503 problem that keeps the cause (which may name hosts, users or files) in the
+/// server log.
+#[utoipa::path(get, path = "/healthz", tag = "meta", operation_id = "healthz",
+    responses((status = 200, body = Health, description = "The database answers"),
+        (status = 503, body = crate::error::Problem, description = "The database does not answer; the cause is in the server log")))]
 async fn healthz(State(state): State<AppState>) -> Response {
     match state.store.ping().await {
-        Ok(()) => (StatusCode::OK, Json(serde_json::json!({"status": "ok"}))).into_response(),
+        Ok(()) => (StatusCode::OK, Json(Health { status: "ok".into() })).into_response(),
         Err(e) => ApiError::Unavailable(e.to_string()).into_response(),
     }
 }
 
+/// Request counts and latencies per route and status, in Prometheus' text format; no sign-in needed.
+#[utoipa::path(get, path = "/metrics", tag = "meta", operation_id = "metrics",
+    responses((status = 200, body = String, content_type = "text/plain", description = "Prometheus text exposition format 0.0.4")))]
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
 }

@@ -34,6 +34,8 @@ async fn openapi_documents_every_api_route() {
             ("/api/v1/campaigns/{id}", vec!["patch", "delete"]),
             ("/api/v1/users", vec!["get", "post"]),
             ("/api/v1/users/me", vec!["get"]),
+            ("/healthz", vec!["get"]),
+            ("/metrics", vec!["get"]),
         ] {
             for m in methods {
                 assert!(paths.get(path).and_then(|p| p.get(m)).is_some(), "{m} {path} is not documented");
