@@ -81,7 +81,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for AppJson<T> {
     }
 }
 
-/// An optional JSON body: an empty one is `T::default()`, anything else is read as [`AppJson`].
+/// An optional JSON body: an empty one (or `null`) is `T::default()`, anything else is read as
+/// [`AppJson`].
 #[derive(Debug)]
 pub struct OptionalJson<T>(pub T);
 
@@ -91,7 +92,7 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJ
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let json = is_json(req.headers());
         let bytes = body_bytes(req, state).await?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
+        if bytes.iter().all(u8::is_ascii_whitespace) || bytes.trim_ascii() == b"null" {
             return Ok(OptionalJson(T::default()));
         }
         if !json {

@@ -47,7 +47,7 @@ const KINDS: [&str; 7] = ["rfm", "segmentation", "propensity", "churn", "associa
 /// at its `Location`. The first four write scores onto people; rules feed recommended products
 /// and the forecast feeds the dashboard.
 #[utoipa::path(post, path = "/api/v1/analytics/{kind}", tag = "analytics", operation_id = "start_analysis",
-    request_body(content = RunParams, description = "Optional: no body runs with the defaults"), security(("bearer" = [])),
+    request_body(content = Option<RunParams>, description = "Optional: no body runs with the defaults"), security(("bearer" = [])),
     params(("kind" = String, Path, pattern = "^(rfm|segmentation|propensity|churn|association_rules|forecast|campaign_effect)$", description = "The analysis")),
     responses((status = 202, body = AnalyticsRun, headers(("Location" = String, description = "Where to poll the run")))))]
 async fn start(
