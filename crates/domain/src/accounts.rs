@@ -114,6 +114,9 @@ pub struct RoleInfo {
     pub builtin: bool,
     /// What the role may do.
     pub permissions: Permissions,
+    /// Version, counting replacements (1 when created; built-in roles stay at 1); send it as
+    /// `If-Match` to delete only the definition you saw.
+    pub version: i64,
 }
 
 /// A custom role to create or replace.

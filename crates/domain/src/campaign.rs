@@ -16,16 +16,22 @@ pub struct Campaign {
     #[serde(default)]
     pub id: i64,
     /// Name, 1 to 200 characters.
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// One of `email`, `search`, `social`, `events`, `print`, `partners`.
+    #[schema(pattern = "^(email|search|social|events|print|partners)$")]
     pub channel: String,
     /// Budget in minor units (cents).
+    #[schema(minimum = 0)]
     pub budget_minor: i64,
     /// ISO 4217 currency code.
+    #[schema(pattern = "^[A-Z]{3}$")]
     pub currency: String,
     /// First day (YYYY-MM-DD).
+    #[schema(format = Date)]
     pub starts_on: String,
     /// Last day (YYYY-MM-DD), not before the first.
+    #[schema(format = Date)]
     pub ends_on: String,
     /// The user responsible.
     #[serde(default)]

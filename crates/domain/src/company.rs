@@ -122,7 +122,8 @@ pub struct CompanyInput {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<i64>)]
     pub owner_id: Option<Option<i64>>,
-    /// Tags (replaces the list).
+    /// Tags (replaces the list), at most 50.
+    #[schema(max_items = 50)]
     pub tags: Option<Vec<String>>,
     /// Notes.
     #[serde(default, deserialize_with = "double_option")]

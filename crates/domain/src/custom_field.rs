@@ -102,8 +102,10 @@ pub struct CustomFieldInput {
     /// `customer` or `company`.
     pub object: FieldObject,
     /// Key: 1 to 40 lower-case letters, digits or `_`, starting with a letter.
+    #[schema(pattern = "^[a-z][a-z0-9_]{0,39}$")]
     pub key: String,
     /// Label; defaults to the key.
+    #[schema(max_length = 100)]
     pub label: Option<String>,
     /// Value type.
     pub field_type: FieldType,

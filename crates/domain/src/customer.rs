@@ -215,16 +215,20 @@ pub struct Purchase {
     #[serde(default)]
     pub id: i64,
     /// Invoice or order reference; lines of one invoice count as one purchase.
+    #[schema(min_length = 1, max_length = 100)]
     pub invoice: String,
     /// Product name.
+    #[schema(min_length = 1, max_length = 200)]
     pub product: String,
     /// Quantity.
     pub quantity: i64,
     /// Line amount in minor units (cents); negative for returns.
     pub amount_minor: i64,
     /// ISO 4217 currency code.
+    #[schema(pattern = "^[A-Z]{3}$")]
     pub currency: String,
-    /// When (RFC 3339).
+    /// When (RFC 3339; a date alone means its midnight UTC).
+    #[schema(format = DateTime)]
     pub purchased_at: String,
 }
 
@@ -264,13 +268,15 @@ pub struct CustomerInput {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub email: Option<Option<String>>,
-    /// Further emails (replaces the list).
+    /// Further emails (replaces the list), at most 10.
+    #[schema(max_items = 10)]
     pub additional_emails: Option<Vec<String>>,
     /// Primary phone, international (`+44 20…`) or national to the default country.
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub phone: Option<Option<String>>,
-    /// Further phones (replaces the list).
+    /// Further phones (replaces the list), at most 10.
+    #[schema(max_items = 10)]
     pub additional_phones: Option<Vec<String>>,
     /// Postal address (replaces the address).
     pub address: Option<Address>,
@@ -288,7 +294,8 @@ pub struct CustomerInput {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<i64>)]
     pub owner_id: Option<Option<i64>>,
-    /// Tags (replaces the list).
+    /// Tags (replaces the list), at most 50.
+    #[schema(max_items = 50)]
     pub tags: Option<Vec<String>>,
     /// Needs.
     #[serde(default, deserialize_with = "double_option")]
@@ -323,11 +330,17 @@ pub(crate) fn apply_text(errs: &mut ValidationErrors, field: &str, input: Option
     }
 }
 
+/// The most further emails or phones a person keeps.
+pub const MAX_ADDITIONAL: usize = 10;
+
+/// The most tags a record keeps.
+pub const MAX_TAGS: usize = 50;
+
 /// Validates a list of tags into sorted, de-duplicated form.
 pub(crate) fn apply_tags(errs: &mut ValidationErrors, input: Option<Vec<String>>, target: &mut Vec<String>) {
     if let Some(tags) = input {
-        if tags.len() > 50 {
-            errs.add("tags", "at most 50 tags");
+        if tags.len() > MAX_TAGS {
+            errs.add("tags", format!("at most {MAX_TAGS} tags"));
         }
         let mut out: Vec<String> = tags.iter().filter_map(|t| errs.check("tags", tag(t))).collect();
         out.sort();
@@ -347,6 +360,11 @@ impl CustomerInput {
         apply_name(&mut errs, self.name, creating, &mut d.name);
         if let Some(e) = self.email {
             d.email = e.and_then(|s| errs.check("email", Email::parse(&s))).map(|e| e.to_string());
+        }
+        for (field, list) in [("additional_emails", &self.additional_emails), ("additional_phones", &self.additional_phones)] {
+            if list.as_ref().is_some_and(|l| l.len() > MAX_ADDITIONAL) {
+                errs.add(field, format!("at most {MAX_ADDITIONAL} entries"));
+            }
         }
         if let Some(list) = self.additional_emails {
             d.additional_emails = (list.iter().enumerate())
@@ -448,6 +466,16 @@ mod tests {
         assert_eq!(d2.name, "Zoë Ng");
         assert_eq!(d2.source, None);
         assert_eq!(d2.email.as_deref(), Some("zoe@x.io"));
+    }
+
+    #[test]
+    fn list_lengths_are_capped() {
+        let eleven: Vec<String> = (0..11).map(|i| format!("\"p{i}@x.io\"")).collect();
+        let json = format!(r#"{{"name":"Ann","additional_emails":[{}]}}"#, eleven.join(","));
+        let errs = input(&json).apply(None, &[], Region::US).unwrap_err();
+        assert_eq!(errs.0[0].field, "additional_emails");
+        let json = format!(r#"{{"name":"Ann","additional_emails":[{}]}}"#, eleven[..10].join(","));
+        assert_eq!(input(&json).apply(None, &[], Region::US).unwrap().additional_emails.len(), 10);
     }
 
     #[test]

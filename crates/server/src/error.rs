@@ -52,6 +52,15 @@ pub enum ApiError {
     /// 412: `If-Match` is stale.
     #[error("{0}")]
     PreconditionFailed(String),
+    /// 405: the path exists but not with this method (the router adds `Allow`).
+    #[error("this path does not take this method: the Allow header lists those it takes")]
+    MethodNotAllowed,
+    /// 413: the body is larger than the server accepts (the `usize` is the limit in bytes).
+    #[error("the body is larger than the {0} bytes this server accepts")]
+    TooLarge(usize),
+    /// 503: the database does not answer; the cause is logged only.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
     /// 500: a bug or an unavailable database; the cause is logged only.
     #[error("internal error: {0}")]
     Internal(String),
@@ -91,6 +100,9 @@ impl ApiError {
             ApiError::Conflict { .. } => (StatusCode::CONFLICT, "conflict", "Duplicate value"),
             ApiError::PreconditionFailed(_) => (StatusCode::PRECONDITION_FAILED, "version-mismatch", "The record has changed"),
             ApiError::Locked(_) => (StatusCode::TOO_MANY_REQUESTS, "locked", "Temporarily locked"),
+            ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "Method not allowed"),
+            ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too-large", "Request body too large"),
+            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal server error"),
         }
     }
@@ -106,6 +118,8 @@ impl ApiError {
                 (message.clone(), vec![FieldError { field: field.clone(), message: message.clone() }])
             }
             ApiError::Internal(_) => ("something went wrong on our side; it has been logged".into(), vec![]),
+            ApiError::Unavailable(_) => ("the database does not answer; the cause is in the server log".into(), vec![]),
+            ApiError::TooLarge(_) => (self.to_string(), vec![FieldError { field: "body".into(), message: self.to_string() }]),
             other => (other.to_string(), vec![]),
         };
         Problem { kind: format!("/problems/{kind}"), title: title.into(), status: status.as_u16(), detail, errors }
@@ -114,8 +128,10 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let ApiError::Internal(cause) = &self {
-            tracing::error!(%cause, "request failed");
+        match &self {
+            ApiError::Internal(cause) => tracing::error!(%cause, "request failed"),
+            ApiError::Unavailable(cause) => tracing::error!(%cause, "database unavailable"),
+            _ => {}
         }
         let p = self.problem();
         let mut res =

@@ -73,7 +73,10 @@ pub fn build_app(state: AppState) -> Router {
         .merge(api)
         .merge(api::meta_router(openapi))
         .merge(ui::router(&state))
+        // After every route is in: each path answers a method it does not take with this.
+        .method_not_allowed_fallback(api::method_not_allowed)
         .fallback(api::not_found)
+        .layer(axum::extract::DefaultBodyLimit::max(extract::BODY_LIMIT))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(axum::middleware::from_fn(security_headers))
         .layer(telemetry::trace_layer())

@@ -84,20 +84,23 @@ impl Store {
         Ok(after)
     }
 
-    /// Deletes a campaign (soft; audited).
-    pub async fn delete_campaign(&self, actor: &Actor, id: i64) -> Result<()> {
+    /// Deletes a campaign (soft; audited); with `if_match`, a campaign changed since that
+    /// version is kept.
+    pub async fn delete_campaign(&self, actor: &Actor, id: i64, if_match: Option<i64>) -> Result<()> {
         require(actor, Object::Campaign, Action::Delete)?;
         let mut tx = self.write_tx().await?;
+        let current = sql("SELECT version FROM campaigns WHERE id = ? AND deleted_at IS NULL", [id.into()])
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or(Error::NotFound)?;
+        check_version(if_match, sqlx::Row::try_get(&current, "version")?)?;
         let now = now_rfc3339();
-        let n = sql(
+        sql(
             "UPDATE campaigns SET deleted_at = ?, updated_at = ?, version = version + 1 WHERE id = ? AND deleted_at IS NULL",
             [now.clone().into(), now.into(), id.into()],
         )
         .execute(&mut **tx)
         .await?;
-        if n == 0 {
-            return Err(Error::NotFound);
-        }
         self.audit(&mut tx, actor, "delete", "campaign", Some(id), json!({})).await?;
         tx.commit().await?;
         Ok(())

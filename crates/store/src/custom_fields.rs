@@ -5,7 +5,7 @@ use rapport_domain::now_rfc3339;
 use rapport_domain::permissions::{Action, Actor, Object, require};
 use serde_json::json;
 
-use crate::records::string_list;
+use crate::records::{check_version, string_list};
 use crate::row::Row;
 use crate::sql::sql;
 use crate::{Backend, Error, Result, Store, unique_violation};
@@ -28,13 +28,28 @@ fn from_row(r: &dyn Row) -> Result<CustomField> {
 }
 
 impl Store {
-    /// Definitions, of one object or all.
+    /// Definitions, of one object or all. They are the schema of records, not data: besides
+    /// `custom_field:read`, reading the object they belong to is enough to see them (a role that
+    /// may list and edit people must know their fields). Without either, 403.
     pub async fn list_custom_fields(&self, actor: &Actor, object: Option<FieldObject>) -> Result<Vec<CustomField>> {
-        require(actor, Object::CustomField, Action::Read)?;
-        let q = match object {
-            Some(o) => sql(&format!("SELECT {COLS} FROM custom_fields WHERE object = ? ORDER BY id"), [o.as_str().into()]),
-            None => sql(&format!("SELECT {COLS} FROM custom_fields ORDER BY id"), []),
+        let readable =
+            |o: FieldObject| actor.perms.allows(Object::CustomField, Action::Read) || actor.perms.allows(record_object(o), Action::Read);
+        let objects: Vec<FieldObject> = match object {
+            Some(o) => vec![o],
+            None => [FieldObject::Customer, FieldObject::Company].into_iter().filter(|o| readable(*o)).collect(),
         };
+        if objects.is_empty() || !objects.iter().all(|o| readable(*o)) {
+            // Name the grant that would have allowed it.
+            require(actor, Object::CustomField, Action::Read)?;
+        }
+        let mut q = crate::sql::Sql::new(&format!("SELECT {COLS} FROM custom_fields WHERE object IN ("));
+        for (i, o) in objects.iter().enumerate() {
+            if i > 0 {
+                q.push(", ");
+            }
+            q.arg(o.as_str());
+        }
+        q.push(") ORDER BY id");
         self.read(&q, from_row).await
     }
 
@@ -69,8 +84,9 @@ impl Store {
         Ok(field)
     }
 
-    /// Removes a definition and its values from every record of the object.
-    pub async fn delete_custom_field(&self, actor: &Actor, id: i64) -> Result<()> {
+    /// Removes a definition and its values from every record of the object; with `if_match`,
+    /// only if the definition is still at that version.
+    pub async fn delete_custom_field(&self, actor: &Actor, id: i64, if_match: Option<i64>) -> Result<()> {
         require(actor, Object::CustomField, Action::Delete)?;
         let mut tx = self.write_tx().await?;
         let row = sql(&format!("SELECT {COLS} FROM custom_fields WHERE id = ?"), [id.into()])
@@ -78,6 +94,7 @@ impl Store {
             .await?
             .ok_or(Error::NotFound)?;
         let field = from_row(&row)?;
+        check_version(if_match, field.version)?;
         let table = table_of(field.object);
         let key = &field.key; // validated: [a-z0-9_]
         let strip = match self.backend {
@@ -101,8 +118,16 @@ impl Store {
     }
 
     /// Changes a field's label or sensitivity (admins only; audited). Type and key stay: values
-    /// already stored depend on them.
-    pub async fn update_custom_field(&self, actor: &Actor, id: i64, label: Option<String>, sensitive: Option<bool>) -> Result<CustomField> {
+    /// already stored depend on them. With `if_match`, a definition changed since that version
+    /// is refused.
+    pub async fn update_custom_field(
+        &self,
+        actor: &Actor,
+        id: i64,
+        if_match: Option<i64>,
+        label: Option<String>,
+        sensitive: Option<bool>,
+    ) -> Result<CustomField> {
         require(actor, Object::CustomField, Action::Update)?;
         let mut tx = self.write_tx().await?;
         let row = sql(&format!("SELECT {COLS} FROM custom_fields WHERE id = ?"), [id.into()])
@@ -110,6 +135,7 @@ impl Store {
             .await?
             .ok_or(Error::NotFound)?;
         let before = from_row(&row)?;
+        check_version(if_match, before.version)?;
         let label = label.map(|l| l.trim().to_string()).unwrap_or(before.label.clone());
         if label.is_empty() || label.chars().count() > 100 {
             return Err(Error::Invalid(rapport_domain::ValidationErrors::single("label", "must have 1 to 100 characters")));
@@ -159,11 +185,15 @@ impl Store {
 
     /// The keys to mask for `actor` on `object`: none when they see personal data.
     pub(crate) async fn masked_keys(&self, actor: &Actor, object: FieldObject) -> Result<Vec<String>> {
-        let o = match object {
-            FieldObject::Customer => Object::Customer,
-            FieldObject::Company => Object::Company,
-        };
-        if actor.sees_pii(o) { Ok(vec![]) } else { self.sensitive_keys(object).await }
+        if actor.sees_pii(record_object(object)) { Ok(vec![]) } else { self.sensitive_keys(object).await }
+    }
+}
+
+/// The permission object of the records a field belongs to.
+fn record_object(object: FieldObject) -> Object {
+    match object {
+        FieldObject::Customer => Object::Customer,
+        FieldObject::Company => Object::Company,
     }
 }
 

@@ -14,13 +14,15 @@ impl Store {
     /// Built-in roles, then custom ones.
     pub async fn list_roles(&self, actor: &Actor) -> Result<Vec<RoleInfo>> {
         require(actor, Object::RoleDef, Action::Read)?;
-        let mut out: Vec<RoleInfo> =
-            Role::ALL.iter().map(|r| RoleInfo { name: r.as_str().into(), builtin: true, permissions: r.permissions() }).collect();
-        let q = sql("SELECT name, permissions FROM roles ORDER BY name", []);
+        let mut out: Vec<RoleInfo> = Role::ALL
+            .iter()
+            .map(|r| RoleInfo { name: r.as_str().into(), builtin: true, permissions: r.permissions(), version: 1 })
+            .collect();
+        let q = sql("SELECT name, permissions, version FROM roles ORDER BY name", []);
         let custom = self.read(&q, |r| {
             let permissions =
                 serde_json::from_str(&r.get::<String>("permissions")?).map_err(|e| Error::Db(sqlx::Error::Decode(Box::new(e))))?;
-            Ok(RoleInfo { name: r.get("name")?, builtin: false, permissions })
+            Ok(RoleInfo { name: r.get("name")?, builtin: false, permissions, version: r.get("version")? })
         });
         out.extend(custom.await?);
         Ok(out)
@@ -28,6 +30,7 @@ impl Store {
 
     /// Creates or replaces a custom role (admins only). Changing a role changes what every
     /// user holding it may do, at their next request; it is audited with before and after.
+    /// The answer's `version` is 1 when the role was created by this call.
     pub async fn save_role(&self, actor: &Actor, input: RoleDefinition) -> Result<RoleInfo> {
         require(actor, Object::RoleDef, Action::Create)?;
         let name = input.name.trim().to_string();
@@ -50,26 +53,35 @@ impl Store {
             .await?
             .map(|r| r.try_get("permissions"))
             .transpose()?;
-        sql(
+        let version: i64 = sql(
             "INSERT INTO roles (name, permissions, created_at, updated_at, version) VALUES (?, ?, ?, ?, 1) \
-             ON CONFLICT (name) DO UPDATE SET permissions = excluded.permissions, updated_at = excluded.updated_at, version = roles.version + 1",
+             ON CONFLICT (name) DO UPDATE SET permissions = excluded.permissions, updated_at = excluded.updated_at, version = roles.version + 1 \
+             RETURNING version",
             [name.clone().into(), perms.clone().into(), now.clone().into(), now.into()],
         )
-        .execute(&mut **tx)
+        .fetch_one(&mut **tx)
         .await
-        .map_err(|e| unique_violation(e, &[("roles_name_key", "roles.name", "name", "a role with this name already exists")]))?;
+        .map_err(|e| unique_violation(e, &[("roles_name_key", "roles.name", "name", "a role with this name already exists")]))?
+        .try_get("version")?;
         let before: Option<serde_json::Value> = before.and_then(|b| serde_json::from_str(&b).ok());
         self.audit(&mut tx, actor, "permission_change", "role", None, json!({"role": name, "before": before, "after": input.permissions}))
             .await?;
         tx.commit().await?;
         self.sessions.clear();
-        Ok(RoleInfo { name, builtin: false, permissions: input.permissions })
+        Ok(RoleInfo { name, builtin: false, permissions: input.permissions, version })
     }
 
-    /// Deletes a custom role that no user holds (admins only).
-    pub async fn delete_role(&self, actor: &Actor, name: &str) -> Result<()> {
+    /// Deletes a custom role that no user holds (admins only); with `if_match`, only if the
+    /// role is still at that version.
+    pub async fn delete_role(&self, actor: &Actor, name: &str, if_match: Option<i64>) -> Result<()> {
         require(actor, Object::RoleDef, Action::Delete)?;
         let mut tx = self.write_tx().await?;
+        let current: Option<i64> = sql("SELECT version FROM roles WHERE name = ?", [name.into()])
+            .fetch_optional(&mut **tx)
+            .await?
+            .map(|r| r.try_get("version"))
+            .transpose()?;
+        crate::records::check_version(if_match, current.ok_or(Error::NotFound)?)?;
         let held: i64 = sql("SELECT COUNT(*) AS n FROM users WHERE role = ?", [name.into()]).fetch_one(&mut **tx).await?.try_get("n")?;
         if held > 0 {
             return Err(Error::Invalid(ValidationErrors::single(

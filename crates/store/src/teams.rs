@@ -117,11 +117,13 @@ impl Store {
         Ok(after)
     }
 
-    /// Deletes a team (admins only); its members keep their records.
-    pub async fn delete_team(&self, actor: &Actor, id: i64) -> Result<()> {
+    /// Deletes a team (admins only); its members keep their records. With `if_match`, a team
+    /// changed since that version is kept.
+    pub async fn delete_team(&self, actor: &Actor, id: i64, if_match: Option<i64>) -> Result<()> {
         require(actor, Object::Team, Action::Delete)?;
         let mut tx = self.write_tx().await?;
         let before = self.team_in(&mut tx, id).await?;
+        crate::records::check_version(if_match, before.version)?;
         sql("DELETE FROM team_members WHERE team_id = ?", [id.into()]).execute(&mut **tx).await?;
         sql("DELETE FROM teams WHERE id = ?", [id.into()]).execute(&mut **tx).await?;
         self.audit(&mut tx, actor, "delete", "team", Some(id), json!({"before": before})).await?;

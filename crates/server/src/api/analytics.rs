@@ -3,7 +3,7 @@
 //! onto people are filterable as `rfm_tier=` and `segment=`.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use rapport_domain::analytics::{AnalyticsRun, RunKind, RunParams};
 use rapport_domain::customer::Purchase;
@@ -11,8 +11,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::error::{ApiError, Problem};
-use crate::extract::{AppJson, CurrentUser};
+use crate::error::ApiError;
+use crate::extract::{AppJson, CurrentUser, OptionalJson, Path};
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(start)).routes(routes!(run)).routes(routes!(purchases, add_purchases))
@@ -24,21 +24,18 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
 /// permission (admins and managers by default; 403 otherwise) and compute over every person,
 /// whoever starts them. The other three only read, over the purchases of the people you may
 /// see: rules feed recommended products and the forecast feeds the dashboard.
-#[utoipa::path(post, path = "/api/v1/analytics/{kind}", tag = "analytics", request_body = RunParams, security(("bearer" = [])),
-    responses((status = 202, body = AnalyticsRun), (status = 403, body = Problem), (status = 404, body = Problem)))]
+#[utoipa::path(post, path = "/api/v1/analytics/{kind}", tag = "analytics", operation_id = "start_analysis",
+    request_body(content = Option<RunParams>, description = "Optional: no body runs with the defaults"), security(("bearer" = [])),
+    params(("kind" = String, Path, pattern = "^(rfm|segmentation|propensity|churn|association_rules|forecast|campaign_effect)$", description = "The analysis")),
+    responses((status = 202, body = AnalyticsRun, headers(("Location" = String, description = "Where to poll the run")))))]
 async fn start(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(kind): Path<String>,
-    body: axum::body::Bytes,
+    // The body is optional: no parameters means the defaults.
+    OptionalJson(params): OptionalJson<RunParams>,
 ) -> Result<(StatusCode, HeaderMap, Json<AnalyticsRun>), ApiError> {
     let kind = RunKind::parse(&kind).map_err(super::bad_query)?;
-    // The body is optional: no parameters means the defaults.
-    let params: RunParams = if body.iter().all(u8::is_ascii_whitespace) {
-        RunParams::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|e| ApiError::bad_field("body", e.to_string()))?
-    };
     let run = crate::analytics::start(&state.store, &user.actor, kind, params).await?;
     let mut headers = HeaderMap::new();
     if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/analytics/runs/{}", run.id)) {
@@ -48,27 +45,33 @@ async fn start(
 }
 
 /// A run's status and summary.
-#[utoipa::path(get, path = "/api/v1/analytics/runs/{id}", tag = "analytics", security(("bearer" = [])),
-    responses((status = 200, body = AnalyticsRun), (status = 404, body = Problem)))]
+#[utoipa::path(get, path = "/api/v1/analytics/runs/{id}", tag = "analytics", operation_id = "get_analysis_run", security(("bearer" = [])),
+    responses((status = 200, body = AnalyticsRun, description = "The run as it stands")))]
 async fn run(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>) -> Result<Json<AnalyticsRun>, ApiError> {
     Ok(Json(state.store.get_run(&user.actor, id).await?))
 }
 
 /// A person's purchase history, newest first (at most 500 lines).
-#[utoipa::path(get, path = "/api/v1/customers/{id}/purchases", tag = "customers", security(("bearer" = [])),
-    responses((status = 200, body = Vec<Purchase>), (status = 404, body = Problem)))]
+#[utoipa::path(get, path = "/api/v1/customers/{id}/purchases", tag = "customers", operation_id = "list_customer_purchases",
+    security(("bearer" = [])), responses((status = 200, body = Vec<Purchase>, description = "Newest first")))]
 async fn purchases(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>) -> Result<Json<Vec<Purchase>>, ApiError> {
     Ok(Json(state.store.purchases_of(&user.actor, id, 500).await?))
 }
 
 /// Record purchase lines of a person.
-#[utoipa::path(post, path = "/api/v1/customers/{id}/purchases", tag = "customers", request_body = Vec<Purchase>, security(("bearer" = [])),
-    responses((status = 201, body = Vec<Purchase>), (status = 404, body = Problem), (status = 422, body = Problem)))]
+#[utoipa::path(post, path = "/api/v1/customers/{id}/purchases", tag = "customers", operation_id = "add_customer_purchases",
+    request_body = Vec<Purchase>, security(("bearer" = [])),
+    responses((status = 201, body = Vec<Purchase>, headers(("Location" = String, description = "The person's purchase history")))))]
 async fn add_purchases(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<i64>,
     AppJson(lines): AppJson<Vec<Purchase>>,
-) -> Result<(StatusCode, Json<Vec<Purchase>>), ApiError> {
-    Ok((StatusCode::CREATED, Json(state.store.add_purchases(&user.actor, id, lines).await?)))
+) -> Result<(StatusCode, HeaderMap, Json<Vec<Purchase>>), ApiError> {
+    let added = state.store.add_purchases(&user.actor, id, lines).await?;
+    let mut headers = HeaderMap::new();
+    if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/customers/{id}/purchases")) {
+        headers.insert(header::LOCATION, v);
+    }
+    Ok((StatusCode::CREATED, headers, Json(added)))
 }

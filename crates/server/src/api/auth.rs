@@ -37,8 +37,8 @@ pub struct LoginResponse {
 }
 
 /// Exchange email and password for a bearer token.
-#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, body = Problem, description = "Wrong email or password"),
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", operation_id = "login", request_body = LoginRequest,
+    responses((status = 200, body = LoginResponse, description = "Signed in"), (status = 401, body = Problem, description = "Wrong email or password"),
         (status = 429, body = Problem, description = "Five failures within 15 minutes lock the email for 15 minutes")))]
 async fn login(
     State(state): State<AppState>,
@@ -53,8 +53,8 @@ async fn login(
 }
 
 /// Revoke the token this request carries.
-#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])),
-    responses((status = 204), (status = 401, body = Problem)))]
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", operation_id = "logout", security(("bearer" = [])),
+    responses((status = 204, description = "The token is revoked")))]
 async fn logout(State(state): State<AppState>, user: CurrentUser, headers: HeaderMap) -> Result<StatusCode, ApiError> {
     if let Some(token) = bearer(&headers) {
         state.store.revoke_token(&user.actor, token).await?;
@@ -63,15 +63,15 @@ async fn logout(State(state): State<AppState>, user: CurrentUser, headers: Heade
 }
 
 /// The signed-in user.
-#[utoipa::path(get, path = "/api/v1/users/me", tag = "users", security(("bearer" = [])),
-    responses((status = 200, body = User), (status = 401, body = Problem)))]
+#[utoipa::path(get, path = "/api/v1/users/me", tag = "users", operation_id = "get_me", security(("bearer" = [])),
+    responses((status = 200, body = User, description = "The account the token belongs to")))]
 async fn me(user: CurrentUser) -> Json<User> {
     Json(user.user)
 }
 
 /// Every user (owners are picked from this list).
-#[utoipa::path(get, path = "/api/v1/users", tag = "users", security(("bearer" = [])),
-    responses((status = 200, body = Vec<User>), (status = 401, body = Problem)))]
+#[utoipa::path(get, path = "/api/v1/users", tag = "users", operation_id = "list_users", security(("bearer" = [])),
+    responses((status = 200, body = Vec<User>, description = "Every user")))]
 async fn list_users(State(state): State<AppState>, user: CurrentUser) -> Result<Json<Vec<User>>, ApiError> {
     Ok(Json(state.store.list_users(&user.actor).await?))
 }
@@ -81,18 +81,22 @@ async fn list_users(State(state): State<AppState>, user: CurrentUser) -> Result<
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
     /// Login email.
+    #[schema(format = Email)]
     email: String,
-    /// Display name.
+    /// Display name, 1 to 100 characters.
+    #[schema(min_length = 1, max_length = 100)]
     name: String,
     /// At least 10 characters.
+    #[schema(min_length = 10)]
     password: String,
     /// Role name: built-in (`admin`, `manager`, `sales_rep`, `support_agent`, `marketer`, `viewer`) or custom.
     role: String,
 }
 
 /// Create a user (admins only).
-#[utoipa::path(post, path = "/api/v1/users", tag = "users", security(("bearer" = [])), request_body = CreateUser,
-    responses((status = 201, body = User), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+#[utoipa::path(post, path = "/api/v1/users", tag = "users", operation_id = "create_user", security(("bearer" = [])), request_body = CreateUser,
+    responses((status = 201, body = User, headers(("Location" = String, description = "The user's URL"), ("ETag" = String, description = "The version, for `If-Match`"))),
+        (status = 409, body = Problem)))]
 async fn create_user(
     State(state): State<AppState>,
     user: CurrentUser,

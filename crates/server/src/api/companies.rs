@@ -1,7 +1,7 @@
 //! `/api/v1/companies`: organisations.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use rapport_domain::company::{Company, CompanyInput};
 use rapport_domain::query::ListParams;
@@ -12,15 +12,19 @@ use utoipa_axum::routes;
 use super::{ListQuery, bad_query, created, etag, list_error};
 use crate::AppState;
 use crate::error::{ApiError, Problem};
-use crate::extract::{AppJson, CurrentUser, IfMatch, QueryPairs};
+use crate::extract::{AppJson, CurrentUser, IfMatch, Path, QueryPairs};
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(get_one, update, delete))
 }
 
 /// List, filter and search companies.
-#[utoipa::path(get, path = "/api/v1/companies", tag = "companies", params(ListQuery), security(("bearer" = [])),
-    responses((status = 200, body = Page<Company>), (status = 400, body = Problem), (status = 401, body = Problem)))]
+///
+/// Custom fields filter as `custom.<key>=value`, and number and date fields also as
+/// `custom.<key>.gte=` and `custom.<key>.lte=` (OpenAPI cannot declare a family of parameters).
+/// Unknown parameters, people-only filters and unknown custom keys answer 400 naming them.
+#[utoipa::path(get, path = "/api/v1/companies", tag = "companies", operation_id = "list_companies", params(ListQuery),
+    security(("bearer" = [])), responses((status = 200, body = Page<Company>, description = "One page; follow `next_cursor` for the next")))]
 async fn list(State(state): State<AppState>, user: CurrentUser, QueryPairs(pairs): QueryPairs) -> Result<Json<Page<Company>>, ApiError> {
     let defs = state.store.company_fields(&user.actor).await?;
     let params = ListParams::parse(&pairs, &rapport_domain::company::SPEC, &defs).map_err(bad_query)?;
@@ -28,9 +32,10 @@ async fn list(State(state): State<AppState>, user: CurrentUser, QueryPairs(pairs
 }
 
 /// Create a company.
-#[utoipa::path(post, path = "/api/v1/companies", tag = "companies", request_body = CompanyInput, security(("bearer" = [])),
-    responses((status = 201, body = Company, headers(("Location" = String), ("ETag" = String))), (status = 400, body = Problem),
-        (status = 409, body = Problem), (status = 422, body = Problem)))]
+#[utoipa::path(post, path = "/api/v1/companies", tag = "companies", operation_id = "create_company", request_body = CompanyInput,
+    security(("bearer" = [])),
+    responses((status = 201, body = Company, headers(("Location" = String, description = "The company's URL"), ("ETag" = String, description = "The version, for `If-Match`"))),
+        (status = 409, body = Problem)))]
 async fn create(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -46,18 +51,17 @@ async fn create(
 }
 
 /// One company.
-#[utoipa::path(get, path = "/api/v1/companies/{id}", tag = "companies", security(("bearer" = [])),
-    responses((status = 200, body = Company, headers(("ETag" = String))), (status = 404, body = Problem)))]
+#[utoipa::path(get, path = "/api/v1/companies/{id}", tag = "companies", operation_id = "get_company", security(("bearer" = [])),
+    responses((status = 200, body = Company, headers(("ETag" = String, description = "The version, for `If-Match`")))))]
 async fn get_one(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>) -> Result<(HeaderMap, Json<Company>), ApiError> {
     let c = state.store.get_company(&user.actor, id).await?;
     Ok((etag(c.version), Json(c)))
 }
 
 /// Change some fields of a company; send `If-Match: <version>` to refuse overwriting a newer edit.
-#[utoipa::path(patch, path = "/api/v1/companies/{id}", tag = "companies", request_body = CompanyInput, security(("bearer" = [])),
-    params(("If-Match" = Option<String>, Header, description = "version the change is based on")),
-    responses((status = 200, body = Company), (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem),
-        (status = 422, body = Problem)))]
+#[utoipa::path(patch, path = "/api/v1/companies/{id}", tag = "companies", operation_id = "update_company", request_body = CompanyInput,
+    security(("bearer" = [])), params(IfMatch),
+    responses((status = 200, body = Company, headers(("ETag" = String, description = "The new version"))), (status = 409, body = Problem)))]
 async fn update(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -72,9 +76,8 @@ async fn update(
 }
 
 /// Delete a company (kept as a tombstone for sync); its people are unlinked.
-#[utoipa::path(delete, path = "/api/v1/companies/{id}", tag = "companies", security(("bearer" = [])),
-    params(("If-Match" = Option<String>, Header, description = "version the deletion is based on")),
-    responses((status = 204), (status = 404, body = Problem), (status = 412, body = Problem)))]
+#[utoipa::path(delete, path = "/api/v1/companies/{id}", tag = "companies", operation_id = "delete_company", security(("bearer" = [])),
+    params(IfMatch), responses((status = 204)))]
 async fn delete(
     State(state): State<AppState>,
     user: CurrentUser,

@@ -1,18 +1,19 @@
 //! `/api/v1/customers`: people.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use rapport_domain::customer::{Customer, CustomerInput};
+use rapport_domain::customer::{Customer, CustomerInput, Purchase};
 use rapport_domain::query::ListParams;
 use rapport_store::Page;
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{ListQuery, bad_query, created, etag, list_error};
+use super::{CustomerListQuery, bad_query, created, etag, list_error};
 use crate::AppState;
 use crate::error::{ApiError, Problem};
-use crate::extract::{AppJson, CurrentUser, IfMatch, QueryPairs};
+use crate::extract::{AppJson, CurrentUser, IfMatch, Path, QueryPairs};
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -23,8 +24,12 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
 }
 
 /// List, filter and search people.
-#[utoipa::path(get, path = "/api/v1/customers", tag = "customers", params(ListQuery), security(("bearer" = [])),
-    responses((status = 200, body = Page<Customer>), (status = 400, body = Problem), (status = 401, body = Problem)))]
+///
+/// Custom fields filter as `custom.<key>=value`, and number and date fields also as
+/// `custom.<key>.gte=` and `custom.<key>.lte=` (OpenAPI cannot declare a family of parameters).
+/// Unknown parameters and custom keys answer 400 naming them.
+#[utoipa::path(get, path = "/api/v1/customers", tag = "customers", operation_id = "list_customers", params(CustomerListQuery),
+    security(("bearer" = [])), responses((status = 200, body = Page<Customer>, description = "One page; follow `next_cursor` for the next")))]
 async fn list(State(state): State<AppState>, user: CurrentUser, QueryPairs(pairs): QueryPairs) -> Result<Json<Page<Customer>>, ApiError> {
     let defs = state.store.customer_fields(&user.actor).await?;
     let params = ListParams::parse(&pairs, &rapport_domain::customer::SPEC, &defs).map_err(bad_query)?;
@@ -32,9 +37,10 @@ async fn list(State(state): State<AppState>, user: CurrentUser, QueryPairs(pairs
 }
 
 /// Create a person.
-#[utoipa::path(post, path = "/api/v1/customers", tag = "customers", request_body = CustomerInput, security(("bearer" = [])),
-    responses((status = 201, body = Customer, headers(("Location" = String), ("ETag" = String))), (status = 400, body = Problem),
-        (status = 409, body = Problem), (status = 422, body = Problem)))]
+#[utoipa::path(post, path = "/api/v1/customers", tag = "customers", operation_id = "create_customer", request_body = CustomerInput,
+    security(("bearer" = [])),
+    responses((status = 201, body = Customer, headers(("Location" = String, description = "The person's URL"), ("ETag" = String, description = "The version, for `If-Match`"))),
+        (status = 409, body = Problem)))]
 async fn create(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -50,18 +56,17 @@ async fn create(
 }
 
 /// One person.
-#[utoipa::path(get, path = "/api/v1/customers/{id}", tag = "customers", security(("bearer" = [])),
-    responses((status = 200, body = Customer, headers(("ETag" = String))), (status = 404, body = Problem)))]
+#[utoipa::path(get, path = "/api/v1/customers/{id}", tag = "customers", operation_id = "get_customer", security(("bearer" = [])),
+    responses((status = 200, body = Customer, headers(("ETag" = String, description = "The version, for `If-Match`")))))]
 async fn get_one(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>) -> Result<(HeaderMap, Json<Customer>), ApiError> {
     let c = state.store.get_customer(&user.actor, id).await?;
     Ok((etag(c.version), Json(c)))
 }
 
 /// Change some fields of a person; send `If-Match: <version>` to refuse overwriting a newer edit.
-#[utoipa::path(patch, path = "/api/v1/customers/{id}", tag = "customers", request_body = CustomerInput, security(("bearer" = [])),
-    params(("If-Match" = Option<String>, Header, description = "version the change is based on")),
-    responses((status = 200, body = Customer), (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem),
-        (status = 422, body = Problem)))]
+#[utoipa::path(patch, path = "/api/v1/customers/{id}", tag = "customers", operation_id = "update_customer", request_body = CustomerInput,
+    security(("bearer" = [])), params(IfMatch),
+    responses((status = 200, body = Customer, headers(("ETag" = String, description = "The new version"))), (status = 409, body = Problem)))]
 async fn update(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -76,9 +81,8 @@ async fn update(
 }
 
 /// Delete a person (kept as a tombstone for sync).
-#[utoipa::path(delete, path = "/api/v1/customers/{id}", tag = "customers", security(("bearer" = [])),
-    params(("If-Match" = Option<String>, Header, description = "version the deletion is based on")),
-    responses((status = 204), (status = 404, body = Problem), (status = 412, body = Problem)))]
+#[utoipa::path(delete, path = "/api/v1/customers/{id}", tag = "customers", operation_id = "delete_customer", security(("bearer" = [])),
+    params(IfMatch), responses((status = 204)))]
 async fn delete(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -89,9 +93,39 @@ async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Everything held about one person, as a privacy export answers it (documentation of the
+/// store's JSON).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct PrivacyExport {
+    /// When the export was made (RFC 3339 UTC).
+    exported_at: String,
+    /// The person, unmasked.
+    person: Customer,
+    /// Their purchase lines, oldest first (`id` is not part of the export).
+    purchases: Vec<Purchase>,
+    /// Every audited change of the record, oldest first.
+    history: Vec<ExportedChange>,
+}
+
+/// One audited change in a privacy export.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct ExportedChange {
+    /// When (RFC 3339 UTC).
+    at: String,
+    /// Who (`null` for the system).
+    actor_id: Option<i64>,
+    /// `create`, `update`, `erase`, `export`…
+    action: String,
+    /// Before/after values of what changed.
+    #[schema(value_type = Object)]
+    diff: serde_json::Value,
+}
+
 /// Everything held about one person (a privacy request), unmasked; needs `export` and `pii`. Audited.
-#[utoipa::path(get, path = "/api/v1/customers/{id}/privacy_export", tag = "customers", security(("bearer" = [])),
-    responses((status = 200, description = "The person, their company and their audit history"), (status = 403, body = Problem), (status = 404, body = Problem)))]
+#[utoipa::path(get, path = "/api/v1/customers/{id}/privacy_export", tag = "customers", operation_id = "privacy_export_customer",
+    security(("bearer" = [])), responses((status = 200, body = PrivacyExport, description = "The person, their purchases and their audit history")))]
 async fn privacy_export(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -101,8 +135,8 @@ async fn privacy_export(
 }
 
 /// Erase a person's personal data, keeping the record for accounting; needs `delete`. Audited.
-#[utoipa::path(post, path = "/api/v1/customers/{id}/erase", tag = "customers", security(("bearer" = [])),
-    responses((status = 200, body = Customer), (status = 403, body = Problem), (status = 404, body = Problem)))]
+#[utoipa::path(post, path = "/api/v1/customers/{id}/erase", tag = "customers", operation_id = "erase_customer", security(("bearer" = [])),
+    responses((status = 200, body = Customer, description = "The record as it stays, without personal data")))]
 async fn erase(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>) -> Result<Json<Customer>, ApiError> {
     Ok(Json(state.store.erase_customer(&user.actor, id).await?))
 }

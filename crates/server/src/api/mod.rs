@@ -5,9 +5,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
 use utoipa::openapi::OpenApi as OpenApiDoc;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::path::{Parameter, ParameterIn};
 use utoipa::{IntoParams, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
@@ -21,6 +20,7 @@ pub mod campaigns;
 pub mod companies;
 pub mod custom_fields;
 pub mod customers;
+pub mod openapi;
 pub mod tokens;
 
 #[derive(OpenApi)]
@@ -44,33 +44,47 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(analytics::router())
         .merge(campaigns::router())
         .merge(tokens::router())
+        .routes(utoipa_axum::routes!(healthz))
+        .routes(utoipa_axum::routes!(metrics))
 }
 
-/// Adds the bearer security scheme to the generated document.
-pub fn finish_openapi(mut doc: OpenApiDoc) -> OpenApiDoc {
-    let components = doc.components.get_or_insert_with(Default::default);
-    components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
-    doc
+/// Adds the bearer security scheme, the standard problem+json error responses and the
+/// response descriptions to the generated document (see [`openapi`]).
+pub fn finish_openapi(doc: OpenApiDoc) -> OpenApiDoc {
+    openapi::finish(doc)
 }
 
-/// `/healthz`, `/metrics`, `/api/v1/openapi.json` and `/docs`.
+/// `/api/v1/openapi.json` and `/docs` (`/healthz` and `/metrics` are in [`router`], documented).
 pub fn meta_router(doc: OpenApiDoc) -> axum::Router<AppState> {
-    axum::Router::new()
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
-        // Swagger UI's assets are vendored into the binary: /docs works offline.
-        .merge(utoipa_swagger_ui::SwaggerUi::new("/docs").url("/api/v1/openapi.json", doc))
+    // Swagger UI's assets are vendored into the binary: /docs works offline.
+    axum::Router::new().merge(utoipa_swagger_ui::SwaggerUi::new("/docs").url("/api/v1/openapi.json", doc))
 }
 
+/// What `/healthz` answers while the database answers.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct Health {
+    /// Always `ok`.
+    #[schema(example = "ok")]
+    status: String,
+}
+
+/// Health for load balancers: 200 while the database answers, no sign-in needed.
+///
+/// Otherwise a 503 problem that keeps the cause (which may name hosts, users or files) in the
+/// server log.
+#[utoipa::path(get, path = "/healthz", tag = "meta", operation_id = "healthz",
+    responses((status = 200, body = Health, description = "The database answers"),
+        (status = 503, body = crate::error::Problem, description = "The database does not answer; the cause is in the server log")))]
 async fn healthz(State(state): State<AppState>) -> Response {
     match state.store.ping().await {
-        Ok(()) => (StatusCode::OK, Json(serde_json::json!({"status": "ok"}))).into_response(),
-        Err(e) => {
-            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"status": "unavailable", "detail": e.to_string()}))).into_response()
-        }
+        Ok(()) => (StatusCode::OK, Json(Health { status: "ok".into() })).into_response(),
+        Err(e) => ApiError::Unavailable(e.to_string()).into_response(),
     }
 }
 
+/// Request counts and latencies per route and status, in Prometheus' text format; no sign-in needed.
+#[utoipa::path(get, path = "/metrics", tag = "meta", operation_id = "metrics",
+    responses((status = 200, body = String, content_type = "text/plain", description = "Prometheus text exposition format 0.0.4")))]
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
 }
@@ -82,6 +96,11 @@ pub async fn not_found(uri: axum::http::Uri) -> Response {
     } else {
         (StatusCode::NOT_FOUND, Html("<h1>Not found</h1><p><a href=\"/customers\">Back to customers</a></p>")).into_response()
     }
+}
+
+/// A method a path does not take: 405 problem+json (the router adds `Allow`).
+pub async fn method_not_allowed() -> Response {
+    ApiError::MethodNotAllowed.into_response()
 }
 
 /// `ETag` for a record version, so clients can send it back as `If-Match`.
@@ -102,29 +121,25 @@ pub fn created(location: String, version: i64) -> (StatusCode, HeaderMap) {
     (StatusCode::CREATED, h)
 }
 
-/// Query parameters of list routes (documentation; parsed by `ListParams::parse`). Custom
-/// fields filter as `custom.<key>=value`, and number or date fields also as
-/// `custom.<key>.gte=` and `custom.<key>.lte=`.
+/// Query parameters every list takes (documentation; parsed by `ListParams::parse`).
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 pub struct ListQuery {
     /// Page size, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
     /// `next_cursor` of the previous page.
     cursor: Option<String>,
     /// Full-text search over names, emails, phones and company names; case and accents ignored.
     q: Option<String>,
     /// `name`, `created_at`, `updated_at`, `id` or `relevance` (default with `q`), `-` for descending.
+    #[param(pattern = "^-?(name|created_at|updated_at|id|relevance)$")]
     sort: Option<String>,
     /// Only records with this tag.
     tag: Option<String>,
     /// Only records owned by this user.
     owner_id: Option<i64>,
-    /// People only: `lead`, `prospect`, `customer` or `churned`.
-    lifecycle_stage: Option<String>,
-    /// People only: company id.
-    company_id: Option<i64>,
     /// Created at or after (date or RFC 3339).
     created_after: Option<String>,
     /// Created before.
@@ -135,6 +150,38 @@ pub struct ListQuery {
     updated_before: Option<String>,
     /// Incremental sync: everything changed after this time, oldest first, deleted records included as tombstones (`deleted_at` set).
     updated_since: Option<String>,
+}
+
+/// Filters only people have (documentation).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct PeopleFilters {
+    /// Only people at this stage.
+    #[param(inline)]
+    lifecycle_stage: Option<rapport_domain::customer::LifecycleStage>,
+    /// Only people of this company.
+    company_id: Option<i64>,
+    /// Only the person with this primary email (exact, case ignored).
+    email: Option<String>,
+    /// Only people in this RFM tier, as the latest `rfm` run named it (`Champions`, `At risk`…).
+    rfm_tier: Option<String>,
+    /// Only people in this segment (0-based cluster of the latest `segmentation` run).
+    segment: Option<i64>,
+}
+
+/// The query parameters of `GET /api/v1/customers`: every list's, and people's own filters.
+/// Custom fields filter as `custom.<key>=value` (OpenAPI cannot name a family of parameters;
+/// the operation's description does).
+pub struct CustomerListQuery;
+
+impl IntoParams for CustomerListQuery {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let query = || Some(ParameterIn::Query);
+        let mut params = ListQuery::into_params(query);
+        params.extend(PeopleFilters::into_params(query));
+        params
+    }
 }
 
 /// Parse errors in a query string are the client's: 400 with every field named.

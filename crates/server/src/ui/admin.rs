@@ -4,8 +4,7 @@
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::Form;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -16,6 +15,7 @@ use rapport_domain::permissions::{Action, Object, Permissions, Visibility};
 use super::{UiUser, render};
 use crate::AppState;
 use crate::error::ApiError;
+use crate::extract::{Form, Query};
 
 pub(super) fn router() -> axum::Router<AppState> {
     axum::Router::new()

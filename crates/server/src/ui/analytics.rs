@@ -5,8 +5,7 @@
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::Form;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -17,6 +16,7 @@ use serde_json::Value;
 use super::{UiUser, render};
 use crate::AppState;
 use crate::error::ApiError;
+use crate::extract::{Form, Query};
 
 pub(super) fn router() -> axum::Router<AppState> {
     axum::Router::new().route("/analytics", get(page).post(start))

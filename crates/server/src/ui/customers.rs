@@ -3,8 +3,7 @@
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -18,7 +17,7 @@ use super::forms::{FormState, customer_input, customer_values};
 use super::{UiUser, render, urlencode};
 use crate::AppState;
 use crate::error::ApiError;
-use crate::extract::QueryPairs;
+use crate::extract::{Form, Path, QueryPairs};
 
 pub(super) fn router() -> axum::Router<AppState> {
     axum::Router::new()

@@ -208,7 +208,7 @@ async fn r8_score_runs_need_the_analytics_grant_and_score_everyone_as_the_system
                 json!({"name": "analyst", "permissions": {"grants": {"customer": ["read"], "analytics": ["run"]}, "visibility": "own"}}),
             )
             .await;
-        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
         let bad = app
             .post("/api/v1/roles", json!({"name": "odd", "permissions": {"grants": {"customer": ["read", "run"]}, "visibility": "own"}}))
             .await;

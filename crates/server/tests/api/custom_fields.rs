@@ -57,3 +57,34 @@ async fn custom_fields_are_defined_typed_validated_and_removed() {
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     });
 }
+
+/// Issue 8, item 16: field definitions are the schema of records, not data; a role that may
+/// read and edit people needs no `custom_field` grant to list and edit them.
+#[tokio::test]
+async fn roles_without_custom_field_grants_list_and_edit_people() {
+    each_backend!(|app| {
+        app.post("/api/v1/custom_fields", json!({"object": "customer", "key": "tier", "field_type": "text"})).await;
+        app.post("/api/v1/custom_fields", json!({"object": "company", "key": "region", "field_type": "text"})).await;
+        let role = json!({"name": "desk", "permissions": {"grants": {"customer": ["read", "update"]}, "visibility": "all"}});
+        assert!(app.post("/api/v1/roles", role).await.status.is_success());
+        let user = json!({"email": "desk@example.com", "name": "Desk", "password": crate::helpers::PASSWORD, "role": "desk"});
+        assert_eq!(app.post("/api/v1/users", user).await.status, StatusCode::CREATED);
+        let desk = app.login("desk@example.com", crate::helpers::PASSWORD).await;
+        let c = app.customer(json!({"name": "Ann", "custom": {"tier": "gold"}})).await;
+
+        let list = app.get_as(&desk, "/api/v1/customers?custom.tier=gold").await;
+        assert_eq!(list.status, StatusCode::OK, "{}", list.body);
+        assert_eq!(list.body["data"][0]["name"], "Ann");
+        let url = format!("/api/v1/customers/{}", c["id"]);
+        let r = app.call(Method::PATCH, &url, Some(&desk), Some(json!({"custom": {"tier": "silver"}})), &[]).await;
+        assert_eq!((r.status, &r.body["custom"]["tier"]), (StatusCode::OK, &json!("silver")), "{}", r.body);
+
+        // The definitions of what they may read, and only those.
+        let defs = app.get_as(&desk, "/api/v1/custom_fields").await;
+        let keys: Vec<&str> = defs.body.as_array().unwrap().iter().map(|d| d["key"].as_str().unwrap()).collect();
+        assert_eq!(keys, ["tier"]);
+        assert_eq!(app.get_as(&desk, "/api/v1/custom_fields?object=customer").await.status, StatusCode::OK);
+        assert_eq!(app.get_as(&desk, "/api/v1/custom_fields?object=company").await.status, StatusCode::FORBIDDEN);
+        assert_eq!(app.get_as(&desk, "/api/v1/companies").await.status, StatusCode::FORBIDDEN);
+    });
+}

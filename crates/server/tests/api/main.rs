@@ -10,6 +10,7 @@ mod contact_values;
 mod custom_fields;
 mod customers;
 mod encryption;
+mod errors;
 mod lists;
 mod meta;
 mod ownership;

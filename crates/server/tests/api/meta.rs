@@ -34,6 +34,8 @@ async fn openapi_documents_every_api_route() {
             ("/api/v1/campaigns/{id}", vec!["patch", "delete"]),
             ("/api/v1/users", vec!["get", "post"]),
             ("/api/v1/users/me", vec!["get"]),
+            ("/healthz", vec!["get"]),
+            ("/metrics", vec!["get"]),
         ] {
             for m in methods {
                 assert!(paths.get(path).and_then(|p| p.get(m)).is_some(), "{m} {path} is not documented");
@@ -63,5 +65,86 @@ async fn health_metrics_and_request_ids() {
         assert!(text.contains("rapport_http_request_duration_seconds_bucket"));
         let missing = app.get("/api/v1/nothing-here").await;
         assert_eq!((missing.status, missing.header("content-type")), (StatusCode::NOT_FOUND, "application/problem+json"));
+    });
+}
+
+/// Issue 8, item 14: the document states the contract clients are generated from.
+#[tokio::test]
+async fn openapi_declares_every_status_as_problem_json_with_unique_operation_ids() {
+    each_backend!(|app| {
+        let doc = app.call(Method::GET, "/api/v1/openapi.json", None, None, &[]).await.body;
+        let mut ids = std::collections::BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let what = format!("{method} {path}");
+                let id = op["operationId"].as_str().unwrap_or_else(|| panic!("{what} has no operationId"));
+                assert!(ids.insert(id.to_string()), "{what}: operationId {id} is used twice");
+                let params = op["parameters"].as_array().cloned().unwrap_or_default();
+                for p in &params {
+                    let (name, place) = (p["name"].as_str().unwrap(), p["in"].as_str().unwrap());
+                    if place == "path" {
+                        assert!(path.contains(&format!("{{{name}}}")), "{what}: {name} is declared in the path but is not in it");
+                    }
+                }
+                let responses = op["responses"].as_object().unwrap();
+                for (status, r) in responses {
+                    assert!(r["description"].as_str().is_some_and(|d| !d.is_empty()), "{what} {status} has no description");
+                    if status.as_str() >= "400" {
+                        let content = r["content"].as_object().unwrap();
+                        assert_eq!(content.keys().collect::<Vec<_>>(), ["application/problem+json"], "{what} {status}");
+                        assert_eq!(
+                            content["application/problem+json"]["schema"]["$ref"], "#/components/schemas/Problem",
+                            "{what} {status}"
+                        );
+                    }
+                }
+                let has = |s: &str| responses.contains_key(s);
+                if op.get("security").is_some() {
+                    assert!(has("401") && has("403"), "{what} does not declare 401 and 403");
+                }
+                if path.contains('{') {
+                    assert!(has("400") && has("404"), "{what} does not declare 400 and 404");
+                }
+                if op.get("requestBody").is_some() {
+                    assert!(has("400") && has("413") && has("422"), "{what} does not declare 400, 413 and 422");
+                }
+                let versioned = [
+                    "customers/{id}",
+                    "companies/{id}",
+                    "custom_fields/{id}",
+                    "teams/{id}",
+                    "roles/{name}",
+                    "campaigns/{id}",
+                    "users/{id}",
+                ];
+                if (method == "patch" || method == "delete") && versioned.iter().any(|v| path.ends_with(v)) {
+                    assert!(params.iter().any(|p| p["name"] == "If-Match" && p["in"] == "header"), "{what} does not take If-Match");
+                    assert!(has("412"), "{what} does not declare 412");
+                }
+            }
+        }
+        let names = |path: &str| -> Vec<String> {
+            doc["paths"][path]["get"]["parameters"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap().to_string()).collect()
+        };
+        let people = names("/api/v1/customers");
+        for p in ["limit", "cursor", "q", "sort", "lifecycle_stage", "company_id", "email", "rfm_tier", "segment", "updated_since"] {
+            assert!(people.contains(&p.to_string()), "customers list lacks {p}");
+        }
+        assert!(doc["paths"]["/api/v1/customers"]["get"]["description"].as_str().unwrap().contains("custom.<key>"));
+        let companies = names("/api/v1/companies");
+        assert!(
+            !companies.iter().any(|p| ["lifecycle_stage", "company_id", "rfm_tier", "segment", "email"].contains(&p.as_str())),
+            "{companies:?}"
+        );
+        let limit = &doc["paths"]["/api/v1/customers"]["get"]["parameters"][0];
+        assert_eq!((limit["name"].as_str(), limit["schema"]["minimum"].as_i64()), (Some("limit"), Some(1)));
+        let audit = &doc["paths"]["/api/v1/audit_log"]["get"]["parameters"];
+        assert!(audit.as_array().unwrap().iter().all(|p| p["in"] == "query"), "{audit}");
+        let export = &doc["paths"]["/api/v1/customers/{id}/privacy_export"]["get"]["responses"]["200"];
+        assert_eq!(export["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/PrivacyExport");
+        let page = &doc["components"]["schemas"]["Page_Customer"]["properties"]["data"]["items"];
+        assert_eq!(page["$ref"], "#/components/schemas/Customer", "a page refers to its records' schema");
+        let caps = &doc["components"]["schemas"]["CustomerInput"]["properties"];
+        assert_eq!((caps["additional_emails"]["maxItems"].as_i64(), caps["tags"]["maxItems"].as_i64()), (Some(10), Some(50)));
     });
 }

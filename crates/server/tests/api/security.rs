@@ -246,7 +246,7 @@ async fn non_admins_cannot_escalate() {
 async fn custom_roles_grant_exactly_their_permissions() {
     each_backend!(|app| {
         let body = json!({"name": "auditor", "permissions": {"grants": {"customer": ["read", "pii"], "audit_log": ["read"]}, "visibility": "all"}});
-        assert_eq!(app.post("/api/v1/roles", body).await.status, StatusCode::OK);
+        assert_eq!(app.post("/api/v1/roles", body).await.status, StatusCode::CREATED);
         let token = app.user_token("aud@example.com", Role::Viewer).await;
         let id = user_id(&app, &token).await;
         let r = app.patch(&format!("/api/v1/users/{id}"), json!({"role": "auditor"}), None).await;
