@@ -134,6 +134,18 @@ impl Feature {
         }
     }
 
+    /// The [`DealFeatures`] field this feature is computed from.
+    pub fn field(self) -> &'static str {
+        match self {
+            Feature::StageProbability => "stage_probability",
+            Feature::Age => "age_days",
+            Feature::DaysInStage => "days_in_stage",
+            Feature::Amount => "amount",
+            Feature::Activities => "activities",
+            Feature::OwnerWinRate => "owner_win_rate",
+        }
+    }
+
     /// The deal's raw (untransformed) value of this feature.
     pub fn raw(self, d: &DealFeatures) -> f64 {
         match self {
@@ -335,7 +347,7 @@ fn check_row(d: &DealFeatures) -> Result<()> {
     for f in Feature::ALL {
         let v = f.raw(d);
         if !v.is_finite() {
-            return Err(Error::Parameter { name: f.name(), detail: format!("deal {}: not a finite number ({v})", d.id) });
+            return Err(Error::Parameter { name: f.field(), detail: format!("deal {}: not a finite number ({v})", d.id) });
         }
     }
     for (name, v) in [("stage_probability", d.stage_probability), ("owner_win_rate", d.owner_win_rate)] {

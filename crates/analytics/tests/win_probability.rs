@@ -299,7 +299,7 @@ fn refuses_too_little_or_bad_data() {
         f(&mut v[3]);
         win_probability(&v, &p).unwrap_err()
     };
-    assert!(matches!(with(&|d| d.amount = f64::NAN), Error::Parameter { name: "log_amount", .. }));
+    assert!(matches!(with(&|d| d.amount = f64::NAN), Error::Parameter { name: "amount", .. }));
     assert!(matches!(with(&|d| d.stage_probability = 1.5), Error::Parameter { name: "stage_probability", .. }));
     assert!(matches!(with(&|d| d.owner_win_rate = -0.1), Error::Parameter { name: "owner_win_rate", .. }));
     assert!(matches!(with(&|d| d.id = deals[4].id), Error::Parameter { name: "id", .. }));
