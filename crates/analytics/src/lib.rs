@@ -46,5 +46,6 @@ pub mod series;
 pub mod special;
 pub mod stats;
 pub mod tree;
+pub mod win_probability;
 
 pub use error::{Error, Result};

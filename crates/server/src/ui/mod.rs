@@ -16,6 +16,7 @@ use crate::extract::CurrentUser;
 
 mod admin;
 mod analytics;
+pub mod charts;
 pub use analytics::{forecast_svg, scatter_svg};
 mod companies;
 mod customers;
