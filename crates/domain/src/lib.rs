@@ -14,6 +14,7 @@ pub mod custom_field;
 pub mod customer;
 pub mod permissions;
 pub mod query;
+pub mod sales;
 pub mod text;
 pub mod values;
 
