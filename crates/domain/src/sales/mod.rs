@@ -27,6 +27,7 @@ use crate::values::bounded_text;
 
 pub mod money;
 pub mod opportunity;
+pub mod order;
 pub mod pipeline;
 pub mod product;
 
