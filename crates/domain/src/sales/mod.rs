@@ -25,6 +25,7 @@ use serde::Serialize;
 use crate::ValidationErrors;
 use crate::values::bounded_text;
 
+pub mod activity;
 pub mod lead;
 pub mod money;
 pub mod opportunity;
@@ -125,10 +126,25 @@ pub(crate) fn instant(stored: &str) -> Option<chrono::DateTime<chrono::Utc>> {
     chrono::DateTime::parse_from_rfc3339(stored.trim()).ok().map(|t| t.with_timezone(&chrono::Utc))
 }
 
+/// The UTC calendar day of a stored time or day (`2026-03-10T23:30:00Z` → 2026-03-10), for
+/// rules that count in days.
+pub(crate) fn utc_day(stored: &str) -> Option<chrono::NaiveDate> {
+    let t = crate::query::parse_time(stored.trim()).ok()?;
+    chrono::NaiveDate::parse_from_str(t.get(..10)?, "%Y-%m-%d").ok()
+}
+
 /// Applies a nullable day field: absent keeps, null clears, a value must be `YYYY-MM-DD`.
 pub(crate) fn apply_day(errs: &mut ValidationErrors, field: &str, input: Option<Option<String>>, target: &mut Option<String>) {
     if let Some(v) = input {
         *target = v.filter(|s| !s.trim().is_empty()).and_then(|s| errs.check(field, parse_day(&s)));
+    }
+}
+
+/// Applies a nullable time field: absent keeps, null clears, a value is a day or an RFC 3339
+/// time, stored as canonical UTC text.
+pub(crate) fn apply_time(errs: &mut ValidationErrors, field: &str, input: Option<Option<String>>, target: &mut Option<String>) {
+    if let Some(v) = input {
+        *target = v.filter(|s| !s.trim().is_empty()).and_then(|s| errs.check(field, crate::query::parse_time(s.trim())));
     }
 }
 
@@ -196,5 +212,18 @@ mod tests {
         for bad in ["2026-02-30", "03/01/2026", "2026-3-1x", ""] {
             assert!(parse_day(bad).is_err(), "{bad}");
         }
+        assert_eq!(utc_day("2026-03-10T23:30:00-02:00"), chrono::NaiveDate::from_ymd_opt(2026, 3, 11));
+        assert_eq!(utc_day("2026-03-10"), chrono::NaiveDate::from_ymd_opt(2026, 3, 10));
+        assert_eq!(utc_day("soon"), None);
+        let mut errs = ValidationErrors::default();
+        let mut t = None;
+        apply_time(&mut errs, "at", Some(Some("2026-03-10T10:00:00+01:00".into())), &mut t);
+        assert_eq!(t.as_deref(), Some("2026-03-10T09:00:00.000000Z"));
+        apply_time(&mut errs, "at", None, &mut t);
+        assert!(t.is_some(), "absent keeps");
+        apply_time(&mut errs, "at", Some(None), &mut t);
+        assert_eq!(t, None, "null clears");
+        apply_time(&mut errs, "at", Some(Some("later".into())), &mut t);
+        assert_eq!(errs.0[0].field, "at");
     }
 }
