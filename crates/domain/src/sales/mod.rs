@@ -42,13 +42,13 @@ pub struct Refused {
     /// The kind of record: `opportunity`, `order`, `lead`.
     pub object: &'static str,
     /// What was tried: `move`, `confirm`, `convert`, `edit`…
-    pub action: String,
+    pub action: &'static str,
     /// The state the record is in: `won`, `paid`, `qualified`…
-    pub state: String,
+    pub state: &'static str,
     /// The actions allowed in that state (empty when the state is final).
     pub allowed: Vec<&'static str>,
     /// The input field the refusal is about, when one is (`stage`, `lines`, `lead_status`).
-    pub field: Option<String>,
+    pub field: Option<&'static str>,
     /// Why, as one sentence without the allowed actions ("a won opportunity must be reopened
     /// before it moves").
     pub reason: String,
@@ -58,17 +58,17 @@ impl Refused {
     /// A refusal of `action` on an `object` in `state`.
     pub fn new(
         object: &'static str,
-        action: impl Into<String>,
-        state: impl Into<String>,
+        action: &'static str,
+        state: &'static str,
         allowed: Vec<&'static str>,
         reason: impl Into<String>,
     ) -> Refused {
-        Refused { object, action: action.into(), state: state.into(), allowed, field: None, reason: reason.into() }
+        Refused { object, action, state, allowed, field: None, reason: reason.into() }
     }
 
     /// The same refusal, about `field` of the input.
-    pub fn on_field(mut self, field: impl Into<String>) -> Refused {
-        self.field = Some(field.into());
+    pub fn on_field(mut self, field: &'static str) -> Refused {
+        self.field = Some(field);
         self
     }
 }
@@ -76,7 +76,7 @@ impl Refused {
 impl fmt::Display for Refused {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.allowed.is_empty() {
-            write!(f, "{}: nothing more can be done to this {} (it is {})", self.reason, self.object, self.state)
+            write!(f, "{}: no action is allowed now", self.reason)
         } else {
             write!(f, "{}: allowed now: {}", self.reason, self.allowed.join(", "))
         }
@@ -194,8 +194,8 @@ mod tests {
         let r = Refused::new("opportunity", "move", "won", vec!["reopen"], "a won opportunity must be reopened before it moves");
         assert_eq!(r.to_string(), "a won opportunity must be reopened before it moves: allowed now: reopen");
         let r = Refused::new("order", "cancel", "shipped", vec![], "a shipped order cannot be cancelled");
-        assert_eq!(r.to_string(), "a shipped order cannot be cancelled: nothing more can be done to this order (it is shipped)");
-        assert_eq!(r.clone().on_field("status").field.as_deref(), Some("status"));
+        assert_eq!(r.to_string(), "a shipped order cannot be cancelled: no action is allowed now");
+        assert_eq!(r.clone().on_field("status").field, Some("status"));
         let rejected: Rejected = r.clone().into();
         assert_eq!(rejected.refused(), Some(&r));
         assert!(rejected.invalid().is_none());

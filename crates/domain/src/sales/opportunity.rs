@@ -627,7 +627,7 @@ mod tests {
                 Ok(s) => assert_eq!(got, Ok(s), "{state:?} {action:?}"),
                 Err(allowed) => {
                     let r = got.unwrap_err();
-                    assert_eq!((r.object, r.action.as_str(), r.state.as_str()), ("opportunity", action.as_str(), state.as_str()));
+                    assert_eq!((r.object, r.action, r.state), ("opportunity", action.as_str(), state.as_str()));
                     assert_eq!(r.allowed, allowed, "{state:?} {action:?}");
                     assert_eq!(r.allowed, state.allowed_actions());
                 }
@@ -667,7 +667,7 @@ mod tests {
 
         for (from, to) in [("won", "proposal"), ("won", "lost"), ("lost", "won"), ("lost", "qualification")] {
             let r = refusal(move_to(&p, from, to, false, Some("r")).unwrap_err());
-            assert_eq!((r.field.as_deref(), r.allowed.clone()), (Some("stage"), vec!["reopen"]), "{from} → {to}");
+            assert_eq!((r.field, r.allowed.clone()), (Some("stage"), vec!["reopen"]), "{from} → {to}");
             assert_eq!(r.to_string(), format!("a {from} opportunity must be reopened before it moves: allowed now: reopen"));
         }
         let stay = move_to(&p, "won", "won", false, None).unwrap();
@@ -684,7 +684,7 @@ mod tests {
             assert!(e.to_string().contains("goes to an open stage: use one of qualification, needs_analysis, proposal, negotiation"));
         }
         let r = refusal(move_to(&p, "proposal", "negotiation", true, None).unwrap_err());
-        assert_eq!((r.field.as_deref(), r.action.as_str()), (Some("reopen"), "reopen"));
+        assert_eq!((r.field, r.action), (Some("reopen"), "reopen"));
         assert_eq!(move_to(&p, "gone_stage", "won", false, None).unwrap().action, Some(Win), "an unknown from counts as open");
     }
 
@@ -741,7 +741,7 @@ mod tests {
         let won = patch(&moved, r#"{"stage":"won"}"#).unwrap();
         assert_eq!((won.status, won.closed_at.as_deref()), (Won, Some(NOW)));
         let r = refusal(patch(&won, r#"{"stage":"proposal"}"#).unwrap_err());
-        assert_eq!((r.field.as_deref(), r.allowed.clone()), (Some("stage"), vec!["reopen"]));
+        assert_eq!((r.field, r.allowed.clone()), (Some("stage"), vec!["reopen"]));
         let r = refusal(patch(&won, r#"{"stage":"lost","lost_reason":"Changed mind"}"#).unwrap_err());
         assert_eq!(r.state, "won", "won → lost needs a reopen, and the reason is not the problem");
         let edited = patch(&won, r#"{"amount_minor":1200,"stage":"won"}"#).unwrap();
@@ -758,7 +758,7 @@ mod tests {
         assert_eq!(fields(patch(&won, r#"{"reopen":true}"#).unwrap_err()), ["stage"]);
         assert_eq!(fields(patch(&won, r#"{"reopen":true,"stage":"lost","lost_reason":"x"}"#).unwrap_err()), ["stage"]);
         let r = refusal(patch(&open, r#"{"reopen":true,"stage":"proposal"}"#).unwrap_err());
-        assert_eq!(r.field.as_deref(), Some("reopen"));
+        assert_eq!(r.field, Some("reopen"));
 
         assert_eq!(fields(patch(&moved, r#"{"stage":"lost"}"#).unwrap_err()), ["lost_reason"]);
         assert_eq!(fields(patch(&moved, r#"{"stage":"lost","lost_reason":null}"#).unwrap_err()), ["lost_reason"]);

@@ -512,7 +512,7 @@ impl OrderInput {
             if let Some(first) = frozen.first() {
                 let reason = format!("the {} of a {} order cannot change, only a draft's can", frozen.join(", "), cur.status.as_str());
                 return Err(Refused::new("order", "edit", cur.status.as_str(), cur.status.allowed_actions(), reason)
-                    .on_field(*first)
+                    .on_field(first)
                     .into());
             }
             // What is left of these fields restates the current terms: nothing to apply, and
@@ -579,10 +579,10 @@ impl OrderInput {
             }
             d.lines = lines.into_iter().enumerate().filter_map(|(i, l)| l.apply(i, currency.as_deref(), ctx, &mut errs)).collect();
         }
-        if errs.0.is_empty() {
-            if let Err(e) = d.totals() {
-                errs.0.extend(e.0);
-            }
+        if errs.0.is_empty()
+            && let Err(e) = d.totals()
+        {
+            errs.0.extend(e.0);
         }
 
         let mut refusal = None;
@@ -722,8 +722,8 @@ mod tests {
             match (state.transition(action), want) {
                 (Ok(got), Ok(want)) => assert_eq!(got, want, "{state:?} {action:?}"),
                 (Err(r), Err(reason)) => {
-                    assert_eq!((r.reason.as_str(), r.action.as_str(), r.state.as_str()), (reason, action.as_str(), state.as_str()));
-                    assert_eq!((r.allowed.clone(), r.field.as_deref()), (state.allowed_actions(), Some("status")));
+                    assert_eq!((r.reason.as_str(), r.action, r.state), (reason, action.as_str(), state.as_str()));
+                    assert_eq!((r.allowed.clone(), r.field), (state.allowed_actions(), Some("status")));
                 }
                 (got, want) => panic!("{state:?} {action:?}: got {got:?}, want {want:?}"),
             }
@@ -937,7 +937,7 @@ mod tests {
             (r#"{"order_date":"2026-01-01","lines":[],"status":"paid"}"#, "lines"),
         ] {
             let r = refusal(input(json).apply(Some(&confirmed), &ctx()).unwrap_err());
-            assert_eq!((r.field.as_deref(), r.action.as_str(), r.allowed.clone()), (Some(field), "edit", vec!["pay", "cancel"]), "{json}");
+            assert_eq!((r.field, r.action, r.allowed.clone()), (Some(field), "edit", vec!["pay", "cancel"]), "{json}");
         }
         let r = refusal(input(r#"{"lines":[],"currency":"EUR"}"#).apply(Some(&confirmed), &ctx()).unwrap_err());
         assert_eq!(r.to_string(), "the lines, currency of a confirmed order cannot change, only a draft's can: allowed now: pay, cancel");
@@ -974,7 +974,7 @@ mod tests {
         assert_eq!(at(r#"{"status":"paid"}"#, &paid, NOW).unwrap(), paid, "sending the current status is no move");
 
         let r = refusal(at(r#"{"status":"paid"}"#, &draft, NOW).unwrap_err());
-        assert_eq!((r.action.as_str(), r.allowed.clone(), r.field.as_deref()), ("pay", vec!["confirm", "cancel"], Some("status")));
+        assert_eq!((r.action, r.allowed.clone(), r.field), ("pay", vec!["confirm", "cancel"], Some("status")));
         let r = refusal(at(r#"{"status":"cancelled"}"#, &paid, NOW).unwrap_err());
         assert_eq!(r.allowed, ["ship"]);
         let r = refusal(at(r#"{"status":"draft"}"#, &confirmed, NOW).unwrap_err());

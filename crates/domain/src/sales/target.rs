@@ -281,7 +281,7 @@ impl TargetInput {
             None => {}
         }
         match self.amount_minor {
-            Some(a) if a == 0 => errs.add("amount_minor", "must be more than 0"),
+            Some(0) => errs.add("amount_minor", "must be more than 0"),
             Some(a) => match check_amount(a) {
                 Ok(a) => d.amount_minor = a,
                 Err(m) => errs.add("amount_minor", m),
