@@ -18,6 +18,7 @@ pub mod customer;
 pub mod permissions;
 pub mod query;
 pub mod record;
+pub mod sales;
 pub mod text;
 pub mod values;
 

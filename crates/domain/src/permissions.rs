@@ -58,7 +58,20 @@ impl Role {
         use Action::*;
         use Object::*;
         let people = |actions: &[Action]| [(Customer, actions.to_vec()), (Company, actions.to_vec())];
-        let basics = [(CustomField, vec![Read]), (User, vec![Read]), (Team, vec![Read]), (RoleDef, vec![Read]), (Campaign, vec![Read])];
+        // Everyone reads the catalogue, the pipelines and the targets; every role but admin
+        // changes neither the catalogue nor the pipelines.
+        let basics = [
+            (CustomField, vec![Read]),
+            (User, vec![Read]),
+            (Team, vec![Read]),
+            (RoleDef, vec![Read]),
+            (Campaign, vec![Read]),
+            (Product, vec![Read]),
+            (Pipeline, vec![Read]),
+            (Target, vec![Read]),
+        ];
+        // The records of selling: opportunities, orders and activities.
+        let deals = |actions: &[Action]| [(Opportunity, actions.to_vec()), (Order, actions.to_vec()), (Activity, actions.to_vec())];
         let (grants, visibility): (Vec<(Object, Vec<Action>)>, Visibility) = match self {
             Role::Admin => {
                 let all = |o: Object| Action::ALL.into_iter().filter(|a| applies(o, *a)).collect();
@@ -68,17 +81,39 @@ impl Role {
                 people(&[Read, Create, Update, Delete, Export, Pii, Assign])
                     .into_iter()
                     .chain(basics)
+                    .chain(deals(&[Read, Create, Update, Delete, Export, Assign]))
+                    .chain([(Target, vec![Read, Create, Update, Delete])])
                     .chain([(Analytics, vec![Run])])
                     .collect(),
                 Visibility::Team,
             ),
-            Role::SalesRep => (people(&[Read, Create, Update, Delete, Pii]).into_iter().chain(basics).collect(), Visibility::Own),
-            Role::SupportAgent => (people(&[Read, Update, Pii]).into_iter().chain(basics).collect(), Visibility::All),
-            Role::Marketer => (
-                people(&[Read, Export]).into_iter().chain(basics).chain([(Campaign, vec![Read, Create, Update, Delete])]).collect(),
+            Role::SalesRep => (
+                people(&[Read, Create, Update, Delete, Pii])
+                    .into_iter()
+                    .chain(basics)
+                    .chain(deals(&[Read, Create, Update, Delete]))
+                    .collect(),
+                Visibility::Own,
+            ),
+            Role::SupportAgent => (
+                people(&[Read, Update, Pii])
+                    .into_iter()
+                    .chain(basics)
+                    .chain(deals(&[Read]))
+                    .chain([(Activity, vec![Read, Create, Update])])
+                    .collect(),
                 Visibility::All,
             ),
-            Role::Viewer => (people(&[Read]).into_iter().chain(basics).collect(), Visibility::All),
+            Role::Marketer => (
+                people(&[Read, Export])
+                    .into_iter()
+                    .chain(basics)
+                    .chain(deals(&[Read]))
+                    .chain([(Campaign, vec![Read, Create, Update, Delete])])
+                    .collect(),
+                Visibility::All,
+            ),
+            Role::Viewer => (people(&[Read]).into_iter().chain(basics).chain(deals(&[Read])).collect(), Visibility::All),
         };
         Permissions { grants: grants.into_iter().map(|(o, a)| (o, a.into_iter().collect())).collect(), visibility }
     }
@@ -107,11 +142,23 @@ pub enum Object {
     Campaign,
     /// Analytics runs that write scores onto people (its one action is `run`).
     Analytics,
+    /// Products (the catalogue orders sell from).
+    Product,
+    /// Orders and their lines.
+    Order,
+    /// Opportunities (deals).
+    Opportunity,
+    /// Sales pipelines and their stages.
+    Pipeline,
+    /// Tasks, calls, meetings, notes and logged emails.
+    Activity,
+    /// Sales targets (quotas).
+    Target,
 }
 
 impl Object {
     /// Every object.
-    pub const ALL: [Object; 9] = [
+    pub const ALL: [Object; 15] = [
         Object::Customer,
         Object::Company,
         Object::CustomField,
@@ -121,6 +168,12 @@ impl Object {
         Object::AuditLog,
         Object::Campaign,
         Object::Analytics,
+        Object::Product,
+        Object::Order,
+        Object::Opportunity,
+        Object::Pipeline,
+        Object::Activity,
+        Object::Target,
     ];
 }
 
@@ -334,6 +387,39 @@ mod tests {
         assert!(grants(&[(Object::Analytics, &[Action::Run])]).validate().is_ok(), "run needs no read");
         assert!(grants(&[(Object::Customer, &[Action::Read, Action::Run])]).validate().is_err());
         assert!(grants(&[(Object::Analytics, &[Action::Run, Action::Read])]).validate().is_err());
+    }
+
+    #[test]
+    fn sales_grants_of_the_built_in_roles() {
+        use Action::*;
+        use Object::*;
+        let grants = |r: Role, o: Object| -> Vec<Action> { Action::ALL.into_iter().filter(|a| r.permissions().allows(o, *a)).collect() };
+        for o in [Opportunity, Order, Activity] {
+            assert_eq!(grants(Role::Admin, o), Action::ALL.into_iter().filter(|a| applies(o, *a)).collect::<Vec<_>>());
+            assert_eq!(grants(Role::Manager, o), [Read, Create, Update, Delete, Export, Assign], "{o:?}");
+            assert_eq!(grants(Role::SalesRep, o), [Read, Create, Update, Delete], "{o:?}");
+            assert_eq!(grants(Role::Marketer, o), [Read], "{o:?}");
+            assert_eq!(grants(Role::Viewer, o), [Read], "{o:?}");
+        }
+        assert_eq!(grants(Role::SupportAgent, Opportunity), [Read]);
+        assert_eq!(grants(Role::SupportAgent, Order), [Read]);
+        assert_eq!(grants(Role::SupportAgent, Activity), [Read, Create, Update]);
+        for o in [Product, Pipeline] {
+            assert_eq!(grants(Role::Admin, o), Action::ALL.into_iter().filter(|a| applies(o, *a)).collect::<Vec<_>>());
+            for r in [Role::Manager, Role::SalesRep, Role::SupportAgent, Role::Marketer, Role::Viewer] {
+                assert_eq!(grants(r, o), [Read], "{r:?} {o:?}");
+            }
+        }
+        assert_eq!(grants(Role::Manager, Target), [Read, Create, Update, Delete]);
+        for r in [Role::SalesRep, Role::SupportAgent, Role::Marketer, Role::Viewer] {
+            assert_eq!(grants(r, Target), [Read], "{r:?}");
+        }
+        // Every built-in grant passes the rule custom roles are held to.
+        for r in Role::ALL {
+            assert!(r.permissions().validate().is_ok(), "{r:?}");
+        }
+        let names: Vec<String> = Object::ALL[9..].iter().map(|o| serde_json::to_value(o).unwrap().as_str().unwrap().to_string()).collect();
+        assert_eq!(names, ["product", "order", "opportunity", "pipeline", "activity", "target"]);
     }
 
     #[test]
