@@ -1,6 +1,8 @@
 // Progressive enhancement only: every page works without this file.
 // 1. Live search: typing in a list's filter form refreshes the results without a full reload.
 // 2. Forms with data-confirm ask before submitting (deletes).
+// 3. Reference fields are a type-ahead: typing offers the matching records of the referenced
+//    list (/lookup/…), and picking one fills the hidden id the form submits.
 (function () {
   document.querySelectorAll("form[data-live]").forEach(function (form) {
     var target = document.getElementById(form.dataset.live);
@@ -24,5 +26,38 @@
   });
   document.querySelectorAll("form[data-confirm]").forEach(function (form) {
     form.addEventListener("submit", function (e) { if (!confirm(form.dataset.confirm)) e.preventDefault(); });
+  });
+  document.querySelectorAll("input.lookup[data-lookup]").forEach(function (input) {
+    var hidden = input.form.querySelector('input[type="hidden"][name="' + input.dataset.for + '"]');
+    var list = document.createElement("datalist");
+    list.id = "lookup-" + input.dataset.for;
+    input.after(list);
+    input.setAttribute("list", list.id);
+    var found = [], timer = null, seq = 0;
+    function label(r) {
+      var same = found.filter(function (f) { return f.title === r.title; }).length;
+      return same > 1 ? r.title + " (#" + r.id + ")" : r.title;
+    }
+    function pick() {
+      var hit = found.find(function (r) { return label(r) === input.value; });
+      if (hit) hidden.value = hit.id;
+      else if (input.value.trim() === "") hidden.value = "";
+    }
+    input.addEventListener("input", function () {
+      pick();
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        var mine = ++seq;
+        fetch(input.dataset.lookup + "?q=" + encodeURIComponent(input.value), { credentials: "same-origin", headers: { Accept: "application/json" } })
+          .then(function (r) { return r.json(); })
+          .then(function (rows) {
+            if (mine !== seq) return;
+            found = rows;
+            list.replaceChildren.apply(list, rows.map(function (r) { var o = document.createElement("option"); o.value = label(r); return o; }));
+            pick();
+          });
+      }, 150);
+    });
+    input.addEventListener("change", pick);
   });
 })();

@@ -1,57 +1,69 @@
-//! Company pages: list with search, detail with its people.
-
-use std::collections::HashMap;
+//! Company pages: the shared list and form (see [`super::records`]), and the company's own
+//! detail page with its people.
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use rapport_domain::company::Company;
-use rapport_domain::custom_field::CustomField;
+use axum::response::Response;
+use axum::routing::get;
+use rapport_domain::company::{Company, CompanyInput, SPEC};
 use rapport_domain::customer::Customer;
-use rapport_domain::query::ListParams;
+use rapport_domain::permissions::Actor;
+use rapport_domain::query::{ListParams, Page};
+use rapport_store::Error as StoreError;
+use serde_json::Value;
 
 use super::customers::{filters, labelled, name_of, owners};
-use super::forms::{FormState, company_input, company_values};
-use super::{UiUser, render, urlencode};
+use super::records::{Pages, UiRecord, input_of, routes, to_json};
+use super::{UiUser, render};
 use crate::AppState;
 use crate::error::ApiError;
-use crate::extract::{Form, Path, QueryPairs};
+use crate::extract::Path;
 
 pub(super) fn router() -> axum::Router<AppState> {
-    axum::Router::new()
-        .route("/companies", get(list))
-        .route("/companies/new", get(new_form).post(create))
-        .route("/companies/{id}", get(detail))
-        .route("/companies/{id}/edit", get(edit_form).post(save))
-        .route("/companies/{id}/delete", post(delete))
+    routes::<Company>().route("/companies/{id}", get(detail))
 }
 
-#[derive(Template)]
-#[template(path = "companies.html")]
-struct ListPage {
-    user_name: String,
-    csrf: String,
-    q: String,
-    rows: Vec<Company>,
-    error: Option<String>,
-    next_url: Option<String>,
-}
-
-async fn list(State(state): State<AppState>, user: UiUser, QueryPairs(pairs): QueryPairs) -> Result<Response, ApiError> {
-    let q = pairs.iter().find(|(k, _)| k == "q").map(|(_, v)| v.clone()).unwrap_or_default();
-    let defs = state.store.company_fields(user.actor()).await?;
-    let (rows, next, error) = match ListParams::parse(&pairs, &rapport_domain::company::SPEC, &defs) {
-        Ok(p) => {
-            let page = state.store.list_companies(user.actor(), &p).await?;
-            (page.data, page.next_cursor, None)
-        }
-        Err(e) => (vec![], None, Some(e.to_string())),
+impl UiRecord for Company {
+    const PAGES: Pages = Pages {
+        spec: &SPEC,
+        columns: &["name", "domain", "industry", "address.city", "people_count", "tags"],
+        filters: &["owner_id", "tag"],
+        sorts: &[("name", "Name A–Z"), ("-name", "Name Z–A"), ("-created_at", "Newest"), ("relevance", "Best match")],
+        search_hint: "Search name, domain, industry…",
+        new_label: "New company",
+        form: &[
+            ("", &["name", "domain", "email", "phone", "industry", "owner_id", "tags"]),
+            ("Address", &["address.street", "address.postal_code", "address.city", "address.region", "address.country"]),
+            ("", &["notes", "custom"]),
+        ],
     };
-    let next_url =
-        next.map(|c| if q.is_empty() { format!("/companies?cursor={c}") } else { format!("/companies?q={}&cursor={c}", urlencode(&q)) });
-    Ok(render(&ListPage { user_name: user.user().name.clone(), csrf: user.csrf.clone(), q, rows, error, next_url }))
+
+    async fn list(state: &AppState, actor: &Actor, p: &ListParams) -> Result<Page<Value>, StoreError> {
+        let page = state.store.list_companies(actor, p).await?;
+        Ok(Page { data: page.data.iter().map(to_json).collect(), next_cursor: page.next_cursor, sync_token: page.sync_token })
+    }
+
+    async fn get(state: &AppState, actor: &Actor, id: i64) -> Result<Value, StoreError> {
+        Ok(to_json(&state.store.get_company(actor, id).await?))
+    }
+
+    async fn create(state: &AppState, actor: &Actor, input: Value) -> Result<i64, StoreError> {
+        let defs = state.store.company_fields(actor).await?;
+        let input: CompanyInput = input_of(input)?;
+        let region = state.config.phone_region;
+        Ok(state.store.create_company(actor, || input.apply(None, &defs, region)).await?.id)
+    }
+
+    async fn update(state: &AppState, actor: &Actor, id: i64, version: Option<i64>, input: Value) -> Result<(), StoreError> {
+        let defs = state.store.company_fields(actor).await?;
+        let input: CompanyInput = input_of(input)?;
+        let region = state.config.phone_region;
+        state.store.update_company(actor, id, version, |cur| input.apply(Some(cur), &defs, region)).await.map(|_| ())
+    }
+
+    async fn delete(state: &AppState, actor: &Actor, id: i64, version: Option<i64>) -> Result<(), StoreError> {
+        state.store.delete_company(actor, id, version).await
+    }
 }
 
 #[derive(Template)]
@@ -85,97 +97,4 @@ async fn detail(State(state): State<AppState>, user: UiUser, Path(id): Path<i64>
         people: people.data,
     };
     Ok(render(&page))
-}
-
-#[derive(Template)]
-#[template(path = "company_form.html")]
-struct FormPage {
-    user_name: String,
-    csrf: String,
-    title: String,
-    action: String,
-    cancel: String,
-    version: String,
-    notice: Option<String>,
-    form: FormState,
-    defs: Vec<CustomField>,
-    owners: Vec<(i64, String)>,
-}
-
-async fn form_page(
-    state: &AppState,
-    user: &UiUser,
-    id: Option<i64>,
-    version: i64,
-    form: FormState,
-    notice: Option<String>,
-) -> Result<Response, ApiError> {
-    let status = if notice.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-    let page = FormPage {
-        user_name: user.user().name.clone(),
-        csrf: user.csrf.clone(),
-        title: if id.is_some() { format!("Edit {}", form.v("name")) } else { "New company".into() },
-        action: id.map(|i| format!("/companies/{i}/edit")).unwrap_or_else(|| "/companies/new".into()),
-        cancel: id.map(|i| format!("/companies/{i}")).unwrap_or_else(|| "/companies".into()),
-        version: version.to_string(),
-        notice,
-        form,
-        defs: state.store.company_fields(user.actor()).await?,
-        owners: owners(state, user).await?,
-    };
-    Ok((status, render(&page)).into_response())
-}
-
-async fn new_form(State(state): State<AppState>, user: UiUser) -> Result<Response, ApiError> {
-    let mut form = FormState::default();
-    form.values.insert("owner_id".into(), user.user().id.to_string());
-    form_page(&state, &user, None, 0, form, None).await
-}
-
-async fn edit_form(State(state): State<AppState>, user: UiUser, Path(id): Path<i64>) -> Result<Response, ApiError> {
-    let c = state.store.get_company(user.actor(), id).await?;
-    form_page(&state, &user, Some(id), c.version, company_values(&c.data), None).await
-}
-
-async fn create(State(state): State<AppState>, user: UiUser, Form(form): Form<HashMap<String, String>>) -> Result<Response, ApiError> {
-    let defs = state.store.company_fields(user.actor()).await?;
-    let input = company_input(&form, &defs);
-    let region = state.config.phone_region;
-    match state.store.create_company(user.actor(), || input.apply(None, &defs, region)).await {
-        Ok(c) => Ok(Redirect::to(&format!("/companies/{}", c.id)).into_response()),
-        Err(e) => {
-            let (fs, notice) = super::form_errors(form, e)?;
-            form_page(&state, &user, None, 0, fs, notice).await
-        }
-    }
-}
-
-async fn save(
-    State(state): State<AppState>,
-    user: UiUser,
-    Path(id): Path<i64>,
-    Form(form): Form<HashMap<String, String>>,
-) -> Result<Response, ApiError> {
-    let defs = state.store.company_fields(user.actor()).await?;
-    let input = company_input(&form, &defs);
-    let version = super::form_version(&form);
-    let region = state.config.phone_region;
-    match state.store.update_company(user.actor(), id, version, |cur| input.apply(Some(cur), &defs, region)).await {
-        Ok(_) => Ok(Redirect::to(&format!("/companies/{id}")).into_response()),
-        Err(e) => {
-            let (fs, notice) = super::form_errors(form, e)?;
-            form_page(&state, &user, Some(id), version.unwrap_or(0), fs, notice).await
-        }
-    }
-}
-
-async fn delete(
-    State(state): State<AppState>,
-    user: UiUser,
-    Path(id): Path<i64>,
-    Form(form): Form<HashMap<String, String>>,
-) -> Result<Response, ApiError> {
-    let version = super::form_version(&form);
-    state.store.delete_company(user.actor(), id, version).await?;
-    Ok(Redirect::to("/companies").into_response())
 }

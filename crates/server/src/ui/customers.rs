@@ -1,88 +1,75 @@
-//! People pages: list with search and filters, detail, create and edit forms.
-
-use std::collections::HashMap;
+//! People pages: the shared list and form (see [`super::records`]), and the person's own
+//! detail page with purchases, scores and recommendations.
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::response::Response;
+use axum::routing::get;
 use rapport_domain::custom_field::CustomField;
-use rapport_domain::customer::{Customer, LifecycleStage};
-use rapport_domain::query::ListParams;
-use rapport_domain::values::Phone;
+use rapport_domain::customer::{Customer, CustomerInput, SPEC};
+use rapport_domain::permissions::Actor;
+use rapport_domain::query::{ListParams, Page};
 use rapport_store::Error as StoreError;
+use serde_json::Value;
 
-use super::forms::{FormState, customer_input, customer_values};
-use super::{UiUser, render, urlencode};
+use super::records::{Pages, UiRecord, input_of, routes, to_json};
+use super::{UiUser, render};
 use crate::AppState;
 use crate::error::ApiError;
-use crate::extract::{Form, Path, QueryPairs};
+use crate::extract::Path;
 
 pub(super) fn router() -> axum::Router<AppState> {
-    axum::Router::new()
-        .route("/customers", get(list))
-        .route("/customers/new", get(new_form).post(create))
-        .route("/customers/{id}", get(detail))
-        .route("/customers/{id}/edit", get(edit_form).post(save))
-        .route("/customers/{id}/delete", post(delete))
+    routes::<Customer>().route("/customers/{id}", get(detail))
 }
 
-const STAGES: [&str; 4] = ["lead", "prospect", "customer", "churned"];
-/// The RFM tiers analytics write (see `rapport_analytics::rfm::Tier`).
-const TIERS: [&str; 10] = [
-    "Champions",
-    "Loyal customers",
-    "Potential loyalists",
-    "New customers",
-    "Promising",
-    "Need attention",
-    "About to sleep",
-    "At risk",
-    "Can't lose them",
-    "Hibernating",
-];
-const SORTS: [(&str, &str); 5] = [
-    ("name", "Name A–Z"),
-    ("-name", "Name Z–A"),
-    ("-created_at", "Newest"),
-    ("-updated_at", "Recently updated"),
-    ("relevance", "Best match"),
-];
+impl UiRecord for Customer {
+    const PAGES: Pages = Pages {
+        spec: &SPEC,
+        columns: &["name", "email", "phone", "company_name", "lifecycle_stage", "owner_id", "scores.rfm_tier", "tags"],
+        filters: &["lifecycle_stage", "owner_id", "tag", "rfm_tier"],
+        sorts: &[
+            ("name", "Name A–Z"),
+            ("-name", "Name Z–A"),
+            ("-created_at", "Newest"),
+            ("-updated_at", "Recently updated"),
+            ("relevance", "Best match"),
+        ],
+        search_hint: "Search name, email, phone, company…",
+        new_label: "New person",
+        form: &[
+            ("", &["name", "email", "phone", "source", "company_id", "lifecycle_stage", "owner_id", "tags"]),
+            ("Address", &["address.street", "address.postal_code", "address.city", "address.region", "address.country"]),
+            ("More contacts", &["additional_emails", "additional_phones"]),
+            ("", &["needs", "notes", "custom"]),
+        ],
+    };
 
-struct Row {
-    id: i64,
-    name: String,
-    email: String,
-    phone: String,
-    company_id: Option<i64>,
-    company: String,
-    stage: &'static str,
-    owner: String,
-    tags: Vec<String>,
-    tier: String,
-}
+    async fn list(state: &AppState, actor: &Actor, p: &ListParams) -> Result<Page<Value>, StoreError> {
+        let page = state.store.list_customers(actor, p).await?;
+        Ok(Page { data: page.data.iter().map(to_json).collect(), next_cursor: page.next_cursor, sync_token: page.sync_token })
+    }
 
-#[derive(Template)]
-#[template(path = "customers.html")]
-struct ListPage {
-    user_name: String,
-    csrf: String,
-    q: String,
-    stage: String,
-    owner: String,
-    tag: String,
-    sort: String,
-    stages: [&'static str; 4],
-    tiers: [&'static str; 10],
-    tier: String,
-    sorts: [(&'static str, &'static str); 5],
-    owners: Vec<(i64, String)>,
-    rows: Vec<Row>,
-    error: Option<String>,
-    has_cursor: bool,
-    first_url: String,
-    next_url: Option<String>,
+    async fn get(state: &AppState, actor: &Actor, id: i64) -> Result<Value, StoreError> {
+        Ok(to_json(&state.store.get_customer(actor, id).await?))
+    }
+
+    async fn create(state: &AppState, actor: &Actor, input: Value) -> Result<i64, StoreError> {
+        let defs = state.store.customer_fields(actor).await?;
+        let input: CustomerInput = input_of(input)?;
+        let region = state.config.phone_region;
+        Ok(state.store.create_customer(actor, || input.apply(None, &defs, region)).await?.id)
+    }
+
+    async fn update(state: &AppState, actor: &Actor, id: i64, version: Option<i64>, input: Value) -> Result<(), StoreError> {
+        let defs = state.store.customer_fields(actor).await?;
+        let input: CustomerInput = input_of(input)?;
+        let region = state.config.phone_region;
+        state.store.update_customer(actor, id, version, |cur| input.apply(Some(cur), &defs, region)).await.map(|_| ())
+    }
+
+    async fn delete(state: &AppState, actor: &Actor, id: i64, version: Option<i64>) -> Result<(), StoreError> {
+        state.store.delete_customer(actor, id, version).await
+    }
 }
 
 /// Template filters of the people and company pages.
@@ -101,69 +88,6 @@ pub(super) async fn owners(state: &AppState, user: &UiUser) -> Result<Vec<(i64, 
 
 pub(super) fn name_of(list: &[(i64, String)], id: Option<i64>) -> String {
     id.and_then(|id| list.iter().find(|(i, _)| *i == id)).map(|(_, n)| n.clone()).unwrap_or_default()
-}
-
-fn query_url(path: &str, pairs: &[(String, String)], cursor: Option<&str>) -> String {
-    let mut parts: Vec<String> =
-        pairs.iter().filter(|(k, v)| k != "cursor" && !v.is_empty()).map(|(k, v)| format!("{k}={}", urlencode(v))).collect();
-    if let Some(c) = cursor {
-        parts.push(format!("cursor={c}"));
-    }
-    if parts.is_empty() { path.to_string() } else { format!("{path}?{}", parts.join("&")) }
-}
-
-async fn list(State(state): State<AppState>, user: UiUser, QueryPairs(pairs): QueryPairs) -> Result<Response, ApiError> {
-    let get = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone()).unwrap_or_default();
-    let owners = owners(&state, &user).await?;
-    let defs = state.store.customer_fields(user.actor()).await?;
-    let mut params_pairs = pairs.clone();
-    // Without a query there is nothing to rank; with one, the best matches come first unless
-    // the user picked another order.
-    if get("sort") == "relevance" && get("q").trim().is_empty() {
-        params_pairs.retain(|(k, _)| k != "sort");
-    }
-    let (rows, next, error) = match ListParams::parse(&params_pairs, &rapport_domain::customer::SPEC, &defs) {
-        Ok(p) => {
-            let page = state.store.list_customers(user.actor(), &ListParams { limit: 50, ..p }).await?;
-            (page.data, page.next_cursor, None)
-        }
-        Err(e) => (vec![], None, Some(e.to_string())),
-    };
-    let rows = rows
-        .into_iter()
-        .map(|c: Customer| Row {
-            id: c.id,
-            owner: name_of(&owners, c.data.owner_id),
-            company: c.company_name.unwrap_or_default(),
-            company_id: c.data.company_id,
-            stage: c.data.lifecycle_stage.as_str(),
-            email: c.data.email.unwrap_or_default(),
-            phone: c.data.phone.as_deref().map(Phone::display).unwrap_or_default(),
-            name: c.data.name,
-            tags: c.data.tags,
-            tier: c.scores.rfm_tier.unwrap_or_default(),
-        })
-        .collect();
-    let page = ListPage {
-        user_name: user.user().name.clone(),
-        csrf: user.csrf.clone(),
-        q: get("q"),
-        stage: get("lifecycle_stage"),
-        owner: get("owner_id"),
-        tag: get("tag"),
-        sort: get("sort"),
-        stages: STAGES,
-        tiers: TIERS,
-        tier: get("rfm_tier"),
-        sorts: SORTS,
-        owners,
-        rows,
-        error,
-        has_cursor: !get("cursor").is_empty(),
-        first_url: query_url("/customers", &pairs, None),
-        next_url: next.map(|c| query_url("/customers", &pairs, Some(&c))),
-    };
-    Ok(render(&page))
 }
 
 #[derive(Template)]
@@ -216,111 +140,4 @@ async fn detail(State(state): State<AppState>, user: UiUser, Path(id): Path<i64>
         c,
     };
     Ok(render(&page))
-}
-
-#[derive(Template)]
-#[template(path = "customer_form.html")]
-struct FormPage {
-    user_name: String,
-    csrf: String,
-    title: String,
-    action: String,
-    cancel: String,
-    version: String,
-    notice: Option<String>,
-    form: FormState,
-    defs: Vec<CustomField>,
-    stages: [&'static str; 4],
-    owners: Vec<(i64, String)>,
-    companies: Vec<(i64, String)>,
-    /// Whether sensitive inputs are editable (the user has `pii`).
-    pii: bool,
-}
-
-async fn form_page(
-    state: &AppState,
-    user: &UiUser,
-    id: Option<i64>,
-    version: i64,
-    form: FormState,
-    notice: Option<String>,
-) -> Result<FormPage, ApiError> {
-    let companies = state.store.list_companies(user.actor(), &ListParams { limit: 500, ..Default::default() }).await?;
-    Ok(FormPage {
-        user_name: user.user().name.clone(),
-        csrf: user.csrf.clone(),
-        title: if id.is_some() { format!("Edit {}", form.v("name")) } else { "New person".into() },
-        action: id.map(|i| format!("/customers/{i}/edit")).unwrap_or_else(|| "/customers/new".into()),
-        cancel: id.map(|i| format!("/customers/{i}")).unwrap_or_else(|| "/customers".into()),
-        version: version.to_string(),
-        notice,
-        form,
-        defs: state.store.customer_fields(user.actor()).await?,
-        stages: STAGES,
-        owners: owners(state, user).await?,
-        companies: companies.data.into_iter().map(|c| (c.id, c.data.name)).collect(),
-        pii: user.actor().sees_pii(rapport_domain::permissions::Object::Customer),
-    })
-}
-
-async fn new_form(State(state): State<AppState>, user: UiUser) -> Result<Response, ApiError> {
-    let mut form = FormState::default();
-    form.values.insert("lifecycle_stage".into(), LifecycleStage::Lead.as_str().into());
-    form.values.insert("owner_id".into(), user.user().id.to_string());
-    Ok(render(&form_page(&state, &user, None, 0, form, None).await?))
-}
-
-async fn edit_form(State(state): State<AppState>, user: UiUser, Path(id): Path<i64>) -> Result<Response, ApiError> {
-    let c = state.store.get_customer(user.actor(), id).await?;
-    Ok(render(&form_page(&state, &user, Some(id), c.version, customer_values(&c.data), None).await?))
-}
-
-async fn rejected(
-    state: &AppState,
-    user: &UiUser,
-    id: Option<i64>,
-    form: HashMap<String, String>,
-    e: StoreError,
-) -> Result<Response, ApiError> {
-    let version = super::form_version(&form).unwrap_or(0);
-    let (fs, notice) = super::form_errors(form, e)?;
-    let page = form_page(state, user, id, version, fs, notice).await?;
-    Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
-}
-
-async fn create(State(state): State<AppState>, user: UiUser, Form(form): Form<HashMap<String, String>>) -> Result<Response, ApiError> {
-    let defs = state.store.customer_fields(user.actor()).await?;
-    let input = customer_input(&form, &defs, user.actor().sees_pii(rapport_domain::permissions::Object::Customer));
-    let region = state.config.phone_region;
-    match state.store.create_customer(user.actor(), || input.apply(None, &defs, region)).await {
-        Ok(c) => Ok(Redirect::to(&format!("/customers/{}", c.id)).into_response()),
-        Err(e) => rejected(&state, &user, None, form, e).await,
-    }
-}
-
-async fn save(
-    State(state): State<AppState>,
-    user: UiUser,
-    Path(id): Path<i64>,
-    Form(form): Form<HashMap<String, String>>,
-) -> Result<Response, ApiError> {
-    let defs = state.store.customer_fields(user.actor()).await?;
-    let input = customer_input(&form, &defs, user.actor().sees_pii(rapport_domain::permissions::Object::Customer));
-    let version = super::form_version(&form);
-    let region = state.config.phone_region;
-    match state.store.update_customer(user.actor(), id, version, |cur| input.apply(Some(cur), &defs, region)).await {
-        Ok(_) => Ok(Redirect::to(&format!("/customers/{id}")).into_response()),
-        Err(e) => rejected(&state, &user, Some(id), form, e).await,
-    }
-}
-
-async fn delete(
-    State(state): State<AppState>,
-    user: UiUser,
-    Path(id): Path<i64>,
-    Form(form): Form<HashMap<String, String>>,
-) -> Result<Response, ApiError> {
-    let version = super::form_version(&form);
-    state.store.delete_customer(user.actor(), id, version).await?;
-    Ok(Redirect::to("/customers").into_response())
 }

@@ -1,13 +1,11 @@
-//! Between HTML forms and domain inputs: forms are flat string maps; the domain's inputs are
-//! typed. Empty fields clear optional values, exactly like `null` in the API.
+//! Between HTML forms and records: forms are flat string maps, shown back with each field's
+//! error; empty fields clear optional values, exactly like `null` in the API (the conversion of
+//! whole records is driven by their spec, in [`super::records`]).
 
 use std::collections::HashMap;
 
 use rapport_domain::FieldError;
-use rapport_domain::company::{CompanyData, CompanyInput};
 use rapport_domain::custom_field::{CustomField, FieldType};
-use rapport_domain::customer::{Address, CustomerData, CustomerInput, LifecycleStage};
-use rapport_domain::values::Phone;
 use serde_json::{Map, Value};
 
 /// Submitted or current form values, and the errors to show beside each field.
@@ -43,32 +41,12 @@ impl FormState {
     }
 }
 
-fn text(form: &HashMap<String, String>, k: &str) -> Option<String> {
-    form.get(k).map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
-}
-
-fn id(form: &HashMap<String, String>, k: &str) -> Option<i64> {
-    text(form, k).and_then(|s| s.parse().ok())
-}
-
-fn address(form: &HashMap<String, String>) -> Address {
-    Address {
-        street: text(form, "address.street"),
-        city: text(form, "address.city"),
-        region: text(form, "address.region"),
-        postal_code: text(form, "address.postal_code"),
-        country: text(form, "address.country"),
-    }
-}
-
-fn tags(form: &HashMap<String, String>) -> Vec<String> {
-    form.get("tags").map(|s| s.split(',').map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect()).unwrap_or_default()
-}
-
-fn custom(form: &HashMap<String, String>, defs: &[CustomField]) -> Map<String, Value> {
+/// The custom field inputs of a form as the record's `custom` values (an empty input clears
+/// its field; an unchecked box is `false`).
+pub fn custom_values(form: &HashMap<String, String>, defs: &[CustomField]) -> Map<String, Value> {
     defs.iter()
         .map(|d| {
-            let raw = text(form, &format!("custom.{}", d.key));
+            let raw = form.get(&format!("custom.{}", d.key)).map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
             let v = match (d.field_type, raw) {
                 (FieldType::Boolean, raw) => Value::Bool(raw.is_some()),
                 (_, None) => Value::Null,
@@ -80,102 +58,6 @@ fn custom(form: &HashMap<String, String>, defs: &[CustomField]) -> Map<String, V
             (d.key.clone(), v)
         })
         .collect()
-}
-
-fn put_common(values: &mut HashMap<String, String>, address: &Address, tags: &[String], custom: &Map<String, Value>) {
-    for (k, v) in [
-        ("street", &address.street),
-        ("city", &address.city),
-        ("region", &address.region),
-        ("postal_code", &address.postal_code),
-        ("country", &address.country),
-    ] {
-        values.insert(format!("address.{k}"), v.clone().unwrap_or_default());
-    }
-    values.insert("tags".into(), tags.join(", "));
-    for (k, v) in custom {
-        let s = match v {
-            Value::String(s) => s.clone(),
-            Value::Bool(true) => "on".into(),
-            Value::Bool(false) | Value::Null => String::new(),
-            other => number_text(other),
-        };
-        values.insert(format!("custom.{k}"), s);
-    }
-}
-
-/// A person's edit form as a domain input (every field present, so it replaces all). Without
-/// `pii` the sensitive inputs are shown masked and disabled, so they are left as stored.
-pub fn customer_input(form: &HashMap<String, String>, defs: &[CustomField], pii: bool) -> CustomerInput {
-    CustomerInput {
-        name: Some(form.get("name").cloned().unwrap_or_default()),
-        email: pii.then(|| text(form, "email")),
-        phone: pii.then(|| text(form, "phone")),
-        address: pii.then(|| address(form)),
-        company_id: Some(id(form, "company_id")),
-        lifecycle_stage: form.get("lifecycle_stage").and_then(|s| LifecycleStage::parse(s)),
-        source: Some(text(form, "source")),
-        owner_id: Some(id(form, "owner_id")),
-        tags: Some(tags(form)),
-        needs: Some(text(form, "needs")),
-        notes: Some(text(form, "notes")),
-        custom: Some(custom(form, defs)),
-        ..Default::default()
-    }
-}
-
-/// A person's current values, to fill the edit form.
-pub fn customer_values(d: &CustomerData) -> FormState {
-    let mut values: HashMap<String, String> = [
-        ("name", Some(d.name.clone())),
-        ("email", d.email.clone()),
-        ("phone", d.phone.as_deref().map(Phone::display)),
-        ("company_id", d.company_id.map(|i| i.to_string())),
-        ("lifecycle_stage", Some(d.lifecycle_stage.as_str().to_string())),
-        ("source", d.source.clone()),
-        ("owner_id", d.owner_id.map(|i| i.to_string())),
-        ("needs", d.needs.clone()),
-        ("notes", d.notes.clone()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.unwrap_or_default()))
-    .collect();
-    put_common(&mut values, &d.address, &d.tags, &d.custom);
-    FormState { values, errors: HashMap::new() }
-}
-
-/// A company's edit form as a domain input.
-pub fn company_input(form: &HashMap<String, String>, defs: &[CustomField]) -> CompanyInput {
-    CompanyInput {
-        name: Some(form.get("name").cloned().unwrap_or_default()),
-        domain: Some(text(form, "domain")),
-        email: Some(text(form, "email")),
-        phone: Some(text(form, "phone")),
-        industry: Some(text(form, "industry")),
-        address: Some(address(form)),
-        owner_id: Some(id(form, "owner_id")),
-        tags: Some(tags(form)),
-        notes: Some(text(form, "notes")),
-        custom: Some(custom(form, defs)),
-    }
-}
-
-/// A company's current values.
-pub fn company_values(d: &CompanyData) -> FormState {
-    let mut values: HashMap<String, String> = [
-        ("name", Some(d.name.clone())),
-        ("domain", d.domain.clone()),
-        ("email", d.email.clone()),
-        ("phone", d.phone.as_deref().map(Phone::display)),
-        ("industry", d.industry.clone()),
-        ("owner_id", d.owner_id.map(|i| i.to_string())),
-        ("notes", d.notes.clone()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.unwrap_or_default()))
-    .collect();
-    put_common(&mut values, &d.address, &d.tags, &d.custom);
-    FormState { values, errors: HashMap::new() }
 }
 
 /// A JSON number as people write it: `392000`, not `392000.0`.

@@ -21,6 +21,7 @@ pub use analytics::{forecast_svg, scatter_svg};
 mod companies;
 mod customers;
 mod forms;
+pub mod records;
 mod session;
 
 /// UI routes and static assets; `state` is what the CSRF check reads sessions from.
