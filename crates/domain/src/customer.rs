@@ -7,6 +7,8 @@ use utoipa::ToSchema;
 use crate::custom_field::{CustomField, FieldObject, merge_custom};
 use crate::permissions::Object;
 use crate::record::{Field, Kind, RecordSpec};
+use crate::sales::Rejected;
+use crate::sales::lead::{LeadData, LeadInput, LeadStatus};
 use crate::values::{Email, Phone, Region, bounded_text, tag};
 use crate::{ValidationErrors, double_option, text};
 
@@ -48,6 +50,10 @@ pub static SPEC: RecordSpec = RecordSpec {
         Field::new("address.country", "Country", Kind::Text),
         Field::new("company_id", "Company", Kind::Ref("companies")).filtered().shown_as("company_name"),
         Field::new("lifecycle_stage", "Lifecycle stage", Kind::Choice(LifecycleStage::NAMES)).filtered(),
+        Field::new("lead_status", "Lead status", Kind::Choice(LeadStatus::NAMES)).filtered(),
+        Field::new("disqualified_reason", "Disqualified because", Kind::Text),
+        Field::new("converted_at", "Converted", Kind::Time).read_only().filtered(),
+        Field::new("converted_opportunity_id", "Converted into opportunity", Kind::Int).read_only().filtered(),
         Field::new("source", "Source", Kind::Text),
         Field::new("owner_id", "Owner", Kind::Ref("users")).filtered(),
         Field::new("tags", "Tags", Kind::Tags).filtered(),
@@ -146,6 +152,9 @@ pub struct CustomerData {
     pub company_id: Option<i64>,
     /// Lifecycle stage.
     pub lifecycle_stage: LifecycleStage,
+    /// Lead status, disqualification reason and conversion (see [`crate::sales::lead`]).
+    #[serde(flatten)]
+    pub lead: LeadData,
     /// Where the person came from (web form, referral, event…).
     pub source: Option<String>,
     /// The user responsible for this person.
@@ -286,6 +295,13 @@ pub struct CustomerInput {
     pub company_id: Option<Option<i64>>,
     /// Lifecycle stage.
     pub lifecycle_stage: Option<LifecycleStage>,
+    /// Lead status of a lead: `new`, `working`, `nurturing` or `disqualified` (`qualified`
+    /// comes only from converting the lead). Sending the current status changes nothing.
+    pub lead_status: Option<LeadStatus>,
+    /// Why the lead is disqualified: required with `disqualified`, refused otherwise.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub disqualified_reason: Option<Option<String>>,
     /// Source.
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
@@ -352,8 +368,9 @@ pub(crate) fn apply_tags(errs: &mut ValidationErrors, input: Option<Vec<String>>
 impl CustomerInput {
     /// Merges this input onto `current` (or onto an empty person when creating) and validates
     /// the result. `defs` are the customer custom fields; `region` reads phone numbers typed
-    /// without a country code.
-    pub fn apply(self, current: Option<&CustomerData>, defs: &[CustomField], region: Region) -> Result<CustomerData, ValidationErrors> {
+    /// without a country code. Field errors come first (422); a lead status the person's
+    /// state does not allow is refused (409, see [`LeadInput::apply`]).
+    pub fn apply(self, current: Option<&CustomerData>, defs: &[CustomField], region: Region) -> Result<CustomerData, Rejected> {
         let mut errs = ValidationErrors::default();
         let creating = current.is_none();
         let mut d = current.cloned().unwrap_or_default();
@@ -400,7 +417,21 @@ impl CustomerInput {
         if let Some(c) = self.custom {
             d.custom = merge_custom(defs, &d.custom, &c, &mut errs);
         }
-        errs.into_result(d)
+        // Forms send every field: the status and reason the person already has are no change
+        // (so a customer's form, which shows their old lead status, saves).
+        let same_reason =
+            |r: &Option<String>| r.as_deref().map(str::trim).filter(|s| !s.is_empty()) == d.lead.disqualified_reason.as_deref();
+        let lead = LeadInput {
+            lead_status: self.lead_status.filter(|s| *s != d.lead.lead_status),
+            disqualified_reason: self.disqualified_reason.filter(|r| !same_reason(r)),
+        };
+        match lead.apply(&d.lead, d.lifecycle_stage) {
+            Ok(l) => d.lead = l,
+            Err(Rejected::Invalid(e)) => errs.0.extend(e.0),
+            Err(refused) if errs.0.is_empty() => return Err(refused),
+            Err(_) => {}
+        }
+        Ok(errs.into_result(d)?)
     }
 }
 
@@ -435,18 +466,24 @@ mod tests {
         serde_json::from_str(json).unwrap()
     }
 
+    fn invalid(r: Rejected) -> ValidationErrors {
+        r.invalid().cloned().unwrap_or_else(|| panic!("expected field errors, got {r}"))
+    }
+
     #[test]
     fn create_requires_a_name_and_reports_every_bad_field() {
-        let errs = input(r#"{"email":"nope","phone":"abc","tags":["a,b"]}"#).apply(None, &[], Region::US).unwrap_err();
+        let errs = invalid(input(r#"{"email":"nope","phone":"abc","tags":["a,b"]}"#).apply(None, &[], Region::US).unwrap_err());
         let fields: Vec<&str> = errs.0.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, vec!["name", "email", "phone", "tags"]);
     }
 
     #[test]
     fn list_errors_name_the_entry() {
-        let errs = input(r#"{"name":"Ann","additional_phones":["+44 20 7946 0958","+999 12345"],"additional_emails":["x"]}"#)
-            .apply(None, &[], Region::US)
-            .unwrap_err();
+        let errs = invalid(
+            input(r#"{"name":"Ann","additional_phones":["+44 20 7946 0958","+999 12345"],"additional_emails":["x"]}"#)
+                .apply(None, &[], Region::US)
+                .unwrap_err(),
+        );
         let fields: Vec<&str> = errs.0.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, vec!["additional_emails.0", "additional_phones.1"]);
     }
@@ -472,10 +509,32 @@ mod tests {
     fn list_lengths_are_capped() {
         let eleven: Vec<String> = (0..11).map(|i| format!("\"p{i}@x.io\"")).collect();
         let json = format!(r#"{{"name":"Ann","additional_emails":[{}]}}"#, eleven.join(","));
-        let errs = input(&json).apply(None, &[], Region::US).unwrap_err();
+        let errs = invalid(input(&json).apply(None, &[], Region::US).unwrap_err());
         assert_eq!(errs.0[0].field, "additional_emails");
         let json = format!(r#"{{"name":"Ann","additional_emails":[{}]}}"#, eleven[..10].join(","));
         assert_eq!(input(&json).apply(None, &[], Region::US).unwrap().additional_emails.len(), 10);
+    }
+
+    #[test]
+    fn lead_status_rules_apply_to_leads_and_forms_may_resend_what_is_there() {
+        let lead = input(r#"{"name":"Ann"}"#).apply(None, &[], Region::US).unwrap();
+        assert_eq!((lead.lifecycle_stage, lead.lead.lead_status), (LifecycleStage::Lead, LeadStatus::New));
+        let errs = invalid(input(r#"{"lead_status":"disqualified","email":"x"}"#).apply(Some(&lead), &[], Region::US).unwrap_err());
+        let fields: Vec<&str> = errs.0.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["email", "disqualified_reason"], "every field error, the person's first");
+        let out = input(r#"{"lead_status":"disqualified","disqualified_reason":"No budget"}"#).apply(Some(&lead), &[], Region::US).unwrap();
+        assert_eq!(out.lead.disqualified_reason.as_deref(), Some("No budget"));
+        let same = input(r#"{"lead_status":"disqualified","disqualified_reason":" No budget ","notes":"x"}"#);
+        assert_eq!(same.apply(Some(&out), &[], Region::US).unwrap().lead, out.lead, "resending the same status and reason is no change");
+        let customer = input(r#"{"name":"Bo","lifecycle_stage":"customer"}"#).apply(None, &[], Region::US).unwrap();
+        let resent = input(r#"{"lead_status":"new","disqualified_reason":null}"#).apply(Some(&customer), &[], Region::US);
+        assert!(resent.is_ok(), "a customer's form resends the old status");
+        let refused = input(r#"{"lead_status":"working"}"#).apply(Some(&customer), &[], Region::US).unwrap_err();
+        assert_eq!(refused.refused().map(|r| r.field), Some(Some("lead_status")));
+        let qualified = input(r#"{"lead_status":"qualified"}"#).apply(Some(&lead), &[], Region::US).unwrap_err();
+        assert_eq!(qualified.refused().map(|r| r.allowed.last().copied()), Some(Some("convert")));
+        let both = input(r#"{"lead_status":"qualified","phone":"abc"}"#).apply(Some(&lead), &[], Region::US).unwrap_err();
+        assert!(both.invalid().is_some(), "field errors are reported before a refusal");
     }
 
     #[test]

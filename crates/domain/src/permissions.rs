@@ -154,11 +154,13 @@ pub enum Object {
     Activity,
     /// Sales targets (quotas).
     Target,
+    /// Server settings (the web form's allowed origins and default owner): admins only.
+    Setting,
 }
 
 impl Object {
     /// Every object.
-    pub const ALL: [Object; 15] = [
+    pub const ALL: [Object; 16] = [
         Object::Customer,
         Object::Company,
         Object::CustomField,
@@ -174,6 +176,7 @@ impl Object {
         Object::Pipeline,
         Object::Activity,
         Object::Target,
+        Object::Setting,
     ];
 }
 
@@ -419,7 +422,10 @@ mod tests {
             assert!(r.permissions().validate().is_ok(), "{r:?}");
         }
         let names: Vec<String> = Object::ALL[9..].iter().map(|o| serde_json::to_value(o).unwrap().as_str().unwrap().to_string()).collect();
-        assert_eq!(names, ["product", "order", "opportunity", "pipeline", "activity", "target"]);
+        assert_eq!(names, ["product", "order", "opportunity", "pipeline", "activity", "target", "setting"]);
+        for r in [Role::Manager, Role::SalesRep, Role::SupportAgent, Role::Marketer, Role::Viewer] {
+            assert!(grants(r, Setting).is_empty(), "{r:?}: settings are for admins");
+        }
     }
 
     #[test]

@@ -21,7 +21,38 @@ use utoipa::ToSchema;
 
 use super::{apply_time, instant, parse_day, required_text, utc_day};
 use crate::customer::apply_text;
+use crate::permissions::Object;
+use crate::record::{Field, Kind, RecordSpec};
 use crate::{ValidationErrors, double_option, text};
+
+/// Activities as a record type. The owner decides who reaches an activity, as for every owned
+/// record; the assignee is who is to do it (the task lists are per assignee). `done_at` is
+/// stored from what [`ActivityInput::apply`] stamps, which no client input sets.
+pub static SPEC: RecordSpec = RecordSpec {
+    name: "activity",
+    plural: "activities",
+    label: "activity",
+    label_plural: "activities",
+    object: Object::Activity,
+    title: "subject",
+    owned: true,
+    custom: None,
+    fields: &[
+        Field::new("kind", "Kind", Kind::Choice(ActivityKind::NAMES)).filtered(),
+        Field::new("subject", "Subject", Kind::Text).searched().sorted(),
+        Field::new("body", "Details", Kind::LongText),
+        Field::new("due_at", "Due", Kind::Time).filtered().sorted(),
+        Field::new("starts_at", "Starts", Kind::Time).filtered().sorted(),
+        Field::new("ends_at", "Ends", Kind::Time),
+        Field::new("done", "Done", Kind::Bool).filtered(),
+        Field::new("done_at", "Done at", Kind::Time).filtered().sorted(),
+        Field::new("assignee_id", "Assigned to", Kind::Ref("users")).filtered(),
+        Field::new("owner_id", "Owner", Kind::Ref("users")).filtered(),
+        Field::new("customer_id", "Person", Kind::Ref("customers")).filtered().shown_as("customer_name"),
+        Field::new("company_id", "Company", Kind::Ref("companies")).filtered().shown_as("company_name"),
+        Field::new("opportunity_id", "Opportunity", Kind::Int).filtered(),
+    ],
+};
 
 /// The kinds of activity.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -43,6 +74,8 @@ pub enum ActivityKind {
 impl ActivityKind {
     /// Every kind.
     pub const ALL: [ActivityKind; 5] = [Self::Task, Self::Call, Self::Meeting, Self::Note, Self::Email];
+    /// Their names, in the same order.
+    pub const NAMES: &'static [&'static str] = &["task", "call", "meeting", "note", "email"];
 
     /// Name as stored and shown.
     pub fn as_str(self) -> &'static str {
@@ -118,6 +151,55 @@ impl ActivityData {
     }
 }
 
+/// The views of a task list: open tasks by when they are due, in UTC days.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskView {
+    /// Due on today's UTC day (including those whose time today has passed).
+    #[default]
+    Today,
+    /// Due before now.
+    Overdue,
+    /// Due from tomorrow on.
+    Upcoming,
+}
+
+impl TaskView {
+    /// Every view.
+    pub const ALL: [TaskView; 3] = [Self::Today, Self::Overdue, Self::Upcoming];
+
+    /// Name as in `view=`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Today => "today",
+            Self::Overdue => "overdue",
+            Self::Upcoming => "upcoming",
+        }
+    }
+
+    /// The due times the view takes as of `now`: (at or after, at or before), in the stored
+    /// form (canonical RFC 3339 UTC text, which sorts as time does).
+    pub fn due_range(self, now: DateTime<Utc>) -> (Option<String>, Option<String>) {
+        let stamp = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        let day = now.date_naive();
+        match self {
+            Self::Today => (Some(format!("{day}T00:00:00.000000Z")), Some(format!("{day}T23:59:59.999999Z"))),
+            Self::Overdue => (None, Some(stamp(now - chrono::Duration::microseconds(1)))),
+            Self::Upcoming => (day.succ_opt().map(|d| format!("{d}T00:00:00.000000Z")), None),
+        }
+    }
+
+    /// Whether an activity belongs in this view as of `now` (what [`TaskView::due_range`]
+    /// selects, as the domain's own rule).
+    pub fn shows(self, a: &ActivityData, now: DateTime<Utc>) -> bool {
+        match self {
+            Self::Today => a.is_due_today(now),
+            Self::Overdue => a.is_overdue(now),
+            Self::Upcoming => a.open_task_due().and_then(utc_day).is_some_and(|d| d > now.date_naive()),
+        }
+    }
+}
+
 /// An activity as the API returns it.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Activity {
@@ -126,6 +208,12 @@ pub struct Activity {
     /// Editable fields.
     #[serde(flatten)]
     pub data: ActivityData,
+    /// Name of the linked person, where the reader may see them (read-only).
+    #[serde(default)]
+    pub customer_name: Option<String>,
+    /// Name of the linked company, where the reader may see it (read-only).
+    #[serde(default)]
+    pub company_name: Option<String>,
     /// Creation time (RFC 3339 UTC).
     pub created_at: String,
     /// Last change (RFC 3339 UTC).
@@ -140,7 +228,7 @@ pub struct Activity {
 impl Activity {
     /// What a sync listing shows of a deleted activity: that it is gone, and nothing else.
     pub fn tombstone(self) -> Activity {
-        Activity { data: ActivityData::default(), ..self }
+        Activity { data: ActivityData::default(), customer_name: None, company_name: None, ..self }
     }
 }
 
@@ -202,6 +290,19 @@ fn parse_due(raw: &str) -> Result<String, String> {
 }
 
 impl ActivityInput {
+    /// Fills in who a new activity belongs to when the input does not say: the owner (who
+    /// reaches it) is the assignee, or else `creator`; the assignee is the owner. So a task given
+    /// to someone is theirs to see, as in CRMs where "assigned to" is the owner.
+    pub fn with_owner_defaults(mut self, creator: Option<i64>) -> ActivityInput {
+        if self.owner_id.is_none() {
+            self.owner_id = Some(self.assignee_id.flatten().or(creator));
+        }
+        if self.assignee_id.is_none() {
+            self.assignee_id = Some(self.owner_id.flatten());
+        }
+        self
+    }
+
     /// Merges onto `current` (or a new activity) and validates it for its kind; `now` (RFC 3339
     /// UTC) stamps `done_at` when it becomes done.
     pub fn apply(self, current: Option<&ActivityData>, now: &str) -> Result<ActivityData, ValidationErrors> {
@@ -395,6 +496,46 @@ mod tests {
     }
 
     #[test]
+    fn owner_and_assignee_default_to_each_other_and_to_the_creator() {
+        let d = |json: &str| {
+            let i = input(json).with_owner_defaults(Some(7));
+            (i.owner_id, i.assignee_id)
+        };
+        assert_eq!(d("{}"), (Some(Some(7)), Some(Some(7))));
+        assert_eq!(d(r#"{"assignee_id":3}"#), (Some(Some(3)), Some(Some(3))));
+        assert_eq!(d(r#"{"owner_id":4}"#), (Some(Some(4)), Some(Some(4))));
+        assert_eq!(d(r#"{"owner_id":4,"assignee_id":3}"#), (Some(Some(4)), Some(Some(3))));
+        assert_eq!(d(r#"{"owner_id":null}"#), (Some(None), Some(None)));
+        assert_eq!(d(r#"{"assignee_id":null}"#), (Some(Some(7)), Some(None)));
+    }
+
+    #[test]
+    fn task_views_select_by_due_range_as_the_rules_say() {
+        let task = |due: &str| create(&format!(r#"{{"kind":"task","subject":"x","customer_id":1,"due_at":"{due}"}}"#));
+        let now = at("2026-03-10T12:00:00Z");
+        let cases = [
+            ("2026-03-09T23:59:59Z", [false, true, false]),
+            ("2026-03-10T00:00:00Z", [true, true, false]),
+            ("2026-03-10T11:59:59Z", [true, true, false]),
+            ("2026-03-10T12:00:01Z", [true, false, false]),
+            ("2026-03-10", [true, false, false]),
+            ("2026-03-11T00:00:00Z", [false, false, true]),
+            ("2027-01-01", [false, false, true]),
+        ];
+        for (due, want) in cases {
+            let t = task(due);
+            let stored = t.due_at.clone().unwrap();
+            for (view, want) in TaskView::ALL.into_iter().zip(want) {
+                assert_eq!(view.shows(&t, now), want, "{due} in {view:?}");
+                let (from, to) = view.due_range(now);
+                let in_range = from.is_none_or(|f| stored >= f) && to.is_none_or(|t| stored <= t);
+                assert_eq!(in_range, want, "{due} in the range of {view:?}");
+            }
+        }
+        assert_eq!(TaskView::Upcoming.due_range(now), (Some("2026-03-11T00:00:00.000000Z".into()), None));
+    }
+
+    #[test]
     fn kinds_names_search_and_tombstones() {
         for k in ActivityKind::ALL {
             assert_eq!(ActivityKind::parse(k.as_str()), Some(k));
@@ -403,8 +544,20 @@ mod tests {
         assert_eq!(ActivityKind::ALL.into_iter().filter(|k| k.always_done()).collect::<Vec<_>>(), [Note, Email]);
         let n = create(r#"{"kind":"note","subject":"Zoë's budget","customer_id":1}"#);
         assert_eq!(n.search_name(), "zoe s budget");
-        let a = Activity { id: 2, data: n, created_at: NOW.into(), updated_at: NOW.into(), deleted_at: Some(NOW.into()), version: 4 };
+        let a = Activity {
+            id: 2,
+            data: n,
+            customer_name: Some("Zoë Ng".into()),
+            company_name: None,
+            created_at: NOW.into(),
+            updated_at: NOW.into(),
+            deleted_at: Some(NOW.into()),
+            version: 4,
+        };
         assert_eq!(serde_json::to_value(&a).unwrap()["kind"], "note");
-        assert_eq!(a.tombstone().data, ActivityData::default());
+        let t = a.tombstone();
+        assert_eq!((t.data, t.customer_name), (ActivityData::default(), None));
+        assert_eq!(ActivityKind::NAMES, ActivityKind::ALL.map(ActivityKind::as_str));
+        assert!(SPEC.writable().any(|f| f.name == "done_at"), "stored from what apply stamps");
     }
 }

@@ -35,6 +35,8 @@ pub enum LeadStatus {
 impl LeadStatus {
     /// Every status.
     pub const ALL: [LeadStatus; 5] = [Self::New, Self::Working, Self::Nurturing, Self::Qualified, Self::Disqualified];
+    /// Their names, in the same order.
+    pub const NAMES: &'static [&'static str] = &["new", "working", "nurturing", "qualified", "disqualified"];
 
     /// Name as stored and shown.
     pub fn as_str(self) -> &'static str {

@@ -33,6 +33,7 @@ pub mod order;
 pub mod pipeline;
 pub mod product;
 pub mod target;
+pub mod web_lead;
 
 /// A state machine's refusal: the action is not possible in the record's current state. It
 /// names what was tried, the state, and the actions that are allowed now, so a client (or a
