@@ -753,8 +753,9 @@ impl Store {
         }
         // The change sequence goes on past every restored row's number, whichever engine numbered
         // them, so sync clients holding a token see every later change.
-        let top = "(SELECT MAX(n) FROM (SELECT MAX(change_seq) AS n FROM customers UNION ALL SELECT MAX(change_seq) FROM companies \
-                   UNION ALL SELECT MAX(seq) FROM change_clock) s)";
+        let seqs: Vec<String> =
+            crate::records::engine::SPECS.iter().map(|t| format!("SELECT MAX(change_seq) AS n FROM {}", t.plural)).collect();
+        let top = format!("(SELECT MAX(n) FROM ({} UNION ALL SELECT MAX(seq) FROM change_clock) s)", seqs.join(" UNION ALL "));
         let resume = match self.backend {
             Backend::Sqlite => format!("UPDATE change_clock SET seq = {top} WHERE seq < {top}"),
             Backend::Postgres => format!("SELECT setval('change_seq', COALESCE({top}, 0) + 1, false)"),

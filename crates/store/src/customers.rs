@@ -5,7 +5,7 @@ use rapport_domain::custom_field::{CustomField, FieldObject};
 use rapport_domain::customer::{Customer, CustomerData};
 use rapport_domain::permissions::{Action, Actor, Object, require};
 use rapport_domain::query::{ListParams, Page};
-use rapport_domain::{ValidationErrors, now_rfc3339, text};
+use rapport_domain::{now_rfc3339, text};
 use serde_json::json;
 
 use crate::records::columns::Stored;
@@ -56,18 +56,21 @@ impl Store {
     /// Adds a person; `build` validates the input (after the permission check, so a caller
     /// without the right learns nothing from validation messages). The owner must be one the
     /// actor may give records to, and the company one they can see.
-    pub async fn create_customer<F>(&self, actor: &Actor, build: F) -> Result<Customer>
+    pub async fn create_customer<F, E>(&self, actor: &Actor, build: F) -> Result<Customer>
     where
-        F: FnOnce() -> Result<CustomerData, ValidationErrors>,
+        F: FnOnce() -> Result<CustomerData, E>,
+        E: Into<crate::Error>,
     {
         require(actor, Object::Customer, Action::Create)?;
-        self.create_record(actor, build()?).await
+        self.create_record(actor, build().map_err(Into::into)?).await
     }
 
-    /// Changes a person (see [`Store::update_record`] for the contract).
-    pub async fn update_customer<F>(&self, actor: &Actor, id: i64, if_match: Option<i64>, change: F) -> Result<Customer>
+    /// Changes a person (see [`Store::update_record`] for the contract); a lead status the
+    /// person's state does not allow is [`crate::Error::Refused`].
+    pub async fn update_customer<F, E>(&self, actor: &Actor, id: i64, if_match: Option<i64>, change: F) -> Result<Customer>
     where
-        F: FnOnce(&CustomerData) -> Result<CustomerData, ValidationErrors>,
+        F: FnOnce(&CustomerData) -> Result<CustomerData, E>,
+        E: Into<crate::Error>,
     {
         self.update_record(actor, id, if_match, change).await
     }
@@ -125,9 +128,13 @@ impl Store {
         require(actor, Object::Customer, Action::Erase)?;
         let mut tx = self.write_tx().await?;
         let before = self.record_in::<Customer>(&mut tx, actor, id, true).await?;
+        // The lead status stays (a reason may name the person, so it goes).
+        let mut lead = before.data.lead.clone();
+        lead.disqualified_reason = lead.disqualified_reason.map(|_| "erased".to_string());
         let erased = CustomerData {
             name: format!("Erased person {id}"),
             lifecycle_stage: before.data.lifecycle_stage,
+            lead,
             company_id: before.data.company_id,
             owner_id: before.data.owner_id,
             ..Default::default()

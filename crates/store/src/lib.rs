@@ -24,6 +24,7 @@ mod purchases;
 mod records;
 mod roles;
 mod row;
+mod sales;
 mod sealed;
 mod secrets;
 mod sql;
@@ -32,6 +33,7 @@ mod users;
 
 pub use backup::{BackupError, BackupSummary, RestoreSummary};
 pub use purchases::{PurchaseRow, Score};
+pub use sales::WebLeadOutcome;
 pub use sealed::ResealSummary;
 pub use users::{LoginRefused, Scopes, Session};
 // What store calls return are domain types; the common ones are re-exported so that callers
@@ -73,6 +75,10 @@ pub enum Error {
     /// A sealed value could not be opened (missing or wrong key); the message says which.
     #[error("encryption: {0}")]
     Crypto(String),
+    /// The record's state does not allow the change now (a lead status on a person who is no
+    /// lead, a lead converted twice); names the actions allowed instead.
+    #[error("{0}")]
+    Refused(#[from] rapport_domain::sales::Refused),
     /// `If-Match` named an older version than the stored one.
     #[error("the record was changed by someone else: it is now at version {current}")]
     VersionMismatch {
@@ -85,6 +91,15 @@ pub enum Error {
     /// The same, from a read on the calling thread (see [`local`]).
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+}
+
+impl From<rapport_domain::sales::Rejected> for Error {
+    fn from(r: rapport_domain::sales::Rejected) -> Error {
+        match r {
+            rapport_domain::sales::Rejected::Invalid(e) => Error::Invalid(e),
+            rapport_domain::sales::Rejected::Refused(r) => Error::Refused(r),
+        }
+    }
 }
 
 /// Result of a store call.

@@ -28,7 +28,8 @@ use crate::sql::Sql;
 use crate::{Error, Result, Store, WriteTx, audit, unique_violation};
 
 /// Every record type the machinery keeps (references are resolved through this list).
-pub(crate) static SPECS: &[&RecordSpec] = &[&rapport_domain::customer::SPEC, &rapport_domain::company::SPEC];
+pub(crate) static SPECS: &[&RecordSpec] =
+    &[&rapport_domain::customer::SPEC, &rapport_domain::company::SPEC, &rapport_domain::sales::activity::SPEC];
 
 /// The titles of the records a record's references name, by reference field (`company_id`),
 /// as the writer was allowed to see them.
@@ -340,27 +341,44 @@ impl Store {
         Ok(ids)
     }
 
-    /// Changes a record. `change` receives the current data and returns the new data (or the
-    /// validation errors); it runs inside the transaction, so nothing is half-written. With
-    /// `if_match`, a stale version is refused instead of overwriting someone else's edit. A new
-    /// owner must be one the actor may give records to, a new reference one they can see.
-    pub(crate) async fn update_record<T, F>(&self, actor: &Actor, id: i64, if_match: Option<i64>, change: F) -> Result<T>
+    /// Changes a record. `change` receives the current data and returns the new data (or why
+    /// not: field errors, a refusal); it runs inside the transaction, so nothing is
+    /// half-written. With `if_match`, a stale version is refused instead of overwriting someone
+    /// else's edit. A new owner must be one the actor may give records to, a new reference one
+    /// they can see.
+    pub(crate) async fn update_record<T, F, E>(&self, actor: &Actor, id: i64, if_match: Option<i64>, change: F) -> Result<T>
     where
         T: Table,
-        F: FnOnce(&T::Data) -> Result<T::Data, ValidationErrors>,
+        F: FnOnce(&T::Data) -> Result<T::Data, E>,
+        E: Into<Error>,
+    {
+        require(actor, T::SPEC.object, Action::Update)?;
+        let mut tx = self.write_tx().await?;
+        self.update_in::<T, F, E>(&mut tx, actor, id, if_match, change).await?;
+        let seen = self.as_seen::<T>(&mut tx, actor, id).await?;
+        tx.commit().await?;
+        Ok(seen)
+    }
+
+    /// [`Store::update_record`] inside the caller's transaction (with its audit row), for
+    /// changes that write more than the record; returns the record as saved, unmasked.
+    pub(crate) async fn update_in<T, F, E>(&self, tx: &mut WriteTx, actor: &Actor, id: i64, if_match: Option<i64>, change: F) -> Result<T>
+    where
+        T: Table,
+        F: FnOnce(&T::Data) -> Result<T::Data, E>,
+        E: Into<Error>,
     {
         let spec = T::SPEC;
         require(actor, spec.object, Action::Update)?;
         let sensitive = self.sensitive_of(spec).await?;
-        let mut tx = self.write_tx().await?;
-        let before = self.record_in::<T>(&mut tx, actor, id, false).await?;
+        let before = self.record_in::<T>(tx, actor, id, false).await?;
         check_version(if_match, before.version())?;
-        let data = change(before.data())?;
+        let data = change(before.data()).map_err(Into::into)?;
         let (old, new) = (to_json(before.data()), to_json(&data));
         if spec.owned && get_path(&old, "owner_id") != get_path(&new, "owner_id") {
-            check_assignment(&mut tx, actor, spec.object, get_path(&new, "owner_id").as_i64()).await?;
+            check_assignment(tx, actor, spec.object, get_path(&new, "owner_id").as_i64()).await?;
         }
-        let titles = self.check_refs(&mut tx, actor, spec, &new, Some(&old), &mut Checked::default()).await?;
+        let titles = self.check_refs(tx, actor, spec, &new, Some(&old), &mut Checked::default()).await?;
         let mut stored = self.stored_form(spec, &new, &sensitive);
         T::derived(&mut stored, &titles);
         let mut q = Sql::new(&format!("UPDATE {} SET ({}) = (", spec.plural, stored.names()));
@@ -369,16 +387,14 @@ impl Store {
         let unique = unique_indexes(spec);
         let unique: Vec<(&str, &str, &str, &str)> =
             unique.iter().map(|(a, b, c, d)| (a.as_str(), b.as_str(), c.as_str(), d.as_str())).collect();
-        save_record(&mut tx, spec.plural, q, id, before.version(), &unique).await?;
+        save_record(tx, spec.plural, q, id, before.version(), &unique).await?;
         if let Some(tags) = &stored.tags {
-            replace_tags(&mut tx, &format!("{}_tags", spec.name), &format!("{}_id", spec.name), id, tags).await?;
+            replace_tags(tx, &format!("{}_tags", spec.name), &format!("{}_id", spec.name), id, tags).await?;
         }
-        T::after_update(self, &mut tx, actor, id, before.data(), &data).await?;
-        let after = self.record_in::<T>(&mut tx, &Actor::system(), id, false).await?;
-        self.audit(&mut tx, actor, "update", spec.name, Some(id), audit::diff(before.data(), after.data())).await?;
-        let seen = self.as_seen::<T>(&mut tx, actor, id).await?;
-        tx.commit().await?;
-        Ok(seen)
+        T::after_update(self, tx, actor, id, before.data(), &data).await?;
+        let after = self.record_in::<T>(tx, &Actor::system(), id, false).await?;
+        self.audit(tx, actor, "update", spec.name, Some(id), audit::diff(before.data(), after.data())).await?;
+        Ok(after)
     }
 
     /// Soft-deletes a record: it leaves reads and lists but stays as a tombstone that sync

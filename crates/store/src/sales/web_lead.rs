@@ -1,0 +1,213 @@
+//! The public web form: its settings, its per-client throttle, and what a submission writes.
+//!
+//! Nobody is signed in, so the submission is written as [`Actor::system`] (with the request
+//! id), audited like any change. The throttle counts in the database, not in process memory,
+//! so every server process over one database shares it.
+
+use rapport_domain::customer::Customer;
+use rapport_domain::permissions::{Action, Actor, Object, require};
+use rapport_domain::sales::activity::Activity;
+use rapport_domain::sales::web_lead::{THROTTLE_MAX, THROTTLE_MINUTES, WebFormSettings, WebFormSettingsInput, WebLead, append_needs};
+use rapport_domain::{ValidationErrors, now_rfc3339, text};
+use serde_json::json;
+use sqlx::Row as _;
+
+use crate::records::engine::Checked;
+use crate::records::{check_owner, check_version};
+use crate::row::Row;
+use crate::sql::sql;
+use crate::{Error, Result, Store, WriteTx};
+
+/// What became of a submission that passed the throttle. The submitter is told the same
+/// either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebLeadOutcome {
+    /// A new person, at lifecycle stage `lead`.
+    Created(i64),
+    /// The email was known: the interest was recorded on that person.
+    Recorded(i64),
+}
+
+fn time_in(d: chrono::Duration) -> String {
+    (chrono::Utc::now() + d).to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+fn settings_from(r: &dyn Row) -> Result<WebFormSettings> {
+    Ok(WebFormSettings {
+        allowed_origins: serde_json::from_str(&r.get::<String>("allowed_origins")?).unwrap_or_default(),
+        default_owner_id: r.get("default_owner_id")?,
+        updated_at: Some(r.get("updated_at")?),
+        version: r.get("version")?,
+    })
+}
+
+const SETTINGS: &str = "SELECT allowed_origins, default_owner_id, updated_at, version FROM web_form_settings WHERE id = 1";
+
+impl Store {
+    /// The web form's settings (admins).
+    pub async fn web_form_settings(&self, actor: &Actor) -> Result<WebFormSettings> {
+        require(actor, Object::Setting, Action::Read)?;
+        Ok(self.read_optional(&sql(SETTINGS, []), settings_from).await?.unwrap_or_default())
+    }
+
+    /// The origins whose pages may submit to the web form (read for every submission, so every
+    /// process follows a change at once).
+    pub async fn web_form_origins(&self) -> Result<Vec<String>> {
+        Ok(self.read_optional(&sql(SETTINGS, []), settings_from).await?.unwrap_or_default().allowed_origins)
+    }
+
+    /// Changes the web form's settings (admins); a stale `if_match` is refused. Audited.
+    pub async fn update_web_form_settings(
+        &self,
+        actor: &Actor,
+        if_match: Option<i64>,
+        input: WebFormSettingsInput,
+    ) -> Result<WebFormSettings> {
+        require(actor, Object::Setting, Action::Update)?;
+        let mut tx = self.write_tx().await?;
+        let lock = self.backend.lock_rows();
+        let before = match sql(&format!("{SETTINGS}{lock}"), []).fetch_optional(&mut **tx).await? {
+            Some(r) => settings_from(&r)?,
+            None => WebFormSettings::default(),
+        };
+        check_version(if_match, before.version)?;
+        let after = input.apply(&before)?;
+        check_owner(&mut tx, after.default_owner_id).await.map_err(|_| {
+            let id = after.default_owner_id.unwrap_or(0);
+            Error::Invalid(ValidationErrors::single("default_owner_id", format!("there is no active user with id {id}")))
+        })?;
+        let now = now_rfc3339();
+        let origins = serde_json::to_string(&after.allowed_origins).unwrap_or_else(|_| "[]".into());
+        sql(
+            "INSERT INTO web_form_settings (id, allowed_origins, default_owner_id, updated_at, version) VALUES (1, ?, ?, ?, 1) \
+             ON CONFLICT (id) DO UPDATE SET allowed_origins = excluded.allowed_origins, default_owner_id = excluded.default_owner_id, \
+             updated_at = excluded.updated_at, version = web_form_settings.version + 1",
+            [origins.into(), after.default_owner_id.into(), now.into()],
+        )
+        .execute(&mut **tx)
+        .await?;
+        let saved = settings_from(&sql(SETTINGS, []).fetch_one(&mut **tx).await?)?;
+        let diff = json!({
+            "allowed_origins": [before.allowed_origins, saved.allowed_origins],
+            "default_owner_id": [before.default_owner_id, saved.default_owner_id],
+        });
+        self.audit(&mut tx, actor, "update", "web_form_settings", None, diff).await?;
+        tx.commit().await?;
+        Ok(saved)
+    }
+
+    /// Counts a submission from `client` (an IP, or an IPv6 /64) in its window, in one atomic
+    /// upsert: the first [`THROTTLE_MAX`] of each [`THROTTLE_MINUTES`]-minute window pass; past
+    /// them this returns when the window ends (RFC 3339), and the first refusal is audited.
+    pub async fn throttle_web_lead(&self, client: &str, request_id: Option<String>) -> Result<Option<String>> {
+        let now = now_rfc3339();
+        let window_end = time_in(chrono::Duration::minutes(-THROTTLE_MINUTES));
+        let mut tx = self.write_tx().await?;
+        // A window that started at or before `window_end` is over, and starts again at 1.
+        let slot = sql(
+            "INSERT INTO web_lead_throttle (client, hits, window_start) VALUES (?, 1, ?) \
+             ON CONFLICT (client) DO UPDATE SET \
+             hits = CASE WHEN web_lead_throttle.window_start <= ? THEN 1 ELSE web_lead_throttle.hits + 1 END, \
+             window_start = CASE WHEN web_lead_throttle.window_start <= ? THEN excluded.window_start ELSE web_lead_throttle.window_start END \
+             RETURNING hits, window_start",
+            [client.into(), now.into(), window_end.clone().into(), window_end.clone().into()],
+        )
+        .fetch_one(&mut **tx)
+        .await?;
+        let hits: i64 = slot.try_get("hits")?;
+        let start: String = slot.try_get("window_start")?;
+        if hits == 1 {
+            // A new window: a good moment to forget clients whose windows are over.
+            sql("DELETE FROM web_lead_throttle WHERE window_start <= ?", [window_end.into()]).execute(&mut **tx).await?;
+        }
+        let refused = hits > THROTTLE_MAX;
+        if hits == THROTTLE_MAX + 1 {
+            let actor = Actor { request_id, ..Actor::system() };
+            self.audit(&mut tx, &actor, "web_lead_throttled", "customer", None, json!({"client": client, "window_start": start})).await?;
+        }
+        tx.commit().await?;
+        Ok(refused.then(|| {
+            chrono::DateTime::parse_from_rfc3339(&start)
+                .map(|t| t.with_timezone(&chrono::Utc) + chrono::Duration::minutes(THROTTLE_MINUTES))
+                .unwrap_or_else(|_| chrono::Utc::now() + chrono::Duration::minutes(THROTTLE_MINUTES))
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+        }))
+    }
+
+    /// Writes a valid submission, as the system, in one transaction: a new email becomes a new
+    /// lead (owned by the settings' default owner while that user is active, else unowned;
+    /// linked to a live company of the same name if there is one) with a note of what was sent;
+    /// a known email gets the interest appended to its needs and the note, and nothing else of
+    /// that person changes. Two submissions racing with one new email end as one person.
+    pub async fn submit_web_lead(&self, lead: &WebLead, request_id: Option<String>) -> Result<WebLeadOutcome> {
+        let actor = Actor { request_id, ..Actor::system() };
+        match self.write_web_lead(&actor, lead).await {
+            // Another submission created the person between our look-up and our insert.
+            Err(Error::Conflict { field, .. }) if field == "email" => self.write_web_lead(&actor, lead).await,
+            other => other,
+        }
+    }
+
+    async fn write_web_lead(&self, actor: &Actor, lead: &WebLead) -> Result<WebLeadOutcome> {
+        let now = now_rfc3339();
+        let mut tx = self.write_tx().await?;
+        let lock = self.backend.lock_rows();
+        let known = sql(
+            &format!("SELECT id FROM customers WHERE email_hash = ? AND deleted_at IS NULL{lock}"),
+            [self.email_key(&lead.email).into()],
+        )
+        .fetch_optional(&mut **tx)
+        .await?;
+        let outcome = match known {
+            Some(r) => {
+                let id: i64 = r.try_get("id")?;
+                let line = lead.interest_line(now.get(..10).unwrap_or(""));
+                let person = self
+                    .update_in::<Customer, _, Error>(&mut tx, actor, id, None, |cur| {
+                        let mut d = cur.clone();
+                        d.needs = Some(append_needs(cur.needs.as_deref(), &line));
+                        Ok(d)
+                    })
+                    .await?;
+                self.log_note(&mut tx, actor, lead, id, person.data.owner_id, &now).await?;
+                WebLeadOutcome::Recorded(id)
+            }
+            None => {
+                let owner = sql(
+                    "SELECT s.default_owner_id FROM web_form_settings s JOIN users u ON u.id = s.default_owner_id AND u.is_active = 1 WHERE s.id = 1",
+                    [],
+                )
+                .fetch_optional(&mut **tx)
+                .await?
+                .map(|r| r.try_get::<Option<i64>, _>("default_owner_id"))
+                .transpose()?
+                .flatten();
+                let company = match lead.company_name.as_deref() {
+                    Some(name) => sql(
+                        "SELECT id FROM companies WHERE sort_name = ? AND deleted_at IS NULL ORDER BY id LIMIT 1",
+                        [text::fold(name).into()],
+                    )
+                    .fetch_optional(&mut **tx)
+                    .await?
+                    .map(|r| r.try_get::<i64, _>("id"))
+                    .transpose()?,
+                    None => None,
+                };
+                let person = lead.new_person(owner, company);
+                let id = self.insert_record::<Customer>(&mut tx, actor, &person, &[], &mut Checked::default()).await?;
+                self.audit(&mut tx, actor, "create", "customer", Some(id), json!({"after": &person, "via": "web_to_lead"})).await?;
+                self.log_note(&mut tx, actor, lead, id, owner, &now).await?;
+                WebLeadOutcome::Created(id)
+            }
+        };
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    async fn log_note(&self, tx: &mut WriteTx, actor: &Actor, lead: &WebLead, person: i64, owner: Option<i64>, now: &str) -> Result<()> {
+        let note = lead.note(person, owner, now)?;
+        let id = self.insert_record::<Activity>(tx, actor, &note, &[], &mut Checked::default()).await?;
+        self.audit(tx, actor, "create", "activity", Some(id), json!({"after": &note, "via": "web_to_lead"})).await?;
+        Ok(())
+    }
+}
