@@ -80,6 +80,10 @@ struct ServeArgs {
     /// Mark session cookies Secure (set when Rapport is behind HTTPS).
     #[arg(long, env = "RAPPORT_SECURE_COOKIES")]
     secure_cookies: bool,
+    /// Behind a reverse proxy: take the client's address from the last X-Forwarded-For entry
+    /// (what the proxy appended), e.g. for the web form's per-address throttle.
+    #[arg(long, env = "RAPPORT_TRUST_FORWARDED_FOR")]
+    trust_forwarded_for: bool,
 }
 
 #[derive(Args)]
@@ -152,7 +156,7 @@ fn phone_region(args: &ServeArgs) -> anyhow::Result<Region> {
 }
 
 async fn serve(store: Store, args: ServeArgs, phone_region: Region) -> anyhow::Result<()> {
-    let config = Config { phone_region, secure_cookies: args.secure_cookies };
+    let config = Config { phone_region, secure_cookies: args.secure_cookies, trust_forwarded_for: args.trust_forwarded_for };
     let app = rapport_server::build_app(AppState::new(store, config));
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await

@@ -49,6 +49,13 @@ pub enum ApiError {
     /// 429: too many failed sign-ins; the `String` is when to try again (RFC 3339).
     #[error("too many failed sign-ins for this email: try again after {0}")]
     Locked(String),
+    /// 429: too many submissions of a public form from one address; when to try again.
+    #[error("too many submissions from your address: try again after {0}")]
+    Throttled(String),
+    /// 409: the record's state does not allow this now; the problem names the actions that
+    /// are allowed (`allowed`).
+    #[error("{0}")]
+    Refused(rapport_domain::sales::Refused),
     /// 412: `If-Match` is stale.
     #[error("{0}")]
     PreconditionFailed(String),
@@ -81,6 +88,9 @@ pub struct Problem {
     /// Per-field problems.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// Refusals of a state (409): the actions allowed now, possibly none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed: Option<Vec<String>>,
 }
 
 impl ApiError {
@@ -100,6 +110,8 @@ impl ApiError {
             ApiError::Conflict { .. } => (StatusCode::CONFLICT, "conflict", "Duplicate value"),
             ApiError::PreconditionFailed(_) => (StatusCode::PRECONDITION_FAILED, "version-mismatch", "The record has changed"),
             ApiError::Locked(_) => (StatusCode::TOO_MANY_REQUESTS, "locked", "Temporarily locked"),
+            ApiError::Throttled(_) => (StatusCode::TOO_MANY_REQUESTS, "throttled", "Too many requests"),
+            ApiError::Refused(_) => (StatusCode::CONFLICT, "refused", "Not allowed in this state"),
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "Method not allowed"),
             ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too-large", "Request body too large"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable"),
@@ -120,9 +132,16 @@ impl ApiError {
             ApiError::Internal(_) => ("something went wrong on our side; it has been logged".into(), vec![]),
             ApiError::Unavailable(_) => ("the database does not answer; the cause is in the server log".into(), vec![]),
             ApiError::TooLarge(_) => (self.to_string(), vec![FieldError { field: "body".into(), message: self.to_string() }]),
+            ApiError::Refused(r) => {
+                (r.to_string(), r.field.map(|f| FieldError { field: f.into(), message: r.to_string() }).into_iter().collect())
+            }
             other => (other.to_string(), vec![]),
         };
-        Problem { kind: format!("/problems/{kind}"), title: title.into(), status: status.as_u16(), detail, errors }
+        let allowed = match self {
+            ApiError::Refused(r) => Some(r.allowed.iter().map(|a| a.to_string()).collect()),
+            _ => None,
+        };
+        Problem { kind: format!("/problems/{kind}"), title: title.into(), status: status.as_u16(), detail, errors, allowed }
     }
 }
 
@@ -138,7 +157,7 @@ impl IntoResponse for ApiError {
             (StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), serde_json::to_string(&p).unwrap_or_default())
                 .into_response();
         res.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/problem+json"));
-        if let ApiError::Locked(until) = &self {
+        if let ApiError::Locked(until) | ApiError::Throttled(until) = &self {
             let secs = chrono::DateTime::parse_from_rfc3339(until)
                 .map(|t| (t.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_seconds().max(1))
                 .unwrap_or(60);
@@ -161,6 +180,7 @@ impl From<rapport_store::Error> for ApiError {
             E::Denied(d) => ApiError::Forbidden(d.to_string()),
             E::Invalid(v) => ApiError::Invalid(v),
             E::Conflict { field, message } => ApiError::Conflict { field, message },
+            E::Refused(r) => ApiError::Refused(r),
             E::Forbidden { field, message } => ApiError::ForbiddenField { field, message },
             e @ E::VersionMismatch { .. } => ApiError::PreconditionFailed(format!("{e}; reload it and apply your change again")),
             e @ (E::Db(_) | E::Sqlite(_)) => ApiError::Internal(e.to_string()),

@@ -102,6 +102,25 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJ
     }
 }
 
+/// A body sent either as JSON or as a submitted HTML form (`application/x-www-form-urlencoded`),
+/// read into the same `T`; errors as [`AppJson`] and [`Form`] give them.
+#[derive(Debug)]
+pub struct JsonOrForm<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonOrForm<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let form = (req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()))
+            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        if !form && !is_json(req.headers()) {
+            return Err(ApiError::bad_field("Content-Type", "send the body as application/json or application/x-www-form-urlencoded"));
+        }
+        let bytes = body_bytes(req, state).await?;
+        if form { urlencoded(&bytes, "body").map(JsonOrForm) } else { parse_json(&bytes).map(JsonOrForm) }
+    }
+}
+
 fn is_json(headers: &HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)

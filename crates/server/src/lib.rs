@@ -26,11 +26,14 @@ pub struct Config {
     pub phone_region: Region,
     /// Whether session cookies carry `Secure` (set when served behind HTTPS).
     pub secure_cookies: bool,
+    /// Whether the client's address is the last `X-Forwarded-For` entry (behind a reverse
+    /// proxy) rather than the connection's peer.
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { phone_region: Region::US, secure_cookies: false }
+        Config { phone_region: Region::US, secure_cookies: false, trust_forwarded_for: false }
     }
 }
 
@@ -87,7 +90,8 @@ pub fn build_app(state: AppState) -> Router {
 
 /// Serves `app` on `listener` until Ctrl-C.
 pub async fn serve(listener: tokio::net::TcpListener, app: Router) -> std::io::Result<()> {
-    axum::serve(listener, app)
+    // With the peer's address, which public forms throttle by.
+    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

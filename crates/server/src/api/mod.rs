@@ -21,6 +21,7 @@ pub mod companies;
 pub mod custom_fields;
 pub mod customers;
 pub mod openapi;
+pub mod sales;
 pub mod tokens;
 
 #[derive(OpenApi)]
@@ -44,6 +45,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(analytics::router())
         .merge(campaigns::router())
         .merge(tokens::router())
+        .merge(sales::router())
         .routes(utoipa_axum::routes!(healthz))
         .routes(utoipa_axum::routes!(metrics))
 }
@@ -160,6 +162,9 @@ struct PeopleFilters {
     /// Only people at this stage.
     #[param(inline)]
     lifecycle_stage: Option<rapport_domain::customer::LifecycleStage>,
+    /// Only leads with this lead status (with `lifecycle_stage=lead`: the lead list).
+    #[param(inline)]
+    lead_status: Option<rapport_domain::sales::lead::LeadStatus>,
     /// Only people of this company.
     company_id: Option<i64>,
     /// Only the person with this primary email (exact, case ignored).

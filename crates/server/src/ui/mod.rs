@@ -80,6 +80,12 @@ pub fn form_errors(form: HashMap<String, String>, e: rapport_store::Error) -> Re
             (with(&[rapport_domain::FieldError { field, message: message.clone() }]), Some(message))
         }
         e @ E::VersionMismatch { .. } => (with(&[]), Some(format!("{e}. Open the record again to see their change, then re-apply yours."))),
+        E::Refused(r) => {
+            let message = r.to_string();
+            let on_field: Vec<_> =
+                r.field.map(|f| rapport_domain::FieldError { field: f.into(), message: message.clone() }).into_iter().collect();
+            (with(&on_field), Some(message))
+        }
         other => return Err(other.into()),
     })
 }
