@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod activities;
 mod analytics;
 mod auth;
 mod companies;
@@ -11,6 +12,7 @@ mod custom_fields;
 mod customers;
 mod encryption;
 mod errors;
+mod leads;
 mod lists;
 mod meta;
 mod ownership;
@@ -19,3 +21,4 @@ mod security;
 mod sign_in;
 mod sync;
 mod ui;
+mod web_to_lead;
