@@ -3,6 +3,8 @@
 // 2. Forms with data-confirm ask before submitting (deletes).
 // 3. Reference fields are a type-ahead: typing offers the matching records of the referenced
 //    list (/lookup/…), and picking one fills the hidden id the form submits.
+// 4. Forms marked data-inplace (a task's "Done") are sent without leaving the page, and their
+//    row goes once the server took the change; if it did not, the page reloads to show why.
 (function () {
   document.querySelectorAll("form[data-live]").forEach(function (form) {
     var target = document.getElementById(form.dataset.live);
@@ -59,5 +61,23 @@
       }, 150);
     });
     input.addEventListener("change", pick);
+  });
+  document.querySelectorAll("form[data-inplace]").forEach(function (form) {
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      fetch(form.action, { method: "POST", body: new URLSearchParams(new FormData(form)), credentials: "same-origin" })
+        .then(function (r) {
+          if (!r.ok) { location.reload(); return; }
+          var row = form.closest("tr");
+          var body = row && row.parentNode;
+          if (row) row.remove();
+          if (body && !body.querySelector("tr")) {
+            var empty = document.createElement("tr");
+            empty.innerHTML = '<td colspan="4" class="muted">Nothing here.</td>';
+            body.appendChild(empty);
+          }
+        })
+        .catch(function () { form.submit(); });
+    });
   });
 })();

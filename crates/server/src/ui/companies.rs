@@ -75,6 +75,7 @@ struct DetailPage {
     owner: String,
     custom: Vec<(String, String)>,
     people: Vec<Customer>,
+    activities: super::sales::ActivityCard,
 }
 
 async fn detail(State(state): State<AppState>, user: UiUser, Path(id): Path<i64>) -> Result<Response, ApiError> {
@@ -88,6 +89,7 @@ async fn detail(State(state): State<AppState>, user: UiUser, Path(id): Path<i64>
         .await?;
     let owners = owners(&state, &user).await?;
     let defs = state.store.company_fields(user.actor()).await?;
+    let activities = super::sales::activity_card(&state, &user, "company_id", id, &c.data.name).await?;
     let page = DetailPage {
         user_name: user.user().name.clone(),
         csrf: user.csrf.clone(),
@@ -95,6 +97,7 @@ async fn detail(State(state): State<AppState>, user: UiUser, Path(id): Path<i64>
         custom: labelled(&defs, &c.data.custom),
         c,
         people: people.data,
+        activities,
     };
     Ok(render(&page))
 }

@@ -26,7 +26,7 @@ impl UiRecord for Customer {
     const PAGES: Pages = Pages {
         spec: &SPEC,
         columns: &["name", "email", "phone", "company_name", "lifecycle_stage", "owner_id", "scores.rfm_tier", "tags"],
-        filters: &["lifecycle_stage", "owner_id", "tag", "rfm_tier"],
+        filters: &["lifecycle_stage", "lead_status", "owner_id", "tag", "rfm_tier"],
         sorts: &[
             ("name", "Name A–Z"),
             ("-name", "Name Z–A"),
@@ -40,6 +40,7 @@ impl UiRecord for Customer {
             ("", &["name", "email", "phone", "source", "company_id", "lifecycle_stage", "owner_id", "tags"]),
             ("Address", &["address.street", "address.postal_code", "address.city", "address.region", "address.country"]),
             ("More contacts", &["additional_emails", "additional_phones"]),
+            ("Lead", &["lead_status", "disqualified_reason"]),
             ("", &["needs", "notes", "custom"]),
         ],
     };
@@ -101,6 +102,7 @@ struct DetailPage {
     recommended: Vec<(String, f64, f64)>,
     owner: String,
     custom: Vec<(String, String)>,
+    activities: super::sales::ActivityCard,
 }
 
 /// Custom values labelled by their definitions, in definition order.
@@ -130,6 +132,7 @@ async fn detail(State(state): State<AppState>, user: UiUser, Path(id): Path<i64>
         state.store.latest_run(user.actor(), "association_rules").await?.and_then(|r| r.result).map(|r| r["summary"]["rules"].clone());
     let recommended = rules.map(|r| crate::analytics::recommend(&r, &bought)).unwrap_or_default();
     let purchases = history.into_iter().take(20).collect();
+    let activities = super::sales::activity_card(&state, &user, "customer_id", id, &c.data.name).await?;
     let page = DetailPage {
         user_name: user.user().name.clone(),
         csrf: user.csrf.clone(),
@@ -137,6 +140,7 @@ async fn detail(State(state): State<AppState>, user: UiUser, Path(id): Path<i64>
         recommended,
         owner: name_of(&owners, c.data.owner_id),
         custom: labelled(&defs, &c.data.custom),
+        activities,
         c,
     };
     Ok(render(&page))

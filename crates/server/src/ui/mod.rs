@@ -22,6 +22,7 @@ mod companies;
 mod customers;
 mod forms;
 pub mod records;
+mod sales;
 mod session;
 
 /// UI routes and static assets; `state` is what the CSRF check reads sessions from.
@@ -33,10 +34,12 @@ pub fn router(state: &AppState) -> axum::Router<AppState> {
         .merge(companies::router())
         .merge(admin::router())
         .merge(analytics::router())
+        .merge(sales::router())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), session::require_csrf));
     axum::Router::new()
         .route("/", get(|| async { Redirect::to("/customers") }))
         .route("/login", get(session::login_page).post(session::login_submit))
+        .merge(sales::public_router())
         .route("/static/app.css", get(|| async { asset("text/css", include_str!("../../static/app.css")) }))
         .route("/static/app.js", get(|| async { asset("text/javascript", include_str!("../../static/app.js")) }))
         .merge(signed_in)

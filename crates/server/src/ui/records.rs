@@ -52,6 +52,15 @@ pub struct Pages {
 pub trait UiRecord: Send + Sync + 'static {
     /// The pages.
     const PAGES: Pages;
+    /// Where the list is served, when not at `/{plural}` (a second list of the same records,
+    /// such as the leads among people; see [`list_route`]).
+    const LIST_PATH: Option<&'static str> = None;
+
+    /// Values a new record's form starts with beyond the owner and the first choices (the
+    /// signed-in user is `user_id`).
+    fn prefill(_user_id: i64) -> Vec<(&'static str, String)> {
+        vec![]
+    }
 
     /// A page of records.
     fn list(state: &AppState, actor: &Actor, p: &ListParams) -> impl Future<Output = Result<Page<Value>, StoreError>> + Send;
@@ -80,6 +89,11 @@ pub fn routes<T: UiRecord>() -> axum::Router<AppState> {
         .route(&format!("/{p}/{{id}}/edit"), get(edit_form::<T>).post(save::<T>))
         .route(&format!("/{p}/{{id}}/delete"), post(delete::<T>))
         .route(&format!("/lookup/{p}"), get(lookup::<T>))
+}
+
+/// The list page of `T` alone, for a second list of a record type served at `T::LIST_PATH`.
+pub fn list_route<T: UiRecord>() -> axum::routing::MethodRouter<AppState> {
+    get(list::<T>)
 }
 
 /// A record as the JSON form the API answers with.
@@ -214,7 +228,10 @@ fn cell(spec: &RecordSpec, column: &str, record: &Map<String, Value>, users: &[(
     let Some(f) = column_field(spec, column) else {
         return Cell { text: String::new(), href: None, style: CellStyle::Plain };
     };
-    let text = shown_value(f, record, users);
+    let text = match (f.kind, get_path(record, f.name).as_str()) {
+        (Kind::Time, Some(t)) => t.get(..16).unwrap_or(t).replace('T', " "),
+        _ => shown_value(f, record, users),
+    };
     let href = if first {
         Some(format!("/{}/{id}", spec.plural))
     } else if let (Kind::Ref(target), Some(rid)) = (f.kind, get_path(record, f.name).as_i64()) {
@@ -281,11 +298,11 @@ async fn list<T: UiRecord>(State(state): State<AppState>, user: UiUser, QueryPai
             Some(FilterControl { param: param.to_string(), label, value: get(param), options })
         })
         .collect();
-    let path = format!("/{}", spec.plural);
+    let path = T::LIST_PATH.map(String::from).unwrap_or_else(|| format!("/{}", spec.plural));
     let page = ListPage {
         user_name: user.user().name.clone(),
         csrf: user.csrf.clone(),
-        title: capitalized(spec.label_plural),
+        title: T::LIST_PATH.and_then(|p| p.strip_prefix('/')).map(capitalized).unwrap_or_else(|| capitalized(spec.label_plural)),
         new_label: pages.new_label.into(),
         may_create: user.actor().perms.allows(spec.object, Action::Create),
         q: get("q"),
@@ -581,9 +598,14 @@ fn new_values(spec: &RecordSpec, user: &UiUser) -> FormState {
 
 async fn new_form<T: UiRecord>(State(state): State<AppState>, user: UiUser, QueryPairs(pairs): QueryPairs) -> Result<Response, ApiError> {
     let mut form = new_values(T::PAGES.spec, &user);
-    // Links such as "new deal for this person" prefill reference fields.
+    for (k, v) in T::prefill(user.user().id) {
+        form.values.insert(k.to_string(), v);
+    }
+    // Links such as "new deal for this person" prefill reference fields (and the title a
+    // lookup shows, as `<field>.title`).
+    let spec = T::PAGES.spec;
     for (k, v) in pairs {
-        if T::PAGES.spec.field(&k).is_some() {
+        if spec.field(&k).is_some() || k.strip_suffix(".title").and_then(|f| spec.field(f)).is_some() {
             form.values.insert(k, v);
         }
     }

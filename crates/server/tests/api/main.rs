@@ -17,6 +17,7 @@ mod lists;
 mod meta;
 mod ownership;
 mod privacy;
+mod sales_ui;
 mod security;
 mod sign_in;
 mod sync;

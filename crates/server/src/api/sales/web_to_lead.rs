@@ -71,7 +71,7 @@ impl FromRequestParts<AppState> for Caller {
 /// The `Origin` of a browser request that may submit: `None` for our own pages and for
 /// clients that send none, the origin (to answer with CORS headers) for a listed site; 403
 /// for any other.
-async fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+pub(crate) async fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let Some(raw) = headers.get(header::ORIGIN) else { return Ok(None) };
     let refuse = |shown: &str| ApiError::ForbiddenField {
         field: "Origin".into(),

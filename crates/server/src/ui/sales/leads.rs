@@ -1,0 +1,56 @@
+//! `/leads`: the people at lifecycle stage `lead`, on the shared list page with their lead
+//! status. They are people (one list, as in HubSpot and Odoo): rows open the person, and a new
+//! lead is a new person at stage `lead`.
+
+use axum::response::Redirect;
+use axum::routing::get;
+use rapport_domain::customer::{Customer, SPEC};
+use rapport_domain::permissions::Actor;
+use rapport_domain::query::{ListParams, Page};
+use rapport_store::Error as StoreError;
+use serde_json::Value;
+
+use crate::AppState;
+use crate::ui::records::{Pages, UiRecord, list_route};
+
+pub(super) fn router() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route("/leads", list_route::<Leads>())
+        .route("/leads/new", get(|| async { Redirect::to("/customers/new?lifecycle_stage=lead") }))
+}
+
+/// The lead list: people, filtered to stage `lead`.
+pub(super) struct Leads;
+
+impl UiRecord for Leads {
+    const PAGES: Pages = Pages {
+        spec: &SPEC,
+        columns: &["name", "email", "phone", "company_name", "lead_status", "source", "owner_id", "tags"],
+        filters: &["lead_status", "owner_id", "tag"],
+        sorts: &[("-created_at", "Newest"), ("name", "Name A–Z"), ("-updated_at", "Recently updated"), ("relevance", "Best match")],
+        search_hint: "Search name, email, phone, company…",
+        new_label: "New lead",
+        form: <Customer as UiRecord>::PAGES.form,
+    };
+    const LIST_PATH: Option<&'static str> = Some("/leads");
+
+    async fn list(state: &AppState, actor: &Actor, p: &ListParams) -> Result<Page<Value>, StoreError> {
+        <Customer as UiRecord>::list(state, actor, &p.clone().with(&SPEC, "lifecycle_stage", "lead")).await
+    }
+
+    async fn get(state: &AppState, actor: &Actor, id: i64) -> Result<Value, StoreError> {
+        <Customer as UiRecord>::get(state, actor, id).await
+    }
+
+    async fn create(state: &AppState, actor: &Actor, input: Value) -> Result<i64, StoreError> {
+        <Customer as UiRecord>::create(state, actor, input).await
+    }
+
+    async fn update(state: &AppState, actor: &Actor, id: i64, version: Option<i64>, input: Value) -> Result<(), StoreError> {
+        <Customer as UiRecord>::update(state, actor, id, version, input).await
+    }
+
+    async fn delete(state: &AppState, actor: &Actor, id: i64, version: Option<i64>) -> Result<(), StoreError> {
+        <Customer as UiRecord>::delete(state, actor, id, version).await
+    }
+}
