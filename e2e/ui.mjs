@@ -265,6 +265,57 @@ async function main() {
   check(await page.locator("section.card h2", { hasText: /^People \(\d+\)$/ }).isVisible(), "company detail has no People (n) card");
   log(`companies: ${companyCount} rows on the first page; opened "${companyName}"`);
 
+  // ---------------------------------------------------------------- sales: tasks, web form, leads
+  step = "add a task from a person's page, prefilled with the person";
+  await page.goto(url(`/customers/${id}`));
+  await Promise.all([page.waitForURL(/\/activities\/new\?/), page.locator("#activities a", { hasText: "Add a task" }).click()]);
+  const taskForm = page.locator("form#activity-form");
+  check((await taskForm.locator('select[name="kind"]').inputValue()) === "task", "the task link did not choose the kind");
+  check((await taskForm.locator('input.lookup[data-for="customer_id"]').inputValue()).startsWith(zoeName.split(" ")[0]), "the task form does not name the person");
+  const taskSubject = `Send the quote ${stamp}`;
+  await taskForm.locator('input[name="subject"]').fill(taskSubject);
+  await taskForm.locator('input[name="due_at"]').fill(new Date().toISOString().slice(0, 10));
+  await Promise.all([page.waitForURL(/\/activities\/\d+$/), taskForm.locator('button[type="submit"]').click()]);
+  check((await text(page.locator("h1"))).startsWith(taskSubject), "the new task's page does not show its subject");
+  log(`task "${taskSubject}" added`);
+
+  step = "the task list shows the task due today and checks it off in place";
+  await page.goto(url("/tasks"));
+  const taskRow = page.locator("#tasks tbody tr", { hasText: taskSubject });
+  check((await taskRow.count()) === 1, `"${taskSubject}" is not in today's tasks`);
+  await shot(page, "tasks.png");
+  await taskRow.locator("form[data-inplace] button").click();
+  await taskRow.waitFor({ state: "detached" });
+  check(pathOf(page) === "/tasks", `checking a task off left the page: ${page.url()}`);
+  await page.reload();
+  check((await page.locator("#tasks tbody tr", { hasText: taskSubject }).count()) === 0, "the task is still open after a reload");
+  log("task checked off in place");
+
+  step = "the public lead form works without signing in";
+  const visitor = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox", "--disable-gpu"] });
+  const anon = await (await visitor.newContext({ viewport: VIEWPORT })).newPage();
+  await anon.goto(url("/forms/lead"));
+  check(new URL(anon.url()).pathname === "/forms/lead", `the lead form redirected to ${anon.url()}`);
+  const hp = await anon.locator('input[name="website"]').boundingBox();
+  check(!hp || hp.x + hp.width <= 0 || hp.width <= 1, `the honeypot field is where people see it: ${JSON.stringify(hp)}`);
+  const leadName = `Wanda Web ${stamp}`;
+  await anon.locator('form#lead-form input[name="name"]').fill(leadName);
+  await anon.locator('form#lead-form input[name="email"]').fill(`wanda.${stamp}@example.com`);
+  await anon.locator('form#lead-form textarea[name="message"]').fill("A quote for 12 seats, please.");
+  await shot(anon, "lead-form.png");
+  await Promise.all([anon.waitForNavigation(), anon.locator('form#lead-form button[type="submit"]').click()]);
+  check(await anon.locator("#lead-thanks").isVisible(), "no thank-you after submitting the lead form");
+  await visitor.close();
+
+  step = "the new lead is on the lead list with status new";
+  await page.goto(url("/leads?q=" + encodeURIComponent(leadName)));
+  const leadRow = page.locator("#results table.list tbody tr", { hasText: leadName });
+  check((await leadRow.count()) === 1, `/leads does not list "${leadName}"`);
+  check((await text(leadRow.locator("span.stage"))) === "new", "the web lead's status is not new");
+  await page.goto(url("/leads"));
+  await shot(page, "leads.png");
+  log(`web lead "${leadName}" listed as new`);
+
   step = "no JavaScript errors or server errors";
   check(problems.length === 0, problems.join("\n  "));
 }

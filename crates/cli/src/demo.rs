@@ -428,6 +428,8 @@ pub async fn build(store: &Store, people: usize, companies: usize, seed: u64) ->
         }
     }
     store.create_campaigns_batch(&system, campaigns).await?;
+    let (leads, activities) = sales_activities(store, seed).await?;
+    println!("Sales: {leads} leads worked on, {activities} activities.");
     let mut purchases = 0;
     for kind in rapport_domain::analytics::RunKind::ALL {
         let run = rapport_server::analytics::run_now(store, &system, kind, &Default::default())
@@ -437,6 +439,88 @@ pub async fn build(store: &Store, people: usize, companies: usize, seed: u64) ->
     }
     println!("Demo company ready: {} users, {companies} companies, {people} people, {purchases} purchases.", staff.len() + 1);
     Ok(())
+}
+
+/// Lead statuses for the leads, and activities on people: tasks due around the day the demo
+/// is built (so the task lists always have something due today and overdue), calls, meetings
+/// and notes, each owned by and assigned to the person's owner. Returns (leads given a status
+/// other than `new`, activities).
+async fn sales_activities(store: &Store, seed: u64) -> anyhow::Result<(usize, usize)> {
+    use rapport_domain::query::{ListParams, SortField};
+    use rapport_domain::sales::activity::{ActivityInput, ActivityKind};
+    use rapport_domain::sales::lead::LeadStatus;
+    let system = Actor::system();
+    let mut rng = Rng(seed ^ 0x5a1e_5ac7);
+    let mut people: Vec<(i64, LifecycleStage, Option<i64>)> = vec![];
+    let mut p = ListParams { limit: 500, sort: SortField::Id, ..ListParams::default() };
+    loop {
+        let page = store.list_customers(&system, &p).await?;
+        people.extend(page.data.iter().map(|c| (c.id, c.data.lifecycle_stage, c.data.owner_id)));
+        match page.next_cursor {
+            Some(c) => p.cursor = Some(c),
+            None => break,
+        }
+    }
+    const REASONS: &[&str] = &["No budget this year", "Chose a competitor", "Too small for us", "Not reachable"];
+    let mut worked = 0;
+    for (id, _, _) in people.iter().filter(|(_, stage, _)| *stage == LifecycleStage::Lead) {
+        let (status, reason) = match rng.below(100) {
+            0..35 => continue,
+            35..65 => (LeadStatus::Working, None),
+            65..82 => (LeadStatus::Nurturing, None),
+            _ => (LeadStatus::Disqualified, Some(rng.pick(REASONS).to_string())),
+        };
+        let input = CustomerInput { lead_status: Some(status), disqualified_reason: Some(reason), ..Default::default() };
+        store.update_customer(&system, *id, None, |cur| input.apply(Some(cur), &[], Region::US)).await?;
+        worked += 1;
+    }
+    let now = chrono::Utc::now();
+    let at = |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    const TASKS: &[&str] = &["Send the quote", "Follow up on the demo", "Check in after onboarding", "Prepare the renewal", "Book a call"];
+    const CALLS: &[&str] = &["Intro call", "Pricing questions", "Renewal call", "Support follow-up"];
+    const NOTES: &[&str] = &["Prefers email", "Budget decided in Q3", "Met at the trade fair", "Asked for references"];
+    let mut batch = vec![];
+    let stamp = rapport_domain::now_rfc3339();
+    for (id, _, owner) in &people {
+        if !rng.chance(35) {
+            continue;
+        }
+        for _ in 0..1 + rng.below(3) {
+            let kind = ActivityKind::ALL[rng.below(5)];
+            let mut input = ActivityInput {
+                kind: Some(kind),
+                customer_id: Some(Some(*id)),
+                owner_id: Some(*owner),
+                assignee_id: Some(*owner),
+                ..Default::default()
+            };
+            match kind {
+                ActivityKind::Task => {
+                    let day = now.date_naive() + chrono::Duration::days(rng.below(16) as i64 - 5);
+                    input.subject = Some(rng.pick(TASKS).into());
+                    input.due_at =
+                        Some(Some(if rng.chance(50) { day.to_string() } else { format!("{day}T{:02}:00:00Z", 8 + rng.below(10)) }));
+                    input.done = Some(day < now.date_naive() && rng.chance(40));
+                }
+                ActivityKind::Call | ActivityKind::Meeting => {
+                    let start = now + chrono::Duration::hours(rng.below(24 * 20) as i64 - 24 * 14);
+                    input.subject = Some(if kind == ActivityKind::Call { rng.pick(CALLS).into() } else { "Product demo".into() });
+                    input.starts_at = Some(Some(at(start)));
+                    input.ends_at = Some(Some(at(start + chrono::Duration::minutes(15 + 15 * rng.below(4) as i64))));
+                    input.done = Some(start < now);
+                }
+                ActivityKind::Note | ActivityKind::Email => {
+                    input.subject = Some(if kind == ActivityKind::Note { rng.pick(NOTES).into() } else { "Re: your question".into() });
+                    input.body = Some(Some("Logged by the demo.".into()));
+                }
+            }
+            batch.push(input.apply(None, &stamp).map_err(|e| anyhow::anyhow!("demo activity invalid: {e}"))?);
+        }
+    }
+    for chunk in batch.chunks(500) {
+        store.create_activities_batch(&system, chunk).await?;
+    }
+    Ok((worked, batch.len()))
 }
 
 const PRODUCTS: &[(&str, i64)] = &[
