@@ -38,6 +38,8 @@ pub struct Caller {
     pub client: String,
     /// The request's headers.
     pub headers: HeaderMap,
+    /// The host the request was sent to, when the URI names it (HTTP/2 has no `Host`).
+    pub authority: Option<String>,
 }
 
 /// The throttle's key for `ip`.
@@ -64,14 +66,15 @@ impl FromRequestParts<AppState> for Caller {
         });
         let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
         let client = forwarded.flatten().or(peer).map(client_key).unwrap_or_else(|| "unknown".into());
-        Ok(Caller { client, headers: parts.headers.clone() })
+        Ok(Caller { client, headers: parts.headers.clone(), authority: parts.uri.authority().map(|a| a.to_string()) })
     }
 }
 
 /// The `Origin` of a browser request that may submit: `None` for our own pages and for
 /// clients that send none, the origin (to answer with CORS headers) for a listed site; 403
 /// for any other.
-pub(crate) async fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+pub(crate) async fn check_origin(state: &AppState, caller: &Caller) -> Result<Option<String>, ApiError> {
+    let headers = &caller.headers;
     let Some(raw) = headers.get(header::ORIGIN) else { return Ok(None) };
     let refuse = |shown: &str| ApiError::ForbiddenField {
         field: "Origin".into(),
@@ -83,7 +86,7 @@ pub(crate) async fn check_origin(state: &AppState, headers: &HeaderMap) -> Resul
     let host = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(|h| h.split(',').next().unwrap_or("").trim());
     let forwarded = state.config.trust_forwarded_for.then(|| host("x-forwarded-host")).flatten();
     // Host has the port only when it is not the scheme's default, as an origin does.
-    let ours = [host("host"), forwarded].into_iter().flatten().any(|h| {
+    let ours = [host("host"), forwarded, caller.authority.as_deref()].into_iter().flatten().any(|h| {
         let h = h.to_ascii_lowercase();
         h == authority || h.strip_suffix(":443").or_else(|| h.strip_suffix(":80")) == Some(authority)
     });
@@ -145,7 +148,7 @@ fn cors(res: &mut Response, origin: Option<String>) {
             headers(("Retry-After" = String, description = "Seconds until submissions are taken again"))),
         ))]
 async fn submit(State(state): State<AppState>, caller: Caller, JsonOrForm(input): JsonOrForm<WebLeadInput>) -> Response {
-    let origin = match check_origin(&state, &caller.headers).await {
+    let origin = match check_origin(&state, &caller).await {
         Ok(o) => o,
         Err(e) => return e.into_response(),
     };
@@ -161,8 +164,8 @@ async fn submit(State(state): State<AppState>, caller: Caller, JsonOrForm(input)
 #[utoipa::path(options, path = "/api/v1/web_to_lead", tag = "leads", operation_id = "preflight_web_lead",
     responses((status = 204, description = "The site may submit (CORS headers say how)"),
         (status = 403, description = "The page's site (`Origin`) is not allowed to submit leads")))]
-async fn preflight(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    match check_origin(&state, &headers).await {
+async fn preflight(State(state): State<AppState>, caller: Caller) -> Response {
+    match check_origin(&state, &caller).await {
         Ok(origin) => {
             let mut res = StatusCode::NO_CONTENT.into_response();
             cors(&mut res, origin);

@@ -54,7 +54,7 @@ async fn submit(State(state): State<AppState>, caller: Caller, Form(form): Form<
         website: get("website"),
     };
     let again = |errors: &[FieldError]| FormState { values: form.clone(), errors: HashMap::new() }.with_errors(errors);
-    let result = match check_origin(&state, &caller.headers).await {
+    let result = match check_origin(&state, &caller).await {
         Ok(_) => receive(&state, &caller, input).await,
         Err(e) => Err(e),
     };
