@@ -144,8 +144,8 @@ pub(crate) struct WriteTx {
     tx: Transaction<'static, Any>,
     _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
     backend: Backend,
-    /// Record tables this transaction wrote rows of (see [`WriteTx::changed`]).
-    changed: Vec<&'static str>,
+    /// This transaction's change sequence, once asked for (see [`WriteTx::change_seq`]).
+    seq: Option<i64>,
 }
 
 impl std::ops::Deref for WriteTx {
@@ -162,39 +162,28 @@ impl std::ops::DerefMut for WriteTx {
 }
 
 impl WriteTx {
-    /// Notes that rows of record table `table` were written with `change_seq = NULL`; the
-    /// commit stamps them with the transaction's place in the change sequence.
-    pub fn changed(&mut self, table: &'static str) {
-        if !self.changed.contains(&table) {
-            self.changed.push(table);
+    /// The change sequence every record row this transaction writes is stamped with, so that
+    /// sync clients read changes in commit order. SQLite's writers take turns, so a counter
+    /// bumped once per transaction grows in commit order. On PostgreSQL it is the transaction's
+    /// id, and sync readers stop short of the oldest transaction still writing in this database
+    /// (see `records::list::sync_horizon`), so one that started first and commits last is
+    /// served after it commits, never skipped. Either way the number is bound into the write
+    /// itself: no second pass over the rows.
+    pub async fn change_seq(&mut self) -> Result<i64> {
+        if let Some(s) = self.seq {
+            return Ok(s);
         }
+        let q = match self.backend {
+            Backend::Sqlite => "UPDATE change_clock SET seq = seq + 1 RETURNING seq",
+            Backend::Postgres => "SELECT pg_current_xact_id()::text::bigint AS seq",
+        };
+        let seq: i64 = sqlx::Row::try_get(&sql::sql(q, []).fetch_one(&mut *self.tx).await?, "seq")?;
+        self.seq = Some(seq);
+        Ok(seq)
     }
 
-    /// Commits. Rows this transaction wrote get the next number of the change sequence first,
-    /// taken under a lock held to the end of the commit, so the sequence grows in commit order
-    /// and a sync client that read up to some number has seen every change below it (a
-    /// timestamp taken before commit has no such order: a transaction that started first may
-    /// commit last). SQLite's writers take turns anyway; on PostgreSQL the lock serializes only
-    /// this tail of the writing transactions of one database.
-    pub async fn commit(mut self) -> Result<()> {
-        if !self.changed.is_empty() {
-            let next = match self.backend {
-                Backend::Sqlite => "UPDATE change_clock SET seq = seq + 1 RETURNING seq",
-                Backend::Postgres => {
-                    // One lock per database (the key holds its oid); `void` is not decodable, hence the wrapper.
-                    let lock = "SELECT count(*) AS n FROM (SELECT pg_advisory_xact_lock(72431987 * 4294967296 + oid::bigint) \
-                                FROM pg_database WHERE datname = current_database()) l";
-                    sql::sql(lock, []).execute(&mut *self.tx).await?;
-                    "SELECT nextval('change_seq') AS seq"
-                }
-            };
-            let seq: i64 = sqlx::Row::try_get(&sql::sql(next, []).fetch_one(&mut *self.tx).await?, "seq")?;
-            for table in &self.changed {
-                sql::sql(&format!("UPDATE {table} SET change_seq = ? WHERE change_seq IS NULL"), [seq.into()])
-                    .execute(&mut *self.tx)
-                    .await?;
-            }
-        }
+    /// Commits.
+    pub async fn commit(self) -> Result<()> {
         Ok(self.tx.commit().await?)
     }
 }
@@ -305,6 +294,16 @@ impl Store {
         self.backend
     }
 
+    /// Refreshes the query planner's statistics (after bulk loads: demo data, restores).
+    pub async fn analyze(&self) -> Result<()> {
+        let q = match self.backend {
+            Backend::Sqlite => "PRAGMA optimize = 0x10002",
+            Backend::Postgres => "ANALYZE",
+        };
+        sqlx::raw_sql(q).execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// Checks the database answers (for `/healthz`).
     pub async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
@@ -340,9 +339,9 @@ impl Store {
         Ok(match self.backend {
             Backend::Sqlite => {
                 let turn = self.write_turn.clone().lock_owned().await;
-                WriteTx { tx: self.pool.begin_with("BEGIN IMMEDIATE").await?, _turn: Some(turn), backend: self.backend, changed: vec![] }
+                WriteTx { tx: self.pool.begin_with("BEGIN IMMEDIATE").await?, _turn: Some(turn), backend: self.backend, seq: None }
             }
-            Backend::Postgres => WriteTx { tx: self.pool.begin().await?, _turn: None, backend: self.backend, changed: vec![] },
+            Backend::Postgres => WriteTx { tx: self.pool.begin().await?, _turn: None, backend: self.backend, seq: None },
         })
     }
 }
