@@ -349,13 +349,13 @@ impl Store {
 /// Maps a unique-index violation to [`Error::Conflict`] by index name (PostgreSQL reports the
 /// index, SQLite the `table.column`), leaving other errors as they are.
 fn unique_violation(e: sqlx::Error, indexes: &[(&str, &str, &str, &str)]) -> Error {
-    if let sqlx::Error::Database(db) = &e {
-        if db.is_unique_violation() {
-            let text = format!("{} {}", db.constraint().unwrap_or(""), db.message());
-            for (pg_index, sqlite_column, field, message) in indexes {
-                if text.contains(pg_index) || text.contains(sqlite_column) {
-                    return Error::Conflict { field: field.to_string(), message: message.to_string() };
-                }
+    if let sqlx::Error::Database(db) = &e
+        && db.is_unique_violation()
+    {
+        let text = format!("{} {}", db.constraint().unwrap_or(""), db.message());
+        for (pg_index, sqlite_column, field, message) in indexes {
+            if text.contains(pg_index) || text.contains(sqlite_column) {
+                return Error::Conflict { field: field.to_string(), message: message.to_string() };
             }
         }
     }

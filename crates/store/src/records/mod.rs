@@ -16,10 +16,10 @@ use crate::{Error, Result, WriteTx, unique_violation};
 
 /// Refuses an owner id that is not an active user, naming the field.
 pub(crate) async fn check_owner(tx: &mut Transaction<'static, Any>, owner_id: Option<i64>) -> Result<()> {
-    if let Some(id) = owner_id {
-        if sql("SELECT id FROM users WHERE id = ? AND is_active = 1", [id.into()]).fetch_optional(&mut **tx).await?.is_none() {
-            return Err(Error::Invalid(ValidationErrors::single("owner_id", format!("there is no active user with id {id}"))));
-        }
+    if let Some(id) = owner_id
+        && sql("SELECT id FROM users WHERE id = ? AND is_active = 1", [id.into()]).fetch_optional(&mut **tx).await?.is_none()
+    {
+        return Err(Error::Invalid(ValidationErrors::single("owner_id", format!("there is no active user with id {id}"))));
     }
     Ok(())
 }
