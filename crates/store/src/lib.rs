@@ -5,6 +5,11 @@
 //! row locks) are named in [`Backend`]. Every public function takes the acting [`Actor`],
 //! checks the permission matrix first and writes its audit row in the same transaction as the
 //! change, so callers cannot forget either. Row structs stay private; callers get domain types.
+//!
+//! Record types (people, companies, and every later one) are kept by one engine,
+//! [`records::engine`], from the description the domain gives of each (`RecordSpec`); what a
+//! type does beyond the shared life cycle sits beside it as a few hooks (`customers.rs`,
+//! `companies.rs`). docs/record-types.md says how to add one.
 
 use rapport_domain::ValidationErrors;
 use rapport_domain::permissions::Denied;
