@@ -447,7 +447,7 @@ pub async fn run_live(store: &rapport_store::Store, args: &AnalyzeArgs) -> anyho
             w.flush()?;
         }
         OutputFormat::Table => {
-            println!("{:<5} {:<18} {:<7} {:>10} {:>8}  {}", "run", "analysis", "status", "purchases", "scored", "detail");
+            println!("{:<5} {:<18} {:<7} {:>10} {:>8}  detail", "run", "analysis", "status", "purchases", "scored");
             for r in &runs {
                 let res = r.result.clone().unwrap_or_default();
                 let s = &res["summary"];

@@ -26,6 +26,7 @@ pub async fn backup(store: &Store, file: &Path) -> anyhow::Result<()> {
 /// Rebuilds the database from the backup `file`; refuses a database holding data unless `force`.
 pub async fn restore(store: &Store, file: &Path, force: bool) -> anyhow::Result<()> {
     let s = store.restore(file, force).await.context("restore failed")?;
+    store.analyze().await.context("restore done, but refreshing the planner's statistics failed")?;
     println!(
         "Restored {} rows into {} tables from {} (a {} backup taken at {}){}.",
         s.total_rows(),

@@ -430,6 +430,8 @@ pub async fn build(store: &Store, people: usize, companies: usize, seed: u64) ->
     store.create_campaigns_batch(&system, campaigns).await?;
     let (leads, activities) = sales_activities(store, seed).await?;
     println!("Sales: {leads} leads worked on, {activities} activities.");
+    // Fresh statistics before anyone queries: the planner of a just-filled table guesses badly.
+    store.analyze().await?;
     let mut purchases = 0;
     for kind in rapport_domain::analytics::RunKind::ALL {
         let run = rapport_server::analytics::run_now(store, &system, kind, &Default::default())

@@ -123,35 +123,6 @@ pub fn add_key(file: &Path) -> anyhow::Result<Keyring> {
     Ok(keys)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn init_refuses_to_overwrite_and_force_keeps_the_old_file() {
-        let dir = std::env::temp_dir().join(format!("rapport-keys-{}-{}", std::process::id(), rand::random::<u32>()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("rapport.key");
-        run(&KeysCommand::Init { file: file.clone(), force: false }).unwrap();
-        let first = std::fs::read_to_string(&file).unwrap();
-        let err = run(&KeysCommand::Init { file: file.clone(), force: false }).unwrap_err();
-        assert!(err.to_string().contains("already exists"), "{err:#}");
-        assert_eq!(std::fs::read_to_string(&file).unwrap(), first);
-
-        let old_value = Keyring::load(&file).unwrap().encrypt("alice@example.com");
-        run(&KeysCommand::Add { file: file.clone() }).unwrap();
-        let rotated = Keyring::load(&file).unwrap();
-        assert_eq!(rotated.key_ids(), ["k1", "k2"]);
-        assert_eq!(rotated.decrypt(&old_value).unwrap(), "alice@example.com");
-        run(&KeysCommand::List { file: file.clone() }).unwrap();
-
-        let moved = init(&file, true).unwrap().expect("the old file was moved");
-        assert_eq!(Keyring::load(&moved).unwrap().key_ids(), ["k1", "k2"]);
-        assert_eq!(Keyring::load(&file).unwrap().key_ids(), ["k1"]);
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-}
-
 /// `rapport keys rotate`: a new active key in the file, then every value re-sealed under it.
 pub async fn rotate(database: &str, file: &Path, new_key: bool) -> anyhow::Result<()> {
     let keys = if new_key { add_key(file)? } else { Keyring::load(file)? };
@@ -185,3 +156,32 @@ pub fn configured() -> anyhow::Result<Option<rapport_store::crypto::SharedKeyrin
 
 /// The key file `demo` creates and every command finds in the working directory.
 pub const DEFAULT_FILE: &str = "rapport.key";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn init_refuses_to_overwrite_and_force_keeps_the_old_file() {
+        let dir = std::env::temp_dir().join(format!("rapport-keys-{}-{}", std::process::id(), rand::random::<u32>()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("rapport.key");
+        run(&KeysCommand::Init { file: file.clone(), force: false }).unwrap();
+        let first = std::fs::read_to_string(&file).unwrap();
+        let err = run(&KeysCommand::Init { file: file.clone(), force: false }).unwrap_err();
+        assert!(err.to_string().contains("already exists"), "{err:#}");
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), first);
+
+        let old_value = Keyring::load(&file).unwrap().encrypt("alice@example.com");
+        run(&KeysCommand::Add { file: file.clone() }).unwrap();
+        let rotated = Keyring::load(&file).unwrap();
+        assert_eq!(rotated.key_ids(), ["k1", "k2"]);
+        assert_eq!(rotated.decrypt(&old_value).unwrap(), "alice@example.com");
+        run(&KeysCommand::List { file: file.clone() }).unwrap();
+
+        let moved = init(&file, true).unwrap().expect("the old file was moved");
+        assert_eq!(Keyring::load(&moved).unwrap().key_ids(), ["k1", "k2"]);
+        assert_eq!(Keyring::load(&file).unwrap().key_ids(), ["k1"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -427,8 +427,7 @@ fn schemathesis(venv: &Path, server: &Server, dir: &Path, backend: Backend, what
                 tail.into_iter().rev().collect::<Vec<_>>().join("\n")
             );
         }
-        let summary =
-            out.stdout.lines().filter(|l| l.contains("generated") || l.contains("passed")).last().unwrap_or("").trim().to_string();
+        let summary = out.stdout.lines().rfind(|l| l.contains("generated") || l.contains("passed")).unwrap_or("").trim().to_string();
         say(&format!("contract: [{backend:?}] schemathesis {what}: {summary}"));
     });
 }

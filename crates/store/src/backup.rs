@@ -751,16 +751,25 @@ impl Store {
                 }
             }
         }
-        // The change sequence goes on past every restored row's number, whichever engine numbered
-        // them, so sync clients holding a token see every later change.
-        let seqs: Vec<String> =
-            crate::records::engine::SPECS.iter().map(|t| format!("SELECT MAX(change_seq) AS n FROM {}", t.plural)).collect();
-        let top = format!("(SELECT MAX(n) FROM ({} UNION ALL SELECT MAX(seq) FROM change_clock) s)", seqs.join(" UNION ALL "));
+        // Sync order goes on after the restored rows: SQLite's counter continues past their
+        // numbers; on PostgreSQL, whose numbers are transaction ids, rows numbered at or past this
+        // transaction (restored from another database) restart at 0. Sync clients start again
+        // from `updated_since` after a restore. Every record table the machinery keeps counts.
+        let tables: Vec<&str> = crate::records::engine::SPECS.iter().map(|t| t.plural).collect();
         let resume = match self.backend {
-            Backend::Sqlite => format!("UPDATE change_clock SET seq = {top} WHERE seq < {top}"),
-            Backend::Postgres => format!("SELECT setval('change_seq', COALESCE({top}, 0) + 1, false)"),
+            Backend::Sqlite => {
+                let seqs: Vec<String> = tables.iter().map(|t| format!("SELECT MAX(change_seq) AS n FROM {t}")).collect();
+                let top = format!("(SELECT MAX(n) FROM ({} UNION ALL SELECT MAX(seq) FROM change_clock) s)", seqs.join(" UNION ALL "));
+                vec![format!("UPDATE change_clock SET seq = {top} WHERE seq < {top}")]
+            }
+            Backend::Postgres => tables
+                .iter()
+                .map(|t| format!("UPDATE {t} SET change_seq = 0 WHERE change_seq >= pg_current_xact_id()::text::bigint"))
+                .collect(),
         };
-        sqlx::query(AssertSqlSafe(resume)).execute(&mut **tx).await?;
+        for q in resume {
+            sqlx::query(AssertSqlSafe(q)).execute(&mut **tx).await?;
+        }
         let rows: Map<String, Value> = counts.iter().map(|(t, n)| (t.clone(), Value::from(*n))).collect();
         self.audit(
             &mut tx,

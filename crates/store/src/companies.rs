@@ -57,11 +57,11 @@ impl Table for Company {
             .iter()
             .map(|r| r.try_get("id"))
             .collect::<sqlx::Result<_>>()?;
-        tx.changed("customers");
+        let seq = tx.change_seq().await?;
         for person in &people {
             sql(
-                "UPDATE customers SET company_id = NULL, company_text = '', updated_at = ?, change_seq = NULL, version = version + 1 WHERE id = ?",
-                [now_rfc3339().into(), (*person).into()],
+                "UPDATE customers SET company_id = NULL, company_text = '', updated_at = ?, change_seq = ?, version = version + 1 WHERE id = ?",
+                [now_rfc3339().into(), seq.into(), (*person).into()],
             )
             .execute(&mut ***tx)
             .await?;

@@ -142,10 +142,10 @@ impl Store {
         let json = serde_json::to_value(&erased).ok().and_then(|v| v.as_object().cloned()).unwrap_or_default();
         let mut stored = self.stored_form(Customer::SPEC, &json, &[]);
         Customer::derived(&mut stored, &Titles::from([("company_id", before.company_name.clone())]));
-        tx.changed("customers");
+        let seq = tx.change_seq().await?;
         let mut q = Sql::new(&format!("UPDATE customers SET ({}) = (", stored.names()));
         stored.bind(&mut q);
-        q.push("), updated_at = ").arg(now_rfc3339()).push(", change_seq = NULL, version = version + 1 WHERE id = ").arg(id);
+        q.push("), updated_at = ").arg(now_rfc3339()).push(", change_seq = ").arg(seq).push(", version = version + 1 WHERE id = ").arg(id);
         q.execute(&mut **tx).await?;
         replace_tags(&mut tx, "customer_tags", "customer_id", id, &[]).await?;
         // The one change ever made to audit rows: erasure must not leave the data in the history.

@@ -75,10 +75,10 @@ impl Store {
 
     /// The custom values of a stored record: the filterable ones and the opened sensitive ones.
     pub(crate) fn join_custom(&self, mut custom: Map<String, Value>, sealed: Option<String>) -> Result<Map<String, Value>> {
-        if let Some(s) = sealed {
-            if let Ok(Value::Object(secret)) = serde_json::from_str(&self.open(s)?) {
-                custom.extend(secret);
-            }
+        if let Some(s) = sealed
+            && let Ok(Value::Object(secret)) = serde_json::from_str(&self.open(s)?)
+        {
+            custom.extend(secret);
         }
         Ok(custom)
     }

@@ -58,10 +58,11 @@ impl Store {
         } else if id.is_none() {
             errs.add("name", "is required");
         }
-        if let Some(v) = &input.visibility {
-            if v != "private" && v != "team" {
-                errs.add("visibility", "use private or team");
-            }
+        if let Some(v) = &input.visibility
+            && v != "private"
+            && v != "team"
+        {
+            errs.add("visibility", "use private or team");
         }
         errs.into_result(())?;
         let mut tx = self.write_tx().await?;

@@ -100,12 +100,11 @@ pub fn compute(
             let o = fit.order;
             let mut summary = json!({"purchases": rows.len(), "model": format!("ARIMA({},{},{}) chosen by AIC", o.p, o.d, o.q), "aic": fit.aic, "months": labels,
                 "sales": series.values, "forecast": fc.mean, "lower95": fc.lower, "upper95": fc.upper});
-            if series.values.len() >= 24 {
-                if let Ok(hw) = rapport_analytics::holt_winters::fit_holt_winters(&series.values, 12) {
-                    let f = hw.forecast(12, 0.95);
-                    summary["holt_winters"] =
-                        json!({"period": 12, "sse": hw.sse, "forecast": f.mean, "lower95": f.lower, "upper95": f.upper});
-                }
+            if series.values.len() >= 24
+                && let Ok(hw) = rapport_analytics::holt_winters::fit_holt_winters(&series.values, 12)
+            {
+                let f = hw.forecast(12, 0.95);
+                summary["holt_winters"] = json!({"period": 12, "sse": hw.sse, "forecast": f.mean, "lower95": f.lower, "upper95": f.upper});
             }
             (vec![], summary)
         }

@@ -38,10 +38,10 @@ fn page_items_by_reference(components: &mut utoipa::openapi::Components) {
         .map(String::from)
         .collect();
     for item in items {
-        if let Some(RefOr::T(Schema::Object(page))) = components.schemas.get_mut(&format!("Page_{item}")) {
-            if let Some(RefOr::T(Schema::Array(data))) = page.properties.get_mut("data") {
-                data.items = ArrayItems::RefOrSchema(Box::new(RefOr::Ref(Ref::from_schema_name(item))));
-            }
+        if let Some(RefOr::T(Schema::Object(page))) = components.schemas.get_mut(&format!("Page_{item}"))
+            && let Some(RefOr::T(Schema::Array(data))) = page.properties.get_mut("data")
+        {
+            data.items = ArrayItems::RefOrSchema(Box::new(RefOr::Ref(Ref::from_schema_name(item))));
         }
     }
 }

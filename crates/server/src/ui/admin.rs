@@ -168,29 +168,11 @@ async fn audit(State(state): State<AppState>, user: UiUser, Query(q): Query<Hash
     Ok(render(&page))
 }
 
-/// Objects and actions as the roles page shows them, with their form names.
-const OBJECTS: [(Object, &str); 9] = [
-    (Object::Customer, "customer"),
-    (Object::Company, "company"),
-    (Object::CustomField, "custom_field"),
-    (Object::User, "user"),
-    (Object::Team, "team"),
-    (Object::RoleDef, "role"),
-    (Object::AuditLog, "audit_log"),
-    (Object::Campaign, "campaign"),
-    (Object::Analytics, "analytics"),
-];
-const ACTIONS: [(Action, &str); 9] = [
-    (Action::Read, "read"),
-    (Action::Create, "create"),
-    (Action::Update, "update"),
-    (Action::Delete, "delete"),
-    (Action::Export, "export"),
-    (Action::Pii, "pii"),
-    (Action::Assign, "assign"),
-    (Action::Erase, "erase"),
-    (Action::Run, "run"),
-];
+/// Every object and every action with its name as the API spells it (the roles page's grid and
+/// its form names), so that a new object appears on the page without being listed here.
+fn named<T: serde::Serialize + Copy>(all: &[T]) -> Vec<(T, String)> {
+    all.iter().map(|x| (*x, serde_json::to_value(x).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default())).collect()
+}
 
 #[derive(Template)]
 #[template(path = "admin_roles.html")]
@@ -198,14 +180,14 @@ struct RolesPage {
     user_name: String,
     csrf: String,
     roles: Vec<RoleInfo>,
-    objects: [(Object, &'static str); 9],
-    actions: [(Action, &'static str); 9],
+    objects: Vec<(Object, String)>,
+    actions: Vec<(Action, String)>,
     notice: Option<String>,
 }
 
 impl RolesPage {
     fn grants(&self, r: &RoleInfo, o: &Object) -> String {
-        let names: Vec<&str> = ACTIONS.iter().filter(|(a, _)| r.permissions.allows(*o, *a)).map(|(_, n)| *n).collect();
+        let names: Vec<String> = named(&Action::ALL).into_iter().filter(|(a, _)| r.permissions.allows(*o, *a)).map(|(_, n)| n).collect();
         if names.is_empty() { "—".into() } else { names.join(", ") }
     }
 
@@ -229,8 +211,14 @@ async fn roles_page(state: &AppState, user: &UiUser, notice: Option<String>) -> 
         Err(e) => return refused(e),
     };
     let status = if notice.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-    let page =
-        RolesPage { user_name: user.user().name.clone(), csrf: user.csrf.clone(), roles, objects: OBJECTS, actions: ACTIONS, notice };
+    let page = RolesPage {
+        user_name: user.user().name.clone(),
+        csrf: user.csrf.clone(),
+        roles,
+        objects: named(&Object::ALL),
+        actions: named(&Action::ALL),
+        notice,
+    };
     Ok((status, render(&page)).into_response())
 }
 
@@ -242,9 +230,9 @@ async fn roles(State(state): State<AppState>, user: UiUser) -> Result<Response, 
 async fn save_role(State(state): State<AppState>, user: UiUser, Form(form): Form<Vec<(String, String)>>) -> Result<Response, ApiError> {
     let single: HashMap<String, String> = form.iter().cloned().collect();
     let mut grants = std::collections::BTreeMap::new();
-    for (o, on) in OBJECTS {
+    for (o, on) in named(&Object::ALL) {
         let actions: std::collections::BTreeSet<Action> =
-            ACTIONS.iter().filter(|(_, an)| single.contains_key(&format!("{on}.{an}"))).map(|(a, _)| *a).collect();
+            named(&Action::ALL).into_iter().filter(|(_, an)| single.contains_key(&format!("{on}.{an}"))).map(|(a, _)| a).collect();
         if !actions.is_empty() {
             grants.insert(o, actions);
         }

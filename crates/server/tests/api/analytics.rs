@@ -31,7 +31,7 @@ async fn run(app: &TestApp, token: &str, kind: &str, body: Option<Value>) -> Val
 }
 
 /// 30 people with 1 to 6 invoices each over 2025, spends growing with the index.
-async fn people_with_purchases(app: &TestApp, owner_of: impl Fn(usize) -> Option<i64>) -> Vec<(i64, Vec<(String, i64, String)>)> {
+async fn people_with_purchases(app: &TestApp, owner_of: impl Fn(usize) -> Option<i64>) -> Vec<PersonLines> {
     let mut out = vec![];
     for i in 0..30usize {
         let c = app.customer(json!({"name": format!("Buyer {i:02}"), "owner_id": owner_of(i)})).await;
@@ -56,8 +56,11 @@ async fn people_with_purchases(app: &TestApp, owner_of: impl Fn(usize) -> Option
     out
 }
 
+/// A person's id and their purchase lines: (invoice, amount in minor units, time).
+type PersonLines = (i64, Vec<(String, i64, String)>);
+
 /// What the analytics crate computes for the same purchases.
-fn expected_rfm(data: &[(i64, Vec<(String, i64, String)>)]) -> std::collections::HashMap<i64, (String, String)> {
+fn expected_rfm(data: &[PersonLines]) -> std::collections::HashMap<i64, (String, String)> {
     use rapport_analytics::rfm::{Transaction, rfm};
     let tx: Vec<Transaction> = data
         .iter()

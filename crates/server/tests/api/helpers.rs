@@ -126,10 +126,10 @@ impl TestApp {
     /// Closes the pool and drops the test database.
     pub async fn cleanup(self) {
         self.store.close().await;
-        if let Some((admin, name)) = self.cleanup {
-            if let Ok(mut conn) = sqlx::AnyConnection::connect(&admin).await {
-                let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).execute(&mut conn).await;
-            }
+        if let Some((admin, name)) = self.cleanup
+            && let Ok(mut conn) = sqlx::AnyConnection::connect(&admin).await
+        {
+            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).execute(&mut conn).await;
         }
         if let Some(p) = self.sqlite_path {
             for suffix in ["", "-wal", "-shm"] {

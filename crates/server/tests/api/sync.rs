@@ -46,9 +46,9 @@ async fn a_sync_token_resumes_after_the_last_change_seen() {
 }
 
 /// Two PostgreSQL transactions that take their timestamps in one order and commit in the other:
-/// the first renames a company, writing the company row (its `updated_at` taken), then waits on
-/// a row lock the test holds on one of its people while the second commits; a client polling in
-/// between, and again after the first commits, sees both. (On SQLite writers take turns, so the
+/// the first renames a company, writing the company row (its `updated_at` and its place in the
+/// change order taken), then waits on a row lock the test holds on one of its people while the
+/// second commits; a client polling in between, and again after the first commits, sees both. (On SQLite writers take turns, so the
 /// interleaving cannot happen.)
 #[tokio::test]
 async fn a_change_committed_late_is_not_skipped() {
@@ -86,15 +86,24 @@ async fn a_change_committed_late_is_not_skipped() {
     wait_for_a_lock_wait(&app).await;
     let early = app.patch(&format!("/api/v1/companies/{}", second["id"]), json!({"industry": "early"}), None).await;
     assert_eq!(early.status, StatusCode::OK);
+    // A client polls between the commits, then again after both: whatever it was shown between
+    // (the early change now, or nothing until the late one is in), the two polls together hold
+    // each change exactly once.
     let (between, token) = poll(&app, "companies", &format!("sync_token={token}")).await;
-    assert_eq!(ids(&between), [second["id"].as_i64().unwrap()], "the committed change shows; the waiting one is not committed yet");
+    assert!(!ids(&between).contains(&first["id"].as_i64().unwrap()), "the waiting change is not committed yet");
     sqlx::raw_sql("COMMIT").execute(&mut holder).await.unwrap();
     assert_eq!(late.await.unwrap(), StatusCode::OK);
     let late_record = app.get(&format!("/api/v1/companies/{}", first["id"])).await.body;
     assert!(late_record["updated_at"].as_str() < early.body["updated_at"].as_str(), "the late commit took its time first");
     let (after, _) = poll(&app, "companies", &format!("sync_token={token}")).await;
-    assert_eq!(ids(&after), [first["id"].as_i64().unwrap()], "the late commit is not skipped");
-    assert_eq!(after[0]["name"], "First, renamed");
+    let mut seen = ids(&between);
+    seen.extend(ids(&after));
+    seen.sort();
+    let mut both = vec![first["id"].as_i64().unwrap(), second["id"].as_i64().unwrap()];
+    both.sort();
+    assert_eq!(seen, both, "the late commit is not skipped, and nothing is served twice");
+    let renamed = between.iter().chain(&after).find(|c| c["id"] == first["id"]).unwrap();
+    assert_eq!(renamed["name"], "First, renamed");
     app.cleanup().await;
 }
 

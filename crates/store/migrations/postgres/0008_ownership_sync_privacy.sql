@@ -1,22 +1,20 @@
 -- Sync order, private search words and sealed custom values.
 --
--- change_seq: the place in the change sequence of the transaction that last wrote the row (see
--- the SQLite twin). Here the number comes from a sequence, taken under an advisory lock that is
--- held to the end of the commit, so numbers are handed out in commit order. change_clock is
--- SQLite's counter; it exists here too so that backups move between the engines.
+-- change_seq: the id of the transaction that last wrote the row (pg_current_xact_id). Sync
+-- readers stop short of the oldest transaction still writing in this database, so one that
+-- started first and commits last is served once it commits, never skipped (see the store's
+-- sync_horizon). change_clock is SQLite's counter; it exists here too so that backups move
+-- between the engines.
 CREATE TABLE change_clock (
     id BIGINT PRIMARY KEY CHECK (id = 1),
     seq BIGINT NOT NULL
 );
 INSERT INTO change_clock (id, seq) VALUES (1, 0);
-CREATE SEQUENCE change_seq;
 
-ALTER TABLE customers ADD COLUMN change_seq BIGINT DEFAULT 0;
-ALTER TABLE companies ADD COLUMN change_seq BIGINT DEFAULT 0;
+ALTER TABLE customers ADD COLUMN change_seq BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE companies ADD COLUMN change_seq BIGINT NOT NULL DEFAULT 0;
 CREATE INDEX customers_change_idx ON customers (change_seq, id);
 CREATE INDEX companies_change_idx ON companies (change_seq, id);
-CREATE INDEX customers_unstamped_idx ON customers (id) WHERE change_seq IS NULL;
-CREATE INDEX companies_unstamped_idx ON companies (id) WHERE change_seq IS NULL;
 
 -- Sensitive custom values live sealed in custom_sealed, never in the filterable custom column.
 ALTER TABLE customers ADD COLUMN custom_sealed TEXT;

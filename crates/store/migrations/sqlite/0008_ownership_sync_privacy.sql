@@ -1,22 +1,19 @@
 -- Sync order, private search words and sealed custom values.
 --
--- change_seq: the place in the change sequence of the transaction that last wrote the row. Writes
--- set it to NULL and the commit stamps the transaction's rows with the next number, taken as the
--- last step before commit (see WriteTx::commit), so the sequence grows in commit order and sync
--- clients page by (change_seq, id) without missing a change that committed late. SQLite counts
--- in change_clock; PostgreSQL uses a sequence under a lock held to the end of the commit.
+-- change_seq: the place in the change sequence of the transaction that last wrote the row.
+-- SQLite's writers take turns, so a counter in change_clock bumped once per write transaction
+-- grows in commit order; sync clients page by (change_seq, id) instead of by updated_at, which
+-- is taken before commit and so can appear out of commit order.
 CREATE TABLE change_clock (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     seq INTEGER NOT NULL
 );
 INSERT INTO change_clock (id, seq) VALUES (1, 0);
 
-ALTER TABLE customers ADD COLUMN change_seq INTEGER DEFAULT 0;
-ALTER TABLE companies ADD COLUMN change_seq INTEGER DEFAULT 0;
+ALTER TABLE customers ADD COLUMN change_seq INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE companies ADD COLUMN change_seq INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX customers_change_idx ON customers (change_seq, id);
 CREATE INDEX companies_change_idx ON companies (change_seq, id);
-CREATE INDEX customers_unstamped_idx ON customers (id) WHERE change_seq IS NULL;
-CREATE INDEX companies_unstamped_idx ON companies (id) WHERE change_seq IS NULL;
 
 -- Sensitive custom values live sealed in custom_sealed, never in the filterable custom column.
 ALTER TABLE customers ADD COLUMN custom_sealed TEXT;

@@ -34,13 +34,12 @@ CREATE TABLE activities (
     updated_at TEXT NOT NULL,
     deleted_at TEXT,
     version INTEGER NOT NULL DEFAULT 1,
-    change_seq INTEGER DEFAULT 0
+    change_seq INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX activities_sort_name_idx ON activities (sort_name, id);
 CREATE INDEX activities_updated_idx ON activities (updated_at, id);
 CREATE INDEX activities_created_idx ON activities (created_at, id);
 CREATE INDEX activities_change_idx ON activities (change_seq, id);
-CREATE INDEX activities_unstamped_idx ON activities (id) WHERE change_seq IS NULL;
 CREATE INDEX activities_reindex_idx ON activities (id) WHERE private_text IS NULL;
 CREATE INDEX activities_owner_idx ON activities (owner_id);
 CREATE INDEX activities_customer_idx ON activities (customer_id, id);

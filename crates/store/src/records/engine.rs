@@ -3,7 +3,7 @@
 //!
 //! Every call checks the permission first, applies the actor's record visibility in SQL,
 //! writes its audit row in the change's transaction, and stamps changed rows for sync (see
-//! [`crate::WriteTx::commit`]). A record type implements [`Table`]: its spec, its data type,
+//! [`crate::WriteTx::change_seq`]). A record type implements [`Table`]: its spec, its data type,
 //! and the hooks for what only it does (people keep their company's name searchable; a
 //! company's rename and deletion reach its people). The store's public functions per type
 //! (`get_company`, `list_customers`…) are thin wrappers, so callers keep concrete types.
@@ -283,12 +283,12 @@ impl Store {
         let titles = self.check_refs(tx, actor, spec, &json, None, checked).await?;
         let mut stored = self.stored_form(spec, &json, sensitive);
         T::derived(&mut stored, &titles);
-        tx.changed(spec.plural);
+        let seq = tx.change_seq().await?;
         let now = now_rfc3339();
         let mut q =
             Sql::new(&format!("INSERT INTO {} ({}, created_at, updated_at, change_seq, version) VALUES (", spec.plural, stored.names()));
         stored.bind(&mut q);
-        q.push(", ").arg(now.clone()).push(", ").arg(now).push(", NULL, 1) RETURNING id");
+        q.push(", ").arg(now.clone()).push(", ").arg(now).push(", ").arg(seq).push(", 1) RETURNING id");
         let unique = unique_indexes(spec);
         let unique: Vec<(&str, &str, &str, &str)> =
             unique.iter().map(|(a, b, c, d)| (a.as_str(), b.as_str(), c.as_str(), d.as_str())).collect();
@@ -387,7 +387,7 @@ impl Store {
         let unique = unique_indexes(spec);
         let unique: Vec<(&str, &str, &str, &str)> =
             unique.iter().map(|(a, b, c, d)| (a.as_str(), b.as_str(), c.as_str(), d.as_str())).collect();
-        save_record(tx, spec.plural, q, id, before.version(), &unique).await?;
+        save_record(tx, q, id, before.version(), &unique).await?;
         if let Some(tags) = &stored.tags {
             replace_tags(tx, &format!("{}_tags", spec.name), &format!("{}_id", spec.name), id, tags).await?;
         }

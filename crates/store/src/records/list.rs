@@ -137,6 +137,27 @@ fn field_condition(store: &Store, q: &mut Sql, spec: &RecordSpec, actor: &Actor,
 }
 
 impl Store {
+    /// Where a sync listing stops on PostgreSQL, whose rows carry the id of the transaction that
+    /// wrote them: the oldest transaction still writing in this database, or the next id when
+    /// none is. It is read before the listing takes its own snapshot, so a transaction running
+    /// now is either committed and seen by the listing, or at or past the horizon and served by
+    /// a later poll; a transaction that started first and commits last is never skipped. (The
+    /// activity view gives 32-bit ids: they are put back into the current epoch.) SQLite needs
+    /// none: its writers take turns, so its counter grows in commit order.
+    async fn sync_horizon(&self) -> Result<Option<i64>> {
+        if self.backend != Backend::Postgres {
+            return Ok(None);
+        }
+        let q = crate::sql::sql(
+            "SELECT COALESCE((SELECT min(((x.top >> 32) << 32) + a.backend_xid::text::bigint \
+                 - CASE WHEN a.backend_xid::text::bigint > (x.top & 4294967295) THEN 4294967296 ELSE 0 END) \
+               FROM pg_stat_activity a WHERE a.datname = current_database() AND a.backend_xid IS NOT NULL), x.top) AS h \
+             FROM (SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS top) x",
+            [],
+        );
+        self.read_optional(&q, |r| r.get::<i64>("h")).await
+    }
+
     /// Runs a list query and returns its rows (at most `limit`), each turned into a `T` by `f`,
     /// the next cursor and, for sync listings, the sync token.
     pub(crate) async fn list_rows<T: Send>(
@@ -160,6 +181,7 @@ impl Store {
             )));
         }
         let sync = p.sort == SortField::Changes;
+        let horizon = if sync { self.sync_horizon().await? } else { None };
         let relevance = p.sort == SortField::Relevance;
         // The inner query finds the page's ids with narrow rows (filters, rank, cursor, limit);
         // only those ids are joined to their full rows and companies. Ranking every match with
@@ -223,6 +245,9 @@ impl Store {
             // Tombstones included: that is how a syncing client learns of deletions.
             if let Some(t) = &p.updated_since {
                 q.push(&format!(" AND {a}.updated_at > ")).arg(t.clone());
+            }
+            if let Some(h) = horizon {
+                q.push(&format!(" AND {a}.change_seq < ")).arg(h);
             }
         } else {
             q.push(&format!(" AND {a}.deleted_at IS NULL"));

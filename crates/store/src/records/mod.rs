@@ -16,10 +16,10 @@ use crate::{Error, Result, WriteTx, unique_violation};
 
 /// Refuses an owner id that is not an active user, naming the field.
 pub(crate) async fn check_owner(tx: &mut Transaction<'static, Any>, owner_id: Option<i64>) -> Result<()> {
-    if let Some(id) = owner_id {
-        if sql("SELECT id FROM users WHERE id = ? AND is_active = 1", [id.into()]).fetch_optional(&mut **tx).await?.is_none() {
-            return Err(Error::Invalid(ValidationErrors::single("owner_id", format!("there is no active user with id {id}"))));
-        }
+    if let Some(id) = owner_id
+        && sql("SELECT id FROM users WHERE id = ? AND is_active = 1", [id.into()]).fetch_optional(&mut **tx).await?.is_none()
+    {
+        return Err(Error::Invalid(ValidationErrors::single("owner_id", format!("there is no active user with id {id}"))));
     }
     Ok(())
 }
@@ -92,17 +92,10 @@ pub(crate) async fn save_versioned(
 }
 
 /// [`save_versioned`] for a record table that sync clients follow: the row joins the
-/// transaction's change (see [`WriteTx::commit`]).
-pub(crate) async fn save_record(
-    tx: &mut WriteTx,
-    table: &'static str,
-    mut q: Sql,
-    id: i64,
-    version: i64,
-    unique: &[(&str, &str, &str, &str)],
-) -> Result<()> {
-    tx.changed(table);
-    q.push(", change_seq = NULL");
+/// transaction's change (see [`WriteTx::change_seq`]).
+pub(crate) async fn save_record(tx: &mut WriteTx, mut q: Sql, id: i64, version: i64, unique: &[(&str, &str, &str, &str)]) -> Result<()> {
+    let seq = tx.change_seq().await?;
+    q.push(", change_seq = ").arg(seq);
     save_versioned(tx, q, id, version, unique).await
 }
 
@@ -110,10 +103,10 @@ pub(crate) async fn save_record(
 /// `updated_since` sync reports.
 pub(crate) async fn soft_delete(tx: &mut WriteTx, table: &'static str, id: i64) -> Result<()> {
     let now = now_rfc3339();
-    tx.changed(table);
+    let seq = tx.change_seq().await?;
     sql(
-        &format!("UPDATE {table} SET deleted_at = ?, updated_at = ?, change_seq = NULL, version = version + 1 WHERE id = ?"),
-        [now.clone().into(), now.into(), id.into()],
+        &format!("UPDATE {table} SET deleted_at = ?, updated_at = ?, change_seq = ?, version = version + 1 WHERE id = ?"),
+        [now.clone().into(), now.into(), seq.into(), id.into()],
     )
     .execute(&mut ***tx)
     .await?;
@@ -124,8 +117,8 @@ pub(crate) async fn soft_delete(tx: &mut WriteTx, table: &'static str, id: i64) 
 /// now, without a new version: what they show changed (a joined name), not what they hold, so
 /// sync clients fetch them again but nobody's edit of them is refused.
 pub(crate) async fn touch(tx: &mut WriteTx, table: &'static str, cond: &str, arg: i64) -> Result<u64> {
-    tx.changed(table);
-    let q = sql(&format!("UPDATE {table} SET updated_at = ?, change_seq = NULL WHERE {cond}"), [now_rfc3339().into(), arg.into()]);
+    let seq = tx.change_seq().await?;
+    let q = sql(&format!("UPDATE {table} SET updated_at = ?, change_seq = ? WHERE {cond}"), [now_rfc3339().into(), seq.into(), arg.into()]);
     Ok(q.execute(&mut ***tx).await?)
 }
 
