@@ -89,7 +89,8 @@ pub const FORMAT_VERSION: i64 = 1;
 /// Tables that migrations or the server itself fill, not users: ignored when deciding whether
 /// a restore target is empty (their rows are replaced by the backup's). `change_clock` holds the
 /// change counter; `server_secrets` gets its key the first time the UI renders a form.
-pub const SEEDED_TABLES: &[&str] = &["change_clock", "server_secrets"];
+/// `pipelines` and `pipeline_stages` hold the default pipeline the 0010 migration seeds.
+pub const SEEDED_TABLES: &[&str] = &["change_clock", "server_secrets", "pipelines", "pipeline_stages"];
 
 /// Rows fetched per keyset batch.
 const BATCH: i64 = 1000;
@@ -753,8 +754,9 @@ impl Store {
         }
         // The change sequence goes on past every restored row's number, whichever engine numbered
         // them, so sync clients holding a token see every later change.
-        let top = "(SELECT MAX(n) FROM (SELECT MAX(change_seq) AS n FROM customers UNION ALL SELECT MAX(change_seq) FROM companies \
-                   UNION ALL SELECT MAX(seq) FROM change_clock) s)";
+        let stamps: Vec<String> =
+            crate::records::engine::SPECS.iter().map(|s| format!("SELECT MAX(change_seq) AS n FROM {} UNION ALL ", s.plural)).collect();
+        let top = format!("(SELECT MAX(n) FROM ({} SELECT MAX(seq) FROM change_clock) s)", stamps.concat());
         let resume = match self.backend {
             Backend::Sqlite => format!("UPDATE change_clock SET seq = {top} WHERE seq < {top}"),
             Backend::Postgres => format!("SELECT setval('change_seq', COALESCE({top}, 0) + 1, false)"),

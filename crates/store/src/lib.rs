@@ -24,6 +24,7 @@ mod purchases;
 mod records;
 mod roles;
 mod row;
+mod sales;
 mod sealed;
 mod secrets;
 mod sql;
@@ -32,6 +33,9 @@ mod users;
 
 pub use backup::{BackupError, BackupSummary, RestoreSummary};
 pub use purchases::{PurchaseRow, Score};
+pub use sales::opportunities::StageTotal;
+pub use sales::pipelines::PipelineSet;
+pub use sales::win_data::{DealDataset, DealRow};
 pub use sealed::ResealSummary;
 pub use users::{LoginRefused, Scopes, Session};
 // What store calls return are domain types; the common ones are re-exported so that callers
@@ -70,6 +74,10 @@ pub enum Error {
         /// What is duplicated.
         message: String,
     },
+    /// The record's state does not allow the change now (a won deal moved without reopening);
+    /// the refusal names the field and the actions allowed instead.
+    #[error("{0}")]
+    Refused(#[from] rapport_domain::sales::Refused),
     /// A sealed value could not be opened (missing or wrong key); the message says which.
     #[error("encryption: {0}")]
     Crypto(String),
@@ -85,6 +93,15 @@ pub enum Error {
     /// The same, from a read on the calling thread (see [`local`]).
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+}
+
+impl From<rapport_domain::sales::Rejected> for Error {
+    fn from(r: rapport_domain::sales::Rejected) -> Error {
+        match r {
+            rapport_domain::sales::Rejected::Invalid(v) => Error::Invalid(v),
+            rapport_domain::sales::Rejected::Refused(r) => Error::Refused(r),
+        }
+    }
 }
 
 /// Result of a store call.
