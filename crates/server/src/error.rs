@@ -46,6 +46,10 @@ pub enum ApiError {
         /// What is duplicated.
         message: String,
     },
+    /// 409: the record's state does not allow the change now (a won deal moved without
+    /// reopening); the problem names the field and the actions allowed instead.
+    #[error("{0}")]
+    Refused(rapport_domain::sales::Refused),
     /// 429: too many failed sign-ins; the `String` is when to try again (RFC 3339).
     #[error("too many failed sign-ins for this email: try again after {0}")]
     Locked(String),
@@ -81,6 +85,10 @@ pub struct Problem {
     /// Per-field problems.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// For a change the record's state refuses (409 `refused`): the actions allowed now, e.g.
+    /// `["reopen"]` for a won deal (empty when the state is final).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed_actions: Option<Vec<String>>,
 }
 
 impl ApiError {
@@ -97,7 +105,8 @@ impl ApiError {
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", "Authentication required"),
             ApiError::Forbidden(_) | ApiError::ForbiddenField { .. } => (StatusCode::FORBIDDEN, "forbidden", "Not allowed"),
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not-found", "Not found"),
-            ApiError::Conflict { .. } => (StatusCode::CONFLICT, "conflict", "Duplicate value"),
+            ApiError::Conflict { .. } => (StatusCode::CONFLICT, "conflict", "Conflict"),
+            ApiError::Refused(_) => (StatusCode::CONFLICT, "refused", "Not allowed in the record's current state"),
             ApiError::PreconditionFailed(_) => (StatusCode::PRECONDITION_FAILED, "version-mismatch", "The record has changed"),
             ApiError::Locked(_) => (StatusCode::TOO_MANY_REQUESTS, "locked", "Temporarily locked"),
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "Method not allowed"),
@@ -120,9 +129,17 @@ impl ApiError {
             ApiError::Internal(_) => ("something went wrong on our side; it has been logged".into(), vec![]),
             ApiError::Unavailable(_) => ("the database does not answer; the cause is in the server log".into(), vec![]),
             ApiError::TooLarge(_) => (self.to_string(), vec![FieldError { field: "body".into(), message: self.to_string() }]),
+            ApiError::Refused(r) => {
+                let field = r.field.unwrap_or(r.object).to_string();
+                (r.to_string(), vec![FieldError { field, message: r.to_string() }])
+            }
             other => (other.to_string(), vec![]),
         };
-        Problem { kind: format!("/problems/{kind}"), title: title.into(), status: status.as_u16(), detail, errors }
+        let allowed_actions = match self {
+            ApiError::Refused(r) => Some(r.allowed.iter().map(|a| a.to_string()).collect()),
+            _ => None,
+        };
+        Problem { kind: format!("/problems/{kind}"), title: title.into(), status: status.as_u16(), detail, errors, allowed_actions }
     }
 }
 
@@ -162,6 +179,7 @@ impl From<rapport_store::Error> for ApiError {
             E::Invalid(v) => ApiError::Invalid(v),
             E::Conflict { field, message } => ApiError::Conflict { field, message },
             E::Forbidden { field, message } => ApiError::ForbiddenField { field, message },
+            E::Refused(r) => ApiError::Refused(r),
             e @ E::VersionMismatch { .. } => ApiError::PreconditionFailed(format!("{e}; reload it and apply your change again")),
             e @ (E::Db(_) | E::Sqlite(_)) => ApiError::Internal(e.to_string()),
             E::Crypto(e) => ApiError::Internal(e),

@@ -21,6 +21,7 @@ pub mod companies;
 pub mod custom_fields;
 pub mod customers;
 pub mod openapi;
+pub mod sales;
 pub mod tokens;
 
 #[derive(OpenApi)]
@@ -44,6 +45,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(analytics::router())
         .merge(campaigns::router())
         .merge(tokens::router())
+        .merge(sales::pipelines::router())
+        .merge(sales::opportunities::router())
         .routes(utoipa_axum::routes!(healthz))
         .routes(utoipa_axum::routes!(metrics))
 }

@@ -76,6 +76,10 @@ pub fn form_errors(form: HashMap<String, String>, e: rapport_store::Error) -> Re
         |errors: &[rapport_domain::FieldError]| forms::FormState { values: form.clone(), errors: HashMap::new() }.with_errors(errors);
     Ok(match e {
         E::Invalid(v) => (with(&v.0), Some("Please correct the fields marked below.".to_string())),
+        E::Refused(r) => {
+            let field = r.field.unwrap_or(r.object).to_string();
+            (with(&[rapport_domain::FieldError { field, message: r.to_string() }]), Some(r.to_string()))
+        }
         E::Conflict { field, message } | E::Forbidden { field, message } => {
             (with(&[rapport_domain::FieldError { field, message: message.clone() }]), Some(message))
         }

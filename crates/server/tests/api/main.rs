@@ -13,6 +13,7 @@ mod encryption;
 mod errors;
 mod lists;
 mod meta;
+mod opportunities;
 mod ownership;
 mod privacy;
 mod security;
