@@ -22,6 +22,7 @@ mod companies;
 mod customers;
 mod forms;
 pub mod records;
+mod sales;
 mod session;
 
 /// UI routes and static assets; `state` is what the CSRF check reads sessions from.
@@ -33,6 +34,7 @@ pub fn router(state: &AppState) -> axum::Router<AppState> {
         .merge(companies::router())
         .merge(admin::router())
         .merge(analytics::router())
+        .merge(sales::router())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), session::require_csrf));
     axum::Router::new()
         .route("/", get(|| async { Redirect::to("/customers") }))
