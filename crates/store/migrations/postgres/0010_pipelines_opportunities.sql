@@ -87,6 +87,8 @@ CREATE INDEX opportunities_campaign_idx ON opportunities (campaign_id);
 -- The board reads one stage of a pipeline at a time, largest deals first.
 CREATE INDEX opportunities_board_idx ON opportunities (pipeline_id, stage, (COALESCE(amount_minor, -9223372036854775807)), id);
 CREATE INDEX opportunities_status_idx ON opportunities (status);
+-- The board's column heads (count and amounts per stage and currency) without reading rows.
+CREATE INDEX opportunities_totals_idx ON opportunities (pipeline_id, stage, currency, owner_id, amount_minor) WHERE deleted_at IS NULL;
 CREATE INDEX opportunities_amount_idx ON opportunities ((COALESCE(amount_minor, -9223372036854775807)), id);
 CREATE INDEX opportunities_close_date_idx ON opportunities ((COALESCE(expected_close_date, '')), id);
 CREATE INDEX opportunities_closed_at_idx ON opportunities ((COALESCE(closed_at, '')), id);
@@ -105,4 +107,5 @@ CREATE TABLE opportunity_stage_changes (
     at TEXT NOT NULL,
     actor_id BIGINT REFERENCES users (id)
 );
-CREATE INDEX opportunity_stage_changes_opportunity_idx ON opportunity_stage_changes (opportunity_id, at, id);
+-- Covering what the history and the win-probability model read of it.
+CREATE INDEX opportunity_stage_changes_opportunity_idx ON opportunity_stage_changes (opportunity_id, at, id, pipeline_id, to_stage, outcome);

@@ -87,11 +87,7 @@ fn stage_change(r: &dyn Row) -> Result<StageChange> {
 }
 
 /// The columns [`stage_change`] reads, of `opportunity_stage_changes` aliased `c`.
-pub(crate) const CHANGE_COLS: &str = "c.opportunity_id, c.pipeline_id, c.from_stage, c.to_stage, c.outcome, c.at, c.actor_id";
-
-pub(crate) fn change_row(r: &dyn Row) -> Result<(i64, StageChange)> {
-    Ok((r.get("opportunity_id")?, stage_change(r)?))
-}
+const CHANGE_COLS: &str = "c.pipeline_id, c.from_stage, c.to_stage, c.outcome, c.at, c.actor_id";
 
 /// One stage's opportunities on a board: how many, and their amounts by currency.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,7 +9,6 @@ use rapport_domain::permissions::{Action, Actor, Object, require};
 use rapport_domain::sales::opportunity::StageChange;
 use rapport_domain::sales::pipeline::StageOutcome;
 
-use super::opportunities::{CHANGE_COLS, change_row};
 use crate::records::visible;
 use crate::sql::{Sql, sql};
 use crate::{Backend, Result, Store};
@@ -42,7 +41,8 @@ pub struct DealRow {
 pub struct DealDataset {
     /// The opportunities, by id.
     pub deals: Vec<DealRow>,
-    /// Each one's stage history, oldest first.
+    /// Each one's stage history, oldest first (without `from_stage` and `actor_id`, which the
+    /// model does not read).
     pub history: HashMap<i64, Vec<StageChange>>,
     /// When activities were logged on each one (RFC 3339 UTC), in no particular order.
     pub activity_times: HashMap<i64, Vec<String>>,
@@ -75,17 +75,38 @@ impl Store {
                 })
             })
             .await?;
-        let mut q = Sql::new(&format!(
-            "SELECT {CHANGE_COLS} FROM opportunity_stage_changes c JOIN opportunities r ON r.id = c.opportunity_id \
-             WHERE r.deleted_at IS NULL AND r.pipeline_id = "
-        ));
+        // What the model needs of each change, from the covering index; sorted here, which is
+        // cheaper than asking the engine to sort a join of every deal's history.
+        let mut q = Sql::new(
+            "SELECT c.id, c.opportunity_id, c.pipeline_id, c.to_stage, c.outcome, c.at FROM opportunities r \
+             JOIN opportunity_stage_changes c ON c.opportunity_id = r.id WHERE r.deleted_at IS NULL AND r.pipeline_id = ",
+        );
         q.arg(pipeline_id);
         visible(&mut q, actor, "r");
-        q.push(" ORDER BY c.opportunity_id, c.at, c.id");
-        let mut history: HashMap<i64, Vec<StageChange>> = HashMap::new();
-        for (id, c) in self.read(&q, |r| change_row(r)).await? {
-            history.entry(id).or_default().push(c);
+        let mut history: HashMap<i64, Vec<(String, i64, StageChange)>> = HashMap::new();
+        let rows = self
+            .read(&q, |r| {
+                let change = StageChange {
+                    pipeline_id: r.get("pipeline_id")?,
+                    from_stage: None,
+                    to_stage: r.get("to_stage")?,
+                    outcome: StageOutcome::parse(&r.get::<String>("outcome")?).unwrap_or_default(),
+                    at: r.get("at")?,
+                    actor_id: None,
+                };
+                Ok((r.get::<i64>("opportunity_id")?, r.get::<i64>("id")?, change))
+            })
+            .await?;
+        for (deal, id, c) in rows {
+            history.entry(deal).or_default().push((c.at.clone(), id, c));
         }
+        let history = history
+            .into_iter()
+            .map(|(deal, mut changes)| {
+                changes.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+                (deal, changes.into_iter().map(|(_, _, c)| c).collect())
+            })
+            .collect();
         let activity_times = self.opportunity_activity_times(actor, pipeline_id).await?;
         Ok(DealDataset { deals, history, activity_times })
     }
