@@ -5,6 +5,34 @@
 //   said and the card put back where it really is. Dropping onto a lost column asks why; a
 //   closed card is reopened (after asking) into an open column, or with its Reopen button.
 // - "Show more" appends a column's next cards; the learned win probabilities arrive afterwards.
+// - On a deal's page, its learned win probability and the factors behind it.
+(function () {
+  var slot = document.getElementById("deal-win");
+  if (!slot) return;
+  fetch(slot.dataset.win, { credentials: "same-origin", headers: { Accept: "application/json" } })
+    .then(function (r) { return r.json(); })
+    .then(function (j) {
+      slot.replaceChildren();
+      var p = function (cls, txt) { var e = document.createElement("p"); e.className = cls; e.textContent = txt; slot.appendChild(e); return e; };
+      if (!j.ok || !j.deal) { p("muted small", j.ok ? "This deal is not in the model's pipeline view." : j.message); return; }
+      var big = p("win-big", "");
+      var strong = document.createElement("strong");
+      strong.textContent = Math.round(j.deal.p * 100) + "%";
+      big.append(strong, " learned · stage says " + Math.round(j.deal.stage_p * 100) + "%");
+      var ul = document.createElement("ul");
+      ul.className = "factors";
+      j.deal.factors.forEach(function (f) {
+        var li = document.createElement("li");
+        li.className = f.contribution > 0 ? "up" : "down";
+        li.textContent = f.label + " (" + (f.contribution > 0 ? "+" : "\u2212") + Math.abs(f.contribution).toFixed(1) + ")";
+        ul.appendChild(li);
+      });
+      slot.appendChild(ul);
+      p("muted small", "Learned from " + j.n_closed + " closed deals; held-out ROC AUC " + j.auc.toFixed(2) + ".");
+    })
+    .catch(function () { slot.textContent = ""; });
+})();
+
 (function () {
   var board = document.getElementById("board");
   if (!board) return;
@@ -144,7 +172,8 @@
   function showWin(card) {
     var slot = card.querySelector("[data-win-for]");
     var w = wins && wins[card.dataset.id];
-    if (!slot || !w) return;
+    if (!slot) return;
+    if (!w || card.dataset.status !== "open") { slot.textContent = ""; return; }
     slot.textContent = "Win " + Math.round(w.p * 100) + "% · stage " + Math.round(w.stage_p * 100) + "%";
     slot.title = w.top;
     slot.className = "deal-win small " + (w.p >= w.stage_p ? "up" : "down");

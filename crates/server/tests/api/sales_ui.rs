@@ -126,7 +126,13 @@ async fn the_deal_page_shows_its_history_and_moves_without_script() {
         let (status, html) = page(&app, &format!("/opportunities/{}", d["id"]), &cookie).await;
         assert_eq!(status, StatusCode::OK);
         assert!(html.contains("Initech") && html.contains("9,900.00 USD") && html.contains("Stage history"), "{html}");
-        assert!(html.contains("needs at least 20"), "the win probability says why it is missing");
+        assert!(
+            html.contains(&format!("/pipelines/1/win_probability.json?opportunity={}", d["id"])),
+            "the page fetches its win probability"
+        );
+        let (status, win) = page(&app, &format!("/pipelines/1/win_probability.json?opportunity={}", d["id"]), &cookie).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(win.contains("\"ok\":false") && win.contains("needs at least 20"), "it says why there is none yet: {win}");
         let csrf = csrf_of(&html);
         let (status, headers, _) =
             form(&app, &format!("/opportunities/{}/move", d["id"]), Some(&cookie), &format!("_csrf={csrf}&stage=lost&version=1")).await;

@@ -67,6 +67,15 @@ async fn the_owners_record_predicts_and_the_report_says_so() {
         );
         assert_eq!(pred(&e["id"])["currency"], "EUR");
 
+        // The board and the deal page read the same model through the session.
+        let cookie = crate::ui::session(&app, crate::helpers::ADMIN_EMAIL).await;
+        let (status, body) = crate::ui::page(&app, &format!("/pipelines/1/win_probability.json?opportunity={}", w["id"]), &cookie).await;
+        assert_eq!(status, StatusCode::OK);
+        let ui: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(ui["predictions"].as_object().map(|p| p.len()), Some(3));
+        assert_eq!(ui["deal"]["p"], pw["probability"]);
+        assert!(ui["deal"]["factors"][0]["label"].as_str().unwrap().starts_with("owner often wins"), "{ui}");
+
         // Too few closed deals, as a rep who sees only their own (none closed): 422 saying so.
         let rep = app.user_token("rep@example.com", Role::SalesRep).await;
         deal(&app, &rep, json!({"name": "Rep's", "currency": "USD"})).await;

@@ -206,7 +206,14 @@ async fn more_cards(
 
 /// The board's (and the deal page's) view of the model: each open deal's probability and
 /// strongest factor, the held-out AUC and the weighted pipeline; or why there is no model.
-async fn win_json(State(state): State<AppState>, user: UiUser, Path(id): Path<i64>) -> Result<Response, ApiError> {
+/// With `opportunity=ID`, that deal's prediction comes with all its factors as `deal`.
+async fn win_json(
+    State(state): State<AppState>,
+    user: UiUser,
+    Path(id): Path<i64>,
+    QueryPairs(pairs): QueryPairs,
+) -> Result<Response, ApiError> {
+    let one: Option<i64> = pairs.iter().find(|(k, _)| k == "opportunity").and_then(|(_, v)| v.parse().ok());
     let report = match win_probability(&state.store, user.actor(), id).await {
         Ok(r) => r,
         Err(WinError::Data(m)) => return Ok(Json(json!({"ok": false, "message": m})).into_response()),
@@ -229,9 +236,14 @@ async fn win_json(State(state): State<AppState>, user: UiUser, Path(id): Path<i6
                 "by_stage": money(w.weighted_by_stage_minor, &w.currency), "by_model": money(w.weighted_by_model_minor, &w.currency)})
         })
         .collect();
+    let deal = one.and_then(|o| report.prediction(o)).map(|p| {
+        let factors: Vec<Value> = p.factors.iter().map(|f| json!({"label": f.label, "contribution": f.contribution})).collect();
+        json!({"p": p.probability, "stage_p": p.stage_probability, "factors": factors})
+    });
     let h = &report.model.holdout;
-    Ok(Json(json!({"ok": true, "auc": h.auc, "accuracy": h.accuracy, "n_closed": report.model.n_closed, "predictions": predictions, "weighted": weighted}))
-        .into_response())
+    Ok(Json(json!({"ok": true, "auc": h.auc, "accuracy": h.accuracy, "n_closed": report.model.n_closed, "predictions": predictions,
+        "weighted": weighted, "deal": deal}))
+    .into_response())
 }
 
 /// `/lookup/pipelines?q=…`: the pipeline type-ahead of the deal form.

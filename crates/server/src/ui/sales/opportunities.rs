@@ -22,7 +22,6 @@ use crate::AppState;
 use crate::api::sales::opportunities::OpportunityHistory;
 use crate::error::ApiError;
 use crate::extract::{Form, Path};
-use crate::sales::win_probability::{Prediction, WinError, win_probability};
 use crate::ui::records::{Pages, UiRecord, input_of, routes, to_json, users};
 use crate::ui::{UiUser, render};
 
@@ -113,8 +112,8 @@ struct DetailPage {
     time_in_stages: Vec<(String, String, u32)>,
     cycle: Option<String>,
     in_stage: Option<String>,
-    win: Option<Prediction>,
-    win_note: String,
+    /// Where the page's script fetches this open deal's win probability and factors.
+    win_url: Option<String>,
     notice: Option<String>,
 }
 
@@ -162,18 +161,9 @@ async fn detail_page(state: &AppState, user: &UiUser, id: i64, notice: Option<St
         .iter()
         .map(|t| (stage_name(pipelines.iter().find(|p| Some(p.id) == t.pipeline_id), &t.stage), duration(t.seconds), t.visits))
         .collect();
-    let (win, win_note) = match (o.data.status.is_closed(), o.data.pipeline_id) {
-        (true, _) | (_, None) => (None, "Closed deals are what the model learns from.".to_string()),
-        (false, Some(pid)) => match win_probability(&state.store, actor, pid).await {
-            Ok(r) => {
-                let note = format!("Learned from {} closed deals; held-out ROC AUC {:.2}.", r.model.n_closed, r.model.holdout.auc);
-                (r.prediction(id).cloned(), note)
-            }
-            Err(WinError::Data(m)) => (None, m),
-            Err(WinError::Store(e)) => return Err(e.into()),
-            Err(e @ WinError::Task(_)) => return Err(ApiError::Internal(e.to_string())),
-        },
-    };
+    // The model learns from every closed deal of the pipeline: it arrives after the page.
+    let win_url =
+        o.data.pipeline_id.filter(|_| !o.data.status.is_closed()).map(|p| format!("/pipelines/{p}/win_probability.json?opportunity={id}"));
     let page = DetailPage {
         user_name: user.user().name.clone(),
         csrf: user.csrf.clone(),
@@ -188,8 +178,7 @@ async fn detail_page(state: &AppState, user: &UiUser, id: i64, notice: Option<St
         time_in_stages,
         cycle: measured.cycle_seconds.map(duration),
         in_stage: measured.seconds_in_current_stage.map(duration),
-        win,
-        win_note,
+        win_url,
         notice,
         o,
     };
