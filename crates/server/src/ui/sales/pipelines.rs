@@ -145,7 +145,8 @@ fn stages_of(form: &HashMap<String, String>) -> (Vec<StageInput>, Vec<String>, V
         })
         .collect();
     rows.sort_by_key(|r| (r.position, r.index));
-    let kept: Vec<&StageRow> = rows.iter().filter(|r| !r.removed && !(r.key.is_empty() && r.name.is_empty())).collect();
+    let blank = |r: &StageRow| r.key.is_empty() && r.name.is_empty();
+    let kept: Vec<&StageRow> = rows.iter().filter(|r| !r.removed && !blank(r)).collect();
     let labels = kept.iter().map(|r| format!("'{}'", if r.name.is_empty() { &r.key } else { &r.name })).collect();
     let stages = kept
         .iter()
