@@ -64,6 +64,60 @@ async function field(page, label) {
   return text(page.locator(`section.card dl dt:text-is("${label}") + dd`).first());
 }
 
+/** The pipeline board: drag and drop moves a deal, a stale card is put right, a lost column
+ * asks why, a closed card reopens, and the learned win probabilities show. */
+async function boardChecks() {
+  step = "the Deals board renders its columns and learned win probabilities";
+  // Wide enough for every column: a drag that scrolls the board sideways would start on
+  // whatever card then lies under the pointer.
+  await page.setViewportSize({ width: 1680, height: 900 });
+  await page.goto(url("/pipelines/board"));
+  check(/^\/pipelines\/\d+\/board$/.test(pathOf(page)), `Deals did not open a board: ${page.url()}`);
+  const col = (p, stage) => p.locator(`section.column[data-stage="${stage}"]`);
+  // Dropped on the column's head: a long column's middle may be far below, and scrolling
+  // there while the drag starts would pick up another card.
+  const head = { targetPosition: { x: 60, y: 16 } };
+  check((await page.locator("section.column").count()) >= 6, "the Sales board has fewer than six columns");
+  await page.locator("#weighted", { hasText: "ROC AUC" }).waitFor();
+  await page.locator("article.deal .deal-win", { hasText: /^Win \d+%/ }).first().waitFor();
+  log(`board: ${await text(page.locator("#weighted"))}`);
+
+  step = "dragging a card to the next column moves the deal";
+  const card = col(page, "qualification").locator("article.deal").first();
+  const id = await card.getAttribute("data-id");
+  const version = Number(await card.getAttribute("data-version"));
+  const other = await context.newPage();
+  await other.setViewportSize({ width: 1680, height: 900 });
+  await other.goto(page.url());
+  await card.dragTo(col(page, "needs_analysis"), head);
+  await col(page, "needs_analysis").locator(`#deal-${id}[data-version="${version + 1}"]`).waitFor();
+  check((await text(page.locator("#board-status"))).includes("moved to Needs analysis"), "no confirmation of the move");
+
+  step = "a card someone moved first answers 412, says so and shows where the deal is";
+  await other.locator(`#deal-${id}`).dragTo(col(other, "proposal"), head);
+  await other.locator("#board-status", { hasText: "Someone moved" }).waitFor();
+  await col(other, "needs_analysis").locator(`#deal-${id}[data-version="${version + 1}"]`).waitFor();
+  await other.close();
+
+  step = "dropping a card on Lost asks for the reason, and a closed card offers Reopen";
+  page.once("dialog", (d) => d.accept("Chose a cheaper tool"));
+  await page.locator(`#deal-${id}`).dragTo(col(page, "lost"), head);
+  const lost = col(page, "lost").locator(`#deal-${id}[data-status="lost"]`);
+  await lost.waitFor();
+  await shot(page, "board.png");
+  await lost.locator("form.reopen button").click();
+  await col(page, "qualification").locator(`#deal-${id}[data-status="open"]`).waitFor();
+
+  step = "the deal page shows the moves in its stage history";
+  await Promise.all([page.waitForURL(new RegExp(`/opportunities/${id}$`)), page.locator(`#deal-${id} a.deal-name`).click()]);
+  const rows = await page.locator("section.card table.list tbody tr").allInnerTexts();
+  check(rows.length >= 4 && rows.some((r) => r.includes("Lost")), `the history does not show the moves: ${rows.join(" | ")}`);
+  await page.locator("#deal-win", { hasText: "learned" }).waitFor();
+  log(`deal ${id}: ${rows.length} history rows; ${await text(page.locator("#deal-win p.win-big"))}`);
+  await shot(page, "opportunity.png");
+  await page.setViewportSize(VIEWPORT);
+}
+
 const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "rapport-e2e-chromium-"));
 const problems = []; // JavaScript errors and 5xx responses seen on any page
 let context;
@@ -315,6 +369,8 @@ async function main() {
   await page.goto(url("/leads"));
   await shot(page, "leads.png");
   log(`web lead "${leadName}" listed as new`);
+
+  await boardChecks();
 
   step = "no JavaScript errors or server errors";
   check(problems.length === 0, problems.join("\n  "));

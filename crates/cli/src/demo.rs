@@ -12,6 +12,8 @@ use rapport_domain::values::Region;
 use rapport_store::{NewUser, Store};
 use serde_json::{Map, Value, json};
 
+mod deals;
+
 /// The demo admin's login.
 pub const ADMIN_EMAIL: &str = "admin@rapport.test";
 /// The demo admin's password (demo data only; printed at start).
@@ -326,6 +328,7 @@ pub async fn build(store: &Store, people: usize, companies: usize, seed: u64) ->
     let pb = bar(companies, "companies");
     let mut company_ids = Vec::with_capacity(companies);
     let mut company_domains = Vec::with_capacity(companies);
+    let mut company_names = Vec::with_capacity(companies);
     for chunk in (0..companies).collect::<Vec<_>>().chunks(500) {
         let mut batch = Vec::with_capacity(chunk.len());
         for &i in chunk {
@@ -348,12 +351,15 @@ pub async fn build(store: &Store, people: usize, companies: usize, seed: u64) ->
             batch.push(input.apply(None, &company_defs, Region::US).map_err(|e| anyhow::anyhow!("demo company invalid: {e}"))?);
             company_domains.push(domain);
         }
-        company_ids.extend(store.create_companies_batch(&system, &batch).await?);
+        let ids = store.create_companies_batch(&system, &batch).await?;
+        company_names.extend(ids.iter().zip(&batch).map(|(id, c)| (*id, c.name.clone())));
+        company_ids.extend(ids);
         pb.inc(chunk.len() as u64);
     }
     pb.finish();
 
     let pb = bar(people, "people");
+    let mut prospects = Vec::with_capacity(people);
     for chunk in (0..people).collect::<Vec<_>>().chunks(1000) {
         let mut batch = Vec::with_capacity(chunk.len());
         for &i in chunk {
@@ -398,9 +404,11 @@ pub async fn build(store: &Store, people: usize, companies: usize, seed: u64) ->
         let ids = store.create_customers_batch(&system, &batch).await?;
         let lines: Vec<(i64, Purchase)> = ids.iter().zip(&batch).flat_map(|(id, d)| purchases(&mut rng, *id, d.lifecycle_stage)).collect();
         store.add_purchases_batch(&system, &lines).await?;
+        prospects.extend(ids.iter().zip(&batch).map(|(id, d)| (*id, d.company_id, d.owner_id, d.lifecycle_stage)));
         pb.inc(chunk.len() as u64);
     }
     pb.finish();
+    deals::build(store, &owners, &company_names, &prospects, seed).await?;
     // Score everyone as the analytics pages would, so tiers and segments show from the start.
     // Two to three campaigns a month over the purchases' span.
     let mut campaigns = vec![];

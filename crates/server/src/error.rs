@@ -46,16 +46,16 @@ pub enum ApiError {
         /// What is duplicated.
         message: String,
     },
+    /// 409: the record's state does not allow the change now (a won deal moved without
+    /// reopening); the problem names the field and the actions allowed instead.
+    #[error("{0}")]
+    Refused(rapport_domain::sales::Refused),
     /// 429: too many failed sign-ins; the `String` is when to try again (RFC 3339).
     #[error("too many failed sign-ins for this email: try again after {0}")]
     Locked(String),
     /// 429: too many submissions of a public form from one address; when to try again.
     #[error("too many submissions from your address: try again after {0}")]
     Throttled(String),
-    /// 409: the record's state does not allow this now; the problem names the actions that
-    /// are allowed (`allowed`).
-    #[error("{0}")]
-    Refused(rapport_domain::sales::Refused),
     /// 412: `If-Match` is stale.
     #[error("{0}")]
     PreconditionFailed(String),
@@ -88,9 +88,10 @@ pub struct Problem {
     /// Per-field problems.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
-    /// Refusals of a state (409): the actions allowed now, possibly none.
+    /// For a change the record's state refuses (409 `refused`): the actions allowed now, e.g.
+    /// `["reopen"]` for a won deal (empty when the state is final).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub allowed: Option<Vec<String>>,
+    pub allowed_actions: Option<Vec<String>>,
 }
 
 impl ApiError {
@@ -107,11 +108,11 @@ impl ApiError {
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", "Authentication required"),
             ApiError::Forbidden(_) | ApiError::ForbiddenField { .. } => (StatusCode::FORBIDDEN, "forbidden", "Not allowed"),
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not-found", "Not found"),
-            ApiError::Conflict { .. } => (StatusCode::CONFLICT, "conflict", "Duplicate value"),
+            ApiError::Conflict { .. } => (StatusCode::CONFLICT, "conflict", "Conflict"),
+            ApiError::Refused(_) => (StatusCode::CONFLICT, "refused", "Not allowed in the record's current state"),
             ApiError::PreconditionFailed(_) => (StatusCode::PRECONDITION_FAILED, "version-mismatch", "The record has changed"),
             ApiError::Locked(_) => (StatusCode::TOO_MANY_REQUESTS, "locked", "Temporarily locked"),
             ApiError::Throttled(_) => (StatusCode::TOO_MANY_REQUESTS, "throttled", "Too many requests"),
-            ApiError::Refused(_) => (StatusCode::CONFLICT, "refused", "Not allowed in this state"),
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "Method not allowed"),
             ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too-large", "Request body too large"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable"),
@@ -133,15 +134,16 @@ impl ApiError {
             ApiError::Unavailable(_) => ("the database does not answer; the cause is in the server log".into(), vec![]),
             ApiError::TooLarge(_) => (self.to_string(), vec![FieldError { field: "body".into(), message: self.to_string() }]),
             ApiError::Refused(r) => {
-                (r.to_string(), r.field.map(|f| FieldError { field: f.into(), message: r.to_string() }).into_iter().collect())
+                let field = r.field.unwrap_or(r.object).to_string();
+                (r.to_string(), vec![FieldError { field, message: r.to_string() }])
             }
             other => (other.to_string(), vec![]),
         };
-        let allowed = match self {
+        let allowed_actions = match self {
             ApiError::Refused(r) => Some(r.allowed.iter().map(|a| a.to_string()).collect()),
             _ => None,
         };
-        Problem { kind: format!("/problems/{kind}"), title: title.into(), status: status.as_u16(), detail, errors, allowed }
+        Problem { kind: format!("/problems/{kind}"), title: title.into(), status: status.as_u16(), detail, errors, allowed_actions }
     }
 }
 

@@ -16,6 +16,7 @@ pub mod api;
 pub mod error;
 pub mod extract;
 pub mod metrics;
+pub mod sales;
 pub mod telemetry;
 pub mod ui;
 

@@ -89,7 +89,8 @@ pub const FORMAT_VERSION: i64 = 1;
 /// Tables that migrations or the server itself fill, not users: ignored when deciding whether
 /// a restore target is empty (their rows are replaced by the backup's). `change_clock` holds the
 /// change counter; `server_secrets` gets its key the first time the UI renders a form.
-pub const SEEDED_TABLES: &[&str] = &["change_clock", "server_secrets"];
+/// `pipelines` and `pipeline_stages` hold the default pipeline the 0010 migration seeds.
+pub const SEEDED_TABLES: &[&str] = &["change_clock", "server_secrets", "pipelines", "pipeline_stages"];
 
 /// Rows fetched per keyset batch.
 const BATCH: i64 = 1000;

@@ -39,6 +39,9 @@ mod users;
 pub use backup::{BackupError, BackupSummary, RestoreSummary};
 pub use purchases::{PurchaseRow, Score};
 pub use sales::WebLeadOutcome;
+pub use sales::opportunities::StageTotal;
+pub use sales::pipelines::PipelineSet;
+pub use sales::win_data::{DealDataset, DealRow};
 pub use sealed::ResealSummary;
 pub use users::{LoginRefused, Scopes, Session};
 // What store calls return are domain types; the common ones are re-exported so that callers
@@ -77,13 +80,13 @@ pub enum Error {
         /// What is duplicated.
         message: String,
     },
+    /// The record's state does not allow the change now (a won deal moved without reopening, a
+    /// lead converted twice); the refusal names the field and the actions allowed instead.
+    #[error("{0}")]
+    Refused(#[from] rapport_domain::sales::Refused),
     /// A sealed value could not be opened (missing or wrong key); the message says which.
     #[error("encryption: {0}")]
     Crypto(String),
-    /// The record's state does not allow the change now (a lead status on a person who is no
-    /// lead, a lead converted twice); names the actions allowed instead.
-    #[error("{0}")]
-    Refused(#[from] rapport_domain::sales::Refused),
     /// `If-Match` named an older version than the stored one.
     #[error("the record was changed by someone else: it is now at version {current}")]
     VersionMismatch {

@@ -14,8 +14,44 @@ use utoipa::ToSchema;
 use super::pipeline::{PipelineData, StageData, StageOutcome};
 use super::{Refused, Rejected, apply_amount, apply_currency, apply_day, instant};
 use crate::customer::{apply_name, apply_text};
+use crate::permissions::Object;
+use crate::record::{Field, Kind, RecordSpec};
 use crate::values::bounded_text;
 use crate::{ValidationErrors, double_option, text};
+
+/// Opportunities as a record type. `status` and `closed_at` follow the stage (the input has
+/// no such fields); `stage_entered_at` is written by the store with each stage change;
+/// `stage_name` and `probability` come from the pipeline when read.
+pub static SPEC: RecordSpec = RecordSpec {
+    name: "opportunity",
+    plural: "opportunities",
+    label: "deal",
+    label_plural: "deals",
+    object: Object::Opportunity,
+    title: "name",
+    owned: true,
+    custom: None,
+    fields: &[
+        Field::new("name", "Name", Kind::Text).searched().sorted(),
+        Field::new("amount_minor", "Amount", Kind::Money).filtered().sorted(),
+        Field::new("currency", "Currency", Kind::Text).filtered(),
+        Field::new("expected_close_date", "Expected close", Kind::Date).filtered().sorted(),
+        Field::new("owner_id", "Owner", Kind::Ref("users")).filtered(),
+        Field::new("customer_id", "Person", Kind::Ref("customers")).filtered().shown_as("customer_name"),
+        Field::new("company_id", "Company", Kind::Ref("companies")).filtered().shown_as("company_name"),
+        Field::new("campaign_id", "Campaign", Kind::Int).filtered(),
+        Field::new("pipeline_id", "Pipeline", Kind::Ref("pipelines")).filtered().shown_as("pipeline_name"),
+        Field::new("stage", "Stage key", Kind::Text).filtered(),
+        Field::new("status", "Status", Kind::Choice(&["open", "won", "lost"])).filtered(),
+        Field::new("next_step", "Next step", Kind::Text).searched(),
+        Field::new("lost_reason", "Lost reason", Kind::Text),
+        Field::new("closed_at", "Closed", Kind::Time).filtered().sorted(),
+        Field::new("description", "Description", Kind::LongText),
+        Field::new("stage_entered_at", "In stage since", Kind::Time).read_only().sorted(),
+        Field::new("stage_name", "Stage", Kind::Text).computed(),
+        Field::new("probability", "Probability %", Kind::Int).computed(),
+    ],
+};
 
 /// What can be done to an opportunity's stage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -224,6 +260,15 @@ pub struct Opportunity {
     /// Editable fields.
     #[serde(flatten)]
     pub data: OpportunityData,
+    /// The person's name, where the reader may see the person (read-only).
+    #[serde(default)]
+    pub customer_name: Option<String>,
+    /// The company's name, where the reader may see the company (read-only).
+    #[serde(default)]
+    pub company_name: Option<String>,
+    /// The pipeline's name (read-only).
+    #[serde(default)]
+    pub pipeline_name: Option<String>,
     /// Name of the current stage (read-only, from the pipeline).
     pub stage_name: Option<String>,
     /// Win probability of the current stage, 0–100 (read-only, from the pipeline).
@@ -244,7 +289,16 @@ pub struct Opportunity {
 impl Opportunity {
     /// What a sync listing shows of a deleted opportunity: that it is gone, and nothing else.
     pub fn tombstone(self) -> Opportunity {
-        Opportunity { data: OpportunityData::default(), stage_name: None, probability: None, stage_entered_at: None, ..self }
+        Opportunity {
+            data: OpportunityData::default(),
+            customer_name: None,
+            company_name: None,
+            pipeline_name: None,
+            stage_name: None,
+            probability: None,
+            stage_entered_at: None,
+            ..self
+        }
     }
 }
 
@@ -899,6 +953,9 @@ mod tests {
         let o = Opportunity {
             id: 1,
             data: d,
+            customer_name: None,
+            company_name: None,
+            pipeline_name: Some("Sales".into()),
             stage_name: Some("Qualification".into()),
             probability: Some(10),
             stage_entered_at: Some(NOW.into()),

@@ -13,7 +13,23 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::customer::apply_name;
+use crate::permissions::Object;
+use crate::record::{Field, Kind, RecordSpec};
 use crate::{ValidationErrors, text};
+
+/// Pipelines as a record type: not owned (everyone who reads pipelines reads them all), their
+/// stages one JSON list.
+pub static SPEC: RecordSpec = RecordSpec {
+    name: "pipeline",
+    plural: "pipelines",
+    label: "pipeline",
+    label_plural: "pipelines",
+    object: Object::Pipeline,
+    title: "name",
+    owned: false,
+    custom: None,
+    fields: &[Field::new("name", "Name", Kind::Text).sorted(), Field::new("stages", "Stages", Kind::Json)],
+};
 
 /// Whether a stage is still in play or ends the opportunity, and how.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]

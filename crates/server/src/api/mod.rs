@@ -150,8 +150,10 @@ pub struct ListQuery {
     updated_after: Option<String>,
     /// Updated before.
     updated_before: Option<String>,
-    /// Incremental sync: everything changed after this time, oldest first, deleted records included as tombstones (`deleted_at` set).
+    /// Incremental sync: everything changed after this time, in commit order, deleted records included as tombstones (`deleted_at` set); the page carries a `sync_token`.
     updated_since: Option<String>,
+    /// Incremental sync: everything committed after the poll that returned this token.
+    sync_token: Option<String>,
 }
 
 /// Filters only people have (documentation).

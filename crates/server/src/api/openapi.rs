@@ -108,7 +108,9 @@ fn description(status: u16) -> &'static str {
         401 => "No token, or one that is unknown, expired or revoked",
         403 => "The role or the token's scope does not allow this",
         404 => "No such record, or not one you may see",
-        409 => "A value that must be unique is taken (the problem names the field)",
+        409 => {
+            "A value that must be unique is taken, or the record's state does not allow the change (the problem names the field, and the allowed actions)"
+        }
         412 => "`If-Match` names an older version: nothing was changed",
         413 => "The body is larger than the server accepts (2 MiB)",
         422 => "Invalid values, each named in `errors`",

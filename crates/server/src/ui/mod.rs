@@ -79,16 +79,14 @@ pub fn form_errors(form: HashMap<String, String>, e: rapport_store::Error) -> Re
         |errors: &[rapport_domain::FieldError]| forms::FormState { values: form.clone(), errors: HashMap::new() }.with_errors(errors);
     Ok(match e {
         E::Invalid(v) => (with(&v.0), Some("Please correct the fields marked below.".to_string())),
+        E::Refused(r) => {
+            let field = r.field.unwrap_or(r.object).to_string();
+            (with(&[rapport_domain::FieldError { field, message: r.to_string() }]), Some(r.to_string()))
+        }
         E::Conflict { field, message } | E::Forbidden { field, message } => {
             (with(&[rapport_domain::FieldError { field, message: message.clone() }]), Some(message))
         }
         e @ E::VersionMismatch { .. } => (with(&[]), Some(format!("{e}. Open the record again to see their change, then re-apply yours."))),
-        E::Refused(r) => {
-            let message = r.to_string();
-            let on_field: Vec<_> =
-                r.field.map(|f| rapport_domain::FieldError { field: f.into(), message: message.clone() }).into_iter().collect();
-            (with(&on_field), Some(message))
-        }
         other => return Err(other.into()),
     })
 }

@@ -52,7 +52,7 @@ async fn a_lead_moves_between_statuses_and_needs_a_reason_to_be_disqualified() {
         assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
         assert_eq!(r.header("content-type"), "application/problem+json");
         assert_eq!(r.error_fields(), ["lead_status"]);
-        assert_eq!(strings(&r.body["allowed"]), ["new", "nurturing", "disqualified", "convert"]);
+        assert_eq!(strings(&r.body["allowed_actions"]), ["new", "nurturing", "disqualified", "convert"]);
         assert!(r.body["detail"].as_str().unwrap().contains("allowed now: new, nurturing, disqualified, convert"), "{}", r.body);
 
         // Field errors come before the refusal.
@@ -68,7 +68,7 @@ async fn only_leads_have_a_lead_status_to_change_and_their_forms_still_save() {
         let path = format!("/api/v1/customers/{}", c["id"]);
         let r = app.patch(&path, json!({"lead_status": "working"}), None).await;
         assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
-        assert_eq!((r.error_fields(), strings(&r.body["allowed"])), (vec!["lead_status".to_string()], vec![]));
+        assert_eq!((r.error_fields(), strings(&r.body["allowed_actions"])), (vec!["lead_status".to_string()], vec![]));
         // What a form sends back unchanged is no change.
         let r =
             app.patch(&path, json!({"lead_status": c["lead_status"], "disqualified_reason": null, "notes": "Renewal in May"}), None).await;

@@ -4,22 +4,25 @@
 mod helpers;
 
 mod activities;
+mod activities_ui;
 mod analytics;
 mod auth;
 mod companies;
 mod contact_values;
 mod custom_fields;
 mod customers;
+mod deals_ui;
 mod encryption;
 mod errors;
 mod leads;
 mod lists;
 mod meta;
+mod opportunities;
 mod ownership;
 mod privacy;
-mod sales_ui;
 mod security;
 mod sign_in;
 mod sync;
 mod ui;
 mod web_to_lead;
+mod win_probability;

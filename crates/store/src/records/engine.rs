@@ -28,8 +28,13 @@ use crate::sql::Sql;
 use crate::{Error, Result, Store, WriteTx, audit, unique_violation};
 
 /// Every record type the machinery keeps (references are resolved through this list).
-pub(crate) static SPECS: &[&RecordSpec] =
-    &[&rapport_domain::customer::SPEC, &rapport_domain::company::SPEC, &rapport_domain::sales::activity::SPEC];
+pub(crate) static SPECS: &[&RecordSpec] = &[
+    &rapport_domain::customer::SPEC,
+    &rapport_domain::company::SPEC,
+    &rapport_domain::sales::pipeline::SPEC,
+    &rapport_domain::sales::opportunity::SPEC,
+    &rapport_domain::sales::activity::SPEC,
+];
 
 /// The titles of the records a record's references name, by reference field (`company_id`),
 /// as the writer was allowed to see them.
@@ -55,6 +60,18 @@ pub(crate) trait Table: Serialize + DeserializeOwned + Send + Sync + 'static {
 
     /// Columns derived from the data beyond the generic ones, given the referenced records' titles.
     fn derived(_stored: &mut Stored, _titles: &Titles) {}
+
+    /// Runs in the transaction after a record was inserted (by every create path: one, a batch,
+    /// or inside another change's transaction); an error undoes the insert.
+    fn after_insert(
+        _store: &Store,
+        _tx: &mut WriteTx,
+        _actor: &Actor,
+        _id: i64,
+        _data: &Self::Data,
+    ) -> impl Future<Output = Result<()>> + Send {
+        async { Ok(()) }
+    }
 
     /// Runs in the transaction after an update was saved.
     fn after_update(
@@ -140,7 +157,11 @@ impl Store {
     fn decode<T: Table>(&self, r: &dyn Row, shown_to: Option<(&Actor, &[String])>) -> Result<T> {
         let mut m = self.record_json(T::SPEC, r)?;
         for f in T::SPEC.fields.iter().filter(|f| f.computed) {
-            m.insert(f.name.into(), r.get::<Option<i64>>(&f.column())?.map(Value::from).unwrap_or(Value::Null));
+            let v = match f.kind {
+                Kind::Int | Kind::Money | Kind::Ref(_) => r.get::<Option<i64>>(&f.column())?.map(Value::from),
+                _ => r.get::<Option<String>>(&f.column())?.map(Value::from),
+            };
+            m.insert(f.name.into(), v.unwrap_or(Value::Null));
         }
         if let Some((actor, masked)) = shown_to {
             mask_json(T::SPEC, actor, &mut m, masked);
@@ -263,7 +284,8 @@ impl Store {
         errs.into_result(titles).map_err(Error::Invalid)
     }
 
-    /// Inserts a record (owner and references checked, audit left to the caller).
+    /// Inserts a record (owner and references checked; the `after_insert` hook and the audit are
+    /// left to the caller).
     pub(crate) async fn insert_record<T: Table>(
         &self,
         tx: &mut WriteTx,
@@ -302,7 +324,7 @@ impl Store {
     /// The record as `actor` sees it after a write: masked, its references' titles and counts
     /// as the actor may see them, whether or not the actor still reaches the record itself (a
     /// change may have moved it out of their sight).
-    async fn as_seen<T: Table>(&self, tx: &mut Transaction<'static, Any>, actor: &Actor, id: i64) -> Result<T> {
+    pub(crate) async fn as_seen<T: Table>(&self, tx: &mut Transaction<'static, Any>, actor: &Actor, id: i64) -> Result<T> {
         let mut q = select::<T>(actor);
         q.push(&format!(" WHERE {ALIAS}.id = ")).arg(id);
         let row = q.fetch_one(&mut **tx).await?;
@@ -314,15 +336,25 @@ impl Store {
     /// give records to, and every referenced record one they can see.
     pub(crate) async fn create_record<T: Table>(&self, actor: &Actor, data: T::Data) -> Result<T> {
         require(actor, T::SPEC.object, Action::Create)?;
-        let sensitive = self.sensitive_of(T::SPEC).await?;
         let mut tx = self.write_tx().await?;
-        let id = self.insert_record::<T>(&mut tx, actor, &data, &sensitive, &mut Checked::default()).await?;
-        self.audit(&mut tx, actor, "create", T::SPEC.name, Some(id), json!({"after": &data})).await?;
+        let id = self.create_record_in::<T>(&mut tx, actor, &data).await?;
         // As written, whether or not the actor reaches it (the owner may be a teammate whose
         // records they do not see).
         let created = self.as_seen::<T>(&mut tx, actor, id).await?;
         tx.commit().await?;
         Ok(created)
+    }
+
+    /// Adds a record inside the caller's transaction (one change creating another record, such
+    /// as a lead conversion creating its opportunity): authorized, checked, hooked and audited
+    /// like [`Store::create_record`], committed or undone with the caller's change. Its id.
+    pub(crate) async fn create_record_in<T: Table>(&self, tx: &mut WriteTx, actor: &Actor, data: &T::Data) -> Result<i64> {
+        require(actor, T::SPEC.object, Action::Create)?;
+        let sensitive = self.sensitive_of(T::SPEC).await?;
+        let id = self.insert_record::<T>(tx, actor, data, &sensitive, &mut Checked::default()).await?;
+        T::after_insert(self, tx, actor, id, data).await?;
+        self.audit(tx, actor, "create", T::SPEC.name, Some(id), json!({"after": data})).await?;
+        Ok(id)
     }
 
     /// Adds many records in one transaction with one audit row (demo data, bulk loads).
@@ -333,7 +365,9 @@ impl Store {
         let mut checked = Checked::default();
         let mut ids = Vec::with_capacity(batch.len());
         for d in batch {
-            ids.push(self.insert_record::<T>(&mut tx, actor, d, &sensitive, &mut checked).await?);
+            let id = self.insert_record::<T>(&mut tx, actor, d, &sensitive, &mut checked).await?;
+            T::after_insert(self, &mut tx, actor, id, d).await?;
+            ids.push(id);
         }
         let summary = json!({"count": batch.len(), "first_id": ids.first(), "last_id": ids.last()});
         self.audit(&mut tx, actor, "bulk_create", T::SPEC.name, None, summary).await?;

@@ -1,5 +1,5 @@
-//! Sales resources: activities and task lists, and the public web-to-lead endpoint with its
-//! settings.
+//! Sales resources: pipelines and opportunities, activities and task lists, and the public
+//! web-to-lead endpoint with its settings.
 
 use rapport_domain::record::{Field, Kind, RecordSpec};
 use utoipa::IntoParams;
@@ -11,10 +11,12 @@ use super::ListQuery;
 use crate::AppState;
 
 mod activities;
+pub mod opportunities;
+pub mod pipelines;
 pub mod web_to_lead;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().merge(activities::router()).merge(web_to_lead::router())
+    OpenApiRouter::new().merge(activities::router()).merge(web_to_lead::router()).merge(pipelines::router()).merge(opportunities::router())
 }
 
 /// The query parameters of a record type's list, from its spec: every list's (without `tag`
@@ -29,7 +31,12 @@ pub(crate) fn list_params(spec: &RecordSpec) -> Vec<Parameter> {
     }
     let mut params: Vec<Parameter> = ListQuery::into_params(query)
         .into_iter()
-        .filter(|p| p.name != "tag" || spec.tags().is_some())
+        .filter(|p| match p.name.as_str() {
+            "tag" => spec.tags().is_some(),
+            "q" => spec.searched(),
+            "owner_id" => spec.owned,
+            _ => true,
+        })
         .map(|mut p| {
             if p.name == "sort" {
                 let pattern = format!("^-?({})$", sorts.join("|"));
