@@ -9,6 +9,7 @@ mod analytics;
 mod auth;
 mod companies;
 mod contact_values;
+mod convert;
 mod custom_fields;
 mod customers;
 mod deals_ui;

@@ -3,6 +3,7 @@
 //! that turns visitors into leads.
 
 mod activities;
+mod leads;
 pub(crate) mod opportunities;
 pub(crate) mod pipelines;
 mod web_lead;

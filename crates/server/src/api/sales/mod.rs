@@ -11,12 +11,18 @@ use super::ListQuery;
 use crate::AppState;
 
 mod activities;
+mod leads;
 pub mod opportunities;
 pub mod pipelines;
 pub mod web_to_lead;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().merge(activities::router()).merge(web_to_lead::router()).merge(pipelines::router()).merge(opportunities::router())
+    OpenApiRouter::new()
+        .merge(activities::router())
+        .merge(web_to_lead::router())
+        .merge(pipelines::router())
+        .merge(opportunities::router())
+        .merge(leads::router())
 }
 
 /// The query parameters of a record type's list, from its spec: every list's (without `tag`
