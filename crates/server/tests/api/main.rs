@@ -24,6 +24,7 @@ mod privacy;
 mod security;
 mod sign_in;
 mod sync;
+mod timeline;
 mod ui;
 mod web_to_lead;
 mod win_probability;
