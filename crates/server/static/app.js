@@ -5,6 +5,8 @@
 //    list (/lookup/…), and picking one fills the hidden id the form submits.
 // 4. Forms marked data-inplace (a task's "Done") are sent without leaving the page, and their
 //    row goes once the server took the change; if it did not, the page reloads to show why.
+// 5. A timeline's "Show more" appends the next page's events in place (the link opens that
+//    page without this file).
 (function () {
   document.querySelectorAll("form[data-live]").forEach(function (form) {
     var target = document.getElementById(form.dataset.live);
@@ -79,5 +81,20 @@
         })
         .catch(function () { form.submit(); });
     });
+  });
+  document.addEventListener("click", function (e) {
+    var more = e.target.closest && e.target.closest("a[data-timeline-more]");
+    if (!more) return;
+    e.preventDefault();
+    fetch(more.href, { headers: { "Accept": "text/html" }, credentials: "same-origin" })
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.text(); })
+      .then(function (html) {
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        var list = more.closest("section").querySelector("#timeline-events");
+        doc.querySelectorAll("#timeline-events > li.event").forEach(function (li) { list.appendChild(document.importNode(li, true)); });
+        var next = doc.querySelector("a[data-timeline-more]");
+        if (next) more.href = next.getAttribute("href"); else more.parentNode.remove();
+      })
+      .catch(function () { location.href = more.href; });
   });
 })();

@@ -2,6 +2,7 @@
 //! detail page with purchases, scores and recommendations.
 
 use askama::Template;
+use rapport_domain::timeline::Subject;
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
@@ -103,6 +104,7 @@ struct DetailPage {
     owner: String,
     custom: Vec<(String, String)>,
     activities: super::sales::ActivityCard,
+    timeline: super::sales::TimelineCard,
 }
 
 /// Custom values labelled by their definitions, in definition order.
@@ -133,6 +135,7 @@ async fn detail(State(state): State<AppState>, user: UiUser, Path(id): Path<i64>
     let recommended = rules.map(|r| crate::analytics::recommend(&r, &bought)).unwrap_or_default();
     let purchases = history.into_iter().take(20).collect();
     let activities = super::sales::activity_card(&state, &user, "customer_id", id, &c.data.name).await?;
+    let timeline = super::sales::timeline_card(&state, &user, Subject::Customer(id), None).await?;
     let page = DetailPage {
         user_name: user.user().name.clone(),
         csrf: user.csrf.clone(),
@@ -141,6 +144,7 @@ async fn detail(State(state): State<AppState>, user: UiUser, Path(id): Path<i64>
         owner: name_of(&owners, c.data.owner_id),
         custom: labelled(&defs, &c.data.custom),
         activities,
+        timeline,
         c,
     };
     Ok(render(&page))
