@@ -2,7 +2,6 @@
 //! detail page with purchases, scores and recommendations.
 
 use askama::Template;
-use rapport_domain::timeline::Subject;
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
@@ -10,6 +9,7 @@ use rapport_domain::custom_field::CustomField;
 use rapport_domain::customer::{Customer, CustomerInput, SPEC};
 use rapport_domain::permissions::Actor;
 use rapport_domain::query::{ListParams, Page};
+use rapport_domain::timeline::Subject;
 use rapport_store::Error as StoreError;
 use serde_json::Value;
 

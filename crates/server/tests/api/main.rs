@@ -25,6 +25,7 @@ mod security;
 mod sign_in;
 mod sync;
 mod timeline;
+mod timeline_ui;
 mod ui;
 mod web_to_lead;
 mod win_probability;

@@ -9,11 +9,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
+use rapport_domain::ValidationErrors;
 use rapport_domain::customer::Customer;
 use rapport_domain::query::{ListParams, SortField};
 use rapport_domain::sales::lead::ConvertLeadInput;
 use rapport_domain::sales::money::{Currency, Money};
-use rapport_domain::ValidationErrors;
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -38,7 +38,14 @@ struct ConvertPage {
     notice: Option<String>,
 }
 
-async fn page(state: &AppState, user: &UiUser, person: Customer, form: FormState, notice: Option<String>, status: StatusCode) -> Result<Response, ApiError> {
+async fn page(
+    state: &AppState,
+    user: &UiUser,
+    person: Customer,
+    form: FormState,
+    notice: Option<String>,
+    status: StatusCode,
+) -> Result<Response, ApiError> {
     let actor = user.actor();
     let pipelines = state.store.all_pipelines(actor).await?.into_iter().map(|p| (p.id.to_string(), p.data.name)).collect();
     let owners = users(state, actor).await?.into_iter().map(|(i, n)| (i.to_string(), n)).collect();
@@ -50,7 +57,10 @@ async fn form(State(state): State<AppState>, user: UiUser, Path(id): Path<i64>) 
     let actor = user.actor();
     let person = state.store.get_customer(actor, id).await?;
     // The currency of the latest deal the user sees is the likeliest for the next one.
-    let latest = state.store.list_opportunities(actor, &ListParams { limit: 1, sort: SortField::CreatedAt, desc: true, ..Default::default() }).await?;
+    let latest = state
+        .store
+        .list_opportunities(actor, &ListParams { limit: 1, sort: SortField::CreatedAt, desc: true, ..Default::default() })
+        .await?;
     let currency = latest.data.first().map(|o| o.data.currency.clone()).unwrap_or_else(|| "USD".into());
     let default_pipeline = state.store.pipeline_set().await?.default_id();
     let owner = person.data.owner_id.or(actor.user_id);
@@ -67,7 +77,8 @@ async fn form(State(state): State<AppState>, user: UiUser, Path(id): Path<i64>) 
 /// The form as the conversion's input; an amount that does not read is its own field error.
 fn input_of(form: &HashMap<String, String>) -> Result<ConvertLeadInput, ValidationErrors> {
     let text = |k: &str| form.get(k).map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-    let number = |k: &str| text(k).map(|s| s.parse::<i64>().map_err(|_| ValidationErrors::single(k, format!("'{s}' is not a number")))).transpose();
+    let number =
+        |k: &str| text(k).map(|s| s.parse::<i64>().map_err(|_| ValidationErrors::single(k, format!("'{s}' is not a number")))).transpose();
     let amount_minor = match (text("amount_minor"), text("currency").and_then(|c| Currency::parse(&c).ok())) {
         (Some(a), Some(c)) => Some(Money::parse_major(&a, c).map_err(|m| ValidationErrors::single("amount_minor", m))?.minor()),
         _ => None,

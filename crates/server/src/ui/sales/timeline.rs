@@ -59,7 +59,12 @@ fn base(subject: Subject) -> String {
 }
 
 /// The card for `subject` from `cursor` on.
-pub async fn timeline_card(state: &AppState, user: &UiUser, subject: Subject, cursor: Option<&TimelineCursor>) -> Result<TimelineCard, ApiError> {
+pub async fn timeline_card(
+    state: &AppState,
+    user: &UiUser,
+    subject: Subject,
+    cursor: Option<&TimelineCursor>,
+) -> Result<TimelineCard, ApiError> {
     let page = state.store.timeline(user.actor(), subject, DEFAULT_LIMIT, cursor).await?;
     Ok(TimelineCard { events: page.data, more: page.next_cursor.map(|c| format!("{}/timeline?cursor={c}", base(subject))) })
 }
