@@ -4,7 +4,9 @@
 //!
 //! Status moves freely among `new`, `working`, `nurturing` and `disqualified` (which needs a
 //! reason, and may be left again when a lead re-engages). `qualified` is reached only by
-//! converting the lead, and is then final: converting twice is [`Refused`] (409).
+//! converting the lead, and is then final: converting twice is [`Refused`] (409), and so is
+//! converting a disqualified lead before it is requalified (set back to new, working or
+//! nurturing).
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
