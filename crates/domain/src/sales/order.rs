@@ -30,7 +30,43 @@ use super::money::{Currency, MAX_MINOR, check_amount, div_round_half_away};
 use super::product::ProductFacts;
 use super::{Refused, Rejected, parse_day};
 use crate::customer::apply_text;
+use crate::permissions::Object;
+use crate::record::{Field, Kind, RecordSpec};
 use crate::{ValidationErrors, double_option};
+
+/// Orders as a record type: owned (visible as people are), named by their day. `lines` and the
+/// status times are the domain's to write (through [`OrderInput::apply`] and
+/// [`OrderData::perform`]); `totals` and `total_minor` are computed from the lines when the
+/// order is written, so lists filter and sort by the total without recomputing it.
+pub static SPEC: RecordSpec = RecordSpec {
+    name: "order",
+    plural: "orders",
+    label: "order",
+    label_plural: "orders",
+    object: Object::Order,
+    title: "order_date",
+    owned: true,
+    custom: None,
+    fields: &[
+        Field::new("order_date", "Date", Kind::Date).filtered().sorted(),
+        Field::new("customer_id", "Customer", Kind::Ref("customers")).filtered().shown_as("customer_name"),
+        Field::new("company_id", "Company", Kind::Ref("companies")).filtered().shown_as("company_name"),
+        Field::new("status", "Status", Kind::Choice(&["draft", "confirmed", "paid", "shipped", "cancelled"])).filtered(),
+        Field::new("currency", "Currency", Kind::Text).filtered(),
+        Field::new("owner_id", "Owner", Kind::Ref("users")).filtered(),
+        Field::new("opportunity_id", "Opportunity", Kind::Ref("opportunities")).filtered().shown_as("opportunity_name"),
+        Field::new("campaign_id", "Campaign", Kind::Int).filtered(),
+        Field::new("tax_rate_bp", "Tax rate (basis points)", Kind::Int),
+        Field::new("lines", "Lines", Kind::Json),
+        Field::new("notes", "Notes", Kind::LongText),
+        Field::new("confirmed_at", "Confirmed", Kind::Time).filtered().sorted(),
+        Field::new("paid_at", "Paid", Kind::Time).filtered().sorted(),
+        Field::new("shipped_at", "Shipped", Kind::Time).filtered(),
+        Field::new("cancelled_at", "Cancelled", Kind::Time).filtered(),
+        Field::new("totals", "Totals", Kind::Json).read_only(),
+        Field::new("totals.total_minor", "Total", Kind::Money).read_only().filtered().sorted().key("total_minor"),
+    ],
+};
 
 /// Where an order stands.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -263,6 +299,8 @@ pub fn compute_totals(lines: &[OrderLine], tax_rate_bp: i64) -> Result<OrderTota
 pub struct OrderData {
     /// The person who buys; required.
     pub customer_id: Option<i64>,
+    /// The company the person buys for.
+    pub company_id: Option<i64>,
     /// The opportunity the order closes.
     pub opportunity_id: Option<i64>,
     /// The campaign the order is attributed to.
@@ -332,6 +370,15 @@ pub struct Order {
     pub data: OrderData,
     /// Computed amounts (read-only).
     pub totals: OrderTotals,
+    /// The customer's name, where the reader may see the person (read-only).
+    #[serde(default)]
+    pub customer_name: Option<String>,
+    /// The company's name, where the reader may see the company (read-only).
+    #[serde(default)]
+    pub company_name: Option<String>,
+    /// The opportunity's name, where the reader may see it (read-only).
+    #[serde(default)]
+    pub opportunity_name: Option<String>,
     /// Creation time (RFC 3339 UTC).
     pub created_at: String,
     /// Last change (RFC 3339 UTC).
@@ -346,7 +393,14 @@ pub struct Order {
 impl Order {
     /// What a sync listing shows of a deleted order: that it is gone, and nothing else.
     pub fn tombstone(self) -> Order {
-        Order { data: OrderData::default(), totals: OrderTotals::default(), ..self }
+        Order {
+            data: OrderData::default(),
+            totals: OrderTotals::default(),
+            customer_name: None,
+            company_name: None,
+            opportunity_name: None,
+            ..self
+        }
     }
 }
 
@@ -459,6 +513,10 @@ impl OrderLineInput {
 pub struct OrderInput {
     /// The buying person.
     pub customer_id: Option<i64>,
+    /// Company id, or null.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<i64>)]
+    pub company_id: Option<Option<i64>>,
     /// Opportunity id, or null.
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<i64>)]
@@ -528,9 +586,12 @@ impl OrderInput {
             None if creating => errs.add("customer_id", "is required: the person who buys"),
             None => {}
         }
-        for (input, target) in
-            [(self.opportunity_id, &mut d.opportunity_id), (self.campaign_id, &mut d.campaign_id), (self.owner_id, &mut d.owner_id)]
-        {
+        for (input, target) in [
+            (self.company_id, &mut d.company_id),
+            (self.opportunity_id, &mut d.opportunity_id),
+            (self.campaign_id, &mut d.campaign_id),
+            (self.owner_id, &mut d.owner_id),
+        ] {
             if let Some(v) = input {
                 *target = v;
             }
@@ -1025,13 +1086,24 @@ mod tests {
     fn tombstones_and_json() {
         let data = create(r#"{"customer_id":1,"lines":[{"product_id":1}]}"#);
         let totals = data.totals().unwrap();
-        let o = Order { id: 3, data, totals, created_at: NOW.into(), updated_at: NOW.into(), deleted_at: None, version: 1 };
+        let o = Order {
+            id: 3,
+            data,
+            totals,
+            customer_name: Some("Ann".into()),
+            company_name: None,
+            opportunity_name: None,
+            created_at: NOW.into(),
+            updated_at: NOW.into(),
+            deleted_at: None,
+            version: 1,
+        };
         let json = serde_json::to_value(&o).unwrap();
         assert_eq!(
             (json["status"].as_str(), json["totals"]["total_minor"].as_i64(), json["lines"][0]["sku"].as_str()),
             (Some("draft"), Some(1999), Some("WIDGET"))
         );
         let t = o.tombstone();
-        assert_eq!((t.data, t.totals, t.id), (OrderData::default(), OrderTotals::default(), 3));
+        assert_eq!((t.data, t.totals, t.id, t.customer_name), (OrderData::default(), OrderTotals::default(), 3, None));
     }
 }
