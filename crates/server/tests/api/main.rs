@@ -18,6 +18,7 @@ mod leads;
 mod lists;
 mod meta;
 mod opportunities;
+mod orders;
 mod ownership;
 mod privacy;
 mod security;
