@@ -7,6 +7,8 @@ pub(crate) mod opportunities;
 mod orders;
 pub(crate) mod pipelines;
 mod products;
+#[cfg(test)]
+mod purchase_migration;
 mod web_lead;
 pub(crate) mod win_data;
 
