@@ -19,6 +19,7 @@ mod lists;
 mod meta;
 mod opportunities;
 mod orders;
+mod orders_ui;
 mod ownership;
 mod privacy;
 mod security;
