@@ -161,6 +161,7 @@
     function price() {
       var mine = ++seq;
       var rows = Array.prototype.filter.call(body.children, function (tr) { return tr.dataset.product; });
+      if (!rows.length) { totals.innerHTML = ""; problem.hidden = true; return; }
       fetch("/orders/preview", { method: "POST", body: new URLSearchParams(new FormData(form)), credentials: "same-origin", headers: { Accept: "application/json" } })
         .then(function (r) { return r.json().then(function (j) { return { ok: r.ok, body: j }; }); })
         .then(function (res) {
