@@ -542,4 +542,3 @@ async fn sales_activities(store: &Store, seed: u64) -> anyhow::Result<(usize, us
     }
     Ok((worked, batch.len()))
 }
-

@@ -90,14 +90,16 @@
     var form = field.form;
     var stored = [];
     try { stored = JSON.parse(field.value || "[]"); } catch (e) { stored = []; }
-    field.hidden = true;
+    // The rows replace the field's label (the field stays in the form, hidden, and is sent).
+    var label = field.closest("label") || field;
+    label.hidden = true;
     var box = document.createElement("div");
     box.className = "order-lines";
     box.innerHTML = '<table class="list compact"><thead><tr><th>Product</th><th class="num">Quantity</th><th class="num">Discount %</th>' +
       '<th class="num">Unit price</th><th class="num">Net</th><th></th></tr></thead><tbody></tbody></table>' +
       '<button type="button" class="add-line">Add line</button><p class="field-error" role="alert" hidden></p>' +
       '<table class="list compact totals"><tbody></tbody></table>';
-    field.after(box);
+    label.after(box);
     var body = box.querySelector("tbody"), problem = box.querySelector(".field-error"), totals = box.querySelector(".totals tbody");
     var timer = null, seq = 0;
 

@@ -57,7 +57,10 @@ async fn the_catalogue_keeps_unique_skus_and_only_admins_and_managers_change_it(
         let manager = app.user_token("boss@example.com", Role::Manager).await;
         let r = call(&app, &manager, Method::POST, "/api/v1/products", Some(body), None).await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-        assert_eq!(call(&app, &manager, Method::DELETE, &format!("/api/v1/products/{}", r.body["id"]), None, None).await.status, StatusCode::NO_CONTENT);
+        assert_eq!(
+            call(&app, &manager, Method::DELETE, &format!("/api/v1/products/{}", r.body["id"]), None, None).await.status,
+            StatusCode::NO_CONTENT
+        );
         assert_eq!(app.get(&format!("/api/v1/products/{}", r.body["id"])).await.status, StatusCode::NOT_FOUND);
     });
 }
@@ -75,7 +78,8 @@ async fn orders_are_priced_on_the_server_and_move_through_their_statuses() {
         ]);
         // By hand: 3 × 19.99 = 59.97 less 12.5 % (7.49625, rounded to 7.50) = 52.47; 2 × 4.50 =
         // 9.00 less 1.00 = 8.00; net 60.47; tax 20 % = 12.094, rounded to 12.09; total 72.56.
-        let body = json!({"customer_id": ann["id"], "company_id": acme["id"], "lines": lines, "tax_rate_bp": 2000, "order_date": "2026-03-02"});
+        let body =
+            json!({"customer_id": ann["id"], "company_id": acme["id"], "lines": lines, "tax_rate_bp": 2000, "order_date": "2026-03-02"});
         let preview = app.post("/api/v1/orders/preview", json!({"lines": lines, "tax_rate_bp": 2000})).await;
         assert_eq!(preview.status, StatusCode::OK, "{}", preview.body);
         assert_eq!(preview.body["totals"]["total_minor"], 7256);
@@ -88,10 +92,19 @@ async fn orders_are_priced_on_the_server_and_move_through_their_statuses() {
         assert_eq!(r.headers["location"], format!("/api/v1/orders/{}", o["id"]).as_str());
         let t = &o["totals"];
         assert_eq!(
-            (t["subtotal_minor"].as_i64(), t["discount_minor"].as_i64(), t["net_minor"].as_i64(), t["tax_minor"].as_i64(), t["total_minor"].as_i64()),
+            (
+                t["subtotal_minor"].as_i64(),
+                t["discount_minor"].as_i64(),
+                t["net_minor"].as_i64(),
+                t["tax_minor"].as_i64(),
+                t["total_minor"].as_i64()
+            ),
             (Some(6897), Some(850), Some(6047), Some(1209), Some(7256))
         );
-        assert_eq!(t["lines"], json!([{"gross_minor": 5997, "discount_minor": 750, "net_minor": 5247}, {"gross_minor": 900, "discount_minor": 100, "net_minor": 800}]));
+        assert_eq!(
+            t["lines"],
+            json!([{"gross_minor": 5997, "discount_minor": 750, "net_minor": 5247}, {"gross_minor": 900, "discount_minor": 100, "net_minor": 800}])
+        );
         assert_eq!((o["status"].as_str(), o["currency"].as_str(), o["lines"][1]["sku"].as_str()), (Some("draft"), Some("USD"), Some("G")));
         assert_eq!((o["customer_name"].as_str(), o["company_name"].as_str()), (Some("Ann Buyer"), Some("Acme")));
         let admin_id = app.get("/api/v1/users/me").await.body["id"].clone();
@@ -135,7 +148,11 @@ async fn orders_are_priced_on_the_server_and_move_through_their_statuses() {
         assert_eq!(shipped.body["status"], "shipped");
         let r = call(&app, &app.token, Method::POST, &format!("{path}/confirm"), None, None).await;
         assert_eq!((r.status, r.body["allowed_actions"].clone()), (StatusCode::CONFLICT, json!([])));
-        assert_eq!(app.get(&format!("/api/v1/customers/{}/purchases", ann["id"])).await.body.as_array().unwrap().len(), 1, "shipped counts");
+        assert_eq!(
+            app.get(&format!("/api/v1/customers/{}/purchases", ann["id"])).await.body.as_array().unwrap().len(),
+            1,
+            "shipped counts"
+        );
 
         // A confirmed order can be cancelled, and leaves purchase history.
         let second = app.post("/api/v1/orders", json!({"customer_id": ann["id"], "lines": [{"product_id": g["id"]}]})).await.body;
@@ -189,7 +206,8 @@ async fn wrong_lines_are_named_and_nothing_is_written() {
 
         // A draft whose new lines are wrong keeps its old ones.
         let d = app.post("/api/v1/orders", order(json!([{"product_id": w["id"], "quantity": 2}]))).await.body;
-        let r = app.patch(&format!("/api/v1/orders/{}", d["id"]), json!({"lines": [{"product_id": e["id"]}], "currency": "USD"}), None).await;
+        let r =
+            app.patch(&format!("/api/v1/orders/{}", d["id"]), json!({"lines": [{"product_id": e["id"]}], "currency": "USD"}), None).await;
         assert_eq!(r.error_fields(), ["lines.0.product_id"]);
         let now = app.get(&format!("/api/v1/orders/{}", d["id"])).await.body;
         assert_eq!((now["version"].clone(), now["totals"]["total_minor"].as_i64()), (d["version"].clone(), Some(3998)));
@@ -206,13 +224,29 @@ async fn orders_are_visible_as_people_are() {
         let other = app.user_token("other@example.com", Role::SalesRep).await;
         let viewer = app.user_token("viewer@example.com", Role::Viewer).await;
         let mine = call(&app, &rep, Method::POST, "/api/v1/customers", Some(json!({"name": "Rep's customer"})), None).await.body;
-        let r = call(&app, &rep, Method::POST, "/api/v1/orders", Some(json!({"customer_id": mine["id"], "lines": [{"product_id": w["id"]}]})), None).await;
+        let r = call(
+            &app,
+            &rep,
+            Method::POST,
+            "/api/v1/orders",
+            Some(json!({"customer_id": mine["id"], "lines": [{"product_id": w["id"]}]})),
+            None,
+        )
+        .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
         let path = format!("/api/v1/orders/{}", r.body["id"]);
         assert_eq!(call(&app, &other, Method::GET, &path, None, None).await.status, StatusCode::NOT_FOUND);
         let listed = call(&app, &other, Method::GET, "/api/v1/orders", None, None).await;
         assert_eq!(listed.body["data"], json!([]), "another rep's orders are not listed");
-        let r2 = call(&app, &other, Method::POST, "/api/v1/orders", Some(json!({"customer_id": mine["id"], "lines": [{"product_id": w["id"]}]})), None).await;
+        let r2 = call(
+            &app,
+            &other,
+            Method::POST,
+            "/api/v1/orders",
+            Some(json!({"customer_id": mine["id"], "lines": [{"product_id": w["id"]}]})),
+            None,
+        )
+        .await;
         assert_eq!(r2.error_fields(), ["customer_id"], "nor can they order for a person they cannot see");
         assert_eq!(call(&app, &other, Method::POST, &format!("{path}/confirm"), None, None).await.status, StatusCode::NOT_FOUND);
         assert_eq!(call(&app, &viewer, Method::GET, &path, None, None).await.status, StatusCode::OK);

@@ -32,8 +32,13 @@ async fn an_order_is_entered_priced_and_moved_through_the_pages() {
         assert_eq!(status, StatusCode::OK);
         assert!(html.contains(r#"id="order-form""#) && html.contains(r#"name="lines""#) && html.contains("Ann Buyer"), "{html}");
         let csrf = csrf_of(&html);
-        let lines = json!([{"product_id": w["id"], "quantity": 2}, {"product_id": g["id"], "quantity": 1, "discount_bp": 1000}]).to_string();
-        let body = format!("_csrf={csrf}&version=0&customer_id={}&tax_rate_bp=1000&currency=&order_date=2026-03-02&lines={}", ann["id"], enc(&lines));
+        let lines =
+            json!([{"product_id": w["id"], "quantity": 2}, {"product_id": g["id"], "quantity": 1, "discount_bp": 1000}]).to_string();
+        let body = format!(
+            "_csrf={csrf}&version=0&customer_id={}&tax_rate_bp=1000&currency=&order_date=2026-03-02&lines={}",
+            ann["id"],
+            enc(&lines)
+        );
 
         // What the form's script asks for as lines change: 2 × 19.99 + 5.00 less 10 % = 44.48,
         // tax 10 % = 4.448 → 4.45, total 48.93.
@@ -60,21 +65,31 @@ async fn an_order_is_entered_priced_and_moved_through_the_pages() {
         assert!(edit.contains("&#34;sku&#34;:&#34;W-1&#34;"), "{edit}");
         let order = app.get(&format!("/api/v1/orders/{id}")).await.body;
         let stored = order["lines"].to_string();
-        let again = format!("_csrf={csrf}&version={}&customer_id={}&tax_rate_bp=1000&order_date=2026-03-02&notes=Gift&lines={}", order["version"], ann["id"], enc(&stored));
+        let again = format!(
+            "_csrf={csrf}&version={}&customer_id={}&tax_rate_bp=1000&order_date=2026-03-02&notes=Gift&lines={}",
+            order["version"],
+            ann["id"],
+            enc(&stored)
+        );
         let (status, _, html) = form(&app, &format!("/orders/{id}/edit"), Some(&cookie), &again).await;
         assert_eq!(status, StatusCode::SEE_OTHER, "{html}");
         assert_eq!(app.get(&format!("/api/v1/orders/{id}")).await.body["notes"], "Gift");
 
         let version = app.get(&format!("/api/v1/orders/{id}")).await.body["version"].clone();
-        let (status, _, _) = form(&app, &format!("/orders/{id}/action"), Some(&cookie), &format!("_csrf={csrf}&version={version}&action=confirm")).await;
+        let (status, _, _) =
+            form(&app, &format!("/orders/{id}/action"), Some(&cookie), &format!("_csrf={csrf}&version={version}&action=confirm")).await;
         assert_eq!(status, StatusCode::SEE_OTHER);
-        let (status, _, html) = form(&app, &format!("/orders/{id}/action"), Some(&cookie), &format!("_csrf={csrf}&version={version}&action=pay")).await;
+        let (status, _, html) =
+            form(&app, &format!("/orders/{id}/action"), Some(&cookie), &format!("_csrf={csrf}&version={version}&action=pay")).await;
         assert_eq!(status, StatusCode::PRECONDITION_FAILED, "a stale page's button is refused: {html}");
         let (_, html) = page(&app, &location, &cookie).await;
         assert!(html.contains(">confirmed<") && html.contains(r#"value="pay""#), "{html}");
 
         let (_, person) = page(&app, &format!("/customers/{}", ann["id"]), &cookie).await;
-        assert!(person.contains(r#"id="orders""#) && person.contains(&format!(r#"href="/orders/{id}""#)) && person.contains("48.93 USD"), "{person}");
+        assert!(
+            person.contains(r#"id="orders""#) && person.contains(&format!(r#"href="/orders/{id}""#)) && person.contains("48.93 USD"),
+            "{person}"
+        );
         let (_, list) = page(&app, "/orders?status=confirmed", &cookie).await;
         assert!(list.contains("Ann Buyer") && list.contains("48.93 USD"), "{list}");
     });

@@ -388,7 +388,10 @@ async fn privacy_export_and_erasure() {
         app.paid_order(&c, "2025-05-01", json!([{"product_id": tea["id"], "quantity": 2}])).await;
         let export = app.get(&format!("{path}/privacy_export")).await;
         assert_eq!(export.body["purchases"][0]["product"], "Tea", "purchases are part of what is held");
-        assert_eq!((export.body["purchases"][0]["status"].as_str(), export.body["purchases"][0]["amount_minor"].as_i64()), (Some("paid"), Some(900)));
+        assert_eq!(
+            (export.body["purchases"][0]["status"].as_str(), export.body["purchases"][0]["amount_minor"].as_i64()),
+            (Some("paid"), Some(900))
+        );
         assert_eq!(export.status, StatusCode::OK);
         assert_eq!(export.body["person"]["email"], "ann@example.com");
         assert_eq!(export.body["history"].as_array().unwrap().len(), 2, "create and update (the order has its own history)");

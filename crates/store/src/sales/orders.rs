@@ -13,9 +13,9 @@ use rapport_domain::sales::order::{Order, OrderAction, OrderContext, OrderData, 
 use rapport_domain::sales::product::ProductFacts;
 
 use super::products::{facts_query, facts_row};
+use crate::records::check_campaign;
 use crate::records::columns::Stored;
 use crate::records::engine::{Checked, Table};
-use crate::records::check_campaign;
 use crate::sql::{Arg, Sql, sql};
 use crate::{Result, Store, WriteTx};
 

@@ -50,14 +50,16 @@ async fn check(store: Store) {
     let expected = [("Cup", "EUR", 300), ("Tea", "EUR", 400), ("Tea", "USD", 450)].map(|(a, b, c)| (a.to_string(), b.to_string(), c));
     assert_eq!(seen, expected, "a product per name and currency, at its latest unit price");
     assert!(products.iter().all(|p| p.data.sku.starts_with("MIGRATED-") && p.data.active));
-    let mut p = ListParams::default();
-    p.terms = rapport_domain::text::query_terms("tea");
+    let p = ListParams { terms: rapport_domain::text::query_terms("tea"), ..Default::default() };
     assert_eq!(store.list_products(&system, &p).await.unwrap().data.len(), 2, "the store indexed the migrated products");
 
     let orders = store.list_orders(&system, &ListParams { limit: 50, ..Default::default() }).await.unwrap().data;
     assert_eq!(orders.len(), 4, "one order per person, invoice and currency; the return is dropped");
     let a1 = orders.iter().find(|o| o.data.notes.as_deref() == Some("Invoice A1")).expect("A1");
-    assert_eq!((a1.data.status.as_str(), a1.data.order_date.as_deref(), a1.data.paid_at.as_deref()), ("paid", Some("2025-01-05"), Some(rows[0].6)));
+    assert_eq!(
+        (a1.data.status.as_str(), a1.data.order_date.as_deref(), a1.data.paid_at.as_deref()),
+        ("paid", Some("2025-01-05"), Some(rows[0].6))
+    );
     assert_eq!(a1.data.lines.len(), 2);
     let tea = &a1.data.lines[0];
     assert_eq!((tea.quantity, tea.unit_price_minor, tea.discount_minor), (3, 334, 2), "3 × 3.34 less 0.02 is the 10.00 paid");

@@ -18,7 +18,11 @@ pub mod products;
 pub mod web_to_lead;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().merge(activities::router()).merge(web_to_lead::router()).merge(pipelines::router()).merge(opportunities::router())
+    OpenApiRouter::new()
+        .merge(activities::router())
+        .merge(web_to_lead::router())
+        .merge(pipelines::router())
+        .merge(opportunities::router())
         .merge(products::router())
         .merge(orders::router())
 }

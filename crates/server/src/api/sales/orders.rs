@@ -80,7 +80,11 @@ pub struct OrderPreview {
 /// answer 422 naming `lines.N.field`), but no customer is needed and nothing is written.
 #[utoipa::path(post, path = "/api/v1/orders/preview", tag = "orders", operation_id = "preview_order", request_body = OrderInput,
     security(("bearer" = [])), responses((status = 200, body = OrderPreview, description = "The priced lines and totals")))]
-async fn preview(State(state): State<AppState>, user: CurrentUser, AppJson(input): AppJson<OrderInput>) -> Result<Json<OrderPreview>, ApiError> {
+async fn preview(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    AppJson(input): AppJson<OrderInput>,
+) -> Result<Json<OrderPreview>, ApiError> {
     Ok(Json(priced(state.store.price_order(&user.actor, input).await?)))
 }
 
@@ -144,7 +148,12 @@ async fn action(
 /// Delete an order (kept as a tombstone for sync); its lines leave purchase history.
 #[utoipa::path(delete, path = "/api/v1/orders/{id}", tag = "orders", operation_id = "delete_order", security(("bearer" = [])),
     params(IfMatch), responses((status = 204)))]
-async fn delete(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>, IfMatch(version): IfMatch) -> Result<StatusCode, ApiError> {
+async fn delete(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    IfMatch(version): IfMatch,
+) -> Result<StatusCode, ApiError> {
     state.store.delete_order(&user.actor, id, version).await?;
     Ok(StatusCode::NO_CONTENT)
 }

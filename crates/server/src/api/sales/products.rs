@@ -81,7 +81,12 @@ async fn update(
 /// Delete a product (kept as a tombstone for sync; order lines keep it).
 #[utoipa::path(delete, path = "/api/v1/products/{id}", tag = "products", operation_id = "delete_product", security(("bearer" = [])),
     params(IfMatch), responses((status = 204)))]
-async fn delete(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>, IfMatch(version): IfMatch) -> Result<StatusCode, ApiError> {
+async fn delete(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    IfMatch(version): IfMatch,
+) -> Result<StatusCode, ApiError> {
     state.store.delete_product(&user.actor, id, version).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -25,10 +25,7 @@ use crate::ui::records::{Pages, UiRecord, form_input, input_of, routes, to_json,
 use crate::ui::{UiUser, render, urlencode};
 
 pub(super) fn router() -> axum::Router<AppState> {
-    routes::<Order>()
-        .route("/orders/preview", post(preview))
-        .route("/orders/{id}", get(detail))
-        .route("/orders/{id}/action", post(action))
+    routes::<Order>().route("/orders/preview", post(preview)).route("/orders/{id}", get(detail)).route("/orders/{id}/action", post(action))
 }
 
 impl UiRecord for Order {
@@ -164,7 +161,12 @@ async fn detail(State(state): State<AppState>, user: UiUser, Path(id): Path<i64>
 
 /// `POST /orders/{id}/action` (`action`, `version`): a status button. Back to the order, or
 /// the order with what went wrong (a stale page, a status that no longer allows it).
-async fn action(State(state): State<AppState>, user: UiUser, Path(id): Path<i64>, Form(form): Form<HashMap<String, String>>) -> Result<Response, ApiError> {
+async fn action(
+    State(state): State<AppState>,
+    user: UiUser,
+    Path(id): Path<i64>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
     let wanted = form.get("action").map(String::as_str).unwrap_or("");
     let Some(action) = OrderAction::ALL.into_iter().find(|a| a.as_str() == wanted) else {
         return detail_page(&state, &user, id, Some(format!("'{wanted}' is not an order action")), StatusCode::UNPROCESSABLE_ENTITY).await;
@@ -202,7 +204,9 @@ pub async fn order_card(state: &AppState, user: &UiUser, id: i64, name: &str) ->
         .await?
         .data
         .into_iter()
-        .map(|o| (o.id, o.data.order_date.clone().unwrap_or_default(), o.data.status.as_str(), money(o.totals.total_minor, &o.data.currency)))
+        .map(|o| {
+            (o.id, o.data.order_date.clone().unwrap_or_default(), o.data.status.as_str(), money(o.totals.total_minor, &o.data.currency))
+        })
         .collect();
     Ok(OrderCard {
         rows,
