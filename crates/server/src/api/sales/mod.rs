@@ -1,5 +1,5 @@
-//! Sales resources: pipelines and opportunities, activities and task lists, and the public
-//! web-to-lead endpoint with its settings.
+//! Sales resources: pipelines and opportunities, products and orders, activities and task
+//! lists, and the public web-to-lead endpoint with its settings.
 
 use rapport_domain::record::{Field, Kind, RecordSpec};
 use utoipa::IntoParams;
@@ -12,11 +12,19 @@ use crate::AppState;
 
 mod activities;
 pub mod opportunities;
+pub mod orders;
 pub mod pipelines;
+pub mod products;
 pub mod web_to_lead;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().merge(activities::router()).merge(web_to_lead::router()).merge(pipelines::router()).merge(opportunities::router())
+    OpenApiRouter::new()
+        .merge(activities::router())
+        .merge(web_to_lead::router())
+        .merge(pipelines::router())
+        .merge(opportunities::router())
+        .merge(products::router())
+        .merge(orders::router())
 }
 
 /// The query parameters of a record type's list, from its spec: every list's (without `tag`
