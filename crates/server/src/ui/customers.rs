@@ -105,6 +105,7 @@ struct DetailPage {
     custom: Vec<(String, String)>,
     activities: super::sales::ActivityCard,
     timeline: super::sales::TimelineCard,
+    orders: super::sales::OrderCard,
 }
 
 /// Custom values labelled by their definitions, in definition order.
@@ -136,6 +137,7 @@ async fn detail(State(state): State<AppState>, user: UiUser, Path(id): Path<i64>
     let purchases = history.into_iter().take(20).collect();
     let activities = super::sales::activity_card(&state, &user, "customer_id", id, &c.data.name).await?;
     let timeline = super::sales::timeline_card(&state, &user, Subject::Customer(id), None).await?;
+    let orders = super::sales::order_card(&state, &user, id, &c.data.name).await?;
     let page = DetailPage {
         user_name: user.user().name.clone(),
         csrf: user.csrf.clone(),
@@ -145,6 +147,7 @@ async fn detail(State(state): State<AppState>, user: UiUser, Path(id): Path<i64>
         custom: labelled(&defs, &c.data.custom),
         activities,
         timeline,
+        orders,
         c,
     };
     Ok(render(&page))

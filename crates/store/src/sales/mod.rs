@@ -1,11 +1,15 @@
 //! Sales records on the shared record machinery: pipelines and opportunities and the facts the
-//! win-probability model learns from, activities and their task lists, and the public web form
-//! that turns visitors into leads.
+//! win-probability model learns from, products and orders, activities and their task lists,
+//! and the public web form that turns visitors into leads.
 
 mod activities;
 mod leads;
 pub(crate) mod opportunities;
+mod orders;
 pub(crate) mod pipelines;
+mod products;
+#[cfg(test)]
+mod purchase_migration;
 mod web_lead;
 pub(crate) mod win_data;
 

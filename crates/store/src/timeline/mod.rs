@@ -14,6 +14,7 @@
 
 mod activities;
 mod leads;
+mod orders;
 mod stages;
 
 use rapport_domain::company::Company;
@@ -40,7 +41,7 @@ pub(crate) struct Source {
 }
 
 /// Every source of timeline events.
-static SOURCES: &[&Source] = &[&activities::SOURCE, &stages::SOURCE, &leads::SOURCE];
+static SOURCES: &[&Source] = &[&activities::SOURCE, &stages::SOURCE, &leads::SOURCE, &orders::SOURCE];
 
 /// `CAST(<code> AS BIGINT)`: a kind's code as a column both engines read as a 64-bit integer.
 fn code(kind: EventKind) -> String {

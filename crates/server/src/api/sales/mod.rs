@@ -1,5 +1,5 @@
-//! Sales resources: pipelines and opportunities, activities and task lists, and the public
-//! web-to-lead endpoint with its settings.
+//! Sales resources: pipelines and opportunities, products and orders, activities and task
+//! lists, and the public web-to-lead endpoint with its settings.
 
 use rapport_domain::record::{Field, Kind, RecordSpec};
 use utoipa::IntoParams;
@@ -13,7 +13,9 @@ use crate::AppState;
 mod activities;
 mod leads;
 pub mod opportunities;
+pub mod orders;
 pub mod pipelines;
+pub mod products;
 pub mod web_to_lead;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
@@ -23,6 +25,8 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .merge(pipelines::router())
         .merge(opportunities::router())
         .merge(leads::router())
+        .merge(products::router())
+        .merge(orders::router())
 }
 
 /// The query parameters of a record type's list, from its spec: every list's (without `tag`

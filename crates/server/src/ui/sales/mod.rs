@@ -1,5 +1,5 @@
 //! Sales pages: the pipeline board, the opportunity list, form and detail page, the admins'
-//! pipeline editor, the lead list, activities with their detail page and the cards on people
+//! pipeline editor, the product catalogue, orders with their entry form and page, the lead list, activities with their detail page and the cards on people
 //! and companies, the task lists, and the public lead form with its admin page. The board's
 //! script and styles are served here too.
 
@@ -11,12 +11,15 @@ mod board;
 mod convert;
 mod leads;
 mod opportunities;
+mod orders;
 mod pipelines;
+mod products;
 mod tasks;
 mod timeline;
 mod web_form;
 
 pub(super) use activities::{ActivityCard, activity_card};
+pub(super) use orders::{OrderCard, order_card};
 pub(super) use timeline::{TimelineCard, timeline_card};
 
 use crate::AppState;
@@ -33,6 +36,8 @@ pub(super) fn router() -> axum::Router<AppState> {
         .merge(board::router())
         .merge(opportunities::router())
         .merge(pipelines::router())
+        .merge(products::router())
+        .merge(orders::router())
         .route("/static/sales.js", get(|| async { asset("text/javascript", include_str!("../../../static/sales.js")) }))
         .route("/static/sales.css", get(|| async { asset("text/css", include_str!("../../../static/sales.css")) }))
 }
