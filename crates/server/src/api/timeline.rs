@@ -41,8 +41,9 @@ async fn page(
 }
 
 /// A person's timeline, newest first: their activities, their deals' creation, stage moves,
-/// wins and losses, and their lead status changes (the conversion among them), each only as
-/// far as you may see the record it comes from. Page on with `cursor`.
+/// wins and losses, their lead status changes (the conversion among them) and their orders'
+/// creation, payment, shipping and cancellation, each only as far as you may see the record
+/// it comes from. Page on with `cursor`.
 #[utoipa::path(get, path = "/api/v1/customers/{id}/timeline", tag = "timeline", operation_id = "customer_timeline", params(TimelineQuery),
     security(("bearer" = [])), responses((status = 200, body = Page<TimelineEvent>, description = "One page, newest first; follow `next_cursor` for older events")))]
 async fn customer_timeline(
@@ -54,8 +55,8 @@ async fn customer_timeline(
     page(&state, &user, Subject::Customer(id), &pairs).await
 }
 
-/// A company's timeline, newest first: the activities linked to it, its deals' histories and
-/// its people's lead status changes, each only as far as you may see the record it comes from.
+/// A company's timeline, newest first: the activities linked to it, its deals' histories, its
+/// orders and its people's lead status changes, each only as far as you may see the record it comes from.
 #[utoipa::path(get, path = "/api/v1/companies/{id}/timeline", tag = "timeline", operation_id = "company_timeline", params(TimelineQuery),
     security(("bearer" = [])), responses((status = 200, body = Page<TimelineEvent>, description = "One page, newest first; follow `next_cursor` for older events")))]
 async fn company_timeline(
@@ -67,8 +68,8 @@ async fn company_timeline(
     page(&state, &user, Subject::Company(id), &pairs).await
 }
 
-/// An opportunity's timeline, newest first: its stage history, its activities and the lead
-/// conversion that created it, each only as far as you may see the record it comes from.
+/// An opportunity's timeline, newest first: its stage history, its activities, its orders and
+/// the lead conversion that created it, each only as far as you may see the record it comes from.
 #[utoipa::path(get, path = "/api/v1/opportunities/{id}/timeline", tag = "timeline", operation_id = "opportunity_timeline", params(TimelineQuery),
     security(("bearer" = [])), responses((status = 200, body = Page<TimelineEvent>, description = "One page, newest first; follow `next_cursor` for older events")))]
 async fn opportunity_timeline(

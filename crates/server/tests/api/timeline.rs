@@ -220,3 +220,39 @@ async fn an_event_shows_only_to_those_who_may_see_its_record() {
         assert_eq!(r.status, StatusCode::NOT_FOUND);
     });
 }
+
+#[tokio::test]
+async fn orders_show_their_creation_payment_shipping_and_cancellation_with_their_totals() {
+    each_backend!(|app| {
+        let rep = app.user_token("rep@example.com", Role::SalesRep).await;
+        let p = app.customer(json!({"name": "Olga Orders", "owner_id": null})).await;
+        let widget =
+            app.post("/api/v1/products", json!({"sku": "WID-1", "name": "Widget", "unit_price_minor": 1999, "currency": "EUR"})).await;
+        assert_eq!(widget.status, StatusCode::CREATED, "{}", widget.body);
+        let order = |quantity: i64| json!({"customer_id": p["id"], "lines": [{"product_id": widget.body["id"], "quantity": quantity}]});
+        let first = app.post("/api/v1/orders", order(2)).await;
+        assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+        let path = format!("/api/v1/orders/{}", first.body["id"]);
+        for action in ["confirm", "pay", "ship"] {
+            let r = app.call(Method::POST, &format!("{path}/{action}"), Some(&app.token), None, &[]).await;
+            assert_eq!(r.status, StatusCode::OK, "{action}: {}", r.body);
+        }
+        let second = app.post("/api/v1/orders", order(1)).await;
+        let r = app.call(Method::POST, &format!("/api/v1/orders/{}/cancel", second.body["id"]), Some(&app.token), None, &[]).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+
+        let events = all_events(&app, &app.token, &format!("/api/v1/customers/{}/timeline", p["id"]), 2).await;
+        assert_eq!(kinds(&events), ["order_cancelled", "order_created", "order_shipped", "order_paid", "order_created"]);
+        let summaries: Vec<&str> = events.iter().map(|e| e["summary"].as_str().unwrap()).collect();
+        assert_eq!(
+            summaries,
+            ["Cancelled · 19.99 EUR", "Created · 19.99 EUR", "Shipped · 39.98 EUR", "Paid · 39.98 EUR", "Created · 39.98 EUR"]
+        );
+        assert_eq!(
+            (events[2]["link"].as_str().unwrap(), &events[2]["record_id"]),
+            (format!("/orders/{}", first.body["id"]).as_str(), &first.body["id"])
+        );
+        // The admin's orders are not the rep's to see, though the person is.
+        assert!(all_events(&app, &rep, &format!("/api/v1/customers/{}/timeline", p["id"]), 50).await.is_empty());
+    });
+}
