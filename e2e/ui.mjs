@@ -445,6 +445,11 @@ async function main() {
   await shot(page, "order.png");
   log("order entered with two lines, 1,748.00 USD, and confirmed");
 
+  step = "the person's timeline shows the new order with its total";
+  await page.goto(url(`/customers/${id}`));
+  const orderEvent = page.locator('#timeline li.event[data-kind="order_created"]', { hasText: "1,748.00 USD" });
+  check((await orderEvent.count()) === 1, "the person's timeline does not show the order");
+
   await boardChecks();
   await convertChecks(leadName);
 
