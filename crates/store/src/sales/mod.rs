@@ -3,6 +3,7 @@
 //! and the public web form that turns visitors into leads.
 
 mod activities;
+mod leads;
 pub(crate) mod opportunities;
 mod orders;
 pub(crate) mod pipelines;

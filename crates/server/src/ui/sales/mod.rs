@@ -8,16 +8,19 @@ use axum::routing::get;
 
 mod activities;
 mod board;
+mod convert;
 mod leads;
 mod opportunities;
 mod orders;
 mod pipelines;
 mod products;
 mod tasks;
+mod timeline;
 mod web_form;
 
 pub(super) use activities::{ActivityCard, activity_card};
 pub(super) use orders::{OrderCard, order_card};
+pub(super) use timeline::{TimelineCard, timeline_card};
 
 use crate::AppState;
 
@@ -25,6 +28,8 @@ use crate::AppState;
 pub(super) fn router() -> axum::Router<AppState> {
     axum::Router::new()
         .merge(leads::router())
+        .merge(convert::router())
+        .merge(timeline::router())
         .merge(activities::router())
         .merge(tasks::router())
         .merge(web_form::admin_router())
