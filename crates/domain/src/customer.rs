@@ -217,53 +217,27 @@ pub struct CustomerScores {
     pub churn_risk: Option<f64>,
 }
 
-/// One purchased line of a person's purchase history.
+/// One purchased line of a person's purchase history: a line of one of their paid (or
+/// shipped) orders, as `GET /customers/{id}/purchases` reads it. Purchases are recorded as
+/// orders.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Purchase {
-    /// Identifier (0 before it is stored).
-    #[serde(default)]
+    /// The order line's identifier.
     pub id: i64,
-    /// Invoice or order reference; lines of one invoice count as one purchase.
-    #[schema(min_length = 1, max_length = 100)]
+    /// The order's id: lines of one order count as one purchase.
     pub invoice: String,
-    /// Product name.
-    #[schema(min_length = 1, max_length = 200)]
+    /// Product name, as on the line.
     pub product: String,
-    /// Quantity.
+    /// Quantity, at least 1.
     pub quantity: i64,
-    /// Line amount in minor units (cents); negative for returns.
+    /// The line's net amount in minor units (after its discount, before the order's tax).
     pub amount_minor: i64,
-    /// ISO 4217 currency code.
+    /// ISO 4217 currency code of the order.
     #[schema(pattern = "^[A-Z]{3}$")]
     pub currency: String,
-    /// When (RFC 3339; a date alone means its midnight UTC).
+    /// When the order was paid (RFC 3339 UTC).
     #[schema(format = DateTime)]
     pub purchased_at: String,
-}
-
-impl Purchase {
-    /// Checks and normalizes a submitted line.
-    pub fn validated(mut self) -> Result<Purchase, ValidationErrors> {
-        let mut errs = ValidationErrors::default();
-        for (field, v, max) in [("invoice", &mut self.invoice, 100), ("product", &mut self.product, 200)] {
-            *v = v.trim().to_string();
-            if v.is_empty() || v.chars().count() > max {
-                errs.add(field, format!("must have 1 to {max} characters"));
-            }
-        }
-        if self.quantity == 0 {
-            errs.add("quantity", "cannot be 0");
-        }
-        self.currency = self.currency.trim().to_uppercase();
-        if self.currency.len() != 3 || !self.currency.chars().all(|c| c.is_ascii_uppercase()) {
-            errs.add("currency", "must be a three-letter ISO 4217 code such as USD");
-        }
-        match crate::query::parse_time(&self.purchased_at) {
-            Ok(t) => self.purchased_at = t,
-            Err(m) => errs.add("purchased_at", m),
-        }
-        errs.into_result(self)
-    }
 }
 
 /// What a client sends to create (`name` required) or update (only the fields present change;
