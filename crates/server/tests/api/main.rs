@@ -14,6 +14,7 @@ mod customers;
 mod deals_ui;
 mod encryption;
 mod errors;
+mod group_commit;
 mod leads;
 mod lists;
 mod meta;
