@@ -10,6 +10,8 @@ use crate::row::Row;
 use crate::sql::sql;
 use crate::{Backend, Error, Result, Store, unique_violation};
 
+type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
 const COLS: &str = "id, object, key, label, field_type, options, sensitive, created_at, updated_at, version";
 
 fn from_row(r: &dyn Row) -> Result<CustomField> {
@@ -177,15 +179,16 @@ impl Store {
         Ok((rows.into_iter().map(|(k, _)| k).collect(), sensitive))
     }
 
-    /// Keys of the object's custom fields marked sensitive (masked without `pii`).
-    pub(crate) async fn sensitive_keys(&self, object: FieldObject) -> Result<Vec<String>> {
+    /// Keys of the object's custom fields marked sensitive (masked without `pii`); `tx` is the
+    /// write transaction open meanwhile, if any (see [`Store::read_in`]).
+    pub(crate) async fn sensitive_keys(&self, tx: Option<&mut Tx>, object: FieldObject) -> Result<Vec<String>> {
         let q = sql("SELECT key FROM custom_fields WHERE object = ? AND sensitive = 1", [object.as_str().into()]);
-        self.read(&q, |r| r.get("key")).await
+        self.read_in(tx, &q, |r| r.get("key")).await
     }
 
     /// The keys to mask for `actor` on `object`: none when they see personal data.
-    pub(crate) async fn masked_keys(&self, actor: &Actor, object: FieldObject) -> Result<Vec<String>> {
-        if actor.sees_pii(record_object(object)) { Ok(vec![]) } else { self.sensitive_keys(object).await }
+    pub(crate) async fn masked_keys(&self, tx: Option<&mut Tx>, actor: &Actor, object: FieldObject) -> Result<Vec<String>> {
+        if actor.sees_pii(record_object(object)) { Ok(vec![]) } else { self.sensitive_keys(tx, object).await }
     }
 }
 

@@ -187,7 +187,7 @@ impl Store {
         self.audit(&mut tx, actor, "erase", "customer", Some(id), diff).await?;
         let after = self.record_in::<Customer>(&mut tx, &Actor::system(), id, true).await?;
         tx.commit().await?;
-        let masked = self.masked_keys(actor, FieldObject::Customer).await?;
+        let masked = self.masked_keys(None, actor, FieldObject::Customer).await?;
         Ok(crate::records::engine::shown(actor, after, &masked))
     }
 

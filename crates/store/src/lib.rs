@@ -36,6 +36,7 @@ mod sql;
 mod teams;
 mod timeline;
 mod users;
+mod writer;
 
 pub use backup::{BackupError, BackupSummary, RestoreSummary};
 pub use purchases::{PurchaseRow, Score};
@@ -156,43 +157,57 @@ pub struct Store {
     sessions: std::sync::Arc<users::SessionCache>,
     /// Set on a SQLite file: where reads outside transactions run (see [`local`]).
     local: Option<std::sync::Arc<local::LocalReads>>,
-    /// SQLite has one writer at a time: this process's writers wait their turn here, in order,
-    /// instead of in SQLite's busy handler, which sleeps in growing steps (up to 100 ms).
-    write_turn: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// Set on SQLite: the one write connection, where write transactions are savepoints of
+    /// batches committed together (see [`writer`]).
+    writer: Option<std::sync::Arc<writer::Writer>>,
     /// The form-token key once read (see [`secrets`]).
     secret: secrets::SecretCell,
 }
 
-/// A write transaction, holding this process's turn to write on SQLite until it ends.
+/// A write transaction: its own on PostgreSQL; on SQLite a savepoint on the one write
+/// connection, committed with the batch it joined (see [`writer`]). Either way it derefs to the
+/// sqlx transaction to run statements on, and [`WriteTx::commit`] returns once the change is
+/// durable.
 pub(crate) struct WriteTx {
-    tx: Transaction<'static, Any>,
-    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+    inner: Inner,
     backend: Backend,
     /// This transaction's change sequence, once asked for (see [`WriteTx::change_seq`]).
     seq: Option<i64>,
 }
 
+enum Inner {
+    Pool(Transaction<'static, Any>),
+    Batch(writer::Turn),
+}
+
 impl std::ops::Deref for WriteTx {
     type Target = Transaction<'static, Any>;
     fn deref(&self) -> &Self::Target {
-        &self.tx
+        match &self.inner {
+            Inner::Pool(tx) => tx,
+            Inner::Batch(turn) => turn.tx(),
+        }
     }
 }
 
 impl std::ops::DerefMut for WriteTx {
     fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.tx
+        match &mut self.inner {
+            Inner::Pool(tx) => tx,
+            Inner::Batch(turn) => turn.tx_mut(),
+        }
     }
 }
 
 impl WriteTx {
     /// The change sequence every record row this transaction writes is stamped with, so that
-    /// sync clients read changes in commit order. SQLite's writers take turns, so a counter
-    /// bumped once per transaction grows in commit order. On PostgreSQL it is the transaction's
-    /// id, and sync readers stop short of the oldest transaction still writing in this database
-    /// (see `records::list::sync_horizon`), so one that started first and commits last is
-    /// served after it commits, never skipped. Either way the number is bound into the write
-    /// itself: no second pass over the rows.
+    /// sync clients read changes in commit order. SQLite's write transactions run one after
+    /// another on one connection and commit in that order, so a counter bumped once per
+    /// transaction grows in commit order. On PostgreSQL it is the transaction's id, and sync
+    /// readers stop short of the oldest transaction still writing in this database (see
+    /// `records::list::sync_horizon`), so one that started first and commits last is served after
+    /// it commits, never skipped. Either way the number is bound into the write itself: no second
+    /// pass over the rows.
     pub async fn change_seq(&mut self) -> Result<i64> {
         if let Some(s) = self.seq {
             return Ok(s);
@@ -201,14 +216,17 @@ impl WriteTx {
             Backend::Sqlite => "UPDATE change_clock SET seq = seq + 1 RETURNING seq",
             Backend::Postgres => "SELECT pg_current_xact_id()::text::bigint AS seq",
         };
-        let seq: i64 = sqlx::Row::try_get(&sql::sql(q, []).fetch_one(&mut *self.tx).await?, "seq")?;
+        let seq: i64 = sqlx::Row::try_get(&sql::sql(q, []).fetch_one(&mut ***self).await?, "seq")?;
         self.seq = Some(seq);
         Ok(seq)
     }
 
-    /// Commits.
+    /// Commits; on SQLite returns once the batch holding this transaction is committed.
     pub async fn commit(self) -> Result<()> {
-        Ok(self.tx.commit().await?)
+        match self.inner {
+            Inner::Pool(tx) => Ok(tx.commit().await?),
+            Inner::Batch(turn) => turn.commit().await,
+        }
     }
 }
 
@@ -251,23 +269,22 @@ impl Store {
         let cores = std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(2);
         // One pool for reads and writes: a separate single-connection writer pool halved create
         // throughput in the load benchmark (each transaction's round trips stopped overlapping).
-        let pool = Self::pool(backend, opts, (cores * 4).max(8)).await?;
-        let local = match backend {
-            Backend::Sqlite => sqlite_file(&url).map(|path| std::sync::Arc::new(local::LocalReads::new(path))),
+        let pool = Self::pool(backend, opts.clone(), (cores * 4).max(8), false).await?;
+        let file = if backend == Backend::Sqlite { sqlite_file(&url) } else { None };
+        let local = file.clone().map(|path| std::sync::Arc::new(local::LocalReads::new(path)));
+        let writer = match backend {
+            Backend::Sqlite => {
+                // An in-memory database exists once per connection: there, the pool is the writer.
+                let pool = if file.is_some() { Self::pool(backend, opts, 1, true).await? } else { pool.clone() };
+                Some(std::sync::Arc::new(writer::Writer::new(pool)))
+            }
             Backend::Postgres => None,
         };
-        Ok(Store {
-            pool,
-            backend,
-            keys: None,
-            sessions: Default::default(),
-            local,
-            write_turn: Default::default(),
-            secret: Default::default(),
-        })
+        Ok(Store { pool, backend, keys: None, sessions: Default::default(), local, writer, secret: Default::default() })
     }
 
-    async fn pool(backend: Backend, opts: AnyConnectOptions, size: u32) -> Result<AnyPool, String> {
+    /// A pool of `size` connections; `writer` is SQLite's one write connection (see [`writer`]).
+    async fn pool(backend: Backend, opts: AnyConnectOptions, size: u32, writer: bool) -> Result<AnyPool, String> {
         AnyPoolOptions::new()
             .max_connections(size)
             .min_connections(1)
@@ -280,6 +297,13 @@ impl Store {
                         // WAL lets readers proceed while one writer commits; the busy timeout
                         // makes a second process wait for the lock instead of failing; memory
                         // mapping and a 16 MiB page cache keep searches off the read syscalls.
+                        // `synchronous = NORMAL` in WAL: a COMMIT has written its WAL frames to
+                        // the file when it returns, so an acknowledged write survives the process
+                        // being killed (crates/cli/tests/durability.rs); a power cut before the
+                        // next checkpoint can lose the last commits. `FULL` closes that gap with an
+                        // fsync per COMMIT: 3-14 ms on the benchmark machine, for which the write
+                        // connection waits; even shared by a batch of writes, it held creates
+                        // at 465 req/s in the load benchmark (issue 10).
                         conn.execute(
                             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
                              PRAGMA mmap_size = 268435456; PRAGMA cache_size = -16384;",
@@ -289,6 +313,9 @@ impl Store {
                     Ok(())
                 })
             })
+            // A write connection still inside a transaction (a COMMIT or ROLLBACK that failed) is
+            // closed rather than handed to the next batch.
+            .after_release(move |conn, _| Box::pin(async move { Ok(!writer || !sqlx::Connection::is_in_transaction(conn)) }))
             .connect_with(opts)
             .await
             .map_err(|e| format!("cannot open database: {e}"))
@@ -336,6 +363,9 @@ impl Store {
 
     /// Closes every connection (tests drop their databases afterwards).
     pub async fn close(&self) {
+        if let Some(w) = &self.writer {
+            w.close().await;
+        }
         self.pool.close().await;
         if let Some(l) = &self.local {
             l.close();
@@ -351,22 +381,37 @@ impl Store {
         }
     }
 
+    /// A bounded read made while `tx` is open: on PostgreSQL it runs in that transaction, since a
+    /// read through the pool while holding one of its connections waits forever once every
+    /// connection is held so (many concurrent writes); on a SQLite file it is a [`Store::read`]
+    /// (reads there need no pool connection, and the write connection is kept for writes).
+    pub(crate) async fn read_in<T>(
+        &self,
+        tx: Option<&mut Transaction<'static, Any>>,
+        sql: &sql::Sql,
+        mut f: impl FnMut(&dyn row::Row) -> Result<T> + Send,
+    ) -> Result<Vec<T>> {
+        match tx {
+            Some(tx) if self.local.is_none() => sql.fetch_all(&mut **tx).await?.iter().map(|r| f(r)).collect(),
+            _ => self.read(sql, f).await,
+        }
+    }
+
     /// The first row of a bounded read, if any (see [`Store::read`]).
     pub(crate) async fn read_optional<T>(&self, sql: &sql::Sql, f: impl FnMut(&dyn row::Row) -> Result<T> + Send) -> Result<Option<T>> {
         Ok(self.read(sql, f).await?.into_iter().next())
     }
 
-    /// Starts a write transaction. SQLite takes the write lock up front (`BEGIN IMMEDIATE`),
-    /// so a transaction that reads before it writes cannot fail half-way with "database is
-    /// locked" when another writer commits first.
+    /// Starts a write transaction. On SQLite it is a savepoint on the one write connection,
+    /// whose batch holds the write lock from its start (`BEGIN IMMEDIATE`), so a transaction that
+    /// reads before it writes cannot fail half-way with "database is locked" when another
+    /// process writes first.
     async fn write_tx(&self) -> Result<WriteTx> {
-        Ok(match self.backend {
-            Backend::Sqlite => {
-                let turn = self.write_turn.clone().lock_owned().await;
-                WriteTx { tx: self.pool.begin_with("BEGIN IMMEDIATE").await?, _turn: Some(turn), backend: self.backend, seq: None }
-            }
-            Backend::Postgres => WriteTx { tx: self.pool.begin().await?, _turn: None, backend: self.backend, seq: None },
-        })
+        let inner = match &self.writer {
+            Some(w) => Inner::Batch(w.begin().await?),
+            None => Inner::Pool(self.pool.begin().await?),
+        };
+        Ok(WriteTx { inner, backend: self.backend, seq: None })
     }
 }
 

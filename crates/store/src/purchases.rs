@@ -181,10 +181,11 @@ impl Store {
 
     /// Records what a running analysis is doing, for anyone polling it (any server process).
     pub async fn run_progress(&self, id: i64, stage: &str) -> Result<()> {
+        let mut tx = self.write_tx().await?;
         sql("UPDATE analytics_runs SET progress = ? WHERE id = ? AND status = 'running'", [stage.into(), id.into()])
-            .execute(&self.pool)
+            .execute(&mut **tx)
             .await?;
-        Ok(())
+        tx.commit().await
     }
 
     /// Records how a run ended.
@@ -193,13 +194,14 @@ impl Store {
             Ok(v) => ("done", Some(v.to_string()), None),
             Err(e) => ("failed", None, Some(e)),
         };
+        let mut tx = self.write_tx().await?;
         sql(
             "UPDATE analytics_runs SET status = ?, result = ?, error = ?, finished_at = ? WHERE id = ?",
             [status.into(), result.into(), error.into(), now_rfc3339().into(), id.into()],
         )
-        .execute(&self.pool)
+        .execute(&mut **tx)
         .await?;
-        Ok(())
+        tx.commit().await
     }
 
     /// One run, if the actor started it, may read the audit log, or the run covered every

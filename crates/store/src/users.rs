@@ -422,11 +422,19 @@ impl Store {
         };
         // Record use at most once a minute: a write per request would serialize every read.
         if last.is_none_or(|l| l < time_in(chrono::Duration::minutes(-1))) {
-            let _ = sql("UPDATE auth_tokens SET last_used_at = ? WHERE id = ?", [now.into(), token_id.into()]).execute(&self.pool).await;
+            self.note_token_use(token_id, now).await;
         }
         let session = Session { user, perms: perms.into(), scopes: Scopes::parse(&scopes), token_id, kind };
         self.sessions.put(hash, session.clone());
         Ok(Some(session))
+    }
+
+    /// Stamps a token's last use; best effort (a failure must not refuse the request).
+    async fn note_token_use(&self, token_id: i64, now: String) {
+        let Ok(mut tx) = self.write_tx().await else { return };
+        if sql("UPDATE auth_tokens SET last_used_at = ? WHERE id = ?", [now.into(), token_id.into()]).execute(&mut **tx).await.is_ok() {
+            let _ = tx.commit().await;
+        }
     }
 
     /// Revokes the token a request came with (logout); revoking twice is not an error.

@@ -176,16 +176,18 @@ impl Store {
     }
 
     /// The custom fields of `spec`'s records that `actor` sees masked.
-    async fn masked_of(&self, spec: &RecordSpec, actor: &Actor) -> Result<Vec<String>> {
+    /// Custom fields to mask for `actor`; `tx`: the write transaction open meanwhile, if any.
+    async fn masked_of(&self, tx: Option<&mut Transaction<'static, Any>>, spec: &RecordSpec, actor: &Actor) -> Result<Vec<String>> {
         match spec.custom {
-            Some(o) => self.masked_keys(actor, o).await,
+            Some(o) => self.masked_keys(tx, actor, o).await,
             None => Ok(vec![]),
         }
     }
 
-    async fn sensitive_of(&self, spec: &RecordSpec) -> Result<Vec<String>> {
+    /// Custom fields sealed at rest; `tx`: the write transaction open meanwhile, if any.
+    async fn sensitive_of(&self, tx: Option<&mut Transaction<'static, Any>>, spec: &RecordSpec) -> Result<Vec<String>> {
         match spec.custom {
-            Some(o) => self.sensitive_keys(o).await,
+            Some(o) => self.sensitive_keys(tx, o).await,
             None => Ok(vec![]),
         }
     }
@@ -205,7 +207,7 @@ impl Store {
     /// One live record.
     pub(crate) async fn get_record<T: Table>(&self, actor: &Actor, id: i64) -> Result<T> {
         require(actor, T::SPEC.object, Action::Read)?;
-        let masked = self.masked_of(T::SPEC, actor).await?;
+        let masked = self.masked_of(None, T::SPEC, actor).await?;
         let found = self.read_optional(&by_id::<T>(actor, id, false), |r| self.decode::<T>(r, Some((actor, &masked)))).await?;
         found.ok_or(Error::NotFound)
     }
@@ -224,7 +226,7 @@ impl Store {
     /// A page of records matching `p`; sync listings carry deleted ones as tombstones.
     pub(crate) async fn list_records<T: Table>(&self, actor: &Actor, p: &ListParams) -> Result<Page<T>> {
         require(actor, T::SPEC.object, Action::Read)?;
-        let masked = self.masked_of(T::SPEC, actor).await?;
+        let masked = self.masked_of(None, T::SPEC, actor).await?;
         self.list_rows(actor, T::SPEC, T::extra_cols, p, |r| {
             let rec = self.decode::<T>(r, Some((actor, &masked)))?;
             Ok(if r.get::<Option<String>>("deleted_at")?.is_some() { rec.tombstone() } else { rec })
@@ -335,7 +337,7 @@ impl Store {
         let mut q = select::<T>(actor);
         q.push(&format!(" WHERE {ALIAS}.id = ")).arg(id);
         let row = q.fetch_one(&mut **tx).await?;
-        let masked = self.masked_of(T::SPEC, actor).await?;
+        let masked = self.masked_of(Some(tx), T::SPEC, actor).await?;
         self.decode::<T>(&row, Some((actor, &masked)))
     }
 
@@ -357,7 +359,7 @@ impl Store {
     /// like [`Store::create_record`], committed or undone with the caller's change. Its id.
     pub(crate) async fn create_record_in<T: Table>(&self, tx: &mut WriteTx, actor: &Actor, data: &T::Data) -> Result<i64> {
         require(actor, T::SPEC.object, Action::Create)?;
-        let sensitive = self.sensitive_of(T::SPEC).await?;
+        let sensitive = self.sensitive_of(Some(tx), T::SPEC).await?;
         let id = self.insert_record::<T>(tx, actor, data, &sensitive, &mut Checked::default()).await?;
         T::after_insert(self, tx, actor, id, data).await?;
         self.audit(tx, actor, "create", T::SPEC.name, Some(id), json!({"after": data})).await?;
@@ -367,7 +369,7 @@ impl Store {
     /// Adds many records in one transaction with one audit row (demo data, bulk loads).
     pub(crate) async fn create_records<T: Table>(&self, actor: &Actor, batch: &[T::Data]) -> Result<Vec<i64>> {
         require(actor, T::SPEC.object, Action::Create)?;
-        let sensitive = self.sensitive_of(T::SPEC).await?;
+        let sensitive = self.sensitive_of(None, T::SPEC).await?;
         let mut tx = self.write_tx().await?;
         let mut checked = Checked::default();
         let mut ids = Vec::with_capacity(batch.len());
@@ -411,7 +413,7 @@ impl Store {
     {
         let spec = T::SPEC;
         require(actor, spec.object, Action::Update)?;
-        let sensitive = self.sensitive_of(spec).await?;
+        let sensitive = self.sensitive_of(Some(tx), spec).await?;
         let before = self.record_in::<T>(tx, actor, id, false).await?;
         check_version(if_match, before.version())?;
         let data = change(before.data()).map_err(Into::into)?;

@@ -1,0 +1,126 @@
+//! No acknowledged write is lost when the server dies: `rapport serve` on a SQLite file takes a
+//! stream of creates from several clients and is killed (SIGKILL, no shutdown of any kind) in the
+//! middle of it; every create it answered 201 to must be in the database afterwards, and the
+//! database must pass SQLite's integrity check.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Condvar, Mutex};
+
+use rapport_domain::permissions::Actor;
+use rapport_store::Store;
+use sqlx::Connection;
+
+/// Creates each client sends at most; the server is killed long before.
+const PER_CLIENT: usize = 5_000;
+const CLIENTS: usize = 4;
+/// Acknowledged creates to wait for before the kill.
+const KILL_AFTER: usize = 300;
+
+/// One HTTP/1.1 request on `s` (kept alive): the status and the body, or None once the server is gone.
+fn request(s: &mut std::net::TcpStream, method: &str, path: &str, token: Option<&str>, body: &str) -> Option<(u16, String)> {
+    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: rapport\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    s.write_all(format!("{head}{body}").as_bytes()).ok()?;
+    // Read the head byte by byte up to its blank line, then exactly Content-Length bytes.
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if s.read(&mut byte).ok()? == 0 {
+            return None;
+        }
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head).to_string();
+    let status = head.get(9..12)?.parse().ok()?;
+    let len: usize = head
+        .lines()
+        .find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case("content-length")).map(|(_, v)| v.trim().to_string()))?
+        .parse()
+        .ok()?;
+    let mut body = vec![0u8; len];
+    s.read_exact(&mut body).ok()?;
+    Some((status, String::from_utf8_lossy(&body).to_string()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_acknowledged_create_survives_a_kill() {
+    let dir = std::env::temp_dir().join(format!("rapport-durability-{}-{:x}", std::process::id(), rand::random::<u64>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("d.db").display().to_string();
+    let made = Command::new(env!("CARGO_BIN_EXE_rapport"))
+        .args(["--database", &db, "user", "create", "--admin", "--email", "boss@example.com", "--password", "long enough secret"])
+        .current_dir(&dir)
+        .env_remove("RAPPORT_DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut server = Command::new(env!("CARGO_BIN_EXE_rapport"))
+        .args(["--database", &db, "serve", "--addr", &addr])
+        .current_dir(&dir)
+        .env_remove("RAPPORT_DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // It prints its address once it listens.
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    assert!(lines.any(|l| l.is_ok_and(|l| l.contains("serving on"))), "the server never listened");
+
+    let mut conn = std::net::TcpStream::connect(&addr).unwrap();
+    let (_, login) =
+        request(&mut conn, "POST", "/api/v1/auth/login", None, r#"{"email":"boss@example.com","password":"long enough secret"}"#)
+            .expect("login");
+    let token = serde_json::from_str::<serde_json::Value>(&login).unwrap()["token"].as_str().unwrap().to_string();
+
+    // Each client streams creates on its own connection and records what was acknowledged.
+    let acked = Arc::new((Mutex::new(Vec::<(i64, String)>::new()), Condvar::new()));
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|c| {
+            let (addr, token, acked) = (addr.clone(), token.clone(), acked.clone());
+            std::thread::spawn(move || {
+                let Ok(mut s) = std::net::TcpStream::connect(&addr) else { return };
+                for i in 0..PER_CLIENT {
+                    let email = format!("c{c}-{i}@example.com");
+                    let body = serde_json::json!({"name": format!("Client {c} number {i}"), "email": email}).to_string();
+                    let Some((status, answer)) = request(&mut s, "POST", "/api/v1/customers", Some(&token), &body) else { return };
+                    assert_eq!(status, 201, "{answer}");
+                    let id = serde_json::from_str::<serde_json::Value>(&answer).unwrap()["id"].as_i64().unwrap();
+                    let (list, more) = &*acked;
+                    list.lock().unwrap().push((id, email));
+                    more.notify_all();
+                }
+            })
+        })
+        .collect();
+    {
+        let (list, more) = &*acked;
+        let list = more.wait_while(list.lock().unwrap(), |l| l.len() < KILL_AFTER).unwrap();
+        drop(list);
+    }
+    server.kill().unwrap(); // SIGKILL
+    server.wait().unwrap();
+    for c in clients {
+        c.join().unwrap();
+    }
+    let acked = acked.0.lock().unwrap().clone();
+    assert!(acked.len() >= KILL_AFTER && acked.len() < CLIENTS * PER_CLIENT, "the kill came mid-stream ({} acknowledged)", acked.len());
+
+    let mut raw = sqlx::SqliteConnection::connect(&format!("sqlite://{db}")).await.unwrap();
+    let check: String = sqlx::query_scalar("PRAGMA integrity_check").fetch_one(&mut raw).await.unwrap();
+    assert_eq!(check, "ok");
+    raw.close().await.unwrap();
+    let store = Store::connect(&db).await.unwrap();
+    for (id, email) in &acked {
+        let got = store.get_customer(&Actor::system(), *id).await.unwrap_or_else(|e| panic!("acknowledged create {id} is lost: {e}"));
+        assert_eq!(got.data.email.as_deref(), Some(email.as_str()));
+    }
+    store.close().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
