@@ -1,5 +1,5 @@
 //! Sales resources: pipelines and opportunities, activities and task lists, and the public
-//! web-to-lead endpoint with its settings.
+//! web-to-lead endpoint with its settings, targets and the sales reports.
 
 use rapport_domain::record::{Field, Kind, RecordSpec};
 use utoipa::IntoParams;
@@ -13,10 +13,18 @@ use crate::AppState;
 mod activities;
 pub mod opportunities;
 pub mod pipelines;
+mod reports;
+mod targets;
 pub mod web_to_lead;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().merge(activities::router()).merge(web_to_lead::router()).merge(pipelines::router()).merge(opportunities::router())
+    OpenApiRouter::new()
+        .merge(activities::router())
+        .merge(web_to_lead::router())
+        .merge(pipelines::router())
+        .merge(opportunities::router())
+        .merge(targets::router())
+        .merge(reports::router())
 }
 
 /// The query parameters of a record type's list, from its spec: every list's (without `tag`

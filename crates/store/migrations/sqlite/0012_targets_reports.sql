@@ -1,0 +1,36 @@
+-- Issue 9 §5: targets (quotas per rep or team and period) on the record machinery, and the
+-- indexes the sales reports aggregate on.
+
+CREATE TABLE targets (
+    id INTEGER PRIMARY KEY,
+    user_id INTEGER REFERENCES users (id),
+    team_id INTEGER REFERENCES teams (id),
+    period TEXT NOT NULL,
+    measure TEXT NOT NULL,
+    amount_minor INTEGER NOT NULL,
+    currency TEXT NOT NULL,
+    starts_on TEXT NOT NULL,
+    ends_on TEXT NOT NULL,
+    sort_name TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    deleted_at TEXT,
+    version INTEGER NOT NULL DEFAULT 1,
+    change_seq INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX targets_sort_name_idx ON targets (sort_name, id);
+CREATE INDEX targets_updated_idx ON targets (updated_at, id);
+CREATE INDEX targets_created_idx ON targets (created_at, id);
+CREATE INDEX targets_change_idx ON targets (change_seq, id);
+CREATE INDEX targets_amount_idx ON targets ((COALESCE(amount_minor, -9223372036854775807)), id);
+CREATE INDEX targets_starts_idx ON targets ((COALESCE(starts_on, '')), id);
+-- One target per rep (or team), period and measure: both indexes are named after the period
+-- field, which a duplicate is reported on.
+CREATE UNIQUE INDEX targets_period_key_user ON targets (user_id, period, measure) WHERE deleted_at IS NULL AND user_id IS NOT NULL;
+CREATE UNIQUE INDEX targets_period_key_team ON targets (team_id, period, measure) WHERE deleted_at IS NULL AND team_id IS NOT NULL;
+
+-- Won and lost deals by the day they closed (win rate, cycle length, leaderboard, attainment),
+-- covering what those reports sum.
+CREATE INDEX opportunities_closed_report_idx ON opportunities (status, closed_at, owner_id, currency, amount_minor) WHERE deleted_at IS NULL;
+-- The funnel's cohorts: deals by the day they were created.
+CREATE INDEX opportunities_created_report_idx ON opportunities (created_at, pipeline_id, owner_id) WHERE deleted_at IS NULL;
