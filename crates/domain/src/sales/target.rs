@@ -48,7 +48,6 @@ pub static SPEC: RecordSpec = RecordSpec {
         Field::new("starts_on", "Starts", Kind::Date).read_only().filtered().sorted(),
         Field::new("ends_on", "Ends", Kind::Date).read_only().filtered(),
         Field::new("achieved_minor", "Achieved", Kind::Money).computed(),
-        Field::new("percent_bp", "Attained (bp)", Kind::Int).computed(),
         Field::new("counted", "Deals counted", Kind::Int).computed(),
         Field::new("other_currency", "In other currencies", Kind::Int).computed(),
     ],

@@ -4,7 +4,7 @@
 CREATE TABLE targets (
     id INTEGER PRIMARY KEY,
     user_id INTEGER REFERENCES users (id),
-    team_id INTEGER REFERENCES teams (id),
+    team_id INTEGER, -- checked by the store: a missing team is a field error, not a foreign-key fault
     period TEXT NOT NULL,
     measure TEXT NOT NULL,
     amount_minor INTEGER NOT NULL,
