@@ -11,6 +11,7 @@ mod companies;
 mod contact_values;
 mod custom_fields;
 mod customers;
+mod dashboard_ui;
 mod deals_ui;
 mod encryption;
 mod errors;

@@ -1,6 +1,7 @@
 //! Sales pages: the pipeline board, the opportunity list, form and detail page, the admins'
 //! pipeline editor, the lead list, activities with their detail page and the cards on people
-//! and companies, the task lists, and the public lead form with its admin page. The board's
+//! and companies, the task lists, the sales dashboard and the targets, and the public lead
+//! form with its admin page. The board's
 //! script and styles are served here too.
 
 use axum::response::{IntoResponse, Response};
@@ -8,9 +9,11 @@ use axum::routing::get;
 
 mod activities;
 mod board;
+mod dashboard;
 mod leads;
 mod opportunities;
 mod pipelines;
+mod targets;
 mod tasks;
 mod web_form;
 
@@ -28,6 +31,8 @@ pub(super) fn router() -> axum::Router<AppState> {
         .merge(board::router())
         .merge(opportunities::router())
         .merge(pipelines::router())
+        .merge(dashboard::router())
+        .merge(targets::router())
         .route("/static/sales.js", get(|| async { asset("text/javascript", include_str!("../../../static/sales.js")) }))
         .route("/static/sales.css", get(|| async { asset("text/css", include_str!("../../../static/sales.css")) }))
 }
