@@ -136,6 +136,9 @@ async fn rows(app: &TestApp, token: &str, path: &str) -> Vec<Value> {
     r.body["rows"].as_array().unwrap().clone()
 }
 
+/// Leaderboard cells: (rep, currency) → (deals won, amount won, target, attainment).
+type Board = BTreeMap<(i64, String), (i64, i64, Option<i64>, Option<i64>)>;
+
 fn in_span(day: Option<&str>, from: &str, to: &str) -> bool {
     day.is_some_and(|d| d[..10] >= *from && d[..10] <= *to)
 }
@@ -303,7 +306,7 @@ async fn leaderboard_ranks_reps_against_their_targets_and_reports_come_as_csv() 
         let targets: BTreeMap<(i64, String), i64> =
             [((w.rep_id, "USD".to_string()), 700_000), ((w.mate_id, "USD".to_string()), 100_000)].into();
         let got = rows(&app, &app.token, "/api/v1/reports/leaderboard?period=2099-Q1").await;
-        let seen: BTreeMap<(i64, String), (i64, i64, Option<i64>, Option<i64>)> = got
+        let seen: Board = got
             .iter()
             .map(|r| {
                 let key = (r["user_id"].as_i64().unwrap(), r["currency"].as_str().unwrap().to_string());
@@ -318,7 +321,7 @@ async fn leaderboard_ranks_reps_against_their_targets_and_reports_come_as_csv() 
                 )
             })
             .collect();
-        let mut expect = BTreeMap::new();
+        let mut expect = Board::new();
         for key in won.keys().chain(targets.keys()) {
             let (n, amount) = won.get(key).copied().unwrap_or((0, 0));
             let t = targets.get(key).copied();
