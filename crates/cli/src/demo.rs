@@ -13,6 +13,7 @@ use rapport_store::{NewUser, Store};
 use serde_json::{Map, Value, json};
 
 mod deals;
+mod targets;
 
 /// The demo admin's login.
 pub const ADMIN_EMAIL: &str = "admin@rapport.test";
@@ -409,6 +410,7 @@ pub async fn build(store: &Store, people: usize, companies: usize, seed: u64) ->
     }
     pb.finish();
     deals::build(store, &owners, &company_names, &prospects, seed).await?;
+    println!("Targets: {} quarterly quotas.", targets::build(store).await?);
     // Score everyone as the analytics pages would, so tiers and segments show from the start.
     // Two to three campaigns a month over the purchases' span.
     let mut campaigns = vec![];
