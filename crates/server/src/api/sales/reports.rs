@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use rapport_domain::sales::report::{CycleRow, FunnelRow, LeaderRow, PipelineRow, Report, ReportFilter, WinRateRow};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -16,6 +16,7 @@ use super::super::bad_query;
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{CurrentUser, QueryPairs};
+use crate::sales::reports::{Rendered, ReportError, ReportKind, report};
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -80,21 +81,25 @@ fn read(pairs: &[(String, String)], headers: &HeaderMap) -> Result<(ReportFilter
     Ok((ReportFilter::parse(&rest).map_err(bad_query)?, csv))
 }
 
-/// The report as JSON, or as CSV under a header of `columns`.
-fn answer<T: Serialize>(csv: bool, filter: &ReportFilter, columns: &[&str], rows: Vec<T>) -> Result<Response, ApiError> {
-    if !csv {
-        return Ok(Json(Report::new(filter, rows)).into_response());
+/// Report `kind` as the request asks for it.
+async fn respond(
+    state: &AppState,
+    user: &CurrentUser,
+    kind: ReportKind,
+    pairs: &[(String, String)],
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let (f, csv) = read(pairs, headers)?;
+    match report(&state.store, &user.actor, kind, &f, csv).await {
+        Ok(Rendered::Json(v)) => Ok(Json(v).into_response()),
+        Ok(Rendered::Csv(body)) => {
+            let mut res = body.into_response();
+            res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+            Ok(res)
+        }
+        Err(ReportError::Store(e)) => Err(e.into()),
+        Err(e @ ReportError::Csv(_)) => Err(ApiError::Internal(e.to_string())),
     }
-    let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(vec![]);
-    let fail = |e: csv::Error| ApiError::Internal(format!("writing CSV: {e}"));
-    w.write_record(columns).map_err(fail)?;
-    for r in &rows {
-        w.serialize(r).map_err(fail)?;
-    }
-    let body = w.into_inner().map_err(|e| ApiError::Internal(format!("writing CSV: {e}")))?;
-    let mut res = body.into_response();
-    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
-    Ok(res)
 }
 
 /// Pipeline by stage: per pipeline, stage and currency, the live opportunities (count, amount,
@@ -110,8 +115,7 @@ async fn pipeline(
     headers: HeaderMap,
     QueryPairs(pairs): QueryPairs,
 ) -> Result<Response, ApiError> {
-    let (f, csv) = read(&pairs, &headers)?;
-    answer(csv, &f, PipelineRow::COLUMNS, state.store.pipeline_report(&user.actor, &f).await?)
+    respond(&state, &user, ReportKind::Pipeline, &pairs, &headers).await
 }
 
 /// Win rate: won and lost deals closed in the span (by close day) per owner, best rate first,
@@ -125,8 +129,7 @@ async fn win_rate(
     headers: HeaderMap,
     QueryPairs(pairs): QueryPairs,
 ) -> Result<Response, ApiError> {
-    let (f, csv) = read(&pairs, &headers)?;
-    answer(csv, &f, WinRateRow::COLUMNS, state.store.win_rate_report(&user.actor, &f).await?)
+    respond(&state, &user, ReportKind::WinRate, &pairs, &headers).await
 }
 
 /// Average cycle length of the deals closed in the span: from creation (the first entry of the
@@ -140,8 +143,7 @@ async fn cycle_length(
     headers: HeaderMap,
     QueryPairs(pairs): QueryPairs,
 ) -> Result<Response, ApiError> {
-    let (f, csv) = read(&pairs, &headers)?;
-    answer(csv, &f, CycleRow::COLUMNS, state.store.cycle_report(&user.actor, &f).await?)
+    respond(&state, &user, ReportKind::CycleLength, &pairs, &headers).await
 }
 
 /// Stage-to-stage conversion funnel of the deals created in the span: per pipeline step (open
@@ -156,8 +158,7 @@ async fn funnel(
     headers: HeaderMap,
     QueryPairs(pairs): QueryPairs,
 ) -> Result<Response, ApiError> {
-    let (f, csv) = read(&pairs, &headers)?;
-    answer(csv, &f, FunnelRow::COLUMNS, state.store.funnel_report(&user.actor, &f).await?)
+    respond(&state, &user, ReportKind::Funnel, &pairs, &headers).await
 }
 
 /// Leaderboard of reps against target: per rep and currency, deals won in the span and their
@@ -172,6 +173,5 @@ async fn leaderboard(
     headers: HeaderMap,
     QueryPairs(pairs): QueryPairs,
 ) -> Result<Response, ApiError> {
-    let (f, csv) = read(&pairs, &headers)?;
-    answer(csv, &f, LeaderRow::COLUMNS, state.store.leaderboard_report(&user.actor, &f).await?)
+    respond(&state, &user, ReportKind::Leaderboard, &pairs, &headers).await
 }
