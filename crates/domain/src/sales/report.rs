@@ -169,7 +169,8 @@ pub struct CycleRow {
     pub average_days: Option<f64>,
 }
 
-/// Stage-to-stage conversion: of the opportunities created in the span, how many reached each
+/// Stage-to-stage conversion: of the opportunities created in the span (by the first entry of
+/// their stage history, so imported deals keep their real start), how many reached each
 /// stage of their pipeline or a later one (by their stage history; lost stages are exits, not
 /// steps), and which share of those went on to the next step.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]

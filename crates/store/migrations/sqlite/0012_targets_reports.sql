@@ -32,5 +32,3 @@ CREATE UNIQUE INDEX targets_period_key_team ON targets (team_id, period, measure
 -- Won and lost deals by the day they closed (win rate, cycle length, leaderboard, attainment),
 -- covering what those reports sum.
 CREATE INDEX opportunities_closed_report_idx ON opportunities (status, closed_at, owner_id, currency, amount_minor) WHERE deleted_at IS NULL;
--- The funnel's cohorts: deals by the day they were created.
-CREATE INDEX opportunities_created_report_idx ON opportunities (created_at, pipeline_id, owner_id) WHERE deleted_at IS NULL;

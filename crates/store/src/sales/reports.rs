@@ -189,7 +189,7 @@ impl Store {
         Ok(vec![row("won", won.0, won.1), row("lost", lost.0, lost.1), row("all", won.0 + lost.0, won.1 + lost.1)])
     }
 
-    /// Stage-to-stage conversion of the deals created in the span, from their stage history.
+    /// Stage-to-stage conversion of the deals whose history starts in the span.
     pub async fn funnel_report(&self, actor: &Actor, f: &ReportFilter) -> Result<Vec<FunnelRow>> {
         require(actor, Object::Opportunity, Action::Read)?;
         // Each deal's furthest step (lost stages are exits, not steps), then deals per step.
@@ -198,9 +198,12 @@ impl Store {
              FROM opportunities o JOIN opportunity_stage_changes c ON c.opportunity_id = o.id AND c.pipeline_id = o.pipeline_id \
              JOIN pipeline_stages ps ON ps.pipeline_id = c.pipeline_id AND ps.stage_key = c.to_stage AND ps.outcome <> 'lost' WHERE 1 = 1",
         );
-        span(&mut q, "o.created_at", f);
         scope(&mut q, actor, f);
-        q.push(" GROUP BY o.id, o.pipeline_id) m GROUP BY m.pipeline_id, m.top");
+        // The cohort: deals whose history starts in the span (their creation; an imported deal
+        // keeps the start its history gives).
+        q.push(" GROUP BY o.id, o.pipeline_id HAVING 1 = 1");
+        span(&mut q, "MIN(c.at)", f);
+        q.push(") m GROUP BY m.pipeline_id, m.top");
         let tops = self.read(&q, |r| Ok((r.get::<i64>("pipeline_id")?, r.get::<i64>("top")?, r.get::<i64>("n")?))).await?;
         let stages = self.report_stages().await?;
         let mut steps: Vec<(&(i64, String), &Stage)> =

@@ -146,7 +146,8 @@ async fn cycle_length(
     respond(&state, &user, ReportKind::CycleLength, &pairs, &headers).await
 }
 
-/// Stage-to-stage conversion funnel of the deals created in the span: per pipeline step (open
+/// Stage-to-stage conversion funnel of the deals created in the span (by the first entry of their
+/// stage history): per pipeline step (open
 /// stages in order, then won), how many reached it or a later one by their stage history, and
 /// the share of those that reached the next.
 #[utoipa::path(get, path = "/api/v1/reports/funnel", tag = "reports", operation_id = "report_funnel", params(ReportQuery),
