@@ -370,6 +370,30 @@ async function main() {
   await shot(page, "leads.png");
   log(`web lead "${leadName}" listed as new`);
 
+  step = "enter an order with two lines from a person's page, priced live";
+  await page.goto(url(`/customers/${id}`));
+  await Promise.all([page.waitForURL(/\/orders\/new\?/), page.locator("#orders a", { hasText: "New order" }).click()]);
+  const orderForm = page.locator("form#order-form");
+  check((await orderForm.locator('input.lookup[data-for="customer_id"]').inputValue()).startsWith(zoeName.split(" ")[0]), "the order form does not name the person");
+  const lineRows = orderForm.locator(".order-lines tbody tr");
+  await lineRows.nth(0).locator(".line-product").fill("Pro plan");
+  await lineRows.nth(0).locator(".line-price").filter({ hasText: "199.00 USD" }).waitFor();
+  await lineRows.nth(0).locator(".line-quantity").fill("2");
+  await orderForm.locator("button.add-line").click();
+  await lineRows.nth(1).locator(".line-product").fill("Onboarding");
+  await lineRows.nth(1).locator(".line-price").filter({ hasText: "1,500.00 USD" }).waitFor();
+  await lineRows.nth(1).locator(".line-discount").fill("10");
+  // 2 × 199.00 + 1,500.00 less 10 % = 1,748.00, no tax.
+  await orderForm.locator("#order-total", { hasText: "1,748.00 USD" }).waitFor();
+  await shot(page, "order-form.png");
+  await Promise.all([page.waitForURL(/\/orders\/\d+$/), orderForm.locator('button[type="submit"]').click()]);
+  check((await page.locator("#order-lines tbody tr").count()) === 2, "the order does not have its two lines");
+  check((await text(page.locator("#order-totals"))).includes("Total 1,748.00 USD"), `the order's total is not 1,748.00 USD: ${await text(page.locator("#order-totals"))}`);
+  await Promise.all([page.waitForURL(/\/orders\/\d+$/), page.locator('button[value="confirm"]').click()]);
+  check((await text(page.locator("#order-status"))) === "confirmed", "confirming the order did not confirm it");
+  await shot(page, "order.png");
+  log("order entered with two lines, 1,748.00 USD, and confirmed");
+
   await boardChecks();
 
   step = "no JavaScript errors or server errors";

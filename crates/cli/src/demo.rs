@@ -6,13 +6,14 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rapport_domain::accounts::TeamChanges;
 use rapport_domain::company::CompanyInput;
 use rapport_domain::custom_field::{CustomFieldInput, FieldObject, FieldType};
-use rapport_domain::customer::{Address, CustomerInput, LifecycleStage, Purchase};
+use rapport_domain::customer::{Address, CustomerInput, LifecycleStage};
 use rapport_domain::permissions::{Actor, Role};
 use rapport_domain::values::Region;
 use rapport_store::{NewUser, Store};
 use serde_json::{Map, Value, json};
 
 mod deals;
+mod orders;
 mod targets;
 
 /// The demo admin's login.
@@ -359,8 +360,10 @@ pub async fn build(store: &Store, people: usize, companies: usize, seed: u64) ->
     }
     pb.finish();
 
+    let catalogue = orders::catalogue(store).await?;
     let pb = bar(people, "people");
     let mut prospects = Vec::with_capacity(people);
+    let mut order_lines = 0;
     for chunk in (0..people).collect::<Vec<_>>().chunks(1000) {
         let mut batch = Vec::with_capacity(chunk.len());
         for &i in chunk {
@@ -403,8 +406,14 @@ pub async fn build(store: &Store, people: usize, companies: usize, seed: u64) ->
             batch.push(input.apply(None, &customer_defs, Region::US).map_err(|e| anyhow::anyhow!("demo person invalid: {e}"))?);
         }
         let ids = store.create_customers_batch(&system, &batch).await?;
-        let lines: Vec<(i64, Purchase)> = ids.iter().zip(&batch).flat_map(|(id, d)| purchases(&mut rng, *id, d.lifecycle_stage)).collect();
-        store.add_purchases_batch(&system, &lines).await?;
+        let mut bought = vec![];
+        for (id, d) in ids.iter().zip(&batch) {
+            bought.extend(orders::orders_of(&mut rng, &catalogue, (*id, d.company_id, d.owner_id, d.lifecycle_stage))?);
+        }
+        order_lines += bought.iter().map(|o| o.lines.len()).sum::<usize>();
+        for part in bought.chunks(2_000) {
+            store.import_orders(&system, part).await?;
+        }
         prospects.extend(ids.iter().zip(&batch).map(|(id, d)| (*id, d.company_id, d.owner_id, d.lifecycle_stage)));
         pb.inc(chunk.len() as u64);
     }
@@ -412,7 +421,8 @@ pub async fn build(store: &Store, people: usize, companies: usize, seed: u64) ->
     deals::build(store, &owners, &company_names, &prospects, seed).await?;
     println!("Targets: {} quarterly quotas.", targets::build(store).await?);
     // Score everyone as the analytics pages would, so tiers and segments show from the start.
-    // Two to three campaigns a month over the purchases' span.
+    println!("Orders: {order_lines} order lines.");
+    // Two to three campaigns a month over the orders' span.
     let mut campaigns = vec![];
     for month in 0..22 {
         for n in 0..(2 + rng.below(2)) {
@@ -449,7 +459,7 @@ pub async fn build(store: &Store, people: usize, companies: usize, seed: u64) ->
             .map_err(|e| anyhow::anyhow!("demo {kind}: {e}"))?;
         purchases = run.result.as_ref().and_then(|r| r["purchases"].as_u64()).unwrap_or(purchases);
     }
-    println!("Demo company ready: {} users, {companies} companies, {people} people, {purchases} purchases.", staff.len() + 1);
+    println!("Demo company ready: {} users, {companies} companies, {people} people, {purchases} paid order lines.", staff.len() + 1);
     Ok(())
 }
 
@@ -533,61 +543,4 @@ async fn sales_activities(store: &Store, seed: u64) -> anyhow::Result<(usize, us
         store.create_activities_batch(&system, chunk).await?;
     }
     Ok((worked, batch.len()))
-}
-
-const PRODUCTS: &[(&str, i64)] = &[
-    ("Starter plan", 4_900),
-    ("Pro plan", 19_900),
-    ("Enterprise plan", 99_000),
-    ("Onboarding", 150_000),
-    ("Extra seats", 2_500),
-    ("Support add-on", 9_900),
-];
-
-/// Products bought together: after the first, each companion is added with its probability,
-/// so cross-sell rules have something real to find.
-const COMPANIONS: &[(&str, &str, u64)] = &[
-    ("Pro plan", "Onboarding", 45),
-    ("Enterprise plan", "Support add-on", 60),
-    ("Enterprise plan", "Onboarding", 35),
-    ("Starter plan", "Extra seats", 30),
-    ("Pro plan", "Extra seats", 25),
-];
-
-/// A person's purchase history: customers buy, churned customers bought (long ago), some
-/// prospects made a first small purchase; leads have none.
-fn purchases(rng: &mut Rng, id: i64, stage: LifecycleStage) -> Vec<(i64, Purchase)> {
-    let (count, last_month) = match stage {
-        LifecycleStage::Customer => (1 + rng.below(8), 22),
-        LifecycleStage::Churned => (1 + rng.below(4), 10),
-        LifecycleStage::Prospect if rng.chance(30) => (1, 22),
-        _ => (0, 0),
-    };
-    let mut lines = vec![];
-    for n in 0..count {
-        let month = rng.below(last_month);
-        let at = format!("{}-{:02}-{:02}T{:02}:00:00Z", 2025 + month / 12, 1 + month % 12, 1 + rng.below(28), 8 + rng.below(10));
-        let (first, _) = PRODUCTS[rng.below(PRODUCTS.len())];
-        let mut products = vec![first];
-        for (with, companion, chance) in COMPANIONS {
-            if *with == first && !products.contains(companion) && rng.chance(*chance) {
-                products.push(companion);
-            }
-        }
-        for product in products {
-            let price = PRODUCTS.iter().find(|(p, _)| *p == product).map(|(_, price)| *price).unwrap_or(0);
-            let quantity = 1 + rng.below(3) as i64;
-            let purchase = Purchase {
-                id: 0,
-                invoice: format!("INV-{id}-{n}"),
-                product: product.into(),
-                quantity,
-                amount_minor: price * quantity,
-                currency: "USD".into(),
-                purchased_at: at.clone(),
-            };
-            lines.push((id, purchase));
-        }
-    }
-    lines
 }

@@ -58,8 +58,8 @@ impl Role {
         use Action::*;
         use Object::*;
         let people = |actions: &[Action]| [(Customer, actions.to_vec()), (Company, actions.to_vec())];
-        // Everyone reads the catalogue, the pipelines and the targets; every role but admin
-        // changes neither the catalogue nor the pipelines.
+        // Everyone reads the catalogue, the pipelines and the targets; admins change both, and
+        // managers the catalogue too.
         let basics = [
             (CustomField, vec![Read]),
             (User, vec![Read]),
@@ -83,6 +83,7 @@ impl Role {
                     .chain(basics)
                     .chain(deals(&[Read, Create, Update, Delete, Export, Assign]))
                     .chain([(Target, vec![Read, Create, Update, Delete])])
+                    .chain([(Product, vec![Read, Create, Update, Delete])])
                     .chain([(Analytics, vec![Run])])
                     .collect(),
                 Visibility::Team,
@@ -409,10 +410,12 @@ mod tests {
         assert_eq!(grants(Role::SupportAgent, Activity), [Read, Create, Update]);
         for o in [Product, Pipeline] {
             assert_eq!(grants(Role::Admin, o), Action::ALL.into_iter().filter(|a| applies(o, *a)).collect::<Vec<_>>());
-            for r in [Role::Manager, Role::SalesRep, Role::SupportAgent, Role::Marketer, Role::Viewer] {
+            for r in [Role::SalesRep, Role::SupportAgent, Role::Marketer, Role::Viewer] {
                 assert_eq!(grants(r, o), [Read], "{r:?} {o:?}");
             }
         }
+        assert_eq!(grants(Role::Manager, Pipeline), [Read]);
+        assert_eq!(grants(Role::Manager, Product), [Read, Create, Update, Delete], "managers keep the catalogue");
         assert_eq!(grants(Role::Manager, Target), [Read, Create, Update, Delete]);
         for r in [Role::SalesRep, Role::SupportAgent, Role::Marketer, Role::Viewer] {
             assert_eq!(grants(r, Target), [Read], "{r:?}");

@@ -106,14 +106,17 @@ impl Store {
             .collect::<sqlx::Result<Vec<_>>>()?;
         self.audit(&mut tx, actor, "export", "customer", Some(id), json!({"kind": "privacy_export"})).await?;
         tx.commit().await?;
+        // Every line of every order of theirs, whatever its status.
         let q = sql(
-            "SELECT invoice, product, quantity, amount_minor, currency, purchased_at FROM purchases WHERE customer_id = ? ORDER BY purchased_at, id",
+            "SELECT o.id AS order_id, o.status, o.order_date, l.sku, l.name, l.quantity, l.net_minor, o.currency, o.paid_at \
+             FROM order_lines l JOIN orders o ON o.id = l.order_id WHERE o.customer_id = ? AND o.deleted_at IS NULL ORDER BY o.id, l.position",
             [id.into()],
         );
         let purchases = self
             .read(&q, |r| {
-                Ok(json!({"invoice": r.get::<String>("invoice")?, "product": r.get::<String>("product")?, "quantity": r.get::<i64>("quantity")?,
-                    "amount_minor": r.get::<i64>("amount_minor")?, "currency": r.get::<String>("currency")?, "purchased_at": r.get::<String>("purchased_at")?}))
+                Ok(json!({"order_id": r.get::<i64>("order_id")?, "status": r.get::<String>("status")?, "order_date": r.get::<Option<String>>("order_date")?,
+                    "sku": r.get::<String>("sku")?, "product": r.get::<String>("name")?, "quantity": r.get::<i64>("quantity")?,
+                    "amount_minor": r.get::<i64>("net_minor")?, "currency": r.get::<String>("currency")?, "paid_at": r.get::<Option<String>>("paid_at")?}))
             })
             .await?;
         Ok(json!({"exported_at": now_rfc3339(), "person": c, "purchases": purchases, "history": history}))

@@ -1,8 +1,7 @@
-//! Purchase history, the input analytics read (the purchases of the people the actor may see:
-//! score runs read as the system, so everyone), the scores they write back onto people, and
-//! analytics runs.
+//! Purchase history, the input analytics read (the lines of the paid orders of the people the
+//! actor may see: score runs read as the system, so everyone), the scores they write back onto
+//! people, and analytics runs.
 
-use rapport_domain::ValidationErrors;
 use rapport_domain::analytics::{AnalyticsRun, RunKind, RunParams};
 use rapport_domain::customer::Purchase;
 use rapport_domain::now_rfc3339;
@@ -20,13 +19,13 @@ use crate::{Error, Result, Store};
 pub struct PurchaseRow {
     /// The person.
     pub customer_id: i64,
-    /// Invoice reference.
+    /// The order (one basket), as text.
     pub invoice: String,
-    /// Product.
+    /// Product name (as on the line).
     pub product: String,
-    /// RFC 3339 time.
+    /// When the order was paid (RFC 3339).
     pub purchased_at: String,
-    /// Amount in minor units.
+    /// The line's net amount in minor units.
     pub amount_minor: i64,
 }
 
@@ -48,102 +47,55 @@ pub enum Score {
     Churn(f64),
 }
 
-const PURCHASE_COLS: &str = "id, invoice, product, quantity, amount_minor, currency, purchased_at";
-
-fn purchase_from_row(r: &dyn Row) -> Result<Purchase> {
-    Ok(Purchase {
-        id: r.get("id")?,
-        invoice: r.get("invoice")?,
-        product: r.get("product")?,
-        quantity: r.get("quantity")?,
-        amount_minor: r.get("amount_minor")?,
-        currency: r.get("currency")?,
-        purchased_at: r.get("purchased_at")?,
-    })
-}
+/// The paid (and shipped) order lines of live orders of live people, as purchase history reads
+/// them: `l` the line, `o` the order, `c` the person. Callers add the visibility rules.
+const PAID_LINES: &str = "FROM order_lines l JOIN orders o ON o.id = l.order_id JOIN customers c ON c.id = o.customer_id \
+     WHERE o.deleted_at IS NULL AND o.status IN ('paid', 'shipped') AND c.deleted_at IS NULL";
 
 impl Store {
-    /// Records purchase lines of one person (needs update on people; audited).
-    pub async fn add_purchases(&self, actor: &Actor, customer_id: i64, lines: Vec<Purchase>) -> Result<Vec<Purchase>> {
-        require(actor, Object::Customer, Action::Update)?;
-        let mut errs = ValidationErrors::default();
-        let lines: Vec<Purchase> = lines
-            .into_iter()
-            .enumerate()
-            .filter_map(|(i, p)| match p.validated() {
-                Ok(p) => Some(p),
-                Err(e) => {
-                    errs.0.extend(e.0.into_iter().map(|mut f| {
-                        f.field = format!("[{i}].{}", f.field);
-                        f
-                    }));
-                    None
-                }
-            })
-            .collect();
-        errs.into_result(())?;
-        self.check_customer_visible(actor, customer_id).await?;
-        let mut tx = self.write_tx().await?;
-        let mut out = Vec::with_capacity(lines.len());
-        for p in lines {
-            let row = sql(
-                &format!("INSERT INTO purchases (customer_id, invoice, product, quantity, amount_minor, currency, purchased_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING {PURCHASE_COLS}"),
-                [customer_id.into(), p.invoice.into(), p.product.into(), p.quantity.into(), p.amount_minor.into(), p.currency.into(), p.purchased_at.into(), now_rfc3339().into()],
-            )
-            .fetch_one(&mut **tx)
-            .await?;
-            out.push(purchase_from_row(&row)?);
-        }
-        self.audit(&mut tx, actor, "purchase_add", "customer", Some(customer_id), json!({"lines": out.len()})).await?;
-        tx.commit().await?;
-        Ok(out)
-    }
-
-    /// Adds many people's purchases in one transaction (demo data, imports); one audit row.
-    pub async fn add_purchases_batch(&self, actor: &Actor, lines: &[(i64, Purchase)]) -> Result<()> {
-        require(actor, Object::Customer, Action::Update)?;
-        let mut tx = self.write_tx().await?;
-        let now = now_rfc3339();
-        for (customer_id, p) in lines {
-            sql(
-                "INSERT INTO purchases (customer_id, invoice, product, quantity, amount_minor, currency, purchased_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [(*customer_id).into(), p.invoice.clone().into(), p.product.clone().into(), p.quantity.into(), p.amount_minor.into(), p.currency.clone().into(), p.purchased_at.clone().into(), now.clone().into()],
-            )
-            .execute(&mut **tx)
-            .await?;
-        }
-        self.audit(&mut tx, actor, "purchase_add", "customer", None, json!({"lines": lines.len()})).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// A person's purchases, newest first.
+    /// A person's purchases, newest first: the lines of their paid and shipped orders that the
+    /// actor may see (the person and the order both visible). `invoice` is the order's id and
+    /// `amount_minor` the line's net amount, before the order's tax.
     pub async fn purchases_of(&self, actor: &Actor, customer_id: i64, limit: i64) -> Result<Vec<Purchase>> {
         self.check_customer_visible(actor, customer_id).await?;
-        let q = sql(
-            &format!("SELECT {PURCHASE_COLS} FROM purchases WHERE customer_id = ? ORDER BY purchased_at DESC, id DESC LIMIT ?"),
-            [customer_id.into(), limit.into()],
-        );
-        self.read(&q, purchase_from_row).await
+        require(actor, Object::Order, Action::Read)?;
+        let mut q = Sql::new(&format!(
+            "SELECT l.id, o.id AS order_id, l.name, l.quantity, l.net_minor, o.currency, o.paid_at {PAID_LINES} AND o.customer_id = "
+        ));
+        q.arg(customer_id);
+        visible(&mut q, actor, "o");
+        q.push(" ORDER BY o.paid_at DESC, l.id DESC LIMIT ").arg(limit);
+        self.read(&q, |r| {
+            Ok(Purchase {
+                id: r.get("id")?,
+                invoice: r.get::<i64>("order_id")?.to_string(),
+                product: r.get("name")?,
+                quantity: r.get("quantity")?,
+                amount_minor: r.get("net_minor")?,
+                currency: r.get("currency")?,
+                purchased_at: r.get::<Option<String>>("paid_at")?.unwrap_or_default(),
+            })
+        })
+        .await
     }
 
-    /// Every purchase of the live people the actor may see: what analytics run on.
+    /// Every paid order line of the live people (and orders) the actor may see: what analytics
+    /// run on. A line is one purchase of its product, its order one basket.
     pub async fn analytics_input(&self, actor: &Actor) -> Result<Vec<PurchaseRow>> {
         require(actor, Object::Customer, Action::Read)?;
-        let mut q = Sql::new(
-            "SELECT p.customer_id, p.invoice, p.product, p.purchased_at, p.amount_minor FROM purchases p JOIN customers c ON c.id = p.customer_id WHERE c.deleted_at IS NULL",
-        );
+        let mut q = Sql::new(&format!("SELECT o.customer_id, o.id AS order_id, l.name, o.paid_at, l.net_minor {PAID_LINES}"));
         visible(&mut q, actor, "c");
-        q.push(" ORDER BY p.id");
+        visible(&mut q, actor, "o");
+        q.push(" ORDER BY l.id");
         let rows = q.fetch_all(&self.pool).await?;
         rows.iter()
             .map(|r| {
                 Ok(PurchaseRow {
                     customer_id: r.try_get("customer_id")?,
-                    invoice: r.try_get("invoice")?,
-                    product: r.try_get("product")?,
-                    purchased_at: r.try_get("purchased_at")?,
-                    amount_minor: r.try_get("amount_minor")?,
+                    invoice: r.try_get::<i64, _>("order_id")?.to_string(),
+                    product: r.try_get("name")?,
+                    purchased_at: r.try_get::<Option<String>, _>("paid_at")?.unwrap_or_default(),
+                    amount_minor: r.try_get("net_minor")?,
                 })
             })
             .collect()

@@ -101,7 +101,9 @@ impl Store {
     /// Recomputes the stored form of records marked for it (see the 0008 migration): done when
     /// migrating, and after a custom field's sensitivity changes. Returns how many were rewritten.
     pub async fn rewrite_pending(&self) -> Result<usize> {
-        Ok(self.rewrite_records::<Customer>(false).await? + self.rewrite_records::<Company>(false).await?)
+        Ok(self.rewrite_records::<Customer>(false).await?
+            + self.rewrite_records::<Company>(false).await?
+            + self.rewrite_records::<rapport_domain::sales::product::Product>(false).await?)
     }
 }
 

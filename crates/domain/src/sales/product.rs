@@ -5,7 +5,30 @@ use utoipa::ToSchema;
 
 use super::{apply_amount, apply_currency};
 use crate::customer::{apply_name, apply_text};
+use crate::permissions::Object;
+use crate::record::{Field, Kind, RecordSpec};
 use crate::{ValidationErrors, double_option, text};
+
+/// Products as a record type: the catalogue, shared by everyone (not owned), searched by SKU,
+/// name and description.
+pub static SPEC: RecordSpec = RecordSpec {
+    name: "product",
+    plural: "products",
+    label: "product",
+    label_plural: "products",
+    object: Object::Product,
+    title: "name",
+    owned: false,
+    custom: None,
+    fields: &[
+        Field::new("sku", "SKU", Kind::Text).searched().unique().filtered().sorted(),
+        Field::new("name", "Name", Kind::Text).searched().sorted(),
+        Field::new("description", "Description", Kind::LongText).searched(),
+        Field::new("unit_price_minor", "Unit price", Kind::Money).filtered().sorted(),
+        Field::new("currency", "Currency", Kind::Text).filtered(),
+        Field::new("active", "Active", Kind::Bool).filtered(),
+    ],
+};
 
 /// A product's editable fields, always valid (built by [`ProductInput::apply`]).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]

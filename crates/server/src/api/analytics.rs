@@ -1,5 +1,5 @@
 //! Analytics on the live data over HTTP: start a run (computed in the background by
-//! [`crate::analytics`]), poll it, and read or record a person's purchases. Scores written back
+//! [`crate::analytics`]), poll it, and read a person's purchases (the lines of their paid orders). Scores written back
 //! onto people are filterable as `rfm_tier=` and `segment=`.
 
 use axum::Json;
@@ -12,10 +12,10 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::extract::{AppJson, CurrentUser, OptionalJson, Path};
+use crate::extract::{CurrentUser, OptionalJson, Path};
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(start)).routes(routes!(run)).routes(routes!(purchases, add_purchases))
+    OpenApiRouter::new().routes(routes!(start)).routes(routes!(run)).routes(routes!(purchases))
 }
 
 /// Start an analysis (`rfm`, `segmentation`, `propensity`, `churn`, `association_rules`,
@@ -51,27 +51,11 @@ async fn run(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i6
     Ok(Json(state.store.get_run(&user.actor, id).await?))
 }
 
-/// A person's purchase history, newest first (at most 500 lines).
+/// A person's purchase history, newest first (at most 500 lines): a read view of the lines of
+/// their paid and shipped orders you may see (`invoice` is the order id, `amount_minor` the
+/// line's net amount before tax). Purchases are recorded as orders (`POST /api/v1/orders`).
 #[utoipa::path(get, path = "/api/v1/customers/{id}/purchases", tag = "customers", operation_id = "list_customer_purchases",
     security(("bearer" = [])), responses((status = 200, body = Vec<Purchase>, description = "Newest first")))]
 async fn purchases(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>) -> Result<Json<Vec<Purchase>>, ApiError> {
     Ok(Json(state.store.purchases_of(&user.actor, id, 500).await?))
-}
-
-/// Record purchase lines of a person.
-#[utoipa::path(post, path = "/api/v1/customers/{id}/purchases", tag = "customers", operation_id = "add_customer_purchases",
-    request_body = Vec<Purchase>, security(("bearer" = [])),
-    responses((status = 201, body = Vec<Purchase>, headers(("Location" = String, description = "The person's purchase history")))))]
-async fn add_purchases(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path(id): Path<i64>,
-    AppJson(lines): AppJson<Vec<Purchase>>,
-) -> Result<(StatusCode, HeaderMap, Json<Vec<Purchase>>), ApiError> {
-    let added = state.store.add_purchases(&user.actor, id, lines).await?;
-    let mut headers = HeaderMap::new();
-    if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/customers/{id}/purchases")) {
-        headers.insert(header::LOCATION, v);
-    }
-    Ok((StatusCode::CREATED, headers, Json(added)))
 }

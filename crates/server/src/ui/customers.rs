@@ -103,6 +103,7 @@ struct DetailPage {
     owner: String,
     custom: Vec<(String, String)>,
     activities: super::sales::ActivityCard,
+    orders: super::sales::OrderCard,
 }
 
 /// Custom values labelled by their definitions, in definition order.
@@ -133,6 +134,7 @@ async fn detail(State(state): State<AppState>, user: UiUser, Path(id): Path<i64>
     let recommended = rules.map(|r| crate::analytics::recommend(&r, &bought)).unwrap_or_default();
     let purchases = history.into_iter().take(20).collect();
     let activities = super::sales::activity_card(&state, &user, "customer_id", id, &c.data.name).await?;
+    let orders = super::sales::order_card(&state, &user, id, &c.data.name).await?;
     let page = DetailPage {
         user_name: user.user().name.clone(),
         csrf: user.csrf.clone(),
@@ -141,6 +143,7 @@ async fn detail(State(state): State<AppState>, user: UiUser, Path(id): Path<i64>
         owner: name_of(&owners, c.data.owner_id),
         custom: labelled(&defs, &c.data.custom),
         activities,
+        orders,
         c,
     };
     Ok(render(&page))

@@ -542,6 +542,12 @@ pub fn form_input(pages: &Pages, actor: &Actor, form: &HashMap<String, String>, 
                 }
                 None => Value::Null,
             },
+            // Structured fields travel as JSON text (the page's script writes it); text that is
+            // not JSON goes as it is, for the input to refuse naming the field.
+            Kind::Json => match text(form, f.name) {
+                Some(s) => serde_json::from_str(&s).unwrap_or(Value::String(s)),
+                None => Value::Array(vec![]),
+            },
             Kind::Choice(_) if text(form, f.name).is_none() => continue,
             _ => text(form, f.name).map(Value::String).unwrap_or(Value::Null),
         };

@@ -30,8 +30,18 @@ pub async fn run(app: &TestApp, token: &str, kind: &str, body: Option<Value>) ->
     panic!("the {kind} run did not finish");
 }
 
-/// 30 people with 1 to 6 invoices each over 2025, spends growing with the index.
+/// Products by name, one per name, priced at 1.00 USD (lines name their own prices).
+async fn catalogue(app: &TestApp, names: &[&str]) -> std::collections::HashMap<String, Value> {
+    let mut out = std::collections::HashMap::new();
+    for (i, n) in names.iter().enumerate() {
+        out.insert(n.to_string(), app.product(&format!("P{i}"), n, 100, "USD").await["id"].clone());
+    }
+    out
+}
+
+/// 30 people with 1 to 6 paid orders each over 2025, spends growing with the index.
 async fn people_with_purchases(app: &TestApp, owner_of: impl Fn(usize) -> Option<i64>) -> Vec<PersonLines> {
+    let products = catalogue(app, &["Pro plan", "Starter"]).await;
     let mut out = vec![];
     for i in 0..30usize {
         let c = app.customer(json!({"name": format!("Buyer {i:02}"), "owner_id": owner_of(i)})).await;
@@ -41,22 +51,25 @@ async fn people_with_purchases(app: &TestApp, owner_of: impl Fn(usize) -> Option
                 (
                     format!("inv-{i}-{j}"),
                     1000 + (i as i64) * 250 + (j as i64) * 10,
-                    format!("2025-{:02}-{:02}T10:00:00Z", 1 + (i + j) % 12, 1 + (i * 3 + j) % 27),
+                    format!("2025-{:02}-{:02}T00:00:00Z", 1 + (i + j) % 12, 1 + (i * 3 + j) % 27),
                 )
             })
             .collect();
-        let body: Vec<Value> = lines
-            .iter()
-            .map(|(inv, amount, at)| json!({"invoice": inv, "product": if i % 2 == 0 { "Pro plan" } else { "Starter" }, "quantity": 1, "amount_minor": amount, "currency": "usd", "purchased_at": at}))
-            .collect();
-        let r = app.post(&format!("/api/v1/customers/{id}/purchases"), Value::Array(body)).await;
-        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        let product = &products[if i % 2 == 0 { "Pro plan" } else { "Starter" }];
+        for (_, amount, at) in &lines {
+            app.paid_order(&c, &at[..10], json!([{"product_id": product, "unit_price_minor": amount}])).await;
+        }
+        // The order ids are the invoices.
+        let orders = app.get(&format!("/api/v1/orders?customer_id={id}&sort=id&limit=10")).await.body;
+        let ids: Vec<String> = orders["data"].as_array().unwrap().iter().map(|o| o["id"].to_string()).collect();
+        let lines = lines.into_iter().zip(ids).map(|((_, amount, at), inv)| (inv, amount, at)).collect();
         out.push((id, lines));
     }
     out
 }
 
-/// A person's id and their purchase lines: (invoice, amount in minor units, time).
+/// A person's id and their purchase lines: (invoice, that is the order id, amount in minor
+/// units, time).
 type PersonLines = (i64, Vec<(String, i64, String)>);
 
 /// What the analytics crate computes for the same purchases.
@@ -81,14 +94,8 @@ fn expected_rfm(data: &[PersonLines]) -> std::collections::HashMap<i64, (String,
 async fn rfm_segmentation_and_propensity_are_written_back_and_filterable() {
     each_backend!(|app| {
         let data = people_with_purchases(&app, |_| None).await;
-        let bad = app
-            .post(
-                "/api/v1/customers/1/purchases",
-                json!([{"invoice": "", "product": "x", "quantity": 0, "amount_minor": 1, "currency": "dollars", "purchased_at": "soon"}]),
-            )
-            .await;
-        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert_eq!(bad.error_fields(), ["[0].invoice", "[0].quantity", "[0].currency", "[0].purchased_at"]);
+        let retired = app.post(&format!("/api/v1/customers/{}/purchases", data[0].0), json!([])).await;
+        assert_eq!(retired.status, StatusCode::METHOD_NOT_ALLOWED, "purchases are recorded as orders");
         let done = run(&app, &app.token, "rfm", None).await;
         assert_eq!(done["result"]["people_scored"], 30);
         let expected = expected_rfm(&data);
@@ -241,19 +248,18 @@ async fn r8_score_runs_need_the_analytics_grant_and_score_everyone_as_the_system
 #[tokio::test]
 async fn rules_feed_recommendations_and_the_forecast_has_an_interval() {
     each_backend!(|app| {
-        // Everyone who buys the Pro plan also takes Onboarding; half of them buy Extra seats.
+        // Three in four who buy the Pro plan also take Onboarding, in the same order.
+        let products = catalogue(&app, &["Pro plan", "Onboarding"]).await;
         for i in 0..24 {
             let c = app.customer(json!({"name": format!("P{i}")})).await;
-            let mut lines = vec![];
             for m in 0..(1 + i % 3) {
-                let at = format!("{}-{:02}-15T12:00:00Z", 2024 + (i + m * 7) / 12, 1 + (i + m * 7) % 12);
-                let inv = format!("i{i}-{m}");
-                lines.push(json!({"invoice": inv, "product": "Pro plan", "quantity": 1, "amount_minor": 19900 + i * 100, "currency": "USD", "purchased_at": at}));
+                let day = format!("{}-{:02}-15", 2024 + (i + m * 7) / 12, 1 + (i + m * 7) % 12);
+                let mut lines = vec![json!({"product_id": products["Pro plan"], "unit_price_minor": 19900 + i * 100})];
                 if i % 4 != 3 {
-                    lines.push(json!({"invoice": inv, "product": "Onboarding", "quantity": 1, "amount_minor": 150000, "currency": "USD", "purchased_at": at}));
+                    lines.push(json!({"product_id": products["Onboarding"], "unit_price_minor": 150000}));
                 }
+                app.paid_order(&c, &day, Value::Array(lines)).await;
             }
-            app.post(&format!("/api/v1/customers/{}/purchases", c["id"]), Value::Array(lines)).await;
         }
         let rules = run(&app, &app.token, "association_rules", Some(json!({"min_support": 0.1, "min_confidence": 0.5}))).await;
         let list = rules["result"]["summary"]["rules"].as_array().unwrap().clone();
@@ -294,7 +300,7 @@ async fn campaigns_and_their_measured_effect_on_sales() {
         assert_eq!(bad.error_fields(), ["name", "channel", "budget_minor", "ends_on"]);
         // Sales in each month are exactly 5,000 + 3 × that month's spend.
         let buyer = app.customer(json!({"name": "Market"})).await;
-        let mut lines = vec![];
+        let plan = catalogue(&app, &["Plan"]).await["Plan"].clone();
         for m in 0..12usize {
             let r = app
                 .call(
@@ -307,10 +313,9 @@ async fn campaigns_and_their_measured_effect_on_sales() {
                 .await;
             assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
             let spend = 1000.0 * (m as f64 + 1.0);
-            lines.push(json!({"invoice": format!("m{m}"), "product": "Plan", "quantity": 1, "amount_minor": ((5000.0 + 3.0 * spend) * 100.0) as i64,
-                              "currency": "USD", "purchased_at": format!("2025-{:02}-15", m + 1)}));
+            let amount = ((5000.0 + 3.0 * spend) * 100.0) as i64;
+            app.paid_order(&buyer, &format!("2025-{:02}-15", m + 1), json!([{"product_id": plan, "unit_price_minor": amount}])).await;
         }
-        app.post(&format!("/api/v1/customers/{}/purchases", buyer["id"]), Value::Array(lines)).await;
         let list = app.call(Method::GET, "/api/v1/campaigns", Some(&rep), None, &[]).await;
         assert_eq!(list.body.as_array().unwrap().len(), 12, "everyone may read campaigns");
         let first = list.body[0].clone();

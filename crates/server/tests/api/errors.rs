@@ -126,9 +126,9 @@ async fn creates_answer_201_with_location() {
         assert_eq!(r.status, StatusCode::CREATED);
         assert_eq!(r.header("location"), format!("/api/v1/tokens/{}", r.body["info"]["id"]));
         let c = app.customer(json!({"name": "Buyer"})).await;
-        let line = json!([{"invoice": "A1", "product": "Tea", "quantity": 1, "amount_minor": 450, "currency": "EUR", "purchased_at": "2024-05-01"}]);
-        let r = app.post(&format!("/api/v1/customers/{}/purchases", c["id"]), line).await;
-        assert_eq!((r.status, r.header("location")), (StatusCode::CREATED, format!("/api/v1/customers/{}/purchases", c["id"]).as_str()));
+        let tea = app.product("TEA", "Tea", 450, "EUR").await;
+        let r = app.post("/api/v1/orders", json!({"customer_id": c["id"], "lines": [{"product_id": tea["id"]}]})).await;
+        assert_eq!((r.status, r.header("location")), (StatusCode::CREATED, format!("/api/v1/orders/{}", r.body["id"]).as_str()));
         let r = app.post("/api/v1/teams", json!({"name": "North"})).await;
         assert_eq!((r.status, r.header("location")), (StatusCode::CREATED, format!("/api/v1/teams/{}", r.body["id"]).as_str()));
     });

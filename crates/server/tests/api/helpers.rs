@@ -232,6 +232,23 @@ impl TestApp {
     }
 
     /// Names of every person `/api/v1/customers?{query}` returns, all pages.
+    /// Creates a product as the admin and returns it.
+    pub async fn product(&self, sku: &str, name: &str, unit_price_minor: i64, currency: &str) -> Value {
+        let body = serde_json::json!({"sku": sku, "name": name, "unit_price_minor": unit_price_minor, "currency": currency});
+        let r = self.post("/api/v1/products", body).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        r.body
+    }
+
+    /// Records a purchase as the admin: a paid order of person `customer`, dated `day`
+    /// (paid at its midnight UTC), owned as the person is; `lines` as the API takes them.
+    pub async fn paid_order(&self, customer: &Value, day: &str, lines: Value) -> Value {
+        let body = serde_json::json!({"customer_id": customer["id"], "owner_id": customer["owner_id"], "order_date": day, "status": "paid", "lines": lines});
+        let r = self.post("/api/v1/orders", body).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        r.body
+    }
+
     pub async fn people(&self, query: &str) -> Vec<String> {
         self.all_names(&format!("/api/v1/customers?{query}")).await
     }

@@ -19,6 +19,8 @@ mod leads;
 mod lists;
 mod meta;
 mod opportunities;
+mod orders;
+mod orders_ui;
 mod ownership;
 mod privacy;
 mod reports;

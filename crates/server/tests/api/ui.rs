@@ -158,8 +158,8 @@ async fn admins_define_custom_roles_in_the_ui() {
 async fn the_analytics_page_starts_runs_and_shows_them() {
     each_backend!(|app| {
         let c = app.customer(serde_json::json!({"name": "Buyer"})).await;
-        let lines = serde_json::json!([{"invoice": "a", "product": "Pro plan", "quantity": 1, "amount_minor": 100, "currency": "USD", "purchased_at": "2025-03-01"}]);
-        app.post(&format!("/api/v1/customers/{}/purchases", c["id"]), lines).await;
+        let plan = app.product("PRO", "Pro plan", 100, "USD").await;
+        app.paid_order(&c, "2025-03-01", serde_json::json!([{"product_id": plan["id"]}])).await;
         let admin = session(&app, ADMIN_EMAIL).await;
         let (status, html) = page(&app, "/analytics", &admin).await;
         assert_eq!(status, StatusCode::OK);

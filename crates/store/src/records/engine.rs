@@ -34,6 +34,8 @@ pub(crate) static SPECS: &[&RecordSpec] = &[
     &rapport_domain::sales::pipeline::SPEC,
     &rapport_domain::sales::opportunity::SPEC,
     &rapport_domain::sales::activity::SPEC,
+    &rapport_domain::sales::product::SPEC,
+    &rapport_domain::sales::order::SPEC,
     &rapport_domain::sales::target::SPEC,
 ];
 
@@ -70,6 +72,10 @@ pub(crate) trait Table: Serialize + DeserializeOwned + Send + Sync + 'static {
 
     /// Columns derived from the data beyond the generic ones, given the referenced records' titles.
     fn derived(_stored: &mut Stored, _titles: &Titles) {}
+
+    /// Read-only columns computed from the data as it is written (an order's totals), so that
+    /// reads, filters and sorts use them without recomputing.
+    fn computed_cols(_data: &Self::Data, _stored: &mut Stored) {}
 
     /// Runs in the transaction after a record was inserted (by every create path: one, a batch,
     /// or inside another change's transaction); an error undoes the insert.
@@ -311,6 +317,7 @@ impl Store {
         let titles = self.check_refs(tx, actor, spec, &json, None, checked).await?;
         let mut stored = self.stored_form(spec, &json, sensitive);
         T::derived(&mut stored, &titles);
+        T::computed_cols(data, &mut stored);
         let seq = tx.change_seq().await?;
         let now = now_rfc3339();
         let mut q =
@@ -421,6 +428,7 @@ impl Store {
         let titles = self.check_refs(tx, actor, spec, &new, Some(&old), &mut Checked::default()).await?;
         let mut stored = self.stored_form(spec, &new, &sensitive);
         T::derived(&mut stored, &titles);
+        T::computed_cols(&data, &mut stored);
         let mut q = Sql::new(&format!("UPDATE {} SET ({}) = (", spec.plural, stored.names()));
         stored.bind(&mut q);
         q.push(")");

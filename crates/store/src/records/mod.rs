@@ -58,6 +58,16 @@ pub(crate) async fn check_assignment(
     Err(Error::Forbidden { field: "owner_id".into(), message: message.into() })
 }
 
+/// Refuses a campaign id that names no live campaign (campaigns are not on the machinery yet):
+/// opportunities and orders link to one.
+pub(crate) async fn check_campaign(tx: &mut WriteTx, campaign_id: Option<i64>) -> Result<()> {
+    let Some(c) = campaign_id else { return Ok(()) };
+    if sql("SELECT id FROM campaigns WHERE id = ? AND deleted_at IS NULL", [c.into()]).fetch_optional(&mut ***tx).await?.is_none() {
+        return Err(Error::Invalid(ValidationErrors::single("campaign_id", format!("there is no campaign with id {c}"))));
+    }
+    Ok(())
+}
+
 /// Replaces a record's rows in its tag table.
 pub(crate) async fn replace_tags(tx: &mut Transaction<'static, Any>, table: &str, fk: &str, id: i64, tags: &[String]) -> Result<()> {
     sql(&format!("DELETE FROM {table} WHERE {fk} = ?"), [id.into()]).execute(&mut **tx).await?;

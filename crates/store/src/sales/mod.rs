@@ -1,10 +1,14 @@
 //! Sales records on the shared record machinery: pipelines and opportunities and the facts the
-//! win-probability model learns from, activities and their task lists, and the public web form
-//! that turns visitors into leads, targets and the sales reports.
+//! win-probability model learns from, products and orders, activities and their task lists,
+//! the public web form that turns visitors into leads, targets and the sales reports.
 
 mod activities;
 pub(crate) mod opportunities;
+mod orders;
 pub(crate) mod pipelines;
+mod products;
+#[cfg(test)]
+mod purchase_migration;
 mod reports;
 mod targets;
 mod web_lead;

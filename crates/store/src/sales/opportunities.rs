@@ -16,7 +16,7 @@ use rapport_domain::{ValidationErrors, record::RecordSpec};
 
 use crate::records::columns::ALIAS;
 use crate::records::engine::Table;
-use crate::records::visible;
+use crate::records::{check_campaign, visible};
 use crate::row::Row;
 use crate::sql::{Sql, sql};
 use crate::{Error, Result, Store, WriteTx};
@@ -63,15 +63,6 @@ impl Table for Opportunity {
             None => Ok(()),
         }
     }
-}
-
-/// Refuses a campaign id that names no live campaign (campaigns are not on the machinery yet).
-async fn check_campaign(tx: &mut WriteTx, campaign_id: Option<i64>) -> Result<()> {
-    let Some(c) = campaign_id else { return Ok(()) };
-    if sql("SELECT id FROM campaigns WHERE id = ? AND deleted_at IS NULL", [c.into()]).fetch_optional(&mut ***tx).await?.is_none() {
-        return Err(Error::Invalid(ValidationErrors::single("campaign_id", format!("there is no campaign with id {c}"))));
-    }
-    Ok(())
 }
 
 /// A stage history row as the domain reads it.

@@ -1,5 +1,5 @@
-//! Sales resources: pipelines and opportunities, activities and task lists, and the public
-//! web-to-lead endpoint with its settings, targets and the sales reports.
+//! Sales resources: pipelines and opportunities, products and orders, activities and task
+//! lists, the public web-to-lead endpoint with its settings, targets and the sales reports.
 
 use rapport_domain::record::{Field, Kind, RecordSpec};
 use utoipa::IntoParams;
@@ -12,7 +12,9 @@ use crate::AppState;
 
 mod activities;
 pub mod opportunities;
+pub mod orders;
 pub mod pipelines;
+pub mod products;
 mod reports;
 mod targets;
 pub mod web_to_lead;
@@ -23,6 +25,8 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .merge(web_to_lead::router())
         .merge(pipelines::router())
         .merge(opportunities::router())
+        .merge(products::router())
+        .merge(orders::router())
         .merge(targets::router())
         .merge(reports::router())
 }

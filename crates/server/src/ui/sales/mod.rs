@@ -1,8 +1,8 @@
 //! Sales pages: the pipeline board, the opportunity list, form and detail page, the admins'
-//! pipeline editor, the lead list, activities with their detail page and the cards on people
-//! and companies, the task lists, the sales dashboard and the targets, and the public lead
-//! form with its admin page. The board's
-//! script and styles are served here too.
+//! pipeline editor, the product catalogue, orders with their entry form and page, the lead
+//! list, activities with their detail page and the cards on people and companies, the task
+//! lists, the sales dashboard and the targets, and the public lead form with its admin page.
+//! The board's script and styles are served here too.
 
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -12,12 +12,15 @@ mod board;
 mod dashboard;
 mod leads;
 mod opportunities;
+mod orders;
 mod pipelines;
+mod products;
 mod targets;
 mod tasks;
 mod web_form;
 
 pub(super) use activities::{ActivityCard, activity_card};
+pub(super) use orders::{OrderCard, order_card};
 
 use crate::AppState;
 
@@ -31,6 +34,8 @@ pub(super) fn router() -> axum::Router<AppState> {
         .merge(board::router())
         .merge(opportunities::router())
         .merge(pipelines::router())
+        .merge(products::router())
+        .merge(orders::router())
         .merge(dashboard::router())
         .merge(targets::router())
         .route("/static/sales.js", get(|| async { asset("text/javascript", include_str!("../../../static/sales.js")) }))

@@ -1,0 +1,185 @@
+//! Orders, on the shared record machinery, with what only they do: lines are validated against
+//! the live products inside the write's transaction, the totals are computed by the domain
+//! ([`OrderData::totals`]) and stored beside the lines, and every write mirrors the lines into
+//! `order_lines`, the table purchase history and analytics read (see [`crate::purchases`]).
+
+use std::collections::HashMap;
+
+use rapport_domain::now_rfc3339;
+use rapport_domain::permissions::{Action, Actor, Object, require};
+use rapport_domain::query::{ListParams, Page};
+use rapport_domain::record::RecordSpec;
+use rapport_domain::sales::order::{Order, OrderAction, OrderContext, OrderData, OrderInput, OrderLine};
+use rapport_domain::sales::product::ProductFacts;
+
+use super::products::{facts_query, facts_row};
+use crate::records::check_campaign;
+use crate::records::columns::Stored;
+use crate::records::engine::{Checked, Table};
+use crate::sql::{Arg, Sql, sql};
+use crate::{Result, Store, WriteTx};
+
+impl Table for Order {
+    const SPEC: &'static RecordSpec = &rapport_domain::sales::order::SPEC;
+    type Data = OrderData;
+
+    fn data(&self) -> &OrderData {
+        &self.data
+    }
+    fn version(&self) -> i64 {
+        self.version
+    }
+    fn tombstone(self) -> Order {
+        Order::tombstone(self)
+    }
+
+    /// The totals as the domain computes them (the domain validated them already, so they fit).
+    fn computed_cols(data: &OrderData, stored: &mut Stored) {
+        let totals = data.totals().unwrap_or_default();
+        stored.set("total_minor", Arg::Int(Some(totals.total_minor)));
+        stored.set("totals", Arg::from(serde_json::to_string(&totals).unwrap_or_else(|_| "{}".into())));
+    }
+
+    async fn after_insert(_: &Store, tx: &mut WriteTx, _: &Actor, id: i64, data: &OrderData) -> Result<()> {
+        check_campaign(tx, data.campaign_id).await?;
+        write_lines(tx, &[(id, data)]).await
+    }
+
+    async fn after_update(_: &Store, tx: &mut WriteTx, _: &Actor, id: i64, before: &OrderData, after: &OrderData) -> Result<()> {
+        if after.campaign_id != before.campaign_id {
+            check_campaign(tx, after.campaign_id).await?;
+        }
+        if after.lines != before.lines {
+            sql("DELETE FROM order_lines WHERE order_id = ?", [id.into()]).execute(&mut ***tx).await?;
+            write_lines(tx, &[(id, after)]).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes the `order_lines` rows of orders, 400 lines per statement.
+async fn write_lines(tx: &mut WriteTx, orders: &[(i64, &OrderData)]) -> Result<()> {
+    let rows: Vec<(i64, usize, &OrderLine, i64)> = orders
+        .iter()
+        .flat_map(|(id, d)| {
+            let nets: Vec<i64> = d.totals().map(|t| t.lines.iter().map(|l| l.net_minor).collect()).unwrap_or_default();
+            d.lines.iter().enumerate().map(move |(i, l)| (*id, i, l, nets.get(i).copied().unwrap_or(0)))
+        })
+        .collect();
+    for part in rows.chunks(400) {
+        let mut q = Sql::new(
+            "INSERT INTO order_lines (order_id, position, product_id, sku, name, quantity, unit_price_minor, discount_bp, discount_minor, net_minor) VALUES ",
+        );
+        for (n, (id, i, l, net)) in part.iter().enumerate() {
+            q.push(if n == 0 { "(" } else { ", (" }).arg(*id).push(", ").arg(*i as i64).push(", ").arg(l.product_id);
+            q.push(", ").arg(l.sku.clone()).push(", ").arg(l.name.clone()).push(", ").arg(l.quantity);
+            q.push(", ").arg(l.unit_price_minor).push(", ").arg(l.discount_bp).push(", ").arg(l.discount_minor);
+            q.push(", ").arg(*net).push(")");
+        }
+        q.execute(&mut ***tx).await?;
+    }
+    Ok(())
+}
+
+/// The products an input's lines name.
+fn product_ids(input: &OrderInput) -> Vec<i64> {
+    let mut ids: Vec<i64> = input.lines.iter().flatten().filter_map(|l| l.product_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// The facts of the products an input names, read inside the write's transaction.
+async fn facts_in(tx: &mut WriteTx, input: &OrderInput) -> Result<HashMap<i64, ProductFacts>> {
+    let rows = facts_query(&product_ids(input)).fetch_all(&mut ***tx).await?;
+    rows.iter().map(|r| facts_row(r)).collect()
+}
+
+/// Applies `input` onto `current` against `facts`, at `now`.
+fn apply(input: OrderInput, current: Option<&OrderData>, facts: &HashMap<i64, ProductFacts>, now: &str) -> Result<OrderData> {
+    let lookup = |id: i64| facts.get(&id).cloned();
+    Ok(input.apply(current, &OrderContext { product: &lookup, now })?)
+}
+
+impl Store {
+    /// One live order.
+    pub async fn get_order(&self, actor: &Actor, id: i64) -> Result<Order> {
+        self.get_record(actor, id).await
+    }
+
+    /// A page of orders matching `p` (sync listings carry deleted ones as tombstones).
+    pub async fn list_orders(&self, actor: &Actor, p: &ListParams) -> Result<Page<Order>> {
+        self.list_records(actor, p).await
+    }
+
+    /// Adds an order from what a client sent: its lines checked against the live products (each
+    /// active and in the order's one currency, priced at the product's price unless the line
+    /// names one) in the transaction that writes it. The owner must be one the actor may give
+    /// records to, the customer, company and opportunity ones they can see.
+    pub async fn create_order(&self, actor: &Actor, input: OrderInput) -> Result<Order> {
+        require(actor, Object::Order, Action::Create)?;
+        let mut tx = self.write_tx().await?;
+        let facts = facts_in(&mut tx, &input).await?;
+        let data = apply(input, None, &facts, &now_rfc3339())?;
+        let id = self.create_record_in::<Order>(&mut tx, actor, &data).await?;
+        let created = self.as_seen::<Order>(&mut tx, actor, id).await?;
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    /// Changes an order. Lines, currency, tax rate, customer and date change only on a draft
+    /// (else [`crate::Error::Refused`] naming the allowed actions); `status` moves it one step
+    /// by the status rules. With `if_match`, a stale version is refused.
+    pub async fn update_order(&self, actor: &Actor, id: i64, if_match: Option<i64>, input: OrderInput) -> Result<Order> {
+        require(actor, Object::Order, Action::Update)?;
+        let mut tx = self.write_tx().await?;
+        let facts = facts_in(&mut tx, &input).await?;
+        let now = now_rfc3339();
+        self.update_in::<Order, _, _>(&mut tx, actor, id, if_match, |cur: &OrderData| apply(input, Some(cur), &facts, &now)).await?;
+        let seen = self.as_seen::<Order>(&mut tx, actor, id).await?;
+        tx.commit().await?;
+        Ok(seen)
+    }
+
+    /// Takes one status action on an order (confirm, pay, ship, cancel), stamping its time.
+    pub async fn order_action(&self, actor: &Actor, id: i64, if_match: Option<i64>, action: OrderAction) -> Result<Order> {
+        let now = now_rfc3339();
+        self.update_record(actor, id, if_match, |cur: &OrderData| cur.perform(action, &now)).await
+    }
+
+    /// Soft-deletes an order (its lines leave purchase history with it).
+    pub async fn delete_order(&self, actor: &Actor, id: i64, if_match: Option<i64>) -> Result<()> {
+        self.delete_record::<Order>(actor, id, if_match).await
+    }
+
+    /// Prices an order without storing anything: its lines as they would be written, for the
+    /// totals (the order form's live totals). Needs the grant to create orders; the customer is
+    /// not needed to price, so none is required.
+    pub async fn price_order(&self, actor: &Actor, mut input: OrderInput) -> Result<OrderData> {
+        require(actor, Object::Order, Action::Create)?;
+        input.customer_id.get_or_insert(0);
+        input.status = None;
+        let facts = self.product_facts(&product_ids(&input)).await?;
+        apply(input, None, &facts, &now_rfc3339())
+    }
+
+    /// Adds orders that were validated already (demo data, imports), in one transaction with
+    /// one audit row; their lines go in multi-row inserts, so a million lines load in a few
+    /// thousand statements.
+    pub async fn import_orders(&self, actor: &Actor, batch: &[OrderData]) -> Result<Vec<i64>> {
+        require(actor, Object::Order, Action::Create)?;
+        let mut tx = self.write_tx().await?;
+        let mut checked = Checked::default();
+        let mut ids = Vec::with_capacity(batch.len());
+        for d in batch {
+            ids.push(self.insert_record::<Order>(&mut tx, actor, d, &[], &mut checked).await?);
+            check_campaign(&mut tx, d.campaign_id).await?;
+        }
+        let orders: Vec<(i64, &OrderData)> = ids.iter().copied().zip(batch).collect();
+        write_lines(&mut tx, &orders).await?;
+        let summary = serde_json::json!({"count": batch.len(), "first_id": ids.first(), "last_id": ids.last()});
+        self.audit(&mut tx, actor, "bulk_create", "order", None, summary).await?;
+        tx.commit().await?;
+        Ok(ids)
+    }
+}
