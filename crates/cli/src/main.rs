@@ -44,7 +44,7 @@ enum Command {
     Migrate,
     /// Run analytics: on the database (scores written back onto people), or on CSV files with --transactions.
     Analyze(analyze::AnalyzeArgs),
-    /// Print a sales report (pipeline, win_rate, cycle_length, funnel, leaderboard) as CSV or JSON.
+    /// Print a sales report (pipeline, win_rate, cycle_length, funnel, leaderboard, monthly_sales) as CSV or JSON.
     Report(report::ReportArgs),
     /// Manage encryption keys for sensitive fields (key file).
     #[command(subcommand)]

@@ -13,7 +13,7 @@ use rapport_store::Store;
 /// What `rapport report` takes.
 #[derive(Args)]
 pub struct ReportArgs {
-    /// pipeline, win_rate, cycle_length, funnel or leaderboard.
+    /// pipeline, win_rate, cycle_length, funnel, leaderboard or monthly_sales.
     name: String,
     /// A month (2026-07) or quarter (2026-Q3).
     #[arg(long)]

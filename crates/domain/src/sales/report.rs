@@ -210,6 +210,28 @@ pub struct LeaderRow {
     pub attainment_bp: Option<i64>,
 }
 
+/// Monthly sales: per UTC month and currency, the orders paid in the span (paid or shipped
+/// since, by the day they were paid), their net revenue (after discounts, before tax: tax is not
+/// revenue) and how many distinct customers bought. The pipeline filter does not apply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct MonthlySalesRow {
+    /// `2026-07`.
+    pub month: String,
+    /// ISO 4217 code.
+    pub currency: String,
+    /// Net revenue in minor units.
+    pub revenue_minor: i64,
+    /// Orders paid.
+    pub orders: i64,
+    /// Distinct customers among them (orders without a customer are not counted here).
+    pub customers: i64,
+}
+
+impl MonthlySalesRow {
+    /// The CSV header: the fields in order.
+    pub const COLUMNS: &'static [&'static str] = &["month", "currency", "revenue_minor", "orders", "customers"];
+}
+
 impl PipelineRow {
     /// The CSV header: the fields in order.
     pub const COLUMNS: &'static [&'static str] = &[
@@ -332,6 +354,8 @@ mod tests {
             attainment_bp: None,
         };
         assert_eq!(keys(&l), sorted(LeaderRow::COLUMNS));
+        let m = MonthlySalesRow { month: String::new(), currency: String::new(), revenue_minor: 0, orders: 0, customers: 0 };
+        assert_eq!(keys(&m), sorted(MonthlySalesRow::COLUMNS));
     }
 
     #[test]

@@ -26,8 +26,8 @@ use crate::{ValidationErrors, double_option};
 
 /// Targets as a record type. They are not owned: who reaches one is decided by whom it is for
 /// (the rep, or the team), which the store applies. `starts_on` and `ends_on` follow the period;
-/// the attainment fields are computed when read, from the won opportunities the reader may
-/// see (null for `paid_orders` targets until orders exist).
+/// the attainment fields are computed when read, from the won opportunities or the paid orders
+/// (as the measure says) that the reader may see.
 pub static SPEC: RecordSpec = RecordSpec {
     name: "target",
     plural: "targets",
@@ -245,8 +245,8 @@ pub struct Target {
     /// Last day of the period (read-only).
     pub ends_on: String,
     /// What counted toward it so far, in minor units of `currency`: the amounts of the won
-    /// opportunities of the rep (or the team's members) closed in the period that the reader
-    /// may see (read-only; null for a `paid_orders` target until orders exist).
+    /// opportunities closed in the period, or the net amounts of the orders paid in it, of the
+    /// rep (or the team's members), as far as the reader may see them (read-only).
     #[serde(default)]
     pub achieved_minor: Option<i64>,
     /// Achieved ÷ quota in basis points, rounded down (10,000 = 100 %; may pass it).

@@ -2,7 +2,7 @@
 //! `rapport report` prints, from the same store calls.
 
 use rapport_domain::permissions::Actor;
-use rapport_domain::sales::report::{CycleRow, FunnelRow, LeaderRow, PipelineRow, Report, ReportFilter, WinRateRow};
+use rapport_domain::sales::report::{CycleRow, FunnelRow, LeaderRow, MonthlySalesRow, PipelineRow, Report, ReportFilter, WinRateRow};
 use rapport_store::Store;
 use serde::Serialize;
 
@@ -19,11 +19,14 @@ pub enum ReportKind {
     Funnel,
     /// `leaderboard`: reps against target.
     Leaderboard,
+    /// `monthly_sales`: paid orders per month.
+    MonthlySales,
 }
 
 impl ReportKind {
     /// Every report.
-    pub const ALL: [ReportKind; 5] = [Self::Pipeline, Self::WinRate, Self::CycleLength, Self::Funnel, Self::Leaderboard];
+    pub const ALL: [ReportKind; 6] =
+        [Self::Pipeline, Self::WinRate, Self::CycleLength, Self::Funnel, Self::Leaderboard, Self::MonthlySales];
 
     /// Its name in the path.
     pub fn as_str(self) -> &'static str {
@@ -33,6 +36,7 @@ impl ReportKind {
             Self::CycleLength => "cycle_length",
             Self::Funnel => "funnel",
             Self::Leaderboard => "leaderboard",
+            Self::MonthlySales => "monthly_sales",
         }
     }
 
@@ -83,5 +87,6 @@ pub async fn report(store: &Store, actor: &Actor, kind: ReportKind, f: &ReportFi
         ReportKind::CycleLength => render(f, CycleRow::COLUMNS, store.cycle_report(actor, f).await?, csv),
         ReportKind::Funnel => render(f, FunnelRow::COLUMNS, store.funnel_report(actor, f).await?, csv),
         ReportKind::Leaderboard => render(f, LeaderRow::COLUMNS, store.leaderboard_report(actor, f).await?, csv),
+        ReportKind::MonthlySales => render(f, MonthlySalesRow::COLUMNS, store.monthly_sales_report(actor, f).await?, csv),
     }
 }

@@ -94,19 +94,19 @@ async fn the_dashboard_draws_the_reports_with_their_numbers_within_reach() {
 #[tokio::test]
 async fn the_dashboard_shows_the_forecast_band_and_targets_have_their_pages() {
     each_backend!(|app| {
-        // Purchases spread over 2024 and 2025 (as the analytics tests make them).
+        // Paid orders spread over 2024 and 2025 (as the analytics tests make them).
+        let pro = app.product("PRO", "Pro plan", 19_900, "USD").await;
+        let onboarding = app.product("ONB", "Onboarding", 150_000, "USD").await;
         for i in 0..24 {
             let c = app.customer(json!({"name": format!("P{i}")})).await;
-            let mut lines = vec![];
             for m in 0..(1 + i % 3) {
-                let at = format!("{}-{:02}-15T12:00:00Z", 2024 + (i + m * 7) / 12, 1 + (i + m * 7) % 12);
-                let inv = format!("i{i}-{m}");
-                lines.push(json!({"invoice": inv, "product": "Pro plan", "quantity": 1, "amount_minor": 19900 + i * 100, "currency": "USD", "purchased_at": at}));
+                let day = format!("{}-{:02}-15", 2024 + (i + m * 7) / 12, 1 + (i + m * 7) % 12);
+                let mut lines = vec![json!({"product_id": pro["id"], "unit_price_minor": 19900 + i * 100})];
                 if i % 4 != 3 {
-                    lines.push(json!({"invoice": inv, "product": "Onboarding", "quantity": 1, "amount_minor": 150000, "currency": "USD", "purchased_at": at}));
+                    lines.push(json!({"product_id": onboarding["id"], "unit_price_minor": 150000}));
                 }
+                app.paid_order(&c, &day, Value::Array(lines)).await;
             }
-            app.post(&format!("/api/v1/customers/{}/purchases", c["id"]), Value::Array(lines)).await;
         }
         let forecast = run(&app, &app.token, "forecast", None).await;
         let admin = session(&app, crate::helpers::ADMIN_EMAIL).await;
@@ -115,6 +115,27 @@ async fn the_dashboard_shows_the_forecast_band_and_targets_have_their_pages() {
         assert!(chart.contains("<svg") && chart.contains("95% interval") && chart.contains("Forecast"), "{chart}");
         let last = forecast["result"]["summary"]["months"].as_array().unwrap().last().unwrap().as_str().unwrap()[..7].to_string();
         assert!(chart.contains(&last), "the history's last month, {last}: {chart}");
+        // Monthly sales from the paid orders: November 2025 as the test computes it.
+        let (_, html) = page(&app, "/dashboard?period=2025-11", &admin).await;
+        let mut revenue = 0;
+        let mut orders = 0;
+        for i in 0..24i64 {
+            for m in 0..(1 + i % 3) {
+                if (2024 + (i + m * 7) / 12, 1 + (i + m * 7) % 12) == (2025, 11) {
+                    revenue += 19_900 + i * 100 + if i % 4 != 3 { 150_000 } else { 0 };
+                    orders += 1;
+                }
+            }
+        }
+        let sales = section(&html, "monthly-sales", "table");
+        let shown = rapport_domain::sales::money::format_minor(revenue, "USD");
+        assert!(
+            sales.contains("data-month=\"2025-11\"")
+                && sales.contains(&shown)
+                && sales.contains(&format!("<td class=\"num\">{orders}</td>")),
+            "{shown}, {orders}: {sales}"
+        );
+        assert!(section(&html, "sales-chart", "section").contains("<svg"));
 
         // Targets: the list shows attainment; the form creates one, errors beside their fields.
         let rep = app.user_token("rep@example.com", Role::SalesRep).await;

@@ -387,3 +387,130 @@ async fn leaderboard_ranks_reps_against_their_targets_and_reports_come_as_csv() 
         assert_eq!(app.get_as(&viewer, "/api/v1/reports/leaderboard").await.status, StatusCode::OK, "viewers read reports");
     });
 }
+
+#[tokio::test]
+async fn monthly_sales_sum_paid_orders_net_of_discounts_and_tax_per_month_and_currency() {
+    each_backend!(|app| {
+        let rep = app.user_token("rep@example.com", Role::SalesRep).await;
+        let mate = app.user_token("mate@example.com", Role::SalesRep).await;
+        let (rep_id, mate_id) = (user_id(&app, &rep).await, user_id(&app, &mate).await);
+        let west = team(&app, "West", "private", &[mate_id]).await;
+        let usd = app.product("U", "Widget", 1_999, "USD").await;
+        let eur = app.product("E", "Gadget", 5_000, "EUR").await;
+        let people: Vec<Value> = [("Ann", Some(rep_id)), ("Bob", Some(rep_id)), ("Cy", Some(mate_id)), ("Di", None)]
+            .iter()
+            .map(|(n, o)| json!({"name": n, "owner_id": o}))
+            .collect();
+        let mut customers = vec![];
+        for p in people {
+            customers.push(app.customer(p).await);
+        }
+        // (customer, product, quantity, discount_minor, day, status): net = quantity × price − discount.
+        let orders = [
+            (0, &usd, 3, 500, "2099-01-05", "paid"),
+            (0, &usd, 1, 0, "2099-01-20", "paid"),
+            (1, &usd, 2, 0, "2099-01-31", "paid"),
+            (1, &eur, 4, 1_000, "2099-01-10", "paid"),
+            (2, &usd, 5, 0, "2099-02-01", "paid"),
+            (2, &usd, 7, 0, "2099-01-15", "confirmed"),
+            (3, &usd, 1, 0, "2099-02-14", "paid"),
+            (0, &usd, 9, 0, "2099-02-03", "draft"),
+        ];
+        let mut rows = vec![];
+        for (c, product, quantity, discount, day, status) in orders {
+            let customer = &customers[c];
+            let body = json!({"customer_id": customer["id"], "owner_id": customer["owner_id"], "order_date": day, "status": status, "tax_rate_bp": 2000,
+                "lines": [{"product_id": product["id"], "quantity": quantity, "discount_minor": discount}]});
+            let r = app.post("/api/v1/orders", body).await;
+            assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+            let net = quantity * product["unit_price_minor"].as_i64().unwrap() - discount;
+            rows.push((
+                customer["owner_id"].as_i64(),
+                customer["id"].as_i64().unwrap(),
+                product["currency"].as_str().unwrap().to_string(),
+                net,
+                day,
+                status,
+                r.body["id"].clone(),
+            ));
+        }
+        // One paid order shipped later still counts; one cancelled from confirmed does not.
+        let shipped = &rows[0].6;
+        let r = app.call(Method::POST, &format!("/api/v1/orders/{shipped}/ship"), Some(&app.token), None, &[]).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let expect = |keep: &dyn Fn(Option<i64>) -> bool, from: &str, to: &str| {
+            let mut m: BTreeMap<(String, String), (i64, i64, std::collections::BTreeSet<i64>)> = BTreeMap::new();
+            for (owner, customer, currency, net, day, status, _) in &rows {
+                if *status == "paid" && keep(*owner) && **day >= *from && **day <= *to {
+                    let e = m.entry((day[..7].to_string(), currency.clone())).or_default();
+                    e.0 += net;
+                    e.1 += 1;
+                    e.2.insert(*customer);
+                }
+            }
+            m.into_iter().map(|(k, (rev, n, c))| (k, (rev, n, c.len() as i64))).collect::<BTreeMap<_, _>>()
+        };
+        let got = |rows: &[Value]| -> BTreeMap<(String, String), (i64, i64, i64)> {
+            rows.iter()
+                .map(|r| {
+                    let key = (r["month"].as_str().unwrap().to_string(), r["currency"].as_str().unwrap().to_string());
+                    (key, (r["revenue_minor"].as_i64().unwrap(), r["orders"].as_i64().unwrap(), r["customers"].as_i64().unwrap()))
+                })
+                .collect()
+        };
+        let all = rows_of(&app, &app.token, "/api/v1/reports/monthly_sales").await;
+        assert_eq!(got(&all), expect(&|_| true, "0000", "9999"));
+        assert_eq!(all[0]["month"], "2099-01", "oldest first");
+        let jan = rows_of(&app, &app.token, "/api/v1/reports/monthly_sales?period=2099-01").await;
+        assert_eq!(got(&jan), expect(&|_| true, "2099-01-01", "2099-01-31"));
+        let span = rows_of(&app, &app.token, "/api/v1/reports/monthly_sales?from=2099-01-15&to=2099-02-01").await;
+        assert_eq!(got(&span), expect(&|_| true, "2099-01-15", "2099-02-01"));
+        let mine = rows_of(&app, &app.token, &format!("/api/v1/reports/monthly_sales?owner_id={rep_id}")).await;
+        assert_eq!(got(&mine), expect(&|o| o == Some(rep_id), "0000", "9999"));
+        let team_rows = rows_of(&app, &app.token, &format!("/api/v1/reports/monthly_sales?team_id={west}")).await;
+        assert_eq!(got(&team_rows), expect(&|o| o == Some(mate_id), "0000", "9999"));
+        let as_rep = rows_of(&app, &rep, "/api/v1/reports/monthly_sales").await;
+        assert_eq!(got(&as_rep), expect(&|o| o.is_none() || o == Some(rep_id), "0000", "9999"), "the rep counts what they may see");
+        let csv = app.call(Method::GET, "/api/v1/reports/monthly_sales?format=csv&period=2099-01", Some(&app.token), None, &[]).await;
+        let text = csv.body.as_str().unwrap().to_string();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "month,currency,revenue_minor,orders,customers");
+        let first = &jan[0];
+        assert_eq!(
+            lines[1],
+            format!(
+                "{},{},{},{},{}",
+                first["month"].as_str().unwrap(),
+                first["currency"].as_str().unwrap(),
+                first["revenue_minor"],
+                first["orders"],
+                first["customers"]
+            )
+        );
+        assert_eq!(lines.len(), jan.len() + 1);
+
+        // Paid-order targets count the same orders: the rep's in January, in USD.
+        let t = app
+            .post(
+                "/api/v1/targets",
+                json!({"user_id": rep_id, "period": "2099-01", "amount_minor": 10_000, "currency": "USD", "measure": "paid_orders"}),
+            )
+            .await;
+        assert_eq!(t.status, StatusCode::CREATED, "{}", t.body);
+        let usd_jan = expect(&|o| o == Some(rep_id), "2099-01-01", "2099-01-31");
+        let (rev, n, _) = usd_jan[&("2099-01".to_string(), "USD".to_string())];
+        let eur_n = usd_jan.get(&("2099-01".to_string(), "EUR".to_string())).map_or(0, |v| v.1);
+        assert_eq!(
+            (&t.body["achieved_minor"], &t.body["counted"], &t.body["other_currency"]),
+            (&json!(rev), &json!(n), &json!(eur_n)),
+            "{}",
+            t.body
+        );
+        assert_eq!(t.body["percent_bp"], rev * 10_000 / 10_000);
+    });
+}
+
+/// `rows` of a report, asserting a 200.
+async fn rows_of(app: &TestApp, token: &str, path: &str) -> Vec<Value> {
+    rows(app, token, path).await
+}

@@ -188,7 +188,7 @@ async fn attainment_counts_won_deals_of_the_period_currency_and_reach() {
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
         let t = app.get(&format!("/api/v1/targets/{}", mine["id"])).await.body;
         assert_eq!((&t["achieved_minor"], &t["counted"]), (&json!(150_000), &json!(1)));
-        // A paid-orders target has no attainment until orders exist.
+        // A paid-orders target counts paid orders, not deals: none here.
         let paid = app
             .post(
                 "/api/v1/targets",
@@ -196,6 +196,6 @@ async fn attainment_counts_won_deals_of_the_period_currency_and_reach() {
             )
             .await
             .body;
-        assert_eq!((&paid["achieved_minor"], &paid["percent_bp"]), (&Value::Null, &Value::Null), "{paid}");
+        assert_eq!((&paid["achieved_minor"], &paid["counted"]), (&json!(0), &json!(0)), "orders count, not deals: {paid}");
     });
 }

@@ -32,3 +32,11 @@ CREATE UNIQUE INDEX targets_period_key_team ON targets (team_id, period, measure
 -- Won and lost deals by the day they closed (win rate, cycle length, leaderboard, attainment),
 -- covering what those reports sum.
 CREATE INDEX opportunities_closed_report_idx ON opportunities (status, closed_at, owner_id, currency, amount_minor) WHERE deleted_at IS NULL;
+
+-- Monthly sales and paid-order attainment sum orders' net amounts (after discounts, before
+-- tax), kept beside the totals on every order write; orders written before are filled in from
+-- their stored totals.
+ALTER TABLE orders ADD COLUMN net_minor INTEGER NOT NULL DEFAULT 0;
+UPDATE orders SET net_minor = COALESCE(CAST(json_extract(totals, '$.net_minor') AS INTEGER), 0);
+-- Paid (and shipped) orders by the day they were paid, covering what the reports sum.
+CREATE INDEX orders_sales_report_idx ON orders (status, paid_at, currency, owner_id, customer_id, net_minor) WHERE deleted_at IS NULL;

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use rapport_domain::permissions::{Action, Actor, Object, require};
 use rapport_domain::sales::money::div_round_half_away;
-use rapport_domain::sales::report::{CycleRow, FunnelRow, LeaderRow, PipelineRow, ReportFilter, WinRateRow, basis_points};
+use rapport_domain::sales::report::{CycleRow, FunnelRow, LeaderRow, MonthlySalesRow, PipelineRow, ReportFilter, WinRateRow, basis_points};
 use rapport_domain::sales::target::{Target, TargetMeasure};
 
 use crate::records::engine::Table;
@@ -18,15 +18,21 @@ use crate::{Backend, Result, Store};
 /// Appends the filter's owner, team and pipeline conditions and the actor's visibility, for
 /// live opportunities aliased `o`.
 fn scope(q: &mut Sql, actor: &Actor, f: &ReportFilter) {
+    owners(q, actor, f);
+    if let Some(p) = f.pipeline_id {
+        q.push(" AND o.pipeline_id = ").arg(p);
+    }
+}
+
+/// Appends the filter's owner and team conditions and the actor's visibility, for live owned
+/// records aliased `o`.
+fn owners(q: &mut Sql, actor: &Actor, f: &ReportFilter) {
     q.push(" AND o.deleted_at IS NULL");
     if let Some(o) = f.owner_id {
         q.push(" AND o.owner_id = ").arg(o);
     }
     if let Some(t) = f.team_id {
         q.push(" AND o.owner_id IN (SELECT tm.user_id FROM team_members tm WHERE tm.team_id = ").arg(t).push(")");
-    }
-    if let Some(p) = f.pipeline_id {
-        q.push(" AND o.pipeline_id = ").arg(p);
     }
     visible(q, actor, "o");
 }
@@ -284,5 +290,29 @@ impl Store {
             .collect();
         LeaderRow::rank(&mut rows);
         Ok(rows)
+    }
+
+    /// Monthly sales: the orders paid in the span (paid or shipped since), per month and
+    /// currency: net revenue, orders and distinct customers.
+    pub async fn monthly_sales_report(&self, actor: &Actor, f: &ReportFilter) -> Result<Vec<MonthlySalesRow>> {
+        require(actor, Object::Order, Action::Read)?;
+        let month = "substr(o.paid_at, 1, 7)";
+        let mut q = Sql::new(&format!(
+            "SELECT {month} AS month, o.currency, CAST(SUM(o.net_minor) AS BIGINT) AS revenue, COUNT(*) AS n, \
+             COUNT(DISTINCT o.customer_id) AS customers FROM orders o WHERE o.status IN ('paid', 'shipped') AND o.paid_at IS NOT NULL"
+        ));
+        span(&mut q, "o.paid_at", f);
+        owners(&mut q, actor, f);
+        q.push(&format!(" GROUP BY {month}, o.currency ORDER BY {month}, o.currency"));
+        self.read(&q, |r| {
+            Ok(MonthlySalesRow {
+                month: r.get("month")?,
+                currency: r.get("currency")?,
+                revenue_minor: r.get("revenue")?,
+                orders: r.get("n")?,
+                customers: r.get("customers")?,
+            })
+        })
+        .await
     }
 }

@@ -6,8 +6,9 @@
 //!   members; a rep (`own`) their own and their teams' ([`Table::reach`]). A target written for
 //!   someone the writer does not reach is refused, so a manager sets quotas only in their teams;
 //! - `starts_on`/`ends_on` are the period's days, derived on every write;
-//! - reading one sums its attainment in SQL: the won opportunities of the rep (or of the team's
-//!   members) closed in the period, in the target's currency, that the reader may see.
+//! - reading one sums its attainment in SQL: the won opportunities (or the paid orders, at their
+//!   net amount) of the rep or of the team's members in the period, in the target's currency,
+//!   that the reader may see.
 
 use rapport_domain::ValidationErrors;
 use rapport_domain::permissions::{Action, Actor, Object, Visibility, require};
@@ -21,14 +22,19 @@ use crate::records::visible;
 use crate::sql::{Arg, Sql, sql};
 use crate::{Error, Result, Store, WriteTx};
 
-/// `FROM opportunities o WHERE …`: the won opportunities counting toward the target aliased
-/// [`ALIAS`] (closed in its period, by its rep or its team's members, in its currency when
-/// `currency` is `=`, in another when `<>`), as far as `actor` may see them.
-fn counting(q: &mut Sql, actor: &Actor, currency: &str) {
+/// `FROM … o WHERE …`: what counts toward the target aliased [`ALIAS`] by `measure` (won
+/// opportunities closed in its period, or orders paid in it — paid or shipped since — at their
+/// net amount), of its rep or its team's members, in its currency when `currency` is `=`, in
+/// another when `<>`, as far as `actor` may see them.
+fn counting(q: &mut Sql, actor: &Actor, measure: TargetMeasure, currency: &str) {
     let a = ALIAS;
+    let (table, done, at) = match measure {
+        TargetMeasure::WonOpportunities => ("opportunities", "o.status = 'won'", "o.closed_at"),
+        TargetMeasure::PaidOrders => ("orders", "o.status IN ('paid', 'shipped')", "o.paid_at"),
+    };
     q.push(&format!(
-        " FROM opportunities o WHERE o.deleted_at IS NULL AND o.status = 'won' \
-         AND o.closed_at >= {a}.starts_on AND o.closed_at < ({a}.ends_on || 'T24') AND o.currency {currency} {a}.currency \
+        " FROM {table} o WHERE o.deleted_at IS NULL AND {done} \
+         AND {at} >= {a}.starts_on AND {at} < ({a}.ends_on || 'T24') AND o.currency {currency} {a}.currency \
          AND (o.owner_id = {a}.user_id OR o.owner_id IN (SELECT tm.user_id FROM team_members tm WHERE tm.team_id = {a}.team_id))"
     ));
     visible(q, actor, "o");
@@ -48,16 +54,18 @@ impl Table for Target {
         Target::tombstone(self)
     }
 
-    /// The attainment sums; paid-order targets have none until orders exist.
+    /// The attainment sums, from what the target's measure counts.
     fn extra_cols(q: &mut Sql, actor: &Actor) {
-        let won = format!("CASE WHEN {ALIAS}.measure = '{}' THEN", TargetMeasure::WonOpportunities.as_str());
-        for (what, currency, col) in [
-            ("CAST(COALESCE(SUM(o.amount_minor), 0) AS BIGINT)", "=", "achieved_minor"),
-            ("COUNT(*)", "=", "counted"),
-            ("COUNT(*)", "<>", "other_currency"),
-        ] {
-            q.push(&format!(", {won} (SELECT {what}"));
-            counting(q, actor, currency);
+        let sums = [
+            ("CAST(COALESCE(SUM(o.amount_minor), 0) AS BIGINT)", "CAST(COALESCE(SUM(o.net_minor), 0) AS BIGINT)", "=", "achieved_minor"),
+            ("COUNT(*)", "COUNT(*)", "=", "counted"),
+            ("COUNT(*)", "COUNT(*)", "<>", "other_currency"),
+        ];
+        for (won, paid, currency, col) in sums {
+            q.push(&format!(", CASE {ALIAS}.measure WHEN '{}' THEN (SELECT {won}", TargetMeasure::WonOpportunities.as_str()));
+            counting(q, actor, TargetMeasure::WonOpportunities, currency);
+            q.push(&format!(") WHEN '{}' THEN (SELECT {paid}", TargetMeasure::PaidOrders.as_str()));
+            counting(q, actor, TargetMeasure::PaidOrders, currency);
             q.push(&format!(") END AS {col}"));
         }
     }

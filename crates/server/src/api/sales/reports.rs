@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use rapport_domain::sales::report::{CycleRow, FunnelRow, LeaderRow, PipelineRow, Report, ReportFilter, WinRateRow};
+use rapport_domain::sales::report::{CycleRow, FunnelRow, LeaderRow, MonthlySalesRow, PipelineRow, Report, ReportFilter, WinRateRow};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -25,6 +25,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(cycle_length))
         .routes(routes!(funnel))
         .routes(routes!(leaderboard))
+        .routes(routes!(monthly_sales))
 }
 
 /// How a report is answered.
@@ -175,4 +176,19 @@ async fn leaderboard(
     QueryPairs(pairs): QueryPairs,
 ) -> Result<Response, ApiError> {
     respond(&state, &user, ReportKind::Leaderboard, &pairs, &headers).await
+}
+
+/// Monthly sales: per UTC month and currency, the orders paid in the span (paid or shipped
+/// since, by the day they were paid), their net revenue (after discounts, before tax) and their
+/// distinct customers. `pipeline_id` does not apply.
+#[utoipa::path(get, path = "/api/v1/reports/monthly_sales", tag = "reports", operation_id = "report_monthly_sales", params(ReportQuery),
+    security(("bearer" = [])),
+    responses((status = 200, description = "One row per month and currency, oldest first", content((Report<MonthlySalesRow> = "application/json"), (String = "text/csv")))))]
+async fn monthly_sales(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    headers: HeaderMap,
+    QueryPairs(pairs): QueryPairs,
+) -> Result<Response, ApiError> {
+    respond(&state, &user, ReportKind::MonthlySales, &pairs, &headers).await
 }

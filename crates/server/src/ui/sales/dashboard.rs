@@ -1,5 +1,6 @@
-//! `/dashboard`: the sales reports drawn as server-side SVG charts (pipeline by stage, win
-//! rate, the conversion funnel, the leaderboard against target) with the forecast band of the
+//! `/dashboard`: the sales reports drawn as server-side SVG charts (monthly sales from paid
+//! orders, pipeline by stage, win rate, the conversion funnel, the leaderboard against target)
+//! with the forecast band of the
 //! latest sales forecast run, narrowed by a GET form (period or days, owner, team, pipeline).
 //! The numbers are the API's reports (`/api/v1/reports/…`), read through the same store calls,
 //! so the page counts only what the signed-in user may see.
@@ -13,7 +14,7 @@ use axum::routing::get;
 use rapport_domain::permissions::Actor;
 use rapport_domain::query::ListParams;
 use rapport_domain::sales::money::Currency;
-use rapport_domain::sales::report::{CycleRow, FunnelRow, LeaderRow, PipelineRow, ReportFilter, WinRateRow};
+use rapport_domain::sales::report::{CycleRow, FunnelRow, LeaderRow, MonthlySalesRow, PipelineRow, ReportFilter, WinRateRow};
 use rapport_domain::sales::target::Period;
 use serde_json::Value;
 
@@ -44,6 +45,7 @@ struct DashboardPage {
     pipelines: Vec<(i64, String)>,
     /// The currency the charts are drawn in (the tables show every currency).
     currency: String,
+    sales_svg: String,
     pipeline_svg: String,
     win_rate_svg: String,
     funnel_svg: String,
@@ -54,6 +56,7 @@ struct DashboardPage {
     cycle: Vec<CycleRow>,
     funnel: Vec<FunnelRow>,
     leaders: Vec<LeaderRow>,
+    sales: Vec<MonthlySalesRow>,
 }
 
 impl DashboardPage {
@@ -100,6 +103,7 @@ async fn page(State(state): State<AppState>, user: UiUser, QueryPairs(pairs): Qu
     let cycle = store.cycle_report(actor, &f).await?;
     let funnel = store.funnel_report(actor, &f).await?;
     let leaders = store.leaderboard_report(actor, &f).await?;
+    let sales = store.monthly_sales_report(actor, &f).await?;
     let pipelines: Vec<(i64, String)> = store
         .list_pipelines(actor, &ListParams { limit: 100, ..ListParams::default() })
         .await?
@@ -118,10 +122,16 @@ async fn page(State(state): State<AppState>, user: UiUser, QueryPairs(pairs): Qu
     for r in &leaders {
         *totals.entry(r.currency.as_str()).or_default() += r.won_minor;
     }
+    for r in &sales {
+        *totals.entry(r.currency.as_str()).or_default() += r.revenue_minor;
+    }
     let currency =
         totals.iter().max_by_key(|(c, n)| (**n, std::cmp::Reverse(**c))).map(|(c, _)| c.to_string()).unwrap_or_else(|| "USD".into());
     let fmt = charts::money(&currency);
 
+    let months: Vec<(String, f64)> =
+        sales.iter().filter(|r| r.currency == currency).map(|r| (r.month.clone(), major(r.revenue_minor, &currency))).collect();
+    let sales_svg = charts::bar_chart(&format!("Monthly sales, net of discounts ({currency})"), &months, &fmt);
     let open: Vec<&PipelineRow> =
         pipeline.iter().filter(|r| r.pipeline_id == shown && r.outcome == "open" && r.currency == currency).collect();
     let stages: Vec<&str> = open.iter().map(|r| r.stage_name.as_str()).collect();
@@ -168,6 +178,7 @@ async fn page(State(state): State<AppState>, user: UiUser, QueryPairs(pairs): Qu
         teams,
         pipelines,
         currency,
+        sales_svg,
         pipeline_svg,
         win_rate_svg,
         funnel_svg,
@@ -178,6 +189,7 @@ async fn page(State(state): State<AppState>, user: UiUser, QueryPairs(pairs): Qu
         cycle,
         funnel,
         leaders,
+        sales,
     };
     Ok(render(&page))
 }
