@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The sales reports on the demo company (issue 9, §5): p95 latency of the pipeline report (and
-# the other reports the dashboard reads) over the API, on SQLite and on PostgreSQL.
+# The sales reports on the demo company (issue 9, §5): p95 latency of the pipeline and monthly
+# sales reports (and the other reports the dashboard reads) over the API, on SQLite and on
+# PostgreSQL.
 #
-# Usage: bench/sales.sh      (release build of rapport; PEOPLE=100000 gives ~100,000 deals)
+# Usage: bench/sales.sh      (release build of rapport; PEOPLE=100000 gives ~100,000 deals and
+#                             ~1,000,000 order lines)
 #
 # For each engine, builds a demo database of PEOPLE people in a temporary directory (SQLite) or
 # in the database rapport_bench_sales (PostgreSQL at PG, dropped and created again), serves it
@@ -43,12 +45,12 @@ for engine in $ENGINES; do
     *) echo "unknown engine $engine"; exit 2 ;;
   esac
   echo "== $engine: building the demo company with $PEOPLE people"
-  /usr/bin/time -f "demo: %e s wall, %M KB peak" "$RAPPORT_BIN" --database "$DB" demo --people "$PEOPLE" --no-serve | grep -E "Deals|Targets|ready" || true
+  /usr/bin/time -f "demo: %e s wall, %M KB peak" "$RAPPORT_BIN" --database "$DB" demo --people "$PEOPLE" --no-serve | grep -E "Deals|Targets|Orders|ready" || true
   "$RAPPORT_BIN" --database "$DB" serve --addr "127.0.0.1:$PORT" > "serve-$engine.log" 2>&1 &
   SERVER=$!
   for _ in $(seq 100); do curl -sf "$B/healthz" > /dev/null && break; sleep 0.2; done
   echo "serving $B (loopback only); timing $ROUNDS requests per report:"
-  for r in pipeline win_rate cycle_length funnel leaderboard; do echo "  $B/api/v1/reports/$r"; done
+  for r in pipeline monthly_sales win_rate cycle_length funnel leaderboard; do echo "  $B/api/v1/reports/$r"; done
   ADMIN=$(token admin@rapport.test); REP=$(token rita@rapport.test)
   echo "| $engine, $PEOPLE people | report | p50 ms | p95 ms | max ms |"
   echo "| --- | --- | ---: | ---: | ---: |"
@@ -56,6 +58,9 @@ for engine in $ENGINES; do
   timed "admin" "$ADMIN" "/api/v1/reports/pipeline?pipeline_id=1&period=$(date -u +%Y)-Q$(( ($(date -u +%-m) - 1) / 3 + 1 ))"
   timed "sales rep" "$REP" /api/v1/reports/pipeline
   timed "admin, CSV" "$ADMIN" "/api/v1/reports/pipeline?format=csv"
+  timed "admin" "$ADMIN" /api/v1/reports/monthly_sales
+  timed "admin" "$ADMIN" "/api/v1/reports/monthly_sales?period=$(date -u +%Y)-Q$(( ($(date -u +%-m) - 1) / 3 + 1 ))"
+  timed "sales rep" "$REP" /api/v1/reports/monthly_sales
   timed "admin" "$ADMIN" "/api/v1/reports/win_rate?period=$(date -u +%Y)-Q$(( ($(date -u +%-m) - 1) / 3 + 1 ))"
   timed "admin" "$ADMIN" /api/v1/reports/leaderboard
   timed "admin" "$ADMIN" /api/v1/reports/cycle_length
