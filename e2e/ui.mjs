@@ -118,6 +118,57 @@ async function boardChecks() {
   await page.setViewportSize(VIEWPORT);
 }
 
+/** Converting a lead: the Convert button on its row, the prefilled form, the deal on the board
+ * dragged to Won, and the person's timeline showing the conversion and the win. */
+async function convertChecks(leadName) {
+  step = "the lead's Convert button opens the prefilled conversion form";
+  await page.goto(url("/leads?q=" + encodeURIComponent(leadName)));
+  const row = page.locator("#results table.list tbody tr", { hasText: leadName });
+  await Promise.all([page.waitForURL(/\/customers\/\d+\/convert$/), row.locator("a.button", { hasText: "Convert" }).click()]);
+  const personPath = pathOf(page).replace(/\/convert$/, "");
+  const convert = page.locator("form#convert-form");
+  check((await convert.locator('input[name="name"]').inputValue()) === `${leadName} deal`, "the deal's name is not prefilled");
+  check((await convert.locator('select[name="pipeline_id"] option:checked').innerText()).trim() === "Sales", "the default pipeline is not chosen");
+
+  step = "a wrong amount is shown beside its field, and nothing is converted";
+  await convert.locator('input[name="amount_minor"]').fill("lots");
+  await convert.locator('input[name="currency"]').fill("EUR");
+  await Promise.all([page.waitForNavigation(), convert.locator('button[type="submit"]').click()]);
+  check(await page.locator('form#convert-form .field-error[data-field="amount_minor"]').isVisible(), "no error beside the amount");
+
+  step = "converting opens the new deal's page";
+  // The largest deal of its column, so that it heads the board's first column.
+  await page.locator('form#convert-form input[name="amount_minor"]').fill("9999999.00");
+  await page.locator('form#convert-form input[name="company_name"]').fill(`Wanda Works ${leadName.slice(-6)}`);
+  await Promise.all([page.waitForURL(/\/opportunities\/\d+$/), page.locator('form#convert-form button[type="submit"]').click()]);
+  const id = pathOf(page).split("/").pop();
+  check((await text(page.locator("h1"))).startsWith(`${leadName} deal`), "the deal page does not show the new deal");
+  log(`lead "${leadName}" converted into deal ${id}`);
+
+  step = "the converted deal is on the board, and dragging it to Won wins it";
+  await page.setViewportSize({ width: 1680, height: 900 });
+  await page.goto(url("/pipelines/board"));
+  const col = (stage) => page.locator(`section.column[data-stage="${stage}"]`);
+  const card = col("qualification").locator(`#deal-${id}`);
+  await card.waitFor();
+  await card.dragTo(col("won"), { targetPosition: { x: 60, y: 16 } });
+  await col("won").locator(`#deal-${id}[data-status="won"]`).waitFor();
+  await page.setViewportSize(VIEWPORT);
+
+  step = "the person's timeline shows the conversion and the win, newest first";
+  await page.goto(url(personPath));
+  const events = page.locator("#timeline ol.events li.event");
+  await events.first().waitFor();
+  const kinds = await events.evaluateAll((els) => els.map((e) => e.dataset.kind));
+  const won = kinds.indexOf("opportunity_won");
+  const converted = kinds.indexOf("lead_status_changed");
+  check(won >= 0 && converted > won, `the timeline does not show the win above the conversion: ${kinds.join(", ")}`);
+  check((await text(events.nth(converted))).includes("Converted into a deal"), "the conversion event does not say so");
+  check((await text(events.nth(won))).includes("Won"), "the win event does not say so");
+  await shot(page, "timeline.png");
+  log(`timeline: ${kinds.join(", ")}`);
+}
+
 const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "rapport-e2e-chromium-"));
 const problems = []; // JavaScript errors and 5xx responses seen on any page
 let context;
@@ -394,7 +445,13 @@ async function main() {
   await shot(page, "order.png");
   log("order entered with two lines, 1,748.00 USD, and confirmed");
 
+  step = "the person's timeline shows the new order with its total";
+  await page.goto(url(`/customers/${id}`));
+  const orderEvent = page.locator('#timeline li.event[data-kind="order_created"]', { hasText: "1,748.00 USD" });
+  check((await orderEvent.count()) === 1, "the person's timeline does not show the order");
+
   await boardChecks();
+  await convertChecks(leadName);
 
   step = "no JavaScript errors or server errors";
   check(problems.length === 0, problems.join("\n  "));

@@ -20,6 +20,7 @@ pub mod query;
 pub mod record;
 pub mod sales;
 pub mod text;
+pub mod timeline;
 pub mod values;
 
 mod errors;

@@ -8,6 +8,8 @@
 // 5. The order form's lines: the JSON field becomes rows of product (a type-ahead over
 //    /lookup/products), quantity and discount, kept written back into the field; each change
 //    asks /orders/preview to price the order and shows the unit prices, nets and totals.
+// 6. A timeline's "Show more" appends the next page's events in place (the link opens that
+//    page without this file).
 (function () {
   document.querySelectorAll("form[data-live]").forEach(function (form) {
     var target = document.getElementById(form.dataset.live);
@@ -202,4 +204,19 @@
     form.addEventListener("submit", function () { field.value = JSON.stringify(lines()); });
     if (stored.length) price();
   }
+  document.addEventListener("click", function (e) {
+    var more = e.target.closest && e.target.closest("a[data-timeline-more]");
+    if (!more) return;
+    e.preventDefault();
+    fetch(more.href, { headers: { "Accept": "text/html" }, credentials: "same-origin" })
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.text(); })
+      .then(function (html) {
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        var list = more.closest("section").querySelector("#timeline-events");
+        doc.querySelectorAll("#timeline-events > li.event").forEach(function (li) { list.appendChild(document.importNode(li, true)); });
+        var next = doc.querySelector("a[data-timeline-more]");
+        if (next) more.href = next.getAttribute("href"); else more.parentNode.remove();
+      })
+      .catch(function () { location.href = more.href; });
+  });
 })();

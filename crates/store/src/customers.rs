@@ -5,6 +5,7 @@ use rapport_domain::custom_field::{CustomField, FieldObject};
 use rapport_domain::customer::{Customer, CustomerData};
 use rapport_domain::permissions::{Action, Actor, Object, require};
 use rapport_domain::query::{ListParams, Page};
+use rapport_domain::sales::lead::LeadStatus;
 use rapport_domain::{now_rfc3339, text};
 use serde_json::json;
 
@@ -12,7 +13,7 @@ use crate::records::columns::Stored;
 use crate::records::engine::{Table, Titles};
 use crate::records::replace_tags;
 use crate::sql::{Arg, Sql, sql};
-use crate::{Result, Store};
+use crate::{Result, Store, WriteTx};
 
 impl Table for Customer {
     const SPEC: &'static rapport_domain::record::RecordSpec = &rapport_domain::customer::SPEC;
@@ -33,6 +34,32 @@ impl Table for Customer {
     fn derived(stored: &mut Stored, titles: &Titles) {
         let company = titles.get("company_id").cloned().flatten().unwrap_or_default();
         stored.set("company_text", Arg::from(text::fold(&company)));
+    }
+
+    /// A lead's status change is kept with its time and who made it (the timeline shows it);
+    /// a conversion's stamps, read-only to clients, are written here.
+    async fn after_update(_: &Store, tx: &mut WriteTx, actor: &Actor, id: i64, before: &CustomerData, after: &CustomerData) -> Result<()> {
+        let (b, a) = (&before.lead, &after.lead);
+        if (&b.converted_at, b.converted_opportunity_id) != (&a.converted_at, a.converted_opportunity_id) {
+            sql(
+                "UPDATE customers SET converted_at = ?, converted_opportunity_id = ? WHERE id = ?",
+                [a.converted_at.clone().into(), a.converted_opportunity_id.into(), id.into()],
+            )
+            .execute(&mut ***tx)
+            .await?;
+        }
+        let (from, to) = (before.lead.lead_status, after.lead.lead_status);
+        if from == to {
+            return Ok(());
+        }
+        let opportunity = after.lead.converted_opportunity_id.filter(|_| to == LeadStatus::Qualified);
+        sql(
+            "INSERT INTO lead_status_changes (customer_id, from_status, to_status, opportunity_id, at, actor_id) VALUES (?, ?, ?, ?, ?, ?)",
+            [id.into(), from.as_str().into(), to.as_str().into(), opportunity.into(), now_rfc3339().into(), actor.user_id.into()],
+        )
+        .execute(&mut ***tx)
+        .await?;
+        Ok(())
     }
 }
 

@@ -34,6 +34,7 @@ mod sealed;
 mod secrets;
 mod sql;
 mod teams;
+mod timeline;
 mod users;
 
 pub use backup::{BackupError, BackupSummary, RestoreSummary};

@@ -4,13 +4,15 @@
 //!
 //! Status moves freely among `new`, `working`, `nurturing` and `disqualified` (which needs a
 //! reason, and may be left again when a lead re-engages). `qualified` is reached only by
-//! converting the lead, and is then final: converting twice is [`Refused`] (409).
+//! converting the lead, and is then final: converting twice is [`Refused`] (409), and so is
+//! converting a disqualified lead before it is requalified (set back to new, working or
+//! nurturing).
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::opportunity::{OpportunityContext, OpportunityData, OpportunityInput};
-use super::{Refused, Rejected, prefixed, required_text};
+use super::{Refused, Rejected, required_text};
 use crate::customer::LifecycleStage;
 use crate::values::bounded_text;
 use crate::{ValidationErrors, double_option, text};
@@ -54,15 +56,17 @@ impl LeadStatus {
         Self::ALL.into_iter().find(|x| x.as_str() == s)
     }
 
-    /// What may be done now: the other statuses a person may set, and `convert`; nothing once
-    /// qualified.
+    /// What may be done now: the other statuses a person may set, and `convert` (not for a
+    /// disqualified lead, which is requalified first); nothing once qualified.
     pub fn allowed_actions(self) -> Vec<&'static str> {
         if self == Self::Qualified {
             return vec![];
         }
         let mut a: Vec<&'static str> =
             [Self::New, Self::Working, Self::Nurturing, Self::Disqualified].into_iter().filter(|s| *s != self).map(Self::as_str).collect();
-        a.push("convert");
+        if self != Self::Disqualified {
+            a.push("convert");
+        }
         a
     }
 
@@ -184,13 +188,15 @@ pub struct LeadFacts<'a> {
     pub company_id: Option<i64>,
     /// That company's name.
     pub company_name: Option<&'a str>,
-    /// The person's owner.
+    /// Who owns the opportunity when the input names nobody: the person's owner, or the
+    /// converting user for an unowned lead.
     pub owner_id: Option<i64>,
 }
 
 /// Checks that the person is a lead not yet converted: a person past lifecycle stage `lead`,
 /// or a lead already qualified or converted, is refused (409), so converting twice never makes
-/// a second opportunity.
+/// a second opportunity; a disqualified lead is refused too, naming the statuses that
+/// requalify it.
 pub fn check_convertible(lead: &LeadFacts) -> Result<(), Refused> {
     if lead.lifecycle_stage != LifecycleStage::Lead {
         let stage = lead.lifecycle_stage.as_str();
@@ -204,6 +210,12 @@ pub fn check_convertible(lead: &LeadFacts) -> Result<(), Refused> {
     }
     if lead.lead.lead_status == LeadStatus::Qualified || lead.lead.converted_at.is_some() {
         return Err(Refused::new("lead", "convert", "qualified", vec![], "the lead was already converted"));
+    }
+    if lead.lead.lead_status == LeadStatus::Disqualified {
+        let reason = "a disqualified lead is requalified (its status set to new, working or nurturing) before it is converted";
+        return Err(
+            Refused::new("lead", "convert", "disqualified", LeadStatus::Disqualified.allowed_actions(), reason).on_field("lead_status")
+        );
     }
     Ok(())
 }
@@ -234,26 +246,52 @@ pub struct LeadConversion {
     pub lifecycle_stage: LifecycleStage,
 }
 
-/// What a client sends to convert a lead: the opportunity to create (all optional but the
-/// currency, unless there is a default currency) and, for a lead without a company, the name
-/// of the company to link or create.
+/// What converting a lead made: the person as now (qualified, at stage `prospect`), the
+/// opportunity, and the company linked, if any.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct LeadConverted {
+    /// The person, converted.
+    pub person: crate::customer::Customer,
+    /// The opportunity created.
+    pub opportunity: super::opportunity::Opportunity,
+    /// The company the person and the opportunity are linked to.
+    pub company: Option<crate::company::Company>,
+    /// Whether that company was created by the conversion (else it existed).
+    pub company_created: bool,
+}
+
+/// What a client sends to convert a lead: the opportunity to create (its currency required)
+/// and, for a lead without a company, the name of the company to link or create. The
+/// opportunity starts in the pipeline's first open stage.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConvertLeadInput {
-    /// The opportunity, as for creating one; its name defaults to "<company or person> deal",
-    /// its owner to the lead's, and its person and company come from the lead.
-    pub opportunity: Option<OpportunityInput>,
-    /// Company to link the lead and the opportunity to, found by name or created.
+    /// Pipeline of the opportunity; the default pipeline when left out.
+    pub pipeline_id: Option<i64>,
+    /// The opportunity's name; "<company or person> deal" when left out.
+    pub name: Option<String>,
+    /// Expected value in minor units, 0 or more (0 when left out).
+    pub amount_minor: Option<i64>,
+    /// ISO 4217 code of the amount.
+    pub currency: Option<String>,
+    /// Expected close day (YYYY-MM-DD).
+    pub expected_close_date: Option<String>,
+    /// The opportunity's owner; the lead's owner when left out, nobody with `null`.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<i64>)]
+    pub owner_id: Option<Option<i64>>,
+    /// Company to link the lead and the opportunity to: an existing one you can see with this
+    /// name (case and accents ignored), else a new one.
     pub company_name: Option<String>,
 }
 
 impl ConvertLeadInput {
     /// Checks the lead may be converted ([`check_convertible`], 409), then validates the input
-    /// (errors on `company_name` and `opportunity.<field>`).
+    /// (errors on `company_name` and the opportunity's fields, by their names here).
     pub fn apply(self, lead: &LeadFacts, ctx: &OpportunityContext) -> Result<LeadConversion, Rejected> {
         check_convertible(lead)?;
         let mut errs = ValidationErrors::default();
-        let company = match self.company_name.as_deref().map(|n| required_text(n, 200)) {
+        let company = match self.company_name.as_deref().filter(|n| !n.trim().is_empty()).map(|n| required_text(n, 200)) {
             None => lead.company_id.map_or(CompanyLink::None, CompanyLink::Existing),
             Some(Err(m)) => {
                 errs.add("company_name", m);
@@ -269,30 +307,28 @@ impl ConvertLeadInput {
                 }
             },
         };
-        let mut opp = self.opportunity.unwrap_or_default();
-        if opp.customer_id.is_some() {
-            errs.add("opportunity.customer_id", "is the converted lead: leave it out");
-        }
-        if opp.company_id.is_some() {
-            errs.add("opportunity.company_id", "comes from the lead or from company_name: leave it out");
-        }
         let who = match &company {
             CompanyLink::FindOrCreate(name) => name.as_str(),
             _ => lead.company_name.unwrap_or(lead.name),
         };
-        opp.name = opp.name.or_else(|| Some(format!("{who} deal")));
-        opp.customer_id = Some(Some(lead.person_id));
-        opp.company_id = Some(match company {
-            CompanyLink::Existing(id) => Some(id),
-            _ => None,
-        });
-        if opp.owner_id.is_none() && lead.owner_id.is_some() {
-            opp.owner_id = Some(lead.owner_id);
-        }
+        let opp = OpportunityInput {
+            name: Some(self.name.filter(|n| !n.trim().is_empty()).unwrap_or_else(|| format!("{who} deal"))),
+            amount_minor: self.amount_minor,
+            currency: self.currency,
+            expected_close_date: self.expected_close_date.map(Some),
+            owner_id: self.owner_id.or(lead.owner_id.map(Some)),
+            customer_id: Some(Some(lead.person_id)),
+            company_id: Some(match company {
+                CompanyLink::Existing(id) => Some(id),
+                _ => None,
+            }),
+            pipeline_id: self.pipeline_id,
+            ..OpportunityInput::default()
+        };
         let opportunity = match opp.apply(None, ctx) {
             Ok(o) => Some(o),
             Err(Rejected::Invalid(e)) => {
-                errs.0.extend(prefixed(e, "opportunity").0);
+                errs.0.extend(e.0);
                 None
             }
             Err(Rejected::Refused(r)) => return Err(r.into()),
@@ -363,7 +399,7 @@ mod tests {
             }
         }
         assert_eq!(New.allowed_actions(), ["working", "nurturing", "disqualified", "convert"]);
-        assert_eq!(Disqualified.allowed_actions(), ["new", "working", "nurturing", "convert"]);
+        assert_eq!(Disqualified.allowed_actions(), ["new", "working", "nurturing"], "requalified before converting");
         assert!(Qualified.allowed_actions().is_empty());
         assert_eq!(
             New.change_to(Qualified).unwrap_err().to_string(),
@@ -446,7 +482,7 @@ mod tests {
     #[test]
     fn converting_qualifies_the_lead_and_makes_an_opportunity() {
         let l = lead(Working, None);
-        let c = convert("{}", &facts(&l, None)).unwrap();
+        let c = convert(r#"{"currency":"usd"}"#, &facts(&l, None)).unwrap();
         assert_eq!((c.opportunity.name.as_str(), c.opportunity.customer_id, c.opportunity.company_id), ("Ann Lee deal", Some(42), None));
         assert_eq!(
             (c.opportunity.owner_id, c.opportunity.currency.as_str(), c.opportunity.stage.as_str()),
@@ -458,33 +494,35 @@ mod tests {
             LeadData { lead_status: Qualified, disqualified_reason: None, converted_at: Some(NOW.into()), converted_opportunity_id: None }
         );
 
-        let c = convert(r#"{"company_name":" Acme "}"#, &facts(&l, None)).unwrap();
+        let c = convert(r#"{"company_name":" Acme ","currency":"USD"}"#, &facts(&l, None)).unwrap();
         assert_eq!((c.company, c.opportunity.name.as_str()), (CompanyLink::FindOrCreate("Acme".into()), "Acme deal"));
-        let c = convert("{}", &facts(&l, Some((8, "Acme")))).unwrap();
+        let c = convert(r#"{"currency":"USD"}"#, &facts(&l, Some((8, "Acme")))).unwrap();
         assert_eq!((c.company, c.opportunity.company_id, c.opportunity.name.as_str()), (CompanyLink::Existing(8), Some(8), "Acme deal"));
-        let c = convert(r#"{"company_name":"ACMÉ"}"#, &facts(&l, Some((8, "Acme")))).unwrap();
+        let c = convert(r#"{"company_name":"ACMÉ","currency":"USD"}"#, &facts(&l, Some((8, "Acme")))).unwrap();
         assert_eq!(c.company, CompanyLink::Existing(8), "the same company, spelt differently");
 
         let c = convert(
-            r#"{"opportunity":{"name":"Pilot","amount_minor":250000,"currency":"EUR","stage":"proposal","owner_id":null,"expected_close_date":"2026-05-01"}}"#,
-            &facts(&lead(Disqualified, Some("Was too early")), None),
+            r#"{"name":"Pilot","amount_minor":250000,"currency":"EUR","owner_id":null,"expected_close_date":"2026-05-01","pipeline_id":1}"#,
+            &facts(&lead(New, None), None),
         )
         .unwrap();
         assert_eq!((c.opportunity.name.as_str(), c.opportunity.amount_minor, c.opportunity.currency.as_str()), ("Pilot", 250000, "EUR"));
         assert_eq!(
-            (c.opportunity.stage.as_str(), c.opportunity.owner_id),
-            ("proposal", None),
-            "a disqualified lead can still be converted"
+            (c.opportunity.stage.as_str(), c.opportunity.owner_id, c.opportunity.expected_close_date.as_deref()),
+            ("qualification", None, Some("2026-05-01")),
+            "the pipeline's first stage; null leaves it unowned"
         );
-        assert_eq!(c.lead.disqualified_reason, None);
+        assert_eq!(c.opportunity.status, StageOutcome::Open);
         let unowned = LeadFacts { owner_id: None, ..facts(&l, None) };
-        assert_eq!(convert("{}", &unowned).unwrap().opportunity.owner_id, None, "left for the store to give the converting user");
-        let won = convert(r#"{"opportunity":{"stage":"won"}}"#, &facts(&l, None)).unwrap();
-        assert_eq!(won.opportunity.status, StageOutcome::Won);
+        assert_eq!(
+            convert(r#"{"currency":"USD"}"#, &unowned).unwrap().opportunity.owner_id,
+            None,
+            "left for the store to give the converting user"
+        );
     }
 
     #[test]
-    fn converting_twice_or_a_non_lead_is_refused() {
+    fn converting_twice_a_non_lead_or_a_disqualified_lead_is_refused() {
         let converted =
             LeadData { lead_status: Qualified, converted_at: Some(NOW.into()), converted_opportunity_id: Some(5), ..LeadData::default() };
         let r = refusal(convert("{}", &facts(&converted, None)).unwrap_err());
@@ -494,38 +532,29 @@ mod tests {
         let l = LeadData::default();
         for stage in [LifecycleStage::Prospect, LifecycleStage::Customer, LifecycleStage::Churned] {
             let f = LeadFacts { lifecycle_stage: stage, ..facts(&l, None) };
-            let r = refusal(convert(r#"{"company_name":""}"#, &f).unwrap_err());
+            let r = refusal(convert(r#"{"company_name":"x"}"#, &f).unwrap_err());
             assert_eq!(r.state, stage.as_str(), "refused before the input is looked at");
         }
+        let out = lead(Disqualified, Some("Was too early"));
+        let r = refusal(convert(r#"{"currency":"USD"}"#, &facts(&out, None)).unwrap_err());
+        assert_eq!((r.state, r.allowed.clone(), r.field), ("disqualified", vec!["new", "working", "nurturing"], Some("lead_status")));
         assert!(check_convertible(&facts(&l, None)).is_ok());
     }
 
     #[test]
     fn bad_conversions_name_their_fields() {
         let l = LeadData::default();
-        let e = convert(r#"{"company_name":"Other Co"}"#, &facts(&l, Some((8, "Acme")))).unwrap_err();
+        let e = convert(r#"{"company_name":"Other Co","currency":"USD"}"#, &facts(&l, Some((8, "Acme")))).unwrap_err();
         assert_eq!(fields(e), ["company_name"]);
-        let e = convert(
-            r#"{"company_name":"  ","opportunity":{"customer_id":1,"company_id":2,"amount_minor":-1,"currency":"XX","stage":"nope"}}"#,
-            &facts(&l, None),
-        )
-        .unwrap_err();
-        assert_eq!(
-            fields(e),
-            [
-                "company_name",
-                "opportunity.customer_id",
-                "opportunity.company_id",
-                "opportunity.amount_minor",
-                "opportunity.currency",
-                "opportunity.stage"
-            ]
+        let long = format!(
+            r#"{{"company_name":"{}","amount_minor":-1,"currency":"XX","expected_close_date":"soon","pipeline_id":9}}"#,
+            "x".repeat(201)
         );
-        let e = convert(r#"{"opportunity":{"stage":"lost"}}"#, &facts(&l, None)).unwrap_err();
-        assert_eq!(fields(e), ["opportunity.lost_reason"]);
+        let e = convert(&long, &facts(&l, None)).unwrap_err();
+        assert_eq!(fields(e), ["company_name", "amount_minor", "currency", "expected_close_date", "pipeline_id"]);
         let no_currency = OpportunityContext { default_currency: None, ..ctx() };
         let e = serde_json::from_str::<ConvertLeadInput>("{}").unwrap().apply(&facts(&l, None), &no_currency).unwrap_err();
-        assert_eq!(fields(e), ["opportunity.currency"]);
-        assert!(serde_json::from_str::<ConvertLeadInput>(r#"{"company":"x"}"#).is_err());
+        assert_eq!(fields(e), ["currency"]);
+        assert!(serde_json::from_str::<ConvertLeadInput>(r#"{"stage":"won"}"#).is_err(), "the stage is the pipeline's first");
     }
 }

@@ -182,11 +182,6 @@ pub(crate) fn required_text(raw: &str, max: usize) -> Result<String, String> {
     }
 }
 
-/// Adds `prefix.` before every field of `errs` (nested inputs: `opportunity.currency`).
-pub(crate) fn prefixed(errs: ValidationErrors, prefix: &str) -> ValidationErrors {
-    ValidationErrors(errs.0.into_iter().map(|e| crate::FieldError { field: format!("{prefix}.{}", e.field), message: e.message }).collect())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,12 +196,6 @@ mod tests {
         let rejected: Rejected = r.clone().into();
         assert_eq!(rejected.refused(), Some(&r));
         assert!(rejected.invalid().is_none());
-    }
-
-    #[test]
-    fn nested_errors_are_prefixed() {
-        let e = prefixed(ValidationErrors::single("currency", "is required"), "opportunity");
-        assert_eq!(e.0[0].field, "opportunity.currency");
     }
 
     #[test]

@@ -76,6 +76,7 @@ struct DetailPage {
     custom: Vec<(String, String)>,
     people: Vec<Customer>,
     activities: super::sales::ActivityCard,
+    timeline: super::sales::TimelineCard,
 }
 
 async fn detail(State(state): State<AppState>, user: UiUser, Path(id): Path<i64>) -> Result<Response, ApiError> {
@@ -90,6 +91,7 @@ async fn detail(State(state): State<AppState>, user: UiUser, Path(id): Path<i64>
     let owners = owners(&state, &user).await?;
     let defs = state.store.company_fields(user.actor()).await?;
     let activities = super::sales::activity_card(&state, &user, "company_id", id, &c.data.name).await?;
+    let timeline = super::sales::timeline_card(&state, &user, rapport_domain::timeline::Subject::Company(id), None).await?;
     let page = DetailPage {
         user_name: user.user().name.clone(),
         csrf: user.csrf.clone(),
@@ -98,6 +100,7 @@ async fn detail(State(state): State<AppState>, user: UiUser, Path(id): Path<i64>
         c,
         people: people.data,
         activities,
+        timeline,
     };
     Ok(render(&page))
 }

@@ -9,6 +9,7 @@ use rapport_domain::custom_field::CustomField;
 use rapport_domain::customer::{Customer, CustomerInput, SPEC};
 use rapport_domain::permissions::Actor;
 use rapport_domain::query::{ListParams, Page};
+use rapport_domain::timeline::Subject;
 use rapport_store::Error as StoreError;
 use serde_json::Value;
 
@@ -103,6 +104,7 @@ struct DetailPage {
     owner: String,
     custom: Vec<(String, String)>,
     activities: super::sales::ActivityCard,
+    timeline: super::sales::TimelineCard,
     orders: super::sales::OrderCard,
 }
 
@@ -134,6 +136,7 @@ async fn detail(State(state): State<AppState>, user: UiUser, Path(id): Path<i64>
     let recommended = rules.map(|r| crate::analytics::recommend(&r, &bought)).unwrap_or_default();
     let purchases = history.into_iter().take(20).collect();
     let activities = super::sales::activity_card(&state, &user, "customer_id", id, &c.data.name).await?;
+    let timeline = super::sales::timeline_card(&state, &user, Subject::Customer(id), None).await?;
     let orders = super::sales::order_card(&state, &user, id, &c.data.name).await?;
     let page = DetailPage {
         user_name: user.user().name.clone(),
@@ -143,6 +146,7 @@ async fn detail(State(state): State<AppState>, user: UiUser, Path(id): Path<i64>
         owner: name_of(&owners, c.data.owner_id),
         custom: labelled(&defs, &c.data.custom),
         activities,
+        timeline,
         orders,
         c,
     };

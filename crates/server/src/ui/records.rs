@@ -62,6 +62,12 @@ pub trait UiRecord: Send + Sync + 'static {
         vec![]
     }
 
+    /// A button at the end of a list row (label, link), for what one does to the record from
+    /// the list (convert a lead).
+    fn row_action(_record: &Map<String, Value>) -> Option<(&'static str, String)> {
+        None
+    }
+
     /// A page of records.
     fn list(state: &AppState, actor: &Actor, p: &ListParams) -> impl Future<Output = Result<Page<Value>, StoreError>> + Send;
     /// One record and its version.
@@ -137,6 +143,8 @@ pub enum CellStyle {
     Badge,
     /// Tags, split by commas.
     Tags,
+    /// A button linking to an action on the record.
+    Action,
 }
 
 /// A filter control above the list.
@@ -279,11 +287,18 @@ async fn list<T: UiRecord>(State(state): State<AppState>, user: UiUser, QueryPai
         }
         Err(e) => (vec![], None, Some(e.to_string())),
     };
-    let rows = rows
+    let rows: Vec<Vec<Cell>> = rows
         .iter()
         .filter_map(|r| r.as_object())
-        .map(|r| pages.columns.iter().enumerate().map(|(i, c)| cell(spec, c, r, &users, i == 0)).collect())
+        .map(|r| {
+            let mut cells: Vec<Cell> = pages.columns.iter().enumerate().map(|(i, c)| cell(spec, c, r, &users, i == 0)).collect();
+            if let Some((label, href)) = T::row_action(r) {
+                cells.push(Cell { text: label.into(), href: Some(href), style: CellStyle::Action });
+            }
+            cells
+        })
         .collect();
+    let actions = rows.iter().any(|r| r.len() > pages.columns.len());
     let controls = pages
         .filters
         .iter()
@@ -319,6 +334,7 @@ async fn list<T: UiRecord>(State(state): State<AppState>, user: UiUser, QueryPai
                 let label = f.map(|f| f.label).unwrap_or(c);
                 (label.to_string(), f.is_some_and(|f| matches!(f.kind, Kind::Int | Kind::Number | Kind::Money)))
             })
+            .chain(actions.then(|| (String::new(), false)))
             .collect(),
         rows,
         error,

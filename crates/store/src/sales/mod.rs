@@ -3,6 +3,7 @@
 //! the public web form that turns visitors into leads, targets and the sales reports.
 
 mod activities;
+mod leads;
 pub(crate) mod opportunities;
 mod orders;
 pub(crate) mod pipelines;

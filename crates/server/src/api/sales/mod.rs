@@ -11,6 +11,7 @@ use super::ListQuery;
 use crate::AppState;
 
 mod activities;
+mod leads;
 pub mod opportunities;
 pub mod orders;
 pub mod pipelines;
@@ -25,6 +26,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .merge(web_to_lead::router())
         .merge(pipelines::router())
         .merge(opportunities::router())
+        .merge(leads::router())
         .merge(products::router())
         .merge(orders::router())
         .merge(targets::router())

@@ -127,7 +127,7 @@ async fn update(
 /// paid one) or `cancel` (a draft or confirmed one; a paid order is purchase history and is not
 /// cancelled). An action the status does not allow answers 409 naming `allowed_actions`.
 #[utoipa::path(post, path = "/api/v1/orders/{id}/{action}", tag = "orders", operation_id = "order_action", security(("bearer" = [])),
-    params(IfMatch, ("action" = OrderAction, Path, description = "The action")),
+    params(IfMatch, ("action" = inline(OrderAction), Path, description = "The action")),
     responses((status = 200, body = Order, headers(("ETag" = String, description = "The new version"))),
         (status = 409, body = Problem, description = "The status does not allow the action: `allowed_actions` says what is allowed now")))]
 async fn action(

@@ -1,6 +1,6 @@
 //! `/leads`: the people at lifecycle stage `lead`, on the shared list page with their lead
 //! status. They are people (one list, as in HubSpot and Odoo): rows open the person, and a new
-//! lead is a new person at stage `lead`.
+//! lead is a new person at stage `lead`. Each lead that may be converted has its Convert button.
 
 use axum::response::Redirect;
 use axum::routing::get;
@@ -33,6 +33,12 @@ impl UiRecord for Leads {
         form: <Customer as UiRecord>::PAGES.form,
     };
     const LIST_PATH: Option<&'static str> = Some("/leads");
+
+    /// Convert, for the leads that may be converted now (not disqualified ones).
+    fn row_action(lead: &serde_json::Map<String, Value>) -> Option<(&'static str, String)> {
+        let open = lead.get("lead_status").and_then(Value::as_str).is_some_and(|s| s != "disqualified" && s != "qualified");
+        open.then(|| ("Convert", format!("/customers/{}/convert", lead.get("id").and_then(Value::as_i64).unwrap_or(0))))
+    }
 
     async fn list(state: &AppState, actor: &Actor, p: &ListParams) -> Result<Page<Value>, StoreError> {
         <Customer as UiRecord>::list(state, actor, &p.clone().with(&SPEC, "lifecycle_stage", "lead")).await

@@ -9,6 +9,7 @@ use axum::routing::get;
 
 mod activities;
 mod board;
+mod convert;
 mod dashboard;
 mod leads;
 mod opportunities;
@@ -17,10 +18,12 @@ mod pipelines;
 mod products;
 mod targets;
 mod tasks;
+mod timeline;
 mod web_form;
 
 pub(super) use activities::{ActivityCard, activity_card};
 pub(super) use orders::{OrderCard, order_card};
+pub(super) use timeline::{TimelineCard, timeline_card};
 
 use crate::AppState;
 
@@ -28,6 +31,8 @@ use crate::AppState;
 pub(super) fn router() -> axum::Router<AppState> {
     axum::Router::new()
         .merge(leads::router())
+        .merge(convert::router())
+        .merge(timeline::router())
         .merge(activities::router())
         .merge(tasks::router())
         .merge(web_form::admin_router())

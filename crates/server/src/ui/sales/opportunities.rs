@@ -115,6 +115,7 @@ struct DetailPage {
     /// Where the page's script fetches this open deal's win probability and factors.
     win_url: Option<String>,
     notice: Option<String>,
+    timeline: super::TimelineCard,
 }
 
 fn stage_name(p: Option<&Pipeline>, key: &str) -> String {
@@ -164,7 +165,9 @@ async fn detail_page(state: &AppState, user: &UiUser, id: i64, notice: Option<St
     // The model learns from every closed deal of the pipeline: it arrives after the page.
     let win_url =
         o.data.pipeline_id.filter(|_| !o.data.status.is_closed()).map(|p| format!("/pipelines/{p}/win_probability.json?opportunity={id}"));
+    let timeline = super::timeline_card(state, user, rapport_domain::timeline::Subject::Opportunity(id), None).await?;
     let page = DetailPage {
+        timeline,
         user_name: user.user().name.clone(),
         csrf: user.csrf.clone(),
         amount: money(o.data.amount_minor, &o.data.currency),
