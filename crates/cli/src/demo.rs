@@ -14,6 +14,7 @@ use serde_json::{Map, Value, json};
 
 mod deals;
 mod orders;
+mod targets;
 
 /// The demo admin's login.
 pub const ADMIN_EMAIL: &str = "admin@rapport.test";
@@ -418,6 +419,7 @@ pub async fn build(store: &Store, people: usize, companies: usize, seed: u64) ->
     }
     pb.finish();
     deals::build(store, &owners, &company_names, &prospects, seed).await?;
+    println!("Targets: {} quarterly quotas.", targets::build(store).await?);
     // Score everyone as the analytics pages would, so tiers and segments show from the start.
     println!("Orders: {order_lines} order lines.");
     // Two to three campaigns a month over the orders' span.

@@ -19,6 +19,7 @@ mod analyze;
 mod backup;
 mod demo;
 mod keys;
+mod report;
 
 #[derive(Parser)]
 #[command(name = "rapport", version, about = "Rapport CRM: one binary for the API, the web UI and the command line")]
@@ -43,6 +44,8 @@ enum Command {
     Migrate,
     /// Run analytics: on the database (scores written back onto people), or on CSV files with --transactions.
     Analyze(analyze::AnalyzeArgs),
+    /// Print a sales report (pipeline, win_rate, cycle_length, funnel, leaderboard, monthly_sales) as CSV or JSON.
+    Report(report::ReportArgs),
     /// Manage encryption keys for sensitive fields (key file).
     #[command(subcommand)]
     Keys(keys::KeysCommand),
@@ -171,6 +174,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         // File mode: no database, so the global --database is not used.
         Command::Analyze(args) if args.transactions.is_none() => analyze::run_live(&open(&cli.database).await?, &args).await,
         Command::Analyze(args) => analyze::run(&args),
+        Command::Report(args) => report::run(&open(&cli.database).await?, &args).await,
         Command::Keys(keys::KeysCommand::Rotate { file, no_new_key }) => keys::rotate(&cli.database, &file, !no_new_key).await,
         Command::Keys(cmd) => keys::run(&cmd),
         Command::Serve(args) => {

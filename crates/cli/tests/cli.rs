@@ -246,3 +246,30 @@ async fn the_phone_region_comes_from_the_region_or_the_calling_code() {
     let bad = rapport(&dir, &["--database", &db, "serve", "--phone-country-code", "999"]);
     assert!(!bad.status.success() && text(&bad).contains("'999' is not a country calling code"), "{}", text(&bad));
 }
+
+#[tokio::test]
+async fn reports_print_as_csv_or_json() {
+    let dir = Dir::new();
+    let db = dir.db("a.db");
+    assert!(rapport(&dir, &["--database", &db, "demo", "--people", "150", "--companies", "20", "--no-serve"]).status.success());
+    let out = rapport(&dir, &["--database", &db, "report", "pipeline"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let csv = String::from_utf8_lossy(&out.stdout).to_string();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("pipeline_id,pipeline_name,stage,stage_name,position,outcome,probability,currency,count,amount_minor,weighted_minor")
+    );
+    let counted: i64 = lines.map(|l| l.split(',').nth(8).unwrap().parse::<i64>().unwrap()).sum();
+    let store = open_store(&dir, &db).await;
+    let deals = store.list_opportunities(&Actor::system(), &ListParams { limit: 500, ..Default::default() }).await.unwrap();
+    store.close().await;
+    assert_eq!(counted, deals.data.len() as i64, "every deal in one stage row");
+    let json = rapport(&dir, &["--database", &db, "report", "leaderboard", "--period", "2026-Q3", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON on stdout");
+    assert_eq!((&v["from"], &v["to"]), (&serde_json::json!("2026-07-01"), &serde_json::json!("2026-09-30")));
+    let bad = rapport(&dir, &["--database", &db, "report", "sales"]);
+    assert!(!bad.status.success() && text(&bad).contains("pipeline, win_rate"), "{}", text(&bad));
+    let bad = rapport(&dir, &["--database", &db, "report", "funnel", "--period", "2026-Q7"]);
+    assert!(!bad.status.success() && text(&bad).contains("period"), "{}", text(&bad));
+}

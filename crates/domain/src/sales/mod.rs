@@ -1,5 +1,5 @@
 //! Sales (issue 9): products and orders, pipelines and opportunities, lead status and
-//! conversion, activities and targets.
+//! conversion, activities, targets and the sales reports.
 //!
 //! Every record type follows the same shape: `XData` holds the validated fields, `XInput` is
 //! what a client sends (absent keeps, `null` clears) and its `apply` merges it onto the current
@@ -32,6 +32,7 @@ pub mod opportunity;
 pub mod order;
 pub mod pipeline;
 pub mod product;
+pub mod report;
 pub mod target;
 pub mod web_lead;
 

@@ -20,7 +20,38 @@ use super::opportunity::OpportunityData;
 use super::order::{OrderData, OrderTotals};
 use super::pipeline::StageOutcome;
 use super::utc_day;
+use crate::permissions::Object;
+use crate::record::{Field, Kind, RecordSpec};
 use crate::{ValidationErrors, double_option};
+
+/// Targets as a record type. They are not owned: who reaches one is decided by whom it is for
+/// (the rep, or the team), which the store applies. `starts_on` and `ends_on` follow the period;
+/// the attainment fields are computed when read, from the won opportunities or the paid orders
+/// (as the measure says) that the reader may see.
+pub static SPEC: RecordSpec = RecordSpec {
+    name: "target",
+    plural: "targets",
+    label: "target",
+    label_plural: "targets",
+    object: Object::Target,
+    title: "period",
+    owned: false,
+    custom: None,
+    fields: &[
+        Field::new("user_id", "Rep", Kind::Ref("users")).filtered(),
+        Field::new("team_id", "Team id", Kind::Int).filtered(),
+        // Unique with the rep or team and the measure (one index per kind of target).
+        Field::new("period", "Period", Kind::Text).filtered().unique(),
+        Field::new("measure", "Measure", Kind::Choice(&["won_opportunities", "paid_orders"])).filtered(),
+        Field::new("amount_minor", "Quota", Kind::Money).filtered().sorted(),
+        Field::new("currency", "Currency", Kind::Text).filtered(),
+        Field::new("starts_on", "Starts", Kind::Date).read_only().filtered().sorted(),
+        Field::new("ends_on", "Ends", Kind::Date).read_only().filtered(),
+        Field::new("achieved_minor", "Achieved", Kind::Money).computed(),
+        Field::new("counted", "Deals counted", Kind::Int).computed(),
+        Field::new("other_currency", "In other currencies", Kind::Int).computed(),
+    ],
+};
 
 /// A calendar month (`2026-03`) or quarter (`2026-Q1`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -213,6 +244,20 @@ pub struct Target {
     pub starts_on: String,
     /// Last day of the period (read-only).
     pub ends_on: String,
+    /// What counted toward it so far, in minor units of `currency`: the amounts of the won
+    /// opportunities closed in the period, or the net amounts of the orders paid in it, of the
+    /// rep (or the team's members), as far as the reader may see them (read-only).
+    #[serde(default)]
+    pub achieved_minor: Option<i64>,
+    /// Achieved ÷ quota in basis points, rounded down (10,000 = 100 %; may pass it).
+    #[serde(default)]
+    pub percent_bp: Option<i64>,
+    /// How many items counted.
+    #[serde(default)]
+    pub counted: Option<i64>,
+    /// Items of the period left out because they are in another currency.
+    #[serde(default)]
+    pub other_currency: Option<i64>,
     /// Creation time (RFC 3339 UTC).
     pub created_at: String,
     /// Last change (RFC 3339 UTC).
@@ -227,7 +272,16 @@ pub struct Target {
 impl Target {
     /// What a sync listing shows of a deleted target: that it is gone, and nothing else.
     pub fn tombstone(self) -> Target {
-        Target { data: TargetData::default(), starts_on: String::new(), ends_on: String::new(), ..self }
+        Target {
+            data: TargetData::default(),
+            starts_on: String::new(),
+            ends_on: String::new(),
+            achieved_minor: None,
+            percent_bp: None,
+            counted: None,
+            other_currency: None,
+            ..self
+        }
     }
 }
 
@@ -344,6 +398,23 @@ pub struct Attainment {
     pub other_currency: usize,
 }
 
+impl Attainment {
+    /// The attainment of a quota of `target_minor` by `achieved_minor` over `counted` items
+    /// (sums an aggregate query made), capped at [`MAX_MINOR`].
+    pub fn of(target_minor: i64, achieved_minor: i128, counted: usize, other_currency: usize) -> Attainment {
+        let achieved = achieved_minor.clamp(0, MAX_MINOR as i128) as i64;
+        let percent_bp = if target_minor > 0 { (achieved as i128 * 10_000 / target_minor as i128) as i64 } else { 0 };
+        Attainment {
+            target_minor,
+            achieved_minor: achieved,
+            remaining_minor: (target_minor - achieved).max(0),
+            percent_bp,
+            counted,
+            other_currency,
+        }
+    }
+}
+
 /// Sums the items in the target's period and currency. Items outside the period, or whose time
 /// cannot be read, are not counted; the sum is capped at [`MAX_MINOR`].
 pub fn attainment(target: &TargetData, items: &[Achieved]) -> Attainment {
@@ -360,16 +431,7 @@ pub fn attainment(target: &TargetData, items: &[Achieved]) -> Attainment {
         sum += item.amount_minor as i128;
         counted += 1;
     }
-    let achieved = sum.clamp(0, MAX_MINOR as i128) as i64;
-    let percent_bp = if target.amount_minor > 0 { (achieved as i128 * 10_000 / target.amount_minor as i128) as i64 } else { 0 };
-    Attainment {
-        target_minor: target.amount_minor,
-        achieved_minor: achieved,
-        remaining_minor: (target.amount_minor - achieved).max(0),
-        percent_bp,
-        counted,
-        other_currency,
-    }
+    Attainment::of(target.amount_minor, sum, counted, other_currency)
 }
 
 #[cfg(test)]
@@ -478,6 +540,10 @@ mod tests {
             data: t,
             starts_on: "2026-01-01".into(),
             ends_on: "2026-03-31".into(),
+            achieved_minor: Some(5),
+            percent_bp: Some(0),
+            counted: Some(1),
+            other_currency: Some(0),
             created_at: "x".into(),
             updated_at: "x".into(),
             deleted_at: None,

@@ -37,7 +37,7 @@ pub fn router(state: &AppState) -> axum::Router<AppState> {
         .merge(sales::router())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), session::require_csrf));
     axum::Router::new()
-        .route("/", get(|| async { Redirect::to("/customers") }))
+        .route("/", get(|| async { Redirect::to("/dashboard") }))
         .route("/login", get(session::login_page).post(session::login_submit))
         .merge(sales::public_router())
         .route("/static/app.css", get(|| async { asset("text/css", include_str!("../../static/app.css")) }))

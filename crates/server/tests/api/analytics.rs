@@ -10,7 +10,7 @@ use crate::each_backend;
 use crate::helpers::{PASSWORD, TestApp};
 
 /// Starts a run and waits for it to end; returns the finished run.
-async fn run(app: &TestApp, token: &str, kind: &str, body: Option<Value>) -> Value {
+pub async fn run(app: &TestApp, token: &str, kind: &str, body: Option<Value>) -> Value {
     let r = app.call(Method::POST, &format!("/api/v1/analytics/{kind}"), Some(token), body, &[]).await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
     let location = r.header("location").to_string();

@@ -36,6 +36,7 @@ pub(crate) static SPECS: &[&RecordSpec] = &[
     &rapport_domain::sales::activity::SPEC,
     &rapport_domain::sales::product::SPEC,
     &rapport_domain::sales::order::SPEC,
+    &rapport_domain::sales::target::SPEC,
 ];
 
 /// The titles of the records a record's references name, by reference field (`company_id`),
@@ -59,6 +60,15 @@ pub(crate) trait Table: Serialize + DeserializeOwned + Send + Sync + 'static {
 
     /// Columns the query computes beyond the table's own (counts), as `actor` may see them.
     fn extra_cols(_q: &mut Sql, _actor: &Actor) {}
+
+    /// Appends the actor's record-visibility rule for the record aliased `a`: by owner for
+    /// owned types ([`visible`]). A type reached otherwise (targets, by the rep or the team they
+    /// are for) says so here.
+    fn reach(q: &mut Sql, actor: &Actor, a: &str) {
+        if Self::SPEC.owned {
+            visible(q, actor, a);
+        }
+    }
 
     /// Columns derived from the data beyond the generic ones, given the referenced records' titles.
     fn derived(_stored: &mut Stored, _titles: &Titles) {}
@@ -131,9 +141,7 @@ fn by_id<T: Table>(actor: &Actor, id: i64, with_deleted: bool) -> Sql {
     if !with_deleted {
         q.push(&format!(" AND {ALIAS}.deleted_at IS NULL"));
     }
-    if T::SPEC.owned {
-        visible(&mut q, actor, ALIAS);
-    }
+    T::reach(&mut q, actor, ALIAS);
     q
 }
 
@@ -217,9 +225,7 @@ impl Store {
         require(actor, T::SPEC.object, Action::Read)?;
         let mut q = Sql::new(&format!("SELECT {ALIAS}.id FROM {} {ALIAS} WHERE {ALIAS}.id = ", T::SPEC.plural));
         q.arg(id).push(&format!(" AND {ALIAS}.deleted_at IS NULL"));
-        if T::SPEC.owned {
-            visible(&mut q, actor, ALIAS);
-        }
+        T::reach(&mut q, actor, ALIAS);
         self.read_optional(&q, |_| Ok(())).await?.ok_or(Error::NotFound)
     }
 
@@ -227,7 +233,7 @@ impl Store {
     pub(crate) async fn list_records<T: Table>(&self, actor: &Actor, p: &ListParams) -> Result<Page<T>> {
         require(actor, T::SPEC.object, Action::Read)?;
         let masked = self.masked_of(None, T::SPEC, actor).await?;
-        self.list_rows(actor, T::SPEC, T::extra_cols, p, |r| {
+        self.list_rows(actor, T::SPEC, T::extra_cols, T::reach, p, |r| {
             let rec = self.decode::<T>(r, Some((actor, &masked)))?;
             Ok(if r.get::<Option<String>>("deleted_at")?.is_some() { rec.tombstone() } else { rec })
         })

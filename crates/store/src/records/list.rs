@@ -14,7 +14,6 @@ use serde_json::{Value, json};
 use rapport_domain::permissions::Actor;
 
 use super::columns::{ALIAS, ref_joins, select_cols};
-use crate::records::visible;
 use crate::row::Row;
 use crate::sql::{Arg, Sql};
 use crate::{Backend, Error, Result, Store};
@@ -165,6 +164,7 @@ impl Store {
         actor: &Actor,
         spec: &RecordSpec,
         extra_cols: fn(&mut Sql, &Actor),
+        reach: fn(&mut Sql, &Actor, &str),
         p: &ListParams,
         mut f: impl FnMut(&dyn Row) -> Result<T> + Send,
     ) -> Result<Page<T>> {
@@ -238,9 +238,7 @@ impl Store {
         if !p.terms.is_empty() && self.backend == Backend::Postgres {
             q.push(&format!(" AND {a}.search_tsv @@ to_tsquery('simple', ")).arg(tsquery).push(")");
         }
-        if spec.owned {
-            visible(&mut q, actor, a);
-        }
+        reach(&mut q, actor, a);
         if sync {
             // Tombstones included: that is how a syncing client learns of deletions.
             if let Some(t) = &p.updated_since {

@@ -1,6 +1,6 @@
 //! Sales records on the shared record machinery: pipelines and opportunities and the facts the
 //! win-probability model learns from, products and orders, activities and their task lists,
-//! and the public web form that turns visitors into leads.
+//! the public web form that turns visitors into leads, targets and the sales reports.
 
 mod activities;
 mod leads;
@@ -10,6 +10,8 @@ pub(crate) mod pipelines;
 mod products;
 #[cfg(test)]
 mod purchase_migration;
+mod reports;
+mod targets;
 mod web_lead;
 pub(crate) mod win_data;
 

@@ -37,6 +37,8 @@ impl Table for Order {
     fn computed_cols(data: &OrderData, stored: &mut Stored) {
         let totals = data.totals().unwrap_or_default();
         stored.set("total_minor", Arg::Int(Some(totals.total_minor)));
+        // What the sales reports and paid-order targets sum (migration 0012).
+        stored.set("net_minor", Arg::Int(Some(totals.net_minor)));
         stored.set("totals", Arg::from(serde_json::to_string(&totals).unwrap_or_else(|_| "{}".into())));
     }
 

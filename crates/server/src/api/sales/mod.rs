@@ -1,5 +1,5 @@
 //! Sales resources: pipelines and opportunities, products and orders, activities and task
-//! lists, and the public web-to-lead endpoint with its settings.
+//! lists, the public web-to-lead endpoint with its settings, targets and the sales reports.
 
 use rapport_domain::record::{Field, Kind, RecordSpec};
 use utoipa::IntoParams;
@@ -16,6 +16,8 @@ pub mod opportunities;
 pub mod orders;
 pub mod pipelines;
 pub mod products;
+mod reports;
+mod targets;
 pub mod web_to_lead;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
@@ -27,6 +29,8 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .merge(leads::router())
         .merge(products::router())
         .merge(orders::router())
+        .merge(targets::router())
+        .merge(reports::router())
 }
 
 /// The query parameters of a record type's list, from its spec: every list's (without `tag`

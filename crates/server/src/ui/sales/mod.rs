@@ -1,7 +1,8 @@
 //! Sales pages: the pipeline board, the opportunity list, form and detail page, the admins'
-//! pipeline editor, the product catalogue, orders with their entry form and page, the lead list, activities with their detail page and the cards on people
-//! and companies, the task lists, and the public lead form with its admin page. The board's
-//! script and styles are served here too.
+//! pipeline editor, the product catalogue, orders with their entry form and page, the lead
+//! list, activities with their detail page and the cards on people and companies, the task
+//! lists, the sales dashboard and the targets, and the public lead form with its admin page.
+//! The board's script and styles are served here too.
 
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -9,11 +10,13 @@ use axum::routing::get;
 mod activities;
 mod board;
 mod convert;
+mod dashboard;
 mod leads;
 mod opportunities;
 mod orders;
 mod pipelines;
 mod products;
+mod targets;
 mod tasks;
 mod timeline;
 mod web_form;
@@ -38,6 +41,8 @@ pub(super) fn router() -> axum::Router<AppState> {
         .merge(pipelines::router())
         .merge(products::router())
         .merge(orders::router())
+        .merge(dashboard::router())
+        .merge(targets::router())
         .route("/static/sales.js", get(|| async { asset("text/javascript", include_str!("../../../static/sales.js")) }))
         .route("/static/sales.css", get(|| async { asset("text/css", include_str!("../../../static/sales.css")) }))
 }

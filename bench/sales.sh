@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# The sales reports on the demo company (issue 9, §5): p95 latency of the pipeline and monthly
+# sales reports (and the other reports the dashboard reads) over the API, on SQLite and on
+# PostgreSQL.
+#
+# Usage: bench/sales.sh      (release build of rapport; PEOPLE=100000 gives ~100,000 deals and
+#                             ~1,000,000 order lines)
+#
+# For each engine, builds a demo database of PEOPLE people in a temporary directory (SQLite) or
+# in the database rapport_bench_sales (PostgreSQL at PG, dropped and created again), serves it
+# on loopback, signs in through the API as the admin (sees every deal) and as a sales rep (Rita
+# Rep, whose team shares its records), and times ROUNDS sequential requests of each report
+# (p50, p95 and max of curl's total time). Nothing leaves 127.0.0.1.
+# Env: PEOPLE=100000 ROUNDS=100 PORT=18791 PG=postgres://postgres@127.0.0.1:5432 ENGINES="sqlite postgres"
+#      RAPPORT_BIN (skip the build) OUT_DIR.
+set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+REPO="$(cd "$HERE/.." && pwd)"
+PEOPLE="${PEOPLE:-100000}"; ROUNDS="${ROUNDS:-100}"; PORT="${PORT:-18791}"
+PG="${PG:-postgres://postgres@127.0.0.1:5432}"; ENGINES="${ENGINES:-sqlite postgres}"
+OUT="${OUT_DIR:-$(mktemp -d)}"
+if [ -z "${RAPPORT_BIN:-}" ]; then
+  (cd "$REPO" && cargo build --release -p rapport-cli)
+  RAPPORT_BIN="${CARGO_TARGET_DIR:-$REPO/target}/release/rapport"
+fi
+cd "$OUT"
+B="http://127.0.0.1:$PORT"
+SERVER=""
+trap '[ -n "$SERVER" ] && kill $SERVER 2>/dev/null || true' EXIT
+token() { # email
+  curl -sf -X POST "$B/api/v1/auth/login" -H 'content-type: application/json' \
+    -d "{\"email\":\"$1\",\"password\":\"rapport-demo-password\"}" | sed 's/.*"token":"\([^"]*\)".*/\1/'
+}
+timed() { # label token path
+  curl -sf -H "authorization: Bearer $2" -o /dev/null "$B$3" # warm up, and fail loudly on an error
+  for _ in $(seq "$ROUNDS"); do curl -s -H "authorization: Bearer $2" -o /dev/null -w '%{time_total}\n' "$B$3"; done | sort -n |
+    awk -v l="$1" -v p="$3" '{a[NR]=$1} END {i=int(NR*0.95+0.999); printf "| %s | `%s` | %.1f | %.1f | %.1f |\n", l, p, a[int((NR+1)/2)]*1000, a[i]*1000, a[NR]*1000}'
+}
+for engine in $ENGINES; do
+  case "$engine" in
+    sqlite) DB="$OUT/sales.db"; rm -f "$DB"* ;;
+    postgres)
+      psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS rapport_bench_sales" -c "CREATE DATABASE rapport_bench_sales"
+      DB="$PG/rapport_bench_sales" ;;
+    *) echo "unknown engine $engine"; exit 2 ;;
+  esac
+  echo "== $engine: building the demo company with $PEOPLE people"
+  /usr/bin/time -f "demo: %e s wall, %M KB peak" "$RAPPORT_BIN" --database "$DB" demo --people "$PEOPLE" --no-serve | grep -E "Deals|Targets|Orders|ready" || true
+  "$RAPPORT_BIN" --database "$DB" serve --addr "127.0.0.1:$PORT" > "serve-$engine.log" 2>&1 &
+  SERVER=$!
+  for _ in $(seq 100); do curl -sf "$B/healthz" > /dev/null && break; sleep 0.2; done
+  echo "serving $B (loopback only); timing $ROUNDS requests per report:"
+  for r in pipeline monthly_sales win_rate cycle_length funnel leaderboard; do echo "  $B/api/v1/reports/$r"; done
+  ADMIN=$(token admin@rapport.test); REP=$(token rita@rapport.test)
+  echo "| $engine, $PEOPLE people | report | p50 ms | p95 ms | max ms |"
+  echo "| --- | --- | ---: | ---: | ---: |"
+  timed "admin" "$ADMIN" /api/v1/reports/pipeline
+  timed "admin" "$ADMIN" "/api/v1/reports/pipeline?pipeline_id=1&period=$(date -u +%Y)-Q$(( ($(date -u +%-m) - 1) / 3 + 1 ))"
+  timed "sales rep" "$REP" /api/v1/reports/pipeline
+  timed "admin, CSV" "$ADMIN" "/api/v1/reports/pipeline?format=csv"
+  timed "admin" "$ADMIN" /api/v1/reports/monthly_sales
+  timed "admin" "$ADMIN" "/api/v1/reports/monthly_sales?period=$(date -u +%Y)-Q$(( ($(date -u +%-m) - 1) / 3 + 1 ))"
+  timed "sales rep" "$REP" /api/v1/reports/monthly_sales
+  timed "admin" "$ADMIN" "/api/v1/reports/win_rate?period=$(date -u +%Y)-Q$(( ($(date -u +%-m) - 1) / 3 + 1 ))"
+  timed "admin" "$ADMIN" /api/v1/reports/leaderboard
+  timed "admin" "$ADMIN" /api/v1/reports/cycle_length
+  timed "admin" "$ADMIN" /api/v1/reports/funnel
+  kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=""
+done
