@@ -15,6 +15,7 @@ mod customers;
 mod deals_ui;
 mod encryption;
 mod errors;
+mod imports;
 mod leads;
 mod lists;
 mod meta;
