@@ -44,7 +44,13 @@ async fn bulk_imports_keep_each_rows_id_and_refuse_unknown_references_whole() {
 
         let p = app.product("IMP-1", "Import widget", 1_000, "USD").await;
         let pid = p["id"].as_i64().unwrap();
-        let facts = ProductFacts { sku: "IMP-1".into(), name: "Import widget".into(), unit_price_minor: 1_000, currency: "USD".into(), active: true };
+        let facts = ProductFacts {
+            sku: "IMP-1".into(),
+            name: "Import widget".into(),
+            unit_price_minor: 1_000,
+            currency: "USD".into(),
+            active: true,
+        };
         let orders: Vec<OrderData> = ids.iter().enumerate().map(|(i, c)| order(*c, pid, &facts, 1 + i as i64 % 5)).collect();
         let order_ids = app.store.import_orders(&system, &orders).await.unwrap();
         assert_eq!(order_ids.len(), 150);

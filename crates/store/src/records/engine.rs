@@ -24,7 +24,7 @@ use sqlx::{Any, Row as _, Transaction};
 use super::columns::{ALIAS, Stored, mask_json, ref_joins, select_cols, spec_named};
 use super::{check_assignment, check_owner, check_version, replace_tags, save_record, soft_delete, visible};
 use crate::row::Row;
-use crate::sql::Sql;
+use crate::sql::{MAX_ARGS, Sql, rows_per_statement};
 use crate::{Error, Result, Store, WriteTx, audit, unique_violation};
 
 /// Every record type the machinery keeps (references are resolved through this list).
@@ -311,7 +311,7 @@ impl Store {
                 .collect();
             ids.sort_unstable();
             ids.dedup();
-            for part in ids.chunks(500) {
+            for part in ids.chunks(MAX_ARGS) {
                 let mut q = Sql::new(&format!(
                     "SELECT t.id AS id, t.{} AS title FROM {} t WHERE t.deleted_at IS NULL AND t.id IN (",
                     t.title, t.plural
@@ -346,8 +346,9 @@ impl Store {
     }
 
     /// Inserts many records, as [`Store::insert_record`] one: each owner and each referenced
-    /// record checked once for the batch, the rows written 64 per statement (a bulk load costs
-    /// a few statements per hundred rows, not several per row). Their ids, in `batch`'s order.
+    /// record checked once for the batch, the rows written in multi-row inserts (a bulk load
+    /// costs a few statements per hundred rows, not several per row). Their ids, in `batch`'s
+    /// order.
     pub(crate) async fn insert_records<T: Table>(
         &self,
         tx: &mut WriteTx,
@@ -383,7 +384,7 @@ impl Store {
         let mut ids = Vec::with_capacity(rows.len());
         // Rows share a statement only when they store the same columns.
         for same in rows.chunk_by(|a, b| a.0 == b.0) {
-            for part in same.chunks(64) {
+            for part in same.chunks(rows_per_statement(same[0].1.cols.len() + 4)) {
                 let mut q =
                     Sql::new(&format!("INSERT INTO {} ({}, created_at, updated_at, change_seq, version) VALUES ", spec.plural, part[0].0));
                 for (n, (_, stored)) in part.iter().enumerate() {
