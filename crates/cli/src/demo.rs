@@ -1,6 +1,8 @@
 //! A deterministic demo company: the same seed always gives the same users, companies and
 //! people, so screenshots, tests and benchmarks see the same data.
 
+use std::time::{Duration, Instant};
+
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use rapport_domain::accounts::TeamChanges;
@@ -231,6 +233,12 @@ const NEEDS: &[&str] = &[
     "Needs data to stay in the EU.",
 ];
 
+/// Logs the time since `clock` as stage `stage`'s, and restarts it.
+fn lap(clock: &mut Instant, stage: &str) {
+    tracing::info!(stage, secs = clock.elapsed().as_secs_f64(), "demo stage done");
+    *clock = Instant::now();
+}
+
 fn slug(s: &str) -> String {
     rapport_domain::text::fold(s).replace(' ', "")
 }
@@ -327,6 +335,8 @@ pub async fn build(store: &Store, people: usize, companies: usize, seed: u64) ->
     let company_defs = store.company_fields(&system).await?;
     let customer_defs = store.customer_fields(&system).await?;
 
+    // Each stage logs its time (RUST_LOG=info), to see where a slow demo spends it.
+    let mut clock = Instant::now();
     let pb = bar(companies, "companies");
     let mut company_ids = Vec::with_capacity(companies);
     let mut company_domains = Vec::with_capacity(companies);
@@ -359,11 +369,13 @@ pub async fn build(store: &Store, people: usize, companies: usize, seed: u64) ->
         pb.inc(chunk.len() as u64);
     }
     pb.finish();
+    lap(&mut clock, "companies");
 
     let catalogue = orders::catalogue(store).await?;
     let pb = bar(people, "people");
     let mut prospects = Vec::with_capacity(people);
     let mut order_lines = 0;
+    let mut ordering = Duration::ZERO;
     for chunk in (0..people).collect::<Vec<_>>().chunks(1000) {
         let mut batch = Vec::with_capacity(chunk.len());
         for &i in chunk {
@@ -411,14 +423,19 @@ pub async fn build(store: &Store, people: usize, companies: usize, seed: u64) ->
             bought.extend(orders::orders_of(&mut rng, &catalogue, (*id, d.company_id, d.owner_id, d.lifecycle_stage))?);
         }
         order_lines += bought.iter().map(|o| o.lines.len()).sum::<usize>();
+        let started = Instant::now();
         for part in bought.chunks(2_000) {
             store.import_orders(&system, part).await?;
         }
+        ordering += started.elapsed();
         prospects.extend(ids.iter().zip(&batch).map(|(id, d)| (*id, d.company_id, d.owner_id, d.lifecycle_stage)));
         pb.inc(chunk.len() as u64);
     }
     pb.finish();
+    tracing::info!(stage = "orders", secs = ordering.as_secs_f64(), "demo stage done");
+    lap(&mut clock, "people and orders");
     deals::build(store, &owners, &company_names, &prospects, seed).await?;
+    lap(&mut clock, "deals");
     println!("Targets: {} quarterly quotas.", targets::build(store).await?);
     // Score everyone as the analytics pages would, so tiers and segments show from the start.
     println!("Orders: {order_lines} order lines.");
@@ -448,16 +465,20 @@ pub async fn build(store: &Store, people: usize, companies: usize, seed: u64) ->
         }
     }
     store.create_campaigns_batch(&system, campaigns).await?;
+    lap(&mut clock, "campaigns");
     let (leads, activities) = sales_activities(store, seed).await?;
+    lap(&mut clock, "activities");
     println!("Sales: {leads} leads worked on, {activities} activities.");
     // Fresh statistics before anyone queries: the planner of a just-filled table guesses badly.
     store.analyze().await?;
+    lap(&mut clock, "analyze");
     let mut purchases = 0;
     for kind in rapport_domain::analytics::RunKind::ALL {
         let run = rapport_server::analytics::run_now(store, &system, kind, &Default::default())
             .await
             .map_err(|e| anyhow::anyhow!("demo {kind}: {e}"))?;
         purchases = run.result.as_ref().and_then(|r| r["purchases"].as_u64()).unwrap_or(purchases);
+        lap(&mut clock, &format!("analytics {kind}"));
     }
     println!("Demo company ready: {} users, {companies} companies, {people} people, {purchases} paid order lines.", staff.len() + 1);
     Ok(())

@@ -17,6 +17,7 @@ mod deals_ui;
 mod encryption;
 mod errors;
 mod group_commit;
+mod imports;
 mod leads;
 mod lists;
 mod meta;

@@ -24,7 +24,7 @@ use sqlx::{Any, Row as _, Transaction};
 use super::columns::{ALIAS, Stored, mask_json, ref_joins, select_cols, spec_named};
 use super::{check_assignment, check_owner, check_version, replace_tags, save_record, soft_delete, visible};
 use crate::row::Row;
-use crate::sql::Sql;
+use crate::sql::{MAX_ARGS, Sql, rows_per_statement};
 use crate::{Error, Result, Store, WriteTx, audit, unique_violation};
 
 /// Every record type the machinery keeps (references are resolved through this list).
@@ -298,6 +298,47 @@ impl Store {
         errs.into_result(titles).map_err(Error::Invalid)
     }
 
+    /// Reads, once for a whole batch, the titles of the records its references name that `actor`
+    /// may see, so [`Store::check_refs`] finds each in `checked` instead of querying per row. Ids
+    /// not found are left for that per-row check, which refuses them with its field error.
+    async fn prefetch_refs(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        actor: &Actor,
+        spec: &RecordSpec,
+        rows: &[Map<String, Value>],
+        checked: &mut Checked,
+    ) -> Result<()> {
+        for f in spec.writable() {
+            let Kind::Ref(target) = f.kind else { continue };
+            let Some(t) = spec_named(target) else { continue };
+            let mut ids: Vec<i64> = rows
+                .iter()
+                .filter_map(|r| get_path(r, f.name).as_i64())
+                .filter(|id| !checked.titles.contains_key(&(f.name, *id)))
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            for part in ids.chunks(MAX_ARGS) {
+                let mut q = Sql::new(&format!(
+                    "SELECT t.id AS id, t.{} AS title FROM {} t WHERE t.deleted_at IS NULL AND t.id IN (",
+                    t.title, t.plural
+                ));
+                for (n, id) in part.iter().enumerate() {
+                    q.push(if n == 0 { "" } else { ", " }).arg(*id);
+                }
+                q.push(")");
+                if t.owned {
+                    visible(&mut q, actor, "t");
+                }
+                for r in q.fetch_all(&mut **tx).await? {
+                    checked.titles.insert((f.name, r.try_get("id")?), r.try_get("title")?);
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Inserts a record (owner and references checked; the `after_insert` hook and the audit are
     /// left to the caller).
     pub(crate) async fn insert_record<T: Table>(
@@ -308,32 +349,72 @@ impl Store {
         sensitive: &[String],
         checked: &mut Checked,
     ) -> Result<i64> {
+        let ids = self.insert_records::<T>(tx, actor, std::slice::from_ref(data), sensitive, checked).await?;
+        ids.first().copied().ok_or(Error::NotFound)
+    }
+
+    /// Inserts many records, as [`Store::insert_record`] one: each owner and each referenced
+    /// record checked once for the batch, the rows written in multi-row inserts (a bulk load
+    /// costs a few statements per hundred rows, not several per row). Their ids, in `batch`'s
+    /// order.
+    pub(crate) async fn insert_records<T: Table>(
+        &self,
+        tx: &mut WriteTx,
+        actor: &Actor,
+        batch: &[T::Data],
+        sensitive: &[String],
+        checked: &mut Checked,
+    ) -> Result<Vec<i64>> {
         let spec = T::SPEC;
-        let json = to_json(data);
-        if spec.owned {
-            let owner = get_path(&json, "owner_id").as_i64();
-            if checked.owners.insert(owner) {
-                check_assignment(tx, actor, spec.object, owner).await?;
-            }
+        let jsons: Vec<Map<String, Value>> = batch.iter().map(to_json).collect();
+        if batch.len() > 1 {
+            self.prefetch_refs(tx, actor, spec, &jsons, checked).await?;
         }
-        let titles = self.check_refs(tx, actor, spec, &json, None, checked).await?;
-        let mut stored = self.stored_form(spec, &json, sensitive);
-        T::derived(&mut stored, &titles);
-        T::computed_cols(data, &mut stored);
+        let mut rows = Vec::with_capacity(batch.len());
+        for (data, json) in batch.iter().zip(&jsons) {
+            if spec.owned {
+                let owner = get_path(json, "owner_id").as_i64();
+                if checked.owners.insert(owner) {
+                    check_assignment(tx, actor, spec.object, owner).await?;
+                }
+            }
+            let titles = self.check_refs(tx, actor, spec, json, None, checked).await?;
+            let mut stored = self.stored_form(spec, json, sensitive);
+            T::derived(&mut stored, &titles);
+            T::computed_cols(data, &mut stored);
+            rows.push((stored.names(), stored));
+        }
         let seq = tx.change_seq().await?;
         let now = now_rfc3339();
-        let mut q =
-            Sql::new(&format!("INSERT INTO {} ({}, created_at, updated_at, change_seq, version) VALUES (", spec.plural, stored.names()));
-        stored.bind(&mut q);
-        q.push(", ").arg(now.clone()).push(", ").arg(now).push(", ").arg(seq).push(", 1) RETURNING id");
         let unique = unique_indexes(spec);
         let unique: Vec<(&str, &str, &str, &str)> =
             unique.iter().map(|(a, b, c, d)| (a.as_str(), b.as_str(), c.as_str(), d.as_str())).collect();
-        let id: i64 = q.fetch_one(&mut ***tx).await.map_err(|e| unique_violation(e, &unique))?.try_get("id")?;
-        if let Some(tags) = &stored.tags {
-            replace_tags(tx, &format!("{}_tags", spec.name), &format!("{}_id", spec.name), id, tags).await?;
+        let mut ids = Vec::with_capacity(rows.len());
+        // Rows share a statement only when they store the same columns.
+        for same in rows.chunk_by(|a, b| a.0 == b.0) {
+            for part in same.chunks(rows_per_statement(same[0].1.cols.len() + 4)) {
+                let mut q =
+                    Sql::new(&format!("INSERT INTO {} ({}, created_at, updated_at, change_seq, version) VALUES ", spec.plural, part[0].0));
+                for (n, (_, stored)) in part.iter().enumerate() {
+                    q.push(if n == 0 { "(" } else { ", (" });
+                    stored.bind(&mut q);
+                    q.push(", ").arg(now.clone()).push(", ").arg(now.clone()).push(", ").arg(seq).push(", 1)");
+                }
+                q.push(" RETURNING id");
+                let found = q.fetch_all(&mut ***tx).await.map_err(|e| unique_violation(e, &unique))?;
+                // Both engines number a statement's rows in VALUES order, whatever order
+                // RETURNING reports them in.
+                let mut got = found.iter().map(|r| r.try_get::<i64, _>("id")).collect::<sqlx::Result<Vec<i64>>>()?;
+                got.sort_unstable();
+                ids.extend(got);
+            }
         }
-        Ok(id)
+        for (id, (_, stored)) in ids.iter().zip(&rows) {
+            if let Some(tags) = &stored.tags {
+                replace_tags(tx, &format!("{}_tags", spec.name), &format!("{}_id", spec.name), *id, tags).await?;
+            }
+        }
+        Ok(ids)
     }
 
     /// The record as `actor` sees it after a write: masked, its references' titles and counts
@@ -378,11 +459,9 @@ impl Store {
         let sensitive = self.sensitive_of(None, T::SPEC).await?;
         let mut tx = self.write_tx().await?;
         let mut checked = Checked::default();
-        let mut ids = Vec::with_capacity(batch.len());
-        for d in batch {
-            let id = self.insert_record::<T>(&mut tx, actor, d, &sensitive, &mut checked).await?;
-            T::after_insert(self, &mut tx, actor, id, d).await?;
-            ids.push(id);
+        let ids = self.insert_records::<T>(&mut tx, actor, batch, &sensitive, &mut checked).await?;
+        for (id, d) in ids.iter().zip(batch) {
+            T::after_insert(self, &mut tx, actor, *id, d).await?;
         }
         let summary = json!({"count": batch.len(), "first_id": ids.first(), "last_id": ids.last()});
         self.audit(&mut tx, actor, "bulk_create", T::SPEC.name, None, summary).await?;

@@ -18,7 +18,7 @@ use crate::records::columns::ALIAS;
 use crate::records::engine::Table;
 use crate::records::{check_campaign, visible};
 use crate::row::Row;
-use crate::sql::{Sql, sql};
+use crate::sql::{MAX_ARGS, Sql, rows_per_statement, sql};
 use crate::{Error, Result, Store, WriteTx};
 
 impl Table for Opportunity {
@@ -212,9 +212,9 @@ impl Store {
             ids.push(id);
         }
         // The histories in multi-row inserts, then each deal's time of entering its stage: a
-        // hundred thousand deals with their histories load in a few statements per thousand.
+        // hundred thousand deals with their histories load in multi-row inserts.
         let rows: Vec<(i64, &StageChange)> = ids.iter().zip(batch).flat_map(|(id, (_, h))| h.iter().map(move |c| (*id, c))).collect();
-        for part in rows.chunks(500) {
+        for part in rows.chunks(rows_per_statement(7)) {
             let mut q = Sql::new(
                 "INSERT INTO opportunity_stage_changes (opportunity_id, pipeline_id, from_stage, to_stage, outcome, at, actor_id) VALUES ",
             );
@@ -232,7 +232,7 @@ impl Store {
             }
             q.execute(&mut **tx).await?;
         }
-        for part in ids.chunks(500) {
+        for part in ids.chunks(MAX_ARGS) {
             let mut q = Sql::new(
                 "UPDATE opportunities SET stage_entered_at = (SELECT MAX(c.at) FROM opportunity_stage_changes c WHERE c.opportunity_id = opportunities.id) \
                  WHERE id IN (",

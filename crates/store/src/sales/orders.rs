@@ -16,7 +16,7 @@ use super::products::{facts_query, facts_row};
 use crate::records::check_campaign;
 use crate::records::columns::Stored;
 use crate::records::engine::{Checked, Table};
-use crate::sql::{Arg, Sql, sql};
+use crate::sql::{Arg, Sql, rows_per_statement, sql};
 use crate::{Result, Store, WriteTx};
 
 impl Table for Order {
@@ -59,7 +59,7 @@ impl Table for Order {
     }
 }
 
-/// Writes the `order_lines` rows of orders, 400 lines per statement.
+/// Writes the `order_lines` rows of orders, in multi-row inserts.
 async fn write_lines(tx: &mut WriteTx, orders: &[(i64, &OrderData)]) -> Result<()> {
     let rows: Vec<(i64, usize, &OrderLine, i64)> = orders
         .iter()
@@ -68,7 +68,7 @@ async fn write_lines(tx: &mut WriteTx, orders: &[(i64, &OrderData)]) -> Result<(
             d.lines.iter().enumerate().map(move |(i, l)| (*id, i, l, nets.get(i).copied().unwrap_or(0)))
         })
         .collect();
-    for part in rows.chunks(400) {
+    for part in rows.chunks(rows_per_statement(10)) {
         let mut q = Sql::new(
             "INSERT INTO order_lines (order_id, position, product_id, sku, name, quantity, unit_price_minor, discount_bp, discount_minor, net_minor) VALUES ",
         );
@@ -166,16 +166,17 @@ impl Store {
     }
 
     /// Adds orders that were validated already (demo data, imports), in one transaction with
-    /// one audit row; their lines go in multi-row inserts, so a million lines load in a few
-    /// thousand statements.
+    /// one audit row. Owners, customers, companies and campaigns are checked once per batch;
+    /// orders and their lines go in multi-row inserts.
     pub async fn import_orders(&self, actor: &Actor, batch: &[OrderData]) -> Result<Vec<i64>> {
         require(actor, Object::Order, Action::Create)?;
         let mut tx = self.write_tx().await?;
-        let mut checked = Checked::default();
-        let mut ids = Vec::with_capacity(batch.len());
-        for d in batch {
-            ids.push(self.insert_record::<Order>(&mut tx, actor, d, &[], &mut checked).await?);
-            check_campaign(&mut tx, d.campaign_id).await?;
+        let ids = self.insert_records::<Order>(&mut tx, actor, batch, &[], &mut Checked::default()).await?;
+        let mut campaigns: Vec<i64> = batch.iter().filter_map(|d| d.campaign_id).collect();
+        campaigns.sort_unstable();
+        campaigns.dedup();
+        for c in campaigns {
+            check_campaign(&mut tx, Some(c)).await?;
         }
         let orders: Vec<(i64, &OrderData)> = ids.iter().copied().zip(batch).collect();
         write_lines(&mut tx, &orders).await?;
