@@ -20,7 +20,7 @@
 #                  RAPPORT_PORT=18080 RAPPORT_PG_PORT=18081 PEER_PORT=15000
 #                  BENCH_HOST=127.0.0.1 (must be loopback)  PEER_DIR=<shared>/peer
 #                  SEARCH_TERMS="zoe,jose,muller,garcia,nakamura,kow,ander,nordic,555 01,jose garcia"
-#                  SETUP_TIMEOUT=600 (seconds allowed for building each database)
+#                  SETUP_TIMEOUT=1200 (seconds allowed for building each database)
 #                  RAPPORT_BIN (use this binary and skip the build)
 #                  OUT_DIR (where the RESULT json lines, wrk reports and server logs are kept; default: a new temp dir)
 set -euo pipefail
@@ -39,7 +39,7 @@ if [ -z "${PEER_DIR:-}" ]; then
   PEER_DIR="$REPO/../shared/peer"
   [ -d "$PEER_DIR" ] || PEER_DIR="$REPO/../../shared/peer"
 fi
-SETUP_TIMEOUT="${SETUP_TIMEOUT:-600}"
+SETUP_TIMEOUT="${SETUP_TIMEOUT:-1200}"
 export SEARCH_TERMS="${SEARCH_TERMS:-zoe,jose,muller,garcia,nakamura,kow,ander,nordic,555 01,jose garcia}"
 ADMIN_EMAIL="admin@rapport.test"; ADMIN_PASSWORD="rapport-demo-password"
 
