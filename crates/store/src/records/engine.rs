@@ -166,6 +166,21 @@ fn to_json<D: Serialize>(data: &D) -> Map<String, Value> {
     }
 }
 
+/// The ids and titles of the live records of type `t` among `ids` that `actor` may see: how a
+/// reference is checked, one at a time or for a whole batch.
+fn titles_of(t: &RecordSpec, actor: &Actor, ids: &[i64]) -> Sql {
+    let mut q =
+        Sql::new(&format!("SELECT t.id AS id, t.{} AS title FROM {} t WHERE t.deleted_at IS NULL AND t.id IN (", t.title, t.plural));
+    for (n, id) in ids.iter().enumerate() {
+        q.push(if n == 0 { "" } else { ", " }).arg(*id);
+    }
+    q.push(")");
+    if t.owned {
+        visible(&mut q, actor, "t");
+    }
+    q
+}
+
 impl Store {
     /// A row as a `T`, masked for `actor` when given (with the custom keys to mask).
     fn decode<T: Table>(&self, r: &dyn Row, shown_to: Option<(&Actor, &[String])>) -> Result<T> {
@@ -276,12 +291,7 @@ impl Store {
                 continue;
             };
             let as_whom = if changed { actor.clone() } else { Actor::system() };
-            let mut q = Sql::new(&format!("SELECT t.{} AS title FROM {} t WHERE t.id = ", t.title, t.plural));
-            q.arg(id).push(" AND t.deleted_at IS NULL");
-            if t.owned {
-                visible(&mut q, &as_whom, "t");
-            }
-            match q.fetch_optional(&mut **tx).await? {
+            match titles_of(t, &as_whom, &[id]).fetch_optional(&mut **tx).await? {
                 Some(r) => {
                     let title: Option<String> = r.try_get("title")?;
                     if changed {
@@ -320,18 +330,7 @@ impl Store {
             ids.sort_unstable();
             ids.dedup();
             for part in ids.chunks(MAX_ARGS) {
-                let mut q = Sql::new(&format!(
-                    "SELECT t.id AS id, t.{} AS title FROM {} t WHERE t.deleted_at IS NULL AND t.id IN (",
-                    t.title, t.plural
-                ));
-                for (n, id) in part.iter().enumerate() {
-                    q.push(if n == 0 { "" } else { ", " }).arg(*id);
-                }
-                q.push(")");
-                if t.owned {
-                    visible(&mut q, actor, "t");
-                }
-                for r in q.fetch_all(&mut **tx).await? {
+                for r in titles_of(t, actor, part).fetch_all(&mut **tx).await? {
                     checked.titles.insert((f.name, r.try_get("id")?), r.try_get("title")?);
                 }
             }
