@@ -19,6 +19,7 @@ pub mod permissions;
 pub mod query;
 pub mod record;
 pub mod sales;
+pub mod service;
 pub mod text;
 pub mod timeline;
 pub mod values;

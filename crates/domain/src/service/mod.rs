@@ -1,0 +1,11 @@
+//! Customer service (issue 11): the ticket workflow and the business-hours clock its SLAs are
+//! measured on.
+//!
+//! Like [`crate::sales`], nothing here does I/O: the workflow says which action leads where
+//! (and refuses the others with the actions allowed now, answered as 409), and the calendar
+//! turns working periods, holidays and a time zone into business seconds between two instants
+//! and the instant a target falls due.
+
+pub mod calendar;
+pub mod sla;
+pub mod workflow;
