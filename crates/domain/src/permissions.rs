@@ -84,6 +84,7 @@ impl Role {
                     .chain(deals(&[Read, Create, Update, Delete, Export, Assign]))
                     .chain([(Target, vec![Read, Create, Update, Delete])])
                     .chain([(Product, vec![Read, Create, Update, Delete])])
+                    .chain([(Ticket, vec![Read, Create, Update, Delete, Export, Assign])])
                     .chain([(Analytics, vec![Run])])
                     .collect(),
                 Visibility::Team,
@@ -93,6 +94,7 @@ impl Role {
                     .into_iter()
                     .chain(basics)
                     .chain(deals(&[Read, Create, Update, Delete]))
+                    .chain([(Ticket, vec![Read])])
                     .collect(),
                 Visibility::Own,
             ),
@@ -102,6 +104,7 @@ impl Role {
                     .chain(basics)
                     .chain(deals(&[Read]))
                     .chain([(Activity, vec![Read, Create, Update])])
+                    .chain([(Ticket, vec![Read, Create, Update, Assign])])
                     .collect(),
                 Visibility::All,
             ),
@@ -114,7 +117,9 @@ impl Role {
                     .collect(),
                 Visibility::All,
             ),
-            Role::Viewer => (people(&[Read]).into_iter().chain(basics).chain(deals(&[Read])).collect(), Visibility::All),
+            Role::Viewer => {
+                (people(&[Read]).into_iter().chain(basics).chain(deals(&[Read])).chain([(Ticket, vec![Read])]).collect(), Visibility::All)
+            }
         };
         Permissions { grants: grants.into_iter().map(|(o, a)| (o, a.into_iter().collect())).collect(), visibility }
     }
@@ -157,11 +162,13 @@ pub enum Object {
     Target,
     /// Server settings (the web form's allowed origins and default owner): admins only.
     Setting,
+    /// Customer service tickets.
+    Ticket,
 }
 
 impl Object {
     /// Every object.
-    pub const ALL: [Object; 16] = [
+    pub const ALL: [Object; 17] = [
         Object::Customer,
         Object::Company,
         Object::CustomField,
@@ -178,6 +185,7 @@ impl Object {
         Object::Activity,
         Object::Target,
         Object::Setting,
+        Object::Ticket,
     ];
 }
 
@@ -425,7 +433,15 @@ mod tests {
             assert!(r.permissions().validate().is_ok(), "{r:?}");
         }
         let names: Vec<String> = Object::ALL[9..].iter().map(|o| serde_json::to_value(o).unwrap().as_str().unwrap().to_string()).collect();
-        assert_eq!(names, ["product", "order", "opportunity", "pipeline", "activity", "target", "setting"]);
+        assert_eq!(names, ["product", "order", "opportunity", "pipeline", "activity", "target", "setting", "ticket"]);
+        // Service: agents work tickets, leave them in the queue and hand them to any agent;
+        // managers also delete them; reps and viewers read their customers' tickets, marketers
+        // do not see them.
+        assert_eq!(grants(Role::SupportAgent, Ticket), [Read, Create, Update, Assign]);
+        assert_eq!(grants(Role::Manager, Ticket), [Read, Create, Update, Delete, Export, Assign]);
+        assert_eq!(grants(Role::SalesRep, Ticket), [Read]);
+        assert_eq!(grants(Role::Viewer, Ticket), [Read]);
+        assert!(grants(Role::Marketer, Ticket).is_empty());
         for r in [Role::Manager, Role::SalesRep, Role::SupportAgent, Role::Marketer, Role::Viewer] {
             assert!(grants(r, Setting).is_empty(), "{r:?}: settings are for admins");
         }

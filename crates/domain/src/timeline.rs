@@ -49,11 +49,15 @@ pub enum EventKind {
     OrderShipped,
     /// An order was cancelled.
     OrderCancelled,
+    /// A ticket was opened.
+    TicketOpened,
+    /// A ticket's status changed (assigned, resolved, reopened…).
+    TicketStatusChanged,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 10] = [
+    pub const ALL: [EventKind; 12] = [
         Self::Activity,
         Self::OpportunityCreated,
         Self::StageChanged,
@@ -64,6 +68,8 @@ impl EventKind {
         Self::OrderPaid,
         Self::OrderShipped,
         Self::OrderCancelled,
+        Self::TicketOpened,
+        Self::TicketStatusChanged,
     ];
 
     /// Name as the API shows it.
@@ -79,6 +85,8 @@ impl EventKind {
             Self::OrderPaid => "order_paid",
             Self::OrderShipped => "order_shipped",
             Self::OrderCancelled => "order_cancelled",
+            Self::TicketOpened => "ticket_opened",
+            Self::TicketStatusChanged => "ticket_status_changed",
         }
     }
 
@@ -96,6 +104,8 @@ impl EventKind {
             Self::OrderPaid => 8,
             Self::OrderShipped => 9,
             Self::OrderCancelled => 10,
+            Self::TicketOpened => 11,
+            Self::TicketStatusChanged => 12,
         }
     }
 

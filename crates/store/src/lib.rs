@@ -32,6 +32,7 @@ mod row;
 mod sales;
 mod sealed;
 mod secrets;
+mod service;
 mod sql;
 mod teams;
 mod timeline;

@@ -8,4 +8,5 @@
 
 pub mod calendar;
 pub mod sla;
+pub mod ticket;
 pub mod workflow;

@@ -22,6 +22,7 @@ pub mod custom_fields;
 pub mod customers;
 pub mod openapi;
 pub mod sales;
+pub mod service;
 pub mod timeline;
 pub mod tokens;
 
@@ -47,6 +48,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(campaigns::router())
         .merge(tokens::router())
         .merge(sales::router())
+        .merge(service::router())
         .merge(timeline::router())
         .routes(utoipa_axum::routes!(healthz))
         .routes(utoipa_axum::routes!(metrics))

@@ -31,6 +31,7 @@ mod security;
 mod sign_in;
 mod sync;
 mod targets;
+mod tickets;
 mod timeline;
 mod timeline_ui;
 mod ui;

@@ -16,6 +16,7 @@ mod activities;
 mod leads;
 mod orders;
 mod stages;
+mod tickets;
 
 use rapport_domain::company::Company;
 use rapport_domain::customer::Customer;
@@ -41,7 +42,7 @@ pub(crate) struct Source {
 }
 
 /// Every source of timeline events.
-static SOURCES: &[&Source] = &[&activities::SOURCE, &stages::SOURCE, &leads::SOURCE, &orders::SOURCE];
+static SOURCES: &[&Source] = &[&activities::SOURCE, &stages::SOURCE, &leads::SOURCE, &orders::SOURCE, &tickets::SOURCE];
 
 /// `CAST(<code> AS BIGINT)`: a kind's code as a column both engines read as a 64-bit integer.
 fn code(kind: EventKind) -> String {

@@ -46,6 +46,7 @@ impl TimelineCard {
             EventKind::OpportunityLost => "Lost",
             EventKind::LeadStatusChanged => "Lead",
             EventKind::OrderCreated | EventKind::OrderPaid | EventKind::OrderShipped | EventKind::OrderCancelled => "Order",
+            EventKind::TicketOpened | EventKind::TicketStatusChanged => "Ticket",
         }
     }
 }

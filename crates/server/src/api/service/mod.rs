@@ -1,0 +1,11 @@
+//! Customer service resources: tickets and their workflow.
+
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::AppState;
+
+pub mod tickets;
+
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().merge(tickets::router())
+}

@@ -1,0 +1,3 @@
+//! Customer service (issue 11): tickets and their status history.
+
+pub(crate) mod tickets;

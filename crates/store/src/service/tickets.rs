@@ -1,0 +1,132 @@
+//! Tickets, on the shared record machinery, with what only they do: every creation and status
+//! change writes a row of `ticket_status_changes` (time, actor, from, to) in the same
+//! transaction, which the SLA clocks and the timeline read; a named team must exist.
+
+use rapport_domain::permissions::{Action, Actor, Object, require};
+use rapport_domain::query::{ListParams, Page};
+use rapport_domain::record::RecordSpec;
+use rapport_domain::service::ticket::{StatusChange, Ticket, TicketActionInput, TicketData, TicketInput};
+use rapport_domain::service::workflow::{self, TicketState};
+use rapport_domain::{ValidationErrors, now_rfc3339};
+
+use crate::records::engine::Table;
+use crate::row::Row;
+use crate::sql::{Sql, sql};
+use crate::{Error, Result, Store, WriteTx};
+
+impl Table for Ticket {
+    const SPEC: &'static RecordSpec = &rapport_domain::service::ticket::SPEC;
+    type Data = TicketData;
+
+    fn data(&self) -> &TicketData {
+        &self.data
+    }
+    fn version(&self) -> i64 {
+        self.version
+    }
+    fn tombstone(self) -> Ticket {
+        Ticket::tombstone(self)
+    }
+
+    async fn after_insert(_: &Store, tx: &mut WriteTx, actor: &Actor, id: i64, data: &TicketData) -> Result<()> {
+        check_team(tx, data.team_id).await?;
+        record_change(tx, id, None, data, actor).await
+    }
+
+    async fn after_update(_: &Store, tx: &mut WriteTx, actor: &Actor, id: i64, before: &TicketData, after: &TicketData) -> Result<()> {
+        if after.team_id != before.team_id {
+            check_team(tx, after.team_id).await?;
+        }
+        record_change(tx, id, Some(before), after, actor).await
+    }
+}
+
+/// A named team must exist (teams are not records with tombstones, so no foreign key says so).
+async fn check_team(tx: &mut WriteTx, team: Option<i64>) -> Result<()> {
+    if let Some(t) = team
+        && sql("SELECT id FROM teams WHERE id = ?", [t.into()]).fetch_optional(&mut ***tx).await?.is_none()
+    {
+        return Err(Error::Invalid(ValidationErrors::single("team_id", format!("there is no team {t}"))));
+    }
+    Ok(())
+}
+
+/// Writes the history row of a creation or a status change (nothing when the status stayed).
+async fn record_change(tx: &mut WriteTx, id: i64, before: Option<&TicketData>, after: &TicketData, actor: &Actor) -> Result<()> {
+    let at = after.status_changed_at.clone().unwrap_or_else(now_rfc3339);
+    let Some(c) = StatusChange::between(before, after, &at, actor.user_id) else {
+        return Ok(());
+    };
+    sql(
+        "INSERT INTO ticket_status_changes (ticket_id, from_status, to_status, at, actor_id) VALUES (?, ?, ?, ?, ?)",
+        [id.into(), c.from_status.map(|s| s.as_str().to_string()).into(), c.to_status.as_str().into(), c.at.into(), c.actor_id.into()],
+    )
+    .execute(&mut ***tx)
+    .await?;
+    Ok(())
+}
+
+fn status_change(r: &dyn Row) -> Result<StatusChange> {
+    let state = |s: Option<String>| s.and_then(|s| TicketState::parse(&s));
+    Ok(StatusChange {
+        from_status: state(r.get("from_status")?),
+        to_status: state(Some(r.get("to_status")?)).unwrap_or_default(),
+        at: r.get("at")?,
+        actor_id: r.get("actor_id")?,
+    })
+}
+
+impl Store {
+    /// One live ticket.
+    pub async fn get_ticket(&self, actor: &Actor, id: i64) -> Result<Ticket> {
+        self.get_record(actor, id).await
+    }
+
+    /// A page of tickets matching `p` (sync listings carry deleted ones as tombstones).
+    pub async fn list_tickets(&self, actor: &Actor, p: &ListParams) -> Result<Page<Ticket>> {
+        self.list_records(actor, p).await
+    }
+
+    /// Opens a ticket from what a client sent: `new` in the team queue, or `assigned` when it
+    /// names an assignee (one the actor may give records to). The person, company and team must
+    /// be ones the actor can see.
+    pub async fn create_ticket(&self, actor: &Actor, input: TicketInput) -> Result<Ticket> {
+        require(actor, Object::Ticket, Action::Create)?;
+        let data = input.apply(None, &now_rfc3339())?;
+        self.create_record(actor, data).await
+    }
+
+    /// Changes a ticket's fields (see [`TicketInput`]: the status moves by actions, an assignee
+    /// given or taken away is the `assign` or `unassign` action). With `if_match`, a stale
+    /// version is refused.
+    pub async fn update_ticket(&self, actor: &Actor, id: i64, if_match: Option<i64>, input: TicketInput) -> Result<Ticket> {
+        let now = now_rfc3339();
+        self.update_record(actor, id, if_match, |cur: &TicketData| input.apply(Some(cur), &now)).await
+    }
+
+    /// Takes a workflow action as a signed-in agent: `assign` gives the ticket to the named
+    /// agent or to the caller. An action the status does not allow is [`Error::Refused`] naming
+    /// the allowed ones.
+    pub async fn ticket_action(&self, actor: &Actor, id: i64, if_match: Option<i64>, input: TicketActionInput) -> Result<Ticket> {
+        let now = now_rfc3339();
+        let owner = input.owner_id.or(actor.user_id);
+        let until = input.until.clone();
+        self.update_record(actor, id, if_match, |cur: &TicketData| {
+            cur.perform(input.action, workflow::Actor::Agent, owner, until.as_deref(), &now)
+        })
+        .await
+    }
+
+    /// Soft-deletes a ticket (its history stays, for the record).
+    pub async fn delete_ticket(&self, actor: &Actor, id: i64, if_match: Option<i64>) -> Result<()> {
+        self.delete_record::<Ticket>(actor, id, if_match).await
+    }
+
+    /// A ticket's status history, oldest first, for those who may see the ticket.
+    pub async fn ticket_history(&self, actor: &Actor, id: i64) -> Result<Vec<StatusChange>> {
+        self.record_visible::<Ticket>(actor, id).await?;
+        let mut q = Sql::new("SELECT from_status, to_status, at, actor_id FROM ticket_status_changes WHERE ticket_id = ");
+        q.arg(id).push(" ORDER BY at, id");
+        self.read(&q, status_change).await
+    }
+}
