@@ -23,6 +23,7 @@ mod customers;
 mod forms;
 pub mod records;
 mod sales;
+mod service;
 mod session;
 
 /// UI routes and static assets; `state` is what the CSRF check reads sessions from.
@@ -35,6 +36,7 @@ pub fn router(state: &AppState) -> axum::Router<AppState> {
         .merge(admin::router())
         .merge(analytics::router())
         .merge(sales::router())
+        .merge(service::router())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), session::require_csrf));
     axum::Router::new()
         .route("/", get(|| async { Redirect::to("/dashboard") }))

@@ -32,6 +32,7 @@ mod sign_in;
 mod sync;
 mod targets;
 mod tickets;
+mod tickets_ui;
 mod timeline;
 mod timeline_ui;
 mod ui;
