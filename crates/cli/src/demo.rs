@@ -17,6 +17,7 @@ use serde_json::{Map, Value, json};
 mod deals;
 mod orders;
 mod targets;
+mod tickets;
 
 /// The demo admin's login.
 pub const ADMIN_EMAIL: &str = "admin@rapport.test";
@@ -437,6 +438,17 @@ pub async fn build(store: &Store, people: usize, companies: usize, seed: u64) ->
     deals::build(store, &owners, &company_names, &prospects, seed).await?;
     lap(&mut clock, "deals");
     println!("Targets: {} quarterly quotas.", targets::build(store).await?);
+    // Sue handles most tickets; the manager and the admin step in.
+    let agents: Vec<i64> = staff
+        .iter()
+        .zip(&staff_ids)
+        .filter(|((_, r), _)| matches!(r, Role::SupportAgent))
+        .map(|(_, id)| *id)
+        .chain([staff_ids[0], admin.id])
+        .collect();
+    let requesters: Vec<(i64, Option<i64>)> = prospects.iter().map(|p| (p.0, p.1)).collect();
+    println!("Tickets: {}.", tickets::build(store, &agents, &requesters, seed).await?);
+    lap(&mut clock, "tickets");
     // Score everyone as the analytics pages would, so tiers and segments show from the start.
     println!("Orders: {order_lines} order lines.");
     // Two to three campaigns a month over the orders' span.

@@ -9,9 +9,9 @@ use rapport_domain::service::ticket::{StatusChange, Ticket, TicketActionInput, T
 use rapport_domain::service::workflow::{self, TicketState};
 use rapport_domain::{ValidationErrors, now_rfc3339};
 
-use crate::records::engine::Table;
+use crate::records::engine::{Checked, Table};
 use crate::row::Row;
-use crate::sql::{Sql, sql};
+use crate::sql::{Sql, rows_per_statement, sql};
 use crate::{Error, Result, Store, WriteTx};
 
 impl Table for Ticket {
@@ -128,5 +128,36 @@ impl Store {
         let mut q = Sql::new("SELECT from_status, to_status, at, actor_id FROM ticket_status_changes WHERE ticket_id = ");
         q.arg(id).push(" ORDER BY at, id");
         self.read(&q, status_change).await
+    }
+
+    /// Adds tickets that were validated already, each with its status history (demo data,
+    /// imports), in one transaction with one audit row: each history must start with the
+    /// creation and end in the ticket's status.
+    pub async fn import_tickets(&self, actor: &Actor, batch: &[(TicketData, Vec<StatusChange>)]) -> Result<Vec<i64>> {
+        require(actor, Object::Ticket, Action::Create)?;
+        for (n, (data, history)) in batch.iter().enumerate() {
+            let starts = history.first().is_some_and(|c| c.from_status.is_none());
+            if !starts || history.last().map(|c| c.to_status) != Some(data.status) {
+                let message =
+                    format!("row {}: the history must start with the creation and end in the status '{}'", n + 1, data.status.as_str());
+                return Err(Error::Invalid(ValidationErrors::single("history", message)));
+            }
+        }
+        let mut tx = self.write_tx().await?;
+        let data: Vec<TicketData> = batch.iter().map(|(d, _)| d.clone()).collect();
+        let ids = self.insert_records::<Ticket>(&mut tx, actor, &data, &[], &mut Checked::default()).await?;
+        let rows: Vec<(i64, &StatusChange)> = ids.iter().zip(batch).flat_map(|(id, (_, h))| h.iter().map(move |c| (*id, c))).collect();
+        for part in rows.chunks(rows_per_statement(5)) {
+            let mut q = Sql::new("INSERT INTO ticket_status_changes (ticket_id, from_status, to_status, at, actor_id) VALUES ");
+            for (i, (id, c)) in part.iter().enumerate() {
+                q.push(if i == 0 { "(" } else { ", (" }).arg(*id).push(", ").arg(c.from_status.map(|s| s.as_str().to_string()));
+                q.push(", ").arg(c.to_status.as_str().to_string()).push(", ").arg(c.at.clone()).push(", ").arg(c.actor_id).push(")");
+            }
+            q.execute(&mut **tx).await?;
+        }
+        let summary = serde_json::json!({"count": batch.len(), "first_id": ids.first(), "last_id": ids.last()});
+        self.audit(&mut tx, actor, "bulk_create", "ticket", None, summary).await?;
+        tx.commit().await?;
+        Ok(ids)
     }
 }

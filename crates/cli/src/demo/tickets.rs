@@ -1,0 +1,121 @@
+//! The demo's help desk: one ticket for about every twentieth person, opened over the last four
+//! months by email, phone and the web form, and each taken as far through the workflow as its
+//! age makes likely (old ones closed, recent ones still in the queue or being worked), with the
+//! status history that got it there, so queues, the SLA clock and the timeline have real data.
+
+use chrono::{Duration, SecondsFormat, Utc};
+use rapport_domain::permissions::Actor;
+use rapport_domain::service::ticket::{Channel, Priority, StatusChange, TicketData};
+use rapport_domain::service::workflow::TicketState;
+use rapport_store::Store;
+
+use super::Rng;
+
+const SUBJECTS: &[(&str, &str)] = &[
+    ("Cannot sign in after password reset", "access"),
+    ("Invoice shows the wrong VAT number", "billing"),
+    ("Refund for a duplicate charge", "billing"),
+    ("Export to CSV times out", "product"),
+    ("How do I add more seats?", "sales"),
+    ("API returns 429 during the nightly sync", "api"),
+    ("Onboarding call needs rescheduling", "onboarding"),
+    ("Reports page is blank in Safari", "product"),
+    ("Change the billing contact", "billing"),
+    ("Two-factor codes are not arriving", "access"),
+];
+
+/// The states a ticket went through to reach `last`, in order.
+fn path(last: TicketState) -> &'static [TicketState] {
+    use TicketState::*;
+    match last {
+        New => &[New],
+        Assigned => &[New, Assigned],
+        InProgress => &[New, Assigned, InProgress],
+        WaitingOnCustomer => &[New, Assigned, InProgress, WaitingOnCustomer],
+        WaitingOnThirdParty => &[New, Assigned, InProgress, WaitingOnThirdParty],
+        Resolved => &[New, Assigned, InProgress, Resolved],
+        Reopened => &[New, Assigned, InProgress, Resolved, Reopened],
+        Closed | Snoozed => &[New, Assigned, InProgress, Resolved, Closed],
+    }
+}
+
+/// Where a ticket opened `days` ago is likely to be now.
+fn last_state(rng: &mut Rng, days: i64) -> TicketState {
+    use TicketState::*;
+    let roll = rng.below(100);
+    match days {
+        0..=2 => [New, New, Assigned, InProgress, WaitingOnCustomer][roll % 5],
+        3..=14 => [Assigned, InProgress, WaitingOnCustomer, WaitingOnThirdParty, Resolved, Resolved, Reopened][roll % 7],
+        _ if roll < 80 => Closed,
+        _ => Resolved,
+    }
+}
+
+/// Adds the tickets of `people` (id, company) worked by `agents`; returns how many.
+pub(super) async fn build(store: &Store, agents: &[i64], people: &[(i64, Option<i64>)], seed: u64) -> anyhow::Result<usize> {
+    let mut rng = Rng(seed ^ 0x71c4_e75e);
+    let now = Utc::now();
+    let stamp = |t: chrono::DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Micros, true);
+    let mut batch = Vec::new();
+    for (customer, company) in people {
+        if !rng.chance(5) {
+            continue;
+        }
+        let days = rng.below(120) as i64;
+        let last = last_state(&mut rng, days);
+        let mut at = now - Duration::days(days) - Duration::minutes(rng.below(600) as i64);
+        let agent = agents.get(rng.below(agents.len().max(1))).copied();
+        let mut history: Vec<StatusChange> = Vec::new();
+        for (i, state) in path(last).iter().enumerate() {
+            if i > 0 {
+                at = (at + Duration::minutes(20 + rng.below(36 * 60) as i64)).min(now);
+            }
+            let from = (i > 0).then(|| history[i - 1].to_status);
+            history.push(StatusChange { from_status: from, to_status: *state, at: stamp(at), actor_id: if i == 0 { None } else { agent } });
+        }
+        let (subject, category) = SUBJECTS[rng.below(SUBJECTS.len())];
+        let when = |s: TicketState| history.iter().rev().find(|c| c.to_status == s).map(|c| c.at.clone());
+        let data = TicketData {
+            subject: subject.to_string(),
+            description: Some(format!("{subject}. Reported by the customer; see the conversation for details.")),
+            status: last,
+            priority: [Priority::Low, Priority::Normal, Priority::Normal, Priority::Normal, Priority::High, Priority::Urgent][rng.below(6)],
+            category: Some(category.to_string()),
+            channel: [Channel::Email, Channel::Email, Channel::Phone, Channel::WebForm, Channel::Chat][rng.below(5)],
+            customer_id: Some(*customer),
+            company_id: *company,
+            owner_id: if last == TicketState::New { None } else { agent },
+            team_id: None,
+            tags: if rng.chance(20) { vec!["vip".to_string()] } else { vec![] },
+            snoozed_until: None,
+            status_changed_at: history.last().map(|c| c.at.clone()),
+            resolved_at: when(TicketState::Resolved),
+            closed_at: when(TicketState::Closed),
+        };
+        batch.push((data, history));
+    }
+    for part in batch.chunks(2_000) {
+        store.import_tickets(&Actor::system(), part).await?;
+    }
+    Ok(batch.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rapport_domain::service::workflow::{Actor as Who, TicketAction};
+
+    #[test]
+    fn every_demo_path_is_a_walk_the_workflow_allows() {
+        for last in TicketState::ALL {
+            let steps = path(last);
+            assert_eq!(steps[0], TicketState::New);
+            for w in steps.windows(2) {
+                let legal = TicketAction::ALL
+                    .into_iter()
+                    .any(|a| [Who::Agent, Who::Customer, Who::System].into_iter().any(|who| w[0].transition(a, who) == Ok(w[1])));
+                assert!(legal, "{:?} → {:?}", w[0], w[1]);
+            }
+        }
+    }
+}
