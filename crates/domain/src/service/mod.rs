@@ -7,6 +7,7 @@
 //! and the instant a target falls due.
 
 pub mod calendar;
+pub mod message;
 pub mod sla;
 pub mod ticket;
 pub mod workflow;

@@ -193,3 +193,35 @@ async fn queues_filter_and_search_and_record_visibility_reaches_tickets_as_it_re
         assert_eq!(actions, ["update", "create"]);
     });
 }
+
+#[tokio::test]
+async fn agents_reply_and_add_internal_notes_to_the_conversation() {
+    each_backend!(|app| {
+        let t = app.token.clone();
+        let ann = app.customer(json!({"name": "Ann Lee"})).await;
+        let h = ticket(&app, &t, json!({"subject": "Where is my order?", "customer_id": ann["id"]})).await;
+        let path = format!("/api/v1/tickets/{}/messages", h["id"]);
+        let r = app.post(&path, json!({"body": "  It ships tomorrow. "})).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        assert_eq!(
+            (r.body["author"].as_str(), r.body["internal"].as_bool(), r.body["body"].as_str()),
+            (Some("agent"), Some(false), Some("It ships tomorrow."))
+        );
+        assert_eq!(r.body["author_id"].as_i64(), Some(me(&app, &t).await));
+        let r = app.post(&path, json!({"body": "Courier delayed, do not promise dates", "internal": true})).await;
+        assert_eq!(r.status, StatusCode::CREATED);
+        let r = app.post(&path, json!({"body": " "})).await;
+        assert_eq!((r.status, r.error_fields()), (StatusCode::UNPROCESSABLE_ENTITY, vec!["body".to_string()]));
+        let r = app.post("/api/v1/tickets/999999/messages", json!({"body": "x"})).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+        let all = app.get(&path).await.body;
+        let shown: Vec<(bool, &str)> =
+            all.as_array().unwrap().iter().map(|m| (m["internal"].as_bool().unwrap(), m["body"].as_str().unwrap())).collect();
+        assert_eq!(shown, [(false, "It ships tomorrow."), (true, "Courier delayed, do not promise dates")]);
+        // A rep reading the ticket reads its conversation; writing to it needs the right to change tickets.
+        let rep = app.user_token("rep@example.com", Role::SalesRep).await;
+        assert_eq!(app.get_as(&rep, &path).await.status, StatusCode::OK);
+        let r = app.call(Method::POST, &path, Some(&rep), Some(json!({"body": "hi"})), &[]).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+    });
+}

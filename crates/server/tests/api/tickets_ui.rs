@@ -50,6 +50,24 @@ async fn an_agent_opens_a_ticket_in_the_form_and_moves_it_with_the_buttons_its_s
         assert!(html.contains(">resolved<") && html.contains(r#"value="reopen""#) && !html.contains(r#"value="resolve""#), "{html}");
         assert!(html.contains("id=\"ticket-history\"") && html.matches("<tr><td>").count() == 3, "new, assigned, resolved: {html}");
 
+        // The reply box adds to the conversation; an internal note says so.
+        let (status, headers, _) =
+            form(&app, &format!("/tickets/{id}/messages"), Some(&cookie), &format!("_csrf={csrf}&body=Replaced+the+tray")).await;
+        assert_eq!(
+            (status, headers.get(header::LOCATION).map(|l| l.to_str().unwrap().to_string())),
+            (StatusCode::SEE_OTHER, Some(format!("/tickets/{id}#conversation")))
+        );
+        form(&app, &format!("/tickets/{id}/messages"), Some(&cookie), &format!("_csrf={csrf}&body=Check+the+fuser&internal=on")).await;
+        let (status, _, html) = form(&app, &format!("/tickets/{id}/messages"), Some(&cookie), &format!("_csrf={csrf}&body=")).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+        let (_, html) = page(&app, &format!("/tickets/{id}"), &cookie).await;
+        assert!(
+            html.contains("Replaced the tray")
+                && html.contains("Check the fuser")
+                && html.matches(r#"class="message internal""#).count() == 1,
+            "{html}"
+        );
+
         let (status, html) = page(&app, "/tickets?status=resolved", &cookie).await;
         assert_eq!(status, StatusCode::OK);
         assert!(html.contains("Printer on fire") && html.contains("Ann Lee"), "{html}");

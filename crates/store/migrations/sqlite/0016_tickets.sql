@@ -78,3 +78,16 @@ CREATE TABLE ticket_status_changes (
     actor_id INTEGER REFERENCES users (id)
 );
 CREATE INDEX ticket_status_changes_ticket_idx ON ticket_status_changes (ticket_id, at, id);
+
+-- The conversation: public replies and internal notes, oldest first per ticket.
+CREATE TABLE ticket_messages (
+    id INTEGER PRIMARY KEY,
+    ticket_id INTEGER NOT NULL REFERENCES tickets (id),
+    author TEXT NOT NULL,
+    author_id INTEGER REFERENCES users (id),
+    author_name TEXT,
+    internal INTEGER NOT NULL DEFAULT 0,
+    body TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE INDEX ticket_messages_ticket_idx ON ticket_messages (ticket_id, id);

@@ -5,6 +5,7 @@
 use rapport_domain::permissions::{Action, Actor, Object, require};
 use rapport_domain::query::{ListParams, Page};
 use rapport_domain::record::RecordSpec;
+use rapport_domain::service::message::{MessageInput, TicketMessage};
 use rapport_domain::service::ticket::{StatusChange, Ticket, TicketActionInput, TicketData, TicketInput};
 use rapport_domain::service::workflow::{self, TicketState};
 use rapport_domain::{ValidationErrors, now_rfc3339};
@@ -75,6 +76,26 @@ fn status_change(r: &dyn Row) -> Result<StatusChange> {
         actor_id: r.get("actor_id")?,
     })
 }
+
+fn message(r: &dyn Row) -> Result<TicketMessage> {
+    let author = match r.get::<String>("author")?.as_str() {
+        "customer" => workflow::Actor::Customer,
+        "system" => workflow::Actor::System,
+        _ => workflow::Actor::Agent,
+    };
+    Ok(TicketMessage {
+        id: r.get("id")?,
+        ticket_id: r.get("ticket_id")?,
+        author,
+        author_id: r.get("author_id")?,
+        author_name: r.get("author_name")?,
+        internal: r.get::<i64>("internal")? != 0,
+        body: r.get("body")?,
+        at: r.get("at")?,
+    })
+}
+
+const MESSAGE_COLS: &str = "id, ticket_id, author, author_id, author_name, internal, body, at";
 
 impl Store {
     /// One live ticket.
@@ -159,5 +180,42 @@ impl Store {
         self.audit(&mut tx, actor, "bulk_create", "ticket", None, summary).await?;
         tx.commit().await?;
         Ok(ids)
+    }
+
+    /// Adds an agent's public reply or internal note to a ticket the actor may change, audited
+    /// in the same transaction.
+    pub async fn add_ticket_message(&self, actor: &Actor, id: i64, input: MessageInput) -> Result<TicketMessage> {
+        require(actor, Object::Ticket, Action::Update)?;
+        let (body, internal) = input.validate(workflow::Actor::Agent)?;
+        let mut tx = self.write_tx().await?;
+        self.record_in::<Ticket>(&mut tx, actor, id, false).await?;
+        let name = match actor.user_id {
+            Some(u) => sql("SELECT name FROM users WHERE id = ?", [u.into()])
+                .fetch_optional(&mut **tx)
+                .await?
+                .map(|r| sqlx::Row::try_get::<String, _>(&r, "name"))
+                .transpose()?,
+            None => None,
+        };
+        let q = sql(
+            &format!(
+                "INSERT INTO ticket_messages (ticket_id, author, author_id, author_name, internal, body, at) VALUES (?, 'agent', ?, ?, ?, ?, ?) RETURNING {MESSAGE_COLS}"
+            ),
+            [id.into(), actor.user_id.into(), name.into(), i64::from(internal).into(), body.into(), now_rfc3339().into()],
+        );
+        let saved = message(&q.fetch_one(&mut **tx).await?)?;
+        let what = if internal { "note" } else { "reply" };
+        self.audit(&mut tx, actor, "message", "ticket", Some(id), serde_json::json!({"message_id": saved.id, "kind": what})).await?;
+        tx.commit().await?;
+        Ok(saved)
+    }
+
+    /// A ticket's conversation, oldest first, for those who may see the ticket (agents see the
+    /// internal notes too).
+    pub async fn ticket_messages(&self, actor: &Actor, id: i64) -> Result<Vec<TicketMessage>> {
+        self.record_visible::<Ticket>(actor, id).await?;
+        let mut q = Sql::new(&format!("SELECT {MESSAGE_COLS} FROM ticket_messages WHERE ticket_id = "));
+        q.arg(id).push(" ORDER BY id");
+        self.read(&q, message).await
     }
 }

@@ -1,9 +1,11 @@
-//! `/api/v1/tickets`: tickets, their workflow actions and their status history.
+//! `/api/v1/tickets`: tickets, their workflow actions, their status history and their
+//! conversation.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use rapport_domain::query::ListParams;
+use rapport_domain::service::message::{MessageInput, TicketMessage};
 use rapport_domain::service::ticket::{SPEC, StatusChange, Ticket, TicketActionInput, TicketInput};
 use rapport_store::Page;
 use utoipa::IntoParams;
@@ -22,6 +24,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_one, update, delete))
         .routes(routes!(action))
         .routes(routes!(history))
+        .routes(routes!(messages, add_message))
 }
 
 /// The query parameters of `GET /api/v1/tickets`.
@@ -110,6 +113,31 @@ async fn action(
     responses((status = 200, body = Vec<StatusChange>)))]
 async fn history(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>) -> Result<Json<Vec<StatusChange>>, ApiError> {
     Ok(Json(state.store.ticket_history(&user.actor, id).await?))
+}
+
+/// The ticket's conversation, oldest first: public replies and internal notes.
+#[utoipa::path(get, path = "/api/v1/tickets/{id}/messages", tag = "tickets", operation_id = "ticket_messages", security(("bearer" = [])),
+    responses((status = 200, body = Vec<TicketMessage>)))]
+async fn messages(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>) -> Result<Json<Vec<TicketMessage>>, ApiError> {
+    Ok(Json(state.store.ticket_messages(&user.actor, id).await?))
+}
+
+/// Reply to the customer, or add an internal note (`internal: true`) that only agents see.
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/messages", tag = "tickets", operation_id = "add_ticket_message", request_body = MessageInput,
+    security(("bearer" = [])),
+    responses((status = 201, body = TicketMessage, headers(("Location" = String, description = "The ticket's conversation")))))]
+async fn add_message(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    AppJson(input): AppJson<MessageInput>,
+) -> Result<(StatusCode, HeaderMap, Json<TicketMessage>), ApiError> {
+    let m = state.store.add_ticket_message(&user.actor, id, input).await?;
+    let mut headers = HeaderMap::new();
+    if let Ok(v) = format!("/api/v1/tickets/{id}/messages").parse() {
+        headers.insert(axum::http::header::LOCATION, v);
+    }
+    Ok((StatusCode::CREATED, headers, Json(m)))
 }
 
 /// Delete a ticket (kept as a tombstone for sync; its history stays).

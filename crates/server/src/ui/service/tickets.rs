@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use rapport_domain::permissions::{Action, Actor, Object};
 use rapport_domain::query::{ListParams, Page};
+use rapport_domain::service::message::{MessageInput, TicketMessage};
 use rapport_domain::service::ticket::{SPEC, StatusChange, Ticket, TicketActionInput, TicketInput};
 use rapport_domain::service::workflow::{self, TicketAction};
 use rapport_store::Error as StoreError;
@@ -25,7 +26,10 @@ use crate::ui::sales::short_time;
 use crate::ui::{UiUser, render};
 
 pub(super) fn router() -> axum::Router<AppState> {
-    routes::<Ticket>().route("/tickets/{id}", get(detail)).route("/tickets/{id}/action", post(action))
+    routes::<Ticket>()
+        .route("/tickets/{id}", get(detail))
+        .route("/tickets/{id}/action", post(action))
+        .route("/tickets/{id}/messages", post(add_message))
 }
 
 impl UiRecord for Ticket {
@@ -93,6 +97,8 @@ struct DetailPage {
     may_update: bool,
     /// (when, from, to, who) per status entered, oldest first.
     history: Vec<(String, String, String, String)>,
+    /// The conversation, oldest first, with each message's time as people read it.
+    messages: Vec<(TicketMessage, String)>,
     notice: Option<String>,
 }
 
@@ -117,6 +123,10 @@ async fn detail_page(state: &AppState, user: &UiUser, id: i64, notice: Option<St
     let actor = user.actor();
     let t = state.store.get_ticket(actor, id).await?;
     let history: Vec<StatusChange> = state.store.ticket_history(actor, id).await?;
+    let messages = state.store.ticket_messages(actor, id).await?.into_iter().map(|m| {
+        let at = short_time(&m.at);
+        (m, at)
+    });
     let people = users(state, actor).await?;
     let name = |id: Option<i64>| id.and_then(|id| people.iter().find(|(i, _)| *i == id)).map(|(_, n)| n.clone()).unwrap_or_default();
     let may_update = actor.perms.allows(Object::Ticket, Action::Update);
@@ -135,6 +145,7 @@ async fn detail_page(state: &AppState, user: &UiUser, id: i64, notice: Option<St
                 (short_time(&c.at), from, shown(c.to_status.as_str()), name(c.actor_id))
             })
             .collect(),
+        messages: messages.collect(),
         notice,
         t,
     };
@@ -162,6 +173,28 @@ async fn action(
     let input = TicketActionInput { action, owner_id: None, until };
     match state.store.ticket_action(user.actor(), id, crate::ui::form_version(&form), input).await {
         Ok(_) => Ok(Redirect::to(&format!("/tickets/{id}")).into_response()),
+        Err(e) => {
+            let api = ApiError::from(e);
+            let status = StatusCode::from_u16(api.problem().status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+            if status == StatusCode::NOT_FOUND || status.is_server_error() {
+                return Err(api);
+            }
+            detail_page(&state, &user, id, Some(api.problem().detail), status).await
+        }
+    }
+}
+
+/// `POST /tickets/{id}/messages` (`body`, `internal`): the reply box. Back to the ticket, or
+/// the ticket with what went wrong.
+async fn add_message(
+    State(state): State<AppState>,
+    user: UiUser,
+    Path(id): Path<i64>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let input = MessageInput { body: form.get("body").cloned(), internal: form.get("internal").is_some_and(|v| v == "on" || v == "true") };
+    match state.store.add_ticket_message(user.actor(), id, input).await {
+        Ok(_) => Ok(Redirect::to(&format!("/tickets/{id}#conversation")).into_response()),
         Err(e) => {
             let api = ApiError::from(e);
             let status = StatusCode::from_u16(api.problem().status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
