@@ -75,7 +75,7 @@ mod tests {
         let m = MessageInput { body: Some("  Thanks, fixed. ".into()), internal: false };
         assert_eq!(m.validate(Actor::Customer).unwrap(), ("Thanks, fixed.".to_string(), false));
         let note = MessageInput { body: Some("VIP, be quick".into()), internal: true };
-        assert_eq!(note.validate(Actor::Agent).unwrap().1, true);
+        assert!(note.validate(Actor::Agent).unwrap().1);
         let fields = |e: ValidationErrors| e.0.into_iter().map(|e| e.field).collect::<Vec<_>>();
         assert_eq!(fields(note.validate(Actor::Customer).unwrap_err()), ["internal"]);
         assert_eq!(fields(MessageInput { body: Some(" ".into()), internal: false }.validate(Actor::Agent).unwrap_err()), ["body"]);
