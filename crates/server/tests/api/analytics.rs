@@ -339,3 +339,38 @@ async fn campaigns_and_their_measured_effect_on_sales() {
         assert_eq!(app.delete(&format!("/api/v1/campaigns/{}", first["id"])).await.status, StatusCode::NO_CONTENT);
     });
 }
+
+#[tokio::test]
+async fn a_batch_reads_the_purchase_history_once_and_computes_what_runs_started_alone_do() {
+    use rapport_domain::analytics::{RunKind, RunParams};
+    each_backend!(|app| {
+        let data = people_with_purchases(&app, |_| None).await;
+        for m in 0..6 {
+            let c = json!({"name": format!("C{m}"), "channel": if m % 2 == 0 { "email" } else { "search" }, "budget_minor": 100_000 * (m + 1),
+                           "currency": "usd", "starts_on": format!("2025-{:02}-01", m + 1), "ends_on": format!("2025-{:02}-28", m + 1)});
+            assert_eq!(app.post("/api/v1/campaigns", c).await.status, StatusCode::CREATED);
+        }
+        let lines: usize = data.iter().map(|(_, l)| l.len()).sum();
+        // Started alone, each run reads the history itself.
+        let before = app.store.history_reads();
+        let mut alone = vec![];
+        for kind in RunKind::ALL {
+            alone.push(run(&app, &app.token, kind.as_str(), None).await);
+        }
+        assert_eq!(app.store.history_reads() - before, RunKind::ALL.len() as u64, "every run started alone reads");
+        // One batch of the same runs reads once, and each run records what it did alone.
+        let before = app.store.history_reads();
+        let batch = rapport_server::analytics::run_batch(&app.store, &Actor::system(), &RunKind::ALL, &RunParams::default()).await.unwrap();
+        assert_eq!(app.store.history_reads() - before, 1, "the batch shares one read");
+        assert_eq!(batch.len(), RunKind::ALL.len());
+        let ids: std::collections::HashSet<i64> = batch.iter().map(|r| r.id).collect();
+        assert_eq!(ids.len(), batch.len(), "each run of the batch is recorded on its own");
+        for (b, a) in batch.iter().zip(&alone) {
+            assert_eq!(b.kind, a["kind"].as_str().unwrap());
+            assert_eq!(b.status, "done", "{b:?}");
+            let result = b.result.clone().unwrap();
+            assert_eq!(result["purchases"], lines, "{}", b.kind);
+            assert_eq!(result, a["result"], "{} computes the same in a batch", b.kind);
+        }
+    });
+}
