@@ -374,3 +374,25 @@ async fn a_batch_reads_the_purchase_history_once_and_computes_what_runs_started_
         }
     });
 }
+
+#[tokio::test]
+async fn a_batch_reads_once_per_reader_when_its_starter_sees_only_some_records() {
+    use rapport_domain::analytics::{RunKind, RunParams};
+    each_backend!(|app| {
+        let manager = app.user_token("lead@example.com", Role::Manager).await;
+        let (manager_id, admin_id) = (user_id(&app, &manager).await, user_id(&app, &app.token).await);
+        let data = people_with_purchases(&app, |i| Some(if i < 10 { manager_id } else { admin_id })).await;
+        let (all_lines, own_lines): (usize, usize) =
+            (data.iter().map(|(_, l)| l.len()).sum(), data[..10].iter().map(|(_, l)| l.len()).sum());
+        let actor =
+            Actor { user_id: Some(manager_id), role: "manager".into(), perms: Role::Manager.permissions().into(), request_id: None };
+        let kinds = [RunKind::Rfm, RunKind::AssociationRules, RunKind::Segmentation];
+        let before = app.store.history_reads();
+        let runs = rapport_server::analytics::run_batch(&app.store, &actor, &kinds, &RunParams::default()).await.unwrap();
+        assert_eq!(app.store.history_reads() - before, 2, "everything for the score runs, the manager's records for the other");
+        let result = |i: usize| runs[i].result.clone().unwrap_or_else(|| panic!("{:?}", runs[i]));
+        assert_eq!((result(0)["purchases"].as_u64(), result(0)["people_scored"].as_u64()), (Some(all_lines as u64), Some(30)));
+        assert_eq!(result(1)["purchases"], own_lines, "a read-only run covers what its starter may see");
+        assert_eq!(result(2)["purchases"], all_lines, "the second score run reuses the first one's read");
+    });
+}
