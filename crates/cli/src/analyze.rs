@@ -396,10 +396,11 @@ fn load_baskets(path: &Path) -> anyhow::Result<Vec<Vec<String>>> {
 }
 
 /// Database mode: runs the analyses on the purchases in the database as the system (every
-/// record), writes the scores back onto people, and prints the runs.
+/// record), in one batch that reads them once, writes the scores back onto people, and prints
+/// the runs.
 pub async fn run_live(store: &rapport_store::Store, args: &AnalyzeArgs) -> anyhow::Result<()> {
     use rapport_domain::analytics::{RunKind, RunParams};
-    use rapport_server::analytics::run_now;
+    use rapport_server::analytics::run_batch;
     let kinds: &[RunKind] = match args.kind {
         AnalysisKind::All => &RunKind::ALL,
         AnalysisKind::CampaignEffect => &[RunKind::CampaignEffect],
@@ -416,16 +417,12 @@ pub async fn run_live(store: &rapport_store::Store, args: &AnalyzeArgs) -> anyho
         min_support: Some(args.min_support),
         min_confidence: Some(args.min_confidence),
     };
-    let bar = indicatif::ProgressBar::new(kinds.len() as u64);
-    let mut runs = vec![];
-    for kind in kinds {
-        bar.set_message(kind.to_string());
-        let run = run_now(store, &rapport_domain::permissions::Actor::system(), *kind, &params)
-            .await
-            .map_err(|e| anyhow::anyhow!("{kind}: {e}"))?;
-        runs.push(run);
-        bar.inc(1);
-    }
+    // One batch: the purchase history is read once for every analysis asked for.
+    let bar = indicatif::ProgressBar::new_spinner().with_message(format!("running {} analyses", kinds.len()));
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    let runs = run_batch(store, &rapport_domain::permissions::Actor::system(), kinds, &params)
+        .await
+        .map_err(|e| anyhow::anyhow!("analyze: {e}"))?;
     bar.finish_and_clear();
     match args.format {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&runs)?),

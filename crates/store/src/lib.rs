@@ -40,7 +40,7 @@ mod users;
 mod writer;
 
 pub use backup::{BackupError, BackupSummary, RestoreSummary};
-pub use purchases::{PurchaseRow, Score};
+pub use purchases::{PurchaseHistory, Score};
 pub use sales::WebLeadOutcome;
 pub use sales::opportunities::StageTotal;
 pub use sales::pipelines::PipelineSet;
@@ -163,6 +163,11 @@ pub struct Store {
     writer: Option<std::sync::Arc<writer::Writer>>,
     /// The form-token key once read (see [`secrets`]).
     secret: secrets::SecretCell,
+    /// Set on PostgreSQL: where scans open a connection of their own, for `COPY`, which the
+    /// pool's `Any` connections cannot run (see `purchases::history`).
+    pg: Option<std::sync::Arc<sqlx::postgres::PgConnectOptions>>,
+    /// How many times the purchase history was read (see [`Store::history_reads`]).
+    history_reads: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// A write transaction: its own on PostgreSQL; on SQLite a savepoint on the one write
@@ -273,6 +278,12 @@ impl Store {
         let pool = Self::pool(backend, opts.clone(), (cores * 4).max(8), false).await?;
         let file = if backend == Backend::Sqlite { sqlite_file(&url) } else { None };
         let local = file.clone().map(|path| std::sync::Arc::new(local::LocalReads::new(path)));
+        let pg = match backend {
+            Backend::Postgres => {
+                Some(std::sync::Arc::new(sqlx::postgres::PgConnectOptions::try_from(&opts).map_err(|e| format!("bad database URL: {e}"))?))
+            }
+            Backend::Sqlite => None,
+        };
         let writer = match backend {
             Backend::Sqlite => {
                 // An in-memory database exists once per connection: there, the pool is the writer.
@@ -281,7 +292,17 @@ impl Store {
             }
             Backend::Postgres => None,
         };
-        Ok(Store { pool, backend, keys: None, sessions: Default::default(), local, writer, secret: Default::default() })
+        Ok(Store {
+            pool,
+            backend,
+            keys: None,
+            sessions: Default::default(),
+            local,
+            writer,
+            secret: Default::default(),
+            pg,
+            history_reads: Default::default(),
+        })
     }
 
     /// A pool of `size` connections; `writer` is SQLite's one write connection (see [`writer`]).

@@ -7,9 +7,10 @@
 //! here, on rusqlite connections used in place and kept in a small pool. The SQL text and the row
 //! decoding are the very ones PostgreSQL gets; writes and transactions stay on sqlx.
 //!
-//! Reads must be bounded (a page, a record): they block the async worker that runs them. Scans
-//! (analytics input, backups, re-sealing batches) go through sqlx instead; every other read
-//! outside a transaction is a `Store::read`.
+//! Reads must be bounded (a page, a record): they block the async worker that runs them. The
+//! purchase history scan runs here too, but on a blocking thread ([`LocalReads::scan`]); other
+//! scans (backups, re-sealing batches) go through sqlx; every other read outside a transaction
+//! is a `Store::read`.
 
 use std::cell::Cell;
 use std::path::PathBuf;
@@ -50,12 +51,38 @@ impl LocalReads {
 
     /// Runs `sql` and turns each row into a `T` with `f`.
     pub fn query<T>(&self, sql: &Sql, mut f: impl FnMut(&dyn Row) -> Result<T>) -> Result<Vec<T>> {
+        self.with_connection(|conn| {
+            let mut stmt = prepare(conn, sql)?;
+            let names: Vec<String> = stmt.column_names().into_iter().map(String::from).collect();
+            let mut rows = stmt.raw_query();
+            let mut out = Vec::new();
+            while let Some(row) = rows.next()? {
+                out.push(f(&LocalRow { row, names: &names, next: Cell::new(0) })?);
+            }
+            Ok(out)
+        })
+    }
+
+    /// Runs `sql` and hands each row to `f` as rusqlite reads it, columns by position, without
+    /// copying its text: for scans of millions of rows, which callers run on a blocking thread.
+    pub fn scan(&self, sql: &Sql, mut f: impl FnMut(&rusqlite::Row) -> Result<()>) -> Result<()> {
+        self.with_connection(|conn| {
+            let mut stmt = prepare(conn, sql)?;
+            let mut rows = stmt.raw_query();
+            while let Some(row) = rows.next()? {
+                f(row)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn with_connection<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let taken = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
         let conn = match taken {
             Some(c) => c,
             None => self.open()?,
         };
-        let out = run(&conn, sql, &mut f);
+        let out = f(&conn);
         // A connection that failed may be broken: only healthy ones go back.
         if out.is_ok() {
             self.idle.lock().unwrap_or_else(|e| e.into_inner()).push(conn);
@@ -64,7 +91,8 @@ impl LocalReads {
     }
 }
 
-fn run<T>(conn: &Connection, sql: &Sql, f: &mut impl FnMut(&dyn Row) -> Result<T>) -> Result<Vec<T>> {
+/// `sql` prepared with its arguments bound.
+fn prepare<'c>(conn: &'c Connection, sql: &Sql) -> Result<rusqlite::CachedStatement<'c>> {
     let mut stmt = conn.prepare_cached(&sql.text)?;
     // `$n` is a named parameter to SQLite: bind by name, so that one used twice is bound once.
     for (i, arg) in sql.args().iter().enumerate() {
@@ -75,13 +103,7 @@ fn run<T>(conn: &Connection, sql: &Sql, f: &mut impl FnMut(&dyn Row) -> Result<T
             Arg::Real(x) => stmt.raw_bind_parameter(at, x)?,
         }
     }
-    let names: Vec<String> = stmt.column_names().into_iter().map(String::from).collect();
-    let mut rows = stmt.raw_query();
-    let mut out = Vec::new();
-    while let Some(row) = rows.next()? {
-        out.push(f(&LocalRow { row, names: &names, next: Cell::new(0) })?);
-    }
-    Ok(out)
+    Ok(stmt)
 }
 
 /// A row with its column names looked up by us: decoders read columns mostly in SELECT order,

@@ -1,37 +1,35 @@
-//! The computations behind each run, on rows already loaded: pure functions of the
-//! purchases (and campaigns), so they run on a blocking thread and are tested without a
+//! The computations behind each run, on the purchase history already loaded: pure functions
+//! of the purchases (and campaigns), so they run on a blocking thread and are tested without a
 //! database. Also what the person page derives from a finished run (recommended products).
 
 use rapport_analytics::kmeans::{KMeansParams, kmeans};
 use rapport_analytics::rfm::{Transaction, rfm, segmentation_features};
 use rapport_domain::analytics::{RunKind, RunParams};
 use rapport_domain::campaign::Campaign;
-use rapport_store::{PurchaseRow, Score};
+use rapport_store::{PurchaseHistory, Score};
 use serde_json::{Value, json};
 
 use super::Error;
 
-/// Runs one analysis on purchase rows (and, for the campaign effect, the campaigns): the
-/// scores per person (none for the analyses that only read) and a summary.
+/// Runs one analysis on the purchase history (and, for the campaign effect, the campaigns):
+/// the scores per person (none for the analyses that only read) and a summary.
 pub fn compute(
     kind: RunKind,
-    rows: &[PurchaseRow],
+    history: &PurchaseHistory,
     campaigns: &[Campaign],
     params: &RunParams,
 ) -> Result<(Vec<(i64, Score)>, Value), Error> {
     let (k, horizon) = (params.k.unwrap_or(4), params.horizon_days);
-    let tx: Vec<Transaction> = rows
-        .iter()
-        .map(|r| {
-            Ok(Transaction {
-                invoice: r.invoice.clone(),
-                customer_id: r.customer_id.to_string(),
-                product: r.product.clone(),
-                timestamp: rapport_analytics::dates::parse_timestamp(&r.purchased_at)?,
-                amount: r.amount_minor as f64 / 100.0,
-            })
+    // The analytics crate's rows, built for this run only: the batch shares the compact history.
+    let tx: Vec<Transaction> = (0..history.len())
+        .map(|i| Transaction {
+            invoice: history.order_id[i].to_string(),
+            customer_id: history.customer_id[i].to_string(),
+            product: history.product_name(i).to_string(),
+            timestamp: history.paid_at[i],
+            amount: history.amount_minor[i] as f64 / 100.0,
         })
-        .collect::<Result<_, rapport_analytics::Error>>()?;
+        .collect();
     let id = |s: &str| s.parse::<i64>().unwrap_or_default();
     Ok(match kind {
         RunKind::Rfm => {
@@ -41,7 +39,7 @@ pub fn compute(
                 .iter()
                 .map(|c| (id(&c.customer_id), Score::Rfm { cell: c.cell(), tier: c.tier().name().to_string() }))
                 .collect();
-            (scores, json!({"purchases": rows.len(), "people": table.customers.len()}))
+            (scores, json!({"purchases": history.len(), "people": table.customers.len()}))
         }
         RunKind::Segmentation => {
             let table = rfm(&tx)?;
@@ -54,7 +52,7 @@ pub fn compute(
             let sizes: Vec<usize> = (0..k).map(|j| model.labels.iter().filter(|l| **l == j).count()).collect();
             (
                 scores,
-                json!({"purchases": rows.len(), "people": table.customers.len(), "k": k, "inertia": model.inertia, "sizes": sizes, "points": points}),
+                json!({"purchases": history.len(), "people": table.customers.len(), "k": k, "inertia": model.inertia, "sizes": sizes, "points": points}),
             )
         }
         RunKind::AssociationRules => {
@@ -76,7 +74,7 @@ pub fn compute(
                 .take(100)
                 .map(|r| json!({"antecedents": r.antecedents, "consequents": r.consequents, "support": r.support, "confidence": r.confidence, "lift": r.lift}))
                 .collect();
-            (vec![], json!({"purchases": rows.len(), "baskets": res.n_baskets, "itemsets": res.itemsets.len(), "rules": rules}))
+            (vec![], json!({"purchases": history.len(), "baskets": res.n_baskets, "itemsets": res.itemsets.len(), "rules": rules}))
         }
         RunKind::Churn => {
             use rapport_analytics::tree::{TreeParams, churn_tree};
@@ -84,7 +82,7 @@ pub fn compute(
             let data = rapport_analytics::propensity::features_before(&tx, horizon)?;
             let scores =
                 data.customer_ids.iter().zip(&data.raw).map(|(c, x)| (id(c), Score::Churn(model.tree.predict_proba(x)[1]))).collect();
-            let summary = json!({"purchases": rows.len(), "people": data.customer_ids.len(), "test_accuracy": model.test_accuracy,
+            let summary = json!({"purchases": history.len(), "people": data.customer_ids.len(), "test_accuracy": model.test_accuracy,
                 "confusion": model.confusion, "depth": model.tree.depth(), "rules": model.tree.rules()});
             (scores, summary)
         }
@@ -98,7 +96,7 @@ pub fn compute(
             let fc = fit.forecast(12, 0.95)?;
             let labels: Vec<String> = series.labels.iter().map(|d| rapport_analytics::dates::format_day(*d)).collect();
             let o = fit.order;
-            let mut summary = json!({"purchases": rows.len(), "model": format!("ARIMA({},{},{}) chosen by AIC", o.p, o.d, o.q), "aic": fit.aic, "months": labels,
+            let mut summary = json!({"purchases": history.len(), "model": format!("ARIMA({},{},{}) chosen by AIC", o.p, o.d, o.q), "aic": fit.aic, "months": labels,
                 "sales": series.values, "forecast": fc.mean, "lower95": fc.lower, "upper95": fc.upper});
             if series.values.len() >= 24
                 && let Ok(hw) = rapport_analytics::holt_winters::fit_holt_winters(&series.values, 12)
@@ -108,13 +106,13 @@ pub fn compute(
             }
             (vec![], summary)
         }
-        RunKind::CampaignEffect => (vec![], campaign_effect(rows, campaigns)?),
+        RunKind::CampaignEffect => (vec![], campaign_effect(history, campaigns)?),
         RunKind::Propensity => {
             let p = rapport_analytics::propensity::propensity(&tx, horizon, 1.0)?;
             let scores = p.customer_ids.iter().zip(&p.p_purchase).map(|(c, v)| (id(c), Score::Propensity(*v))).collect();
             (
                 scores,
-                json!({"purchases": rows.len(), "people": p.customer_ids.len(), "horizon_days": p.horizon_days, "test_auc": p.test_auc, "test_accuracy": p.test_accuracy}),
+                json!({"purchases": history.len(), "people": p.customer_ids.len(), "horizon_days": p.horizon_days, "test_auc": p.test_auc, "test_accuracy": p.test_accuracy}),
             )
         }
     })
@@ -144,12 +142,14 @@ pub fn recommend(rules: &Value, bought: &[String]) -> Vec<(String, f64, f64)> {
 /// The effect of marketing on sales: monthly sales regressed (OLS) on that month's campaign
 /// spend (in thousands) and its leading channel (the channel with the most spend, as dummies
 /// against the first in alphabetical order; `none` for months without campaigns).
-pub fn campaign_effect(rows: &[PurchaseRow], campaigns: &[Campaign]) -> Result<Value, Error> {
+pub fn campaign_effect(history: &PurchaseHistory, campaigns: &[Campaign]) -> Result<Value, Error> {
     use std::collections::BTreeMap;
-    let mut sales: BTreeMap<String, f64> = BTreeMap::new();
-    for r in rows {
-        *sales.entry(r.purchased_at.get(..7).unwrap_or("").to_string()).or_default() += r.amount_minor as f64 / 100.0;
+    let mut by_month: BTreeMap<(i64, u32), f64> = BTreeMap::new();
+    for (at, amount) in history.paid_at.iter().zip(&history.amount_minor) {
+        let (y, m, _) = rapport_analytics::dates::civil_from_days(rapport_analytics::dates::day_of(*at));
+        *by_month.entry((y, m)).or_default() += *amount as f64 / 100.0;
     }
+    let sales: BTreeMap<String, f64> = by_month.into_iter().map(|((y, m), v)| (format!("{y:04}-{m:02}"), v)).collect();
     let mut spend: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
     for c in campaigns {
         for (month, amount) in c.spend_by_month() {
@@ -180,6 +180,6 @@ pub fn campaign_effect(rows: &[PurchaseRow], campaigns: &[Campaign]) -> Result<V
         .enumerate()
         .map(|(i, n)| json!({"name": n, "coef": fit.coef[i], "std_err": fit.std_err[i], "t": fit.t[i], "p": fit.p[i]}))
         .collect();
-    Ok(json!({"purchases": rows.len(), "months": y.len(), "coefficients": coefficients, "r_squared": fit.r_squared,
+    Ok(json!({"purchases": history.len(), "months": y.len(), "coefficients": coefficients, "r_squared": fit.r_squared,
         "adj_r_squared": fit.adj_r_squared, "f_p_value": fit.f_p_value}))
 }

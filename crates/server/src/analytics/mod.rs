@@ -2,6 +2,8 @@
 //! start an analysis (HTTP or CLI → here → store). A run is recorded (kind, parameters,
 //! status, progress, summary), its purchases are loaded through the store, the computation
 //! runs on a blocking thread ([`compute`]), and its scores are written back through the store.
+//! The runs of one batch ([`run_batch`]: `rapport analyze all`, the demo) read the purchase
+//! history once and share it; each still records its own run and result.
 //!
 //! Runs that write scores onto people ([`RunKind::writes_scores`]) are started only by roles
 //! holding the `analytics: run` grant and compute over every record as the system, so a sales
@@ -13,9 +15,10 @@
 //! a computation that fails ([`Error`]) is recorded on its run, not returned.
 
 use rapport_domain::analytics::{AnalyticsRun, RunKind, RunParams};
-use rapport_domain::permissions::Actor;
-use rapport_store::Store;
+use rapport_domain::permissions::{Actor, Visibility};
+use rapport_store::{PurchaseHistory, Store};
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 mod compute;
 pub use compute::{campaign_effect, compute, recommend};
@@ -44,40 +47,92 @@ pub async fn start(store: &Store, actor: &Actor, kind: RunKind, params: RunParam
     let run = store.start_run(actor, kind, &params).await?;
     let (store, actor, id) = (store.clone(), actor.clone(), run.id);
     tokio::spawn(async move {
-        if let Err(e) = finish(&store, &actor, id, kind, &params).await {
+        if let Err(e) = finish(&store, &actor, id, kind, &params, &mut Histories::default()).await {
             tracing::error!(run = id, error = %e, "could not record the end of an analytics run");
         }
     });
     Ok(run)
 }
 
-/// Runs an analysis to the end before returning (the CLI and the demo use this).
+/// Runs an analysis to the end before returning.
 #[tracing::instrument(skip_all, fields(kind = %kind))]
 pub async fn run_now(store: &Store, actor: &Actor, kind: RunKind, params: &RunParams) -> rapport_store::Result<AnalyticsRun> {
-    let run = store.start_run(actor, kind, params).await?;
-    finish(store, actor, run.id, kind, params).await?;
-    store.get_run(actor, run.id).await
+    Ok(run_batch(store, actor, &[kind], params).await?.remove(0))
+}
+
+/// Runs analyses one after another, each to the end, reading the purchase history once for all
+/// of them (once per distinct reader: a score run reads everything, a read-only run what its
+/// starter may see, which is the same history when they may see everything). Each run is
+/// recorded and finishes on its own, as if started alone; the first that cannot be recorded
+/// (refused, invalid parameters) stops the batch. The CLI and the demo use this.
+pub async fn run_batch(store: &Store, actor: &Actor, kinds: &[RunKind], params: &RunParams) -> rapport_store::Result<Vec<AnalyticsRun>> {
+    let mut shared = Histories::default();
+    let mut runs = Vec::with_capacity(kinds.len());
+    for &kind in kinds {
+        let started = std::time::Instant::now();
+        let run = store.start_run(actor, kind, params).await?;
+        finish(store, actor, run.id, kind, params, &mut shared).await?;
+        tracing::info!(%kind, secs = started.elapsed().as_secs_f64(), "analytics run done");
+        runs.push(store.get_run(actor, run.id).await?);
+    }
+    Ok(runs)
+}
+
+/// The purchase histories a batch has read, by reader.
+#[derive(Default)]
+struct Histories {
+    /// Read by someone who sees every record (the system, or a role seeing all).
+    everything: Option<Arc<PurchaseHistory>>,
+    /// Read by a starter who sees only some records.
+    visible: Option<Arc<PurchaseHistory>>,
+}
+
+impl Histories {
+    async fn get(&mut self, store: &Store, reader: &Actor) -> Result<Arc<PurchaseHistory>, Error> {
+        let all = reader.user_id.is_none() || reader.visibility() == Visibility::All;
+        let slot = if all { &mut self.everything } else { &mut self.visible };
+        if let Some(h) = slot {
+            return Ok(h.clone());
+        }
+        let h = Arc::new(store.purchase_history(reader).await?);
+        *slot = Some(h.clone());
+        Ok(h)
+    }
 }
 
 /// Computes a recorded run and records how it ended.
-async fn finish(store: &Store, actor: &Actor, id: i64, kind: RunKind, params: &RunParams) -> rapport_store::Result<()> {
-    let outcome = execute(store, actor, id, kind, params).await.map_err(|e| e.to_string());
+async fn finish(
+    store: &Store,
+    actor: &Actor,
+    id: i64,
+    kind: RunKind,
+    params: &RunParams,
+    shared: &mut Histories,
+) -> rapport_store::Result<()> {
+    let outcome = execute(store, actor, id, kind, params, shared).await.map_err(|e| e.to_string());
     store.finish_run(id, outcome).await
 }
 
-/// Loads the purchases, computes off the async threads, writes the scores back. A score run
-/// reads every record as the system, whoever started it (the store checked their
-/// `analytics: run` grant when the run was recorded, and checks it again before writing):
-/// scores written onto everyone must not depend on who pressed the button. A run that only
-/// reads covers the purchases its starter may see.
-async fn execute(store: &Store, actor: &Actor, run: i64, kind: RunKind, params: &RunParams) -> Result<Value, Error> {
+/// Loads the purchases (unless the batch has them), computes off the async threads, writes the
+/// scores back. A score run reads every record as the system, whoever started it (the store
+/// checked their `analytics: run` grant when the run was recorded, and checks it again before
+/// writing): scores written onto everyone must not depend on who pressed the button. A run that
+/// only reads covers the purchases its starter may see.
+async fn execute(
+    store: &Store,
+    actor: &Actor,
+    run: i64,
+    kind: RunKind,
+    params: &RunParams,
+    shared: &mut Histories,
+) -> Result<Value, Error> {
     let reader = if kind.writes_scores() { Actor { request_id: actor.request_id.clone(), ..Actor::system() } } else { actor.clone() };
     store.run_progress(run, "loading purchases").await?;
-    let rows = store.analytics_input(&reader).await?;
+    let history = shared.get(store, &reader).await?;
     let campaigns = if kind == RunKind::CampaignEffect { store.list_campaigns(&reader).await? } else { vec![] };
-    store.run_progress(run, &format!("computing over {} purchase lines", rows.len())).await?;
+    store.run_progress(run, &format!("computing over {} purchase lines", history.len())).await?;
     let params = params.clone();
-    let (scores, summary) = tokio::task::spawn_blocking(move || compute(kind, &rows, &campaigns, &params)).await??;
+    let (scores, summary) = tokio::task::spawn_blocking(move || compute(kind, &history, &campaigns, &params)).await??;
     let written = if kind.writes_scores() {
         store.run_progress(run, &format!("writing {} scores", scores.len())).await?;
         store.write_scores(actor, run, &scores).await?

@@ -339,3 +339,60 @@ async fn campaigns_and_their_measured_effect_on_sales() {
         assert_eq!(app.delete(&format!("/api/v1/campaigns/{}", first["id"])).await.status, StatusCode::NO_CONTENT);
     });
 }
+
+#[tokio::test]
+async fn a_batch_reads_the_purchase_history_once_and_computes_what_runs_started_alone_do() {
+    use rapport_domain::analytics::{RunKind, RunParams};
+    each_backend!(|app| {
+        let data = people_with_purchases(&app, |_| None).await;
+        for m in 0..6 {
+            let c = json!({"name": format!("C{m}"), "channel": if m % 2 == 0 { "email" } else { "search" }, "budget_minor": 100_000 * (m + 1),
+                           "currency": "usd", "starts_on": format!("2025-{:02}-01", m + 1), "ends_on": format!("2025-{:02}-28", m + 1)});
+            assert_eq!(app.post("/api/v1/campaigns", c).await.status, StatusCode::CREATED);
+        }
+        let lines: usize = data.iter().map(|(_, l)| l.len()).sum();
+        // Started alone, each run reads the history itself.
+        let before = app.store.history_reads();
+        let mut alone = vec![];
+        for kind in RunKind::ALL {
+            alone.push(run(&app, &app.token, kind.as_str(), None).await);
+        }
+        assert_eq!(app.store.history_reads() - before, RunKind::ALL.len() as u64, "every run started alone reads");
+        // One batch of the same runs reads once, and each run records what it did alone.
+        let before = app.store.history_reads();
+        let batch = rapport_server::analytics::run_batch(&app.store, &Actor::system(), &RunKind::ALL, &RunParams::default()).await.unwrap();
+        assert_eq!(app.store.history_reads() - before, 1, "the batch shares one read");
+        assert_eq!(batch.len(), RunKind::ALL.len());
+        let ids: std::collections::HashSet<i64> = batch.iter().map(|r| r.id).collect();
+        assert_eq!(ids.len(), batch.len(), "each run of the batch is recorded on its own");
+        for (b, a) in batch.iter().zip(&alone) {
+            assert_eq!(b.kind, a["kind"].as_str().unwrap());
+            assert_eq!(b.status, "done", "{b:?}");
+            let result = b.result.clone().unwrap();
+            assert_eq!(result["purchases"], lines, "{}", b.kind);
+            assert_eq!(result, a["result"], "{} computes the same in a batch", b.kind);
+        }
+    });
+}
+
+#[tokio::test]
+async fn a_batch_reads_once_per_reader_when_its_starter_sees_only_some_records() {
+    use rapport_domain::analytics::{RunKind, RunParams};
+    each_backend!(|app| {
+        let manager = app.user_token("lead@example.com", Role::Manager).await;
+        let (manager_id, admin_id) = (user_id(&app, &manager).await, user_id(&app, &app.token).await);
+        let data = people_with_purchases(&app, |i| Some(if i < 10 { manager_id } else { admin_id })).await;
+        let (all_lines, own_lines): (usize, usize) =
+            (data.iter().map(|(_, l)| l.len()).sum(), data[..10].iter().map(|(_, l)| l.len()).sum());
+        let actor =
+            Actor { user_id: Some(manager_id), role: "manager".into(), perms: Role::Manager.permissions().into(), request_id: None };
+        let kinds = [RunKind::Rfm, RunKind::AssociationRules, RunKind::Segmentation];
+        let before = app.store.history_reads();
+        let runs = rapport_server::analytics::run_batch(&app.store, &actor, &kinds, &RunParams::default()).await.unwrap();
+        assert_eq!(app.store.history_reads() - before, 2, "everything for the score runs, the manager's records for the other");
+        let result = |i: usize| runs[i].result.clone().unwrap_or_else(|| panic!("{:?}", runs[i]));
+        assert_eq!((result(0)["purchases"].as_u64(), result(0)["people_scored"].as_u64()), (Some(all_lines as u64), Some(30)));
+        assert_eq!(result(1)["purchases"], own_lines, "a read-only run covers what its starter may see");
+        assert_eq!(result(2)["purchases"], all_lines, "the second score run reuses the first one's read");
+    });
+}

@@ -14,20 +14,8 @@ use crate::row::Row;
 use crate::sql::{Sql, sql};
 use crate::{Error, Result, Store};
 
-/// A purchase line as analytics read it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PurchaseRow {
-    /// The person.
-    pub customer_id: i64,
-    /// The order (one basket), as text.
-    pub invoice: String,
-    /// Product name (as on the line).
-    pub product: String,
-    /// When the order was paid (RFC 3339).
-    pub purchased_at: String,
-    /// The line's net amount in minor units.
-    pub amount_minor: i64,
-}
+mod history;
+pub use history::PurchaseHistory;
 
 /// A score to write onto a person.
 #[derive(Debug, Clone, PartialEq)]
@@ -77,28 +65,6 @@ impl Store {
             })
         })
         .await
-    }
-
-    /// Every paid order line of the live people (and orders) the actor may see: what analytics
-    /// run on. A line is one purchase of its product, its order one basket.
-    pub async fn analytics_input(&self, actor: &Actor) -> Result<Vec<PurchaseRow>> {
-        require(actor, Object::Customer, Action::Read)?;
-        let mut q = Sql::new(&format!("SELECT o.customer_id, o.id AS order_id, l.name, o.paid_at, l.net_minor {PAID_LINES}"));
-        visible(&mut q, actor, "c");
-        visible(&mut q, actor, "o");
-        q.push(" ORDER BY l.id");
-        let rows = q.fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|r| {
-                Ok(PurchaseRow {
-                    customer_id: r.try_get("customer_id")?,
-                    invoice: r.try_get::<i64, _>("order_id")?.to_string(),
-                    product: r.try_get("name")?,
-                    purchased_at: r.try_get::<Option<String>, _>("paid_at")?.unwrap_or_default(),
-                    amount_minor: r.try_get("net_minor")?,
-                })
-            })
-            .collect()
     }
 
     /// Writes a run's scores onto people and audits it, in one transaction. Scores are written
