@@ -8,6 +8,7 @@
 
 pub mod calendar;
 pub mod message;
+pub mod public;
 pub mod sla;
 pub mod ticket;
 pub mod workflow;

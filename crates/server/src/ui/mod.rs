@@ -42,6 +42,7 @@ pub fn router(state: &AppState) -> axum::Router<AppState> {
         .route("/", get(|| async { Redirect::to("/dashboard") }))
         .route("/login", get(session::login_page).post(session::login_submit))
         .merge(sales::public_router())
+        .merge(service::public_router())
         .route("/static/app.css", get(|| async { asset("text/css", include_str!("../../static/app.css")) }))
         .route("/static/app.js", get(|| async { asset("text/javascript", include_str!("../../static/app.js")) }))
         .merge(signed_in)

@@ -29,6 +29,7 @@ mod privacy;
 mod reports;
 mod security;
 mod sign_in;
+mod support_ui;
 mod sync;
 mod targets;
 mod tickets;

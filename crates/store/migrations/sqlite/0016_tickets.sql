@@ -19,6 +19,8 @@ CREATE TABLE tickets (
     status_changed_at TEXT,
     resolved_at TEXT,
     closed_at TEXT,
+    -- SHA-256 of the secret in the customer's link to the ticket (tickets opened by the public form).
+    access_hash TEXT,
     search_text TEXT NOT NULL DEFAULT '',
     private_text TEXT,
     created_at TEXT NOT NULL,

@@ -100,6 +100,22 @@ impl Store {
     /// upsert: the first [`THROTTLE_MAX`] of each [`THROTTLE_MINUTES`]-minute window pass; past
     /// them this returns when the window ends (RFC 3339), and the first refusal is audited.
     pub async fn throttle_web_lead(&self, client: &str, request_id: Option<String>) -> Result<Option<String>> {
+        self.throttle_public_form(client, ("web_lead_throttled", "customer"), request_id).await
+    }
+
+    /// The same throttle for the public ticket form, counted apart from the lead form's.
+    pub async fn throttle_ticket_form(&self, client: &str, request_id: Option<String>) -> Result<Option<String>> {
+        self.throttle_public_form(&format!("ticket:{client}"), ("ticket_form_throttled", "ticket"), request_id).await
+    }
+
+    /// Counts a submission under `key`; `(action, object)` name the audit row of the first
+    /// refusal.
+    async fn throttle_public_form(
+        &self,
+        client: &str,
+        (action, object): (&str, &str),
+        request_id: Option<String>,
+    ) -> Result<Option<String>> {
         let now = now_rfc3339();
         let window_end = time_in(chrono::Duration::minutes(-THROTTLE_MINUTES));
         let mut tx = self.write_tx().await?;
@@ -123,7 +139,7 @@ impl Store {
         let refused = hits > THROTTLE_MAX;
         if hits == THROTTLE_MAX + 1 {
             let actor = Actor { request_id, ..Actor::system() };
-            self.audit(&mut tx, &actor, "web_lead_throttled", "customer", None, json!({"client": client, "window_start": start})).await?;
+            self.audit(&mut tx, &actor, action, object, None, json!({"client": client, "window_start": start})).await?;
         }
         tx.commit().await?;
         Ok(refused.then(|| {

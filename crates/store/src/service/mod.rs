@@ -1,3 +1,4 @@
 //! Customer service (issue 11): tickets and their status history.
 
+mod public;
 pub(crate) mod tickets;

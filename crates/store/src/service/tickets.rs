@@ -77,7 +77,7 @@ fn status_change(r: &dyn Row) -> Result<StatusChange> {
     })
 }
 
-fn message(r: &dyn Row) -> Result<TicketMessage> {
+pub(super) fn message(r: &dyn Row) -> Result<TicketMessage> {
     let author = match r.get::<String>("author")?.as_str() {
         "customer" => workflow::Actor::Customer,
         "system" => workflow::Actor::System,
@@ -95,7 +95,7 @@ fn message(r: &dyn Row) -> Result<TicketMessage> {
     })
 }
 
-const MESSAGE_COLS: &str = "id, ticket_id, author, author_id, author_name, internal, body, at";
+pub(super) const MESSAGE_COLS: &str = "id, ticket_id, author, author_id, author_name, internal, body, at";
 
 impl Store {
     /// One live ticket.

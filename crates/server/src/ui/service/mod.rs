@@ -1,5 +1,7 @@
-//! Service pages: the ticket queue, form and page with the workflow's buttons.
+//! Service pages: the ticket queue, form and page with the workflow's buttons, and the public
+//! help desk pages.
 
+mod support;
 mod tickets;
 
 use crate::AppState;
@@ -7,4 +9,9 @@ use crate::AppState;
 /// Pages for signed-in users (behind the CSRF check).
 pub(super) fn router() -> axum::Router<AppState> {
     tickets::router()
+}
+
+/// Pages anyone may open: the public ticket form and the customers' ticket links.
+pub(super) fn public_router() -> axum::Router<AppState> {
+    support::public_router()
 }
