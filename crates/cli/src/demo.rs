@@ -233,6 +233,12 @@ const NEEDS: &[&str] = &[
     "Needs data to stay in the EU.",
 ];
 
+/// People written per transaction, with their orders. Every commit writes each index page the
+/// transaction touched, and the orders' date, amount and name indexes take rows all over their
+/// range: fewer, larger transactions write each page fewer times (BENCHMARKS.md, "Building the
+/// demo company"). Memory holds one such batch.
+const PEOPLE_PER_WRITE: usize = 5_000;
+
 /// Logs the time since `clock` as stage `stage`'s, and restarts it.
 fn lap(clock: &mut Instant, stage: &str) {
     tracing::info!(stage, secs = clock.elapsed().as_secs_f64(), "demo stage done");
@@ -376,7 +382,7 @@ pub async fn build(store: &Store, people: usize, companies: usize, seed: u64) ->
     let mut prospects = Vec::with_capacity(people);
     let mut order_lines = 0;
     let mut ordering = Duration::ZERO;
-    for chunk in (0..people).collect::<Vec<_>>().chunks(1000) {
+    for chunk in (0..people).collect::<Vec<_>>().chunks(PEOPLE_PER_WRITE) {
         let mut batch = Vec::with_capacity(chunk.len());
         for &i in chunk {
             let (first, last) = (rng.pick(FIRST), rng.pick(LAST));
