@@ -35,11 +35,11 @@ fn person(i: usize, company: i64, owner: i64) -> CustomerInput {
         email: Some(Some(format!("zoe.{i}@bulk.example"))),
         phone: Some(Some(format!("+1 415 555 {:04}", i))),
         address: Some(Address { street: Some(format!("{i} Hidden Lane")), city: Some("Austin".into()), ..Default::default() }),
-        company_id: Some((i % 3 != 0).then_some(company)),
-        lifecycle_stage: Some(if i % 2 == 0 { LifecycleStage::Lead } else { LifecycleStage::Customer }),
+        company_id: Some((!i.is_multiple_of(3)).then_some(company)),
+        lifecycle_stage: Some(if i.is_multiple_of(2) { LifecycleStage::Lead } else { LifecycleStage::Customer }),
         owner_id: Some(Some(owner)),
-        tags: Some(if i % 4 == 0 { vec!["vip".into(), "newsletter".into()] } else { vec![] }),
-        needs: Some((i % 5 == 0).then(|| "Wants a quote".into())),
+        tags: Some(if i.is_multiple_of(4) { vec!["vip".into(), "newsletter".into()] } else { vec![] }),
+        needs: Some(i.is_multiple_of(5).then(|| "Wants a quote".into())),
         ..Default::default()
     }
 }
@@ -80,7 +80,7 @@ async fn write(app: &TestApp, bulk: bool) -> Written {
                 .collect();
             let input = OrderInput {
                 customer_id: Some(*c),
-                company_id: Some((i % 3 != 0).then_some(company)),
+                company_id: Some((!i.is_multiple_of(3)).then_some(company)),
                 status: Some(OrderStatus::Paid),
                 order_date: Some(format!("2026-03-{:02}", 1 + i % 28)),
                 lines: Some(lines),
@@ -171,8 +171,8 @@ async fn write(app: &TestApp, bulk: bool) -> Written {
     // Lead statuses: a batch of changes in one transaction, or one update each.
     let leads: Vec<i64> = people.iter().step_by(2).copied().collect();
     let input = |n: usize| CustomerInput {
-        lead_status: Some(if n % 2 == 0 { LeadStatus::Working } else { LeadStatus::Disqualified }),
-        disqualified_reason: Some((n % 2 == 1).then(|| "No budget".into())),
+        lead_status: Some(if n.is_multiple_of(2) { LeadStatus::Working } else { LeadStatus::Disqualified }),
+        disqualified_reason: Some((!n.is_multiple_of(2)).then(|| "No budget".into())),
         ..Default::default()
     };
     if bulk {
@@ -217,7 +217,7 @@ async fn bulk_writes_store_what_one_by_one_writes_store() {
             let (x, y) = (shown(&bulk, &format!("/api/v1/customers/{id}")).await, shown(&single, &format!("/api/v1/customers/{id}")).await);
             assert_eq!(x, y, "{backend:?}: person {i}");
             assert_eq!(x["email"], format!("zoe.{i}@bulk.example"), "sealed values open again");
-            assert_eq!(x["company_name"].as_str(), (i % 3 != 0).then_some("Bulk Corp"), "{x}");
+            assert_eq!(x["company_name"].as_str(), (!i.is_multiple_of(3)).then_some("Bulk Corp"), "{x}");
         }
         for (path, ids) in [("orders", &b.orders), ("opportunities", &b.deals), ("activities", &b.activities)] {
             for id in ids.iter().step_by(7) {
