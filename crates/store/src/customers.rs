@@ -102,6 +102,16 @@ impl Store {
         self.update_record(actor, id, if_match, change).await
     }
 
+    /// Changes many people in one transaction, each as [`Store::update_customer`] changes one
+    /// (its own checks and audit row); one refusal undoes them all. How many changed.
+    pub async fn update_customers_batch<F, E>(&self, actor: &Actor, changes: impl IntoIterator<Item = (i64, F)>) -> Result<usize>
+    where
+        F: FnOnce(&CustomerData) -> Result<CustomerData, E>,
+        E: Into<crate::Error>,
+    {
+        self.update_records::<Customer, F, E>(actor, changes).await
+    }
+
     /// Soft-deletes a person: it disappears from lists and reads but stays as a tombstone that
     /// sync listings report.
     pub async fn delete_customer(&self, actor: &Actor, id: i64, if_match: Option<i64>) -> Result<()> {

@@ -19,6 +19,7 @@ use std::str::FromStr;
 
 mod audit;
 mod backup;
+mod bulk;
 mod campaigns;
 mod companies;
 pub mod crypto;

@@ -94,9 +94,13 @@ impl LocalReads {
 /// `sql` prepared with its arguments bound.
 fn prepare<'c>(conn: &'c Connection, sql: &Sql) -> Result<rusqlite::CachedStatement<'c>> {
     let mut stmt = conn.prepare_cached(&sql.text)?;
-    // `$n` is a named parameter to SQLite: bind by name, so that one used twice is bound once.
+    // `$n` is a named parameter to SQLite: bind by name, so that one used twice is bound once;
+    // anonymous `?` ones bind in order.
     for (i, arg) in sql.args().iter().enumerate() {
-        let Some(at) = stmt.parameter_index(&format!("${}", i + 1))? else { continue };
+        let at = if sql.positional { i + 1 } else { stmt.parameter_index(&format!("${}", i + 1))?.unwrap_or(0) };
+        if at == 0 {
+            continue;
+        }
         match arg {
             Arg::Text(s) => stmt.raw_bind_parameter(at, s)?,
             Arg::Int(n) => stmt.raw_bind_parameter(at, n)?,

@@ -49,16 +49,26 @@ impl From<f64> for Arg {
     }
 }
 
-/// SQL text with its arguments; `arg` appends the next `$n` placeholder.
+/// SQL text with its arguments; `arg` appends the next `$n` placeholder (or `?`, see
+/// [`Sql::positional`]).
 #[derive(Debug, Default)]
 pub(crate) struct Sql {
     pub text: String,
     args: Vec<Arg>,
+    /// Placeholders are anonymous `?`, bound in order (SQLite only).
+    pub positional: bool,
 }
 
 impl Sql {
     pub fn new(text: &str) -> Sql {
-        Sql { text: text.to_string(), args: vec![] }
+        Sql { text: text.to_string(), args: vec![], positional: false }
+    }
+
+    /// A statement whose placeholders are anonymous `?` on SQLite (bound by position, in
+    /// constant time each) and `$n` on PostgreSQL, which has no `?`: for the statements of
+    /// thousands of arguments that bulk loads write (see [`MAX_ARGS`]).
+    pub fn for_bulk(backend: crate::Backend, text: &str) -> Sql {
+        Sql { positional: backend == crate::Backend::Sqlite, ..Sql::new(text) }
     }
 
     pub fn push(&mut self, s: &str) -> &mut Sql {
@@ -68,7 +78,11 @@ impl Sql {
 
     pub fn arg(&mut self, a: impl Into<Arg>) -> &mut Sql {
         self.args.push(a.into());
-        let _ = write!(self.text, "${}", self.args.len());
+        if self.positional {
+            self.text.push('?');
+        } else {
+            let _ = write!(self.text, "${}", self.args.len());
+        }
         self
     }
 
@@ -105,14 +119,21 @@ impl Sql {
     }
 }
 
-/// The most arguments a bulk statement takes. SQLite looks up a numbered (`$n`) parameter's
-/// name by walking all of the statement's parameters, so binding costs the square of their
-/// count: a 4,000-argument insert binds a hundred times slower per row than a 250-argument one.
+/// The most arguments a statement with numbered placeholders takes. SQLite looks up a numbered
+/// (`$n`) parameter's name by walking all of the statement's parameters, so binding costs the
+/// square of their count: a 4,000-argument insert binds a hundred times slower per row than a
+/// 250-argument one. Anonymous `?` placeholders have no name to look up ([`Sql::for_bulk`]), so
+/// bulk statements take [`BULK_ARGS`].
 pub(crate) const MAX_ARGS: usize = 250;
 
-/// How many rows of `cols` values each one multi-row statement takes (see [`MAX_ARGS`]).
-pub(crate) fn rows_per_statement(cols: usize) -> usize {
-    (MAX_ARGS / cols.max(1)).max(1)
+/// The most arguments a bulk statement ([`Sql::for_bulk`]) takes: well under the limits of
+/// both engines (SQLite 32,766, PostgreSQL 65,535), and enough that a statement's fixed costs
+/// (the round trip to the driver, the parse of a statement not cached yet) vanish per row.
+pub(crate) const BULK_ARGS: usize = 4_000;
+
+/// How many rows of `cols` values one bulk statement takes (see [`BULK_ARGS`]).
+pub(crate) fn bulk_rows_per_statement(cols: usize) -> usize {
+    (BULK_ARGS / cols.max(1)).max(1)
 }
 
 /// `SELECT … WHERE` helper: builds `sql` from a template with one placeholder per argument.

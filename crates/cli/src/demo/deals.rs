@@ -144,7 +144,7 @@ pub(super) async fn build(
     let span = (today() - Utc.with_ymd_and_hms(2025, 1, 1, 8, 0, 0).single().expect("a valid date")).num_seconds() as u64;
     let pb = bar(people.len(), "deals");
     let mut counts = [0usize; 3];
-    for chunk in people.chunks(1000) {
+    for chunk in people.chunks(super::PEOPLE_PER_WRITE) {
         let mut batch = Vec::with_capacity(chunk.len());
         for &(person, company, owner, stage) in chunk {
             let renewal = stage == LifecycleStage::Customer && rng.chance(40);

@@ -77,7 +77,7 @@ pub(super) type Buyer = (i64, Option<i64>, Option<i64>, LifecycleStage);
 pub(super) fn orders_of(rng: &mut Rng, catalogue: &Catalogue, buyer: Buyer) -> anyhow::Result<Vec<OrderData>> {
     let (id, company_id, owner_id, stage) = buyer;
     let (count, last_month) = match stage {
-        LifecycleStage::Customer => (1 + rng.below(18), 23),
+        LifecycleStage::Customer => (1 + rng.below(20), 23),
         LifecycleStage::Churned => (1 + rng.below(8), 10),
         LifecycleStage::Prospect if rng.chance(30) => (1, 23),
         _ => (0, 0),

@@ -7,6 +7,7 @@ mod activities;
 mod activities_ui;
 mod analytics;
 mod auth;
+mod bulk;
 mod companies;
 mod contact_values;
 mod convert;

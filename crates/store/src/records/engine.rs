@@ -24,8 +24,8 @@ use sqlx::{Any, Row as _, Transaction};
 use super::columns::{ALIAS, Stored, mask_json, ref_joins, select_cols, spec_named};
 use super::{check_assignment, check_owner, check_version, replace_tags, save_record, soft_delete, visible};
 use crate::row::Row;
-use crate::sql::{MAX_ARGS, Sql, rows_per_statement};
-use crate::{Error, Result, Store, WriteTx, audit, unique_violation};
+use crate::sql::{Arg, MAX_ARGS, Sql};
+use crate::{Error, Result, Store, WriteTx, audit, bulk, unique_violation};
 
 /// Every record type the machinery keeps (references are resolved through this list).
 pub(crate) static SPECS: &[&RecordSpec] = &[
@@ -288,6 +288,9 @@ impl Store {
                 check_owner(tx, Some(id))
                     .await
                     .map_err(|_| Error::Invalid(ValidationErrors::single(f.name, format!("there is no active user with id {id}"))))?;
+                if changed {
+                    checked.titles.insert((f.name, id), None);
+                }
                 continue;
             };
             let as_whom = if changed { actor.clone() } else { Actor::system() };
@@ -388,18 +391,18 @@ impl Store {
         let unique = unique_indexes(spec);
         let unique: Vec<(&str, &str, &str, &str)> =
             unique.iter().map(|(a, b, c, d)| (a.as_str(), b.as_str(), c.as_str(), d.as_str())).collect();
+        let backend = tx.backend;
         let mut ids = Vec::with_capacity(rows.len());
         // Rows share a statement only when they store the same columns.
         for same in rows.chunk_by(|a, b| a.0 == b.0) {
-            for part in same.chunks(rows_per_statement(same[0].1.cols.len() + 4)) {
-                let mut q =
-                    Sql::new(&format!("INSERT INTO {} ({}, created_at, updated_at, change_seq, version) VALUES ", spec.plural, part[0].0));
-                for (n, (_, stored)) in part.iter().enumerate() {
-                    q.push(if n == 0 { "(" } else { ", (" });
-                    stored.bind(&mut q);
-                    q.push(", ").arg(now.clone()).push(", ").arg(now.clone()).push(", ").arg(seq).push(", 1)");
-                }
-                q.push(" RETURNING id");
+            let head = format!("INSERT INTO {} ({}, created_at, updated_at, change_seq, version) VALUES ", spec.plural, same[0].0);
+            let width = same[0].1.cols.len() + 4;
+            let values = |(_, stored): &(String, Stored)| {
+                let mut v: Vec<Arg> = stored.cols.iter().map(|(_, a)| a.clone()).collect();
+                v.extend([Arg::from(now.clone()), Arg::from(now.clone()), Arg::from(seq), Arg::from(1)]);
+                v
+            };
+            for q in bulk::inserts(backend, &head, " RETURNING id", width, same, values) {
                 let found = q.fetch_all(&mut ***tx).await.map_err(|e| unique_violation(e, &unique))?;
                 // Both engines number a statement's rows in VALUES order, whatever order
                 // RETURNING reports them in.
@@ -408,10 +411,17 @@ impl Store {
                 ids.extend(got);
             }
         }
+        // New records have no tag rows yet: their tags go in multi-row inserts too.
+        let mut tags: Vec<(&str, i64)> = vec![];
         for (id, (_, stored)) in ids.iter().zip(&rows) {
-            if let Some(tags) = &stored.tags {
-                replace_tags(tx, &format!("{}_tags", spec.name), &format!("{}_id", spec.name), *id, tags).await?;
-            }
+            let mut mine: Vec<&str> = stored.tags.iter().flatten().map(String::as_str).collect();
+            mine.sort_unstable();
+            mine.dedup();
+            tags.extend(mine.into_iter().map(|t| (t, *id)));
+        }
+        let head = format!("INSERT INTO {}_tags (tag, {}_id) VALUES ", spec.name, spec.name);
+        for q in bulk::inserts(backend, &head, "", 2, &tags, |(t, id)| [Arg::from(*t), Arg::from(*id)]) {
+            q.execute(&mut ***tx).await?;
         }
         Ok(ids)
     }
@@ -485,6 +495,26 @@ impl Store {
         let seen = self.as_seen::<T>(&mut tx, actor, id).await?;
         tx.commit().await?;
         Ok(seen)
+    }
+
+    /// Changes many records in one transaction, each as [`Store::update_record`] changes one
+    /// (its own checks, hooks and audit row): all of them or, on the first refusal, none. For
+    /// bulk edits, where a transaction per record would cost a commit each. How many changed.
+    pub(crate) async fn update_records<T, F, E>(&self, actor: &Actor, changes: impl IntoIterator<Item = (i64, F)>) -> Result<usize>
+    where
+        T: Table,
+        F: FnOnce(&T::Data) -> Result<T::Data, E>,
+        E: Into<Error>,
+    {
+        require(actor, T::SPEC.object, Action::Update)?;
+        let mut tx = self.write_tx().await?;
+        let mut n = 0;
+        for (id, change) in changes {
+            self.update_in::<T, F, E>(&mut tx, actor, id, None, change).await?;
+            n += 1;
+        }
+        tx.commit().await?;
+        Ok(n)
     }
 
     /// [`Store::update_record`] inside the caller's transaction (with its audit row), for

@@ -15,11 +15,11 @@ use rapport_domain::sales::pipeline::StageOutcome;
 use rapport_domain::{ValidationErrors, record::RecordSpec};
 
 use crate::records::columns::ALIAS;
-use crate::records::engine::Table;
+use crate::records::engine::{Checked, Table};
 use crate::records::{check_campaign, visible};
 use crate::row::Row;
-use crate::sql::{MAX_ARGS, Sql, rows_per_statement, sql};
-use crate::{Error, Result, Store, WriteTx};
+use crate::sql::{Arg, MAX_ARGS, Sql, sql};
+use crate::{Error, Result, Store, WriteTx, bulk};
 
 impl Table for Opportunity {
     const SPEC: &'static RecordSpec = &rapport_domain::sales::opportunity::SPEC;
@@ -198,8 +198,6 @@ impl Store {
     pub async fn import_opportunities(&self, actor: &Actor, batch: &[(OpportunityData, Vec<StageChange>)]) -> Result<Vec<i64>> {
         require(actor, Object::Opportunity, Action::Create)?;
         let mut tx = self.write_tx().await?;
-        let mut checked = Default::default();
-        let mut ids = Vec::with_capacity(batch.len());
         for (n, (data, history)) in batch.iter().enumerate() {
             let ends_in_stage =
                 history.last().is_some_and(|c| c.to_stage == data.stage && c.pipeline_id == data.pipeline_id && c.outcome == data.status);
@@ -207,29 +205,31 @@ impl Store {
                 let message = format!("row {}: the history must start with the creation and end in the stage '{}'", n + 1, data.stage);
                 return Err(Error::Invalid(ValidationErrors::single("history", message)));
             }
-            let id = self.insert_record::<Opportunity>(&mut tx, actor, data, &[], &mut checked).await?;
-            check_campaign(&mut tx, data.campaign_id).await?;
-            ids.push(id);
         }
-        // The histories in multi-row inserts, then each deal's time of entering its stage: a
-        // hundred thousand deals with their histories load in multi-row inserts.
+        let deals: Vec<OpportunityData> = batch.iter().map(|(d, _)| d.clone()).collect();
+        let ids = self.insert_records::<Opportunity>(&mut tx, actor, &deals, &[], &mut Checked::default()).await?;
+        let mut campaigns: Vec<i64> = deals.iter().filter_map(|d| d.campaign_id).collect();
+        campaigns.sort_unstable();
+        campaigns.dedup();
+        for c in campaigns {
+            check_campaign(&mut tx, Some(c)).await?;
+        }
+        // The histories in multi-row inserts, then each deal's time of entering its stage.
         let rows: Vec<(i64, &StageChange)> = ids.iter().zip(batch).flat_map(|(id, (_, h))| h.iter().map(move |c| (*id, c))).collect();
-        for part in rows.chunks(rows_per_statement(7)) {
-            let mut q = Sql::new(
-                "INSERT INTO opportunity_stage_changes (opportunity_id, pipeline_id, from_stage, to_stage, outcome, at, actor_id) VALUES ",
-            );
-            for (i, (id, c)) in part.iter().enumerate() {
-                q.push(if i == 0 { "(" } else { ", (" }).arg(*id).push(", ").arg(c.pipeline_id).push(", ").arg(c.from_stage.clone());
-                q.push(", ")
-                    .arg(c.to_stage.clone())
-                    .push(", ")
-                    .arg(c.outcome.as_str())
-                    .push(", ")
-                    .arg(c.at.clone())
-                    .push(", ")
-                    .arg(c.actor_id)
-                    .push(")");
-            }
+        let head =
+            "INSERT INTO opportunity_stage_changes (opportunity_id, pipeline_id, from_stage, to_stage, outcome, at, actor_id) VALUES ";
+        let values = |(id, c): &(i64, &StageChange)| {
+            [
+                Arg::from(*id),
+                Arg::from(c.pipeline_id),
+                Arg::from(c.from_stage.clone()),
+                Arg::from(c.to_stage.clone()),
+                Arg::from(c.outcome.as_str()),
+                Arg::from(c.at.clone()),
+                Arg::from(c.actor_id),
+            ]
+        };
+        for q in bulk::inserts(self.backend, head, "", 7, &rows, values) {
             q.execute(&mut **tx).await?;
         }
         for part in ids.chunks(MAX_ARGS) {

@@ -16,8 +16,8 @@ use super::products::{facts_query, facts_row};
 use crate::records::check_campaign;
 use crate::records::columns::Stored;
 use crate::records::engine::{Checked, Table};
-use crate::sql::{Arg, Sql, rows_per_statement, sql};
-use crate::{Result, Store, WriteTx};
+use crate::sql::{Arg, sql};
+use crate::{Result, Store, WriteTx, bulk};
 
 impl Table for Order {
     const SPEC: &'static RecordSpec = &rapport_domain::sales::order::SPEC;
@@ -68,16 +68,22 @@ async fn write_lines(tx: &mut WriteTx, orders: &[(i64, &OrderData)]) -> Result<(
             d.lines.iter().enumerate().map(move |(i, l)| (*id, i, l, nets.get(i).copied().unwrap_or(0)))
         })
         .collect();
-    for part in rows.chunks(rows_per_statement(10)) {
-        let mut q = Sql::new(
-            "INSERT INTO order_lines (order_id, position, product_id, sku, name, quantity, unit_price_minor, discount_bp, discount_minor, net_minor) VALUES ",
-        );
-        for (n, (id, i, l, net)) in part.iter().enumerate() {
-            q.push(if n == 0 { "(" } else { ", (" }).arg(*id).push(", ").arg(*i as i64).push(", ").arg(l.product_id);
-            q.push(", ").arg(l.sku.clone()).push(", ").arg(l.name.clone()).push(", ").arg(l.quantity);
-            q.push(", ").arg(l.unit_price_minor).push(", ").arg(l.discount_bp).push(", ").arg(l.discount_minor);
-            q.push(", ").arg(*net).push(")");
-        }
+    let head = "INSERT INTO order_lines (order_id, position, product_id, sku, name, quantity, unit_price_minor, discount_bp, discount_minor, net_minor) VALUES ";
+    let values = |(id, i, l, net): &(i64, usize, &OrderLine, i64)| {
+        [
+            Arg::from(*id),
+            Arg::from(*i as i64),
+            Arg::from(l.product_id),
+            Arg::from(l.sku.clone()),
+            Arg::from(l.name.clone()),
+            Arg::from(l.quantity),
+            Arg::from(l.unit_price_minor),
+            Arg::from(l.discount_bp),
+            Arg::from(l.discount_minor),
+            Arg::from(*net),
+        ]
+    };
+    for q in bulk::inserts(tx.backend, head, "", 10, &rows, values) {
         q.execute(&mut ***tx).await?;
     }
     Ok(())
