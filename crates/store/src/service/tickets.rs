@@ -12,7 +12,8 @@ use rapport_domain::{ValidationErrors, now_rfc3339};
 
 use crate::records::engine::{Checked, Table};
 use crate::row::Row;
-use crate::sql::{Sql, rows_per_statement, sql};
+use crate::bulk::inserts;
+use crate::sql::{Arg, Sql, sql};
 use crate::{Error, Result, Store, WriteTx};
 
 impl Table for Ticket {
@@ -168,12 +169,11 @@ impl Store {
         let data: Vec<TicketData> = batch.iter().map(|(d, _)| d.clone()).collect();
         let ids = self.insert_records::<Ticket>(&mut tx, actor, &data, &[], &mut Checked::default()).await?;
         let rows: Vec<(i64, &StatusChange)> = ids.iter().zip(batch).flat_map(|(id, (_, h))| h.iter().map(move |c| (*id, c))).collect();
-        for part in rows.chunks(rows_per_statement(5)) {
-            let mut q = Sql::new("INSERT INTO ticket_status_changes (ticket_id, from_status, to_status, at, actor_id) VALUES ");
-            for (i, (id, c)) in part.iter().enumerate() {
-                q.push(if i == 0 { "(" } else { ", (" }).arg(*id).push(", ").arg(c.from_status.map(|s| s.as_str().to_string()));
-                q.push(", ").arg(c.to_status.as_str().to_string()).push(", ").arg(c.at.clone()).push(", ").arg(c.actor_id).push(")");
-            }
+        let head = "INSERT INTO ticket_status_changes (ticket_id, from_status, to_status, at, actor_id) VALUES ";
+        for q in inserts(self.backend, head, "", 5, &rows, |(id, c)| {
+            let from = c.from_status.map(|s| s.as_str().to_string());
+            [Arg::from(*id), Arg::from(from), Arg::from(c.to_status.as_str()), Arg::from(c.at.clone()), Arg::from(c.actor_id)]
+        }) {
             q.execute(&mut **tx).await?;
         }
         let summary = serde_json::json!({"count": batch.len(), "first_id": ids.first(), "last_id": ids.last()});
