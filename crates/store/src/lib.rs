@@ -216,9 +216,37 @@ impl WriteTx {
             Backend::Sqlite => "UPDATE change_clock SET seq = seq + 1 RETURNING seq",
             Backend::Postgres => "SELECT pg_current_xact_id()::text::bigint AS seq",
         };
-        let seq: i64 = sqlx::Row::try_get(&sql::sql(q, []).fetch_one(&mut ***self).await?, "seq")?;
+        let seq: i64 = self.fetch_one(&sql::sql(q, []), |r| r.get("seq")).await?;
         self.seq = Some(seq);
         Ok(seq)
+    }
+
+    /// Runs a statement in this transaction; the number of rows it changed.
+    pub async fn execute(&mut self, q: &sql::Sql) -> Result<u64> {
+        match &mut self.inner {
+            Inner::Pool(tx) => Ok(q.execute(&mut **tx).await?),
+            Inner::Batch(turn) => Ok(q.execute(&mut **turn.tx_mut()).await?),
+        }
+    }
+
+    /// The rows of a statement run in this transaction (a read, or a write's `RETURNING`), each
+    /// turned into a `T` by `f`.
+    pub async fn fetch_all<T>(&mut self, q: &sql::Sql, mut f: impl FnMut(&dyn row::Row) -> Result<T> + Send) -> Result<Vec<T>> {
+        let rows = match &mut self.inner {
+            Inner::Pool(tx) => q.fetch_all(&mut **tx).await?,
+            Inner::Batch(turn) => q.fetch_all(&mut **turn.tx_mut()).await?,
+        };
+        rows.iter().map(|r| f(r)).collect()
+    }
+
+    /// The first row of [`WriteTx::fetch_all`], if any.
+    pub async fn fetch_optional<T>(&mut self, q: &sql::Sql, f: impl FnMut(&dyn row::Row) -> Result<T> + Send) -> Result<Option<T>> {
+        Ok(self.fetch_all(q, f).await?.into_iter().next())
+    }
+
+    /// The first row of [`WriteTx::fetch_all`]; no row is an error.
+    pub async fn fetch_one<T>(&mut self, q: &sql::Sql, f: impl FnMut(&dyn row::Row) -> Result<T> + Send) -> Result<T> {
+        self.fetch_optional(q, f).await?.ok_or(Error::Db(sqlx::Error::RowNotFound))
     }
 
     /// Commits; on SQLite returns once the batch holding this transaction is committed.
@@ -417,16 +445,21 @@ impl Store {
 
 /// Maps a unique-index violation to [`Error::Conflict`] by index name (PostgreSQL reports the
 /// index, SQLite the `table.column`), leaving other errors as they are.
-fn unique_violation(e: sqlx::Error, indexes: &[(&str, &str, &str, &str)]) -> Error {
-    if let sqlx::Error::Database(db) = &e
-        && db.is_unique_violation()
-    {
-        let text = format!("{} {}", db.constraint().unwrap_or(""), db.message());
-        for (pg_index, sqlite_column, field, message) in indexes {
-            if text.contains(pg_index) || text.contains(sqlite_column) {
-                return Error::Conflict { field: field.to_string(), message: message.to_string() };
-            }
+fn unique_violation(e: impl Into<Error>, indexes: &[(&str, &str, &str, &str)]) -> Error {
+    let e = e.into();
+    let text = match &e {
+        Error::Db(sqlx::Error::Database(db)) if db.is_unique_violation() => format!("{} {}", db.constraint().unwrap_or(""), db.message()),
+        Error::Sqlite(rusqlite::Error::SqliteFailure(f, Some(message)))
+            if matches!(f.extended_code, rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY) =>
+        {
+            message.clone()
+        }
+        _ => return e,
+    };
+    for (pg_index, sqlite_column, field, message) in indexes {
+        if text.contains(pg_index) || text.contains(sqlite_column) {
+            return Error::Conflict { field: field.to_string(), message: message.to_string() };
         }
     }
-    Error::Db(e)
+    e
 }

@@ -64,7 +64,8 @@ impl LocalReads {
     }
 }
 
-fn run<T>(conn: &Connection, sql: &Sql, f: &mut impl FnMut(&dyn Row) -> Result<T>) -> Result<Vec<T>> {
+/// Prepares `sql` on `conn` (cached) with its arguments bound.
+fn bind<'c>(conn: &'c Connection, sql: &Sql) -> Result<rusqlite::CachedStatement<'c>> {
     let mut stmt = conn.prepare_cached(&sql.text)?;
     // `$n` is a named parameter to SQLite: bind by name, so that one used twice is bound once.
     for (i, arg) in sql.args().iter().enumerate() {
@@ -75,6 +76,13 @@ fn run<T>(conn: &Connection, sql: &Sql, f: &mut impl FnMut(&dyn Row) -> Result<T
             Arg::Real(x) => stmt.raw_bind_parameter(at, x)?,
         }
     }
+    Ok(stmt)
+}
+
+/// Runs `sql` on `conn` and turns each row into a `T` with `f` (reads here, and the writes of
+/// SQLite's one writer, see [`crate::writer`]).
+pub(crate) fn run<T>(conn: &Connection, sql: &Sql, f: &mut impl FnMut(&dyn Row) -> Result<T>) -> Result<Vec<T>> {
+    let mut stmt = bind(conn, sql)?;
     let names: Vec<String> = stmt.column_names().into_iter().map(String::from).collect();
     let mut rows = stmt.raw_query();
     let mut out = Vec::new();
@@ -82,6 +90,15 @@ fn run<T>(conn: &Connection, sql: &Sql, f: &mut impl FnMut(&dyn Row) -> Result<T
         out.push(f(&LocalRow { row, names: &names, next: Cell::new(0) })?);
     }
     Ok(out)
+}
+
+/// Runs `sql` on `conn` to its end, rows it returns (`RETURNING`) unread: the rows it changed.
+pub(crate) fn execute(conn: &Connection, sql: &Sql) -> Result<u64> {
+    let mut stmt = bind(conn, sql)?;
+    let readonly = stmt.readonly();
+    let mut rows = stmt.raw_query();
+    while rows.next()?.is_some() {}
+    Ok(if readonly { 0 } else { conn.changes() })
 }
 
 /// A row with its column names looked up by us: decoders read columns mostly in SELECT order,
