@@ -415,12 +415,12 @@ impl Store {
     /// (reads there need no pool connection, and the write connection is kept for writes).
     pub(crate) async fn read_in<T>(
         &self,
-        tx: Option<&mut Transaction<'static, Any>>,
+        tx: Option<&mut WriteTx>,
         sql: &sql::Sql,
-        mut f: impl FnMut(&dyn row::Row) -> Result<T> + Send,
+        f: impl FnMut(&dyn row::Row) -> Result<T> + Send,
     ) -> Result<Vec<T>> {
         match tx {
-            Some(tx) if self.local.is_none() => sql.fetch_all(&mut **tx).await?.iter().map(|r| f(r)).collect(),
+            Some(tx) if self.local.is_none() => tx.fetch_all(sql, f).await,
             _ => self.read(sql, f).await,
         }
     }
