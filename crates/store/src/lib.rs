@@ -164,10 +164,10 @@ pub struct Store {
     secret: secrets::SecretCell,
 }
 
-/// A write transaction: its own on PostgreSQL; on SQLite a savepoint on the one write
-/// connection, committed with the batch it joined (see [`writer`]). Either way it derefs to the
-/// sqlx transaction to run statements on, and [`WriteTx::commit`] returns once the change is
-/// durable.
+/// A write transaction: its own on PostgreSQL; on a SQLite file a savepoint on the one write
+/// connection, committed with the batch it joined (see [`writer`]), whose statements run in
+/// place. Statements go through [`WriteTx::execute`] and the `fetch_*` methods, rows through the
+/// shared [`row::Row`]; [`WriteTx::commit`] returns once the change is durable.
 pub(crate) struct WriteTx {
     inner: Inner,
     backend: Backend,
@@ -176,27 +176,9 @@ pub(crate) struct WriteTx {
 }
 
 enum Inner {
+    /// PostgreSQL, an in-memory SQLite database, or a bulk restore (see [`Store::bulk_tx`]).
     Pool(Transaction<'static, Any>),
     Batch(writer::Turn),
-}
-
-impl std::ops::Deref for WriteTx {
-    type Target = Transaction<'static, Any>;
-    fn deref(&self) -> &Self::Target {
-        match &self.inner {
-            Inner::Pool(tx) => tx,
-            Inner::Batch(turn) => turn.tx(),
-        }
-    }
-}
-
-impl std::ops::DerefMut for WriteTx {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        match &mut self.inner {
-            Inner::Pool(tx) => tx,
-            Inner::Batch(turn) => turn.tx_mut(),
-        }
-    }
 }
 
 impl WriteTx {
@@ -225,18 +207,17 @@ impl WriteTx {
     pub async fn execute(&mut self, q: &sql::Sql) -> Result<u64> {
         match &mut self.inner {
             Inner::Pool(tx) => Ok(q.execute(&mut **tx).await?),
-            Inner::Batch(turn) => Ok(q.execute(&mut **turn.tx_mut()).await?),
+            Inner::Batch(turn) => local::execute(turn.conn(), q),
         }
     }
 
     /// The rows of a statement run in this transaction (a read, or a write's `RETURNING`), each
     /// turned into a `T` by `f`.
     pub async fn fetch_all<T>(&mut self, q: &sql::Sql, mut f: impl FnMut(&dyn row::Row) -> Result<T> + Send) -> Result<Vec<T>> {
-        let rows = match &mut self.inner {
-            Inner::Pool(tx) => q.fetch_all(&mut **tx).await?,
-            Inner::Batch(turn) => q.fetch_all(&mut **turn.tx_mut()).await?,
-        };
-        rows.iter().map(|r| f(r)).collect()
+        match &mut self.inner {
+            Inner::Pool(tx) => q.fetch_all(&mut **tx).await?.iter().map(|r| f(r)).collect(),
+            Inner::Batch(turn) => local::run(turn.conn(), q, &mut f),
+        }
     }
 
     /// The first row of [`WriteTx::fetch_all`], if any.
@@ -247,6 +228,15 @@ impl WriteTx {
     /// The first row of [`WriteTx::fetch_all`]; no row is an error.
     pub async fn fetch_one<T>(&mut self, q: &sql::Sql, f: impl FnMut(&dyn row::Row) -> Result<T> + Send) -> Result<T> {
         self.fetch_optional(q, f).await?.ok_or(Error::Db(sqlx::Error::RowNotFound))
+    }
+
+    /// The sqlx transaction of a [`Store::bulk_tx`], for statements that bind what [`sql::Sql`]
+    /// does not (a restore's blobs and booleans).
+    pub fn sqlx(&mut self) -> Result<&mut Transaction<'static, Any>> {
+        match &mut self.inner {
+            Inner::Pool(tx) => Ok(tx),
+            Inner::Batch(_) => Err(Error::Db(sqlx::Error::Protocol("a batched write has no sqlx transaction".into()))),
+        }
     }
 
     /// Commits; on SQLite returns once the batch holding this transaction is committed.
@@ -297,22 +287,17 @@ impl Store {
         let cores = std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(2);
         // One pool for reads and writes: a separate single-connection writer pool halved create
         // throughput in the load benchmark (each transaction's round trips stopped overlapping).
-        let pool = Self::pool(backend, opts.clone(), (cores * 4).max(8), false).await?;
+        let pool = Self::pool(backend, opts, (cores * 4).max(8)).await?;
         let file = if backend == Backend::Sqlite { sqlite_file(&url) } else { None };
         let local = file.clone().map(|path| std::sync::Arc::new(local::LocalReads::new(path)));
-        let writer = match backend {
-            Backend::Sqlite => {
-                // An in-memory database exists once per connection: there, the pool is the writer.
-                let pool = if file.is_some() { Self::pool(backend, opts, 1, true).await? } else { pool.clone() };
-                Some(std::sync::Arc::new(writer::Writer::new(pool)))
-            }
-            Backend::Postgres => None,
-        };
+        // An in-memory database is reached through the pool alone: its transactions are the
+        // pool's, like PostgreSQL's.
+        let writer = file.clone().map(|path| std::sync::Arc::new(writer::Writer::new(path)));
         Ok(Store { pool, backend, keys: None, sessions: Default::default(), local, writer, secret: Default::default() })
     }
 
-    /// A pool of `size` connections; `writer` is SQLite's one write connection (see [`writer`]).
-    async fn pool(backend: Backend, opts: AnyConnectOptions, size: u32, writer: bool) -> Result<AnyPool, String> {
+    /// A pool of `size` connections.
+    async fn pool(backend: Backend, opts: AnyConnectOptions, size: u32) -> Result<AnyPool, String> {
         AnyPoolOptions::new()
             .max_connections(size)
             .min_connections(1)
@@ -341,9 +326,6 @@ impl Store {
                     Ok(())
                 })
             })
-            // A write connection still inside a transaction (a COMMIT or ROLLBACK that failed) is
-            // closed rather than handed to the next batch.
-            .after_release(move |conn, _| Box::pin(async move { Ok(!writer || !sqlx::Connection::is_in_transaction(conn)) }))
             .connect_with(opts)
             .await
             .map_err(|e| format!("cannot open database: {e}"))
@@ -435,11 +417,21 @@ impl Store {
     /// reads before it writes cannot fail half-way with "database is locked" when another
     /// process writes first.
     async fn write_tx(&self) -> Result<WriteTx> {
-        let inner = match &self.writer {
-            Some(w) => Inner::Batch(w.begin().await?),
-            None => Inner::Pool(self.pool.begin().await?),
+        match &self.writer {
+            Some(w) => Ok(WriteTx { inner: Inner::Batch(w.begin().await?), backend: self.backend, seq: None }),
+            None => self.bulk_tx().await,
+        }
+    }
+
+    /// A write transaction of its own on the pool, on either engine, for a restore: it runs
+    /// statements [`WriteTx::sqlx`] gives, and holds SQLite's write lock from its start, so
+    /// the writer's batches wait for it.
+    async fn bulk_tx(&self) -> Result<WriteTx> {
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
         };
-        Ok(WriteTx { inner, backend: self.backend, seq: None })
+        Ok(WriteTx { inner: Inner::Pool(tx), backend: self.backend, seq: None })
     }
 }
 
