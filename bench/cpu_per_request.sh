@@ -7,7 +7,8 @@
 #   --people 100000 --no-serve` run inside DB_DIR. `nope` requests an unknown URL (404, no auth,
 #   no database): the floor of what a request costs. `create` adds people (each run grows the
 #   database by its request count: use a copy).
-# Env: RAPPORT_BIN (default target/release/rapport), DURATION=8s, PORT=18080 (loopback only).
+# Env: RAPPORT_BIN (default target/release/rapport), DURATION=8s, PORT=18080 (loopback only),
+#   ID_MAX=100000 (the people the database holds, for get_id).
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 DIR="$(cd "${1:?DB_DIR}" && pwd)"; ROUTE="${2:-get_id}"
@@ -25,7 +26,7 @@ for _ in $(seq 1 100); do curl -sf -o /dev/null "$BASE/healthz" && break; sleep 
 TOKEN="$(curl -sf -X POST -H 'Content-Type: application/json' \
   -d '{"email":"admin@rapport.test","password":"rapport-demo-password"}' "$BASE/api/v1/auth/login" \
   | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')"
-export TOKEN WRK_DIR="$HERE/wrk" ID_MAX=100000 TARGET=rapport SCENARIO="$ROUTE"
+export TOKEN WRK_DIR="$HERE/wrk" ID_MAX="${ID_MAX:-100000}" TARGET=rapport SCENARIO="$ROUTE"
 case "$ROUTE" in
   get_id) SCRIPT="$HERE/wrk/get_id.lua"; echo "URLs: GET $BASE/api/v1/customers/{id}, id uniform in 1..$ID_MAX" ;;
   create) SCRIPT="$HERE/wrk/post_customer.lua"; export LOAD_NONCE="$(date +%s%N)"

@@ -1,8 +1,10 @@
 //! The database: one code path for SQLite (embedded, the default) and PostgreSQL.
 //!
-//! Everything goes through sqlx's `Any` driver with `$n` parameters and a portable SQL subset;
-//! the few places where the engines differ (full-text search, JSON paths, transaction start,
-//! row locks) are named in [`Backend`]. Every public function takes the acting [`Actor`],
+//! One SQL text with `$n` parameters in a portable subset serves both engines: PostgreSQL runs
+//! it through sqlx's `Any` driver; a SQLite file runs bounded reads ([`local`]) and every write
+//! transaction ([`writer`]) in place on rusqlite, and scans through sqlx. The few places where
+//! the engines differ (full-text search, JSON paths, transaction start, row locks) are named in
+//! [`Backend`]. Every public function takes the acting [`Actor`],
 //! checks the permission matrix first and writes its audit row in the same transaction as the
 //! change, so callers cannot forget either. Row structs stay private; callers get domain types.
 //!

@@ -5,7 +5,8 @@
 //! hand-offs cost more than the query itself (BENCHMARKS.md: context switches were 45% of the
 //! server's CPU time on `GET /customers/{id}`). So reads outside transactions on a SQLite file run
 //! here, on rusqlite connections used in place and kept in a small pool. The SQL text and the row
-//! decoding are the very ones PostgreSQL gets; writes and transactions stay on sqlx.
+//! decoding are the very ones PostgreSQL gets. SQLite's one writer runs its statements the same
+//! way, on its own connection ([`run`], [`execute`]; see [`crate::writer`]).
 //!
 //! Reads must be bounded (a page, a record): they block the async worker that runs them. Scans
 //! (analytics input, backups, re-sealing batches) go through sqlx instead; every other read

@@ -115,7 +115,7 @@ pub(crate) async fn soft_delete(tx: &mut WriteTx, table: &'static str, id: i64) 
 pub(crate) async fn touch(tx: &mut WriteTx, table: &'static str, cond: &str, arg: i64) -> Result<u64> {
     let seq = tx.change_seq().await?;
     let q = sql(&format!("UPDATE {table} SET updated_at = ?, change_seq = ? WHERE {cond}"), [now_rfc3339().into(), seq.into(), arg.into()]);
-    Ok(tx.execute(&q).await?)
+    tx.execute(&q).await
 }
 
 /// Checks `If-Match` against the stored version.

@@ -242,7 +242,7 @@ impl Store {
             for (i, id) in part.iter().enumerate() {
                 q.push(if i == 0 { "" } else { ", " }).arg(*id);
             }
-            tx.execute(&q.push(")")).await?;
+            tx.execute(q.push(")")).await?;
         }
         let summary = serde_json::json!({"count": batch.len(), "first_id": ids.first(), "last_id": ids.last(), "with_history": true});
         self.audit(&mut tx, actor, "bulk_create", "opportunity", None, summary).await?;
