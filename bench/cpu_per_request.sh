@@ -2,11 +2,13 @@
 # CPU per request, server and load generator apart: one bounded wrk run against a running-from-here
 # Rapport, with the server's CPU ticks (from /proc) before and after and wrk's own CPU time.
 #
-# Usage: bench/cpu_per_request.sh DB_DIR [get_id|nope]
+# Usage: bench/cpu_per_request.sh DB_DIR [get_id|create|nope]
 #   DB_DIR holds rapport.db and rapport.key from `rapport --database DB_DIR/rapport.db demo
 #   --people 100000 --no-serve` run inside DB_DIR. `nope` requests an unknown URL (404, no auth,
-#   no database): the floor of what a request costs.
-# Env: RAPPORT_BIN (default target/release/rapport), DURATION=8s, PORT=18080 (loopback only).
+#   no database): the floor of what a request costs. `create` adds people (each run grows the
+#   database by its request count: use a copy).
+# Env: RAPPORT_BIN (default target/release/rapport), DURATION=8s, PORT=18080 (loopback only),
+#   ID_MAX=100000 (the people the database holds, for get_id).
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 DIR="$(cd "${1:?DB_DIR}" && pwd)"; ROUTE="${2:-get_id}"
@@ -24,11 +26,13 @@ for _ in $(seq 1 100); do curl -sf -o /dev/null "$BASE/healthz" && break; sleep 
 TOKEN="$(curl -sf -X POST -H 'Content-Type: application/json' \
   -d '{"email":"admin@rapport.test","password":"rapport-demo-password"}' "$BASE/api/v1/auth/login" \
   | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')"
-export TOKEN WRK_DIR="$HERE/wrk" ID_MAX=100000 TARGET=rapport SCENARIO="$ROUTE"
+export TOKEN WRK_DIR="$HERE/wrk" ID_MAX="${ID_MAX:-100000}" TARGET=rapport SCENARIO="$ROUTE"
 case "$ROUTE" in
   get_id) SCRIPT="$HERE/wrk/get_id.lua"; echo "URLs: GET $BASE/api/v1/customers/{id}, id uniform in 1..$ID_MAX" ;;
+  create) SCRIPT="$HERE/wrk/post_customer.lua"; export LOAD_NONCE="$(date +%s%N)"
+          echo "URLs: POST $BASE/api/v1/customers, a unique email per request" ;;
   nope)   SCRIPT="$HERE/wrk/nope.lua";   echo "URLs: GET $BASE/api/v1/nope/{n}, n uniform in 1..100000" ;;
-  *) echo "unknown route $ROUTE (get_id, nope)" >&2; exit 2 ;;
+  *) echo "unknown route $ROUTE (get_id, create, nope)" >&2; exit 2 ;;
 esac
 ticks() { awk '{print $14 + $15}' "/proc/$PID/stat"; }
 hz="$(getconf CLK_TCK)"
@@ -42,6 +46,8 @@ reqs = int(re.search(r"(\d+) requests in", out).group(1))
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
 u, s = map(float, re.search(r"WRKCPU ([\d.]+) ([\d.]+)", out).groups())
 server = (t1 - t0) / hz
+lat = re.search(r'"p50":([\d.]+).*"p99":([\d.]+)', out)
+tail = f"; p50 {lat.group(1)} ms, p99 {lat.group(2)} ms" if lat else ""
 print(f"{rps:,.0f} req/s; server CPU {server:.2f} s = {server / reqs * 1e6:.1f} us/request; "
-      f"wrk CPU {u + s:.2f} s = {(u + s) / reqs * 1e6:.1f} us/request")
+      f"wrk CPU {u + s:.2f} s = {(u + s) / reqs * 1e6:.1f} us/request{tail}")
 PY

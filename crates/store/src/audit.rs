@@ -6,19 +6,12 @@ use rapport_domain::now_rfc3339;
 use rapport_domain::permissions::Actor;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
-use sqlx::{Any, Transaction};
 
 use crate::sql::sql;
+use crate::{Result, WriteTx};
 
-async fn write(
-    tx: &mut Transaction<'static, Any>,
-    actor: &Actor,
-    action: &str,
-    object: &str,
-    record_id: Option<i64>,
-    diff: String,
-) -> sqlx::Result<()> {
-    sql(
+async fn write(tx: &mut WriteTx, actor: &Actor, action: &str, object: &str, record_id: Option<i64>, diff: String) -> Result<()> {
+    tx.execute(&sql(
         "INSERT INTO audit_log (at, actor_id, request_id, action, object, record_id, diff) VALUES (?, ?, ?, ?, ?, ?, ?)",
         [
             now_rfc3339().into(),
@@ -29,8 +22,7 @@ async fn write(
             record_id.into(),
             diff.into(),
         ],
-    )
-    .execute(&mut **tx)
+    ))
     .await?;
     Ok(())
 }
@@ -40,13 +32,13 @@ impl crate::Store {
     /// since before/after values hold the same personal data as the records.
     pub(crate) async fn audit(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut WriteTx,
         actor: &Actor,
         action: &str,
         object: &str,
         record_id: Option<i64>,
         diff: Value,
-    ) -> sqlx::Result<()> {
+    ) -> Result<()> {
         write(tx, actor, action, object, record_id, self.seal(&diff.to_string())).await
     }
 }

@@ -617,13 +617,13 @@ impl Store {
         let source_backend = header.get("backend").and_then(Value::as_str).unwrap_or("unknown").to_string();
         let created_at = header.get("created_at").and_then(Value::as_str).unwrap_or("").to_string();
 
-        let mut tx = self.write_tx().await?;
-        let known = applied_migrations(&mut tx).await?;
+        let mut tx = self.bulk_tx().await?;
+        let known = applied_migrations(tx.sqlx()?).await?;
         let unknown: Vec<i64> = backup_migrations.iter().filter(|v| !known.contains(v)).copied().collect();
         if !unknown.is_empty() {
             return Err(BackupError::NewerSchema { unknown, known: known.last().copied().unwrap_or(0) });
         }
-        let tables = schema(&mut tx, self.backend).await?;
+        let tables = schema(tx.sqlx()?, self.backend).await?;
         let by_name: HashMap<&str, &Table> = tables.iter().map(|t| (t.name.as_str(), t)).collect();
         for (i, name) in backup_tables.iter().enumerate() {
             if !by_name.contains_key(name.as_str()) {
@@ -638,7 +638,7 @@ impl Store {
                     continue;
                 }
                 let q = format!("SELECT 1 AS one FROM {} LIMIT 1", ident(&t.name));
-                if sqlx::query(AssertSqlSafe(q)).fetch_optional(&mut **tx).await?.is_some() {
+                if sqlx::query(AssertSqlSafe(q)).fetch_optional(&mut **tx.sqlx()?).await?.is_some() {
                     full.push(t.name.clone());
                 }
             }
@@ -648,13 +648,13 @@ impl Store {
         }
         if self.backend == Backend::Sqlite {
             // Checked at commit instead of per statement (resets itself when `tx` ends).
-            sqlx::query("PRAGMA defer_foreign_keys = ON").execute(&mut **tx).await?;
+            sqlx::query("PRAGMA defer_foreign_keys = ON").execute(&mut **tx.sqlx()?).await?;
         }
         // Children first. Without `force` only the backup's own tables are emptied, which are
         // empty already or hold the rows migrations seeded.
         for t in tables.iter().rev() {
             if force || backup_tables.contains(&t.name) {
-                sqlx::query(AssertSqlSafe(format!("DELETE FROM {}", ident(&t.name)))).execute(&mut **tx).await?;
+                sqlx::query(AssertSqlSafe(format!("DELETE FROM {}", ident(&t.name)))).execute(&mut **tx.sqlx()?).await?;
             }
         }
 
@@ -682,12 +682,12 @@ impl Store {
                     }
                     l.push(row, &lines)?;
                     if l.full() {
-                        l.flush(&mut tx, self.backend, &lines).await?;
+                        l.flush(tx.sqlx()?, self.backend, &lines).await?;
                     }
                 }
                 Value::Object(o) if o.contains_key("table") => {
                     if let Some(mut l) = current.take() {
-                        l.flush(&mut tx, self.backend, &lines).await?;
+                        l.flush(tx.sqlx()?, self.backend, &lines).await?;
                         counts.push((l.table.name.clone(), l.rows));
                     }
                     let name = o.get("table").and_then(Value::as_str).unwrap_or("");
@@ -714,7 +714,7 @@ impl Store {
                 }
                 Value::Object(o) if o.contains_key("end") => {
                     if let Some(mut l) = current.take() {
-                        l.flush(&mut tx, self.backend, &lines).await?;
+                        l.flush(tx.sqlx()?, self.backend, &lines).await?;
                         counts.push((l.table.name.clone(), l.rows));
                     }
                     break o;
@@ -748,7 +748,7 @@ impl Store {
                         col = ident(&c.name),
                         tbl = ident(&t.name),
                     );
-                    sqlx::query(AssertSqlSafe(q)).bind(ident(&t.name)).bind(c.name.clone()).execute(&mut **tx).await?;
+                    sqlx::query(AssertSqlSafe(q)).bind(ident(&t.name)).bind(c.name.clone()).execute(&mut **tx.sqlx()?).await?;
                 }
             }
         }
@@ -769,7 +769,7 @@ impl Store {
                 .collect(),
         };
         for q in resume {
-            sqlx::query(AssertSqlSafe(q)).execute(&mut **tx).await?;
+            sqlx::query(AssertSqlSafe(q)).execute(&mut **tx.sqlx()?).await?;
         }
         let rows: Map<String, Value> = counts.iter().map(|(t, n)| (t.clone(), Value::from(*n))).collect();
         self.audit(

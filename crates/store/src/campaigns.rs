@@ -44,13 +44,11 @@ impl Store {
         let now = now_rfc3339();
         let mut tx = self.write_tx().await?;
         check_owner(&mut tx, c.owner_id).await?;
-        let row = sql(
+        let created = tx.fetch_one(&sql(
             &format!("INSERT INTO campaigns (name, channel, budget_minor, currency, starts_on, ends_on, owner_id, created_at, updated_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1) RETURNING {COLS}"),
             [c.name.into(), c.channel.into(), c.budget_minor.into(), c.currency.into(), c.starts_on.into(), c.ends_on.into(), c.owner_id.into(), now.clone().into(), now.into()],
-        )
-        .fetch_one(&mut **tx)
+        ), from_row)
         .await?;
-        let created = from_row(&row)?;
         self.audit(&mut tx, actor, "create", "campaign", Some(created.id), json!({"after": &created})).await?;
         tx.commit().await?;
         Ok(created)
@@ -61,24 +59,19 @@ impl Store {
         require(actor, Object::Campaign, Action::Update)?;
         let c = c.validated()?;
         let mut tx = self.write_tx().await?;
-        let before = sql(&format!("SELECT {COLS} FROM campaigns WHERE id = ? AND deleted_at IS NULL"), [id.into()])
-            .fetch_optional(&mut **tx)
-            .await?
-            .ok_or(Error::NotFound)?;
-        let before = from_row(&before)?;
+        let q = sql(&format!("SELECT {COLS} FROM campaigns WHERE id = ? AND deleted_at IS NULL"), [id.into()]);
+        let before = tx.fetch_optional(&q, from_row).await?.ok_or(Error::NotFound)?;
         check_version(if_match, before.version)?;
         check_owner(&mut tx, c.owner_id).await?;
-        let row = sql(
+        let after = tx.fetch_optional(&sql(
             &format!(
                 "UPDATE campaigns SET name = ?, channel = ?, budget_minor = ?, currency = ?, starts_on = ?, ends_on = ?, owner_id = ?, updated_at = ?, version = version + 1 \
                  WHERE id = ? AND version = ? RETURNING {COLS}"
             ),
             [c.name.into(), c.channel.into(), c.budget_minor.into(), c.currency.into(), c.starts_on.into(), c.ends_on.into(), c.owner_id.into(), now_rfc3339().into(), id.into(), before.version.into()],
-        )
-        .fetch_optional(&mut **tx)
+        ), from_row)
         .await?
         .ok_or(Error::VersionMismatch { current: before.version + 1 })?;
-        let after = from_row(&row)?;
         self.audit(&mut tx, actor, "update", "campaign", Some(id), crate::audit::diff(&before, &after)).await?;
         tx.commit().await?;
         Ok(after)
@@ -89,17 +82,14 @@ impl Store {
     pub async fn delete_campaign(&self, actor: &Actor, id: i64, if_match: Option<i64>) -> Result<()> {
         require(actor, Object::Campaign, Action::Delete)?;
         let mut tx = self.write_tx().await?;
-        let current = sql("SELECT version FROM campaigns WHERE id = ? AND deleted_at IS NULL", [id.into()])
-            .fetch_optional(&mut **tx)
-            .await?
-            .ok_or(Error::NotFound)?;
-        check_version(if_match, sqlx::Row::try_get(&current, "version")?)?;
+        let q = sql("SELECT version FROM campaigns WHERE id = ? AND deleted_at IS NULL", [id.into()]);
+        let current: i64 = tx.fetch_optional(&q, |r| r.get("version")).await?.ok_or(Error::NotFound)?;
+        check_version(if_match, current)?;
         let now = now_rfc3339();
-        sql(
+        tx.execute(&sql(
             "UPDATE campaigns SET deleted_at = ?, updated_at = ?, version = version + 1 WHERE id = ? AND deleted_at IS NULL",
             [now.clone().into(), now.into(), id.into()],
-        )
-        .execute(&mut **tx)
+        ))
         .await?;
         self.audit(&mut tx, actor, "delete", "campaign", Some(id), json!({})).await?;
         tx.commit().await?;

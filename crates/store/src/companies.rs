@@ -7,7 +7,6 @@ use rapport_domain::permissions::{Action, Actor, Object, require};
 use rapport_domain::query::{ListParams, Page};
 use rapport_domain::{ValidationErrors, now_rfc3339, text};
 use serde_json::{Value, json};
-use sqlx::Row as _;
 
 use crate::records::columns::ALIAS;
 use crate::records::engine::Table;
@@ -40,8 +39,7 @@ impl Table for Company {
     /// for sync clients (without a new version: their own fields did not change).
     async fn after_update(_: &Store, tx: &mut WriteTx, _: &Actor, id: i64, before: &CompanyData, after: &CompanyData) -> Result<()> {
         if after.name != before.name {
-            sql("UPDATE customers SET company_text = ? WHERE company_id = ?", [text::fold(&after.name).into(), id.into()])
-                .execute(&mut ***tx)
+            tx.execute(&sql("UPDATE customers SET company_text = ? WHERE company_id = ?", [text::fold(&after.name).into(), id.into()]))
                 .await?;
             touch(tx, "customers", "company_id = ?", id).await?;
         }
@@ -51,19 +49,14 @@ impl Table for Company {
     /// Its people stay, without a company, each unlinked as a change of its own: a new version
     /// and an audit row, so sync clients and the history see it.
     async fn before_delete(store: &Store, tx: &mut WriteTx, actor: &Actor, id: i64) -> Result<Value> {
-        let people: Vec<i64> = sql("SELECT id FROM customers WHERE company_id = ? AND deleted_at IS NULL ORDER BY id", [id.into()])
-            .fetch_all(&mut ***tx)
-            .await?
-            .iter()
-            .map(|r| r.try_get("id"))
-            .collect::<sqlx::Result<_>>()?;
+        let q = sql("SELECT id FROM customers WHERE company_id = ? AND deleted_at IS NULL ORDER BY id", [id.into()]);
+        let people: Vec<i64> = tx.fetch_all(&q, |r| r.get("id")).await?;
         let seq = tx.change_seq().await?;
         for person in &people {
-            sql(
+            tx.execute(&sql(
                 "UPDATE customers SET company_id = NULL, company_text = '', updated_at = ?, change_seq = ?, version = version + 1 WHERE id = ?",
                 [now_rfc3339().into(), seq.into(), (*person).into()],
-            )
-            .execute(&mut ***tx)
+            ))
             .await?;
             let diff = json!({"company_id": [id, null], "reason": "company deleted"});
             store.audit(tx, actor, "update", "customer", Some(*person), diff).await?;

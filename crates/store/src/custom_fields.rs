@@ -10,7 +10,7 @@ use crate::row::Row;
 use crate::sql::sql;
 use crate::{Backend, Error, Result, Store, unique_violation};
 
-type Tx = sqlx::Transaction<'static, sqlx::Any>;
+type Tx = crate::WriteTx;
 
 const COLS: &str = "id, object, key, label, field_type, options, sensitive, created_at, updated_at, version";
 
@@ -64,7 +64,7 @@ impl Store {
         let f = build()?;
         let now = now_rfc3339();
         let mut tx = self.write_tx().await?;
-        let row = sql(
+        let field = tx.fetch_one(&sql(
             &format!("INSERT INTO custom_fields (object, key, label, field_type, options, sensitive, created_at, updated_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1) RETURNING {COLS}"),
             [
                 f.object.as_str().into(),
@@ -76,11 +76,9 @@ impl Store {
                 now.clone().into(),
                 now.into(),
             ],
-        )
-        .fetch_one(&mut **tx)
+        ), from_row)
         .await
         .map_err(|e| unique_violation(e, &[("custom_fields_key", "custom_fields.object", "key", "this object already has a custom field with this key")]))?;
-        let field = from_row(&row)?;
         self.audit(&mut tx, actor, "create", "custom_field", Some(field.id), json!({"after": &field})).await?;
         tx.commit().await?;
         Ok(field)
@@ -91,11 +89,8 @@ impl Store {
     pub async fn delete_custom_field(&self, actor: &Actor, id: i64, if_match: Option<i64>) -> Result<()> {
         require(actor, Object::CustomField, Action::Delete)?;
         let mut tx = self.write_tx().await?;
-        let row = sql(&format!("SELECT {COLS} FROM custom_fields WHERE id = ?"), [id.into()])
-            .fetch_optional(&mut **tx)
-            .await?
-            .ok_or(Error::NotFound)?;
-        let field = from_row(&row)?;
+        let q = sql(&format!("SELECT {COLS} FROM custom_fields WHERE id = ?"), [id.into()]);
+        let field = tx.fetch_optional(&q, from_row).await?.ok_or(Error::NotFound)?;
         check_version(if_match, field.version)?;
         let table = table_of(field.object);
         let key = &field.key; // validated: [a-z0-9_]
@@ -107,12 +102,12 @@ impl Store {
                 format!("UPDATE {table} SET custom = ((custom::jsonb) - '{key}')::text WHERE (custom::jsonb) ->> '{key}' IS NOT NULL")
             }
         };
-        sql(&strip, []).execute(&mut **tx).await?;
+        tx.execute(&sql(&strip, [])).await?;
         if field.sensitive {
             // Sealed values are dropped by the rewrite, which keeps only defined fields.
             mark_sealed_rows(&mut tx, table).await?;
         }
-        sql("DELETE FROM custom_fields WHERE id = ?", [id.into()]).execute(&mut **tx).await?;
+        tx.execute(&sql("DELETE FROM custom_fields WHERE id = ?", [id.into()])).await?;
         self.audit(&mut tx, actor, "delete", "custom_field", Some(id), json!({"before": &field})).await?;
         tx.commit().await?;
         self.rewrite_pending().await?;
@@ -132,25 +127,20 @@ impl Store {
     ) -> Result<CustomField> {
         require(actor, Object::CustomField, Action::Update)?;
         let mut tx = self.write_tx().await?;
-        let row = sql(&format!("SELECT {COLS} FROM custom_fields WHERE id = ?"), [id.into()])
-            .fetch_optional(&mut **tx)
-            .await?
-            .ok_or(Error::NotFound)?;
-        let before = from_row(&row)?;
+        let q = sql(&format!("SELECT {COLS} FROM custom_fields WHERE id = ?"), [id.into()]);
+        let before = tx.fetch_optional(&q, from_row).await?.ok_or(Error::NotFound)?;
         check_version(if_match, before.version)?;
         let label = label.map(|l| l.trim().to_string()).unwrap_or(before.label.clone());
         if label.is_empty() || label.chars().count() > 100 {
             return Err(Error::Invalid(rapport_domain::ValidationErrors::single("label", "must have 1 to 100 characters")));
         }
         let sensitive = sensitive.unwrap_or(before.sensitive);
-        sql(
+        tx.execute(&sql(
             "UPDATE custom_fields SET label = ?, sensitive = ?, updated_at = ?, version = version + 1 WHERE id = ?",
             [label.into(), (sensitive as i64).into(), now_rfc3339().into(), id.into()],
-        )
-        .execute(&mut **tx)
+        ))
         .await?;
-        let row = sql(&format!("SELECT {COLS} FROM custom_fields WHERE id = ?"), [id.into()]).fetch_one(&mut **tx).await?;
-        let after = from_row(&row)?;
+        let after = tx.fetch_one(&sql(&format!("SELECT {COLS} FROM custom_fields WHERE id = ?"), [id.into()]), from_row).await?;
         if after.sensitive != before.sensitive {
             // The values move between the filterable and the sealed column.
             let table = table_of(after.object);
@@ -159,9 +149,7 @@ impl Store {
                 Backend::Sqlite => format!("json_extract(custom, '$.{key}') IS NOT NULL"),
                 Backend::Postgres => format!("(custom::jsonb) ->> '{key}' IS NOT NULL"),
             };
-            sql(&format!("UPDATE {table} SET private_text = NULL WHERE custom_sealed IS NOT NULL OR {has_key}"), [])
-                .execute(&mut **tx)
-                .await?;
+            tx.execute(&sql(&format!("UPDATE {table} SET private_text = NULL WHERE custom_sealed IS NOT NULL OR {has_key}"), [])).await?;
         }
         self.audit(&mut tx, actor, "update", "custom_field", Some(id), crate::audit::diff(&before, &after)).await?;
         tx.commit().await?;
@@ -208,8 +196,8 @@ fn table_of(object: FieldObject) -> &'static str {
 }
 
 /// Marks every record of `table` holding sealed custom values for rewriting.
-async fn mark_sealed_rows(tx: &mut sqlx::Transaction<'static, sqlx::Any>, table: &str) -> Result<()> {
-    sql(&format!("UPDATE {table} SET private_text = NULL WHERE custom_sealed IS NOT NULL"), []).execute(&mut **tx).await?;
+async fn mark_sealed_rows(tx: &mut Tx, table: &str) -> Result<()> {
+    tx.execute(&sql(&format!("UPDATE {table} SET private_text = NULL WHERE custom_sealed IS NOT NULL"), [])).await?;
     Ok(())
 }
 

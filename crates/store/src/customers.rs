@@ -41,11 +41,10 @@ impl Table for Customer {
     async fn after_update(_: &Store, tx: &mut WriteTx, actor: &Actor, id: i64, before: &CustomerData, after: &CustomerData) -> Result<()> {
         let (b, a) = (&before.lead, &after.lead);
         if (&b.converted_at, b.converted_opportunity_id) != (&a.converted_at, a.converted_opportunity_id) {
-            sql(
+            tx.execute(&sql(
                 "UPDATE customers SET converted_at = ?, converted_opportunity_id = ? WHERE id = ?",
                 [a.converted_at.clone().into(), a.converted_opportunity_id.into(), id.into()],
-            )
-            .execute(&mut ***tx)
+            ))
             .await?;
         }
         let (from, to) = (before.lead.lead_status, after.lead.lead_status);
@@ -53,11 +52,10 @@ impl Table for Customer {
             return Ok(());
         }
         let opportunity = after.lead.converted_opportunity_id.filter(|_| to == LeadStatus::Qualified);
-        sql(
+        tx.execute(&sql(
             "INSERT INTO lead_status_changes (customer_id, from_status, to_status, opportunity_id, at, actor_id) VALUES (?, ?, ?, ?, ?, ?)",
             [id.into(), from.as_str().into(), to.as_str().into(), opportunity.into(), now_rfc3339().into(), actor.user_id.into()],
-        )
-        .execute(&mut ***tx)
+        ))
         .await?;
         Ok(())
     }
@@ -131,16 +129,14 @@ impl Store {
         require(actor, Object::Customer, Action::Pii)?;
         let mut tx = self.write_tx().await?;
         let c = self.record_in::<Customer>(&mut tx, actor, id, true).await?;
-        let history = sql("SELECT at, actor_id, action, diff FROM audit_log WHERE object = 'customer' AND record_id = ? ORDER BY id", [id.into()])
-            .fetch_all(&mut **tx)
-            .await?
-            .iter()
-            .map(|r| -> sqlx::Result<serde_json::Value> {
-                use sqlx::Row;
-                Ok(json!({"at": r.try_get::<String, _>("at")?, "actor_id": r.try_get::<Option<i64>, _>("actor_id")?, "action": r.try_get::<String, _>("action")?,
-                    "diff": serde_json::from_str::<serde_json::Value>(&self.open(r.try_get::<String, _>("diff")?).unwrap_or_default()).unwrap_or_default()}))
+        let q =
+            sql("SELECT at, actor_id, action, diff FROM audit_log WHERE object = 'customer' AND record_id = ? ORDER BY id", [id.into()]);
+        let history = tx
+            .fetch_all(&q, |r| {
+                Ok(json!({"at": r.get::<String>("at")?, "actor_id": r.get::<Option<i64>>("actor_id")?, "action": r.get::<String>("action")?,
+                    "diff": serde_json::from_str::<serde_json::Value>(&self.open(r.get::<String>("diff")?).unwrap_or_default()).unwrap_or_default()}))
             })
-            .collect::<sqlx::Result<Vec<_>>>()?;
+            .await?;
         self.audit(&mut tx, actor, "export", "customer", Some(id), json!({"kind": "privacy_export"})).await?;
         tx.commit().await?;
         // Every line of every order of theirs, whatever its status.
@@ -186,13 +182,15 @@ impl Store {
         let mut q = Sql::new(&format!("UPDATE customers SET ({}) = (", stored.names()));
         stored.bind(&mut q);
         q.push("), updated_at = ").arg(now_rfc3339()).push(", change_seq = ").arg(seq).push(", version = version + 1 WHERE id = ").arg(id);
-        q.execute(&mut **tx).await?;
+        tx.execute(&q).await?;
         replace_tags(&mut tx, "customer_tags", "customer_id", id, &[]).await?;
         // The one change ever made to audit rows: erasure must not leave the data in the history.
-        let redacted =
-            sql("UPDATE audit_log SET diff = '{\"redacted\": \"erased\"}' WHERE object = 'customer' AND record_id = ?", [id.into()])
-                .execute(&mut **tx)
-                .await?;
+        let redacted = tx
+            .execute(&sql(
+                "UPDATE audit_log SET diff = '{\"redacted\": \"erased\"}' WHERE object = 'customer' AND record_id = ?",
+                [id.into()],
+            ))
+            .await?;
         let diff = json!({"fields": "all personal fields", "audit_entries_redacted": redacted});
         self.audit(&mut tx, actor, "erase", "customer", Some(id), diff).await?;
         let after = self.record_in::<Customer>(&mut tx, &Actor::system(), id, true).await?;

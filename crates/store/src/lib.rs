@@ -1,8 +1,10 @@
 //! The database: one code path for SQLite (embedded, the default) and PostgreSQL.
 //!
-//! Everything goes through sqlx's `Any` driver with `$n` parameters and a portable SQL subset;
-//! the few places where the engines differ (full-text search, JSON paths, transaction start,
-//! row locks) are named in [`Backend`]. Every public function takes the acting [`Actor`],
+//! One SQL text with `$n` parameters in a portable subset serves both engines: PostgreSQL runs
+//! it through sqlx's `Any` driver; a SQLite file runs bounded reads ([`local`]) and every write
+//! transaction ([`writer`]) in place on rusqlite, and scans through sqlx. The few places where
+//! the engines differ (full-text search, JSON paths, transaction start, row locks) are named in
+//! [`Backend`]. Every public function takes the acting [`Actor`],
 //! checks the permission matrix first and writes its audit row in the same transaction as the
 //! change, so callers cannot forget either. Row structs stay private; callers get domain types.
 //!
@@ -171,10 +173,10 @@ pub struct Store {
     history_reads: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
-/// A write transaction: its own on PostgreSQL; on SQLite a savepoint on the one write
-/// connection, committed with the batch it joined (see [`writer`]). Either way it derefs to the
-/// sqlx transaction to run statements on, and [`WriteTx::commit`] returns once the change is
-/// durable.
+/// A write transaction: its own on PostgreSQL; on a SQLite file a savepoint on the one write
+/// connection, committed with the batch it joined (see [`writer`]), whose statements run in
+/// place. Statements go through [`WriteTx::execute`] and the `fetch_*` methods, rows through the
+/// shared [`row::Row`]; [`WriteTx::commit`] returns once the change is durable.
 pub(crate) struct WriteTx {
     inner: Inner,
     backend: Backend,
@@ -183,27 +185,9 @@ pub(crate) struct WriteTx {
 }
 
 enum Inner {
+    /// PostgreSQL, an in-memory SQLite database, or a bulk restore (see [`Store::bulk_tx`]).
     Pool(Transaction<'static, Any>),
     Batch(writer::Turn),
-}
-
-impl std::ops::Deref for WriteTx {
-    type Target = Transaction<'static, Any>;
-    fn deref(&self) -> &Self::Target {
-        match &self.inner {
-            Inner::Pool(tx) => tx,
-            Inner::Batch(turn) => turn.tx(),
-        }
-    }
-}
-
-impl std::ops::DerefMut for WriteTx {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        match &mut self.inner {
-            Inner::Pool(tx) => tx,
-            Inner::Batch(turn) => turn.tx_mut(),
-        }
-    }
 }
 
 impl WriteTx {
@@ -223,9 +207,45 @@ impl WriteTx {
             Backend::Sqlite => "UPDATE change_clock SET seq = seq + 1 RETURNING seq",
             Backend::Postgres => "SELECT pg_current_xact_id()::text::bigint AS seq",
         };
-        let seq: i64 = sqlx::Row::try_get(&sql::sql(q, []).fetch_one(&mut ***self).await?, "seq")?;
+        let seq: i64 = self.fetch_one(&sql::sql(q, []), |r| r.get("seq")).await?;
         self.seq = Some(seq);
         Ok(seq)
+    }
+
+    /// Runs a statement in this transaction; the number of rows it changed.
+    pub async fn execute(&mut self, q: &sql::Sql) -> Result<u64> {
+        match &mut self.inner {
+            Inner::Pool(tx) => Ok(q.execute(&mut **tx).await?),
+            Inner::Batch(turn) => local::execute(turn.conn(), q),
+        }
+    }
+
+    /// The rows of a statement run in this transaction (a read, or a write's `RETURNING`), each
+    /// turned into a `T` by `f`.
+    pub async fn fetch_all<T>(&mut self, q: &sql::Sql, mut f: impl FnMut(&dyn row::Row) -> Result<T> + Send) -> Result<Vec<T>> {
+        match &mut self.inner {
+            Inner::Pool(tx) => q.fetch_all(&mut **tx).await?.iter().map(|r| f(r)).collect(),
+            Inner::Batch(turn) => local::run(turn.conn(), q, &mut f),
+        }
+    }
+
+    /// The first row of [`WriteTx::fetch_all`], if any.
+    pub async fn fetch_optional<T>(&mut self, q: &sql::Sql, f: impl FnMut(&dyn row::Row) -> Result<T> + Send) -> Result<Option<T>> {
+        Ok(self.fetch_all(q, f).await?.into_iter().next())
+    }
+
+    /// The first row of [`WriteTx::fetch_all`]; no row is an error.
+    pub async fn fetch_one<T>(&mut self, q: &sql::Sql, f: impl FnMut(&dyn row::Row) -> Result<T> + Send) -> Result<T> {
+        self.fetch_optional(q, f).await?.ok_or(Error::Db(sqlx::Error::RowNotFound))
+    }
+
+    /// The sqlx transaction of a [`Store::bulk_tx`], for statements that bind what [`sql::Sql`]
+    /// does not (a restore's blobs and booleans).
+    pub fn sqlx(&mut self) -> Result<&mut Transaction<'static, Any>> {
+        match &mut self.inner {
+            Inner::Pool(tx) => Ok(tx),
+            Inner::Batch(_) => Err(Error::Db(sqlx::Error::Protocol("a batched write has no sqlx transaction".into()))),
+        }
     }
 
     /// Commits; on SQLite returns once the batch holding this transaction is committed.
@@ -276,7 +296,7 @@ impl Store {
         let cores = std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(2);
         // One pool for reads and writes: a separate single-connection writer pool halved create
         // throughput in the load benchmark (each transaction's round trips stopped overlapping).
-        let pool = Self::pool(backend, opts.clone(), (cores * 4).max(8), false).await?;
+        let pool = Self::pool(backend, opts.clone(), (cores * 4).max(8)).await?;
         let file = if backend == Backend::Sqlite { sqlite_file(&url) } else { None };
         let local = file.clone().map(|path| std::sync::Arc::new(local::LocalReads::new(path)));
         let pg = match backend {
@@ -285,14 +305,9 @@ impl Store {
             }
             Backend::Sqlite => None,
         };
-        let writer = match backend {
-            Backend::Sqlite => {
-                // An in-memory database exists once per connection: there, the pool is the writer.
-                let pool = if file.is_some() { Self::pool(backend, opts, 1, true).await? } else { pool.clone() };
-                Some(std::sync::Arc::new(writer::Writer::new(pool)))
-            }
-            Backend::Postgres => None,
-        };
+        // An in-memory database is reached through the pool alone: its transactions are the
+        // pool's, like PostgreSQL's.
+        let writer = file.clone().map(|path| std::sync::Arc::new(writer::Writer::new(path)));
         Ok(Store {
             pool,
             backend,
@@ -306,8 +321,8 @@ impl Store {
         })
     }
 
-    /// A pool of `size` connections; `writer` is SQLite's one write connection (see [`writer`]).
-    async fn pool(backend: Backend, opts: AnyConnectOptions, size: u32, writer: bool) -> Result<AnyPool, String> {
+    /// A pool of `size` connections.
+    async fn pool(backend: Backend, opts: AnyConnectOptions, size: u32) -> Result<AnyPool, String> {
         AnyPoolOptions::new()
             .max_connections(size)
             .min_connections(1)
@@ -336,9 +351,6 @@ impl Store {
                     Ok(())
                 })
             })
-            // A write connection still inside a transaction (a COMMIT or ROLLBACK that failed) is
-            // closed rather than handed to the next batch.
-            .after_release(move |conn, _| Box::pin(async move { Ok(!writer || !sqlx::Connection::is_in_transaction(conn)) }))
             .connect_with(opts)
             .await
             .map_err(|e| format!("cannot open database: {e}"))
@@ -410,12 +422,12 @@ impl Store {
     /// (reads there need no pool connection, and the write connection is kept for writes).
     pub(crate) async fn read_in<T>(
         &self,
-        tx: Option<&mut Transaction<'static, Any>>,
+        tx: Option<&mut WriteTx>,
         sql: &sql::Sql,
-        mut f: impl FnMut(&dyn row::Row) -> Result<T> + Send,
+        f: impl FnMut(&dyn row::Row) -> Result<T> + Send,
     ) -> Result<Vec<T>> {
         match tx {
-            Some(tx) if self.local.is_none() => sql.fetch_all(&mut **tx).await?.iter().map(|r| f(r)).collect(),
+            Some(tx) if self.local.is_none() => tx.fetch_all(sql, f).await,
             _ => self.read(sql, f).await,
         }
     }
@@ -430,26 +442,41 @@ impl Store {
     /// reads before it writes cannot fail half-way with "database is locked" when another
     /// process writes first.
     async fn write_tx(&self) -> Result<WriteTx> {
-        let inner = match &self.writer {
-            Some(w) => Inner::Batch(w.begin().await?),
-            None => Inner::Pool(self.pool.begin().await?),
+        match &self.writer {
+            Some(w) => Ok(WriteTx { inner: Inner::Batch(w.begin().await?), backend: self.backend, seq: None }),
+            None => self.bulk_tx().await,
+        }
+    }
+
+    /// A write transaction of its own on the pool, on either engine, for a restore: it runs
+    /// statements [`WriteTx::sqlx`] gives, and holds SQLite's write lock from its start, so
+    /// the writer's batches wait for it.
+    async fn bulk_tx(&self) -> Result<WriteTx> {
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
         };
-        Ok(WriteTx { inner, backend: self.backend, seq: None })
+        Ok(WriteTx { inner: Inner::Pool(tx), backend: self.backend, seq: None })
     }
 }
 
 /// Maps a unique-index violation to [`Error::Conflict`] by index name (PostgreSQL reports the
 /// index, SQLite the `table.column`), leaving other errors as they are.
-fn unique_violation(e: sqlx::Error, indexes: &[(&str, &str, &str, &str)]) -> Error {
-    if let sqlx::Error::Database(db) = &e
-        && db.is_unique_violation()
-    {
-        let text = format!("{} {}", db.constraint().unwrap_or(""), db.message());
-        for (pg_index, sqlite_column, field, message) in indexes {
-            if text.contains(pg_index) || text.contains(sqlite_column) {
-                return Error::Conflict { field: field.to_string(), message: message.to_string() };
-            }
+fn unique_violation(e: impl Into<Error>, indexes: &[(&str, &str, &str, &str)]) -> Error {
+    let e = e.into();
+    let text = match &e {
+        Error::Db(sqlx::Error::Database(db)) if db.is_unique_violation() => format!("{} {}", db.constraint().unwrap_or(""), db.message()),
+        Error::Sqlite(rusqlite::Error::SqliteFailure(f, Some(message)))
+            if matches!(f.extended_code, rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY) =>
+        {
+            message.clone()
+        }
+        _ => return e,
+    };
+    for (pg_index, sqlite_column, field, message) in indexes {
+        if text.contains(pg_index) || text.contains(sqlite_column) {
+            return Error::Conflict { field: field.to_string(), message: message.to_string() };
         }
     }
-    Error::Db(e)
+    e
 }

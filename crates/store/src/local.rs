@@ -5,7 +5,8 @@
 //! hand-offs cost more than the query itself (BENCHMARKS.md: context switches were 45% of the
 //! server's CPU time on `GET /customers/{id}`). So reads outside transactions on a SQLite file run
 //! here, on rusqlite connections used in place and kept in a small pool. The SQL text and the row
-//! decoding are the very ones PostgreSQL gets; writes and transactions stay on sqlx.
+//! decoding are the very ones PostgreSQL gets. SQLite's one writer runs its statements the same
+//! way, on its own connection ([`run`], [`execute`]; see [`crate::writer`]).
 //!
 //! Reads must be bounded (a page, a record): they block the async worker that runs them. The
 //! purchase history scan runs here too, but on a blocking thread ([`LocalReads::scan`]); other
@@ -52,7 +53,7 @@ impl LocalReads {
     /// Runs `sql` and turns each row into a `T` with `f`.
     pub fn query<T>(&self, sql: &Sql, mut f: impl FnMut(&dyn Row) -> Result<T>) -> Result<Vec<T>> {
         self.with_connection(|conn| {
-            let mut stmt = prepare(conn, sql)?;
+            let mut stmt = bind(conn, sql)?;
             let names: Vec<String> = stmt.column_names().into_iter().map(String::from).collect();
             let mut rows = stmt.raw_query();
             let mut out = Vec::new();
@@ -67,7 +68,7 @@ impl LocalReads {
     /// copying its text: for scans of millions of rows, which callers run on a blocking thread.
     pub fn scan(&self, sql: &Sql, mut f: impl FnMut(&rusqlite::Row) -> Result<()>) -> Result<()> {
         self.with_connection(|conn| {
-            let mut stmt = prepare(conn, sql)?;
+            let mut stmt = bind(conn, sql)?;
             let mut rows = stmt.raw_query();
             while let Some(row) = rows.next()? {
                 f(row)?;
@@ -91,8 +92,8 @@ impl LocalReads {
     }
 }
 
-/// `sql` prepared with its arguments bound.
-fn prepare<'c>(conn: &'c Connection, sql: &Sql) -> Result<rusqlite::CachedStatement<'c>> {
+/// Prepares `sql` on `conn` (cached) with its arguments bound.
+fn bind<'c>(conn: &'c Connection, sql: &Sql) -> Result<rusqlite::CachedStatement<'c>> {
     let mut stmt = conn.prepare_cached(&sql.text)?;
     // `$n` is a named parameter to SQLite: bind by name, so that one used twice is bound once;
     // anonymous `?` ones bind in order.
@@ -108,6 +109,28 @@ fn prepare<'c>(conn: &'c Connection, sql: &Sql) -> Result<rusqlite::CachedStatem
         }
     }
     Ok(stmt)
+}
+
+/// Runs `sql` on `conn` and turns each row into a `T` with `f` (reads here, and the writes of
+/// SQLite's one writer, see [`crate::writer`]).
+pub(crate) fn run<T>(conn: &Connection, sql: &Sql, f: &mut impl FnMut(&dyn Row) -> Result<T>) -> Result<Vec<T>> {
+    let mut stmt = bind(conn, sql)?;
+    let names: Vec<String> = stmt.column_names().into_iter().map(String::from).collect();
+    let mut rows = stmt.raw_query();
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(f(&LocalRow { row, names: &names, next: Cell::new(0) })?);
+    }
+    Ok(out)
+}
+
+/// Runs `sql` on `conn` to its end, rows it returns (`RETURNING`) unread: the rows it changed.
+pub(crate) fn execute(conn: &Connection, sql: &Sql) -> Result<u64> {
+    let mut stmt = bind(conn, sql)?;
+    let readonly = stmt.readonly();
+    let mut rows = stmt.raw_query();
+    while rows.next()?.is_some() {}
+    Ok(if readonly { 0 } else { conn.changes() })
 }
 
 /// A row with its column names looked up by us: decoders read columns mostly in SELECT order,

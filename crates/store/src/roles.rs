@@ -5,7 +5,6 @@ use rapport_domain::accounts::{RoleDefinition, RoleInfo};
 use rapport_domain::permissions::{Action, Actor, Object, Role, require};
 use rapport_domain::{ValidationErrors, now_rfc3339};
 use serde_json::json;
-use sqlx::Row;
 
 use crate::sql::sql;
 use crate::{Error, Result, Store, unique_violation};
@@ -48,21 +47,16 @@ impl Store {
         let perms = serde_json::to_string(&input.permissions).unwrap_or_default();
         let now = now_rfc3339();
         let mut tx = self.write_tx().await?;
-        let before: Option<String> = sql("SELECT permissions FROM roles WHERE name = ?", [name.clone().into()])
-            .fetch_optional(&mut **tx)
-            .await?
-            .map(|r| r.try_get("permissions"))
-            .transpose()?;
-        let version: i64 = sql(
+        let q = sql("SELECT permissions FROM roles WHERE name = ?", [name.clone().into()]);
+        let before: Option<String> = tx.fetch_optional(&q, |r| r.get("permissions")).await?;
+        let version: i64 = tx.fetch_one(&sql(
             "INSERT INTO roles (name, permissions, created_at, updated_at, version) VALUES (?, ?, ?, ?, 1) \
              ON CONFLICT (name) DO UPDATE SET permissions = excluded.permissions, updated_at = excluded.updated_at, version = roles.version + 1 \
              RETURNING version",
             [name.clone().into(), perms.clone().into(), now.clone().into(), now.into()],
-        )
-        .fetch_one(&mut **tx)
+        ), |r| r.get("version"))
         .await
-        .map_err(|e| unique_violation(e, &[("roles_name_key", "roles.name", "name", "a role with this name already exists")]))?
-        .try_get("version")?;
+        .map_err(|e| unique_violation(e, &[("roles_name_key", "roles.name", "name", "a role with this name already exists")]))?;
         let before: Option<serde_json::Value> = before.and_then(|b| serde_json::from_str(&b).ok());
         self.audit(&mut tx, actor, "permission_change", "role", None, json!({"role": name, "before": before, "after": input.permissions}))
             .await?;
@@ -76,20 +70,17 @@ impl Store {
     pub async fn delete_role(&self, actor: &Actor, name: &str, if_match: Option<i64>) -> Result<()> {
         require(actor, Object::RoleDef, Action::Delete)?;
         let mut tx = self.write_tx().await?;
-        let current: Option<i64> = sql("SELECT version FROM roles WHERE name = ?", [name.into()])
-            .fetch_optional(&mut **tx)
-            .await?
-            .map(|r| r.try_get("version"))
-            .transpose()?;
+        let current: Option<i64> =
+            tx.fetch_optional(&sql("SELECT version FROM roles WHERE name = ?", [name.into()]), |r| r.get("version")).await?;
         crate::records::check_version(if_match, current.ok_or(Error::NotFound)?)?;
-        let held: i64 = sql("SELECT COUNT(*) AS n FROM users WHERE role = ?", [name.into()]).fetch_one(&mut **tx).await?.try_get("n")?;
+        let held: i64 = tx.fetch_one(&sql("SELECT COUNT(*) AS n FROM users WHERE role = ?", [name.into()]), |r| r.get("n")).await?;
         if held > 0 {
             return Err(Error::Invalid(ValidationErrors::single(
                 "name",
                 format!("{held} user(s) still hold role '{name}': give them another role first"),
             )));
         }
-        if sql("DELETE FROM roles WHERE name = ?", [name.into()]).execute(&mut **tx).await? == 0 {
+        if tx.execute(&sql("DELETE FROM roles WHERE name = ?", [name.into()])).await? == 0 {
             return Err(Error::NotFound);
         }
         self.audit(&mut tx, actor, "permission_change", "role", None, json!({"role": name, "deleted": true})).await?;

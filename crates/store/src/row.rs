@@ -1,5 +1,5 @@
-//! One way to read a result row, whichever driver produced it: sqlx's (PostgreSQL, and SQLite
-//! inside transactions) or rusqlite's (SQLite reads outside transactions, see [`crate::local`]).
+//! One way to read a result row, whichever driver produced it: sqlx's (PostgreSQL, SQLite scans
+//! and restores) or rusqlite's (SQLite reads and writes, see [`crate::local`] and [`crate::writer`]).
 //! Decoders take `&dyn Row` and ask for columns by name: `r.get::<Option<String>>("email")?`.
 
 use sqlx::Row as _;

@@ -9,7 +9,6 @@ use rapport_domain::now_rfc3339;
 use rapport_domain::permissions::Actor;
 use serde_json::json;
 use sha2::Sha256;
-use sqlx::Row as _;
 
 use crate::sql::sql;
 use crate::{Error, Result, Store};
@@ -32,18 +31,17 @@ impl Store {
                     None => {
                         let fresh = base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>());
                         let mut tx = self.write_tx().await?;
-                        let made = sql(
-                            "INSERT INTO server_secrets (name, value, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING",
-                            [FORM_KEY.into(), fresh.into(), now_rfc3339().into()],
-                        )
-                        .execute(&mut **tx)
-                        .await?;
+                        let made = tx
+                            .execute(&sql(
+                                "INSERT INTO server_secrets (name, value, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING",
+                                [FORM_KEY.into(), fresh.into(), now_rfc3339().into()],
+                            ))
+                            .await?;
                         if made == 1 {
                             self.audit(&mut tx, &Actor::system(), "secret_create", "server_secret", None, json!({"name": FORM_KEY}))
                                 .await?;
                         }
-                        let row = sql("SELECT value FROM server_secrets WHERE name = ?", [FORM_KEY.into()]).fetch_one(&mut **tx).await?;
-                        let value: String = row.try_get("value")?;
+                        let value: String = tx.fetch_one(&q, |r| r.get("value")).await?;
                         tx.commit().await?;
                         value
                     }

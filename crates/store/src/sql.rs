@@ -106,14 +106,6 @@ impl Sql {
         self.query().fetch_all(e).await
     }
 
-    pub async fn fetch_optional<'e, E: Executor<'e, Database = Any>>(&self, e: E) -> sqlx::Result<Option<AnyRow>> {
-        self.query().fetch_optional(e).await
-    }
-
-    pub async fn fetch_one<'e, E: Executor<'e, Database = Any>>(&self, e: E) -> sqlx::Result<AnyRow> {
-        self.query().fetch_one(e).await
-    }
-
     pub async fn execute<'e, E: Executor<'e, Database = Any>>(&self, e: E) -> sqlx::Result<u64> {
         Ok(self.query().execute(e).await?.rows_affected())
     }

@@ -5,45 +5,47 @@ use rapport_domain::accounts::{Team, TeamChanges};
 use rapport_domain::permissions::{Action, Actor, Object, require};
 use rapport_domain::{ValidationErrors, now_rfc3339};
 use serde_json::json;
-use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
 
+use crate::row::Row;
 use crate::sql::sql;
-use crate::{Error, Result, Store, audit, unique_violation};
+use crate::{Error, Result, Store, WriteTx, audit, unique_violation};
 
-fn from_row(r: &AnyRow, members: Vec<i64>) -> sqlx::Result<Team> {
+fn from_row(r: &dyn Row, members: Vec<i64>) -> Result<Team> {
     Ok(Team {
-        id: r.try_get("id")?,
-        name: r.try_get("name")?,
-        visibility: r.try_get("visibility")?,
+        id: r.get("id")?,
+        name: r.get("name")?,
+        visibility: r.get("visibility")?,
         member_ids: members,
-        created_at: r.try_get("created_at")?,
-        updated_at: r.try_get("updated_at")?,
-        version: r.try_get("version")?,
+        created_at: r.get("created_at")?,
+        updated_at: r.get("updated_at")?,
+        version: r.get("version")?,
     })
 }
 
 const COLS: &str = "id, name, visibility, created_at, updated_at, version";
 
 impl Store {
-    async fn team_in(&self, tx: &mut Transaction<'static, Any>, id: i64) -> Result<Team> {
-        let row =
-            sql(&format!("SELECT {COLS} FROM teams WHERE id = ?"), [id.into()]).fetch_optional(&mut **tx).await?.ok_or(Error::NotFound)?;
-        let members = sql("SELECT user_id FROM team_members WHERE team_id = ? ORDER BY user_id", [id.into()]).fetch_all(&mut **tx).await?;
-        Ok(from_row(&row, members.iter().map(|m| m.try_get("user_id")).collect::<sqlx::Result<_>>()?)?)
+    async fn team_in(&self, tx: &mut WriteTx, id: i64) -> Result<Team> {
+        let q = sql(&format!("SELECT {COLS} FROM teams WHERE id = ?"), [id.into()]);
+        let mut team = tx.fetch_optional(&q, |r| from_row(r, vec![])).await?.ok_or(Error::NotFound)?;
+        let q = sql("SELECT user_id FROM team_members WHERE team_id = ? ORDER BY user_id", [id.into()]);
+        team.member_ids = tx.fetch_all(&q, |r| r.get("user_id")).await?;
+        Ok(team)
     }
 
     /// Every team with its members.
     pub async fn list_teams(&self, actor: &Actor) -> Result<Vec<Team>> {
         require(actor, Object::Team, Action::Read)?;
-        let mut tx = self.pool.begin().await?;
-        let ids = sql("SELECT id FROM teams ORDER BY name", []).fetch_all(&mut *tx).await?;
-        let mut out = vec![];
-        for r in ids {
-            out.push(self.team_in(&mut tx, r.try_get("id")?).await?);
+        // Two reads outside a transaction: members are matched to the teams read first, so a
+        // team made in between is simply not listed.
+        let mut teams = self.read(&sql(&format!("SELECT {COLS} FROM teams ORDER BY name"), []), |r| from_row(r, vec![])).await?;
+        let q = sql("SELECT team_id, user_id FROM team_members ORDER BY team_id, user_id", []);
+        for (team, user) in self.read(&q, |r| Ok((r.get::<i64>("team_id")?, r.get::<i64>("user_id")?))).await? {
+            if let Some(t) = teams.iter_mut().find(|t| t.id == team) {
+                t.member_ids.push(user);
+            }
         }
-        tx.commit().await?;
-        Ok(out)
+        Ok(teams)
     }
 
     /// Creates (`id` None) or changes a team (admins only); membership changes are audited,
@@ -79,32 +81,32 @@ impl Store {
         let conflict = |e| unique_violation(e, &[("teams_name_key", "teams.name", "name", "a team with this name already exists")]);
         let id = match &before {
             Some(b) => {
-                sql(
+                tx.execute(&sql(
                     "UPDATE teams SET name = ?, visibility = ?, updated_at = ?, version = version + 1 WHERE id = ?",
                     [name.into(), visibility.into(), now.into(), b.id.into()],
-                )
-                .execute(&mut **tx)
+                ))
                 .await
                 .map_err(conflict)?;
                 b.id
             }
-            None => sql(
-                "INSERT INTO teams (name, visibility, created_at, updated_at, version) VALUES (?, ?, ?, ?, 1) RETURNING id",
-                [name.into(), visibility.into(), now.clone().into(), now.into()],
-            )
-            .fetch_one(&mut **tx)
-            .await
-            .map_err(conflict)?
-            .try_get("id")?,
+            None => tx
+                .fetch_one(
+                    &sql(
+                        "INSERT INTO teams (name, visibility, created_at, updated_at, version) VALUES (?, ?, ?, ?, 1) RETURNING id",
+                        [name.into(), visibility.into(), now.clone().into(), now.into()],
+                    ),
+                    |r| r.get::<i64>("id"),
+                )
+                .await
+                .map_err(conflict)?,
         };
         if let Some(members) = input.member_ids {
-            sql("DELETE FROM team_members WHERE team_id = ?", [id.into()]).execute(&mut **tx).await?;
+            tx.execute(&sql("DELETE FROM team_members WHERE team_id = ?", [id.into()])).await?;
             for m in members {
-                if sql("SELECT id FROM users WHERE id = ?", [m.into()]).fetch_optional(&mut **tx).await?.is_none() {
+                if tx.fetch_optional(&sql("SELECT id FROM users WHERE id = ?", [m.into()]), |_| Ok(())).await?.is_none() {
                     return Err(Error::Invalid(ValidationErrors::single("member_ids", format!("there is no user with id {m}"))));
                 }
-                sql("INSERT INTO team_members (team_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING", [id.into(), m.into()])
-                    .execute(&mut **tx)
+                tx.execute(&sql("INSERT INTO team_members (team_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING", [id.into(), m.into()]))
                     .await?;
             }
         }
@@ -125,8 +127,8 @@ impl Store {
         let mut tx = self.write_tx().await?;
         let before = self.team_in(&mut tx, id).await?;
         crate::records::check_version(if_match, before.version)?;
-        sql("DELETE FROM team_members WHERE team_id = ?", [id.into()]).execute(&mut **tx).await?;
-        sql("DELETE FROM teams WHERE id = ?", [id.into()]).execute(&mut **tx).await?;
+        tx.execute(&sql("DELETE FROM team_members WHERE team_id = ?", [id.into()])).await?;
+        tx.execute(&sql("DELETE FROM teams WHERE id = ?", [id.into()])).await?;
         self.audit(&mut tx, actor, "delete", "team", Some(id), json!({"before": before})).await?;
         tx.commit().await?;
         Ok(())

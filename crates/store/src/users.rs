@@ -9,12 +9,11 @@ use rapport_domain::values::Email;
 use rapport_domain::{ValidationErrors, now_rfc3339};
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use sqlx::{Any, Row as _, Transaction};
 
 use crate::records::{check_version, save_versioned};
 use crate::row::Row;
-use crate::sql::sql;
-use crate::{Error, Result, Store, audit, unique_violation};
+use crate::sql::{Sql, sql};
+use crate::{Error, Result, Store, WriteTx, audit, unique_violation};
 
 /// What a token may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,6 +107,29 @@ const THROTTLE_MINUTES: i64 = 15;
 
 const USER_COLS: &str = "u.id, u.email, u.name, u.role, u.is_active, u.created_at, u.updated_at, u.version";
 
+/// The tokens matching `cond` (with one `?`, bound to `arg`), newest first.
+fn tokens_query(cond: &str, arg: i64) -> Sql {
+    sql(
+        &format!(
+            "SELECT t.id, t.kind, t.name, t.scopes, t.created_at, t.expires_at, t.last_used_at, t.revoked_at FROM auth_tokens t WHERE {cond} ORDER BY t.id DESC"
+        ),
+        [arg.into()],
+    )
+}
+
+fn token_row(r: &dyn Row) -> Result<TokenInfo> {
+    Ok(TokenInfo {
+        id: r.get("id")?,
+        kind: r.get("kind")?,
+        name: r.get("name")?,
+        scopes: r.get("scopes")?,
+        created_at: r.get("created_at")?,
+        expires_at: r.get("expires_at")?,
+        last_used_at: r.get("last_used_at")?,
+        revoked_at: r.get("revoked_at")?,
+    })
+}
+
 fn user_from_row(r: &dyn Row) -> Result<User> {
     Ok(User {
         id: r.get("id")?,
@@ -159,9 +181,9 @@ fn check_password(password: &str, email: &str, errs: &mut ValidationErrors) {
 
 impl Store {
     /// Whether `role` names a built-in role or an existing custom role.
-    async fn check_role(&self, tx: &mut Transaction<'static, Any>, role: &str) -> Result<()> {
+    async fn check_role(&self, tx: &mut WriteTx, role: &str) -> Result<()> {
         if Role::parse(role).is_some()
-            || sql("SELECT id FROM roles WHERE name = ?", [role.into()]).fetch_optional(&mut **tx).await?.is_some()
+            || tx.fetch_optional(&sql("SELECT id FROM roles WHERE name = ?", [role.into()]), |_| Ok(())).await?.is_some()
         {
             Ok(())
         } else {
@@ -184,22 +206,22 @@ impl Store {
         let now = now_rfc3339();
         let mut tx = self.write_tx().await?;
         self.check_role(&mut tx, &new.role).await?;
-        let row = sql(
+        let id: i64 = tx.fetch_one(&sql(
             "INSERT INTO users (email, name, password_hash, role, is_active, created_at, updated_at, version) VALUES (?, ?, ?, ?, 1, ?, ?, 1) RETURNING id",
             [email.to_string().into(), name.into(), hash.into(), new.role.clone().into(), now.clone().into(), now.into()],
-        )
-        .fetch_one(&mut **tx)
+        ), |r| r.get("id"))
         .await
         .map_err(|e| unique_violation(e, &[("users_email_key", "users.email", "email", "a user with this email already exists")]))?;
-        let user = self.user_in(&mut tx, row.try_get("id")?).await?;
+        let user = self.user_in(&mut tx, id).await?;
         self.audit(&mut tx, actor, "create", "user", Some(user.id), json!({"after": &user})).await?;
         tx.commit().await?;
         Ok(user)
     }
 
-    async fn user_in(&self, tx: &mut Transaction<'static, Any>, id: i64) -> Result<User> {
-        let row = sql(&format!("SELECT {USER_COLS} FROM users u WHERE u.id = ?"), [id.into()]).fetch_optional(&mut **tx).await?;
-        user_from_row(&row.ok_or(Error::NotFound)?)
+    async fn user_in(&self, tx: &mut WriteTx, id: i64) -> Result<User> {
+        tx.fetch_optional(&sql(&format!("SELECT {USER_COLS} FROM users u WHERE u.id = ?"), [id.into()]), user_from_row)
+            .await?
+            .ok_or(Error::NotFound)
     }
 
     /// Changes a user (admins only). Role changes, deactivation and password resets are
@@ -238,7 +260,7 @@ impl Store {
             // each count two and both succeed. A writer that waited here counts what the other
             // committed.
             let q = format!("SELECT id FROM users WHERE role = 'admin' AND is_active = 1 ORDER BY id{}", self.backend.lock_rows());
-            let admins: Vec<i64> = sql(&q, []).fetch_all(&mut **tx).await?.iter().map(|r| r.try_get("id")).collect::<Result<_, _>>()?;
+            let admins: Vec<i64> = tx.fetch_all(&sql(&q, []), |r| r.get("id")).await?;
             if !admins.contains(&id) {
                 // Someone else changed this user after it was read here.
                 return Err(Error::VersionMismatch { current: self.user_in(&mut tx, id).await?.version });
@@ -257,11 +279,10 @@ impl Store {
         );
         save_versioned(&mut tx, change, id, before.version, &[]).await?;
         if let Some(p) = &patch.password {
-            sql("UPDATE users SET password_hash = ? WHERE id = ?", [hash_password(p)?.into(), id.into()]).execute(&mut **tx).await?;
+            tx.execute(&sql("UPDATE users SET password_hash = ? WHERE id = ?", [hash_password(p)?.into(), id.into()])).await?;
         }
         if !after.is_active || patch.password.is_some() {
-            sql("UPDATE auth_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL", [now.into(), id.into()])
-                .execute(&mut **tx)
+            tx.execute(&sql("UPDATE auth_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL", [now.into(), id.into()]))
                 .await?;
         }
         let user = self.user_in(&mut tx, id).await?;
@@ -308,8 +329,10 @@ impl Store {
         let mut tx = self.write_tx().await?;
         // `failures` counts the window's attempts, the one in flight included; a window that
         // started before `window_end` is over (and with it any lock) and starts again at 1.
-        let slot = sql(
-            "INSERT INTO login_throttle (email, failures, window_start, locked_until) VALUES (?, 1, ?, NULL) \
+        let (attempt, locked_until) = tx
+            .fetch_one(
+                &sql(
+                    "INSERT INTO login_throttle (email, failures, window_start, locked_until) VALUES (?, 1, ?, NULL) \
              ON CONFLICT (email) DO UPDATE SET \
              failures = CASE WHEN login_throttle.window_start <= ? THEN 1 ELSE login_throttle.failures + 1 END, \
              window_start = CASE WHEN login_throttle.window_start <= ? OR login_throttle.failures + 1 = ? \
@@ -317,21 +340,20 @@ impl Store {
              locked_until = CASE WHEN login_throttle.window_start <= ? THEN NULL \
                  WHEN login_throttle.failures + 1 = ? THEN ? ELSE login_throttle.locked_until END \
              RETURNING failures, locked_until",
-            [
-                email.clone().into(),
-                now.clone().into(),
-                window_end.clone().into(),
-                window_end.clone().into(),
-                MAX_FAILURES.into(),
-                window_end.into(),
-                MAX_FAILURES.into(),
-                lock_end.clone().into(),
-            ],
-        )
-        .fetch_one(&mut **tx)
-        .await?;
-        let attempt: i64 = slot.try_get("failures")?;
-        let locked_until: Option<String> = slot.try_get("locked_until")?;
+                    [
+                        email.clone().into(),
+                        now.clone().into(),
+                        window_end.clone().into(),
+                        window_end.clone().into(),
+                        MAX_FAILURES.into(),
+                        window_end.into(),
+                        MAX_FAILURES.into(),
+                        lock_end.clone().into(),
+                    ],
+                ),
+                |r| Ok((r.get::<i64>("failures")?, r.get::<Option<String>>("locked_until")?)),
+            )
+            .await?;
         if attempt > MAX_FAILURES {
             let actor = Actor::anonymous(None, request_id);
             self.audit(&mut tx, &actor, "login_locked", "user", None, json!({"email": email})).await?;
@@ -371,13 +393,12 @@ impl Store {
             tx.commit().await?;
             return Ok(Err(LoginRefused::BadCredentials));
         };
-        sql("DELETE FROM login_throttle WHERE email = ?", [email.into()]).execute(&mut **tx).await?;
+        tx.execute(&sql("DELETE FROM login_throttle WHERE email = ?", [email.into()])).await?;
         let token = new_token();
-        sql(
+        tx.execute(&sql(
             "INSERT INTO auth_tokens (user_id, token_hash, kind, created_at, expires_at, scopes) VALUES (?, ?, ?, ?, ?, 'read write')",
             [user.id.into(), token_hash(&token).into(), kind.into(), now.into(), time_in(chrono::Duration::days(TOKEN_DAYS)).into()],
-        )
-        .execute(&mut **tx)
+        ))
         .await?;
         let actor = Actor { user_id: Some(user.id), role: user.role.clone(), perms: Role::Viewer.permissions().into(), request_id };
         self.audit(&mut tx, &actor, "login", "user", Some(user.id), json!({"kind": kind})).await?;
@@ -432,7 +453,7 @@ impl Store {
     /// Stamps a token's last use; best effort (a failure must not refuse the request).
     async fn note_token_use(&self, token_id: i64, now: String) {
         let Ok(mut tx) = self.write_tx().await else { return };
-        if sql("UPDATE auth_tokens SET last_used_at = ? WHERE id = ?", [now.into(), token_id.into()]).execute(&mut **tx).await.is_ok() {
+        if tx.execute(&sql("UPDATE auth_tokens SET last_used_at = ? WHERE id = ?", [now.into(), token_id.into()])).await.is_ok() {
             let _ = tx.commit().await;
         }
     }
@@ -441,12 +462,12 @@ impl Store {
     pub async fn revoke_token(&self, actor: &Actor, token: &str) -> Result<()> {
         self.sessions.forget(|_| false);
         let mut tx = self.write_tx().await?;
-        let n = sql(
-            "UPDATE auth_tokens SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL",
-            [now_rfc3339().into(), token_hash(token).into()],
-        )
-        .execute(&mut **tx)
-        .await?;
+        let n = tx
+            .execute(&sql(
+                "UPDATE auth_tokens SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL",
+                [now_rfc3339().into(), token_hash(token).into()],
+            ))
+            .await?;
         if n > 0 {
             self.audit(&mut tx, actor, "logout", "token", None, serde_json::Value::Null).await?;
         }
@@ -470,65 +491,37 @@ impl Store {
         let token = new_token();
         let scopes = if write { "read write" } else { "read" };
         let mut tx = self.write_tx().await?;
-        let row = sql(
+        let id: i64 = tx.fetch_one(&sql(
             "INSERT INTO auth_tokens (user_id, token_hash, kind, name, created_at, expires_at, scopes) VALUES (?, ?, 'personal', ?, ?, ?, ?) RETURNING id",
             [user_id.into(), token_hash(&token).into(), name.into(), now_rfc3339().into(), time_in(chrono::Duration::days(days)).into(), scopes.into()],
-        )
-        .fetch_one(&mut **tx)
+        ), |r| r.get("id"))
         .await?;
-        let id: i64 = row.try_get("id")?;
         self.audit(&mut tx, actor, "token_create", "token", Some(id), json!({"name": name, "scopes": scopes, "days": days})).await?;
         let info = self.tokens_where(&mut tx, "t.id = ?", id).await?.pop().ok_or(Error::NotFound)?;
         tx.commit().await?;
         Ok((token, info))
     }
 
-    async fn tokens_where(&self, tx: &mut Transaction<'static, Any>, cond: &str, arg: i64) -> Result<Vec<TokenInfo>> {
-        let rows = sql(
-            &format!("SELECT t.id, t.kind, t.name, t.scopes, t.created_at, t.expires_at, t.last_used_at, t.revoked_at FROM auth_tokens t WHERE {cond} ORDER BY t.id DESC"),
-            [arg.into()],
-        )
-        .fetch_all(&mut **tx)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(TokenInfo {
-                    id: r.try_get("id")?,
-                    kind: r.try_get("kind")?,
-                    name: r.try_get("name")?,
-                    scopes: r.try_get("scopes")?,
-                    created_at: r.try_get("created_at")?,
-                    expires_at: r.try_get("expires_at")?,
-                    last_used_at: r.try_get("last_used_at")?,
-                    revoked_at: r.try_get("revoked_at")?,
-                })
-            })
-            .collect()
+    async fn tokens_where(&self, tx: &mut WriteTx, cond: &str, arg: i64) -> Result<Vec<TokenInfo>> {
+        tx.fetch_all(&tokens_query(cond, arg), token_row).await
     }
 
     /// The actor's own tokens, newest first.
     pub async fn list_tokens(&self, actor: &Actor) -> Result<Vec<TokenInfo>> {
         let user_id = actor.user_id.ok_or(Error::NotFound)?;
-        let mut tx = self.pool.begin().await?;
-        let list = self.tokens_where(&mut tx, "t.user_id = ?", user_id).await?;
-        tx.commit().await?;
-        Ok(list)
+        self.read(&tokens_query("t.user_id = ?", user_id), token_row).await
     }
 
     /// Revokes one of the actor's tokens (admins may revoke anyone's).
     pub async fn revoke_token_id(&self, actor: &Actor, id: i64) -> Result<()> {
         let mut tx = self.write_tx().await?;
-        let owner: Option<i64> = sql("SELECT user_id FROM auth_tokens WHERE id = ?", [id.into()])
-            .fetch_optional(&mut **tx)
-            .await?
-            .map(|r| r.try_get("user_id"))
-            .transpose()?;
+        let owner: Option<i64> =
+            tx.fetch_optional(&sql("SELECT user_id FROM auth_tokens WHERE id = ?", [id.into()]), |r| r.get("user_id")).await?;
         let allowed = owner.is_some() && (owner == actor.user_id || actor.perms.allows(Object::User, Action::Update));
         if !allowed {
             return Err(Error::NotFound);
         }
-        sql("UPDATE auth_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", [now_rfc3339().into(), id.into()])
-            .execute(&mut **tx)
+        tx.execute(&sql("UPDATE auth_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", [now_rfc3339().into(), id.into()]))
             .await?;
         self.audit(&mut tx, actor, "token_revoke", "token", Some(id), json!({"user_id": owner})).await?;
         tx.commit().await?;

@@ -20,13 +20,16 @@
 //! batch, savepoints run one after another and batches commit one after another, so a reader never
 //! sees a lower number appear after it read a higher one.
 //!
+//! Statements run in place, on the thread of the request that holds the connection (see [`Batch`]).
+//!
 //! PostgreSQL has no such single writer: its transactions stay on the pool (see `WriteTx`).
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use sqlx::{Any, AnyPool, Transaction};
+use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{Mutex, OwnedMutexGuard, oneshot};
 
 /// Savepoints in one batch at most: past it, the request that releases the last one commits.
@@ -39,9 +42,8 @@ type Outcome = Result<(), String>;
 
 /// The write connection and the batch open on it.
 pub(crate) struct Writer {
-    /// A pool of one connection (so that a broken one is replaced), only ever used by the holder
-    /// of `batch`.
-    pool: AnyPool,
+    /// The database file, to (re)open the write connection.
+    path: PathBuf,
     batch: Arc<Mutex<Batch>>,
     /// Writers waiting for `batch`: a request leaves its savepoint in an open batch only when
     /// one of them will carry it on.
@@ -54,16 +56,19 @@ pub(crate) struct Writer {
 }
 
 /// What is open on the write connection; held by one request (or one committer) at a time.
+///
+/// Statements run in place on the holder's thread (rusqlite, as [`crate::local`] reads do):
+/// sqlx would hand each one, and each of its rows, to the connection's worker thread and back,
+/// several times per request (change clock, insert, tags, audit, savepoint, release).
 #[derive(Default)]
 struct Batch {
-    /// The batch's SQLite transaction (`BEGIN IMMEDIATE`), while one is open.
-    tx: Option<Transaction<'static, Any>>,
+    /// The write connection, opened on first use; dropped (and so reopened) when a failed
+    /// `COMMIT` or `ROLLBACK` may have left it inside a transaction.
+    conn: Option<Connection>,
+    /// When the batch's transaction (`BEGIN IMMEDIATE`) began, while one is open.
     began: Option<Instant>,
     /// The requests whose savepoints were released into this batch, waiting for its `COMMIT`.
     released: Vec<oneshot::Sender<Outcome>>,
-    /// A request ended without committing and no task could undo its savepoint then (no runtime):
-    /// the next holder undoes it first.
-    abandoned: bool,
 }
 
 impl Batch {
@@ -71,31 +76,49 @@ impl Batch {
         self.released.len() + 1 >= MAX_WRITES || self.began.is_some_and(|b| b.elapsed() >= max_age)
     }
 
-    async fn exec(&mut self, statement: &'static str) -> Result<(), String> {
-        let tx = self.tx.as_mut().ok_or("no write transaction is open")?;
-        sqlx::raw_sql(statement).execute(&mut **tx).await.map(|_| ()).map_err(|e| e.to_string())
+    /// The connection, while a transaction is open on it.
+    fn open(&self) -> Option<&Connection> {
+        self.conn.as_ref().filter(|_| self.began.is_some())
+    }
+
+    fn exec(&mut self, statement: &str) -> Result<(), String> {
+        let conn = self.open().ok_or("no write transaction is open")?;
+        conn.execute_batch(statement).map_err(|e| e.to_string())
     }
 }
 
+/// Opens the write connection with the settings of the sqlx connections (see `Store::pool`).
+fn open(path: &std::path::Path) -> rusqlite::Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
+         PRAGMA mmap_size = 268435456; PRAGMA cache_size = -16384;",
+    )?;
+    // Every write statement of the product stays prepared (the default keeps 16).
+    conn.set_prepared_statement_cache_capacity(256);
+    Ok(conn)
+}
+
 impl Writer {
-    pub fn new(pool: AnyPool) -> Writer {
-        Writer { pool, batch: Default::default(), waiting: AtomicUsize::new(0), commits: AtomicUsize::new(0), max_age: MAX_AGE }
+    pub fn new(path: PathBuf) -> Writer {
+        Writer { path, batch: Default::default(), waiting: AtomicUsize::new(0), commits: AtomicUsize::new(0), max_age: MAX_AGE }
     }
 
     /// Opens a request's savepoint, in the open batch or in a new one; waits for the connection
     /// in arrival order.
     pub async fn begin(self: &Arc<Self>) -> crate::Result<Turn> {
         let mut batch = self.wait_turn().await;
-        if batch.abandoned {
-            self.undo(&mut batch).await.map_err(db_error)?;
-        }
-        if batch.tx.is_none() {
-            batch.tx = Some(self.pool.begin_with("BEGIN IMMEDIATE").await?);
+        if batch.began.is_none() {
+            if batch.conn.is_none() {
+                batch.conn = Some(open(&self.path)?);
+            }
+            batch.conn.as_ref().expect("opened").execute_batch("BEGIN IMMEDIATE")?;
             batch.began = Some(Instant::now());
         }
-        if let Err(e) = batch.exec("SAVEPOINT request").await {
+        if let Err(e) = batch.exec("SAVEPOINT request") {
             // The batch may be broken: commit what it holds (or fail it) rather than leave it.
-            let _ = self.settle(batch).await;
+            let _ = self.settle(batch);
             return Err(db_error(e));
         }
         Ok(Turn { writer: self.clone(), batch: Some(batch) })
@@ -111,31 +134,27 @@ impl Writer {
     }
 
     /// Rolls back the savepoint a request left open.
-    async fn undo(&self, batch: &mut Batch) -> Result<(), String> {
-        batch.abandoned = false;
-        if let Err(e) = batch.exec("ROLLBACK TO request; RELEASE request").await {
-            self.fail(batch, &e).await;
+    fn undo(&self, batch: &mut Batch) -> Result<(), String> {
+        if let Err(e) = batch.exec("ROLLBACK TO request; RELEASE request") {
+            self.fail(batch, &e);
             return Err(e);
         }
         Ok(())
     }
 
-    /// Leaves the connection with no savepoint open: undoes an abandoned one, then commits the
-    /// batch unless a waiting writer will carry it on.
-    async fn settle(&self, mut batch: OwnedMutexGuard<Batch>) -> Outcome {
-        if batch.abandoned {
-            self.undo(&mut batch).await?;
-        }
-        if batch.tx.is_none() || (self.waiting.load(Ordering::SeqCst) > 0 && !batch.full(self.max_age)) {
+    /// Leaves the connection with no savepoint open: commits the batch unless a waiting writer
+    /// will carry it on.
+    fn settle(&self, mut batch: OwnedMutexGuard<Batch>) -> Outcome {
+        if batch.began.is_none() || (self.waiting.load(Ordering::SeqCst) > 0 && !batch.full(self.max_age)) {
             return Ok(());
         }
-        self.commit(batch).await
+        self.commit(&mut batch)
     }
 
     /// Releases the holder's savepoint into the batch; returns once the batch's `COMMIT` did.
     async fn finish(&self, mut batch: OwnedMutexGuard<Batch>) -> Outcome {
-        if let Err(e) = batch.exec("RELEASE request").await {
-            self.fail(&mut batch, &e).await;
+        if let Err(e) = batch.exec("RELEASE request") {
+            self.fail(&mut batch, &e);
             return Err(e);
         }
         if self.waiting.load(Ordering::SeqCst) > 0 && !batch.full(self.max_age) {
@@ -144,32 +163,39 @@ impl Writer {
             drop(batch);
             return outcome.await.unwrap_or_else(|_| Err("the write batch ended without committing".into()));
         }
-        self.commit(batch).await
+        self.commit(&mut batch)
     }
 
     /// Commits the batch and tells every request in it how that went.
-    async fn commit(&self, mut batch: OwnedMutexGuard<Batch>) -> Outcome {
-        let released = std::mem::take(&mut batch.released);
-        batch.began = None;
-        let out = match batch.tx.take() {
-            Some(tx) => tx.commit().await.map_err(|e| e.to_string()),
+    fn commit(&self, batch: &mut Batch) -> Outcome {
+        let out = match batch.open() {
+            Some(conn) => conn.execute_batch("COMMIT").map_err(|e| e.to_string()),
             None => Ok(()),
         };
+        if let Err(e) = &out {
+            // A failed COMMIT (a deferred check, a full disk) leaves the transaction open.
+            self.fail(batch, e);
+            return out;
+        }
+        batch.began = None;
         self.commits.fetch_add(1, Ordering::Relaxed);
-        for r in released {
-            let _ = r.send(out.clone());
+        for r in std::mem::take(&mut batch.released) {
+            let _ = r.send(Ok(()));
         }
         out
     }
 
-    /// Gives up the batch (a savepoint could not be released or undone, so the transaction is
-    /// in an unknown state): rolls it back, and every request in it gets the error.
-    async fn fail(&self, batch: &mut Batch, error: &str) {
-        batch.began = None;
-        if let Some(tx) = batch.tx.take() {
-            // If even this fails, the pool closes the connection (see `Store::pool`).
-            let _ = tx.rollback().await;
+    /// Gives up the batch (a savepoint could not be released or undone, or the `COMMIT`
+    /// failed, so the transaction is in an unknown state): rolls it back, and every request in
+    /// it gets the error.
+    fn fail(&self, batch: &mut Batch, error: &str) {
+        if let Some(conn) = batch.open()
+            && (conn.execute_batch("ROLLBACK").is_err() || !conn.is_autocommit())
+        {
+            // Still inside a transaction: the next batch gets a fresh connection.
+            batch.conn = None;
         }
+        batch.began = None;
         for r in batch.released.drain(..) {
             let _ = r.send(Err(format!("the write batch was rolled back: {error}")));
         }
@@ -177,9 +203,9 @@ impl Writer {
 
     /// Commits what is open and closes the connection.
     pub async fn close(&self) {
-        let batch = self.batch.clone().lock_owned().await;
-        let _ = self.commit(batch).await;
-        self.pool.close().await;
+        let mut batch = self.batch.clone().lock_owned().await;
+        let _ = self.commit(&mut batch);
+        batch.conn = None;
     }
 }
 
@@ -199,7 +225,7 @@ impl Drop for Waiting {
             let writer = self.writer.clone();
             rt.spawn(async move {
                 let batch = writer.batch.clone().lock_owned().await;
-                let _ = writer.settle(batch).await;
+                let _ = writer.settle(batch);
             });
         }
     }
@@ -213,12 +239,9 @@ pub(crate) struct Turn {
 }
 
 impl Turn {
-    pub fn tx(&self) -> &Transaction<'static, Any> {
-        self.batch.as_ref().and_then(|b| b.tx.as_ref()).expect("a turn holds an open batch")
-    }
-
-    pub fn tx_mut(&mut self) -> &mut Transaction<'static, Any> {
-        self.batch.as_mut().and_then(|b| b.tx.as_mut()).expect("a turn holds an open batch")
+    /// The write connection, inside this request's savepoint.
+    pub fn conn(&self) -> &Connection {
+        self.batch.as_ref().and_then(|b| b.open()).expect("a turn holds an open batch")
     }
 
     /// Releases the savepoint and waits for the `COMMIT` that holds it. The ending runs as a task
@@ -233,15 +256,12 @@ impl Turn {
 }
 
 impl Drop for Turn {
-    /// A turn dropped without commit (an error, a dropped request) rolls back its savepoint alone.
+    /// A turn dropped without commit (an error, a dropped request) rolls back its savepoint
+    /// alone, at once: the statements need no runtime.
     fn drop(&mut self) {
         let Some(mut batch) = self.batch.take() else { return };
-        batch.abandoned = true;
-        if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            let writer = self.writer.clone();
-            rt.spawn(async move {
-                let _ = writer.settle(batch).await;
-            });
+        if self.writer.undo(&mut batch).is_ok() {
+            let _ = self.writer.settle(batch);
         }
     }
 }
@@ -269,14 +289,13 @@ mod tests {
         std::sync::Arc::get_mut(store.writer.as_mut().unwrap()).unwrap().max_age = max_age;
         store.migrate().await.unwrap();
         let mut tx = store.write_tx().await.unwrap();
-        sqlx::raw_sql(
-            "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL UNIQUE, seq INTEGER); \
-             CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES t (id) DEFERRABLE INITIALLY DEFERRED); \
-             INSERT INTO t (v) VALUES ('taken')",
-        )
-        .execute(&mut **tx)
-        .await
-        .unwrap();
+        for q in [
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL UNIQUE, seq INTEGER)",
+            "CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES t (id) DEFERRABLE INITIALLY DEFERRED)",
+            "INSERT INTO t (v) VALUES ('taken')",
+        ] {
+            tx.execute(&sql(q, [])).await.unwrap();
+        }
         tx.commit().await.unwrap();
         (store, dir)
     }
@@ -300,7 +319,7 @@ mod tests {
     async fn insert(store: Store, v: String) -> Result<i64, Error> {
         let mut tx = store.write_tx().await?;
         let seq = tx.change_seq().await?;
-        sql("INSERT INTO t (v, seq) VALUES (?, ?)", [v.into(), seq.into()]).execute(&mut **tx).await?;
+        tx.execute(&sql("INSERT INTO t (v, seq) VALUES (?, ?)", [v.into(), seq.into()])).await?;
         tx.commit().await?;
         Ok(seq)
     }
@@ -317,10 +336,10 @@ mod tests {
             writes.spawn(insert(store.clone(), v));
         }
         until_waiting(&store, 49).await;
-        sql("INSERT INTO t (v) VALUES ('v00')", []).execute(&mut **first).await.unwrap();
+        first.execute(&sql("INSERT INTO t (v) VALUES ('v00')", [])).await.unwrap();
         first.commit().await.unwrap();
         let outcomes = writes.join_all().await;
-        let failed = outcomes.iter().filter(|o| matches!(o, Err(Error::Db(sqlx::Error::Database(_))))).count();
+        let failed = outcomes.iter().filter(|o| matches!(o, Err(Error::Sqlite(rusqlite::Error::SqliteFailure(..))))).count();
         assert_eq!(failed, 10, "the duplicates fail: {outcomes:?}");
         let mut seqs: Vec<i64> = outcomes.into_iter().filter_map(|o| o.ok()).collect();
         assert_eq!(seqs.len(), 39);
@@ -352,7 +371,7 @@ mod tests {
             writes.spawn(insert(store.clone(), v.into()));
         }
         until_waiting(&store, 2).await;
-        sql("INSERT INTO child (parent_id) VALUES (424242)", []).execute(&mut **first).await.unwrap();
+        first.execute(&sql("INSERT INTO child (parent_id) VALUES (424242)", [])).await.unwrap();
         let first = first.commit().await;
         assert!(first.is_err(), "the write that broke the commit is told");
         for o in writes.join_all().await {
@@ -372,13 +391,13 @@ mod tests {
         let mut first = store.write_tx().await.unwrap();
         let queued = tokio::spawn(insert(store.clone(), "kept".into()));
         until_waiting(&store, 1).await;
-        sql("INSERT INTO t (v) VALUES ('dropped')", []).execute(&mut **first).await.unwrap();
+        first.execute(&sql("INSERT INTO t (v) VALUES ('dropped')", [])).await.unwrap();
         drop(first);
         queued.await.unwrap().unwrap();
         assert_eq!(values(&store).await, ["kept", "taken"]);
         // And with no one behind it: the connection is left clean for the next writer.
         let mut lone = store.write_tx().await.unwrap();
-        sql("INSERT INTO t (v) VALUES ('dropped too')", []).execute(&mut **lone).await.unwrap();
+        lone.execute(&sql("INSERT INTO t (v) VALUES ('dropped too')", [])).await.unwrap();
         drop(lone);
         insert(store.clone(), "next".into()).await.unwrap();
         assert_eq!(values(&store).await, ["kept", "next", "taken"]);

@@ -7,7 +7,6 @@ use rapport_domain::customer::Purchase;
 use rapport_domain::now_rfc3339;
 use rapport_domain::permissions::{Action, Actor, Object, require};
 use serde_json::{Value, json};
-use sqlx::Row as _;
 
 use crate::records::visible;
 use crate::row::Row;
@@ -75,11 +74,9 @@ impl Store {
     pub async fn write_scores(&self, starter: &Actor, run: i64, scores: &[(i64, Score)]) -> Result<usize> {
         require(starter, Object::Analytics, Action::Run)?;
         let mut tx = self.write_tx().await?;
-        let recorded = sql("SELECT kind, params FROM analytics_runs WHERE id = ? AND status = 'running'", [run.into()])
-            .fetch_optional(&mut **tx)
-            .await?
-            .ok_or(Error::NotFound)?;
-        let (kind, params): (String, String) = (recorded.try_get("kind")?, recorded.try_get("params")?);
+        let q = sql("SELECT kind, params FROM analytics_runs WHERE id = ? AND status = 'running'", [run.into()]);
+        let (kind, params): (String, String) =
+            tx.fetch_optional(&q, |r| Ok((r.get("kind")?, r.get("params")?))).await?.ok_or(Error::NotFound)?;
         let mut n = 0;
         for (id, s) in scores {
             let mut q = match s {
@@ -105,7 +102,7 @@ impl Store {
                 }
             };
             q.push(" WHERE id = ").arg(*id).push(" AND deleted_at IS NULL");
-            n += q.execute(&mut **tx).await? as usize;
+            n += tx.execute(&q).await? as usize;
         }
         let system = Actor { request_id: starter.request_id.clone(), ..Actor::system() };
         let params: Value = serde_json::from_str(&params).unwrap_or_default();
@@ -130,13 +127,11 @@ impl Store {
         let scope = if kind.writes_scores() { "all" } else { scope(actor) };
         let (kind_name, params) = (kind.as_str(), serde_json::to_value(params).unwrap_or_default());
         let mut tx = self.write_tx().await?;
-        let row = sql(
+        let id: i64 = tx.fetch_one(&sql(
             "INSERT INTO analytics_runs (kind, status, scope, actor_id, params, created_at) VALUES (?, 'running', ?, ?, ?, ?) RETURNING id",
             [kind_name.into(), scope.into(), actor.user_id.into(), params.to_string().into(), now_rfc3339().into()],
-        )
-        .fetch_one(&mut **tx)
+        ), |r| r.get("id"))
         .await?;
-        let id: i64 = row.try_get("id")?;
         if !kind.writes_scores() {
             self.audit(&mut tx, actor, "analytics_run", "analytics", Some(id), json!({"kind": kind_name, "params": params})).await?;
         }
@@ -148,9 +143,7 @@ impl Store {
     /// Records what a running analysis is doing, for anyone polling it (any server process).
     pub async fn run_progress(&self, id: i64, stage: &str) -> Result<()> {
         let mut tx = self.write_tx().await?;
-        sql("UPDATE analytics_runs SET progress = ? WHERE id = ? AND status = 'running'", [stage.into(), id.into()])
-            .execute(&mut **tx)
-            .await?;
+        tx.execute(&sql("UPDATE analytics_runs SET progress = ? WHERE id = ? AND status = 'running'", [stage.into(), id.into()])).await?;
         tx.commit().await
     }
 
@@ -161,11 +154,10 @@ impl Store {
             Err(e) => ("failed", None, Some(e)),
         };
         let mut tx = self.write_tx().await?;
-        sql(
+        tx.execute(&sql(
             "UPDATE analytics_runs SET status = ?, result = ?, error = ?, finished_at = ? WHERE id = ?",
             [status.into(), result.into(), error.into(), now_rfc3339().into(), id.into()],
-        )
-        .execute(&mut **tx)
+        ))
         .await?;
         tx.commit().await
     }

@@ -19,7 +19,7 @@ use rapport_domain::record::{Kind, RecordSpec, get_path};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
-use sqlx::{Any, Row as _, Transaction};
+use sqlx::Row as _;
 
 use super::columns::{ALIAS, Stored, mask_json, ref_joins, select_cols, spec_named};
 use super::{check_assignment, check_owner, check_version, replace_tags, save_record, soft_delete, visible};
@@ -200,7 +200,7 @@ impl Store {
 
     /// The custom fields of `spec`'s records that `actor` sees masked.
     /// Custom fields to mask for `actor`; `tx`: the write transaction open meanwhile, if any.
-    async fn masked_of(&self, tx: Option<&mut Transaction<'static, Any>>, spec: &RecordSpec, actor: &Actor) -> Result<Vec<String>> {
+    async fn masked_of(&self, tx: Option<&mut WriteTx>, spec: &RecordSpec, actor: &Actor) -> Result<Vec<String>> {
         match spec.custom {
             Some(o) => self.masked_keys(tx, actor, o).await,
             None => Ok(vec![]),
@@ -208,7 +208,7 @@ impl Store {
     }
 
     /// Custom fields sealed at rest; `tx`: the write transaction open meanwhile, if any.
-    async fn sensitive_of(&self, tx: Option<&mut Transaction<'static, Any>>, spec: &RecordSpec) -> Result<Vec<String>> {
+    async fn sensitive_of(&self, tx: Option<&mut WriteTx>, spec: &RecordSpec) -> Result<Vec<String>> {
         match spec.custom {
             Some(o) => self.sensitive_keys(tx, o).await,
             None => Ok(vec![]),
@@ -216,15 +216,8 @@ impl Store {
     }
 
     /// A record in a transaction, unmasked (for merging changes); others are "not found".
-    pub(crate) async fn record_in<T: Table>(
-        &self,
-        tx: &mut Transaction<'static, Any>,
-        actor: &Actor,
-        id: i64,
-        with_deleted: bool,
-    ) -> Result<T> {
-        let row = by_id::<T>(actor, id, with_deleted).fetch_optional(&mut **tx).await?;
-        self.decode::<T>(&row.ok_or(Error::NotFound)?, None)
+    pub(crate) async fn record_in<T: Table>(&self, tx: &mut WriteTx, actor: &Actor, id: i64, with_deleted: bool) -> Result<T> {
+        tx.fetch_optional(&by_id::<T>(actor, id, with_deleted), |r| self.decode::<T>(r, None)).await?.ok_or(Error::NotFound)
     }
 
     /// One live record.
@@ -260,7 +253,7 @@ impl Store {
     /// id. Returns every reference's title (unchanged ones as stored, whoever may see them).
     async fn check_refs(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut WriteTx,
         actor: &Actor,
         spec: &RecordSpec,
         data: &Map<String, Value>,
@@ -294,9 +287,8 @@ impl Store {
                 continue;
             };
             let as_whom = if changed { actor.clone() } else { Actor::system() };
-            match titles_of(t, &as_whom, &[id]).fetch_optional(&mut **tx).await? {
-                Some(r) => {
-                    let title: Option<String> = r.try_get("title")?;
+            match tx.fetch_optional(&titles_of(t, &as_whom, &[id]), |r| r.get::<Option<String>>("title")).await? {
+                Some(title) => {
                     if changed {
                         checked.titles.insert((f.name, id), title.clone());
                     }
@@ -316,7 +308,7 @@ impl Store {
     /// not found are left for that per-row check, which refuses them with its field error.
     async fn prefetch_refs(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut WriteTx,
         actor: &Actor,
         spec: &RecordSpec,
         rows: &[Map<String, Value>],
@@ -333,8 +325,8 @@ impl Store {
             ids.sort_unstable();
             ids.dedup();
             for part in ids.chunks(MAX_ARGS) {
-                for r in titles_of(t, actor, part).fetch_all(&mut **tx).await? {
-                    checked.titles.insert((f.name, r.try_get("id")?), r.try_get("title")?);
+                for (id, title) in tx.fetch_all(&titles_of(t, actor, part), |r| Ok((r.get("id")?, r.get("title")?))).await? {
+                    checked.titles.insert((f.name, id), title);
                 }
             }
         }
@@ -403,10 +395,9 @@ impl Store {
                 v
             };
             for q in bulk::inserts(backend, &head, " RETURNING id", width, same, values) {
-                let found = q.fetch_all(&mut ***tx).await.map_err(|e| unique_violation(e, &unique))?;
+                let mut got: Vec<i64> = tx.fetch_all(&q, |r| r.get("id")).await.map_err(|e| unique_violation(e, &unique))?;
                 // Both engines number a statement's rows in VALUES order, whatever order
                 // RETURNING reports them in.
-                let mut got = found.iter().map(|r| r.try_get::<i64, _>("id")).collect::<sqlx::Result<Vec<i64>>>()?;
                 got.sort_unstable();
                 ids.extend(got);
             }
@@ -421,7 +412,7 @@ impl Store {
         }
         let head = format!("INSERT INTO {}_tags (tag, {}_id) VALUES ", spec.name, spec.name);
         for q in bulk::inserts(backend, &head, "", 2, &tags, |(t, id)| [Arg::from(*t), Arg::from(*id)]) {
-            q.execute(&mut ***tx).await?;
+            tx.execute(&q).await?;
         }
         Ok(ids)
     }
@@ -429,12 +420,11 @@ impl Store {
     /// The record as `actor` sees it after a write: masked, its references' titles and counts
     /// as the actor may see them, whether or not the actor still reaches the record itself (a
     /// change may have moved it out of their sight).
-    pub(crate) async fn as_seen<T: Table>(&self, tx: &mut Transaction<'static, Any>, actor: &Actor, id: i64) -> Result<T> {
+    pub(crate) async fn as_seen<T: Table>(&self, tx: &mut WriteTx, actor: &Actor, id: i64) -> Result<T> {
         let mut q = select::<T>(actor);
         q.push(&format!(" WHERE {ALIAS}.id = ")).arg(id);
-        let row = q.fetch_one(&mut **tx).await?;
         let masked = self.masked_of(Some(tx), T::SPEC, actor).await?;
-        self.decode::<T>(&row, Some((actor, &masked)))
+        tx.fetch_one(&q, |r| self.decode::<T>(r, Some((actor, &masked)))).await
     }
 
     /// Adds a record; `data` is what the domain validated. The owner must be one the actor may

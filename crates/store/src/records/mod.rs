@@ -6,7 +6,6 @@ pub(crate) mod engine;
 pub(crate) mod list;
 
 use rapport_domain::{ValidationErrors, now_rfc3339};
-use sqlx::{Any, Transaction};
 
 use rapport_domain::permissions::{Actor, Object, Visibility};
 
@@ -15,9 +14,9 @@ use crate::sql::{Sql, sql};
 use crate::{Error, Result, WriteTx, unique_violation};
 
 /// Refuses an owner id that is not an active user, naming the field.
-pub(crate) async fn check_owner(tx: &mut Transaction<'static, Any>, owner_id: Option<i64>) -> Result<()> {
+pub(crate) async fn check_owner(tx: &mut WriteTx, owner_id: Option<i64>) -> Result<()> {
     if let Some(id) = owner_id
-        && sql("SELECT id FROM users WHERE id = ? AND is_active = 1", [id.into()]).fetch_optional(&mut **tx).await?.is_none()
+        && tx.fetch_optional(&sql("SELECT id FROM users WHERE id = ? AND is_active = 1", [id.into()]), |_| Ok(())).await?.is_none()
     {
         return Err(Error::Invalid(ValidationErrors::single("owner_id", format!("there is no active user with id {id}"))));
     }
@@ -27,12 +26,7 @@ pub(crate) async fn check_owner(tx: &mut Transaction<'static, Any>, owner_id: Op
 /// Checks the owner a record gets from `actor`: an active user, and one the actor may give
 /// records to. Without the `assign` grant that is the actor themselves or a member of one of
 /// their teams, never nobody (an unowned record is visible to every sales rep).
-pub(crate) async fn check_assignment(
-    tx: &mut Transaction<'static, Any>,
-    actor: &Actor,
-    object: Object,
-    owner_id: Option<i64>,
-) -> Result<()> {
+pub(crate) async fn check_assignment(tx: &mut WriteTx, actor: &Actor, object: Object, owner_id: Option<i64>) -> Result<()> {
     check_owner(tx, owner_id).await?;
     if actor.may_assign(object) {
         return Ok(());
@@ -40,11 +34,10 @@ pub(crate) async fn check_assignment(
     let allowed = match owner_id {
         None => false,
         Some(o) if Some(o) == actor.user_id => true,
-        Some(o) => sql(
+        Some(o) => tx.fetch_optional(&sql(
             "SELECT m2.user_id FROM team_members m1 JOIN team_members m2 ON m2.team_id = m1.team_id WHERE m1.user_id = ? AND m2.user_id = ?",
             [actor.user_id.into(), o.into()],
-        )
-        .fetch_optional(&mut **tx)
+        ), |_| Ok(()))
         .await?
         .is_some(),
     };
@@ -62,17 +55,17 @@ pub(crate) async fn check_assignment(
 /// opportunities and orders link to one.
 pub(crate) async fn check_campaign(tx: &mut WriteTx, campaign_id: Option<i64>) -> Result<()> {
     let Some(c) = campaign_id else { return Ok(()) };
-    if sql("SELECT id FROM campaigns WHERE id = ? AND deleted_at IS NULL", [c.into()]).fetch_optional(&mut ***tx).await?.is_none() {
+    if tx.fetch_optional(&sql("SELECT id FROM campaigns WHERE id = ? AND deleted_at IS NULL", [c.into()]), |_| Ok(())).await?.is_none() {
         return Err(Error::Invalid(ValidationErrors::single("campaign_id", format!("there is no campaign with id {c}"))));
     }
     Ok(())
 }
 
 /// Replaces a record's rows in its tag table.
-pub(crate) async fn replace_tags(tx: &mut Transaction<'static, Any>, table: &str, fk: &str, id: i64, tags: &[String]) -> Result<()> {
-    sql(&format!("DELETE FROM {table} WHERE {fk} = ?"), [id.into()]).execute(&mut **tx).await?;
+pub(crate) async fn replace_tags(tx: &mut WriteTx, table: &str, fk: &str, id: i64, tags: &[String]) -> Result<()> {
+    tx.execute(&sql(&format!("DELETE FROM {table} WHERE {fk} = ?"), [id.into()])).await?;
     for t in tags {
-        sql(&format!("INSERT INTO {table} (tag, {fk}) VALUES (?, ?)"), [t.clone().into(), id.into()]).execute(&mut **tx).await?;
+        tx.execute(&sql(&format!("INSERT INTO {table} (tag, {fk}) VALUES (?, ?)"), [t.clone().into(), id.into()])).await?;
     }
     Ok(())
 }
@@ -86,16 +79,10 @@ pub(crate) fn string_list(row: &dyn Row, col: &str) -> Result<Vec<String>> {
 /// Ends `q`, an `UPDATE <table> SET …` of record `id` as read at `version`, with the bookkeeping
 /// every edit makes, and runs it: refused as a version mismatch when someone saved in between.
 /// `unique` names the table's unique indexes for [`unique_violation`].
-pub(crate) async fn save_versioned(
-    tx: &mut Transaction<'static, Any>,
-    mut q: Sql,
-    id: i64,
-    version: i64,
-    unique: &[(&str, &str, &str, &str)],
-) -> Result<()> {
+pub(crate) async fn save_versioned(tx: &mut WriteTx, mut q: Sql, id: i64, version: i64, unique: &[(&str, &str, &str, &str)]) -> Result<()> {
     q.push(", updated_at = ").arg(now_rfc3339()).push(", version = version + 1 WHERE id = ").arg(id);
     q.push(" AND version = ").arg(version);
-    if q.execute(&mut **tx).await.map_err(|e| unique_violation(e, unique))? == 0 {
+    if tx.execute(&q).await.map_err(|e| unique_violation(e, unique))? == 0 {
         return Err(Error::VersionMismatch { current: version + 1 });
     }
     Ok(())
@@ -114,11 +101,10 @@ pub(crate) async fn save_record(tx: &mut WriteTx, mut q: Sql, id: i64, version: 
 pub(crate) async fn soft_delete(tx: &mut WriteTx, table: &'static str, id: i64) -> Result<()> {
     let now = now_rfc3339();
     let seq = tx.change_seq().await?;
-    sql(
+    tx.execute(&sql(
         &format!("UPDATE {table} SET deleted_at = ?, updated_at = ?, change_seq = ?, version = version + 1 WHERE id = ?"),
         [now.clone().into(), now.into(), seq.into(), id.into()],
-    )
-    .execute(&mut ***tx)
+    ))
     .await?;
     Ok(())
 }
@@ -129,7 +115,7 @@ pub(crate) async fn soft_delete(tx: &mut WriteTx, table: &'static str, id: i64) 
 pub(crate) async fn touch(tx: &mut WriteTx, table: &'static str, cond: &str, arg: i64) -> Result<u64> {
     let seq = tx.change_seq().await?;
     let q = sql(&format!("UPDATE {table} SET updated_at = ?, change_seq = ? WHERE {cond}"), [now_rfc3339().into(), seq.into(), arg.into()]);
-    Ok(q.execute(&mut ***tx).await?)
+    tx.execute(&q).await
 }
 
 /// Checks `If-Match` against the stored version.

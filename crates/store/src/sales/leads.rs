@@ -12,7 +12,6 @@ use rapport_domain::sales::lead::{CompanyLink, ConvertLeadInput, LeadConverted, 
 use rapport_domain::sales::opportunity::Opportunity;
 use rapport_domain::text;
 use serde_json::json;
-use sqlx::Row as _;
 
 use crate::records::visible;
 use crate::sql::{Sql, sql};
@@ -28,7 +27,7 @@ impl Store {
         let mut tx = self.write_tx().await?;
         // Two conversions of one lead at once: the second waits here, then finds it converted.
         let lock = self.backend.lock_rows();
-        sql(&format!("SELECT id FROM customers WHERE id = ?{lock}"), [id.into()]).fetch_optional(&mut **tx).await?;
+        tx.fetch_optional(&sql(&format!("SELECT id FROM customers WHERE id = ?{lock}"), [id.into()]), |_| Ok(())).await?;
         let person = self.record_in::<Customer>(&mut tx, actor, id, false).await?;
         let facts = LeadFacts {
             person_id: id,
@@ -86,6 +85,6 @@ impl Store {
         q.arg(text::fold(name)).push(" AND t.deleted_at IS NULL");
         visible(&mut q, actor, "t");
         q.push(" ORDER BY t.id LIMIT 1");
-        Ok(q.fetch_optional(&mut ***tx).await?.map(|r| r.try_get::<i64, _>("id")).transpose()?)
+        tx.fetch_optional(&q, |r| r.get::<i64>("id")).await
     }
 }

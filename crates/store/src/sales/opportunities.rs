@@ -99,12 +99,15 @@ impl Store {
     /// commits on PostgreSQL).
     async fn record_stage_change(&self, tx: &mut WriteTx, id: i64, c: &StageChange) -> Result<()> {
         let lock = self.backend.lock_rows();
-        let exists = sql(
-            &format!("SELECT stage_key FROM pipeline_stages WHERE pipeline_id = ? AND stage_key = ?{lock}"),
-            [c.pipeline_id.into(), c.to_stage.clone().into()],
-        )
-        .fetch_optional(&mut ***tx)
-        .await?;
+        let exists = tx
+            .fetch_optional(
+                &sql(
+                    &format!("SELECT stage_key FROM pipeline_stages WHERE pipeline_id = ? AND stage_key = ?{lock}"),
+                    [c.pipeline_id.into(), c.to_stage.clone().into()],
+                ),
+                |_| Ok(()),
+            )
+            .await?;
         if exists.is_none() {
             return Err(Error::Invalid(ValidationErrors::single(
                 "stage",
@@ -112,12 +115,12 @@ impl Store {
             )));
         }
         self.insert_stage_change(tx, id, c).await?;
-        sql("UPDATE opportunities SET stage_entered_at = ? WHERE id = ?", [c.at.clone().into(), id.into()]).execute(&mut ***tx).await?;
+        tx.execute(&sql("UPDATE opportunities SET stage_entered_at = ? WHERE id = ?", [c.at.clone().into(), id.into()])).await?;
         Ok(())
     }
 
     async fn insert_stage_change(&self, tx: &mut WriteTx, id: i64, c: &StageChange) -> Result<()> {
-        sql(
+        tx.execute(&sql(
             "INSERT INTO opportunity_stage_changes (opportunity_id, pipeline_id, from_stage, to_stage, outcome, at, actor_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
             [
                 id.into(),
@@ -128,8 +131,7 @@ impl Store {
                 c.at.clone().into(),
                 c.actor_id.into(),
             ],
-        )
-        .execute(&mut ***tx)
+        ))
         .await?;
         Ok(())
     }
@@ -230,7 +232,7 @@ impl Store {
             ]
         };
         for q in bulk::inserts(self.backend, head, "", 7, &rows, values) {
-            q.execute(&mut **tx).await?;
+            tx.execute(&q).await?;
         }
         for part in ids.chunks(MAX_ARGS) {
             let mut q = Sql::new(
@@ -240,7 +242,7 @@ impl Store {
             for (i, id) in part.iter().enumerate() {
                 q.push(if i == 0 { "" } else { ", " }).arg(*id);
             }
-            q.push(")").execute(&mut **tx).await?;
+            tx.execute(q.push(")")).await?;
         }
         let summary = serde_json::json!({"count": batch.len(), "first_id": ids.first(), "last_id": ids.last(), "with_history": true});
         self.audit(&mut tx, actor, "bulk_create", "opportunity", None, summary).await?;

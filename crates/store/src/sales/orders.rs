@@ -52,7 +52,7 @@ impl Table for Order {
             check_campaign(tx, after.campaign_id).await?;
         }
         if after.lines != before.lines {
-            sql("DELETE FROM order_lines WHERE order_id = ?", [id.into()]).execute(&mut ***tx).await?;
+            tx.execute(&sql("DELETE FROM order_lines WHERE order_id = ?", [id.into()])).await?;
             write_lines(tx, &[(id, after)]).await?;
         }
         Ok(())
@@ -84,7 +84,7 @@ async fn write_lines(tx: &mut WriteTx, orders: &[(i64, &OrderData)]) -> Result<(
         ]
     };
     for q in bulk::inserts(tx.backend, head, "", 10, &rows, values) {
-        q.execute(&mut ***tx).await?;
+        tx.execute(&q).await?;
     }
     Ok(())
 }
@@ -99,8 +99,7 @@ fn product_ids(input: &OrderInput) -> Vec<i64> {
 
 /// The facts of the products an input names, read inside the write's transaction.
 async fn facts_in(tx: &mut WriteTx, input: &OrderInput) -> Result<HashMap<i64, ProductFacts>> {
-    let rows = facts_query(&product_ids(input)).fetch_all(&mut ***tx).await?;
-    rows.iter().map(|r| facts_row(r)).collect()
+    Ok(tx.fetch_all(&facts_query(&product_ids(input)), facts_row).await?.into_iter().collect())
 }
 
 /// Applies `input` onto `current` against `facts`, at `now`.

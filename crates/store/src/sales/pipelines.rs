@@ -9,7 +9,6 @@ use rapport_domain::query::{ListParams, Page, SortField};
 use rapport_domain::sales::opportunity::OpportunityContext;
 use rapport_domain::sales::pipeline::{Pipeline, PipelineData, PipelineInput};
 use serde_json::{Value, json};
-use sqlx::{Any, Row as _, Transaction};
 
 use crate::records::engine::Table;
 use crate::records::touch;
@@ -52,12 +51,8 @@ impl Table for Pipeline {
                 q.push(if i == 0 { "" } else { ", " }).arg(k.clone());
             }
             q.push(") GROUP BY stage ORDER BY stage");
-            let used: Vec<String> = q
-                .fetch_all(&mut ***tx)
-                .await?
-                .iter()
-                .map(|r| Ok(format!("'{}' ({} opportunities)", r.try_get::<String, _>("stage")?, r.try_get::<i64, _>("n")?)))
-                .collect::<sqlx::Result<_>>()?;
+            let used: Vec<String> =
+                tx.fetch_all(&q, |r| Ok(format!("'{}' ({} opportunities)", r.get::<String>("stage")?, r.get::<i64>("n")?))).await?;
             if !used.is_empty() {
                 return Err(Error::Conflict {
                     field: "stages".into(),
@@ -77,10 +72,8 @@ impl Table for Pipeline {
 
     /// A pipeline that live opportunities are in stays.
     async fn before_delete(_: &Store, tx: &mut WriteTx, _: &Actor, id: i64) -> Result<Value> {
-        let n: i64 = sql("SELECT COUNT(*) AS n FROM opportunities WHERE pipeline_id = ? AND deleted_at IS NULL", [id.into()])
-            .fetch_one(&mut ***tx)
-            .await?
-            .try_get("n")?;
+        let q = sql("SELECT COUNT(*) AS n FROM opportunities WHERE pipeline_id = ? AND deleted_at IS NULL", [id.into()]);
+        let n: i64 = tx.fetch_one(&q, |r| r.get("n")).await?;
         if n > 0 {
             return Err(Error::Conflict {
                 field: "opportunities".into(),
@@ -92,10 +85,10 @@ impl Table for Pipeline {
 }
 
 /// Rewrites a pipeline's rows in `pipeline_stages` from its stage list.
-async fn write_stages(tx: &mut Transaction<'static, Any>, id: i64, data: &PipelineData) -> Result<()> {
-    sql("DELETE FROM pipeline_stages WHERE pipeline_id = ?", [id.into()]).execute(&mut **tx).await?;
+async fn write_stages(tx: &mut WriteTx, id: i64, data: &PipelineData) -> Result<()> {
+    tx.execute(&sql("DELETE FROM pipeline_stages WHERE pipeline_id = ?", [id.into()])).await?;
     for (position, s) in data.stages.iter().enumerate() {
-        sql(
+        tx.execute(&sql(
             "INSERT INTO pipeline_stages (pipeline_id, stage_key, position, name, probability, outcome) VALUES (?, ?, ?, ?, ?, ?)",
             [
                 id.into(),
@@ -105,8 +98,7 @@ async fn write_stages(tx: &mut Transaction<'static, Any>, id: i64, data: &Pipeli
                 s.probability.into(),
                 s.outcome.as_str().into(),
             ],
-        )
-        .execute(&mut **tx)
+        ))
         .await?;
     }
     Ok(())
@@ -193,8 +185,7 @@ impl Store {
 
     /// [`Store::pipeline_set`] inside a transaction (lead conversion validates the opportunity
     /// it creates against the pipelines as its own transaction sees them).
-    pub(crate) async fn pipelines_in(&self, tx: &mut Transaction<'static, Any>) -> Result<PipelineSet> {
-        let rows = Sql::new(LIVE_PIPELINES).fetch_all(&mut **tx).await?;
-        Ok(PipelineSet::from_rows(rows.iter().map(|r| pipeline_row(r)).collect::<Result<_>>()?))
+    pub(crate) async fn pipelines_in(&self, tx: &mut WriteTx) -> Result<PipelineSet> {
+        Ok(PipelineSet::from_rows(tx.fetch_all(&Sql::new(LIVE_PIPELINES), pipeline_row).await?))
     }
 }

@@ -110,13 +110,13 @@ impl Table for Target {
 /// Refuses a team id that names no team, and a target for someone the writer does not reach.
 async fn check_whom(tx: &mut WriteTx, actor: &Actor, id: i64, data: &TargetData) -> Result<()> {
     if let Some(t) = data.team_id
-        && sql("SELECT id FROM teams WHERE id = ?", [t.into()]).fetch_optional(&mut ***tx).await?.is_none()
+        && tx.fetch_optional(&sql("SELECT id FROM teams WHERE id = ?", [t.into()]), |_| Ok(())).await?.is_none()
     {
         return Err(Error::Invalid(ValidationErrors::single("team_id", format!("there is no team with id {t}"))));
     }
     let mut q = sql(&format!("SELECT {ALIAS}.id FROM targets {ALIAS} WHERE {ALIAS}.id = ?"), [id.into()]);
     <Target as Table>::reach(&mut q, actor, ALIAS);
-    if q.fetch_optional(&mut ***tx).await?.is_none() {
+    if tx.fetch_optional(&q, |_| Ok(())).await?.is_none() {
         let field = if data.team_id.is_some() { "team_id" } else { "user_id" };
         let message = "you may set targets only for yourself, your teams and their members";
         return Err(Error::Forbidden { field: field.into(), message: message.into() });

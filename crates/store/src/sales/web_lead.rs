@@ -10,7 +10,6 @@ use rapport_domain::sales::activity::Activity;
 use rapport_domain::sales::web_lead::{THROTTLE_MAX, THROTTLE_MINUTES, WebFormSettings, WebFormSettingsInput, WebLead, append_needs};
 use rapport_domain::{ValidationErrors, now_rfc3339, text};
 use serde_json::json;
-use sqlx::Row as _;
 
 use crate::records::engine::Checked;
 use crate::records::{check_owner, check_version};
@@ -66,10 +65,7 @@ impl Store {
         require(actor, Object::Setting, Action::Update)?;
         let mut tx = self.write_tx().await?;
         let lock = self.backend.lock_rows();
-        let before = match sql(&format!("{SETTINGS}{lock}"), []).fetch_optional(&mut **tx).await? {
-            Some(r) => settings_from(&r)?,
-            None => WebFormSettings::default(),
-        };
+        let before = tx.fetch_optional(&sql(&format!("{SETTINGS}{lock}"), []), settings_from).await?.unwrap_or_default();
         check_version(if_match, before.version)?;
         let after = input.apply(&before)?;
         check_owner(&mut tx, after.default_owner_id).await.map_err(|_| {
@@ -78,15 +74,14 @@ impl Store {
         })?;
         let now = now_rfc3339();
         let origins = serde_json::to_string(&after.allowed_origins).unwrap_or_else(|_| "[]".into());
-        sql(
+        tx.execute(&sql(
             "INSERT INTO web_form_settings (id, allowed_origins, default_owner_id, updated_at, version) VALUES (1, ?, ?, ?, 1) \
              ON CONFLICT (id) DO UPDATE SET allowed_origins = excluded.allowed_origins, default_owner_id = excluded.default_owner_id, \
              updated_at = excluded.updated_at, version = web_form_settings.version + 1",
             [origins.into(), after.default_owner_id.into(), now.into()],
-        )
-        .execute(&mut **tx)
+        ))
         .await?;
-        let saved = settings_from(&sql(SETTINGS, []).fetch_one(&mut **tx).await?)?;
+        let saved = tx.fetch_one(&sql(SETTINGS, []), settings_from).await?;
         let diff = json!({
             "allowed_origins": [before.allowed_origins, saved.allowed_origins],
             "default_owner_id": [before.default_owner_id, saved.default_owner_id],
@@ -120,21 +115,18 @@ impl Store {
         let window_end = time_in(chrono::Duration::minutes(-THROTTLE_MINUTES));
         let mut tx = self.write_tx().await?;
         // A window that started at or before `window_end` is over, and starts again at 1.
-        let slot = sql(
+        let (hits, start) = tx.fetch_one(&sql(
             "INSERT INTO web_lead_throttle (client, hits, window_start) VALUES (?, 1, ?) \
              ON CONFLICT (client) DO UPDATE SET \
              hits = CASE WHEN web_lead_throttle.window_start <= ? THEN 1 ELSE web_lead_throttle.hits + 1 END, \
              window_start = CASE WHEN web_lead_throttle.window_start <= ? THEN excluded.window_start ELSE web_lead_throttle.window_start END \
              RETURNING hits, window_start",
             [client.into(), now.into(), window_end.clone().into(), window_end.clone().into()],
-        )
-        .fetch_one(&mut **tx)
+        ), |r| Ok((r.get::<i64>("hits")?, r.get::<String>("window_start")?)))
         .await?;
-        let hits: i64 = slot.try_get("hits")?;
-        let start: String = slot.try_get("window_start")?;
         if hits == 1 {
             // A new window: a good moment to forget clients whose windows are over.
-            sql("DELETE FROM web_lead_throttle WHERE window_start <= ?", [window_end.into()]).execute(&mut **tx).await?;
+            tx.execute(&sql("DELETE FROM web_lead_throttle WHERE window_start <= ?", [window_end.into()])).await?;
         }
         let refused = hits > THROTTLE_MAX;
         if hits == THROTTLE_MAX + 1 {
@@ -168,15 +160,17 @@ impl Store {
         let now = now_rfc3339();
         let mut tx = self.write_tx().await?;
         let lock = self.backend.lock_rows();
-        let known = sql(
-            &format!("SELECT id FROM customers WHERE email_hash = ? AND deleted_at IS NULL{lock}"),
-            [self.email_key(&lead.email).into()],
-        )
-        .fetch_optional(&mut **tx)
-        .await?;
+        let known = tx
+            .fetch_optional(
+                &sql(
+                    &format!("SELECT id FROM customers WHERE email_hash = ? AND deleted_at IS NULL{lock}"),
+                    [self.email_key(&lead.email).into()],
+                ),
+                |r| r.get::<i64>("id"),
+            )
+            .await?;
         let outcome = match known {
-            Some(r) => {
-                let id: i64 = r.try_get("id")?;
+            Some(id) => {
                 let line = lead.interest_line(now.get(..10).unwrap_or(""));
                 let person = self
                     .update_in::<Customer, _, Error>(&mut tx, actor, id, None, |cur| {
@@ -189,24 +183,23 @@ impl Store {
                 WebLeadOutcome::Recorded(id)
             }
             None => {
-                let owner = sql(
+                let owner = tx.fetch_optional(&sql(
                     "SELECT s.default_owner_id FROM web_form_settings s JOIN users u ON u.id = s.default_owner_id AND u.is_active = 1 WHERE s.id = 1",
                     [],
-                )
-                .fetch_optional(&mut **tx)
+                ), |r| r.get::<Option<i64>>("default_owner_id"))
                 .await?
-                .map(|r| r.try_get::<Option<i64>, _>("default_owner_id"))
-                .transpose()?
                 .flatten();
                 let company = match lead.company_name.as_deref() {
-                    Some(name) => sql(
-                        "SELECT id FROM companies WHERE sort_name = ? AND deleted_at IS NULL ORDER BY id LIMIT 1",
-                        [text::fold(name).into()],
-                    )
-                    .fetch_optional(&mut **tx)
-                    .await?
-                    .map(|r| r.try_get::<i64, _>("id"))
-                    .transpose()?,
+                    Some(name) => {
+                        tx.fetch_optional(
+                            &sql(
+                                "SELECT id FROM companies WHERE sort_name = ? AND deleted_at IS NULL ORDER BY id LIMIT 1",
+                                [text::fold(name).into()],
+                            ),
+                            |r| r.get::<i64>("id"),
+                        )
+                        .await?
+                    }
                     None => None,
                 };
                 let person = lead.new_person(owner, company);

@@ -15,7 +15,6 @@ use rapport_domain::service::workflow::{self, TicketAction, TicketState};
 use rapport_domain::{ValidationErrors, now_rfc3339};
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use sqlx::Row as _;
 
 use super::tickets::{MESSAGE_COLS, message};
 use crate::records::engine::Checked;
@@ -36,12 +35,11 @@ impl Store {
         let now = now_rfc3339();
         let mut tx = self.write_tx().await?;
         let lock = self.backend.lock_rows();
-        let known =
-            sql(&format!("SELECT id FROM customers WHERE email_hash = ? AND deleted_at IS NULL{lock}"), [self.email_key(&t.email).into()])
-                .fetch_optional(&mut **tx)
-                .await?;
+        let q =
+            sql(&format!("SELECT id FROM customers WHERE email_hash = ? AND deleted_at IS NULL{lock}"), [self.email_key(&t.email).into()]);
+        let known: Option<i64> = tx.fetch_optional(&q, |r| r.get("id")).await?;
         let person = match known {
-            Some(r) => r.try_get::<i64, _>("id")?,
+            Some(id) => id,
             None => {
                 let p = t.new_person();
                 let id = self.insert_record::<Customer>(&mut tx, &actor, &p, &[], &mut Checked::default()).await?;
@@ -59,7 +57,7 @@ impl Store {
         };
         let id = self.create_record_in::<Ticket>(&mut tx, &actor, &data).await?;
         let secret = crate::crypto::hex(&rand::random::<[u8; 32]>());
-        sql("UPDATE tickets SET access_hash = ? WHERE id = ?", [secret_hash(&secret).into(), id.into()]).execute(&mut **tx).await?;
+        tx.execute(&sql("UPDATE tickets SET access_hash = ? WHERE id = ?", [secret_hash(&secret).into(), id.into()])).await?;
         insert_message(&mut tx, id, workflow::Actor::Customer, None, Some(t.name.clone()), &t.message, &now).await?;
         tx.commit().await?;
         Ok((id, secret))
@@ -68,9 +66,8 @@ impl Store {
     /// The ticket behind a customer's link, or "not found" for a wrong number or secret (the
     /// same answer for both, so a guess learns nothing).
     async fn linked_ticket(&self, tx: &mut WriteTx, id: i64, secret: &str) -> Result<Ticket> {
-        let row =
-            sql("SELECT access_hash FROM tickets WHERE id = ? AND deleted_at IS NULL", [id.into()]).fetch_optional(&mut ***tx).await?;
-        let stored: Option<String> = row.map(|r| r.try_get("access_hash")).transpose()?.flatten();
+        let q = sql("SELECT access_hash FROM tickets WHERE id = ? AND deleted_at IS NULL", [id.into()]);
+        let stored: Option<String> = tx.fetch_optional(&q, |r| r.get::<Option<String>>("access_hash")).await?.flatten();
         let given = secret_hash(secret);
         // Both are hex digests of equal length; compare without an early exit.
         let same = stored.is_some_and(|s| s.len() == given.len() && s.bytes().zip(given.bytes()).fold(0, |acc, (a, b)| acc | (a ^ b)) == 0);
@@ -84,13 +81,8 @@ impl Store {
     pub async fn public_ticket(&self, id: i64, secret: &str) -> Result<PublicTicketView> {
         let mut tx = self.write_tx().await?;
         let t = self.linked_ticket(&mut tx, id, secret).await?;
-        let messages =
-            sql(&format!("SELECT {MESSAGE_COLS} FROM ticket_messages WHERE ticket_id = ? AND internal = 0 ORDER BY id"), [id.into()])
-                .fetch_all(&mut **tx)
-                .await?
-                .iter()
-                .map(|r| message(r))
-                .collect::<Result<Vec<_>>>()?;
+        let q = sql(&format!("SELECT {MESSAGE_COLS} FROM ticket_messages WHERE ticket_id = ? AND internal = 0 ORDER BY id"), [id.into()]);
+        let messages = tx.fetch_all(&q, message).await?;
         tx.commit().await?;
         Ok(PublicTicketView::new(t.id, t.data.subject, t.data.status, messages))
     }
@@ -141,8 +133,7 @@ impl Store {
 
     async fn customer_name(&self, tx: &mut WriteTx, id: Option<i64>) -> Result<Option<String>> {
         let Some(id) = id else { return Ok(None) };
-        let row = sql("SELECT name FROM customers WHERE id = ?", [id.into()]).fetch_optional(&mut ***tx).await?;
-        Ok(row.map(|r| r.try_get::<String, _>("name")).transpose()?)
+        tx.fetch_optional(&sql("SELECT name FROM customers WHERE id = ?", [id.into()]), |r| r.get("name")).await
     }
 }
 
@@ -167,5 +158,5 @@ async fn insert_message(
         ),
         [ticket.into(), who.into(), author_id.into(), author_name.into(), body.to_string().into(), at.to_string().into()],
     );
-    message(&q.fetch_one(&mut ***tx).await?)
+    tx.fetch_one(&q, message).await
 }

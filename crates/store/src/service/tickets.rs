@@ -10,9 +10,9 @@ use rapport_domain::service::ticket::{StatusChange, Ticket, TicketActionInput, T
 use rapport_domain::service::workflow::{self, TicketState};
 use rapport_domain::{ValidationErrors, now_rfc3339};
 
+use crate::bulk::inserts;
 use crate::records::engine::{Checked, Table};
 use crate::row::Row;
-use crate::bulk::inserts;
 use crate::sql::{Arg, Sql, sql};
 use crate::{Error, Result, Store, WriteTx};
 
@@ -46,7 +46,7 @@ impl Table for Ticket {
 /// A named team must exist (teams are not records with tombstones, so no foreign key says so).
 async fn check_team(tx: &mut WriteTx, team: Option<i64>) -> Result<()> {
     if let Some(t) = team
-        && sql("SELECT id FROM teams WHERE id = ?", [t.into()]).fetch_optional(&mut ***tx).await?.is_none()
+        && tx.fetch_optional(&sql("SELECT id FROM teams WHERE id = ?", [t.into()]), |_| Ok(())).await?.is_none()
     {
         return Err(Error::Invalid(ValidationErrors::single("team_id", format!("there is no team {t}"))));
     }
@@ -59,12 +59,11 @@ async fn record_change(tx: &mut WriteTx, id: i64, before: Option<&TicketData>, a
     let Some(c) = StatusChange::between(before, after, &at, actor.user_id) else {
         return Ok(());
     };
-    sql(
+    let q = sql(
         "INSERT INTO ticket_status_changes (ticket_id, from_status, to_status, at, actor_id) VALUES (?, ?, ?, ?, ?)",
         [id.into(), c.from_status.map(|s| s.as_str().to_string()).into(), c.to_status.as_str().into(), c.at.into(), c.actor_id.into()],
-    )
-    .execute(&mut ***tx)
-    .await?;
+    );
+    tx.execute(&q).await?;
     Ok(())
 }
 
@@ -174,7 +173,7 @@ impl Store {
             let from = c.from_status.map(|s| s.as_str().to_string());
             [Arg::from(*id), Arg::from(from), Arg::from(c.to_status.as_str()), Arg::from(c.at.clone()), Arg::from(c.actor_id)]
         }) {
-            q.execute(&mut **tx).await?;
+            tx.execute(&q).await?;
         }
         let summary = serde_json::json!({"count": batch.len(), "first_id": ids.first(), "last_id": ids.last()});
         self.audit(&mut tx, actor, "bulk_create", "ticket", None, summary).await?;
@@ -190,11 +189,7 @@ impl Store {
         let mut tx = self.write_tx().await?;
         self.record_in::<Ticket>(&mut tx, actor, id, false).await?;
         let name = match actor.user_id {
-            Some(u) => sql("SELECT name FROM users WHERE id = ?", [u.into()])
-                .fetch_optional(&mut **tx)
-                .await?
-                .map(|r| sqlx::Row::try_get::<String, _>(&r, "name"))
-                .transpose()?,
+            Some(u) => tx.fetch_optional(&sql("SELECT name FROM users WHERE id = ?", [u.into()]), |r| r.get::<String>("name")).await?,
             None => None,
         };
         let q = sql(
@@ -203,7 +198,7 @@ impl Store {
             ),
             [id.into(), actor.user_id.into(), name.into(), i64::from(internal).into(), body.into(), now_rfc3339().into()],
         );
-        let saved = message(&q.fetch_one(&mut **tx).await?)?;
+        let saved = tx.fetch_one(&q, message).await?;
         let what = if internal { "note" } else { "reply" };
         self.audit(&mut tx, actor, "message", "ticket", Some(id), serde_json::json!({"message_id": saved.id, "kind": what})).await?;
         tx.commit().await?;
