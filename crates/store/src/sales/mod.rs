@@ -4,12 +4,15 @@
 
 mod activities;
 mod leads;
+pub(crate) mod monthly_sales;
 pub(crate) mod opportunities;
 mod orders;
 pub(crate) mod pipelines;
 mod products;
 #[cfg(test)]
 mod purchase_migration;
+#[cfg(test)]
+mod report_plans;
 mod reports;
 mod targets;
 mod web_lead;

@@ -17,8 +17,8 @@ async fn check(store: Store) {
         Backend::Sqlite => &super::super::SQLITE_MIGRATIONS,
         Backend::Postgres => &super::super::POSTGRES_MIGRATIONS,
     };
-    // 0012 changes the orders table, so every installation ran it after 0009.
-    let before_orders = |v: i64| v != 9 && v != 12;
+    // 0012 and 0014 change the orders table, so every installation ran them after 0009.
+    let before_orders = |v: i64| v != 9 && v != 12 && v != 14;
     let before =
         Migrator { migrations: Cow::Owned(all.iter().filter(|m| before_orders(m.version)).cloned().collect()), ..Migrator::DEFAULT };
     before.run(&store.pool).await.expect("the other migrations");
