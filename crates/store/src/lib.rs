@@ -34,6 +34,8 @@ mod sealed;
 mod secrets;
 mod sql;
 mod teams;
+#[cfg(test)]
+mod test_db;
 mod timeline;
 mod users;
 mod writer;

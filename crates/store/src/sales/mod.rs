@@ -5,6 +5,8 @@
 mod activities;
 mod leads;
 pub(crate) mod monthly_sales;
+#[cfg(test)]
+mod monthly_sales_follow;
 pub(crate) mod opportunities;
 mod orders;
 pub(crate) mod pipelines;

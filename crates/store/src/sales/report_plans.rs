@@ -111,22 +111,10 @@ async fn check(store: Store) {
 
 #[tokio::test]
 async fn report_queries_read_indexes_on_sqlite() {
-    let path = std::env::temp_dir().join(format!("rapport-plans-{}-{}.db", std::process::id(), rand::random::<u32>()));
-    check(Store::connect(path.to_str().unwrap()).await.unwrap()).await;
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-    }
+    crate::test_db::on_sqlite("plans", check).await;
 }
 
 #[tokio::test]
 async fn report_queries_read_indexes_on_postgres() {
-    use sqlx::Connection;
-    let Ok(admin) = std::env::var("RAPPORT_TEST_POSTGRES_URL") else { return };
-    sqlx::any::install_default_drivers();
-    let name = format!("rapport_plans_{}_{:x}", std::process::id(), rand::random::<u32>());
-    let mut conn = sqlx::AnyConnection::connect(&admin).await.unwrap();
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.unwrap();
-    let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin.clone());
-    check(Store::connect(&format!("{base}/{name}")).await.unwrap()).await;
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).execute(&mut conn).await.unwrap();
+    crate::test_db::on_postgres("plans", check).await;
 }
