@@ -16,6 +16,9 @@ use crate::{Error, Store};
 
 type Totals = BTreeMap<(String, String), (i64, i64, i64)>;
 
+/// A change to an order's data, given the id of another customer it may move to.
+type Change = fn(&mut OrderData, i64);
+
 /// (revenue, orders, customers) per (month, currency) of `orders` (id, owner, data) that count
 /// and that `owner` keeps (all when `None`).
 fn expect(orders: &[(i64, OrderData)], owner: Option<i64>) -> Totals {
@@ -88,7 +91,7 @@ async fn check(store: Store) {
     agree(orders.clone(), "the sales").await;
     assert_eq!(report(&store, None).await[&("2099-03".to_string(), "USD".to_string())].2, 2, "Ann once, and Bob");
 
-    let changes: [(usize, &'static str, fn(&mut OrderData, i64)); 4] = [
+    let changes: [(usize, &'static str, Change); 4] = [
         (0, "a paid order cancelled", |d, _| {
             d.status = OrderStatus::Cancelled;
             d.cancelled_at = Some("2099-03-08T00:00:00.000000Z".into());
