@@ -12,12 +12,14 @@
 # Rep, whose team shares its records), and times ROUNDS sequential requests of each report
 # (p50, p95 and max of curl's total time). Nothing leaves 127.0.0.1.
 # Env: PEOPLE=100000 ROUNDS=100 PORT=18791 PG=postgres://postgres@127.0.0.1:5432 ENGINES="sqlite postgres"
-#      RAPPORT_BIN (skip the build) OUT_DIR.
+#      PG_DB=rapport_bench_sales RAPPORT_BIN (skip the build) OUT_DIR, and BUILD=0 to time the
+#      databases a previous run left in OUT_DIR / PG_DB again (with another binary: before and
+#      after a change on the same data; the newer binary migrates them first).
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 REPO="$(cd "$HERE/.." && pwd)"
 PEOPLE="${PEOPLE:-100000}"; ROUNDS="${ROUNDS:-100}"; PORT="${PORT:-18791}"
-PG="${PG:-postgres://postgres@127.0.0.1:5432}"; ENGINES="${ENGINES:-sqlite postgres}"
+PG="${PG:-postgres://postgres@127.0.0.1:5432}"; ENGINES="${ENGINES:-sqlite postgres}"; PG_DB="${PG_DB:-rapport_bench_sales}"; BUILD="${BUILD:-1}"
 OUT="${OUT_DIR:-$(mktemp -d)}"
 if [ -z "${RAPPORT_BIN:-}" ]; then
   (cd "$REPO" && cargo build --release -p rapport-cli)
@@ -38,32 +40,46 @@ timed() { # label token path
 }
 for engine in $ENGINES; do
   case "$engine" in
-    sqlite) DB="$OUT/sales.db"; rm -f "$DB"* ;;
+    sqlite) DB="$OUT/sales.db"; [ "$BUILD" = 1 ] && rm -f "$DB"* ;;
     postgres)
-      psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS rapport_bench_sales" -c "CREATE DATABASE rapport_bench_sales"
-      DB="$PG/rapport_bench_sales" ;;
+      [ "$BUILD" = 1 ] && psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $PG_DB" -c "CREATE DATABASE $PG_DB"
+      DB="$PG/$PG_DB" ;;
     *) echo "unknown engine $engine"; exit 2 ;;
   esac
-  echo "== $engine: building the demo company with $PEOPLE people"
-  /usr/bin/time -f "demo: %e s wall, %M KB peak" "$RAPPORT_BIN" --database "$DB" demo --people "$PEOPLE" --no-serve | grep -E "Deals|Targets|Orders|ready" || true
+  if [ "$BUILD" = 1 ]; then
+    echo "== $engine: building the demo company with $PEOPLE people"
+    /usr/bin/time -f "demo: %e s wall, %M KB peak" "$RAPPORT_BIN" --database "$DB" demo --people "$PEOPLE" --no-serve | grep -E "Deals|Targets|Orders|ready" || true
+  else
+    echo "== $engine: timing the database left by an earlier run ($DB)"
+  fi
   "$RAPPORT_BIN" --database "$DB" serve --addr "127.0.0.1:$PORT" > "serve-$engine.log" 2>&1 &
   SERVER=$!
   for _ in $(seq 100); do curl -sf "$B/healthz" > /dev/null && break; sleep 0.2; done
   echo "serving $B (loopback only); timing $ROUNDS requests per report:"
   for r in pipeline monthly_sales win_rate cycle_length funnel leaderboard; do echo "  $B/api/v1/reports/$r"; done
   ADMIN=$(token admin@rapport.test); REP=$(token rita@rapport.test)
+  Q="$(date -u +%Y)-Q$(( ($(date -u +%-m) - 1) / 3 + 1 ))"
   echo "| $engine, $PEOPLE people | report | p50 ms | p95 ms | max ms |"
   echo "| --- | --- | ---: | ---: | ---: |"
   timed "admin" "$ADMIN" /api/v1/reports/pipeline
-  timed "admin" "$ADMIN" "/api/v1/reports/pipeline?pipeline_id=1&period=$(date -u +%Y)-Q$(( ($(date -u +%-m) - 1) / 3 + 1 ))"
+  timed "admin" "$ADMIN" "/api/v1/reports/pipeline?pipeline_id=1&period=$Q"
+  timed "admin" "$ADMIN" "/api/v1/reports/pipeline?owner_id=2"
+  timed "admin" "$ADMIN" "/api/v1/reports/pipeline?team_id=1"
   timed "sales rep" "$REP" /api/v1/reports/pipeline
   timed "admin, CSV" "$ADMIN" "/api/v1/reports/pipeline?format=csv"
   timed "admin" "$ADMIN" /api/v1/reports/monthly_sales
-  timed "admin" "$ADMIN" "/api/v1/reports/monthly_sales?period=$(date -u +%Y)-Q$(( ($(date -u +%-m) - 1) / 3 + 1 ))"
+  timed "admin" "$ADMIN" "/api/v1/reports/monthly_sales?period=$Q"
+  timed "admin" "$ADMIN" "/api/v1/reports/monthly_sales?owner_id=2"
+  timed "admin" "$ADMIN" "/api/v1/reports/monthly_sales?team_id=1"
   timed "sales rep" "$REP" /api/v1/reports/monthly_sales
-  timed "admin" "$ADMIN" "/api/v1/reports/win_rate?period=$(date -u +%Y)-Q$(( ($(date -u +%-m) - 1) / 3 + 1 ))"
+  timed "admin" "$ADMIN" /api/v1/reports/win_rate
+  timed "admin" "$ADMIN" "/api/v1/reports/win_rate?period=$Q"
   timed "admin" "$ADMIN" /api/v1/reports/leaderboard
+  timed "admin" "$ADMIN" "/api/v1/reports/leaderboard?period=$Q"
   timed "admin" "$ADMIN" /api/v1/reports/cycle_length
+  timed "admin" "$ADMIN" "/api/v1/reports/cycle_length?period=$Q"
   timed "admin" "$ADMIN" /api/v1/reports/funnel
+  timed "admin" "$ADMIN" "/api/v1/reports/funnel?period=$Q"
+  timed "sales rep" "$REP" /api/v1/reports/funnel
   kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=""
 done

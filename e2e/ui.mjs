@@ -48,6 +48,24 @@ function check(cond, msg) {
 const url = (p) => BASE + p;
 const pathOf = (page) => new URL(page.url()).pathname;
 const text = async (loc) => ((await loc.innerText()) || "").replace(/\s+/g, " ").trim();
+/** Minor units of an amount as the pages print it, with its two decimals ("1,748.00 USD"). */
+const minor = (s) => Number(s.replace(/[^0-9-]/g, "") || 0);
+
+/** The dashboard's figures summed over the table rows `selector` picks: the count in cell
+ * `countCell` and the amount in cell `amountCell`. */
+async function dashboardSum(selector, countCell, amountCell) {
+  await page.goto(url("/dashboard"));
+  await page.locator("#sales-chart").waitFor();
+  const rows = page.locator(selector);
+  let count = 0;
+  let amount = 0;
+  for (let i = 0; i < (await rows.count()); i++) {
+    const cells = rows.nth(i).locator("td");
+    count += Number(await text(cells.nth(countCell)));
+    amount += minor(await text(cells.nth(amountCell)));
+  }
+  return { count, amount };
+}
 const fold = (s) => s.normalize("NFD").replace(/\p{M}/gu, "").toLowerCase();
 
 async function shot(page, name) {
@@ -145,6 +163,11 @@ async function convertChecks(leadName) {
   check((await text(page.locator("h1"))).startsWith(`${leadName} deal`), "the deal page does not show the new deal");
   log(`lead "${leadName}" converted into deal ${id}`);
 
+  // The leaderboard counts the deals won this quarter (the dashboard's default span), in every
+  // currency: their minor units are summed only to see the change by one deal.
+  const wonRows = "#leaderboard tbody tr[data-user]";
+  const wonBefore = await dashboardSum(wonRows, 2, 3);
+
   step = "the converted deal is on the board, and dragging it to Won wins it";
   await page.setViewportSize({ width: 1680, height: 900 });
   await page.goto(url("/pipelines/board"));
@@ -154,6 +177,14 @@ async function convertChecks(leadName) {
   await card.dragTo(col("won"), { targetPosition: { x: 60, y: 16 } });
   await col("won").locator(`#deal-${id}[data-status="won"]`).waitFor();
   await page.setViewportSize(VIEWPORT);
+
+  step = "the won deal is on the dashboard's leaderboard";
+  const wonAfter = await dashboardSum(wonRows, 2, 3);
+  check(
+    wonAfter.count === wonBefore.count + 1 && wonAfter.amount === wonBefore.amount + 999999900,
+    `won deals went from ${JSON.stringify(wonBefore)} to ${JSON.stringify(wonAfter)}, not by one deal of 9,999,999.00`,
+  );
+  log(`dashboard: won deals ${JSON.stringify(wonBefore)} -> ${JSON.stringify(wonAfter)}`);
 
   step = "the person's timeline shows the conversion and the win, newest first";
   await page.goto(url(personPath));
@@ -442,6 +473,7 @@ async function main() {
   check((await text(page.locator("#order-totals"))).includes("Total 1,748.00 USD"), `the order's total is not 1,748.00 USD: ${await text(page.locator("#order-totals"))}`);
   await Promise.all([page.waitForURL(/\/orders\/\d+$/), page.locator('button[value="confirm"]').click()]);
   check((await text(page.locator("#order-status"))) === "confirmed", "confirming the order did not confirm it");
+  const orderPath = pathOf(page);
   await shot(page, "order.png");
   log("order entered with two lines, 1,748.00 USD, and confirmed");
 
@@ -449,6 +481,21 @@ async function main() {
   await page.goto(url(`/customers/${id}`));
   const orderEvent = page.locator('#timeline li.event[data-kind="order_created"]', { hasText: "1,748.00 USD" });
   check((await orderEvent.count()) === 1, "the person's timeline does not show the order");
+
+  step = "paying the order puts it in the dashboard's monthly sales";
+  // Paid now: this month's row (UTC, as the server stamps it) grows by the order, net of tax.
+  const thisMonth = `#monthly-sales tbody tr[data-month="${new Date().toISOString().slice(0, 7)}"][data-currency="USD"]`;
+  const salesBefore = await dashboardSum(thisMonth, 2, 1);
+  await page.goto(url(orderPath));
+  await Promise.all([page.waitForURL(/\/orders\/\d+$/), page.locator('button[value="pay"]').click()]);
+  check((await text(page.locator("#order-status"))) === "paid", "paying the order did not pay it");
+  const salesAfter = await dashboardSum(thisMonth, 2, 1);
+  check(
+    salesAfter.count === salesBefore.count + 1 && salesAfter.amount === salesBefore.amount + 174800,
+    `this month's sales went from ${JSON.stringify(salesBefore)} to ${JSON.stringify(salesAfter)}, not by one order of 1,748.00 USD`,
+  );
+  await shot(page, "dashboard.png");
+  log(`dashboard: this month's sales ${JSON.stringify(salesBefore)} -> ${JSON.stringify(salesAfter)}`);
 
   await boardChecks();
   await convertChecks(leadName);

@@ -771,6 +771,8 @@ impl Store {
         for q in resume {
             sqlx::query(AssertSqlSafe(q)).execute(&mut **tx.sqlx()?).await?;
         }
+        // Summaries follow the restored rows, whether or not the backup held them.
+        crate::sales::monthly_sales::rebuild(&mut tx).await.map_err(BackupError::Store)?;
         let rows: Map<String, Value> = counts.iter().map(|(t, n)| (t.clone(), Value::from(*n))).collect();
         self.audit(
             &mut tx,

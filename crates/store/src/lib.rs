@@ -38,6 +38,8 @@ mod secrets;
 mod service;
 mod sql;
 mod teams;
+#[cfg(test)]
+mod test_db;
 mod timeline;
 mod users;
 mod writer;
@@ -410,6 +412,8 @@ impl Store {
     /// The rows of a bounded read outside any transaction, each turned into a `T` by `f`. On a
     /// SQLite file it runs on this thread (see [`local`]); otherwise through the pool.
     pub(crate) async fn read<T>(&self, sql: &sql::Sql, mut f: impl FnMut(&dyn row::Row) -> Result<T> + Send) -> Result<Vec<T>> {
+        #[cfg(test)]
+        sql::note_read(sql);
         match &self.local {
             Some(l) => l.query(sql, f),
             None => sql.fetch_all(&self.pool).await?.iter().map(|r| f(r)).collect(),

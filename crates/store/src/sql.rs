@@ -51,7 +51,7 @@ impl From<f64> for Arg {
 
 /// SQL text with its arguments; `arg` appends the next `$n` placeholder (or `?`, see
 /// [`Sql::positional`]).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Sql {
     pub text: String,
     args: Vec<Arg>,
@@ -88,6 +88,12 @@ impl Sql {
 
     pub fn args(&self) -> &[Arg] {
         &self.args
+    }
+
+    /// The same statement with `prefix` before it (`EXPLAIN …`), for tests of query plans.
+    #[cfg(test)]
+    pub fn prefixed(&self, prefix: &str) -> Sql {
+        Sql { text: format!("{prefix}{}", self.text), ..self.clone() }
     }
 
     pub fn query(&self) -> Query<'static, Any, AnyArguments> {
@@ -139,4 +145,24 @@ pub(crate) fn sql(text: &str, args: impl IntoIterator<Item = Arg>) -> Sql {
         s.push(p);
     }
     s
+}
+
+#[cfg(test)]
+thread_local! {
+    /// The reads made on this thread while capturing (see [`capture`]).
+    static READS: std::cell::RefCell<Option<Vec<Sql>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Notes a read while this thread captures them (tests of the queries a function makes).
+#[cfg(test)]
+pub(crate) fn note_read(q: &Sql) {
+    READS.with(|r| r.borrow_mut().as_mut().map(|v| v.push(q.clone())));
+}
+
+/// The reads `f` makes (those through [`crate::Store::read`]), in order.
+#[cfg(test)]
+pub(crate) async fn capture<T>(f: impl std::future::Future<Output = T>) -> (T, Vec<Sql>) {
+    READS.with(|r| *r.borrow_mut() = Some(vec![]));
+    let out = f.await;
+    (out, READS.with(|r| r.borrow_mut().take().unwrap_or_default()))
 }

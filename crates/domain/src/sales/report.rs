@@ -6,7 +6,7 @@
 //! only the rep's reach; what each report means is written on its row type. Amounts are per
 //! currency: two currencies are never added, each has its own row.
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -78,6 +78,15 @@ impl ReportFilter {
     /// The first day as stored text (`2026-07-01`), which sorts before every time of that day.
     pub fn from_text(&self) -> Option<String> {
         self.from.map(|d| d.format("%Y-%m-%d").to_string())
+    }
+
+    /// The span as whole calendar months (its first and last `YYYY-MM`, `None` for an open
+    /// end), or `None` when an end falls inside a month: what a per-month summary can answer.
+    pub fn whole_months(&self) -> Option<(Option<String>, Option<String>)> {
+        let starts_month = self.from.is_none_or(|d| d.day() == 1);
+        let ends_month = self.to.is_none_or(|d| d.succ_opt().is_none_or(|n| n.day() == 1));
+        let month = |d: Option<NaiveDate>| d.map(|d| d.format("%Y-%m").to_string());
+        (starts_month && ends_month).then(|| (month(self.from), month(self.to)))
     }
 
     /// The bound a stored time or day must be below to fall on or before the last day
@@ -291,6 +300,19 @@ mod tests {
 
     fn pairs(q: &[(&str, &str)]) -> Vec<(String, String)> {
         q.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn spans_of_whole_months_are_told_apart() {
+        let months = |q: &[(&str, &str)]| ReportFilter::parse(&pairs(q)).unwrap().whole_months();
+        let m = |s: &str| Some(s.to_string());
+        assert_eq!(months(&[]), Some((None, None)));
+        assert_eq!(months(&[("period", "2026-Q4")]), Some((m("2026-10"), m("2026-12"))));
+        assert_eq!(months(&[("period", "2028-02")]), Some((m("2028-02"), m("2028-02"))), "a leap February ends on the 29th");
+        assert_eq!(months(&[("from", "2026-03-01")]), Some((m("2026-03"), None)));
+        assert_eq!(months(&[("from", "2026-03-02")]), None);
+        assert_eq!(months(&[("to", "2026-02-27")]), None);
+        assert_eq!(months(&[("from", "2026-01-01"), ("to", "2026-02-28")]), Some((m("2026-01"), m("2026-02"))));
     }
 
     #[test]

@@ -22,6 +22,7 @@ mod imports;
 mod leads;
 mod lists;
 mod meta;
+mod monthly_sales;
 mod opportunities;
 mod orders;
 mod orders_ui;

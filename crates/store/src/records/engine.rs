@@ -105,6 +105,17 @@ pub(crate) trait Table: Serialize + DeserializeOwned + Send + Sync + 'static {
     fn before_delete(_store: &Store, _tx: &mut WriteTx, _actor: &Actor, _id: i64) -> impl Future<Output = Result<Value>> + Send {
         async { Ok(Value::Null) }
     }
+
+    /// Runs in the transaction after a soft delete, with the data the record held.
+    fn after_delete(
+        _store: &Store,
+        _tx: &mut WriteTx,
+        _actor: &Actor,
+        _id: i64,
+        _before: &Self::Data,
+    ) -> impl Future<Output = Result<()>> + Send {
+        async { Ok(()) }
+    }
 }
 
 /// `record` as `actor` may see it: personal fields masked without `pii`, and the custom values
@@ -555,6 +566,7 @@ impl Store {
         check_version(if_match, before.version())?;
         let extra = T::before_delete(self, &mut tx, actor, id).await?;
         soft_delete(&mut tx, spec.plural, id).await?;
+        T::after_delete(self, &mut tx, actor, id, before.data()).await?;
         let mut diff = json!({"before": before.data()});
         if let Value::Object(more) = extra {
             diff.as_object_mut().expect("an object").extend(more);

@@ -4,12 +4,17 @@
 
 mod activities;
 mod leads;
+pub(crate) mod monthly_sales;
+#[cfg(test)]
+mod monthly_sales_follow;
 pub(crate) mod opportunities;
 mod orders;
 pub(crate) mod pipelines;
 mod products;
 #[cfg(test)]
 mod purchase_migration;
+#[cfg(test)]
+mod report_plans;
 mod reports;
 mod targets;
 mod web_lead;

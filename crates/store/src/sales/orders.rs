@@ -12,6 +12,7 @@ use rapport_domain::record::RecordSpec;
 use rapport_domain::sales::order::{Order, OrderAction, OrderContext, OrderData, OrderInput, OrderLine};
 use rapport_domain::sales::product::ProductFacts;
 
+use super::monthly_sales::{self, month_of};
 use super::products::{facts_query, facts_row};
 use crate::records::check_campaign;
 use crate::records::columns::Stored;
@@ -44,7 +45,8 @@ impl Table for Order {
 
     async fn after_insert(_: &Store, tx: &mut WriteTx, _: &Actor, id: i64, data: &OrderData) -> Result<()> {
         check_campaign(tx, data.campaign_id).await?;
-        write_lines(tx, &[(id, data)]).await
+        write_lines(tx, &[(id, data)]).await?;
+        monthly_sales::refresh(tx, month_of(data)).await
     }
 
     async fn after_update(_: &Store, tx: &mut WriteTx, _: &Actor, id: i64, before: &OrderData, after: &OrderData) -> Result<()> {
@@ -55,7 +57,13 @@ impl Table for Order {
             tx.execute(&sql("DELETE FROM order_lines WHERE order_id = ?", [id.into()])).await?;
             write_lines(tx, &[(id, after)]).await?;
         }
-        Ok(())
+        // Status, paid time, owner, currency, customer or net amount may have changed: the
+        // months it counted in before and after are recomputed.
+        monthly_sales::refresh(tx, month_of(before).into_iter().chain(month_of(after))).await
+    }
+
+    async fn after_delete(_: &Store, tx: &mut WriteTx, _: &Actor, _: i64, before: &OrderData) -> Result<()> {
+        monthly_sales::refresh(tx, month_of(before)).await
     }
 }
 
@@ -185,6 +193,8 @@ impl Store {
         }
         let orders: Vec<(i64, &OrderData)> = ids.iter().copied().zip(batch).collect();
         write_lines(&mut tx, &orders).await?;
+        // Each month the batch sells in is recomputed once, at its end.
+        monthly_sales::refresh(&mut tx, batch.iter().filter_map(month_of)).await?;
         let summary = serde_json::json!({"count": batch.len(), "first_id": ids.first(), "last_id": ids.last()});
         self.audit(&mut tx, actor, "bulk_create", "order", None, summary).await?;
         tx.commit().await?;

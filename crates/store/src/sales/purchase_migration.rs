@@ -17,8 +17,8 @@ async fn check(store: Store) {
         Backend::Sqlite => &super::super::SQLITE_MIGRATIONS,
         Backend::Postgres => &super::super::POSTGRES_MIGRATIONS,
     };
-    // 0012 changes the orders table, so every installation ran it after 0009.
-    let before_orders = |v: i64| v != 9 && v != 12;
+    // 0012 and 0014 change the orders table, so every installation ran them after 0009.
+    let before_orders = |v: i64| v != 9 && v != 12 && v != 14;
     let before =
         Migrator { migrations: Cow::Owned(all.iter().filter(|m| before_orders(m.version)).cloned().collect()), ..Migrator::DEFAULT };
     before.run(&store.pool).await.expect("the other migrations");
@@ -81,22 +81,10 @@ async fn check(store: Store) {
 
 #[tokio::test]
 async fn purchases_become_paid_orders_on_sqlite() {
-    let path = std::env::temp_dir().join(format!("rapport-migrate-{}-{}.db", std::process::id(), rand::random::<u32>()));
-    check(Store::connect(path.to_str().unwrap()).await.unwrap()).await;
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-    }
+    crate::test_db::on_sqlite("migrate", check).await;
 }
 
 #[tokio::test]
 async fn purchases_become_paid_orders_on_postgres() {
-    use sqlx::Connection;
-    let Ok(admin) = std::env::var("RAPPORT_TEST_POSTGRES_URL") else { return };
-    sqlx::any::install_default_drivers();
-    let name = format!("rapport_migrate_{}_{:x}", std::process::id(), rand::random::<u32>());
-    let mut conn = sqlx::AnyConnection::connect(&admin).await.unwrap();
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.unwrap();
-    let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin.clone());
-    check(Store::connect(&format!("{base}/{name}")).await.unwrap()).await;
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).execute(&mut conn).await.unwrap();
+    crate::test_db::on_postgres("migrate", check).await;
 }

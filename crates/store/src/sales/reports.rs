@@ -10,8 +10,10 @@ use rapport_domain::sales::money::div_round_half_away;
 use rapport_domain::sales::report::{CycleRow, FunnelRow, LeaderRow, MonthlySalesRow, PipelineRow, ReportFilter, WinRateRow, basis_points};
 use rapport_domain::sales::target::{Target, TargetMeasure};
 
+use super::monthly_sales::COUNTED;
 use crate::records::engine::Table;
-use crate::records::visible;
+use crate::records::{sees_all, visible};
+use crate::row::Row;
 use crate::sql::Sql;
 use crate::{Backend, Result, Store};
 
@@ -136,7 +138,8 @@ impl Store {
         let mut q = Sql::new("SELECT o.owner_id, o.status, COUNT(*) AS n FROM opportunities o WHERE o.status IN ('won', 'lost')");
         span(&mut q, "o.closed_at", f);
         scope(&mut q, actor, f);
-        q.push(" GROUP BY o.owner_id, o.status");
+        // Status first: the order of the (status, owner_id, …) index, read without sorting.
+        q.push(" GROUP BY o.status, o.owner_id");
         let counts = self.read(&q, |r| Ok((r.get::<Option<i64>>("owner_id")?, r.get::<String>("status")?, r.get::<i64>("n")?))).await?;
         let names = self.user_names().await?;
         let mut by_owner: BTreeMap<Option<i64>, (i64, i64)> = BTreeMap::new();
@@ -205,6 +208,13 @@ impl Store {
              JOIN pipeline_stages ps ON ps.pipeline_id = c.pipeline_id AND ps.stage_key = c.to_stage AND ps.outcome <> 'lost' WHERE 1 = 1",
         );
         scope(&mut q, actor, f);
+        if f.from.is_some() || f.to.is_some() {
+            // A deal whose history starts in the span has a change in it: those are found on
+            // the changes' time index, and only their histories are read.
+            q.push(" AND o.id IN (SELECT c0.opportunity_id FROM opportunity_stage_changes c0 WHERE 1 = 1");
+            span(&mut q, "c0.at", f);
+            q.push(")");
+        }
         // The cohort: deals whose history starts in the span (their creation; an imported deal
         // keeps the start its history gives).
         q.push(" GROUP BY o.id, o.pipeline_id HAVING 1 = 1");
@@ -293,18 +303,13 @@ impl Store {
     }
 
     /// Monthly sales: the orders paid in the span (paid or shipped since), per month and
-    /// currency: net revenue, orders and distinct customers.
+    /// currency: net revenue, orders and distinct customers. Read from the summary (see
+    /// [`super::monthly_sales`]) when its rows answer exactly: a reader who sees every order,
+    /// a span of whole months, all owners or one; otherwise (a team, a rep's reach, a span
+    /// ending inside a month) summed from the orders on the indexes that lead with what narrows.
     pub async fn monthly_sales_report(&self, actor: &Actor, f: &ReportFilter) -> Result<Vec<MonthlySalesRow>> {
         require(actor, Object::Order, Action::Read)?;
-        let month = "substr(o.paid_at, 1, 7)";
-        let mut q = Sql::new(&format!(
-            "SELECT {month} AS month, o.currency, CAST(SUM(o.net_minor) AS BIGINT) AS revenue, COUNT(*) AS n, \
-             COUNT(DISTINCT o.customer_id) AS customers FROM orders o WHERE o.status IN ('paid', 'shipped') AND o.paid_at IS NOT NULL"
-        ));
-        span(&mut q, "o.paid_at", f);
-        owners(&mut q, actor, f);
-        q.push(&format!(" GROUP BY {month}, o.currency ORDER BY {month}, o.currency"));
-        self.read(&q, |r| {
+        let row = |r: &dyn Row| {
             Ok(MonthlySalesRow {
                 month: r.get("month")?,
                 currency: r.get("currency")?,
@@ -312,7 +317,29 @@ impl Store {
                 orders: r.get("n")?,
                 customers: r.get("customers")?,
             })
-        })
-        .await
+        };
+        if let (Some((from, to)), None, true) = (f.whole_months(), f.team_id, sees_all(actor)) {
+            let mut q = Sql::new(
+                "SELECT s.month, s.currency, s.revenue_minor AS revenue, s.orders AS n, s.customers FROM monthly_sales s WHERE s.owner_key = ",
+            );
+            q.arg(f.owner_id.unwrap_or(0));
+            if let Some(from) = from {
+                q.push(" AND s.month >= ").arg(from);
+            }
+            if let Some(to) = to {
+                q.push(" AND s.month <= ").arg(to);
+            }
+            q.push(" ORDER BY s.month, s.currency");
+            return self.read(&q, row).await;
+        }
+        let month = "substr(o.paid_at, 1, 7)";
+        let mut q = Sql::new(&format!(
+            "SELECT {month} AS month, o.currency, CAST(SUM(o.net_minor) AS BIGINT) AS revenue, COUNT(*) AS n, \
+             COUNT(DISTINCT o.customer_id) AS customers FROM orders o WHERE {COUNTED}"
+        ));
+        span(&mut q, "o.paid_at", f);
+        owners(&mut q, actor, f);
+        q.push(&format!(" GROUP BY {month}, o.currency ORDER BY {month}, o.currency"));
+        self.read(&q, row).await
     }
 }
