@@ -72,6 +72,11 @@ impl Sql {
         self
     }
 
+    /// The same statement with `prefix` before it (`EXPLAIN `), its arguments as they are.
+    pub fn prefixed(&self, prefix: &str) -> Sql {
+        Sql { text: format!("{prefix}{}", self.text), args: self.args.clone() }
+    }
+
     pub fn args(&self) -> &[Arg] {
         &self.args
     }
