@@ -179,3 +179,34 @@ async fn searches_rank_a_bounded_set_of_indexed_matches() {
         assert_eq!(names, ["Ana Zorro"], "{}", r.body);
     });
 }
+
+#[tokio::test]
+async fn a_relevance_search_ranks_the_newest_matches_and_other_sorts_page_through_all() {
+    each_backend!(|app| {
+        let n = rapport_store::SEARCH_CANDIDATES + 5;
+        let batch: Vec<_> = (0..n)
+            .map(|i| rapport_domain::customer::CustomerData { name: format!("Cand {i:05}"), ..Default::default() })
+            .collect();
+        let admin = actor(&app, &app.token).await;
+        let ids = app.store.create_customers_batch(&admin, &batch).await.unwrap();
+        let walk = |first: String| {
+            let app = &app;
+            async move {
+                let (mut seen, mut url) = (Vec::new(), first.clone());
+                loop {
+                    let r = app.get(&url).await;
+                    seen.extend(r.body["data"].as_array().unwrap().iter().map(|c| c["id"].as_i64().unwrap()));
+                    match r.body["next_cursor"].as_str() {
+                        Some(c) => url = format!("{first}&cursor={c}"),
+                        None => return seen,
+                    }
+                }
+            }
+        };
+        let mut ranked = walk("/api/v1/customers?q=cand&limit=300".into()).await;
+        ranked.sort();
+        let newest: Vec<i64> = ids[n - rapport_store::SEARCH_CANDIDATES..].to_vec();
+        assert_eq!(ranked, newest, "the newest matches, each once");
+        assert_eq!(walk("/api/v1/customers?q=cand&sort=name&limit=300".into()).await.len(), n, "every match by name");
+    });
+}

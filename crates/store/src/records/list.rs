@@ -22,7 +22,7 @@ use crate::{Backend, Error, Result, Store};
 /// costs time in proportion to their number (a one-letter prefix matches most people), so a
 /// relevance search answers from this bounded set, the way CRMs cap search results; any other
 /// sort with `q` pages through every match.
-pub(crate) const SEARCH_CANDIDATES: usize = 1000;
+pub const SEARCH_CANDIDATES: usize = 1000;
 
 /// How a sort key is compared in a cursor.
 #[derive(Clone, Copy, PartialEq)]
