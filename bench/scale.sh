@@ -81,7 +81,7 @@ SORTS=("" "sort=-updated_at" "sort=created_at" "sort=-id")
 cursor_id() { printf '{"s":"id","k":%d,"id":%d}' "$1" "$1" | base64 -w0 | tr '+/' '-_' | tr -d '='; }
 
 bench_engine() { # NAME BASE
-  local name=$1 base=$2 admin rep who tok raw t f s url max_id
+  local name=$1 base=$2 admin rep who tok raw t f s url max_id id
   admin=$(login "$base" admin@rapport.test); rep=$(login "$base" "$REP_EMAIL")
   [ -n "$admin" ] && [ "$admin" != null ] && [ -n "$rep" ] && [ "$rep" != null ] || die "login on $base failed"
   max_id=$(curl -sf -H "authorization: Bearer $admin" "$base/api/v1/customers?limit=1&sort=-id" | jq '.data[0].id')
@@ -100,7 +100,10 @@ bench_engine() { # NAME BASE
         printf '%s\tfilter\t%s\t%s\n' "$who" "$f${s:+&$s}" "$(timed "$tok" "$url")" >> "$raw"
       done; done
       for _ in $(seq 1 20); do
-        printf '%s\tget\tid\t%s\n' "$who" "$(timed "$tok" "$base/api/v1/customers/$(( (RANDOM * 32768 + RANDOM) % max_id + 1 ))")" >> "$raw"
+        # A random person this user may see (a rep sees only some): the first after a random id.
+        id=$(curl -sf --max-time 60 -H "authorization: Bearer $tok" \
+          "$base/api/v1/customers?limit=1&sort=id&cursor=$(cursor_id $(( (RANDOM * 32768 + RANDOM) % max_id + 1 )))" | jq '.data[0].id // 1')
+        printf '%s\tget\tid\t%s\n' "$who" "$(timed "$tok" "$base/api/v1/customers/$id")" >> "$raw"
         printf '%s\tlist\tsort=id page\t%s\n' "$who" "$(timed "$tok" "$base/api/v1/customers?limit=20&sort=id&cursor=$(cursor_id $(( (RANDOM * 32768 + RANDOM) % max_id + 1 )))")" >> "$raw"
         printf '%s\tlist\tsort=name first page\t%s\n' "$who" "$(timed "$tok" "$base/api/v1/customers?limit=20")" >> "$raw"
       done

@@ -59,7 +59,8 @@ scale_sqlite() {
   local dir="$SCALE_DIR/sqlite" db="$SCALE_DIR/sqlite/rapport.db" n span cols t0
   n=$( [ -f "$db" ] && sqlite3 "$db" "SELECT count(*) FROM customers" 2>/dev/null || echo 0)
   if [ "$n" -ge "$TARGET" ]; then echo "== reusing $db ($n people)"; else
-    rm -rf "$dir"; demo "$dir" "$db"
+    # A finished demo with no copies yet (a run stopped after it) is copied from; else a new one.
+    if [ "$n" -ne "$PEOPLE_BASE" ] || ! grep -q "Demo company ready" "$dir/demo.log" 2>/dev/null; then rm -rf "$dir"; demo "$dir" "$db"; fi
     span=$(sqlite3 "$db" "SELECT max(id) FROM customers")
     cols=$(sqlite3 "$db" "SELECT group_concat(name, ', ') FROM pragma_table_info('customers') WHERE name NOT IN ('id', 'email_hash')")
     t0=$(date +%s)

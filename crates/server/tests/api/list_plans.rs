@@ -161,7 +161,8 @@ async fn searches_rank_a_bounded_set_of_indexed_matches() {
         let rep = actor(&app, &rep_token).await;
         for (who, a) in [("admin", &admin), ("rep", &rep)] {
             // Long words, several words, one- and two-letter prefixes; beside a filter; sorted.
-            for q in ["q=zoe", "q=jose+garcia", "q=chen", "q=a", "q=zo", "q=chen&lifecycle_stage=customer", "q=a&tag=vip", "q=zoe&sort=name"]
+            for q in
+                ["q=zoe", "q=jose+garcia", "q=chen", "q=a", "q=zo", "q=chen&lifecycle_stage=customer", "q=a&tag=vip", "q=zoe&sort=name"]
             {
                 let plan = plan(&app, a, q).await;
                 check(app.backend, &format!("{who}: {q}"), &plan, false);
@@ -184,9 +185,8 @@ async fn searches_rank_a_bounded_set_of_indexed_matches() {
 async fn a_relevance_search_ranks_the_newest_matches_and_other_sorts_page_through_all() {
     each_backend!(|app| {
         let n = rapport_store::SEARCH_CANDIDATES + 5;
-        let batch: Vec<_> = (0..n)
-            .map(|i| rapport_domain::customer::CustomerData { name: format!("Cand {i:05}"), ..Default::default() })
-            .collect();
+        let batch: Vec<_> =
+            (0..n).map(|i| rapport_domain::customer::CustomerData { name: format!("Cand {i:05}"), ..Default::default() }).collect();
         let admin = actor(&app, &app.token).await;
         let ids = app.store.create_customers_batch(&admin, &batch).await.unwrap();
         let walk = |first: String| {

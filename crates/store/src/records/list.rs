@@ -205,7 +205,9 @@ impl Store {
             Backend::Sqlite => {
                 let mut depth: Vec<(i64, usize)> = Vec::new();
                 let explain = q.prefixed("EXPLAIN QUERY PLAN ");
-                for (id, parent, detail) in self.read(&explain, |r| Ok((r.get::<i64>("id")?, r.get::<i64>("parent")?, r.get::<String>("detail")?))).await? {
+                for (id, parent, detail) in
+                    self.read(&explain, |r| Ok((r.get::<i64>("id")?, r.get::<i64>("parent")?, r.get::<String>("detail")?))).await?
+                {
                     let d = depth.iter().find(|(i, _)| *i == parent).map(|(_, d)| d + 1).unwrap_or(0);
                     depth.push((id, d));
                     plan.push(format!("{}{detail}", "  ".repeat(d)));
