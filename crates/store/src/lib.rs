@@ -46,6 +46,7 @@ mod writer;
 
 pub use backup::{BackupError, BackupSummary, RestoreSummary};
 pub use purchases::{PurchaseHistory, Score};
+pub use records::list::SEARCH_CANDIDATES;
 pub use sales::WebLeadOutcome;
 pub use sales::opportunities::StageTotal;
 pub use sales::pipelines::PipelineSet;

@@ -86,14 +86,14 @@ impl Sql {
         self
     }
 
-    pub fn args(&self) -> &[Arg] {
-        &self.args
-    }
-
-    /// The same statement with `prefix` before it (`EXPLAIN …`), for tests of query plans.
-    #[cfg(test)]
+    /// The same statement with `prefix` before it (`EXPLAIN `), its arguments as they are: for
+    /// the tests of query plans.
     pub fn prefixed(&self, prefix: &str) -> Sql {
         Sql { text: format!("{prefix}{}", self.text), ..self.clone() }
+    }
+
+    pub fn args(&self) -> &[Arg] {
+        &self.args
     }
 
     pub fn query(&self) -> Query<'static, Any, AnyArguments> {

@@ -140,6 +140,8 @@ pub struct ListQuery {
     /// Full-text search over names, emails, phones and company names; case and accents ignored.
     q: Option<String>,
     /// `name`, `created_at`, `updated_at`, `id` or `relevance` (default with `q`), `-` for descending.
+    /// `relevance` ranks the newest 1,000 matches (as CRMs cap search results); any other sort
+    /// with `q` pages through every match.
     #[param(pattern = "^-?(name|created_at|updated_at|id|relevance)$")]
     sort: Option<String>,
     /// Only records with this tag.

@@ -20,6 +20,7 @@ mod errors;
 mod group_commit;
 mod imports;
 mod leads;
+mod list_plans;
 mod lists;
 mod meta;
 mod monthly_sales;

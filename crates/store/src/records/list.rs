@@ -18,6 +18,12 @@ use crate::row::Row;
 use crate::sql::{Arg, Sql};
 use crate::{Backend, Error, Result, Store};
 
+/// How many matches a search ranked by relevance ranks: the newest ones. Ranking every match
+/// costs time in proportion to their number (a one-letter prefix matches most people), so a
+/// relevance search answers from this bounded set, the way CRMs cap search results; any other
+/// sort with `q` pages through every match.
+pub const SEARCH_CANDIDATES: usize = 1000;
+
 /// How a sort key is compared in a cursor.
 #[derive(Clone, Copy, PartialEq)]
 enum KeyKind {
@@ -107,7 +113,12 @@ fn field_condition(store: &Store, q: &mut Sql, spec: &RecordSpec, actor: &Actor,
     };
     if field.kind == Kind::Tags {
         let s = spec.name;
-        q.push(&format!(" AND {a}.id IN (SELECT {s}_id FROM {s}_tags WHERE tag = ")).arg(f.value.as_str().unwrap_or("")).push(")");
+        // Checked per row through the tag table's key (tag, record id), so that a page sorted by
+        // any key is read in that key's index order and stops when full, instead of collecting
+        // every record with the tag to sort them.
+        q.push(&format!(" AND EXISTS (SELECT 1 FROM {s}_tags tg WHERE tg.{s}_id = {a}.id AND tg.tag = "))
+            .arg(f.value.as_str().unwrap_or(""))
+            .push(")");
         return Ok(());
     }
     if field.personal {
@@ -168,6 +179,65 @@ impl Store {
         p: &ListParams,
         mut f: impl FnMut(&dyn Row) -> Result<T> + Send,
     ) -> Result<Page<T>> {
+        let q = self.list_sql(actor, spec, extra_cols, reach, p).await?;
+        let sync = p.sort == SortField::Changes;
+        let resume = p.cursor.as_ref().or(p.sync_token.as_ref());
+        let mut rows = self.read(&q, |r| Ok((f(r)?, cursor_key(p.sort, r)?))).await?;
+        let more = rows.len() > p.limit as usize;
+        rows.truncate(p.limit as usize);
+        let last = rows.last().map(|(_, (key, id))| encode_cursor(p.sort, key, *id));
+        let sync_token = if sync { last.clone().or_else(|| resume.cloned()) } else { None };
+        let next_cursor = if more { last } else { None };
+        Ok(Page { data: rows.into_iter().map(|(t, _)| t).collect(), next_cursor, sync_token })
+    }
+
+    /// The engine's plan of the people list `p` as `actor` would get it, one step a line (SQLite's
+    /// `EXPLAIN QUERY PLAN` indented by depth, PostgreSQL's `EXPLAIN`), for the tests that keep
+    /// lists on their indexes and for benchmarks. `as_if_large` plans PostgreSQL with sequential
+    /// scans off, so that a small test table shows the index the query would use on a large one
+    /// (SQLite without statistics plans for large tables already).
+    pub async fn explain_customer_list(&self, actor: &Actor, p: &ListParams, as_if_large: bool) -> Result<String> {
+        use crate::records::engine::Table;
+        use rapport_domain::customer::Customer;
+        let q = self.list_sql(actor, Customer::SPEC, Customer::extra_cols, Customer::reach, p).await?;
+        let mut plan = Vec::new();
+        match self.backend {
+            Backend::Sqlite => {
+                let mut depth: Vec<(i64, usize)> = Vec::new();
+                let explain = q.prefixed("EXPLAIN QUERY PLAN ");
+                for (id, parent, detail) in
+                    self.read(&explain, |r| Ok((r.get::<i64>("id")?, r.get::<i64>("parent")?, r.get::<String>("detail")?))).await?
+                {
+                    let d = depth.iter().find(|(i, _)| *i == parent).map(|(_, d)| d + 1).unwrap_or(0);
+                    depth.push((id, d));
+                    plan.push(format!("{}{detail}", "  ".repeat(d)));
+                }
+            }
+            Backend::Postgres => {
+                let mut tx = self.pool.begin().await?;
+                if as_if_large {
+                    sqlx::raw_sql("SET LOCAL enable_seqscan = off").execute(&mut *tx).await?;
+                }
+                let explain = q.prefixed("EXPLAIN ");
+                for r in explain.fetch_all(&mut *tx).await? {
+                    use sqlx::Row as _;
+                    plan.push(r.try_get::<String, _>(0)?);
+                }
+                tx.rollback().await?;
+            }
+        }
+        Ok(plan.join("\n"))
+    }
+
+    /// The SQL of the list query `p` (see [`Store::list_rows`]).
+    async fn list_sql(
+        &self,
+        actor: &Actor,
+        spec: &RecordSpec,
+        extra_cols: fn(&mut Sql, &Actor),
+        reach: fn(&mut Sql, &Actor, &str),
+        p: &ListParams,
+    ) -> Result<Sql> {
         let a = ALIAS;
         let table = format!("{} {a}", spec.plural);
         let fts = format!("{}_fts", spec.plural);
@@ -189,7 +259,7 @@ impl Store {
         let mut q = Sql::new("SELECT ");
         select_cols(&mut q, spec);
         extra_cols(&mut q, actor);
-        q.push(&format!(", k.sort_key FROM (SELECT * FROM (SELECT {a}.id AS id, "));
+        q.push(", k.sort_key FROM (SELECT * FROM (");
         // Each term matches a word prefix in clear, or (when encrypting, for roles with pii) a
         // whole email or phone word through its keyed token.
         let fts_sqlite = if self.backend == Backend::Sqlite && !p.terms.is_empty() {
@@ -216,21 +286,24 @@ impl Store {
             .collect::<Vec<_>>()
             .join(" & ");
         if relevance {
+            // The candidates: the newest matches, at most SEARCH_CANDIDATES of them, found in the
+            // order of the id (which the full-text index keeps), so the ranking reads a bounded set
+            // however common the words are (`a` matches most people).
             match self.backend {
-                Backend::Sqlite => q.push(&format!("bm25({fts}, 10.0, 2.0, 2.0)")),
-                // Negated so that ascending order puts the best match first, as bm25 does.
-                Backend::Postgres => {
-                    q.push(&format!("(-ts_rank({a}.search_tsv, to_tsquery('simple', ")).arg(tsquery.clone()).push(")))::float8")
-                }
+                Backend::Sqlite => q
+                    .push(&format!(
+                        "SELECT {a}.id AS id, bm25({fts}, 10.0, 2.0, 2.0) AS sort_key FROM {fts} JOIN {table} ON {a}.id = {fts}.rowid WHERE {fts} MATCH "
+                    ))
+                    .arg(fts_sqlite.clone().unwrap_or_default()),
+                // Ranked outside the candidates' query, so that only they are ranked; negated so
+                // that ascending order puts the best match first, as bm25 does.
+                Backend::Postgres => q
+                    .push("SELECT cand.id AS id, (-ts_rank(cand.tsv, to_tsquery('simple', ")
+                    .arg(tsquery.clone())
+                    .push(&format!(")))::float8 AS sort_key FROM (SELECT {a}.id AS id, {a}.search_tsv AS tsv FROM {table} WHERE 1 = 1")),
             };
         } else {
-            q.push(&sort_column(p.sort));
-        }
-        q.push(" AS sort_key FROM ");
-        if relevance && self.backend == Backend::Sqlite {
-            q.push(&format!("{fts} JOIN {table} ON {a}.id = {fts}.rowid WHERE {fts} MATCH ")).arg(fts_sqlite.clone().unwrap_or_default());
-        } else {
-            q.push(&format!("{table} WHERE 1 = 1"));
+            q.push(&format!("SELECT {a}.id AS id, {} AS sort_key FROM {table} WHERE 1 = 1", sort_column(p.sort)));
             if let Some(m) = &fts_sqlite {
                 q.push(&format!(" AND {a}.id IN (SELECT rowid FROM {fts} WHERE {fts} MATCH ")).arg(m.clone()).push(")");
             }
@@ -284,6 +357,16 @@ impl Store {
             };
             q.push(&format!(" AND {expr} {op} ")).arg(arg);
         }
+        if relevance {
+            let newest = match self.backend {
+                Backend::Sqlite => format!("{fts}.rowid"),
+                Backend::Postgres => format!("{a}.id"),
+            };
+            q.push(&format!(" ORDER BY {newest} DESC LIMIT {SEARCH_CANDIDATES}"));
+            if self.backend == Backend::Postgres {
+                q.push(") cand");
+            }
+        }
         q.push(") s");
         let dir = if p.desc { "DESC" } else { "ASC" };
         // In a sync listing the sync token is where the previous poll ended: a cursor.
@@ -300,12 +383,6 @@ impl Store {
         q.push(&format!(") k JOIN {table} ON {a}.id = k.id"));
         ref_joins(&mut q, spec, actor);
         q.push(&format!(" ORDER BY k.sort_key {dir}, k.id {dir}"));
-        let mut rows = self.read(&q, |r| Ok((f(r)?, cursor_key(p.sort, r)?))).await?;
-        let more = rows.len() > p.limit as usize;
-        rows.truncate(p.limit as usize);
-        let last = rows.last().map(|(_, (key, id))| encode_cursor(p.sort, key, *id));
-        let sync_token = if sync { last.clone().or_else(|| resume.cloned()) } else { None };
-        let next_cursor = if more { last } else { None };
-        Ok(Page { data: rows.into_iter().map(|(t, _)| t).collect(), next_cursor, sync_token })
+        Ok(q)
     }
 }
