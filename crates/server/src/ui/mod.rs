@@ -94,6 +94,18 @@ pub fn form_errors(form: HashMap<String, String>, e: rapport_store::Error) -> Re
     })
 }
 
+/// What a page shows when one of its buttons is refused (a stale page, a status that no longer
+/// allows the action, a missing field): the status to answer with and the problem's detail, to
+/// draw the page again with it on top. A missing record or a server fault is answered as such.
+pub fn refusal(e: rapport_store::Error) -> Result<(axum::http::StatusCode, String), ApiError> {
+    let api = ApiError::from(e);
+    let status = axum::http::StatusCode::from_u16(api.problem().status).unwrap_or(axum::http::StatusCode::UNPROCESSABLE_ENTITY);
+    if status == axum::http::StatusCode::NOT_FOUND || status.is_server_error() {
+        return Err(api);
+    }
+    Ok((status, api.problem().detail))
+}
+
 /// The record version a form was filled in from (its hidden `version` field), for `If-Match`.
 pub fn form_version(form: &HashMap<String, String>) -> Option<i64> {
     form.get("version").and_then(|v| v.parse().ok())

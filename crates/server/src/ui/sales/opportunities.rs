@@ -256,12 +256,8 @@ async fn move_stage(
         }
         (Err(e), true) => Ok(ApiError::from(e).into_response()),
         (Err(e), false) => {
-            let api = ApiError::from(e);
-            let status = StatusCode::from_u16(api.problem().status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
-            if status == StatusCode::NOT_FOUND || status.is_server_error() {
-                return Err(api);
-            }
-            detail_page(&state, &user, id, Some(api.problem().detail), status).await
+            let (status, detail) = crate::ui::refusal(e)?;
+            detail_page(&state, &user, id, Some(detail), status).await
         }
     }
 }

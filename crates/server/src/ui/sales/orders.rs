@@ -174,12 +174,8 @@ async fn action(
     match state.store.order_action(user.actor(), id, crate::ui::form_version(&form), action).await {
         Ok(_) => Ok(Redirect::to(&format!("/orders/{id}")).into_response()),
         Err(e) => {
-            let api = ApiError::from(e);
-            let status = StatusCode::from_u16(api.problem().status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
-            if status == StatusCode::NOT_FOUND || status.is_server_error() {
-                return Err(api);
-            }
-            detail_page(&state, &user, id, Some(api.problem().detail), status).await
+            let (status, detail) = crate::ui::refusal(e)?;
+            detail_page(&state, &user, id, Some(detail), status).await
         }
     }
 }

@@ -110,12 +110,8 @@ async fn after(state: &AppState, id: i64, secret: &str, result: Result<(), rappo
     match result {
         Ok(()) => Ok(Redirect::to(&format!("/support/tickets/{id}/{secret}")).into_response()),
         Err(e) => {
-            let api = ApiError::from(e);
-            let status = StatusCode::from_u16(api.problem().status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
-            if status == StatusCode::NOT_FOUND || status.is_server_error() {
-                return Err(api);
-            }
-            show(state, id, secret, Some(api.problem().detail), status).await
+            let (status, detail) = crate::ui::refusal(e)?;
+            show(state, id, secret, Some(detail), status).await
         }
     }
 }

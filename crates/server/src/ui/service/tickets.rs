@@ -174,12 +174,8 @@ async fn action(
     match state.store.ticket_action(user.actor(), id, crate::ui::form_version(&form), input).await {
         Ok(_) => Ok(Redirect::to(&format!("/tickets/{id}")).into_response()),
         Err(e) => {
-            let api = ApiError::from(e);
-            let status = StatusCode::from_u16(api.problem().status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
-            if status == StatusCode::NOT_FOUND || status.is_server_error() {
-                return Err(api);
-            }
-            detail_page(&state, &user, id, Some(api.problem().detail), status).await
+            let (status, detail) = crate::ui::refusal(e)?;
+            detail_page(&state, &user, id, Some(detail), status).await
         }
     }
 }
@@ -196,12 +192,8 @@ async fn add_message(
     match state.store.add_ticket_message(user.actor(), id, input).await {
         Ok(_) => Ok(Redirect::to(&format!("/tickets/{id}#conversation")).into_response()),
         Err(e) => {
-            let api = ApiError::from(e);
-            let status = StatusCode::from_u16(api.problem().status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
-            if status == StatusCode::NOT_FOUND || status.is_server_error() {
-                return Err(api);
-            }
-            detail_page(&state, &user, id, Some(api.problem().detail), status).await
+            let (status, detail) = crate::ui::refusal(e)?;
+            detail_page(&state, &user, id, Some(detail), status).await
         }
     }
 }
