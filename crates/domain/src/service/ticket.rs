@@ -17,10 +17,6 @@ use crate::record::{Field, Kind, RecordSpec};
 use crate::sales::{Refused, Rejected, required_text};
 use crate::{ValidationErrors, double_option};
 
-/// The names of the states, as a choice field lists them.
-const STATES: &[&str] =
-    &["new", "assigned", "in_progress", "waiting_on_customer", "waiting_on_third_party", "snoozed", "resolved", "reopened", "closed"];
-
 /// Tickets as a record type, searched by subject and description (descriptions hold what the
 /// customer wrote, which agents search for). The status and its times are the domain's to
 /// write (through [`TicketData::perform`] and the assignment rule of [`TicketInput::apply`]):
@@ -37,7 +33,7 @@ pub static SPEC: RecordSpec = RecordSpec {
     fields: &[
         Field::new("subject", "Subject", Kind::Text).searched().sorted(),
         Field::new("description", "Description", Kind::LongText).searched(),
-        Field::new("status", "Status", Kind::Choice(STATES)).filtered(),
+        Field::new("status", "Status", Kind::Choice(TicketState::NAMES)).filtered(),
         Field::new("priority", "Priority", Kind::Choice(Priority::NAMES)).filtered(),
         Field::new("category", "Category", Kind::Text).filtered(),
         Field::new("channel", "Channel", Kind::Choice(Channel::NAMES)).filtered(),

@@ -68,6 +68,22 @@ pub enum Actor {
     System,
 }
 
+impl Actor {
+    /// Name as stored (a message's author).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Actor::Agent => "agent",
+            Actor::Customer => "customer",
+            Actor::System => "system",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Actor> {
+        [Actor::Agent, Actor::Customer, Actor::System].into_iter().find(|a| a.as_str() == s)
+    }
+}
+
 /// What can be done to a ticket's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -169,19 +185,13 @@ impl TicketState {
         Self::Closed,
     ];
 
+    /// Names as stored and shown, in [`TicketState::ALL`] order.
+    pub const NAMES: &'static [&'static str] =
+        &["new", "assigned", "in_progress", "waiting_on_customer", "waiting_on_third_party", "snoozed", "resolved", "reopened", "closed"];
+
     /// Name as stored and shown.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::New => "new",
-            Self::Assigned => "assigned",
-            Self::InProgress => "in_progress",
-            Self::WaitingOnCustomer => "waiting_on_customer",
-            Self::WaitingOnThirdParty => "waiting_on_third_party",
-            Self::Snoozed => "snoozed",
-            Self::Resolved => "resolved",
-            Self::Reopened => "reopened",
-            Self::Closed => "closed",
-        }
+        Self::NAMES[self as usize]
     }
 
     /// Parses a stored name.

@@ -61,6 +61,15 @@ pub(crate) async fn check_campaign(tx: &mut WriteTx, campaign_id: Option<i64>) -
     Ok(())
 }
 
+/// A named team must exist (teams are not records with tombstones, so no foreign key says so).
+pub(crate) async fn check_team(tx: &mut WriteTx, team_id: Option<i64>) -> Result<()> {
+    let Some(t) = team_id else { return Ok(()) };
+    if tx.fetch_optional(&sql("SELECT id FROM teams WHERE id = ?", [t.into()]), |_| Ok(())).await?.is_none() {
+        return Err(Error::Invalid(ValidationErrors::single("team_id", format!("there is no team with id {t}"))));
+    }
+    Ok(())
+}
+
 /// Replaces a record's rows in its tag table.
 pub(crate) async fn replace_tags(tx: &mut WriteTx, table: &str, fk: &str, id: i64, tags: &[String]) -> Result<()> {
     tx.execute(&sql(&format!("DELETE FROM {table} WHERE {fk} = ?"), [id.into()])).await?;

@@ -10,12 +10,12 @@
 //!   net amount) of the rep or of the team's members in the period, in the target's currency,
 //!   that the reader may see.
 
-use rapport_domain::ValidationErrors;
 use rapport_domain::permissions::{Action, Actor, Object, Visibility, require};
 use rapport_domain::query::{ListParams, Page};
 use rapport_domain::record::RecordSpec;
 use rapport_domain::sales::target::{self, Attainment, Period, Target, TargetData, TargetInput, TargetMeasure};
 
+use crate::records::check_team;
 use crate::records::columns::{ALIAS, Stored};
 use crate::records::engine::{Table, Titles};
 use crate::records::visible;
@@ -109,11 +109,7 @@ impl Table for Target {
 
 /// Refuses a team id that names no team, and a target for someone the writer does not reach.
 async fn check_whom(tx: &mut WriteTx, actor: &Actor, id: i64, data: &TargetData) -> Result<()> {
-    if let Some(t) = data.team_id
-        && tx.fetch_optional(&sql("SELECT id FROM teams WHERE id = ?", [t.into()]), |_| Ok(())).await?.is_none()
-    {
-        return Err(Error::Invalid(ValidationErrors::single("team_id", format!("there is no team with id {t}"))));
-    }
+    check_team(tx, data.team_id).await?;
     let mut q = sql(&format!("SELECT {ALIAS}.id FROM targets {ALIAS} WHERE {ALIAS}.id = ?"), [id.into()]);
     <Target as Table>::reach(&mut q, actor, ALIAS);
     if tx.fetch_optional(&q, |_| Ok(())).await?.is_none() {

@@ -8,7 +8,7 @@
 
 use rapport_domain::customer::Customer;
 use rapport_domain::permissions::Actor;
-use rapport_domain::service::message::{MessageInput, TicketMessage};
+use rapport_domain::service::message::MessageInput;
 use rapport_domain::service::public::{PublicTicket, PublicTicketView};
 use rapport_domain::service::ticket::{Channel, Ticket, TicketData};
 use rapport_domain::service::workflow::{self, TicketAction, TicketState};
@@ -16,13 +16,26 @@ use rapport_domain::{ValidationErrors, now_rfc3339};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::tickets::{MESSAGE_COLS, message};
+use super::tickets::{MESSAGE_COLS, NewMessage, insert_message, message};
 use crate::records::engine::Checked;
 use crate::sql::sql;
 use crate::{Error, Result, Store, WriteTx};
 
 fn secret_hash(secret: &str) -> String {
     crate::crypto::hex(&Sha256::digest(secret.as_bytes()))
+}
+
+/// The statement that reads a live ticket's stored link hash.
+fn access_hash(id: i64) -> crate::sql::Sql {
+    sql("SELECT access_hash FROM tickets WHERE id = ? AND deleted_at IS NULL", [id.into()])
+}
+
+/// Whether `secret` opens a ticket whose link hash is `stored`: "not found" otherwise.
+fn opens(stored: Option<&str>, secret: &str) -> Result<()> {
+    let given = secret_hash(secret);
+    // Both are hex digests of equal length; compare without an early exit.
+    let same = stored.is_some_and(|s| s.len() == given.len() && s.bytes().zip(given.bytes()).fold(0, |acc, (a, b)| acc | (a ^ b)) == 0);
+    if same { Ok(()) } else { Err(Error::NotFound) }
 }
 
 impl Store {
@@ -58,32 +71,33 @@ impl Store {
         let id = self.create_record_in::<Ticket>(&mut tx, &actor, &data).await?;
         let secret = crate::crypto::hex(&rand::random::<[u8; 32]>());
         tx.execute(&sql("UPDATE tickets SET access_hash = ? WHERE id = ?", [secret_hash(&secret).into(), id.into()])).await?;
-        insert_message(&mut tx, id, workflow::Actor::Customer, None, Some(t.name.clone()), &t.message, &now).await?;
+        let first = NewMessage {
+            author: workflow::Actor::Customer,
+            author_id: None,
+            author_name: Some(t.name.clone()),
+            internal: false,
+            body: &t.message,
+        };
+        insert_message(&mut tx, id, first, &now).await?;
         tx.commit().await?;
         Ok((id, secret))
     }
 
-    /// The ticket behind a customer's link, or "not found" for a wrong number or secret (the
-    /// same answer for both, so a guess learns nothing).
+    /// The ticket behind a customer's link, inside a change's transaction, or "not found" for a
+    /// wrong number or secret (the same answer for both, so a guess learns nothing).
     async fn linked_ticket(&self, tx: &mut WriteTx, id: i64, secret: &str) -> Result<Ticket> {
-        let q = sql("SELECT access_hash FROM tickets WHERE id = ? AND deleted_at IS NULL", [id.into()]);
-        let stored: Option<String> = tx.fetch_optional(&q, |r| r.get::<Option<String>>("access_hash")).await?.flatten();
-        let given = secret_hash(secret);
-        // Both are hex digests of equal length; compare without an early exit.
-        let same = stored.is_some_and(|s| s.len() == given.len() && s.bytes().zip(given.bytes()).fold(0, |acc, (a, b)| acc | (a ^ b)) == 0);
-        if !same {
-            return Err(Error::NotFound);
-        }
+        let stored: Option<String> = tx.fetch_optional(&access_hash(id), |r| r.get::<Option<String>>("access_hash")).await?.flatten();
+        opens(stored.as_deref(), secret)?;
         self.record_in::<Ticket>(tx, &Actor::system(), id, false).await
     }
 
-    /// What the customer's link shows.
+    /// What the customer's link shows (a read: no write transaction).
     pub async fn public_ticket(&self, id: i64, secret: &str) -> Result<PublicTicketView> {
-        let mut tx = self.write_tx().await?;
-        let t = self.linked_ticket(&mut tx, id, secret).await?;
+        let stored: Option<String> = self.read_optional(&access_hash(id), |r| r.get::<Option<String>>("access_hash")).await?.flatten();
+        opens(stored.as_deref(), secret)?;
+        let t = self.get_record::<Ticket>(&Actor::system(), id).await?;
         let q = sql(&format!("SELECT {MESSAGE_COLS} FROM ticket_messages WHERE ticket_id = ? AND internal = 0 ORDER BY id"), [id.into()]);
-        let messages = tx.fetch_all(&q, message).await?;
-        tx.commit().await?;
+        let messages = self.read(&q, message).await?;
         Ok(PublicTicketView::new(t.id, t.data.subject, t.data.status, messages))
     }
 
@@ -100,8 +114,9 @@ impl Store {
             cur.perform(TicketAction::CustomerReply, workflow::Actor::Customer, None, None, &now)
         })
         .await?;
-        let name = self.customer_name(&mut tx, t.data.customer_id).await?;
-        insert_message(&mut tx, id, workflow::Actor::Customer, None, name, &body, &now).await?;
+        let reply =
+            NewMessage { author: workflow::Actor::Customer, author_id: None, author_name: t.customer_name, internal: false, body: &body };
+        insert_message(&mut tx, id, reply, &now).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -130,33 +145,4 @@ impl Store {
         tx.commit().await?;
         Ok(t.data.status)
     }
-
-    async fn customer_name(&self, tx: &mut WriteTx, id: Option<i64>) -> Result<Option<String>> {
-        let Some(id) = id else { return Ok(None) };
-        tx.fetch_optional(&sql("SELECT name FROM customers WHERE id = ?", [id.into()]), |r| r.get("name")).await
-    }
-}
-
-/// Adds one message to a ticket's conversation.
-async fn insert_message(
-    tx: &mut WriteTx,
-    ticket: i64,
-    author: workflow::Actor,
-    author_id: Option<i64>,
-    author_name: Option<String>,
-    body: &str,
-    at: &str,
-) -> Result<TicketMessage> {
-    let who = match author {
-        workflow::Actor::Agent => "agent",
-        workflow::Actor::Customer => "customer",
-        workflow::Actor::System => "system",
-    };
-    let q = sql(
-        &format!(
-            "INSERT INTO ticket_messages (ticket_id, author, author_id, author_name, internal, body, at) VALUES (?, ?, ?, ?, 0, ?, ?) RETURNING {MESSAGE_COLS}"
-        ),
-        [ticket.into(), who.into(), author_id.into(), author_name.into(), body.to_string().into(), at.to_string().into()],
-    );
-    tx.fetch_one(&q, message).await
 }

@@ -11,6 +11,7 @@ use rapport_domain::service::workflow::{self, TicketState};
 use rapport_domain::{ValidationErrors, now_rfc3339};
 
 use crate::bulk::inserts;
+use crate::records::check_team;
 use crate::records::engine::{Checked, Table};
 use crate::row::Row;
 use crate::sql::{Arg, Sql, sql};
@@ -43,16 +44,6 @@ impl Table for Ticket {
     }
 }
 
-/// A named team must exist (teams are not records with tombstones, so no foreign key says so).
-async fn check_team(tx: &mut WriteTx, team: Option<i64>) -> Result<()> {
-    if let Some(t) = team
-        && tx.fetch_optional(&sql("SELECT id FROM teams WHERE id = ?", [t.into()]), |_| Ok(())).await?.is_none()
-    {
-        return Err(Error::Invalid(ValidationErrors::single("team_id", format!("there is no team {t}"))));
-    }
-    Ok(())
-}
-
 /// Writes the history row of a creation or a status change (nothing when the status stayed).
 async fn record_change(tx: &mut WriteTx, id: i64, before: Option<&TicketData>, after: &TicketData, actor: &Actor) -> Result<()> {
     let at = after.status_changed_at.clone().unwrap_or_else(now_rfc3339);
@@ -78,15 +69,10 @@ fn status_change(r: &dyn Row) -> Result<StatusChange> {
 }
 
 pub(super) fn message(r: &dyn Row) -> Result<TicketMessage> {
-    let author = match r.get::<String>("author")?.as_str() {
-        "customer" => workflow::Actor::Customer,
-        "system" => workflow::Actor::System,
-        _ => workflow::Actor::Agent,
-    };
     Ok(TicketMessage {
         id: r.get("id")?,
         ticket_id: r.get("ticket_id")?,
-        author,
+        author: workflow::Actor::parse(&r.get::<String>("author")?).unwrap_or(workflow::Actor::Agent),
         author_id: r.get("author_id")?,
         author_name: r.get("author_name")?,
         internal: r.get::<i64>("internal")? != 0,
@@ -96,6 +82,34 @@ pub(super) fn message(r: &dyn Row) -> Result<TicketMessage> {
 }
 
 pub(super) const MESSAGE_COLS: &str = "id, ticket_id, author, author_id, author_name, internal, body, at";
+
+/// One new message of a ticket's conversation: who wrote it, whether it is an internal note.
+pub(super) struct NewMessage<'a> {
+    pub author: workflow::Actor,
+    pub author_id: Option<i64>,
+    pub author_name: Option<String>,
+    pub internal: bool,
+    pub body: &'a str,
+}
+
+/// Adds one message to a ticket's conversation, at `at`.
+pub(super) async fn insert_message(tx: &mut WriteTx, ticket: i64, m: NewMessage<'_>, at: &str) -> Result<TicketMessage> {
+    let q = sql(
+        &format!(
+            "INSERT INTO ticket_messages (ticket_id, author, author_id, author_name, internal, body, at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING {MESSAGE_COLS}"
+        ),
+        [
+            ticket.into(),
+            m.author.as_str().into(),
+            m.author_id.into(),
+            m.author_name.into(),
+            i64::from(m.internal).into(),
+            m.body.to_string().into(),
+            at.to_string().into(),
+        ],
+    );
+    tx.fetch_one(&q, message).await
+}
 
 impl Store {
     /// One live ticket.
@@ -192,13 +206,8 @@ impl Store {
             Some(u) => tx.fetch_optional(&sql("SELECT name FROM users WHERE id = ?", [u.into()]), |r| r.get::<String>("name")).await?,
             None => None,
         };
-        let q = sql(
-            &format!(
-                "INSERT INTO ticket_messages (ticket_id, author, author_id, author_name, internal, body, at) VALUES (?, 'agent', ?, ?, ?, ?, ?) RETURNING {MESSAGE_COLS}"
-            ),
-            [id.into(), actor.user_id.into(), name.into(), i64::from(internal).into(), body.into(), now_rfc3339().into()],
-        );
-        let saved = tx.fetch_one(&q, message).await?;
+        let m = NewMessage { author: workflow::Actor::Agent, author_id: actor.user_id, author_name: name, internal, body: &body };
+        let saved = insert_message(&mut tx, id, m, &now_rfc3339()).await?;
         let what = if internal { "note" } else { "reply" };
         self.audit(&mut tx, actor, "message", "ticket", Some(id), serde_json::json!({"message_id": saved.id, "kind": what})).await?;
         tx.commit().await?;
