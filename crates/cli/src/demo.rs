@@ -442,13 +442,13 @@ pub async fn build(store: &Store, people: usize, companies: usize, seed: u64) ->
     deals::build(store, &owners, &company_names, &prospects, seed).await?;
     lap(&mut clock, "deals");
     println!("Targets: {} quarterly quotas.", targets::build(store).await?);
-    // Sue handles most tickets; the manager and the admin step in.
+    // The support agent, the manager and the admin share the tickets.
     let agents: Vec<i64> = staff
         .iter()
         .zip(&staff_ids)
-        .filter(|((_, r), _)| matches!(r, Role::SupportAgent))
+        .filter(|((_, r), _)| matches!(r, Role::SupportAgent | Role::Manager))
         .map(|(_, id)| *id)
-        .chain([staff_ids[0], admin.id])
+        .chain([admin.id])
         .collect();
     let requesters: Vec<(i64, Option<i64>)> = prospects.iter().map(|p| (p.0, p.1)).collect();
     println!("Tickets: {}.", tickets::build(store, &agents, &requesters, seed).await?);

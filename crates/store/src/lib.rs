@@ -1,8 +1,9 @@
 //! The database: one code path for SQLite (embedded, the default) and PostgreSQL.
 //!
-//! One SQL text with `$n` parameters in a portable subset serves both engines: PostgreSQL runs
-//! it through sqlx's `Any` driver; a SQLite file runs bounded reads ([`local`]) and every write
-//! transaction ([`writer`]) in place on rusqlite, and scans through sqlx. The few places where
+//! One SQL text with `$n` parameters (anonymous `?` in SQLite's bulk inserts, see `bulk`) in a
+//! portable subset serves both engines: PostgreSQL runs it through sqlx's `Any` driver; a SQLite
+//! file runs bounded reads ([`local`]) and every write transaction ([`writer`]) in place on
+//! rusqlite, and scans through sqlx. The few places where
 //! the engines differ (full-text search, JSON paths, transaction start, row locks) are named in
 //! [`Backend`]. Every public function takes the acting [`Actor`],
 //! checks the permission matrix first and writes its audit row in the same transaction as the
