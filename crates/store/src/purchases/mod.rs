@@ -8,9 +8,10 @@ use rapport_domain::now_rfc3339;
 use rapport_domain::permissions::{Action, Actor, Object, require};
 use serde_json::{Value, json};
 
+use crate::bulk;
 use crate::records::visible;
 use crate::row::Row;
-use crate::sql::{Sql, sql};
+use crate::sql::{Arg, Sql, sql};
 use crate::{Error, Result, Store};
 
 mod history;
@@ -78,30 +79,7 @@ impl Store {
         let (kind, params): (String, String) =
             tx.fetch_optional(&q, |r| Ok((r.get("kind")?, r.get("params")?))).await?.ok_or(Error::NotFound)?;
         let mut n = 0;
-        for (id, s) in scores {
-            let mut q = match s {
-                Score::Rfm { cell, tier } => {
-                    let mut q = Sql::new("UPDATE customers SET rfm_cell = ");
-                    q.arg(cell.clone()).push(", rfm_tier = ").arg(tier.clone());
-                    q
-                }
-                Score::Segment(seg) => {
-                    let mut q = Sql::new("UPDATE customers SET segment = ");
-                    q.arg(*seg);
-                    q
-                }
-                Score::Propensity(p) => {
-                    let mut q = Sql::new("UPDATE customers SET purchase_propensity = ");
-                    q.arg(*p);
-                    q
-                }
-                Score::Churn(p) => {
-                    let mut q = Sql::new("UPDATE customers SET churn_risk = ");
-                    q.arg(*p);
-                    q
-                }
-            };
-            q.push(" WHERE id = ").arg(*id).push(" AND deleted_at IS NULL");
+        for q in score_updates(self.backend, scores) {
             n += tx.execute(&q).await? as usize;
         }
         let system = Actor { request_id: starter.request_id.clone(), ..Actor::system() };
@@ -221,4 +199,31 @@ fn run_from_row(r: &dyn Row) -> Result<AnalyticsRun> {
         created_at: r.get("created_at")?,
         finished_at: r.get("finished_at")?,
     })
+}
+
+/// The statements that write `scores`: one `UPDATE … FROM (VALUES …)` per few thousand people
+/// and kind of score, instead of a statement per person (a million statements on PostgreSQL
+/// is a million round trips). Both engines name the columns of a `VALUES` list `column1`, ….
+fn score_updates(backend: crate::Backend, scores: &[(i64, Score)]) -> Vec<Sql> {
+    const TAIL: &str = ") AS v WHERE customers.id = v.column1 AND customers.deleted_at IS NULL";
+    let (mut rfm, mut segment, mut propensity, mut churn) = (vec![], vec![], vec![], vec![]);
+    for (id, s) in scores {
+        match s {
+            Score::Rfm { cell, tier } => rfm.push((*id, cell.as_str(), tier.as_str())),
+            Score::Segment(v) => segment.push((*id, *v)),
+            Score::Propensity(v) => propensity.push((*id, *v)),
+            Score::Churn(v) => churn.push((*id, *v)),
+        }
+    }
+    let head = |set: &str| format!("UPDATE customers SET {set} FROM (VALUES ");
+    let rfm_head = head("rfm_cell = v.column2, rfm_tier = v.column3");
+    let mut out: Vec<Sql> =
+        bulk::inserts(backend, &rfm_head, TAIL, 3, &rfm, |(id, c, t)| [Arg::from(*id), Arg::from(*c), Arg::from(*t)]).collect();
+    let segment_head = head("segment = v.column2");
+    out.extend(bulk::inserts(backend, &segment_head, TAIL, 2, &segment, |(id, v)| [Arg::from(*id), Arg::from(*v)]));
+    for (column, rows) in [("purchase_propensity", &propensity), ("churn_risk", &churn)] {
+        let h = head(&format!("{column} = v.column2"));
+        out.extend(bulk::inserts(backend, &h, TAIL, 2, rows, |(id, v)| [Arg::from(*id), Arg::from(*v)]));
+    }
+    out
 }
