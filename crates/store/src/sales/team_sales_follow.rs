@@ -55,10 +55,7 @@ async fn direct(store: &Store, owners: &BTreeSet<i64>, unowned: bool, months: Op
         q.push(" AND substr(o.paid_at, 1, 7) >= ").arg(first.to_string()).push(" AND substr(o.paid_at, 1, 7) <= ").arg(last.to_string());
     }
     q.push(" GROUP BY substr(o.paid_at, 1, 7), o.currency ORDER BY month, o.currency");
-    store
-        .read(&q, |r| Ok((r.get("month")?, r.get("currency")?, r.get("revenue")?, r.get("n")?, r.get("customers")?)))
-        .await
-        .unwrap()
+    store.read(&q, |r| Ok((r.get("month")?, r.get("currency")?, r.get("revenue")?, r.get("n")?, r.get("customers")?))).await.unwrap()
 }
 
 /// The report's rows for `actor` over `f`, and whether it read the team summary.
@@ -189,11 +186,8 @@ async fn check(store: Store) {
                 teams.insert(id, Team { members, shared });
             }
         }
-        let march = ReportFilter {
-            from: NaiveDate::from_ymd_opt(2099, 2, 1),
-            to: NaiveDate::from_ymd_opt(2099, 3, 31),
-            ..Default::default()
-        };
+        let march =
+            ReportFilter { from: NaiveDate::from_ymd_opt(2099, 2, 1), to: NaiveDate::from_ymd_opt(2099, 3, 31), ..Default::default() };
         for (span, months) in [(ReportFilter::default(), None), (march, Some(("2099-02", "2099-03")))] {
             for (id, t) in &teams {
                 let f = ReportFilter { team_id: Some(*id), ..span.clone() };
@@ -205,8 +199,11 @@ async fn check(store: Store) {
                 let actor = Actor::user(*me, *role);
                 // What record-level visibility lets them see: their own, the unowned, and the
                 // members' of each team they are in (shared teams only, for a rep).
-                let reach: Vec<i64> =
-                    teams.iter().filter(|(_, t)| t.members.contains(me) && (t.shared || *role == Role::Manager)).map(|(id, _)| *id).collect();
+                let reach: Vec<i64> = teams
+                    .iter()
+                    .filter(|(_, t)| t.members.contains(me) && (t.shared || *role == Role::Manager))
+                    .map(|(id, _)| *id)
+                    .collect();
                 let mut seen: BTreeSet<i64> = reach.iter().flat_map(|id| teams[id].members.iter().copied()).collect();
                 seen.insert(*me);
                 let (got, summary) = report(&store, &actor, &span).await;
