@@ -100,6 +100,7 @@ impl Store {
                 .await
                 .map_err(conflict)?,
         };
+        let members_changed = input.member_ids.is_some();
         if let Some(members) = input.member_ids {
             tx.execute(&sql("DELETE FROM team_members WHERE team_id = ?", [id.into()])).await?;
             for m in members {
@@ -109,6 +110,10 @@ impl Store {
                 tx.execute(&sql("INSERT INTO team_members (team_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING", [id.into(), m.into()]))
                     .await?;
             }
+        }
+        if before.is_none() || members_changed {
+            // Whose orders count for the team changed: its sales summary follows.
+            crate::sales::team_sales::refresh_team(&mut tx, id).await?;
         }
         let after = self.team_in(&mut tx, id).await?;
         let diff = match &before {
@@ -129,6 +134,7 @@ impl Store {
         crate::records::check_version(if_match, before.version)?;
         tx.execute(&sql("DELETE FROM team_members WHERE team_id = ?", [id.into()])).await?;
         tx.execute(&sql("DELETE FROM teams WHERE id = ?", [id.into()])).await?;
+        crate::sales::team_sales::refresh_team(&mut tx, id).await?;
         self.audit(&mut tx, actor, "delete", "team", Some(id), json!({"before": before})).await?;
         tx.commit().await?;
         Ok(())

@@ -17,6 +17,9 @@ mod purchase_migration;
 mod report_plans;
 mod reports;
 mod targets;
+pub(crate) mod team_sales;
+#[cfg(test)]
+mod team_sales_follow;
 mod web_lead;
 pub(crate) mod win_data;
 

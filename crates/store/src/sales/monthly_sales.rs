@@ -22,7 +22,7 @@ pub(crate) fn month_of(d: &OrderData) -> Option<(String, String)> {
 }
 
 /// The first day of the month after `month` (`2026-12` → `2027-01-01`).
-fn next_month(month: &str) -> Option<String> {
+pub(crate) fn next_month(month: &str) -> Option<String> {
     let (y, m) = month.split_once('-')?;
     let (y, m): (i32, u32) = (y.parse().ok()?, m.parse().ok()?);
     Some(if m >= 12 { format!("{:04}-01-01", y + 1) } else { format!("{y:04}-{:02}-01", m + 1) })

@@ -8,6 +8,7 @@
 //! can serve each query).
 
 use chrono::NaiveDate;
+use rapport_domain::accounts::{NewUser, TeamChanges};
 use rapport_domain::permissions::{Actor, Role};
 use rapport_domain::sales::report::ReportFilter;
 use sqlx::Row;
@@ -17,7 +18,7 @@ use crate::{Backend, Store};
 
 /// The tables that grow with the business; the small ones (stages, users, teams, targets) may
 /// be read whole.
-const BIG: [&str; 4] = ["opportunities", "opportunity_stage_changes", "orders", "monthly_sales"];
+const BIG: [&str; 5] = ["opportunities", "opportunity_stage_changes", "orders", "monthly_sales", "team_sales"];
 
 /// `sqlite_stat1` of the big tables in the 100,000-people demo (table|index|statistics).
 const DEMO_STATISTICS: &str = "
@@ -60,6 +61,7 @@ const DEMO_STATISTICS: &str = "
     orders|orders_updated_idx|418515 1469 1
     orders|orders_sort_name_idx|418515 650 1
     monthly_sales|sqlite_autoindex_monthly_sales_1|138 23 1 1
+    team_sales|sqlite_autoindex_team_sales_1|46 23 1 1
 ";
 
 /// The filters every report is tried with.
@@ -165,14 +167,29 @@ async fn with_demo_statistics(store: Store) -> Store {
     Store::connect(&file).await.expect("reopen")
 }
 
+/// A sales rep in the first team, which shares its records.
+async fn shared_team_member(store: &Store) -> i64 {
+    let system = Actor::system();
+    let new =
+        NewUser { email: "plans@example.com".into(), name: "Plans".into(), password: "a long password 1".into(), role: "sales_rep".into() };
+    let me = store.create_user(&system, new).await.expect("user").id;
+    let team = TeamChanges { name: Some("Plans".into()), visibility: Some("team".into()), member_ids: Some(vec![me]) };
+    assert_eq!(store.save_team(&system, None, None, team).await.expect("team").id, 1, "the filters' team");
+    me
+}
+
 async fn check(store: Store) {
     store.migrate().await.expect("migrations");
     let store = with_demo_statistics(store).await;
+    // A rep whose records are shared with team 1 (monthly sales read that team's summary), and
+    // one in no team.
+    let member = shared_team_member(&store).await;
+    let teamed = Actor::user(member, Role::SalesRep);
     let admin = Actor::user(1, Role::Admin);
-    let rep = Actor::user(1, Role::SalesRep);
+    let rep = Actor::user(member + 1, Role::SalesRep);
     let mut failures = vec![];
     let mut seen = 0;
-    for (who, actor) in [("admin", &admin), ("rep", &rep)] {
+    for (who, actor) in [("admin", &admin), ("rep", &rep), ("rep in a shared team", &teamed)] {
         for (filter, f) in filters() {
             for (report, reads) in report_reads(&store, actor, &f).await {
                 for q in reads.iter().filter(|q| BIG.iter().any(|t| q.text.contains(t))) {

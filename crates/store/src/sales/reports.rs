@@ -305,8 +305,10 @@ impl Store {
     /// Monthly sales: the orders paid in the span (paid or shipped since), per month and
     /// currency: net revenue, orders and distinct customers. Read from the summary (see
     /// [`super::monthly_sales`]) when its rows answer exactly: a reader who sees every order,
-    /// a span of whole months, all owners or one; otherwise (a team, a rep's reach, a span
-    /// ending inside a month) summed from the orders on the indexes that lead with what narrows.
+    /// a span of whole months, all owners or one; from the team summary (see
+    /// [`super::team_sales`]) for a team or a rep's reach over whole months; otherwise (a span
+    /// ending inside a month, a rep's one owner, a reach over several teams) summed from the
+    /// orders on the indexes that lead with what narrows.
     pub async fn monthly_sales_report(&self, actor: &Actor, f: &ReportFilter) -> Result<Vec<MonthlySalesRow>> {
         require(actor, Object::Order, Action::Read)?;
         let row = |r: &dyn Row| {
@@ -331,6 +333,9 @@ impl Store {
             }
             q.push(" ORDER BY s.month, s.currency");
             return self.read(&q, row).await;
+        }
+        if let Some(rows) = self.team_sales_report(actor, f).await? {
+            return Ok(rows);
         }
         let month = "substr(o.paid_at, 1, 7)";
         let mut q = Sql::new(&format!(
