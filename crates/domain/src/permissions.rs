@@ -53,6 +53,12 @@ impl Role {
         Role::ALL.into_iter().find(|r| r.as_str() == s)
     }
 
+    /// Where the role reaches fewer records of `object` than its visibility says: support
+    /// agents serve every customer but work the tickets of their teams' queues.
+    pub fn narrowed(self, object: Object) -> Option<Visibility> {
+        (self == Role::SupportAgent && object == Object::Ticket).then_some(Visibility::Team)
+    }
+
     /// The role's permissions.
     pub fn permissions(self) -> Permissions {
         use Action::*;
@@ -312,6 +318,15 @@ impl Actor {
     /// Which records this actor reaches.
     pub fn visibility(&self) -> Visibility {
         self.perms.visibility
+    }
+
+    /// Which `object` records this actor reaches: the role's visibility, narrowed for built-in
+    /// roles where [`Role::narrowed`] says so (custom roles keep their own for every object).
+    pub fn visibility_of(&self, object: Object) -> Visibility {
+        if self.user_id.is_none() {
+            return Visibility::All;
+        }
+        Role::parse(&self.role).and_then(|r| r.narrowed(object)).unwrap_or(self.perms.visibility)
     }
 
     /// Whether sensitive fields are shown unmasked.

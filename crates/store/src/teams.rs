@@ -101,6 +101,10 @@ impl Store {
                 .map_err(conflict)?,
         };
         if let Some(members) = input.member_ids {
+            // Whoever leaves the team hands its open tickets back to the team queue.
+            for gone in before.iter().flat_map(|b| b.member_ids.iter()).filter(|m| !members.contains(m)) {
+                self.release_tickets(&mut tx, actor, *gone, Some(id)).await?;
+            }
             tx.execute(&sql("DELETE FROM team_members WHERE team_id = ?", [id.into()])).await?;
             for m in members {
                 if tx.fetch_optional(&sql("SELECT id FROM users WHERE id = ?", [m.into()]), |_| Ok(())).await?.is_none() {
