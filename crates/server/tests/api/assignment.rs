@@ -226,3 +226,40 @@ async fn bulk_assignment_is_all_or_nothing_and_names_each_refused_ticket() {
         assert_eq!((r.status, r.error_fields()), (StatusCode::BAD_REQUEST, vec!["assignee".to_string()]));
     });
 }
+
+#[tokio::test]
+async fn concurrent_tickets_take_turns_once_each() {
+    each_backend!(|app| {
+        let ag = agents(&app, "race", 3).await;
+        let ids: Vec<i64> = ag.iter().map(|a| a.1).collect();
+        let t = team(&app, "Race", &ids).await;
+        settings(&app, t, json!({"mode": "round_robin"})).await;
+        let person = app.customer(json!({"name": "Many Asks"})).await;
+        // Twelve tickets opened at once (on PostgreSQL each on its own pooled connection, as
+        // several servers would): every turn is taken once, so each agent gets four.
+        let mut handles = vec![];
+        for n in 0..12 {
+            let router = app.router.clone();
+            let token = app.token.clone();
+            let body = json!({"subject": format!("race {n}"), "customer_id": person["id"], "team_id": t});
+            handles.push(tokio::spawn(async move {
+                let req = axum::http::Request::post("/api/v1/tickets")
+                    .header("authorization", format!("Bearer {token}"))
+                    .header("content-type", "application/json")
+                    .body(axum::body::Body::from(body.to_string()))
+                    .unwrap();
+                let res = tower::ServiceExt::oneshot(router, req).await.unwrap();
+                assert_eq!(res.status(), StatusCode::CREATED);
+                let bytes = axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap();
+                serde_json::from_slice::<Value>(&bytes).unwrap()["owner_id"].as_i64().unwrap()
+            }));
+        }
+        let mut owners = vec![];
+        for h in handles {
+            owners.push(h.await.unwrap());
+        }
+        for id in &ids {
+            assert_eq!(owners.iter().filter(|o| *o == id).count(), 4, "{owners:?}");
+        }
+    });
+}

@@ -277,7 +277,7 @@ impl Store {
     /// queue, each audited as the edit that clears its assignee: what happens when an agent
     /// leaves a team or is deactivated. How many.
     pub(crate) async fn release_tickets(&self, tx: &mut WriteTx, actor: &Actor, user: i64, team: Option<i64>) -> Result<usize> {
-        let mut q = Sql::new(&format!("SELECT id FROM tickets WHERE owner_id = "));
+        let mut q = Sql::new("SELECT id FROM tickets WHERE owner_id = ");
         q.arg(user).push(&format!(" AND status IN ({}) AND deleted_at IS NULL", open_states()));
         if let Some(t) = team {
             q.push(" AND team_id = ").arg(t);
