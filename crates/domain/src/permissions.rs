@@ -463,6 +463,19 @@ mod tests {
     }
 
     #[test]
+    fn support_agents_reach_every_customer_but_their_teams_tickets() {
+        let agent = Actor::user(7, Role::SupportAgent);
+        assert_eq!(agent.visibility_of(Object::Customer), Visibility::All);
+        assert_eq!(agent.visibility_of(Object::Ticket), Visibility::Team);
+        assert_eq!(Actor::user(8, Role::Manager).visibility_of(Object::Ticket), Visibility::Team);
+        assert_eq!(Actor::user(9, Role::Admin).visibility_of(Object::Ticket), Visibility::All);
+        assert_eq!(Actor::user(10, Role::SalesRep).visibility_of(Object::Ticket), Visibility::Own);
+        assert_eq!(Actor::system().visibility_of(Object::Ticket), Visibility::All);
+        let custom = Actor { role: "helpdesk".into(), ..Actor::user(11, Role::Viewer) };
+        assert_eq!(custom.visibility_of(Object::Ticket), Visibility::All, "custom roles keep their own visibility");
+    }
+
+    #[test]
     fn masks_keep_only_what_identifies_nobody() {
         assert_eq!(mask("ann.lee@example.com"), "a•••@example.com");
         assert_eq!(mask("+14155550134"), "+•••••••0134");
