@@ -131,6 +131,7 @@ impl Store {
         let mut tx = self.write_tx().await?;
         let before = self.team_in(&mut tx, id).await?;
         crate::records::check_version(if_match, before.version)?;
+        self.orphan_team_tickets(&mut tx, actor, id).await?;
         tx.execute(&sql("DELETE FROM team_members WHERE team_id = ?", [id.into()])).await?;
         tx.execute(&sql("DELETE FROM teams WHERE id = ?", [id.into()])).await?;
         self.audit(&mut tx, actor, "delete", "team", Some(id), json!({"before": before})).await?;

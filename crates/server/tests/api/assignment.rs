@@ -179,6 +179,12 @@ async fn leaving_the_team_or_being_deactivated_returns_open_tickets_to_the_queue
         assert_eq!((back["owner_id"].as_i64(), back["status"].as_str()), (None, Some("new")));
         let history = app.get(&format!("/api/v1/tickets/{}/history", in_south["id"])).await.body;
         assert_eq!(history.as_array().unwrap().last().unwrap()["to_status"], "new");
+
+        // A deleted team's tickets move to the general inbox, where its agents still see them.
+        assert_eq!(app.delete(&format!("/api/v1/teams/{north}")).await.status, StatusCode::NO_CONTENT);
+        let moved = app.get(&format!("/api/v1/tickets/{}", in_north["id"])).await.body;
+        assert_eq!((moved["team_id"].as_i64(), moved["owner_id"].as_i64()), (None, None));
+        assert_eq!(app.get_as(&ag[1].0, format!("/api/v1/tickets/{}", in_north["id"])).await.status, StatusCode::OK);
     });
 }
 

@@ -309,6 +309,21 @@ impl Store {
         Ok(ids.len())
     }
 
+    /// Moves the live tickets of `team`, which is being deleted, to the general inbox (no team),
+    /// each audited as an edit, so no ticket is left in a queue nobody can see. Their assignees
+    /// keep them.
+    pub(crate) async fn orphan_team_tickets(&self, tx: &mut WriteTx, actor: &Actor, team: i64) -> Result<usize> {
+        let q = sql("SELECT id FROM tickets WHERE team_id = ? AND deleted_at IS NULL ORDER BY id", [team.into()]);
+        let ids: Vec<i64> = tx.fetch_all(&q, |r| r.get("id")).await?;
+        let now = now_rfc3339();
+        let mover = Actor { perms: Actor::system().perms, ..actor.clone() };
+        for id in &ids {
+            let change = |cur: &TicketData| TicketInput { team_id: Some(None), ..TicketInput::default() }.apply(Some(cur), &now);
+            self.update_in::<Ticket, _, _>(tx, &mover, *id, None, change).await?;
+        }
+        Ok(ids.len())
+    }
+
     /// A team's assignment settings with its members' loads (for those who may read teams).
     pub async fn team_assignment(&self, actor: &Actor, team: i64) -> Result<TeamAssignment> {
         require(actor, Object::Team, Action::Read)?;
