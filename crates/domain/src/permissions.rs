@@ -53,6 +53,12 @@ impl Role {
         Role::ALL.into_iter().find(|r| r.as_str() == s)
     }
 
+    /// Where the role reaches fewer records of `object` than its visibility says: support
+    /// agents serve every customer but work the tickets of their teams' queues.
+    pub fn narrowed(self, object: Object) -> Option<Visibility> {
+        (self == Role::SupportAgent && object == Object::Ticket).then_some(Visibility::Team)
+    }
+
     /// The role's permissions.
     pub fn permissions(self) -> Permissions {
         use Action::*;
@@ -314,6 +320,15 @@ impl Actor {
         self.perms.visibility
     }
 
+    /// Which `object` records this actor reaches: the role's visibility, narrowed for built-in
+    /// roles where [`Role::narrowed`] says so (custom roles keep their own for every object).
+    pub fn visibility_of(&self, object: Object) -> Visibility {
+        if self.user_id.is_none() {
+            return Visibility::All;
+        }
+        Role::parse(&self.role).and_then(|r| r.narrowed(object)).unwrap_or(self.perms.visibility)
+    }
+
     /// Whether sensitive fields are shown unmasked.
     pub fn sees_pii(&self, object: Object) -> bool {
         self.perms.allows(object, Action::Pii)
@@ -445,6 +460,19 @@ mod tests {
         for r in [Role::Manager, Role::SalesRep, Role::SupportAgent, Role::Marketer, Role::Viewer] {
             assert!(grants(r, Setting).is_empty(), "{r:?}: settings are for admins");
         }
+    }
+
+    #[test]
+    fn support_agents_reach_every_customer_but_their_teams_tickets() {
+        let agent = Actor::user(7, Role::SupportAgent);
+        assert_eq!(agent.visibility_of(Object::Customer), Visibility::All);
+        assert_eq!(agent.visibility_of(Object::Ticket), Visibility::Team);
+        assert_eq!(Actor::user(8, Role::Manager).visibility_of(Object::Ticket), Visibility::Team);
+        assert_eq!(Actor::user(9, Role::Admin).visibility_of(Object::Ticket), Visibility::All);
+        assert_eq!(Actor::user(10, Role::SalesRep).visibility_of(Object::Ticket), Visibility::Own);
+        assert_eq!(Actor::system().visibility_of(Object::Ticket), Visibility::All);
+        let custom = Actor { role: "helpdesk".into(), ..Actor::user(11, Role::Viewer) };
+        assert_eq!(custom.visibility_of(Object::Ticket), Visibility::All, "custom roles keep their own visibility");
     }
 
     #[test]

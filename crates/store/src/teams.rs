@@ -102,6 +102,10 @@ impl Store {
         };
         let members_changed = input.member_ids.is_some();
         if let Some(members) = input.member_ids {
+            // Whoever leaves the team hands its open tickets back to the team queue.
+            for gone in before.iter().flat_map(|b| b.member_ids.iter()).filter(|m| !members.contains(m)) {
+                self.release_tickets(&mut tx, actor, *gone, Some(id)).await?;
+            }
             tx.execute(&sql("DELETE FROM team_members WHERE team_id = ?", [id.into()])).await?;
             for m in members {
                 if tx.fetch_optional(&sql("SELECT id FROM users WHERE id = ?", [m.into()]), |_| Ok(())).await?.is_none() {
@@ -132,6 +136,7 @@ impl Store {
         let mut tx = self.write_tx().await?;
         let before = self.team_in(&mut tx, id).await?;
         crate::records::check_version(if_match, before.version)?;
+        self.orphan_team_tickets(&mut tx, actor, id).await?;
         tx.execute(&sql("DELETE FROM team_members WHERE team_id = ?", [id.into()])).await?;
         tx.execute(&sql("DELETE FROM teams WHERE id = ?", [id.into()])).await?;
         crate::sales::team_sales::refresh_team(&mut tx, id).await?;

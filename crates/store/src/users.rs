@@ -285,6 +285,10 @@ impl Store {
             tx.execute(&sql("UPDATE auth_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL", [now.into(), id.into()]))
                 .await?;
         }
+        if before.is_active && !after.is_active {
+            // A deactivated agent's open tickets go back to their teams' queues.
+            self.release_tickets(&mut tx, actor, id, None).await?;
+        }
         let user = self.user_in(&mut tx, id).await?;
         self.sessions.forget(|s| s.user.id != id);
         let mut diff = audit::diff(&before, &user);

@@ -6,6 +6,7 @@
 //! turns working periods, holidays and a time zone into business seconds between two instants
 //! and the instant a target falls due.
 
+pub mod assignment;
 pub mod calendar;
 pub mod message;
 pub mod public;

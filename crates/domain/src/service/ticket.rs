@@ -1,9 +1,10 @@
 //! Tickets as a record type: what a customer asked for, who works on it, and where it stands
 //! in the workflow ([`super::workflow`]).
 //!
-//! The assignee is the record's owner (`owner_id`), so record-level visibility reaches tickets
-//! exactly as it reaches people and deals: a rep with own-visibility sees the tickets assigned
-//! to them and the unassigned queue. `status` is never written by a client directly: it moves
+//! The assignee is the record's owner (`owner_id`). Who reaches a ticket follows its team and
+//! its assignee (see [`super::assignment`]): agents and managers see their teams' queues, what
+//! is assigned to them and the general inbox; a rep with own-visibility sees the tickets
+//! assigned to them and the unassigned queue, as for people and deals. `status` is never written by a client directly: it moves
 //! by [`TicketData::perform`] (the `actions` endpoint), and giving an unassigned ticket an
 //! assignee (or taking it away) through an ordinary edit is the `assign` (`unassign`) action.
 

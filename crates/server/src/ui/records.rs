@@ -55,6 +55,9 @@ pub trait UiRecord: Send + Sync + 'static {
     /// Where the list is served, when not at `/{plural}` (a second list of the same records,
     /// such as the leads among people; see [`list_route`]).
     const LIST_PATH: Option<&'static str> = None;
+    /// Whether the type serves its own list page at `/{plural}` (the ticket queue, with counts
+    /// and bulk assignment), so [`routes`] leaves that route out.
+    const OWN_LIST: bool = false;
 
     /// Values a new record's form starts with beyond the owner and the first choices (the
     /// signed-in user is `user_id`).
@@ -89,8 +92,9 @@ pub trait UiRecord: Send + Sync + 'static {
 /// The list, form and lookup routes of `T` (its detail page `/{plural}/{id}` is its own).
 pub fn routes<T: UiRecord>() -> axum::Router<AppState> {
     let p = T::PAGES.spec.plural;
-    axum::Router::new()
-        .route(&format!("/{p}"), get(list::<T>))
+    let router = axum::Router::new();
+    let router = if T::OWN_LIST { router } else { router.route(&format!("/{p}"), get(list::<T>)) };
+    router
         .route(&format!("/{p}/new"), get(new_form::<T>).post(create::<T>))
         .route(&format!("/{p}/{{id}}/edit"), get(edit_form::<T>).post(save::<T>))
         .route(&format!("/{p}/{{id}}/delete"), post(delete::<T>))

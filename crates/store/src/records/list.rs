@@ -136,6 +136,24 @@ fn field_condition(store: &Store, q: &mut Sql, spec: &RecordSpec, actor: &Actor,
         q.push(&format!(" AND {a}.{}_hash = ", field.column())).arg(store.email_key(f.value.as_str().unwrap_or("")));
         return Ok(());
     }
+    // Null asks for records without a value (the unassigned queue); a list of ids for those
+    // with any of them (the queues of the reader's teams), none when the list is empty.
+    if f.op == CompareOp::Eq && f.value.is_null() {
+        q.push(&format!(" AND {a}.{} IS NULL", field.column()));
+        return Ok(());
+    }
+    if let (CompareOp::Eq, Some(values)) = (f.op, f.value.as_array()) {
+        if values.is_empty() {
+            q.push(" AND 1 = 0");
+            return Ok(());
+        }
+        q.push(&format!(" AND {a}.{} IN (", field.column()));
+        for (n, v) in values.iter().enumerate() {
+            q.push(if n == 0 { "" } else { ", " }).arg(Arg::Int(v.as_i64()));
+        }
+        q.push(")");
+        return Ok(());
+    }
     let arg = match field.kind {
         Kind::Int | Kind::Ref(_) | Kind::Money => Arg::Int(f.value.as_i64()),
         Kind::Bool => Arg::Int(f.value.as_bool().map(i64::from)),
@@ -200,6 +218,11 @@ impl Store {
         use crate::records::engine::Table;
         use rapport_domain::customer::Customer;
         let q = self.list_sql(actor, Customer::SPEC, Customer::extra_cols, Customer::reach, p).await?;
+        self.explain(&q, as_if_large).await
+    }
+
+    /// The engine's plan of `q`, as [`Store::explain_customer_list`] shows it.
+    pub(crate) async fn explain(&self, q: &Sql, as_if_large: bool) -> Result<String> {
         let mut plan = Vec::new();
         match self.backend {
             Backend::Sqlite => {
@@ -229,54 +252,27 @@ impl Store {
         Ok(plan.join("\n"))
     }
 
-    /// The SQL of the list query `p` (see [`Store::list_rows`]).
-    async fn list_sql(
-        &self,
-        actor: &Actor,
-        spec: &RecordSpec,
-        extra_cols: fn(&mut Sql, &Actor),
-        reach: fn(&mut Sql, &Actor, &str),
-        p: &ListParams,
-    ) -> Result<Sql> {
-        let a = ALIAS;
-        let table = format!("{} {a}", spec.plural);
-        let fts = format!("{}_fts", spec.plural);
-        // Roles that see personal data masked must not confirm it by searching or filtering
-        // for it: their search covers public words only, and personal filters are refused.
-        let pii = actor.sees_pii(spec.object);
-        if let Some(f) = p.custom.iter().find(|f| f.field.sensitive) {
-            return Err(Error::Invalid(ValidationErrors::single(
-                format!("custom.{}", f.field.key),
-                "is a sensitive field: its values are stored encrypted and cannot be filtered",
-            )));
+    /// The SQLite full-text query of `p`'s terms, if any. Each term matches a word prefix in
+    /// clear, or (when encrypting, for roles with pii) a whole email or phone word through its
+    /// keyed token.
+    fn fts_match(&self, p: &ListParams, pii: bool) -> Option<String> {
+        if self.backend != Backend::Sqlite || p.terms.is_empty() {
+            return None;
         }
-        let sync = p.sort == SortField::Changes;
-        let horizon = if sync { self.sync_horizon().await? } else { None };
-        let relevance = p.sort == SortField::Relevance;
-        // The inner query finds the page's ids with narrow rows (filters, rank, cursor, limit);
-        // only those ids are joined to their full rows and companies. Ranking every match with
-        // its wide row was what made searches slow.
-        let mut q = Sql::new("SELECT ");
-        select_cols(&mut q, spec);
-        extra_cols(&mut q, actor);
-        q.push(", k.sort_key FROM (SELECT * FROM (");
-        // Each term matches a word prefix in clear, or (when encrypting, for roles with pii) a
-        // whole email or phone word through its keyed token.
-        let fts_sqlite = if self.backend == Backend::Sqlite && !p.terms.is_empty() {
-            let term = |t: &String| match (pii, self.term_token(t)) {
-                // Every indexed column but private_text.
-                (false, _) => format!("- private_text : \"{t}\"*"),
-                (true, Some(tok)) => format!("(\"{t}\"* OR \"{tok}\")"),
-                (true, None) => format!("\"{t}\"*"),
-            };
-            // FTS5 needs an explicit AND between parenthesized groups.
-            Some(p.terms.iter().map(term).collect::<Vec<_>>().join(" AND "))
-        } else {
-            None
+        let term = |t: &String| match (pii, self.term_token(t)) {
+            // Every indexed column but private_text.
+            (false, _) => format!("- private_text : \"{t}\"*"),
+            (true, Some(tok)) => format!("(\"{t}\"* OR \"{tok}\")"),
+            (true, None) => format!("\"{t}\"*"),
         };
-        // Public words carry weight A in the tsvector, private ones weight B.
-        let tsquery = p
-            .terms
+        // FTS5 needs an explicit AND between parenthesized groups.
+        Some(p.terms.iter().map(term).collect::<Vec<_>>().join(" AND "))
+    }
+
+    /// The PostgreSQL tsquery of `p`'s terms: public words carry weight A in the tsvector,
+    /// private ones weight B.
+    fn tsquery(&self, p: &ListParams, pii: bool) -> String {
+        p.terms
             .iter()
             .map(|t| match (pii, self.term_token(t)) {
                 (false, _) => format!("{t}:*A"),
@@ -284,34 +280,29 @@ impl Store {
                 (true, None) => format!("{t}:*"),
             })
             .collect::<Vec<_>>()
-            .join(" & ");
-        if relevance {
-            // The candidates: the newest matches, at most SEARCH_CANDIDATES of them, found in the
-            // order of the id (which the full-text index keeps), so the ranking reads a bounded set
-            // however common the words are (`a` matches most people).
-            match self.backend {
-                Backend::Sqlite => q
-                    .push(&format!(
-                        "SELECT {a}.id AS id, bm25({fts}, 10.0, 2.0, 2.0) AS sort_key FROM {fts} JOIN {table} ON {a}.id = {fts}.rowid WHERE {fts} MATCH "
-                    ))
-                    .arg(fts_sqlite.clone().unwrap_or_default()),
-                // Ranked outside the candidates' query, so that only they are ranked; negated so
-                // that ascending order puts the best match first, as bm25 does.
-                Backend::Postgres => q
-                    .push("SELECT cand.id AS id, (-ts_rank(cand.tsv, to_tsquery('simple', ")
-                    .arg(tsquery.clone())
-                    .push(&format!(")))::float8 AS sort_key FROM (SELECT {a}.id AS id, {a}.search_tsv AS tsv FROM {table} WHERE 1 = 1")),
-            };
-        } else {
-            q.push(&format!("SELECT {a}.id AS id, {} AS sort_key FROM {table} WHERE 1 = 1", sort_column(p.sort)));
-            if let Some(m) = &fts_sqlite {
-                q.push(&format!(" AND {a}.id IN (SELECT rowid FROM {fts} WHERE {fts} MATCH ")).arg(m.clone()).push(")");
-            }
-        }
+            .join(" & ")
+    }
+
+    /// Appends what every row of the list `p` must satisfy beyond SQLite's full-text match: the
+    /// PostgreSQL search, the actor's reach, liveness (or the sync window), the field, time and
+    /// custom filters.
+    #[allow(clippy::too_many_arguments)]
+    fn conditions(
+        &self,
+        q: &mut Sql,
+        spec: &RecordSpec,
+        actor: &Actor,
+        reach: fn(&mut Sql, &Actor, &str),
+        p: &ListParams,
+        tsquery: &str,
+        horizon: Option<i64>,
+    ) -> Result<()> {
+        let a = ALIAS;
+        let sync = p.sort == SortField::Changes;
         if !p.terms.is_empty() && self.backend == Backend::Postgres {
-            q.push(&format!(" AND {a}.search_tsv @@ to_tsquery('simple', ")).arg(tsquery).push(")");
+            q.push(&format!(" AND {a}.search_tsv @@ to_tsquery('simple', ")).arg(tsquery.to_string()).push(")");
         }
-        reach(&mut q, actor, a);
+        reach(q, actor, a);
         if sync {
             // Tombstones included: that is how a syncing client learns of deletions.
             if let Some(t) = &p.updated_since {
@@ -324,7 +315,7 @@ impl Store {
             q.push(&format!(" AND {a}.deleted_at IS NULL"));
         }
         for filter in &p.filters {
-            field_condition(self, &mut q, spec, actor, filter)?;
+            field_condition(self, q, spec, actor, filter)?;
         }
         for (col, op, t) in [
             ("created_at", ">=", &p.created_after),
@@ -357,6 +348,103 @@ impl Store {
             };
             q.push(&format!(" AND {expr} {op} ")).arg(arg);
         }
+        Ok(())
+    }
+
+    /// How many records match `p` (its cursor, sort and limit aside) per value of `column` (a
+    /// column of the record's own table), as `actor` reaches them: the counts beside a list.
+    pub(crate) async fn count_rows_by(
+        &self,
+        actor: &Actor,
+        spec: &RecordSpec,
+        reach: fn(&mut Sql, &Actor, &str),
+        p: &ListParams,
+        column: &str,
+    ) -> Result<Vec<(String, i64)>> {
+        let q = self.count_sql(actor, spec, reach, p, column)?;
+        self.read(&q, |r| Ok((r.get::<String>("k")?, r.get::<i64>("n")?))).await
+    }
+
+    /// The SQL of [`Store::count_rows_by`].
+    pub(crate) fn count_sql(
+        &self,
+        actor: &Actor,
+        spec: &RecordSpec,
+        reach: fn(&mut Sql, &Actor, &str),
+        p: &ListParams,
+        column: &str,
+    ) -> Result<Sql> {
+        let a = ALIAS;
+        let pii = actor.sees_pii(spec.object);
+        let p = ListParams { sort: SortField::Name, ..p.clone() };
+        let mut q = Sql::new(&format!("SELECT {a}.{column} AS k, COUNT(*) AS n FROM {} {a} WHERE 1 = 1", spec.plural));
+        if let Some(m) = self.fts_match(&p, pii) {
+            let fts = format!("{}_fts", spec.plural);
+            q.push(&format!(" AND {a}.id IN (SELECT rowid FROM {fts} WHERE {fts} MATCH ")).arg(m).push(")");
+        }
+        let tsquery = self.tsquery(&p, pii);
+        self.conditions(&mut q, spec, actor, reach, &p, &tsquery, None)?;
+        q.push(&format!(" GROUP BY {a}.{column}"));
+        Ok(q)
+    }
+
+    /// The SQL of the list query `p` (see [`Store::list_rows`]).
+    pub(crate) async fn list_sql(
+        &self,
+        actor: &Actor,
+        spec: &RecordSpec,
+        extra_cols: fn(&mut Sql, &Actor),
+        reach: fn(&mut Sql, &Actor, &str),
+        p: &ListParams,
+    ) -> Result<Sql> {
+        let a = ALIAS;
+        let table = format!("{} {a}", spec.plural);
+        let fts = format!("{}_fts", spec.plural);
+        // Roles that see personal data masked must not confirm it by searching or filtering
+        // for it: their search covers public words only, and personal filters are refused.
+        let pii = actor.sees_pii(spec.object);
+        if let Some(f) = p.custom.iter().find(|f| f.field.sensitive) {
+            return Err(Error::Invalid(ValidationErrors::single(
+                format!("custom.{}", f.field.key),
+                "is a sensitive field: its values are stored encrypted and cannot be filtered",
+            )));
+        }
+        let sync = p.sort == SortField::Changes;
+        let horizon = if sync { self.sync_horizon().await? } else { None };
+        let relevance = p.sort == SortField::Relevance;
+        // The inner query finds the page's ids with narrow rows (filters, rank, cursor, limit);
+        // only those ids are joined to their full rows and companies. Ranking every match with
+        // its wide row was what made searches slow.
+        let mut q = Sql::new("SELECT ");
+        select_cols(&mut q, spec);
+        extra_cols(&mut q, actor);
+        q.push(", k.sort_key FROM (SELECT * FROM (");
+        let fts_sqlite = self.fts_match(p, pii);
+        let tsquery = self.tsquery(p, pii);
+        if relevance {
+            // The candidates: the newest matches, at most SEARCH_CANDIDATES of them, found in the
+            // order of the id (which the full-text index keeps), so the ranking reads a bounded set
+            // however common the words are (`a` matches most people).
+            match self.backend {
+                Backend::Sqlite => q
+                    .push(&format!(
+                        "SELECT {a}.id AS id, bm25({fts}, 10.0, 2.0, 2.0) AS sort_key FROM {fts} JOIN {table} ON {a}.id = {fts}.rowid WHERE {fts} MATCH "
+                    ))
+                    .arg(fts_sqlite.clone().unwrap_or_default()),
+                // Ranked outside the candidates' query, so that only they are ranked; negated so
+                // that ascending order puts the best match first, as bm25 does.
+                Backend::Postgres => q
+                    .push("SELECT cand.id AS id, (-ts_rank(cand.tsv, to_tsquery('simple', ")
+                    .arg(tsquery.clone())
+                    .push(&format!(")))::float8 AS sort_key FROM (SELECT {a}.id AS id, {a}.search_tsv AS tsv FROM {table} WHERE 1 = 1")),
+            };
+        } else {
+            q.push(&format!("SELECT {a}.id AS id, {} AS sort_key FROM {table} WHERE 1 = 1", sort_column(p.sort)));
+            if let Some(m) = &fts_sqlite {
+                q.push(&format!(" AND {a}.id IN (SELECT rowid FROM {fts} WHERE {fts} MATCH ")).arg(m.clone()).push(")");
+            }
+        }
+        self.conditions(&mut q, spec, actor, reach, p, &tsquery, horizon)?;
         if relevance {
             let newest = match self.backend {
                 Backend::Sqlite => format!("{fts}.rowid"),

@@ -31,6 +31,11 @@ impl Table for Ticket {
         Ticket::tombstone(self)
     }
 
+    /// Tickets are reached by team (see [`super::assignment::reach`]).
+    fn reach(q: &mut Sql, actor: &Actor, a: &str) {
+        super::assignment::reach(q, actor, a);
+    }
+
     async fn after_insert(_: &Store, tx: &mut WriteTx, actor: &Actor, id: i64, data: &TicketData) -> Result<()> {
         check_team(tx, data.team_id).await?;
         record_change(tx, id, None, data, actor).await
@@ -122,14 +127,7 @@ impl Store {
         self.list_records(actor, p).await
     }
 
-    /// Opens a ticket from what a client sent: `new` in the team queue, or `assigned` when it
-    /// names an assignee (one the actor may give records to). The person, company and team must
-    /// be ones the actor can see.
-    pub async fn create_ticket(&self, actor: &Actor, input: TicketInput) -> Result<Ticket> {
-        require(actor, Object::Ticket, Action::Create)?;
-        let data = input.apply(None, &now_rfc3339())?;
-        self.create_record(actor, data).await
-    }
+    // Opening a ticket is in `assignment`: a team may assign it as it opens.
 
     /// Changes a ticket's fields (see [`TicketInput`]: the status moves by actions, an assignee
     /// given or taken away is the `assign` or `unassign` action). With `if_match`, a stale

@@ -6,7 +6,6 @@ use rapport_domain::timeline::{EventKind, Subject, TimelineEvent};
 
 use super::{Source, actor, code};
 use crate::Result;
-use crate::records::visible;
 use crate::row::Row;
 use crate::sql::Sql;
 
@@ -27,7 +26,7 @@ fn select(q: &mut Sql, subject: Subject, who: &Actor) -> bool {
          WHERE o.deleted_at IS NULL AND o.{column} = "
     ))
     .arg(id);
-    visible(q, who, "o");
+    crate::service::assignment::reach(q, who, "o");
     true
 }
 

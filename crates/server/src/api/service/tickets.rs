@@ -4,7 +4,6 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use rapport_domain::query::ListParams;
 use rapport_domain::service::message::{MessageInput, TicketMessage};
 use rapport_domain::service::ticket::{SPEC, StatusChange, Ticket, TicketActionInput, TicketInput};
 use rapport_store::Page;
@@ -14,7 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::api::{bad_query, created, etag, list_error};
+use crate::api::{created, etag, list_error};
 use crate::error::{ApiError, Problem};
 use crate::extract::{AppJson, CurrentUser, IfMatch, Path, QueryPairs};
 
@@ -32,17 +31,31 @@ pub struct TicketListQuery;
 
 impl IntoParams for TicketListQuery {
     fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
-        crate::api::sales::list_params(&SPEC)
+        use utoipa::openapi::path::ParameterBuilder;
+        let mut params = crate::api::sales::list_params(&SPEC);
+        for (name, what) in [
+            ("assignee", "`me`, `unassigned`, or a user id: whose tickets"),
+            ("queue", "`team`: the tickets of the teams you belong to (`all`: no narrowing)"),
+        ] {
+            let string = utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::schema::Type::String);
+            params.push(
+                ParameterBuilder::new().name(name).parameter_in(ParameterIn::Query).description(Some(what)).schema(Some(string)).build(),
+            );
+        }
+        params
     }
 }
 
 /// List, filter and search tickets (by subject and description): a queue is
-/// `?team_id=…&status=new`, an agent's own `?owner_id=…`. Record-level visibility applies: a
-/// role that sees its own records sees the tickets assigned to it and the unassigned queue.
+/// `?team_id=…&status=new`, an agent's own `?assignee=me` (or `?owner_id=…`), the unassigned
+/// `?assignee=unassigned`, the queues of the reader's teams `?queue=team`. Visibility: support
+/// agents and managers see the tickets of their teams, those assigned to them and those in no
+/// team and no one's hands; admins all; roles that see their own records the tickets assigned
+/// to them and the unassigned ones.
 #[utoipa::path(get, path = "/api/v1/tickets", tag = "tickets", operation_id = "list_tickets", params(TicketListQuery),
     security(("bearer" = [])), responses((status = 200, body = Page<Ticket>, description = "One page; follow `next_cursor` for the next")))]
 async fn list(State(state): State<AppState>, user: CurrentUser, QueryPairs(pairs): QueryPairs) -> Result<Json<Page<Ticket>>, ApiError> {
-    let params = ListParams::parse(&pairs, &SPEC, &[]).map_err(bad_query)?;
+    let params = super::assignment::ticket_params(&state, &user, pairs).await?;
     Ok(Json(state.store.list_tickets(&user.actor, &params).await.map_err(list_error)?))
 }
 

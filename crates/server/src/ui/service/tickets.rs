@@ -33,6 +33,8 @@ pub(super) fn router() -> axum::Router<AppState> {
 }
 
 impl UiRecord for Ticket {
+    // The queue page (filters, counts, bulk assignment) is in `queue`.
+    const OWN_LIST: bool = true;
     const PAGES: Pages = Pages {
         spec: &SPEC,
         columns: &["subject", "status", "priority", "customer_name", "owner_id", "category", "created_at"],
