@@ -256,6 +256,8 @@ pub struct MailRow {
     pub subject: String,
     /// The ticket it is about.
     pub ticket_id: Option<i64>,
+    /// Its Message-ID.
+    pub message_id: String,
     /// Where it stands.
     pub state: MailState,
     /// Attempts so far.

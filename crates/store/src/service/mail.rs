@@ -100,6 +100,7 @@ fn mail_row(r: &dyn Row) -> Result<MailRow> {
         to_addr: r.get("to_addr")?,
         subject: r.get("subject")?,
         ticket_id: r.get("ticket_id")?,
+        message_id: r.get("message_id")?,
         state: MailState::parse(&r.get::<String>("state")?).unwrap_or(MailState::Failed),
         attempts: r.get("attempts")?,
         next_attempt_at: r.get("next_attempt_at")?,
@@ -391,7 +392,7 @@ impl Store {
         require(actor, Object::User, Action::Update)?;
         let counts = self.read(&sql("SELECT state, COUNT(*) AS n FROM mail_queue GROUP BY state ORDER BY state", []), |r| Ok((r.get("state")?, r.get("n")?))).await?;
         let q = sql(
-            "SELECT id, kind, to_addr, subject, ticket_id, state, attempts, next_attempt_at, sent_at, error, created_at FROM mail_queue ORDER BY id DESC LIMIT ?",
+            "SELECT id, kind, to_addr, subject, ticket_id, message_id, state, attempts, next_attempt_at, sent_at, error, created_at FROM mail_queue ORDER BY id DESC LIMIT ?",
             [limit.into()],
         );
         Ok(MailQueueSummary { counts, recent: self.read(&q, mail_row).await? })
