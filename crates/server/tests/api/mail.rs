@@ -158,3 +158,37 @@ async fn the_public_form_queues_the_acknowledgement_with_the_ticket() {
         assert_eq!((q[0]["to_addr"].as_str(), q[0]["subject"].as_str()), (Some("cy@example.com"), Some(format!("[#{id}] Where is my order").as_str())));
     });
 }
+
+#[tokio::test]
+async fn the_admin_mail_page_shows_the_queue_and_requeues_an_unconfirmed_mail() {
+    use crate::helpers::ADMIN_EMAIL;
+    use crate::ui::{csrf_of, form, page, session};
+    each_backend!(|app| {
+        let t = app.token.clone();
+        let id = ok(&app, &t, &mail("ann@example.com", "Lost parcel", "p1@example.com", "", "Where is it?"), "opened").await;
+        let cookie = session(&app, ADMIN_EMAIL).await;
+        let (status, html) = page(&app, &format!("/tickets/{id}"), &cookie).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains("Where is it?"), "the inbound mail is in the conversation");
+
+        // A sender dies mid-send: its lease runs out and the mail is unconfirmed, not resent.
+        let claimed = app.store.claim_mail("dead-sender", 60, 10).await.unwrap();
+        assert_eq!(claimed.len(), 1);
+        assert!(app.store.mail_sending(claimed[0].id, "dead-sender", -1).await.unwrap());
+        assert_eq!(app.store.recover_mail().await.unwrap(), (0, 1));
+        assert!(app.store.claim_mail("next-sender", 60, 10).await.unwrap().is_empty(), "an unconfirmed mail is not sent again by itself");
+
+        let (status, html) = page(&app, "/admin/mail", &cookie).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains(&format!("[#{id}] Lost parcel")) && html.contains("unconfirmed") && html.contains("Requeue"), "{html}");
+        let body = format!("_csrf={}&id={}", csrf_of(&html), claimed[0].id);
+        let (status, _, _) = form(&app, "/admin/mail/requeue", Some(&cookie), &body).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(app.store.claim_mail("next-sender", 60, 10).await.unwrap().len(), 1, "requeued by the admin");
+        let audit = app.get("/api/v1/audit_log?object=mail").await;
+        assert!(audit.body.to_string().contains("requeue"), "{}", audit.body);
+
+        let agent = app.user_token("agent2@example.com", Role::SupportAgent).await;
+        assert_eq!(app.get_as(&agent, "/api/v1/mail/queue").await.status, StatusCode::FORBIDDEN);
+    });
+}
