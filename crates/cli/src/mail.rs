@@ -146,12 +146,8 @@ impl Sender {
 /// The message of a queued mail: its Message-ID, threading headers and text.
 fn build(m: &QueuedMail, from: &Mailbox) -> anyhow::Result<Message> {
     let to = Mailbox::new(m.to_name.clone(), m.to_addr.parse()?);
-    let mut b = Message::builder()
-        .from(from.clone())
-        .to(to)
-        .subject(m.subject.clone())
-        .message_id(Some(format!("<{}>", m.message_id)))
-        .date_now();
+    let mut b =
+        Message::builder().from(from.clone()).to(to).subject(m.subject.clone()).message_id(Some(format!("<{}>", m.message_id))).date_now();
     for (name, value) in &m.headers {
         let Some(value) = value.as_str() else { continue };
         b = match name.as_str() {
@@ -188,7 +184,8 @@ impl Poller {
             _ => 1,
         };
         // `n:*` always matches the highest UID, even below n: keep only the new ones.
-        let mut uids: Vec<u32> = session.uid_search(format!("UID {start}:*")).await?.into_iter().filter(|u| i64::from(*u) >= start).collect();
+        let mut uids: Vec<u32> =
+            session.uid_search(format!("UID {start}:*")).await?.into_iter().filter(|u| i64::from(*u) >= start).collect();
         uids.sort_unstable();
         for uid in uids {
             let raw = {

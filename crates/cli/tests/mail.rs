@@ -104,8 +104,10 @@ fn start_dovecot(dir: &Path) -> (Proc, u16) {
     let root = id_of("-u", None) == 0;
     let me = String::from_utf8_lossy(&Command::new("id").arg("-un").output().unwrap().stdout).trim().to_string();
     let group = String::from_utf8_lossy(&Command::new("id").arg("-gn").output().unwrap().stdout).trim().to_string();
-    let (internal, internal_group, login) = if root { ("dovecot".to_string(), "dovecot".to_string(), "dovenull".to_string()) } else { (me.clone(), group, me) };
-    let (uid, gid) = if root { (id_of("-u", Some("dovecot")), id_of("-g", Some("dovecot"))) } else { (id_of("-u", None), id_of("-g", None)) };
+    let (internal, internal_group, login) =
+        if root { ("dovecot".to_string(), "dovecot".to_string(), "dovenull".to_string()) } else { (me.clone(), group, me) };
+    let (uid, gid) =
+        if root { (id_of("-u", Some("dovecot")), id_of("-g", Some("dovecot"))) } else { (id_of("-u", None), id_of("-g", None)) };
     let d = dir.display();
     for sub in ["base", "state", "mail"] {
         std::fs::create_dir_all(dir.join(sub)).unwrap();
@@ -124,7 +126,14 @@ fn start_dovecot(dir: &Path) -> (Proc, u16) {
          service anvil {{\n  chroot =\n}}\n"
     );
     std::fs::write(dir.join("dovecot.conf"), conf).unwrap();
-    let child = Command::new(DOVECOT).arg("-F").arg("-c").arg(dir.join("dovecot.conf")).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start dovecot");
+    let child = Command::new(DOVECOT)
+        .arg("-F")
+        .arg("-c")
+        .arg(dir.join("dovecot.conf"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start dovecot");
     let proc = Proc(child);
     wait_for("Dovecot to listen", Duration::from_secs(20), || std::net::TcpStream::connect(("127.0.0.1", port)).ok());
     (proc, port)
@@ -150,8 +159,11 @@ fn start_sink(venv: &Path, dir: &Path) -> (Proc, u16) {
 
 /// Every message the receiver got, parsed, with its raw text.
 fn received(dir: &Path) -> Vec<(InboundMail, String)> {
-    let mut files: Vec<PathBuf> =
-        std::fs::read_dir(dir.join("inbox")).unwrap().filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "eml")).collect();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join("inbox"))
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+        .collect();
     files.sort();
     files
         .iter()
@@ -173,7 +185,9 @@ async fn append(port: u16, raw: &str) {
 }
 
 fn mail(from: &str, subject: &str, id: &str, extra: &str, body: &str) -> String {
-    format!("From: {from}\r\nTo: support@rapport.test\r\nSubject: {subject}\r\nMessage-ID: <{id}>\r\n{extra}Content-Type: text/plain\r\n\r\n{body}\r\n")
+    format!(
+        "From: {from}\r\nTo: support@rapport.test\r\nSubject: {subject}\r\nMessage-ID: <{id}>\r\n{extra}Content-Type: text/plain\r\n\r\n{body}\r\n"
+    )
 }
 
 /// One HTTP/1.1 request on a new connection: status and JSON body.
@@ -200,7 +214,19 @@ fn serve(db: &str, dir: &Path, imap: u16, smtp: u16) -> Server {
     let port = free_port();
     let addr = format!("127.0.0.1:{port}");
     let mut child = Command::new(RAPPORT)
-        .args(["--database", db, "serve", "--addr", &addr, "--imap-host", "127.0.0.1", "--imap-user", "support", "--imap-password", "secret"])
+        .args([
+            "--database",
+            db,
+            "serve",
+            "--addr",
+            &addr,
+            "--imap-host",
+            "127.0.0.1",
+            "--imap-user",
+            "support",
+            "--imap-password",
+            "secret",
+        ])
         .args(["--imap-port", &imap.to_string(), "--imap-poll-secs", "1", "--mail-poll-secs", "1", "--mail-lease-secs", "3"])
         .args(["--smtp-url", &format!("smtp://127.0.0.1:{smtp}"), "--mail-from", "Support <support@rapport.test>"])
         .current_dir(dir)
@@ -276,7 +302,8 @@ async fn mail_in_and_out_through_dovecot_and_smtp_survives_kills() {
 
     // Ann answers the acknowledgement; a stranger writes with the same subject.
     let in_reply = format!("In-Reply-To: <{}>\r\nReferences: <q1@mail.example.com> <{}>\r\n", ack.0.message_id, ack.0.message_id);
-    append(imap, &mail("ann@example.com", &format!("Re: [#{id}] Printer on fire"), "r2@mail.example.com", &in_reply, "Still burning.")).await;
+    append(imap, &mail("ann@example.com", &format!("Re: [#{id}] Printer on fire"), "r2@mail.example.com", &in_reply, "Still burning."))
+        .await;
     append(imap, &mail("bob@example.org", &format!("Re: [#{id}] Printer on fire"), "s1@example.org", &in_reply, "Mine too!")).await;
     wait_for("both mails taken", Duration::from_secs(30), || (tickets(&server.addr, &token).len() == 2).then_some(()));
     assert_eq!(messages(&server.addr, &token, id), ["Smoke from tray 2.", "Still burning."]);
@@ -299,7 +326,8 @@ async fn mail_in_and_out_through_dovecot_and_smtp_survives_kills() {
     let before = received(&dir).len();
     const REPLIES: usize = 12;
     for n in 0..REPLIES {
-        let (status, body) = http(&server.addr, "POST", &format!("/api/v1/tickets/{id}/messages"), Some(&token), &format!(r#"{{"body":"Answer {n}"}}"#));
+        let (status, body) =
+            http(&server.addr, "POST", &format!("/api/v1/tickets/{id}/messages"), Some(&token), &format!(r#"{{"body":"Answer {n}"}}"#));
         assert_eq!(status, 201, "{body}");
     }
     wait_for("the first replies to arrive", Duration::from_secs(30), || (received(&dir).len() >= before + 3).then_some(()));

@@ -91,10 +91,7 @@ impl InboundMail {
             Some(m) => m,
             None => format!("missing-{:016x}@rapport", fnv(raw)),
         };
-        let auto_submitted = msg
-            .header("Auto-Submitted")
-            .and_then(|v| v.as_text())
-            .is_some_and(|v| !v.trim().eq_ignore_ascii_case("no"));
+        let auto_submitted = msg.header("Auto-Submitted").and_then(|v| v.as_text()).is_some_and(|v| !v.trim().eq_ignore_ascii_case("no"));
         Ok(InboundMail {
             message_id: truncate(&message_id, 250),
             refers_to: refers_to.into_iter().take(50).map(|r| truncate(&r, 250)).collect(),
@@ -172,7 +169,9 @@ pub fn ticket_mail_text(reason: TicketMailReason, id: i64, subject: &str, body: 
         TicketMailReason::Reply => (subject_for(id, "Re", subject), format!("{body}{footer}")),
         TicketMailReason::Resolved => (
             subject_for(id, "Resolved", subject),
-            format!("Hello,\n\nwe have resolved ticket #{id} \"{subject}\". If it is not solved for you, just reply to this email and the ticket reopens.{footer}"),
+            format!(
+                "Hello,\n\nwe have resolved ticket #{id} \"{subject}\". If it is not solved for you, just reply to this email and the ticket reopens.{footer}"
+            ),
         ),
     }
 }

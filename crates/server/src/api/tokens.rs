@@ -69,7 +69,8 @@ async fn create(
     let write = req.scopes.iter().any(|s| s == "write");
     let wanted = |s: &str| req.scopes.iter().any(|x| x == s) || (s == "read" && (write || req.scopes.is_empty()));
     let scopes: Vec<&str> = SCOPES.into_iter().filter(|s| wanted(s)).collect();
-    let (token, info) = state.store.create_scoped_token(&user.actor, &req.name, &scopes.join(" "), req.expires_in_days.unwrap_or(90)).await?;
+    let (token, info) =
+        state.store.create_scoped_token(&user.actor, &req.name, &scopes.join(" "), req.expires_in_days.unwrap_or(90)).await?;
     let mut headers = HeaderMap::new();
     if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/tokens/{}", info.id)) {
         headers.insert(header::LOCATION, v);

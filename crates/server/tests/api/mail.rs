@@ -14,7 +14,9 @@ use crate::each_backend;
 use crate::helpers::{Res, TestApp};
 
 fn mail(from: &str, subject: &str, id: &str, extra: &str, body: &str) -> String {
-    format!("From: {from}\r\nTo: support@rapport.test\r\nSubject: {subject}\r\nMessage-ID: <{id}>\r\n{extra}Content-Type: text/plain\r\n\r\n{body}\r\n")
+    format!(
+        "From: {from}\r\nTo: support@rapport.test\r\nSubject: {subject}\r\nMessage-ID: <{id}>\r\n{extra}Content-Type: text/plain\r\n\r\n{body}\r\n"
+    )
 }
 
 async fn deliver(app: &TestApp, token: Option<&str>, content_type: &str, raw: &str) -> Res {
@@ -40,7 +42,8 @@ async fn ok(app: &TestApp, token: &str, raw: &str, outcome: &str) -> i64 {
 async fn queued(app: &TestApp, ticket: i64) -> Vec<Value> {
     let r = app.get("/api/v1/mail/queue").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    let mut rows: Vec<Value> = r.body["recent"].as_array().unwrap().iter().filter(|m| m["ticket_id"].as_i64() == Some(ticket)).cloned().collect();
+    let mut rows: Vec<Value> =
+        r.body["recent"].as_array().unwrap().iter().filter(|m| m["ticket_id"].as_i64() == Some(ticket)).cloned().collect();
     rows.reverse();
     rows
 }
@@ -63,7 +66,10 @@ async fn mail_opens_a_ticket_threads_replies_from_its_person_only_and_reopens_a_
         let first = mail("\"Ann Lee\" <Ann@Example.com>", "Printer on fire", "q1@mail.example.com", "", "Smoke from tray 2.");
         let id = ok(&app, &t, &first, "opened").await;
         let ticket = app.get(&format!("/api/v1/tickets/{id}")).await.body;
-        assert_eq!((ticket["channel"].as_str(), ticket["status"].as_str(), ticket["subject"].as_str()), (Some("email"), Some("new"), Some("Printer on fire")));
+        assert_eq!(
+            (ticket["channel"].as_str(), ticket["status"].as_str(), ticket["subject"].as_str()),
+            (Some("email"), Some("new"), Some("Printer on fire"))
+        );
         assert_eq!(ticket["customer_name"].as_str(), Some("Ann Lee"));
         let person = app.get(&format!("/api/v1/customers/{}", ticket["customer_id"])).await.body;
         assert_eq!((person["email"].as_str(), person["source"].as_str()), (Some("ann@example.com"), Some("email")));
@@ -81,7 +87,8 @@ async fn mail_opens_a_ticket_threads_replies_from_its_person_only_and_reopens_a_
         assert_eq!(conversation(&app, id).await.len(), 1);
 
         // Ann answers the acknowledgement: threaded by In-Reply-To, no second acknowledgement.
-        let reply = mail("ann@example.com", "Re: something else", "r2@mail.example.com", &format!("In-Reply-To: <{ack_id}>\r\n"), "Still burning.");
+        let reply =
+            mail("ann@example.com", "Re: something else", "r2@mail.example.com", &format!("In-Reply-To: <{ack_id}>\r\n"), "Still burning.");
         assert_eq!(ok(&app, &t, &reply, "replied").await, id);
         assert_eq!(conversation(&app, id).await, ["customer: Smoke from tray 2.", "customer: Still burning."]);
         assert_eq!(queued(&app, id).await.len(), 1);
@@ -102,7 +109,10 @@ async fn mail_opens_a_ticket_threads_replies_from_its_person_only_and_reopens_a_
         assert_eq!(act(&app, id, "resolve").await["status"].as_str(), Some("resolved"));
         let out = queued(&app, id).await;
         let subjects: Vec<&str> = out.iter().map(|m| m["subject"].as_str().unwrap()).collect();
-        assert_eq!(subjects, [format!("[#{id}] Printer on fire"), format!("Re: [#{id}] Printer on fire"), format!("Resolved: [#{id}] Printer on fire")]);
+        assert_eq!(
+            subjects,
+            [format!("[#{id}] Printer on fire"), format!("Re: [#{id}] Printer on fire"), format!("Resolved: [#{id}] Printer on fire")]
+        );
 
         // Ann writes again with only the tag in the subject: the ticket reopens.
         let again = mail("ann@example.com", &format!("[#{id}] it is back"), "r3@mail.example.com", "", "It is on fire again.");
@@ -155,7 +165,10 @@ async fn the_public_form_queues_the_acknowledgement_with_the_ticket() {
         let (id, _) = app.store.open_public_ticket(&form.apply().unwrap(), None).await.unwrap();
         let q = queued(&app, id).await;
         assert_eq!(q.len(), 1);
-        assert_eq!((q[0]["to_addr"].as_str(), q[0]["subject"].as_str()), (Some("cy@example.com"), Some(format!("[#{id}] Where is my order").as_str())));
+        assert_eq!(
+            (q[0]["to_addr"].as_str(), q[0]["subject"].as_str()),
+            (Some("cy@example.com"), Some(format!("[#{id}] Where is my order").as_str()))
+        );
     });
 }
 

@@ -14,7 +14,9 @@
 
 use rapport_domain::customer::{Customer, CustomerData};
 use rapport_domain::permissions::{Action, Actor, Object, require};
-use rapport_domain::service::mail::{InboundMail, MailQueueSummary, MailReceipt, MailRow, MailState, TicketMailReason, references, retry_after, ticket_mail_text};
+use rapport_domain::service::mail::{
+    InboundMail, MailQueueSummary, MailReceipt, MailRow, MailState, TicketMailReason, references, retry_after, ticket_mail_text,
+};
 use rapport_domain::service::ticket::{Channel, Ticket, TicketData};
 use rapport_domain::service::workflow::{self, TicketAction, TicketState};
 use rapport_domain::{ValidationErrors, now_rfc3339};
@@ -126,9 +128,10 @@ pub(crate) async fn queue_ticket_mail(store: &Store, tx: &mut WriteTx, id: i64, 
     let c = store.record_in::<Customer>(tx, &system, person, false).await?;
     let Some(to) = c.data.email.clone() else { return Ok(()) };
     let thread: Vec<(String, String)> = tx
-        .fetch_all(&sql("SELECT message_id, direction FROM mail_message_ids WHERE ticket_id = ? ORDER BY at, message_id", [id.into()]), |r| {
-            Ok((r.get("message_id")?, r.get("direction")?))
-        })
+        .fetch_all(
+            &sql("SELECT message_id, direction FROM mail_message_ids WHERE ticket_id = ? ORDER BY at, message_id", [id.into()]),
+            |r| Ok((r.get("message_id")?, r.get("direction")?)),
+        )
         .await?;
     let mut headers = serde_json::Map::new();
     if let Some((last, _)) = thread.iter().rev().find(|(_, d)| d == "in").or(thread.last()) {
@@ -173,7 +176,8 @@ async fn remember_id(tx: &mut WriteTx, message_id: &str, ticket: i64, direction:
 }
 
 async fn known_id(tx: &mut WriteTx, message_id: &str) -> Result<Option<i64>> {
-    tx.fetch_optional(&sql("SELECT ticket_id FROM mail_message_ids WHERE message_id = ?", [message_id.into()]), |r| r.get("ticket_id")).await
+    tx.fetch_optional(&sql("SELECT ticket_id FROM mail_message_ids WHERE message_id = ?", [message_id.into()]), |r| r.get("ticket_id"))
+        .await
 }
 
 async fn save_cursor(tx: &mut WriteTx, c: &ImapCursor) -> Result<()> {
@@ -193,16 +197,30 @@ impl Store {
     /// resolved one reopens); anything else opens a ticket from the channel `email`, for the
     /// person with the sender's email (a new one when unknown), acknowledged by mail. With
     /// `cursor` (the IMAP poller), the mailbox position advances in the same transaction.
-    pub async fn receive_email(&self, mail: &InboundMail, received_by: Option<i64>, request_id: Option<String>, cursor: Option<&ImapCursor>) -> Result<MailReceipt> {
+    pub async fn receive_email(
+        &self,
+        mail: &InboundMail,
+        received_by: Option<i64>,
+        request_id: Option<String>,
+        cursor: Option<&ImapCursor>,
+    ) -> Result<MailReceipt> {
         // Two deliveries of one message racing on PostgreSQL: the loser's insert of the
         // Message-ID fails, and the second pass finds it a duplicate.
         match self.receive_once(mail, received_by, request_id.clone(), cursor).await {
-            Err(Error::Db(sqlx::Error::Database(e))) if e.is_unique_violation() => self.receive_once(mail, received_by, request_id, cursor).await,
+            Err(Error::Db(sqlx::Error::Database(e))) if e.is_unique_violation() => {
+                self.receive_once(mail, received_by, request_id, cursor).await
+            }
             other => other,
         }
     }
 
-    async fn receive_once(&self, mail: &InboundMail, received_by: Option<i64>, request_id: Option<String>, cursor: Option<&ImapCursor>) -> Result<MailReceipt> {
+    async fn receive_once(
+        &self,
+        mail: &InboundMail,
+        received_by: Option<i64>,
+        request_id: Option<String>,
+        cursor: Option<&ImapCursor>,
+    ) -> Result<MailReceipt> {
         let actor = Actor { request_id, ..Actor::system() };
         let now = now_rfc3339();
         let mut tx = self.write_tx().await?;
@@ -215,7 +233,10 @@ impl Store {
             return Ok(receipt(ticket, "duplicate"));
         }
         let lock = self.backend.lock_rows();
-        let q = sql(&format!("SELECT id FROM customers WHERE email_hash = ? AND deleted_at IS NULL{lock}"), [self.email_key(&mail.from_email).into()]);
+        let q = sql(
+            &format!("SELECT id FROM customers WHERE email_hash = ? AND deleted_at IS NULL{lock}"),
+            [self.email_key(&mail.from_email).into()],
+        );
         let sender: Option<i64> = tx.fetch_optional(&q, |r| r.get("id")).await?;
         let thread = self.thread_of(&mut tx, mail, sender).await?;
         let (ticket, outcome) = match thread {
@@ -252,7 +273,13 @@ impl Store {
                 (self.create_record_in::<Ticket>(&mut tx, &actor, &data).await?, "opened")
             }
         };
-        let m = NewMessage { author: workflow::Actor::Customer, author_id: None, author_name: Some(mail.from_name.clone()), internal: false, body: &mail.body };
+        let m = NewMessage {
+            author: workflow::Actor::Customer,
+            author_id: None,
+            author_name: Some(mail.from_name.clone()),
+            internal: false,
+            body: &mail.body,
+        };
         let saved = insert_message(&mut tx, ticket, m, &now).await?;
         remember_id(&mut tx, &mail.message_id, ticket, "in", Some(saved.id), &now).await?;
         if outcome == "opened" && !mail.auto_submitted {
@@ -390,7 +417,11 @@ impl Store {
     /// The queue at a glance (admins: it shows every recipient).
     pub async fn mail_queue_summary(&self, actor: &Actor, limit: i64) -> Result<MailQueueSummary> {
         require(actor, Object::User, Action::Update)?;
-        let counts = self.read(&sql("SELECT state, COUNT(*) AS n FROM mail_queue GROUP BY state ORDER BY state", []), |r| Ok((r.get("state")?, r.get("n")?))).await?;
+        let counts = self
+            .read(&sql("SELECT state, COUNT(*) AS n FROM mail_queue GROUP BY state ORDER BY state", []), |r| {
+                Ok((r.get("state")?, r.get("n")?))
+            })
+            .await?;
         let q = sql(
             "SELECT id, kind, to_addr, subject, ticket_id, message_id, state, attempts, next_attempt_at, sent_at, error, created_at FROM mail_queue ORDER BY id DESC LIMIT ?",
             [limit.into()],

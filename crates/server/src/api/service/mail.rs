@@ -58,7 +58,11 @@ async fn deliverer(state: &AppState, headers: &HeaderMap) -> Result<CurrentUser,
     responses((status = 201, body = MailReceipt, description = "A ticket was opened, or the reply joined its ticket"),
         (status = 200, body = MailReceipt, description = "A duplicate: nothing changed"),
         (status = 400, body = Problem, description = "Not a message, or no sender address (the header is named)")))]
-async fn inbound(State(state): State<AppState>, headers: HeaderMap, RawMail(raw): RawMail) -> Result<(StatusCode, Json<MailReceipt>), ApiError> {
+async fn inbound(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawMail(raw): RawMail,
+) -> Result<(StatusCode, Json<MailReceipt>), ApiError> {
     let user = deliverer(&state, &headers).await?;
     let mail = InboundMail::parse(&raw)?;
     let r = state.store.receive_email(&mail, Some(user.user.id), request_id(&headers), None).await?;
