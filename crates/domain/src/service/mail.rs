@@ -51,8 +51,9 @@ fn ids(v: &HeaderValue) -> Vec<String> {
     v.as_text_list().map(|l| l.iter().map(|s| strip_id(s)).filter(|s| !s.is_empty()).collect()).unwrap_or_default()
 }
 
+/// At most `max` characters, without NUL (which PostgreSQL text cannot hold).
 fn truncate(s: &str, max: usize) -> String {
-    s.chars().take(max).collect()
+    s.chars().filter(|c| *c != '\0').take(max).collect()
 }
 
 impl InboundMail {
@@ -73,9 +74,8 @@ impl InboundMail {
             .to_string();
         let from_name = from
             .and_then(|a| a.name())
-            .map(str::trim)
+            .map(|n| truncate(n, 200).trim().to_string())
             .filter(|n| !n.is_empty())
-            .map(str::to_string)
             .unwrap_or_else(|| from_email.split('@').next().unwrap_or("").to_string());
         let mut refers_to = ids(msg.in_reply_to());
         let mut refs = ids(msg.references());
@@ -85,8 +85,10 @@ impl InboundMail {
                 refers_to.push(r);
             }
         }
-        let subject = msg.subject().map(str::trim).filter(|s| !s.is_empty()).unwrap_or("(no subject)");
-        let body = msg.body_text(0).map(|b| b.trim().to_string()).filter(|b| !b.is_empty()).unwrap_or_else(|| "(empty message)".into());
+        let subject = msg.subject().map(|s| truncate(s, 200)).map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        let subject = subject.unwrap_or_else(|| "(no subject)".into());
+        let body = msg.body_text(0).map(|b| truncate(&b, MAX_BODY).trim().to_string()).filter(|b| !b.is_empty());
+        let body = body.unwrap_or_else(|| "(empty message)".into());
         let message_id = match msg.message_id().map(strip_id).filter(|m| !m.is_empty()) {
             Some(m) => m,
             None => format!("missing-{:016x}@rapport", fnv(raw)),
@@ -97,8 +99,8 @@ impl InboundMail {
             refers_to: refers_to.into_iter().take(50).map(|r| truncate(&r, 250)).collect(),
             from_email,
             from_name: truncate(&from_name, 200),
-            subject: truncate(subject, 200),
-            body: truncate(&body, MAX_BODY),
+            subject,
+            body,
             auto_submitted,
         })
     }

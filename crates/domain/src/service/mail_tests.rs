@@ -75,3 +75,9 @@ fn ticket_mails_carry_the_number_in_subject_and_text() {
     assert!(t.starts_with("Try turning it off."));
     assert_eq!(ticket_mail_text(TicketMailReason::Resolved, 5, "Broken", "").0, "Resolved: [#5] Broken");
 }
+
+#[test]
+fn nul_characters_never_reach_the_database() {
+    let m = InboundMail::parse(b"From: \"A\0B\" <a@example.com>\r\nSubject: x\0y\r\n\r\nbo\0dy\r\n").unwrap();
+    assert_eq!((m.from_name.as_str(), m.subject.as_str(), m.body.as_str()), ("AB", "xy", "body"));
+}

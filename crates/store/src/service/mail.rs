@@ -333,6 +333,12 @@ impl Store {
     /// rows to `unconfirmed`. The counts of each.
     pub async fn recover_mail(&self) -> Result<(u64, u64)> {
         let now = now_rfc3339();
+        // Most passes find nothing: a read, so that an idle sender does not hold the writer.
+        let expired =
+            sql("SELECT id FROM mail_queue WHERE state IN ('claimed', 'sending') AND lease_until < ? LIMIT 1", [now.clone().into()]);
+        if self.read_optional(&expired, |r| r.get::<i64>("id")).await?.is_none() {
+            return Ok((0, 0));
+        }
         let mut tx = self.write_tx().await?;
         let requeued = tx
             .execute(&sql(
@@ -354,6 +360,10 @@ impl Store {
     /// Leases up to `limit` due mails to sender `owner` for `lease_secs` (`claimed`, one more
     /// attempt each), oldest first. Several processes may claim at once: each row goes to one.
     pub async fn claim_mail(&self, owner: &str, lease_secs: i64, limit: i64) -> Result<Vec<QueuedMail>> {
+        let due = sql("SELECT id FROM mail_queue WHERE state = 'queued' AND next_attempt_at <= ? LIMIT 1", [now_rfc3339().into()]);
+        if self.read_optional(&due, |r| r.get::<i64>("id")).await?.is_none() {
+            return Ok(Vec::new());
+        }
         let skip = skip_locked(self.backend);
         let q = sql(
             &format!(

@@ -80,7 +80,7 @@ async fn queue(State(state): State<AppState>, user: CurrentUser) -> Result<Json<
 /// Send an `unconfirmed` or `failed` mail again (admins), once you checked it was not
 /// delivered: an `unconfirmed` one may have been.
 #[utoipa::path(post, path = "/api/v1/mail/queue/{id}/requeue", tag = "admin", operation_id = "requeue_mail", security(("bearer" = [])),
-    responses((status = 204, description = "Queued again"), (status = 400, body = Problem, description = "The mail is not unconfirmed or failed")))]
+    responses((status = 204, description = "Queued again"), (status = 422, body = Problem, description = "The mail is not unconfirmed or failed")))]
 async fn requeue(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
     state.store.requeue_mail(&user.actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
