@@ -19,6 +19,7 @@ mod analyze;
 mod backup;
 mod demo;
 mod keys;
+mod mail;
 mod report;
 
 #[derive(Parser)]
@@ -87,6 +88,8 @@ struct ServeArgs {
     /// (what the proxy appended), e.g. for the web form's per-address throttle.
     #[arg(long, env = "RAPPORT_TRUST_FORWARDED_FOR")]
     trust_forwarded_for: bool,
+    #[command(flatten)]
+    mail: mail::MailArgs,
 }
 
 #[derive(Args)]
@@ -160,6 +163,7 @@ fn phone_region(args: &ServeArgs) -> anyhow::Result<Region> {
 
 async fn serve(store: Store, args: ServeArgs, phone_region: Region) -> anyhow::Result<()> {
     let config = Config { phone_region, secure_cookies: args.secure_cookies, trust_forwarded_for: args.trust_forwarded_for };
+    mail::spawn(&store, &args.mail)?;
     let app = rapport_server::build_app(AppState::new(store, config));
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await

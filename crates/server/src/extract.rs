@@ -53,6 +53,9 @@ impl FromRequestParts<AppState> for CurrentUser {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let token = bearer(&parts.headers).ok_or(ApiError::Unauthorized)?;
         let user = CurrentUser::from_token(state, token, &parts.headers).await?;
+        if !user.scopes.read && !user.scopes.write {
+            return Err(ApiError::Forbidden("this token only delivers inbound mail (POST /api/v1/inbound/email)".into()));
+        }
         let reading = matches!(parts.method, axum::http::Method::GET | axum::http::Method::HEAD);
         if !reading && !user.scopes.write && parts.uri.path() != "/api/v1/auth/logout" {
             return Err(ApiError::Forbidden("this token is read-only: create one with the write scope to change data".into()));
@@ -129,7 +132,7 @@ fn is_json(headers: &HeaderMap) -> bool {
 }
 
 /// The whole body, at most [`BODY_LIMIT`] bytes (413 beyond).
-async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<axum::body::Bytes, ApiError> {
+pub(crate) async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<axum::body::Bytes, ApiError> {
     axum::body::Bytes::from_request(req, state).await.map_err(|e| {
         if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::TooLarge(BODY_LIMIT)

@@ -53,6 +53,7 @@ pub use sales::opportunities::StageTotal;
 pub use sales::pipelines::PipelineSet;
 pub use sales::win_data::{DealDataset, DealRow};
 pub use sealed::ResealSummary;
+pub use service::mail::{ImapCursor, QueuedMail};
 pub use users::{LoginRefused, Scopes, Session};
 // What store calls return are domain types; the common ones are re-exported so that callers
 // holding a `Store` need not know which domain module each lives in.

@@ -22,11 +22,15 @@ pub struct Scopes {
     pub read: bool,
     /// Everything else.
     pub write: bool,
+    /// Delivering raw mail to `POST /api/v1/inbound/email` (what a mail provider's inbound
+    /// webhook is given, alone).
+    pub inbound_mail: bool,
 }
 
 impl Scopes {
     fn parse(s: &str) -> Scopes {
-        Scopes { read: s.split(' ').any(|x| x == "read"), write: s.split(' ').any(|x| x == "write") }
+        let has = |name: &str| s.split(' ').any(|x| x == name);
+        Scopes { read: has("read"), write: has("write"), inbound_mail: has("inbound_mail") }
     }
 }
 
@@ -482,6 +486,12 @@ impl Store {
     /// Issues a personal API token for the actor, shown once. `write` adds write access to
     /// reading; `days` is its lifetime (1 to 365).
     pub async fn create_personal_token(&self, actor: &Actor, name: &str, write: bool, days: i64) -> Result<(String, TokenInfo)> {
+        self.create_scoped_token(actor, name, if write { "read write" } else { "read" }, days).await
+    }
+
+    /// Issues a personal token with `scopes` (space-separated: `read`, `write`, `inbound_mail`),
+    /// shown once.
+    pub async fn create_scoped_token(&self, actor: &Actor, name: &str, scopes: &str, days: i64) -> Result<(String, TokenInfo)> {
         let user_id = actor.user_id.ok_or(Error::NotFound)?;
         let mut errs = ValidationErrors::default();
         let name = name.trim();
@@ -493,7 +503,6 @@ impl Store {
         }
         errs.into_result(())?;
         let token = new_token();
-        let scopes = if write { "read write" } else { "read" };
         let mut tx = self.write_tx().await?;
         let id: i64 = tx.fetch_one(&sql(
             "INSERT INTO auth_tokens (user_id, token_hash, kind, name, created_at, expires_at, scopes) VALUES (?, ?, 'personal', ?, ?, ?, ?) RETURNING id",

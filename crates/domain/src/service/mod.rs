@@ -8,6 +8,7 @@
 
 pub mod assignment;
 pub mod calendar;
+pub mod mail;
 pub mod message;
 pub mod public;
 pub mod sla;

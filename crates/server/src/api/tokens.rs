@@ -25,8 +25,9 @@ pub struct NewToken {
     /// What it is for ("nightly export", "Zapier"), 1 to 100 characters.
     #[schema(min_length = 1, max_length = 100)]
     name: String,
-    /// `["read"]` or `["read", "write"]`.
-    #[schema(max_items = 2)]
+    /// `["read"]` (the default), `["read", "write"]`, or `["inbound_mail"]` for a mail
+    /// provider's inbound webhook, which may then deliver mail and do nothing else.
+    #[schema(max_items = 3)]
     scopes: Vec<String>,
     /// Lifetime in days, 1 to 365 (default 90).
     #[schema(minimum = 1, maximum = 365)]
@@ -57,14 +58,19 @@ async fn create(
     user: CurrentUser,
     AppJson(req): AppJson<NewToken>,
 ) -> Result<(StatusCode, HeaderMap, Json<CreatedToken>), ApiError> {
-    if let Some(bad) = req.scopes.iter().find(|s| *s != "read" && *s != "write") {
+    const SCOPES: [&str; 3] = ["read", "write", "inbound_mail"];
+    if let Some(bad) = req.scopes.iter().find(|s| !SCOPES.contains(&s.as_str())) {
         return Err(ApiError::Invalid(rapport_domain::ValidationErrors::single(
             "scopes",
-            format!("unknown scope '{bad}': use read and write"),
+            format!("unknown scope '{bad}': use read, write and inbound_mail"),
         )));
     }
+    // Write access includes reading; the canonical order keeps stored scopes comparable.
     let write = req.scopes.iter().any(|s| s == "write");
-    let (token, info) = state.store.create_personal_token(&user.actor, &req.name, write, req.expires_in_days.unwrap_or(90)).await?;
+    let wanted = |s: &str| req.scopes.iter().any(|x| x == s) || (s == "read" && (write || req.scopes.is_empty()));
+    let scopes: Vec<&str> = SCOPES.into_iter().filter(|s| wanted(s)).collect();
+    let (token, info) =
+        state.store.create_scoped_token(&user.actor, &req.name, &scopes.join(" "), req.expires_in_days.unwrap_or(90)).await?;
     let mut headers = HeaderMap::new();
     if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/tokens/{}", info.id)) {
         headers.insert(header::LOCATION, v);

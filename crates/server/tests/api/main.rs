@@ -24,6 +24,7 @@ mod imports;
 mod leads;
 mod list_plans;
 mod lists;
+mod mail;
 mod meta;
 mod monthly_sales;
 mod opportunities;

@@ -79,6 +79,7 @@ impl Store {
             body: &t.message,
         };
         insert_message(&mut tx, id, first, &now).await?;
+        super::mail::queue_ticket_mail(self, &mut tx, id, rapport_domain::service::mail::TicketMailReason::Acknowledgement, "").await?;
         tx.commit().await?;
         Ok((id, secret))
     }

@@ -5,6 +5,7 @@
 use rapport_domain::permissions::{Action, Actor, Object, require};
 use rapport_domain::query::{ListParams, Page};
 use rapport_domain::record::RecordSpec;
+use rapport_domain::service::mail::TicketMailReason;
 use rapport_domain::service::message::{MessageInput, TicketMessage};
 use rapport_domain::service::ticket::{StatusChange, Ticket, TicketActionInput, TicketData, TicketInput};
 use rapport_domain::service::workflow::{self, TicketState};
@@ -41,11 +42,15 @@ impl Table for Ticket {
         record_change(tx, id, None, data, actor).await
     }
 
-    async fn after_update(_: &Store, tx: &mut WriteTx, actor: &Actor, id: i64, before: &TicketData, after: &TicketData) -> Result<()> {
+    async fn after_update(store: &Store, tx: &mut WriteTx, actor: &Actor, id: i64, before: &TicketData, after: &TicketData) -> Result<()> {
         if after.team_id != before.team_id {
             check_team(tx, after.team_id).await?;
         }
-        record_change(tx, id, Some(before), after, actor).await
+        record_change(tx, id, Some(before), after, actor).await?;
+        if after.status == TicketState::Resolved && before.status != TicketState::Resolved {
+            super::mail::queue_ticket_mail(store, tx, id, TicketMailReason::Resolved, "").await?;
+        }
+        Ok(())
     }
 }
 
@@ -206,6 +211,9 @@ impl Store {
         };
         let m = NewMessage { author: workflow::Actor::Agent, author_id: actor.user_id, author_name: name, internal, body: &body };
         let saved = insert_message(&mut tx, id, m, &now_rfc3339()).await?;
+        if !internal {
+            super::mail::queue_ticket_mail(self, &mut tx, id, TicketMailReason::Reply, &body).await?;
+        }
         let what = if internal { "note" } else { "reply" };
         self.audit(&mut tx, actor, "message", "ticket", Some(id), serde_json::json!({"message_id": saved.id, "kind": what})).await?;
         tx.commit().await?;

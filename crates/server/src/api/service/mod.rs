@@ -5,8 +5,9 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::AppState;
 
 pub mod assignment;
+pub mod mail;
 pub mod tickets;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().merge(tickets::router()).merge(assignment::router())
+    OpenApiRouter::new().merge(tickets::router()).merge(assignment::router()).merge(mail::router())
 }
