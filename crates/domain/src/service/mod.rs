@@ -6,9 +6,12 @@
 //! turns working periods, holidays and a time zone into business seconds between two instants
 //! and the instant a target falls due.
 
+pub mod business_time;
 pub mod calendar;
+pub mod mention;
 pub mod message;
 pub mod public;
 pub mod sla;
+pub mod sla_policy;
 pub mod ticket;
 pub mod workflow;
