@@ -20,6 +20,7 @@ mod backup;
 mod demo;
 mod keys;
 mod report;
+mod sla;
 
 #[derive(Parser)]
 #[command(name = "rapport", version, about = "Rapport CRM: one binary for the API, the web UI and the command line")]
@@ -52,6 +53,9 @@ enum Command {
     /// Manage user accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Service level agreements: run the breach job once.
+    #[command(subcommand)]
+    Sla(sla::SlaCommand),
     /// Write a consistent snapshot of the database to FILE while the server keeps running.
     Backup {
         /// The backup file to write (JSON lines; restores into SQLite or PostgreSQL).
@@ -87,6 +91,9 @@ struct ServeArgs {
     /// (what the proxy appended), e.g. for the web form's per-address throttle.
     #[arg(long, env = "RAPPORT_TRUST_FORWARDED_FOR")]
     trust_forwarded_for: bool,
+    /// Seconds between runs of the SLA breach job (0: do not run it in this process).
+    #[arg(long, env = "RAPPORT_SLA_INTERVAL", default_value_t = 60)]
+    sla_interval: u64,
 }
 
 #[derive(Args)]
@@ -160,6 +167,9 @@ fn phone_region(args: &ServeArgs) -> anyhow::Result<Region> {
 
 async fn serve(store: Store, args: ServeArgs, phone_region: Region) -> anyhow::Result<()> {
     let config = Config { phone_region, secure_cookies: args.secure_cookies, trust_forwarded_for: args.trust_forwarded_for };
+    if args.sla_interval > 0 {
+        rapport_server::jobs::spawn_sla_job(store.clone(), std::time::Duration::from_secs(args.sla_interval));
+    }
     let app = rapport_server::build_app(AppState::new(store, config));
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
@@ -175,6 +185,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Analyze(args) if args.transactions.is_none() => analyze::run_live(&open(&cli.database).await?, &args).await,
         Command::Analyze(args) => analyze::run(&args),
         Command::Report(args) => report::run(&open(&cli.database).await?, &args).await,
+        Command::Sla(cmd) => sla::run(&open(&cli.database).await?, &cmd).await,
         Command::Keys(keys::KeysCommand::Rotate { file, no_new_key }) => keys::rotate(&cli.database, &file, !no_new_key).await,
         Command::Keys(cmd) => keys::run(&cmd),
         Command::Serve(args) => {

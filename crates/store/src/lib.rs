@@ -28,7 +28,9 @@ mod companies;
 pub mod crypto;
 mod custom_fields;
 mod customers;
+mod jobs;
 mod local;
+mod notifications;
 mod purchases;
 mod records;
 mod roles;
@@ -45,6 +47,8 @@ mod timeline;
 mod users;
 mod writer;
 
+pub use jobs::Lease;
+pub use service::sla::{SLA_JOB, SlaRun};
 pub use backup::{BackupError, BackupSummary, RestoreSummary};
 pub use purchases::{PurchaseHistory, Score};
 pub use records::list::SEARCH_CANDIDATES;

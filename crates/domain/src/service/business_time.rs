@@ -3,7 +3,7 @@
 //! tickets span are laid out once, with running totals, and each question is then two binary
 //! searches instead of a walk over the days with time-zone conversions.
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use super::calendar::Calendar;
 
@@ -110,6 +110,8 @@ impl BusinessTime for CalendarSpan {
 
 #[cfg(test)]
 mod tests {
+    use chrono::Duration;
+
     use super::*;
     use crate::service::calendar::CalendarInput;
 

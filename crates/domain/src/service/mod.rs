@@ -14,4 +14,5 @@ pub mod public;
 pub mod sla;
 pub mod sla_policy;
 pub mod ticket;
+pub mod work_calendar;
 pub mod workflow;

@@ -293,6 +293,22 @@ pub struct TargetStanding {
     pub standing: Standing,
 }
 
+/// A ticket's SLA: the policy that applies, the calendar its clocks run on, and each target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct SlaStanding {
+    /// The policy.
+    pub policy_id: i64,
+    /// Its name.
+    pub policy_name: String,
+    /// The calendar (the team's, else the default); null when the clocks run round the clock.
+    pub calendar_id: Option<i64>,
+    /// Its name.
+    pub calendar_name: Option<String>,
+    /// Each target the policy sets (next response only while a customer message awaits an
+    /// answer).
+    pub targets: Vec<TargetStanding>,
+}
+
 /// Where each target the policy sets stands for the ticket at `now`.
 pub fn evaluate(time: &impl BusinessTime, policy: &SlaPolicyData, clock: &Clock, now: DateTime<Utc>) -> Vec<TargetStanding> {
     let Some(created) = clock.history.first().map(|c| c.at) else {

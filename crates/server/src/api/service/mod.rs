@@ -1,11 +1,12 @@
-//! Customer service resources: tickets and their workflow.
+//! Customer service resources: tickets and their workflow, calendars and SLA policies.
 
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::AppState;
 
+pub mod sla;
 pub mod tickets;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().merge(tickets::router())
+    OpenApiRouter::new().merge(tickets::router()).merge(sla::router())
 }
