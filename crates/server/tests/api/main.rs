@@ -34,6 +34,7 @@ mod reports;
 mod security;
 mod sla;
 mod sla_jobs;
+mod sla_ui;
 mod sign_in;
 mod support_ui;
 mod sync;
