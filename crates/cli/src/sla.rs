@@ -21,10 +21,16 @@ pub async fn run(store: &Store, cmd: &SlaCommand) -> anyhow::Result<()> {
         Some(a) => chrono::DateTime::parse_from_rfc3339(a).with_context(|| format!("--at '{a}' is not an RFC 3339 time"))?.to_utc(),
         None => chrono::Utc::now(),
     };
+    let started = std::time::Instant::now();
     let run = store.flag_sla(now).await?;
     println!(
-        "Evaluated {} open tickets ({} under a policy): flagged {} breaches and {} near breaches, sent {} notifications.",
-        run.tickets, run.with_policy, run.breaches, run.near_breaches, run.notifications
+        "Evaluated {} open tickets ({} under a policy) in {} ms: flagged {} breaches and {} near breaches, sent {} notifications.",
+        run.tickets,
+        run.with_policy,
+        started.elapsed().as_millis(),
+        run.breaches,
+        run.near_breaches,
+        run.notifications
     );
     Ok(())
 }

@@ -44,7 +44,8 @@ impl Store {
     pub async fn release_lease(&self, name: &str, holder: &str) -> Result<()> {
         let mut tx = self.write_tx().await?;
         let past = text(DateTime::<Utc>::UNIX_EPOCH);
-        tx.execute(&sql("UPDATE job_leases SET until = ? WHERE name = ? AND holder = ?", [past.into(), name.into(), holder.into()])).await?;
+        tx.execute(&sql("UPDATE job_leases SET until = ? WHERE name = ? AND holder = ?", [past.into(), name.into(), holder.into()]))
+            .await?;
         tx.commit().await
     }
 

@@ -47,9 +47,8 @@ mod timeline;
 mod users;
 mod writer;
 
-pub use jobs::Lease;
-pub use service::sla::{SLA_JOB, SlaRun};
 pub use backup::{BackupError, BackupSummary, RestoreSummary};
+pub use jobs::Lease;
 pub use purchases::{PurchaseHistory, Score};
 pub use records::list::SEARCH_CANDIDATES;
 pub use sales::WebLeadOutcome;
@@ -57,6 +56,7 @@ pub use sales::opportunities::StageTotal;
 pub use sales::pipelines::PipelineSet;
 pub use sales::win_data::{DealDataset, DealRow};
 pub use sealed::ResealSummary;
+pub use service::sla::{SLA_JOB, SlaRun};
 pub use users::{LoginRefused, Scopes, Session};
 // What store calls return are domain types; the common ones are re-exported so that callers
 // holding a `Store` need not know which domain module each lives in.

@@ -32,7 +32,11 @@ fn the_first_matching_policy_in_order_applies() {
     };
     let name = |t: &TicketData| choose(&policies, t).map(|p| p.data.name.clone());
     assert_eq!(name(&t(Priority::Urgent, Some("billing"), Channel::Email, Some(7))).as_deref(), Some("Urgent"));
-    assert_eq!(name(&t(Priority::Normal, Some("billing"), Channel::Email, Some(7))).as_deref(), Some("Acme billing"), "category case ignored");
+    assert_eq!(
+        name(&t(Priority::Normal, Some("billing"), Channel::Email, Some(7))).as_deref(),
+        Some("Acme billing"),
+        "category case ignored"
+    );
     assert_eq!(name(&t(Priority::Normal, Some("billing"), Channel::Email, Some(8))).as_deref(), Some("Default"));
     assert_eq!(name(&t(Priority::Urgent, None, Channel::Chat, None)).as_deref(), Some("Chat"), "position 0 before the urgent one");
     assert_eq!(name(&t(Priority::Low, None, Channel::Api, None)).as_deref(), Some("Default"));
@@ -68,7 +72,12 @@ fn new_york() -> crate::service::calendar::Calendar {
 #[test]
 fn due_times_skip_the_holiday_and_the_weekend_and_pause_while_waiting() {
     let c = new_york();
-    let p = policy(1, 0, serde_json::json!({"name": "P", "first_response_minutes": 240, "resolution_minutes": 960, "next_response_minutes": 120})).data;
+    let p = policy(
+        1,
+        0,
+        serde_json::json!({"name": "P", "first_response_minutes": 240, "resolution_minutes": 960, "next_response_minutes": 120}),
+    )
+    .data;
     // Opened Thursday 24 December 15:00 New York (20:00 UTC).
     let opened = at("2026-12-24T20:00:00Z");
     let clock = Clock { history: vec![Change { at: opened, state: TicketState::New }], ..Clock::default() };

@@ -108,7 +108,8 @@ impl WorkCalendarInput {
         hours.holidays = hours.holidays.iter().map(|h| h.trim().to_string()).collect();
         hours.holidays.sort();
         hours.holidays.dedup();
-        hours.week = hours.week.into_iter().map(|(d, p)| (d.trim().to_lowercase(), p.iter().map(|p| p.trim().to_string()).collect())).collect();
+        hours.week =
+            hours.week.into_iter().map(|(d, p)| (d.trim().to_lowercase(), p.iter().map(|p| p.trim().to_string()).collect())).collect();
         errs.into_result(CalendarChanges {
             name,
             team_id: self.team_id.unwrap_or(before.and_then(|b| b.team_id)),

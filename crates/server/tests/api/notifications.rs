@@ -12,7 +12,10 @@ use crate::sla::created;
 
 async fn user(app: &TestApp, email: &str, name: &str, role: Role) -> String {
     app.store
-        .create_user(&Actor::system(), NewUser { email: email.into(), name: name.into(), password: PASSWORD.into(), role: role.as_str().into() })
+        .create_user(
+            &Actor::system(),
+            NewUser { email: email.into(), name: name.into(), password: PASSWORD.into(), role: role.as_str().into() },
+        )
         .await
         .unwrap();
     app.login(email, PASSWORD).await
@@ -40,7 +43,10 @@ async fn a_mention_notifies_the_user_named_and_only_they_mark_it_read() {
         };
         let c = list(carla.clone()).await;
         assert_eq!(c["unread"], 1);
-        assert_eq!((c["data"][0]["kind"].as_str(), c["data"][0]["link"].as_str()), (Some("mention"), Some(format!("/tickets/{id}").as_str())));
+        assert_eq!(
+            (c["data"][0]["kind"].as_str(), c["data"][0]["link"].as_str()),
+            (Some("mention"), Some(format!("/tickets/{id}").as_str()))
+        );
         assert_eq!(c["data"][0]["text"], format!("Admin mentioned you on #{id} Refund"));
         assert_eq!(list(dan.clone()).await["data"][0]["text"], format!("Admin mentioned you on #{id} Refund"));
         assert_eq!(list(dan.clone()).await["unread"], 1, "Dan's own mention of himself tells him nothing");
@@ -73,7 +79,9 @@ async fn notifications_page_by_id() {
         let t = created(&app, "/api/v1/tickets", json!({"subject": "Refund", "customer_id": ann["id"]})).await;
         let bob = user(&app, "bob@example.com", "Bob", Role::SupportAgent).await;
         for n in 0..3 {
-            let r = app.post(&format!("/api/v1/tickets/{}/messages", t["id"]), json!({"body": format!("@bob look {n}"), "internal": true})).await;
+            let r = app
+                .post(&format!("/api/v1/tickets/{}/messages", t["id"]), json!({"body": format!("@bob look {n}"), "internal": true}))
+                .await;
             assert_eq!(r.status, StatusCode::CREATED);
         }
         let first = app.get_as(&bob, "/api/v1/notifications?limit=2").await.body;

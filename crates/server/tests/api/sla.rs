@@ -56,13 +56,26 @@ async fn only_admins_keep_calendars_and_policies_and_bad_input_names_the_field()
         let manager = app.user_token("manager@example.com", Role::Manager).await;
         let cal = created(&app, "/api/v1/service/calendars", new_york()).await;
         assert_eq!((cal["time_zone"].as_str(), cal["is_default"].as_bool()), (Some("America/New_York"), Some(true)));
-        let p = created(&app, "/api/v1/service/sla_policies", json!({"name": "Urgent", "priority": "urgent", "first_response_minutes": 30, "resolution_minutes": 480})).await;
+        let p = created(
+            &app,
+            "/api/v1/service/sla_policies",
+            json!({"name": "Urgent", "priority": "urgent", "first_response_minutes": 30, "resolution_minutes": 480}),
+        )
+        .await;
         assert_eq!((p["position"].as_i64(), p["near_breach_percent"].as_i64()), (Some(0), Some(80)));
         let second = created(&app, "/api/v1/service/sla_policies", json!({"name": "Default", "resolution_minutes": 2400})).await;
         assert_eq!(second["position"], 1, "after the last");
 
         for token in [&agent, &manager] {
-            let r = app.call(Method::POST, "/api/v1/service/sla_policies", Some(token), Some(json!({"name": "Mine", "resolution_minutes": 1})), &[]).await;
+            let r = app
+                .call(
+                    Method::POST,
+                    "/api/v1/service/sla_policies",
+                    Some(token),
+                    Some(json!({"name": "Mine", "resolution_minutes": 1})),
+                    &[],
+                )
+                .await;
             assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
             let path = format!("/api/v1/service/calendars/{}", cal["id"]);
             let r = app.call(Method::PATCH, &path, Some(token), Some(json!({"name": "Mine"})), &[]).await;
@@ -74,7 +87,12 @@ async fn only_admins_keep_calendars_and_policies_and_bad_input_names_the_field()
             assert_eq!(app.get_as(token, "/api/v1/service/calendars").await.body[0]["name"], "New York office");
         }
 
-        let r = app.post("/api/v1/service/sla_policies", json!({"name": "Bad", "priority": "asap", "channel": "fax", "first_response_minutes": 0, "near_breach_percent": 100})).await;
+        let r = app
+            .post(
+                "/api/v1/service/sla_policies",
+                json!({"name": "Bad", "priority": "asap", "channel": "fax", "first_response_minutes": 0, "near_breach_percent": 100}),
+            )
+            .await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(r.error_fields(), ["priority", "channel", "first_response_minutes", "near_breach_percent"]);
         let r = app.post("/api/v1/service/sla_policies", json!({"name": "No target"})).await;
@@ -83,7 +101,12 @@ async fn only_admins_keep_calendars_and_policies_and_bad_input_names_the_field()
         assert_eq!(r.error_fields(), ["company_id"]);
         let r = app.post("/api/v1/service/sla_policies", json!({"name": "Urgent", "resolution_minutes": 60})).await;
         assert_eq!((r.status, r.error_fields()), (StatusCode::CONFLICT, vec!["name".to_string()]));
-        let r = app.post("/api/v1/service/calendars", json!({"name": "Bad", "time_zone": "Mars/Olympus", "week": {"monday": ["17:00-09:00"]}, "holidays": ["25/12/2026"]})).await;
+        let r = app
+            .post(
+                "/api/v1/service/calendars",
+                json!({"name": "Bad", "time_zone": "Mars/Olympus", "week": {"monday": ["17:00-09:00"]}, "holidays": ["25/12/2026"]}),
+            )
+            .await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(r.error_fields(), ["time_zone", "week.monday[0]", "holidays[0]"]);
         let mut other = new_york();
@@ -112,11 +135,23 @@ async fn due_times_skip_the_holiday_and_the_weekend_on_the_teams_calendar() {
     each_backend!(|app| {
         created(&app, "/api/v1/service/calendars", new_york()).await;
         let team = created(&app, "/api/v1/teams", json!({"name": "Night shift"})).await;
-        let every_day: serde_json::Map<String, Value> =
-            ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"].iter().map(|d| (d.to_string(), json!(["00:00-24:00"]))).collect();
-        created(&app, "/api/v1/service/calendars", json!({"name": "Round the clock", "team_id": team["id"], "time_zone": "UTC", "week": every_day})).await;
+        let every_day: serde_json::Map<String, Value> = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+            .iter()
+            .map(|d| (d.to_string(), json!(["00:00-24:00"])))
+            .collect();
+        created(
+            &app,
+            "/api/v1/service/calendars",
+            json!({"name": "Round the clock", "team_id": team["id"], "time_zone": "UTC", "week": every_day}),
+        )
+        .await;
         created(&app, "/api/v1/service/sla_policies", json!({"name": "Chat", "channel": "chat", "first_response_minutes": 15})).await;
-        created(&app, "/api/v1/service/sla_policies", json!({"name": "Standard", "first_response_minutes": 240, "resolution_minutes": 960})).await;
+        created(
+            &app,
+            "/api/v1/service/sla_policies",
+            json!({"name": "Standard", "first_response_minutes": 240, "resolution_minutes": 960}),
+        )
+        .await;
         let ann = app.customer(json!({"name": "Ann Lee"})).await;
         let office = created(&app, "/api/v1/tickets", json!({"subject": "Invoice", "customer_id": ann["id"]})).await;
         let night = created(&app, "/api/v1/tickets", json!({"subject": "Outage", "customer_id": ann["id"], "team_id": team["id"]})).await;
@@ -159,7 +194,12 @@ async fn due_times_skip_the_holiday_and_the_weekend_on_the_teams_calendar() {
 async fn the_clock_pauses_while_waiting_and_only_public_agent_replies_answer() {
     each_backend!(|app| {
         created(&app, "/api/v1/service/calendars", new_york()).await;
-        created(&app, "/api/v1/service/sla_policies", json!({"name": "Standard", "first_response_minutes": 240, "next_response_minutes": 120, "resolution_minutes": 960})).await;
+        created(
+            &app,
+            "/api/v1/service/sla_policies",
+            json!({"name": "Standard", "first_response_minutes": 240, "next_response_minutes": 120, "resolution_minutes": 960}),
+        )
+        .await;
         let ann = app.customer(json!({"name": "Ann Lee"})).await;
         let t = created(&app, "/api/v1/tickets", json!({"subject": "Invoice", "customer_id": ann["id"]})).await;
         let id = t["id"].as_i64().unwrap();
@@ -167,7 +207,15 @@ async fn the_clock_pauses_while_waiting_and_only_public_agent_replies_answer() {
         assert_eq!(note.status, StatusCode::CREATED);
         let mut v = t["version"].as_i64().unwrap();
         for action in ["assign", "start", "wait_on_customer", "resume"] {
-            let r = app.call(Method::POST, &format!("/api/v1/tickets/{id}/actions"), Some(&app.token), Some(json!({"action": action})), &[("if-match", &v.to_string())]).await;
+            let r = app
+                .call(
+                    Method::POST,
+                    &format!("/api/v1/tickets/{id}/actions"),
+                    Some(&app.token),
+                    Some(json!({"action": action})),
+                    &[("if-match", &v.to_string())],
+                )
+                .await;
             assert_eq!(r.status, StatusCode::OK, "{action}: {}", r.body);
             v = r.body["version"].as_i64().unwrap();
         }
@@ -205,6 +253,9 @@ async fn the_clock_pauses_while_waiting_and_only_public_agent_replies_answer() {
         assert_eq!(target(&sla, "first_response")["standing"]["status"], "missed");
         let next = target(&sla, "next_response");
         // From Tuesday 15:00 New York: 2 h run to 17:00 = 22:00 UTC.
-        assert_eq!((next["started_at"].as_str(), next["standing"].clone()), (Some("2026-12-29T20:00:00Z"), json!({"status": "running", "due": "2026-12-29T22:00:00Z"})));
+        assert_eq!(
+            (next["started_at"].as_str(), next["standing"].clone()),
+            (Some("2026-12-29T20:00:00Z"), json!({"status": "running", "due": "2026-12-29T22:00:00Z"}))
+        );
     });
 }

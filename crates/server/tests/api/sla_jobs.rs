@@ -21,7 +21,10 @@ fn at(s: &str) -> DateTime<Utc> {
 async fn user(app: &TestApp, email: &str, name: &str, role: Role) -> (i64, String) {
     let u = app
         .store
-        .create_user(&Actor::system(), NewUser { email: email.into(), name: name.into(), password: PASSWORD.into(), role: role.as_str().into() })
+        .create_user(
+            &Actor::system(),
+            NewUser { email: email.into(), name: name.into(), password: PASSWORD.into(), role: role.as_str().into() },
+        )
         .await
         .unwrap();
     (u.id, app.login(email, PASSWORD).await)
@@ -44,7 +47,12 @@ async fn texts(app: &TestApp, token: &str) -> Vec<String> {
 async fn setup(app: &TestApp, team: &Value, owner: i64) -> (Value, Value) {
     created(app, "/api/v1/service/sla_policies", json!({"name": "Hour", "first_response_minutes": 60})).await;
     let ann = app.customer(json!({"name": "Ann Lee"})).await;
-    let t = created(app, "/api/v1/tickets", json!({"subject": "Printer on fire", "customer_id": ann["id"], "team_id": team["id"], "owner_id": owner})).await;
+    let t = created(
+        app,
+        "/api/v1/tickets",
+        json!({"subject": "Printer on fire", "customer_id": ann["id"], "team_id": team["id"], "owner_id": owner}),
+    )
+    .await;
     exec(app, &opened_at(t["id"].as_i64().unwrap(), "2026-12-01T10:00:00.000000Z")).await;
     (ann, t)
 }
@@ -72,7 +80,13 @@ async fn each_near_breach_and_breach_is_flagged_once_and_told_to_the_assignee_an
 
         let id = t["id"].as_i64().unwrap();
         let told = texts(&app, &agent_token).await;
-        assert_eq!(told, [format!("#{id} Printer on fire: first response breached (Hour)"), format!("#{id} Printer on fire: first response due 2026-12-01 11:00 UTC (Hour)")]);
+        assert_eq!(
+            told,
+            [
+                format!("#{id} Printer on fire: first response breached (Hour)"),
+                format!("#{id} Printer on fire: first response due 2026-12-01 11:00 UTC (Hour)")
+            ]
+        );
         assert_eq!(texts(&app, &lead_token).await, told, "the team's manager is its lead");
         assert!(texts(&app, &other_token).await.is_empty(), "a manager outside the team is not told");
 
@@ -117,7 +131,9 @@ async fn two_processes_racing_flag_each_breach_once() {
         let (ann, _) = setup(&app, &team, agent).await;
         let mut moves = vec![];
         for n in 0..24 {
-            let t = created(&app, "/api/v1/tickets", json!({"subject": format!("Ticket {n}"), "customer_id": ann["id"], "owner_id": agent})).await;
+            let t =
+                created(&app, "/api/v1/tickets", json!({"subject": format!("Ticket {n}"), "customer_id": ann["id"], "owner_id": agent}))
+                    .await;
             moves.extend(opened_at(t["id"].as_i64().unwrap(), "2026-12-01T10:00:00.000000Z"));
         }
         exec(&app, &moves).await;

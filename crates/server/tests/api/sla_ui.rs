@@ -19,10 +19,14 @@ async fn admins_keep_calendars_and_policies_on_their_page_and_tickets_show_their
         assert_eq!(status, StatusCode::OK, "{html}");
         assert!(html.contains("No calendars yet") && html.contains("No policies yet"), "{html}");
         let csrf = csrf_of(&html);
-        let body = format!("_csrf={csrf}&name=Berlin&time_zone=Europe%2FBerlin&team_id=&is_default=on&week=monday+09%3A00-12%3A00+13%3A00-17%3A00%0Atuesday+09%3A00-17%3A00&holidays=2026-12-25");
+        let body = format!(
+            "_csrf={csrf}&name=Berlin&time_zone=Europe%2FBerlin&team_id=&is_default=on&week=monday+09%3A00-12%3A00+13%3A00-17%3A00%0Atuesday+09%3A00-17%3A00&holidays=2026-12-25"
+        );
         let (status, _, html) = form(&app, "/admin/sla/calendars", Some(&cookie), &body).await;
         assert_eq!(status, StatusCode::SEE_OTHER, "{html}");
-        let body = format!("_csrf={csrf}&name=Standard&position=&priority=&category=&channel=&company_id=&first_response_minutes=240&next_response_minutes=&resolution_minutes=960&near_breach_percent=80");
+        let body = format!(
+            "_csrf={csrf}&name=Standard&position=&priority=&category=&channel=&company_id=&first_response_minutes=240&next_response_minutes=&resolution_minutes=960&near_breach_percent=80"
+        );
         let (status, _, html) = form(&app, "/admin/sla/policies", Some(&cookie), &body).await;
         assert_eq!(status, StatusCode::SEE_OTHER, "{html}");
         let (_, html) = page(&app, "/admin/sla", &cookie).await;

@@ -10,7 +10,14 @@ use crate::sql::sql;
 use crate::{Result, WriteTx};
 
 /// Notifies each active user `body` mentions, other than its author.
-pub(super) async fn notify_mentioned(tx: &mut WriteTx, ticket: &Ticket, author: Option<i64>, author_name: &str, body: &str, at: &str) -> Result<()> {
+pub(super) async fn notify_mentioned(
+    tx: &mut WriteTx,
+    ticket: &Ticket,
+    author: Option<i64>,
+    author_name: &str,
+    body: &str,
+    at: &str,
+) -> Result<()> {
     let named = mentions(body);
     if named.is_empty() {
         return Ok(());

@@ -89,7 +89,12 @@ impl Calendars {
 
 impl Store {
     async fn calendars(&self) -> Result<Calendars> {
-        let all = self.read(&sql("SELECT id, name, team_id, is_default, time_zone, week, holidays, created_at, updated_at, version FROM calendars", []), calendar_row).await?;
+        let all = self
+            .read(
+                &sql("SELECT id, name, team_id, is_default, time_zone, week, holidays, created_at, updated_at, version FROM calendars", []),
+                calendar_row,
+            )
+            .await?;
         let default = all.iter().find(|c| c.is_default).cloned();
         let teams = all.into_iter().filter_map(|c| c.team_id.map(|t| (t, c))).collect();
         Ok(Calendars { default, teams })
@@ -99,7 +104,9 @@ impl Store {
     /// the first customer message after the latest reply.
     async fn clocks(&self, scope: Scope) -> Result<HashMap<i64, Clock>> {
         let mut clocks: HashMap<i64, Clock> = HashMap::new();
-        let mut q = Sql::new("SELECT c.ticket_id AS ticket_id, c.to_status AS to_status, c.at AS at FROM ticket_status_changes c JOIN tickets t ON t.id = c.ticket_id WHERE ");
+        let mut q = Sql::new(
+            "SELECT c.ticket_id AS ticket_id, c.to_status AS to_status, c.at AS at FROM ticket_status_changes c JOIN tickets t ON t.id = c.ticket_id WHERE ",
+        );
         scope.filter(&mut q);
         q.push(" ORDER BY c.ticket_id, c.at, c.id");
         let rows = self.read(&q, |r| Ok((r.get::<i64>("ticket_id")?, r.get::<String>("to_status")?, r.get::<String>("at")?))).await?;
@@ -118,9 +125,7 @@ impl Store {
                 c.first_reply = time(&first);
             }
         }
-        let mut q = Sql::new(&format!(
-            "SELECT c.ticket_id AS ticket_id, MIN(c.at) AS since FROM ticket_messages c JOIN ({replies}"
-        ));
+        let mut q = Sql::new(&format!("SELECT c.ticket_id AS ticket_id, MIN(c.at) AS since FROM ticket_messages c JOIN ({replies}"));
         scope.filter(&mut q);
         q.push(
             " GROUP BY m.ticket_id) a ON a.ticket_id = c.ticket_id WHERE c.author = 'customer' AND c.at > a.last_reply GROUP BY c.ticket_id",
@@ -137,6 +142,12 @@ impl Store {
     /// policy applies.
     pub async fn ticket_sla(&self, actor: &Actor, id: i64, now: DateTime<Utc>) -> Result<Option<SlaStanding>> {
         let ticket: Ticket = self.get_ticket(actor, id).await?;
+        self.ticket_sla_of(&ticket, now).await
+    }
+
+    /// The SLA standing of a ticket the caller has read already (so may see).
+    pub async fn ticket_sla_of(&self, ticket: &Ticket, now: DateTime<Utc>) -> Result<Option<SlaStanding>> {
+        let id = ticket.id;
         let policies = self.all_sla_policies().await?;
         let Some(policy) = choose(&policies, &ticket.data) else { return Ok(None) };
         let calendars = self.calendars().await?;
@@ -208,9 +219,9 @@ impl Store {
             run.with_policy += 1;
             let Some(clock) = clocks.remove(&t.id) else { continue };
             let calendar = calendars.of(t.data.team_id);
-            let span = spans.entry(calendar.map(|c| c.id)).or_insert_with(|| {
-                CalendarSpan::new(calendar.map_or_else(Calendar::always, WorkCalendar::calendar), oldest, horizon)
-            });
+            let span = spans
+                .entry(calendar.map(|c| c.id))
+                .or_insert_with(|| CalendarSpan::new(calendar.map_or_else(Calendar::always, WorkCalendar::calendar), oldest, horizon));
             for s in evaluate(&*span, &policy.data, &clock, now) {
                 if let Some(e) = flag(t, policy, &s) {
                     let key = (t.id, e.target.as_str().to_string(), e.kind.to_string(), text(s.started_at));
@@ -239,7 +250,9 @@ impl Store {
                 Arg::from(at.clone()),
             ]
         }) {
-            written.extend(tx.fetch_all(&q, |r| Ok((r.get::<i64>("ticket_id")?, r.get::<String>("target")?, r.get::<String>("kind")?))).await?);
+            written.extend(
+                tx.fetch_all(&q, |r| Ok((r.get::<i64>("ticket_id")?, r.get::<String>("target")?, r.get::<String>("kind")?))).await?,
+            );
         }
         let won: HashSet<(i64, String, String)> = written.into_iter().collect();
         let mut notes = Vec::new();
@@ -334,4 +347,3 @@ fn flag<'a>(ticket: &'a OpenTicket, policy: &'a SlaPolicy, s: &TargetStanding) -
     };
     Some(Flag { ticket, policy: &policy.data.name, target: s.target, kind, started_at: s.started_at, due })
 }
-

@@ -86,7 +86,13 @@ impl Store {
 
     /// Creates (`id` None) or changes a calendar, audited. A team has at most one calendar and
     /// there is at most one default.
-    pub async fn save_calendar(&self, actor: &Actor, id: Option<i64>, if_match: Option<i64>, input: WorkCalendarInput) -> Result<WorkCalendar> {
+    pub async fn save_calendar(
+        &self,
+        actor: &Actor,
+        id: Option<i64>,
+        if_match: Option<i64>,
+        input: WorkCalendarInput,
+    ) -> Result<WorkCalendar> {
         manage(actor)?;
         let mut tx = self.write_tx().await?;
         let before = match id {
@@ -112,8 +118,15 @@ impl Store {
             )
         };
         let (week, holidays) = (json!(c.hours.week).to_string(), json!(c.hours.holidays).to_string());
-        let args: [Arg; 7] =
-            [c.name.into(), c.team_id.into(), i64::from(c.is_default).into(), c.hours.time_zone.into(), week.into(), holidays.into(), now.clone().into()];
+        let args: [Arg; 7] = [
+            c.name.into(),
+            c.team_id.into(),
+            i64::from(c.is_default).into(),
+            c.hours.time_zone.into(),
+            week.into(),
+            holidays.into(),
+            now.clone().into(),
+        ];
         let id = match &before {
             Some(b) => {
                 let q = sql(
@@ -199,7 +212,8 @@ impl Store {
             }
         }
         let now = now_rfc3339();
-        let conflict = |e| unique_violation(e, &[("sla_policies_name_key", "sla_policies.name", "name", "a policy with this name already exists")]);
+        let conflict =
+            |e| unique_violation(e, &[("sla_policies_name_key", "sla_policies.name", "name", "a policy with this name already exists")]);
         let args: [Arg; 11] = [
             p.name.into(),
             p.position.into(),

@@ -70,7 +70,11 @@ async fn create_calendar(
 /// One calendar.
 #[utoipa::path(get, path = "/api/v1/service/calendars/{id}", tag = "service", operation_id = "get_calendar", security(("bearer" = [])),
     responses((status = 200, body = WorkCalendar)))]
-async fn get_calendar(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>) -> Result<(HeaderMap, Json<WorkCalendar>), ApiError> {
+async fn get_calendar(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<(HeaderMap, Json<WorkCalendar>), ApiError> {
     let c = state.store.get_calendar(&user.actor, id).await?;
     Ok((etag(c.version), Json(c)))
 }
@@ -121,7 +125,11 @@ async fn create_policy(
 /// One SLA policy.
 #[utoipa::path(get, path = "/api/v1/service/sla_policies/{id}", tag = "service", operation_id = "get_sla_policy", security(("bearer" = [])),
     responses((status = 200, body = SlaPolicy)))]
-async fn get_policy(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>) -> Result<(HeaderMap, Json<SlaPolicy>), ApiError> {
+async fn get_policy(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<(HeaderMap, Json<SlaPolicy>), ApiError> {
     let p = state.store.get_sla_policy(&user.actor, id).await?;
     Ok((etag(p.version), Json(p)))
 }

@@ -8,10 +8,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use rapport_domain::permissions::Actor;
 use rapport_domain::service::sla::Standing;
 use rapport_domain::service::sla_policy::{SlaPolicy, SlaPolicyInput};
-use rapport_domain::service::ticket::{Channel, Priority};
+use rapport_domain::service::ticket::{Channel, Priority, Ticket};
 use rapport_domain::service::work_calendar::{WorkCalendar, WorkCalendarInput};
 use rapport_store::Team;
 
@@ -132,14 +131,22 @@ fn week_of(raw: &str) -> BTreeMap<String, Vec<String>> {
         .collect()
 }
 
-async fn save_calendar(State(state): State<AppState>, user: UiUser, Form(form): Form<HashMap<String, String>>) -> Result<Response, ApiError> {
+async fn save_calendar(
+    State(state): State<AppState>,
+    user: UiUser,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
     let input = WorkCalendarInput {
         name: form.get("name").cloned(),
         team_id: Some(text(&form, "team_id").and_then(|t| t.parse().ok())),
         is_default: Some(form.get("is_default").is_some_and(|v| v == "on")),
         time_zone: form.get("time_zone").cloned(),
         week: Some(week_of(form.get("week").map(String::as_str).unwrap_or(""))),
-        holidays: Some(form.get("holidays").map(|h| h.split([',', '\n', ' ']).map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()).unwrap_or_default()),
+        holidays: Some(
+            form.get("holidays")
+                .map(|h| h.split([',', '\n', ' ']).map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect())
+                .unwrap_or_default(),
+        ),
     };
     let r = state.store.save_calendar(user.actor(), None, None, input).await;
     answer(&state, &user, r).await
@@ -192,9 +199,9 @@ fn minutes_of(seconds: i64) -> String {
     business(seconds.max(0) / 60)
 }
 
-/// The SLA card of ticket `id`, if a policy applies.
-pub(super) async fn card(state: &AppState, actor: &Actor, id: i64) -> Result<Option<SlaCard>, rapport_store::Error> {
-    let Some(s) = state.store.ticket_sla(actor, id, chrono::Utc::now()).await? else { return Ok(None) };
+/// The SLA card of a ticket the reader sees, if a policy applies.
+pub(super) async fn card(state: &AppState, ticket: &Ticket) -> Result<Option<SlaCard>, rapport_store::Error> {
+    let Some(s) = state.store.ticket_sla_of(ticket, chrono::Utc::now()).await? else { return Ok(None) };
     let when = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
     let rows = s
         .targets

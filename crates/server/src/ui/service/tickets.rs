@@ -148,7 +148,7 @@ async fn detail_page(state: &AppState, user: &UiUser, id: i64, notice: Option<St
             .collect(),
         messages: messages.collect(),
         notice,
-        sla: super::sla::card(state, actor, id).await?,
+        sla: super::sla::card(state, &t).await?,
         t,
     };
     Ok((status, render(&page)).into_response())
