@@ -21,6 +21,7 @@ mod demo;
 mod keys;
 mod mail;
 mod report;
+mod sla;
 
 #[derive(Parser)]
 #[command(name = "rapport", version, about = "Rapport CRM: one binary for the API, the web UI and the command line")]
@@ -53,6 +54,9 @@ enum Command {
     /// Manage user accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Service level agreements: run the breach job once.
+    #[command(subcommand)]
+    Sla(sla::SlaCommand),
     /// Write a consistent snapshot of the database to FILE while the server keeps running.
     Backup {
         /// The backup file to write (JSON lines; restores into SQLite or PostgreSQL).
@@ -90,6 +94,9 @@ struct ServeArgs {
     trust_forwarded_for: bool,
     #[command(flatten)]
     mail: mail::MailArgs,
+    /// Seconds between runs of the SLA breach job (0: do not run it in this process).
+    #[arg(long, env = "RAPPORT_SLA_INTERVAL", default_value_t = 60)]
+    sla_interval: u64,
 }
 
 #[derive(Args)]
@@ -164,6 +171,9 @@ fn phone_region(args: &ServeArgs) -> anyhow::Result<Region> {
 async fn serve(store: Store, args: ServeArgs, phone_region: Region) -> anyhow::Result<()> {
     let config = Config { phone_region, secure_cookies: args.secure_cookies, trust_forwarded_for: args.trust_forwarded_for };
     mail::spawn(&store, &args.mail)?;
+    if args.sla_interval > 0 {
+        rapport_server::jobs::spawn_sla_job(store.clone(), std::time::Duration::from_secs(args.sla_interval));
+    }
     let app = rapport_server::build_app(AppState::new(store, config));
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
@@ -179,6 +189,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Analyze(args) if args.transactions.is_none() => analyze::run_live(&open(&cli.database).await?, &args).await,
         Command::Analyze(args) => analyze::run(&args),
         Command::Report(args) => report::run(&open(&cli.database).await?, &args).await,
+        Command::Sla(cmd) => sla::run(&open(&cli.database).await?, &cmd).await,
         Command::Keys(keys::KeysCommand::Rotate { file, no_new_key }) => keys::rotate(&cli.database, &file, !no_new_key).await,
         Command::Keys(cmd) => keys::run(&cmd),
         Command::Serve(args) => {

@@ -53,11 +53,15 @@ pub enum EventKind {
     TicketOpened,
     /// A ticket's status changed (assigned, resolved, reopened…).
     TicketStatusChanged,
+    /// A ticket's SLA target came near its breach.
+    SlaNearBreach,
+    /// A ticket's SLA target was breached.
+    SlaBreached,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 12] = [
+    pub const ALL: [EventKind; 14] = [
         Self::Activity,
         Self::OpportunityCreated,
         Self::StageChanged,
@@ -70,6 +74,8 @@ impl EventKind {
         Self::OrderCancelled,
         Self::TicketOpened,
         Self::TicketStatusChanged,
+        Self::SlaNearBreach,
+        Self::SlaBreached,
     ];
 
     /// Name as the API shows it.
@@ -87,6 +93,8 @@ impl EventKind {
             Self::OrderCancelled => "order_cancelled",
             Self::TicketOpened => "ticket_opened",
             Self::TicketStatusChanged => "ticket_status_changed",
+            Self::SlaNearBreach => "sla_near_breach",
+            Self::SlaBreached => "sla_breached",
         }
     }
 
@@ -106,6 +114,8 @@ impl EventKind {
             Self::OrderCancelled => 10,
             Self::TicketOpened => 11,
             Self::TicketStatusChanged => 12,
+            Self::SlaNearBreach => 13,
+            Self::SlaBreached => 14,
         }
     }
 

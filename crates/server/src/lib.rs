@@ -15,6 +15,7 @@ pub mod analytics;
 pub mod api;
 pub mod error;
 pub mod extract;
+pub mod jobs;
 pub mod metrics;
 pub mod sales;
 pub mod telemetry;

@@ -10,6 +10,7 @@
 //    asks /orders/preview to price the order and shows the unit prices, nets and totals.
 // 6. A timeline's "Show more" appends the next page's events in place (the link opens that
 //    page without this file).
+// 7. The header's Notifications link shows the unread count (/notifications/badge).
 (function () {
   document.querySelectorAll("form[data-live]").forEach(function (form) {
     var target = document.getElementById(form.dataset.live);
@@ -219,4 +220,17 @@
       })
       .catch(function () { location.href = more.href; });
   });
+  var bell = document.getElementById("notifications-link");
+  if (bell) {
+    fetch("/notifications/badge", { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : ""; })
+      .then(function (n) {
+        if (!n) return;
+        var b = document.createElement("span");
+        b.className = "badge";
+        b.textContent = n;
+        bell.appendChild(document.createTextNode(" "));
+        bell.appendChild(b);
+      });
+  }
 })();

@@ -28,7 +28,9 @@ mod companies;
 pub mod crypto;
 mod custom_fields;
 mod customers;
+mod jobs;
 mod local;
+mod notifications;
 mod purchases;
 mod records;
 mod roles;
@@ -46,6 +48,7 @@ mod users;
 mod writer;
 
 pub use backup::{BackupError, BackupSummary, RestoreSummary};
+pub use jobs::Lease;
 pub use purchases::{PurchaseHistory, Score};
 pub use records::list::SEARCH_CANDIDATES;
 pub use sales::WebLeadOutcome;
@@ -54,6 +57,7 @@ pub use sales::pipelines::PipelineSet;
 pub use sales::win_data::{DealDataset, DealRow};
 pub use sealed::ResealSummary;
 pub use service::mail::{ImapCursor, QueuedMail};
+pub use service::sla::{SLA_JOB, SlaRun};
 pub use users::{LoginRefused, Scopes, Session};
 // What store calls return are domain types; the common ones are re-exported so that callers
 // holding a `Store` need not know which domain module each lives in.

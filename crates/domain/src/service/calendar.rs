@@ -150,6 +150,11 @@ impl Calendar {
         periods.iter().map(move |p| (self.instant(day, p.start), self.instant(day, p.end))).filter(|(a, b)| a < b)
     }
 
+    /// The working intervals of a local day (see [`super::business_time::CalendarSpan`]).
+    pub(super) fn day_intervals(&self, day: NaiveDate) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+        self.intervals(day).collect()
+    }
+
     fn local_day(&self, t: DateTime<Utc>) -> NaiveDate {
         t.with_timezone(&self.zone).date_naive()
     }

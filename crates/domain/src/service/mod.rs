@@ -7,10 +7,14 @@
 //! and the instant a target falls due.
 
 pub mod assignment;
+pub mod business_time;
 pub mod calendar;
 pub mod mail;
+pub mod mention;
 pub mod message;
 pub mod public;
 pub mod sla;
+pub mod sla_policy;
 pub mod ticket;
+pub mod work_calendar;
 pub mod workflow;

@@ -3,13 +3,13 @@
 //!
 //! A target (first response, next response, resolution) measures from a start (the ticket's
 //! creation, or the customer message awaiting an answer) to a stop (the agent's reply, the
-//! resolution), counting only business time ([`Calendar`]) spent in states whose clock runs
+//! resolution), counting only business time ([`super::calendar::Calendar`]) spent in states whose clock runs
 //! ([`TicketState::sla_clock_runs`]): waiting for the customer pauses it.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::calendar::Calendar;
+use super::business_time::BusinessTime;
 use super::workflow::TicketState;
 
 /// The ticket entered `state` at `at`. A history is these in time order, the first one the
@@ -66,7 +66,7 @@ impl Standing {
 }
 
 /// Business seconds the clock ran within `[from, to)`.
-pub fn elapsed(calendar: &Calendar, history: &[Change], from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
+pub fn elapsed(calendar: &impl BusinessTime, history: &[Change], from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
     history
         .iter()
         .enumerate()
@@ -81,7 +81,7 @@ pub fn elapsed(calendar: &Calendar, history: &[Change], from: DateTime<Utc>, to:
 /// A target of `target_seconds` business seconds measured from `from` and met at `stop` (if it
 /// was), evaluated at `now`; `warn_seconds` is the margin that counts as near breach.
 pub fn standing(
-    calendar: &Calendar,
+    calendar: &impl BusinessTime,
     history: &[Change],
     from: DateTime<Utc>,
     stop: Option<DateTime<Utc>>,
@@ -114,7 +114,7 @@ mod tests {
     use std::collections::BTreeSet;
 
     use super::*;
-    use crate::service::calendar::Period;
+    use crate::service::calendar::{Calendar, Period};
 
     fn at(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)

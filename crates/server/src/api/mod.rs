@@ -20,6 +20,7 @@ pub mod campaigns;
 pub mod companies;
 pub mod custom_fields;
 pub mod customers;
+pub mod notifications;
 pub mod openapi;
 pub mod sales;
 pub mod service;
@@ -50,6 +51,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(sales::router())
         .merge(service::router())
         .merge(timeline::router())
+        .merge(notifications::router())
         .routes(utoipa_axum::routes!(healthz))
         .routes(utoipa_axum::routes!(metrics))
 }

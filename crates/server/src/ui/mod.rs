@@ -21,6 +21,7 @@ pub use analytics::{forecast_svg, scatter_svg};
 mod companies;
 mod customers;
 mod forms;
+mod notifications;
 pub mod records;
 mod sales;
 mod service;
@@ -37,6 +38,7 @@ pub fn router(state: &AppState) -> axum::Router<AppState> {
         .merge(analytics::router())
         .merge(sales::router())
         .merge(service::router())
+        .merge(notifications::router())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), session::require_csrf));
     axum::Router::new()
         .route("/", get(|| async { Redirect::to("/dashboard") }))

@@ -2,5 +2,8 @@
 
 pub(crate) mod assignment;
 pub(crate) mod mail;
+mod mentions;
 mod public;
+pub mod sla;
+mod sla_admin;
 pub(crate) mod tickets;

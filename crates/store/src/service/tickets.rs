@@ -91,6 +91,10 @@ pub(super) fn message(r: &dyn Row) -> Result<TicketMessage> {
     })
 }
 
+fn name_of(m: &TicketMessage) -> &str {
+    m.author_name.as_deref().unwrap_or("Someone")
+}
+
 pub(super) const MESSAGE_COLS: &str = "id, ticket_id, author, author_id, author_name, internal, body, at";
 
 /// One new message of a ticket's conversation: who wrote it, whether it is an internal note.
@@ -204,7 +208,7 @@ impl Store {
         require(actor, Object::Ticket, Action::Update)?;
         let (body, internal) = input.validate(workflow::Actor::Agent)?;
         let mut tx = self.write_tx().await?;
-        self.record_in::<Ticket>(&mut tx, actor, id, false).await?;
+        let ticket = self.record_in::<Ticket>(&mut tx, actor, id, false).await?;
         let name = match actor.user_id {
             Some(u) => tx.fetch_optional(&sql("SELECT name FROM users WHERE id = ?", [u.into()]), |r| r.get::<String>("name")).await?,
             None => None,
@@ -214,6 +218,7 @@ impl Store {
         if !internal {
             super::mail::queue_ticket_mail(self, &mut tx, id, TicketMailReason::Reply, &body).await?;
         }
+        super::mentions::notify_mentioned(&mut tx, &ticket, actor.user_id, name_of(&saved), &body, &saved.at).await?;
         let what = if internal { "note" } else { "reply" };
         self.audit(&mut tx, actor, "message", "ticket", Some(id), serde_json::json!({"message_id": saved.id, "kind": what})).await?;
         tx.commit().await?;

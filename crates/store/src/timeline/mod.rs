@@ -15,6 +15,7 @@
 mod activities;
 mod leads;
 mod orders;
+mod sla;
 mod stages;
 mod tickets;
 
@@ -42,7 +43,7 @@ pub(crate) struct Source {
 }
 
 /// Every source of timeline events.
-static SOURCES: &[&Source] = &[&activities::SOURCE, &stages::SOURCE, &leads::SOURCE, &orders::SOURCE, &tickets::SOURCE];
+static SOURCES: &[&Source] = &[&activities::SOURCE, &stages::SOURCE, &leads::SOURCE, &orders::SOURCE, &tickets::SOURCE, &sla::SOURCE];
 
 /// `CAST(<code> AS BIGINT)`: a kind's code as a column both engines read as a 64-bit integer.
 fn code(kind: EventKind) -> String {

@@ -1,4 +1,4 @@
-//! Customer service resources: tickets and their workflow.
+//! Customer service resources: tickets and their workflow, calendars and SLA policies.
 
 use utoipa_axum::router::OpenApiRouter;
 
@@ -6,8 +6,9 @@ use crate::AppState;
 
 pub mod assignment;
 pub mod mail;
+pub mod sla;
 pub mod tickets;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().merge(tickets::router()).merge(assignment::router()).merge(mail::router())
+    OpenApiRouter::new().merge(tickets::router()).merge(assignment::router()).merge(mail::router()).merge(sla::router())
 }

@@ -74,12 +74,17 @@ async fn create(
     Ok((status, headers, Json(t)))
 }
 
-/// One ticket.
+/// One ticket, with where its SLA targets stand now (`sla`, null when no policy applies).
 #[utoipa::path(get, path = "/api/v1/tickets/{id}", tag = "tickets", operation_id = "get_ticket", security(("bearer" = [])),
-    responses((status = 200, body = Ticket, headers(("ETag" = String, description = "The version, for `If-Match`")))))]
-async fn get_one(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>) -> Result<(HeaderMap, Json<Ticket>), ApiError> {
+    responses((status = 200, body = super::sla::TicketWithSla, headers(("ETag" = String, description = "The version, for `If-Match`")))))]
+async fn get_one(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<(HeaderMap, Json<super::sla::TicketWithSla>), ApiError> {
     let t = state.store.get_ticket(&user.actor, id).await?;
-    Ok((etag(t.version), Json(t)))
+    let sla = state.store.ticket_sla_of(&t, chrono::Utc::now()).await?;
+    Ok((etag(t.version), Json(super::sla::TicketWithSla { ticket: t, sla })))
 }
 
 /// Change a ticket's fields. The status is not a field: it moves by actions; giving a new

@@ -3,6 +3,7 @@
 
 mod mail;
 mod queue;
+mod sla;
 mod support;
 mod tickets;
 
@@ -10,7 +11,7 @@ use crate::AppState;
 
 /// Pages for signed-in users (behind the CSRF check).
 pub(super) fn router() -> axum::Router<AppState> {
-    tickets::router().merge(queue::router()).merge(mail::router())
+    tickets::router().merge(queue::router()).merge(mail::router()).merge(sla::router())
 }
 
 /// Pages anyone may open: the public ticket form and the customers' ticket links.

@@ -102,6 +102,7 @@ struct DetailPage {
     /// The conversation, oldest first, with each message's time as people read it.
     messages: Vec<(TicketMessage, String)>,
     notice: Option<String>,
+    sla: Option<super::sla::SlaCard>,
 }
 
 /// A button's label for an action.
@@ -149,6 +150,7 @@ async fn detail_page(state: &AppState, user: &UiUser, id: i64, notice: Option<St
             .collect(),
         messages: messages.collect(),
         notice,
+        sla: super::sla::card(state, &t).await?,
         t,
     };
     Ok((status, render(&page)).into_response())
