@@ -7,6 +7,8 @@
 //! and the instant a target falls due.
 
 pub mod calendar;
+pub mod canned;
+pub mod links;
 pub mod message;
 pub mod public;
 pub mod sla;

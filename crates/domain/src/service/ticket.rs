@@ -46,6 +46,8 @@ pub static SPEC: RecordSpec = RecordSpec {
         Field::new("status_changed_at", "Status changed", Kind::Time).filtered().sorted(),
         Field::new("resolved_at", "Resolved", Kind::Time).filtered().sorted(),
         Field::new("closed_at", "Closed", Kind::Time).filtered().sorted(),
+        Field::new("parent_id", "Parent ticket", Kind::Int).filtered().read_only(),
+        Field::new("merged_into_id", "Merged into", Kind::Int).read_only(),
     ],
 };
 
@@ -159,6 +161,15 @@ pub struct Ticket {
     pub deleted_at: Option<String>,
     /// Optimistic-concurrency version.
     pub version: i64,
+    /// The ticket this one was split off (read-only; children: `?parent_id=`).
+    #[serde(default)]
+    pub parent_id: Option<i64>,
+    /// On a tombstone of a merged ticket: the survivor it was merged into (read-only).
+    #[serde(default)]
+    pub merged_into_id: Option<i64>,
+    /// Other agents writing a reply now (`GET /tickets/{id}` only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replying: Vec<super::links::Replying>,
 }
 
 impl Ticket {
