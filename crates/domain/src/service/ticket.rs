@@ -367,13 +367,16 @@ pub struct StatusChange {
     pub at: String,
     /// Who (a user id; none for the customer or the system).
     pub actor_id: Option<i64>,
+    /// For a step that joined this ticket by a merge: the merged ticket it was taken on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_from_id: Option<i64>,
 }
 
 impl StatusChange {
     /// The change from `before` to `after`, if the status changed (or the ticket is new).
     pub fn between(before: Option<&TicketData>, after: &TicketData, at: &str, actor_id: Option<i64>) -> Option<StatusChange> {
         let from = before.map(|b| b.status);
-        (from != Some(after.status)).then(|| StatusChange { from_status: from, to_status: after.status, at: at.to_string(), actor_id })
+        (from != Some(after.status)).then(|| StatusChange { from_status: from, to_status: after.status, at: at.to_string(), actor_id, merged_from_id: None })
     }
 }
 

@@ -65,6 +65,7 @@ fn status_change(r: &dyn Row) -> Result<StatusChange> {
         to_status: state(Some(r.get("to_status")?)).unwrap_or_default(),
         at: r.get("at")?,
         actor_id: r.get("actor_id")?,
+        merged_from_id: r.get("merged_from_id")?,
     })
 }
 
@@ -160,7 +161,7 @@ impl Store {
     /// A ticket's status history, oldest first, for those who may see the ticket.
     pub async fn ticket_history(&self, actor: &Actor, id: i64) -> Result<Vec<StatusChange>> {
         self.record_visible::<Ticket>(actor, id).await?;
-        let mut q = Sql::new("SELECT from_status, to_status, at, actor_id FROM ticket_status_changes WHERE ticket_id = ");
+        let mut q = Sql::new("SELECT from_status, to_status, at, actor_id, merged_from_id FROM ticket_status_changes WHERE ticket_id = ");
         q.arg(id).push(" ORDER BY at, id");
         self.read(&q, status_change).await
     }
