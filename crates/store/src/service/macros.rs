@@ -34,9 +34,9 @@ impl Table for Macro {
     }
 }
 
-/// The ticket after macro `m`, from `cur`: its assignee (which assigns a new ticket), its tags
-/// added, then its workflow action.
-fn after_macro(m: &MacroData, cur: &TicketData, now: &str) -> std::result::Result<TicketData, Rejected> {
+/// The ticket after the first step of macro `m`, from `cur`: its assignee (which assigns a new
+/// ticket) and its tags added.
+fn assigned_and_tagged(m: &MacroData, cur: &TicketData, now: &str) -> std::result::Result<TicketData, Rejected> {
     let mut d = cur.clone();
     if let Some(a) = m.assignee_id.filter(|a| d.owner_id != Some(*a)) {
         d = TicketInput { owner_id: Some(Some(a)), ..Default::default() }.apply(Some(&d), now)?;
@@ -45,10 +45,15 @@ fn after_macro(m: &MacroData, cur: &TicketData, now: &str) -> std::result::Resul
         let tags = d.tags.iter().chain(&m.add_tags).cloned().collect();
         d = TicketInput { tags: Some(tags), ..Default::default() }.apply(Some(&d), now)?;
     }
-    if let Some(action) = m.action {
-        d = d.perform(action, workflow::Actor::Agent, d.owner_id, None, now)?;
-    }
     Ok(d)
+}
+
+/// The second step: the macro's workflow action, if any.
+fn acted(m: &MacroData, cur: &TicketData, now: &str) -> std::result::Result<TicketData, Rejected> {
+    match m.action {
+        Some(action) => cur.perform(action, workflow::Actor::Agent, cur.owner_id, None, now),
+        None => Ok(cur.clone()),
+    }
 }
 
 impl Store {
@@ -103,17 +108,21 @@ impl Store {
                 .ok_or_else(|| Error::Invalid(ValidationErrors::single("body", "the macro's reply renders empty for this ticket")))
         };
         if preview {
-            let data = after_macro(&m.data, &seen.data, &now)?;
+            let data = acted(&m.data, &assigned_and_tagged(&m.data, &seen.data, &now)?, &now)?;
             let ticket = Ticket { data, ..seen };
             let body = body_of(&ticket)?;
             return Ok(MacroApplied { body, internal: m.data.internal, message: None, ticket, preview: true });
         }
         let mut tx = self.write_tx().await?;
-        let acts = m.data.action.is_some() || m.data.assignee_id.is_some() || !m.data.add_tags.is_empty();
-        if acts {
-            self.update_in::<Ticket, _, _>(&mut tx, actor, id, None, |cur: &TicketData| after_macro(&m.data, cur, &now)).await?;
-        } else {
-            self.record_in::<Ticket>(&mut tx, actor, id, false).await?;
+        // Each step that changes the ticket is its own update, so the status history keeps
+        // every state entered (new → assigned → waiting), as separate clicks would.
+        let cur = self.record_in::<Ticket>(&mut tx, actor, id, false).await?;
+        let first = assigned_and_tagged(&m.data, &cur.data, &now)?;
+        if first != cur.data {
+            self.update_in::<Ticket, _, _>(&mut tx, actor, id, None, |_: &TicketData| Ok::<_, Rejected>(first.clone())).await?;
+        }
+        if m.data.action.is_some() {
+            self.update_in::<Ticket, _, _>(&mut tx, actor, id, None, |cur: &TicketData| acted(&m.data, cur, &now)).await?;
         }
         let ticket = self.as_seen::<Ticket>(&mut tx, actor, id).await?;
         let body = body_of(&ticket)?;

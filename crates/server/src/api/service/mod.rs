@@ -1,11 +1,14 @@
-//! Customer service resources: tickets and their workflow.
+//! Customer service resources: tickets and their workflow, followers, merges and splits, and
+//! macros.
 
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::AppState;
 
+pub mod links;
+pub mod macros;
 pub mod tickets;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().merge(tickets::router())
+    OpenApiRouter::new().merge(tickets::router()).merge(links::router()).merge(macros::router())
 }
