@@ -33,7 +33,7 @@ pub static SPEC: RecordSpec = RecordSpec {
         Field::new("body", "Reply", Kind::LongText),
         Field::new("internal", "Internal note", Kind::Bool).filtered(),
         Field::new("action", "Then", Kind::Choice(MACRO_ACTIONS)),
-        Field::new("add_tags", "Add tags", Kind::Json),
+        Field::new("add_tags", "Add tags", Kind::Tags).filtered(),
         Field::new("assignee_id", "Assign to", Kind::Ref("users")),
     ],
 };

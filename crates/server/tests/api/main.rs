@@ -36,6 +36,7 @@ mod sign_in;
 mod support_ui;
 mod sync;
 mod ticket_merge;
+mod ticket_merge_ui;
 mod targets;
 mod tickets;
 mod tickets_ui;

@@ -44,6 +44,12 @@ CREATE INDEX macros_sort_name_idx ON macros (sort_name, id);
 CREATE INDEX macros_updated_idx ON macros (updated_at, id);
 CREATE INDEX macros_created_idx ON macros (created_at, id);
 CREATE INDEX macros_change_idx ON macros (change_seq, id);
+CREATE TABLE macro_tags (
+    macro_id BIGINT NOT NULL REFERENCES macros (id),
+    tag TEXT NOT NULL,
+    PRIMARY KEY (tag, macro_id)
+);
+CREATE INDEX macro_tags_macro_idx ON macro_tags (macro_id);
 
 -- Who is writing a reply to which ticket, until when (refreshed by the page while the reply
 -- box is in use): in the database, so every server process sees it.
