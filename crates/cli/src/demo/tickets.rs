@@ -71,7 +71,13 @@ pub(super) async fn build(store: &Store, agents: &[i64], people: &[(i64, Option<
                 at = (at + Duration::minutes(20 + rng.below(36 * 60) as i64)).min(now);
             }
             let from = (i > 0).then(|| history[i - 1].to_status);
-            history.push(StatusChange { from_status: from, to_status: *state, at: stamp(at), actor_id: if i == 0 { None } else { agent }, merged_from_id: None });
+            history.push(StatusChange {
+                from_status: from,
+                to_status: *state,
+                at: stamp(at),
+                actor_id: if i == 0 { None } else { agent },
+                merged_from_id: None,
+            });
         }
         let (subject, category) = SUBJECTS[rng.below(SUBJECTS.len())];
         let when = |s: TicketState| history.iter().rev().find(|c| c.to_status == s).map(|c| c.at.clone());

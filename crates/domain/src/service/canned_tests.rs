@@ -16,10 +16,7 @@ fn values() -> MergeValues {
 #[test]
 fn merge_fields_are_filled_and_empty_ones_take_their_default() {
     let body = "Hi {{customer.first_name}}, about {{ticket.number}} ({{ticket.subject}}) at {{company.name | default: \"your company\"}}: now {{ticket.status}}. {{agent.first_name}}";
-    assert_eq!(
-        render(body, &values()).unwrap(),
-        "Hi Ann, about #42 (Printer on fire) at your company: now waiting on customer. Sam"
-    );
+    assert_eq!(render(body, &values()).unwrap(), "Hi Ann, about #42 (Printer on fire) at your company: now waiting on customer. Sam");
     let nobody = MergeValues { customer_name: Some("  ".into()), agent_name: None, ..values() };
     assert_eq!(render("Hello {{ customer.name | default: 'there' }}!{{agent.name}}", &nobody).unwrap(), "Hello there!");
     assert_eq!(render("no fields at all", &values()).unwrap(), "no fields at all");

@@ -376,7 +376,13 @@ impl StatusChange {
     /// The change from `before` to `after`, if the status changed (or the ticket is new).
     pub fn between(before: Option<&TicketData>, after: &TicketData, at: &str, actor_id: Option<i64>) -> Option<StatusChange> {
         let from = before.map(|b| b.status);
-        (from != Some(after.status)).then(|| StatusChange { from_status: from, to_status: after.status, at: at.to_string(), actor_id, merged_from_id: None })
+        (from != Some(after.status)).then(|| StatusChange {
+            from_status: from,
+            to_status: after.status,
+            at: at.to_string(),
+            actor_id,
+            merged_from_id: None,
+        })
     }
 }
 

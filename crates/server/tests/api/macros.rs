@@ -87,7 +87,14 @@ async fn applying_a_macro_posts_the_reply_and_its_actions_in_one_go_or_not_at_al
         let r = apply(&app, &t, &ask, true).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
         assert_eq!((r.body["preview"].as_bool(), r.body["ticket"]["status"].as_str()), (Some(true), Some("waiting_on_customer")));
-        assert!(r.body["body"].as_str().unwrap().starts_with(&format!("Hi Ann, about #{} at Acme: please send the logs. Now waiting on customer.", t["id"])), "{}", r.body);
+        assert!(
+            r.body["body"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("Hi Ann, about #{} at Acme: please send the logs. Now waiting on customer.", t["id"])),
+            "{}",
+            r.body
+        );
         let msgs = app.get(&format!("/api/v1/tickets/{}/messages", t["id"])).await.body;
         assert_eq!(msgs.as_array().unwrap().len(), 0);
         assert_eq!(app.get(&format!("/api/v1/tickets/{}", t["id"])).await.body["status"], "new");
@@ -117,7 +124,10 @@ async fn applying_a_macro_posts_the_reply_and_its_actions_in_one_go_or_not_at_al
         // A note-only macro: an internal note, no change to the ticket.
         let note = new_macro(&app, json!({"name": "VIP", "body": "VIP customer: {{customer.name}}", "internal": true})).await;
         let r = apply(&app, &t, &note, false).await;
-        assert_eq!((r.status, r.body["internal"].as_bool(), r.body["body"].as_str()), (StatusCode::OK, Some(true), Some("VIP customer: Ann Lee")));
+        assert_eq!(
+            (r.status, r.body["internal"].as_bool(), r.body["body"].as_str()),
+            (StatusCode::OK, Some(true), Some("VIP customer: Ann Lee"))
+        );
         assert_eq!(r.body["ticket"]["version"], after["version"]);
         let audit = app.get(&format!("/api/v1/audit_log?object=ticket&record_id={}", t["id"])).await.body;
         let actions: Vec<&str> = audit.as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();

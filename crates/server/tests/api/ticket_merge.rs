@@ -176,7 +176,8 @@ async fn bad_merges_are_refused_clearly_and_change_nothing() {
         assert_eq!(merge(&app, &b, a["id"].clone()).await.status, StatusCode::NOT_FOUND);
         // Without the right to change tickets.
         let rep = app.user_token("rep@example.com", Role::SalesRep).await;
-        let r = app.call(Method::POST, &format!("/api/v1/tickets/{}/merge", a["id"]), Some(&rep), Some(json!({"into": c["id"]})), &[]).await;
+        let r =
+            app.call(Method::POST, &format!("/api/v1/tickets/{}/merge", a["id"]), Some(&rep), Some(json!({"into": c["id"]})), &[]).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN);
         // Nothing moved.
         assert_eq!(bodies(&app.get(&format!("/api/v1/tickets/{}/messages", a["id"])).await.body), ["hello"]);
@@ -206,7 +207,10 @@ async fn a_split_moves_one_message_into_a_child_ticket() {
             (child["subject"].as_str(), child["parent_id"].as_i64(), child["status"].as_str()),
             (Some(format!("Two problems (split from #{})", p["id"]).as_str()), p["id"].as_i64(), Some("new"))
         );
-        assert_eq!((child["priority"].as_str(), child["category"].as_str(), child["company_id"].clone()), (Some("high"), Some("it"), acme["id"].clone()));
+        assert_eq!(
+            (child["priority"].as_str(), child["category"].as_str(), child["company_id"].clone()),
+            (Some("high"), Some("it"), acme["id"].clone())
+        );
         let kept = bodies(&app.get(&format!("/api/v1/tickets/{}/messages", p["id"])).await.body);
         assert_eq!(kept, ["Printer broken".to_string(), format!("A message was split off into ticket #{}.", child["id"])]);
         let moved = bodies(&app.get(&format!("/api/v1/tickets/{}/messages", child["id"])).await.body);

@@ -55,9 +55,11 @@ async fn the_ticket_page_adds_followers_applies_macros_splits_and_merges() {
         assert!(html.contains("Only the ticket's person."));
 
         // Followers.
-        let (status, headers, html) = form(&app, &format!("/tickets/{id}/followers"), Some(&cookie), &format!("_csrf={csrf}&customer_id={}", bob["id"])).await;
+        let (status, headers, html) =
+            form(&app, &format!("/tickets/{id}/followers"), Some(&cookie), &format!("_csrf={csrf}&customer_id={}", bob["id"])).await;
         assert_eq!((status, location(&headers)), (StatusCode::SEE_OTHER, format!("/tickets/{id}#followers")), "{html}");
-        let (status, _, html) = form(&app, &format!("/tickets/{id}/followers"), Some(&cookie), &format!("_csrf={csrf}&customer_id={}", ann["id"])).await;
+        let (status, _, html) =
+            form(&app, &format!("/tickets/{id}/followers"), Some(&cookie), &format!("_csrf={csrf}&customer_id={}", ann["id"])).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "the ticket's own person: {html}");
         let (_, html) = page(&app, &format!("/tickets/{id}"), &cookie).await;
         assert!(html.contains(&format!("/customers/{}\">Bob Ray", bob["id"])), "{html}");
@@ -68,7 +70,8 @@ async fn the_ticket_page_adds_followers_applies_macros_splits_and_merges() {
         assert_eq!(status, StatusCode::OK, "{html}");
         assert!(html.contains("Preview (reply, then new): Hi Ann, send logs please"), "{html}");
         assert_eq!(app.get(&format!("/api/v1/tickets/{id}/messages")).await.body.as_array().unwrap().len(), 0);
-        let (status, headers, _) = form(&app, &format!("/tickets/{id}/macro"), Some(&cookie), &format!("_csrf={csrf}&macro_id={}", m["id"])).await;
+        let (status, headers, _) =
+            form(&app, &format!("/tickets/{id}/macro"), Some(&cookie), &format!("_csrf={csrf}&macro_id={}", m["id"])).await;
         assert_eq!((status, location(&headers)), (StatusCode::SEE_OTHER, format!("/tickets/{id}#conversation")));
         form(&app, &format!("/tickets/{id}/messages"), Some(&cookie), &format!("_csrf={csrf}&body=Also+the+scanner")).await;
         let (_, html) = page(&app, &format!("/tickets/{id}"), &cookie).await;
@@ -77,7 +80,8 @@ async fn the_ticket_page_adds_followers_applies_macros_splits_and_merges() {
         // Split the second message off; the child names its parent and the parent its child.
         let msgs = app.get(&format!("/api/v1/tickets/{id}/messages")).await.body;
         let second = msgs[1]["id"].as_i64().unwrap();
-        let (status, headers, html) = form(&app, &format!("/tickets/{id}/split"), Some(&cookie), &format!("_csrf={csrf}&message_id={second}")).await;
+        let (status, headers, html) =
+            form(&app, &format!("/tickets/{id}/split"), Some(&cookie), &format!("_csrf={csrf}&message_id={second}")).await;
         assert_eq!(status, StatusCode::SEE_OTHER, "{html}");
         let child = location(&headers);
         let (_, html) = page(&app, &child, &cookie).await;
@@ -86,7 +90,8 @@ async fn the_ticket_page_adds_followers_applies_macros_splits_and_merges() {
         assert!(html.contains("id=\"ticket-children\"") && html.contains(&format!("href=\"{child}\"")), "{html}");
 
         // Merge the duplicate into this ticket: on to the survivor; the duplicate's page follows.
-        let (status, headers, html) = form(&app, &format!("/tickets/{dup}/merge"), Some(&cookie), &format!("_csrf={csrf}&into={dup}")).await;
+        let (status, headers, html) =
+            form(&app, &format!("/tickets/{dup}/merge"), Some(&cookie), &format!("_csrf={csrf}&into={dup}")).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "not into itself: {html}");
         assert!(html.contains("itself") && location(&headers).is_empty());
         let (status, headers, _) = form(&app, &format!("/tickets/{dup}/merge"), Some(&cookie), &format!("_csrf={csrf}&into={id}")).await;

@@ -263,7 +263,8 @@ impl Store {
     /// The agents other than `actor` replying to ticket `id` now.
     pub async fn ticket_replying(&self, actor: &Actor, id: i64) -> Result<Vec<Replying>> {
         self.record_visible::<Ticket>(actor, id).await?;
-        let mut q = Sql::new("SELECT p.user_id, u.name, p.expires_at FROM ticket_presence p JOIN users u ON u.id = p.user_id WHERE p.ticket_id = ");
+        let mut q =
+            Sql::new("SELECT p.user_id, u.name, p.expires_at FROM ticket_presence p JOIN users u ON u.id = p.user_id WHERE p.ticket_id = ");
         q.arg(id).push(" AND p.expires_at > ").arg(now_rfc3339());
         if let Some(me) = actor.user_id {
             q.push(" AND p.user_id <> ").arg(me);

@@ -126,7 +126,13 @@ impl Store {
         }
         let ticket = self.as_seen::<Ticket>(&mut tx, actor, id).await?;
         let body = body_of(&ticket)?;
-        let note = NewMessage { author: workflow::Actor::Agent, author_id: actor.user_id, author_name: agent.clone(), internal: m.data.internal, body: &body };
+        let note = NewMessage {
+            author: workflow::Actor::Agent,
+            author_id: actor.user_id,
+            author_name: agent.clone(),
+            internal: m.data.internal,
+            body: &body,
+        };
         let message = insert_message(&mut tx, id, note, &now).await?;
         let summary = serde_json::json!({"macro_id": macro_id, "macro": m.data.name, "message_id": message.id});
         self.audit(&mut tx, actor, "apply_macro", "ticket", Some(id), summary).await?;

@@ -49,7 +49,11 @@ async fn add_follower(
 /// Stop a person following the ticket (404 when they do not).
 #[utoipa::path(delete, path = "/api/v1/tickets/{id}/contacts/{customer_id}", tag = "tickets", operation_id = "remove_ticket_follower",
     security(("bearer" = [])), responses((status = 204)))]
-async fn remove_follower(State(state): State<AppState>, user: CurrentUser, Path((id, customer)): Path<(i64, i64)>) -> Result<StatusCode, ApiError> {
+async fn remove_follower(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((id, customer)): Path<(i64, i64)>,
+) -> Result<StatusCode, ApiError> {
     state.store.remove_ticket_follower(&user.actor, id, customer).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -82,7 +82,12 @@ async fn update(
 /// Delete a macro (kept as a tombstone for sync; replies it posted stay).
 #[utoipa::path(delete, path = "/api/v1/macros/{id}", tag = "macros", operation_id = "delete_macro", security(("bearer" = [])),
     params(IfMatch), responses((status = 204)))]
-async fn delete(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>, IfMatch(version): IfMatch) -> Result<StatusCode, ApiError> {
+async fn delete(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    IfMatch(version): IfMatch,
+) -> Result<StatusCode, ApiError> {
     state.store.delete_macro(&user.actor, id, version).await?;
     Ok(StatusCode::NO_CONTENT)
 }

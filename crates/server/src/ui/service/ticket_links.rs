@@ -32,7 +32,8 @@ pub(super) fn router() -> axum::Router<AppState> {
 }
 
 fn asset(body: &'static str) -> Response {
-    ([(axum::http::header::CONTENT_TYPE, "text/javascript"), (axum::http::header::CACHE_CONTROL, "public, max-age=3600")], body).into_response()
+    ([(axum::http::header::CONTENT_TYPE, "text/javascript"), (axum::http::header::CACHE_CONTROL, "public, max-age=3600")], body)
+        .into_response()
 }
 
 /// What the ticket page shows beside the ticket itself.
@@ -74,11 +75,20 @@ pub(super) async fn links(state: &AppState, actor: &Actor, t: &Ticket) -> Result
     };
     let p = ListParams::parse(&[("parent_id".into(), t.id.to_string()), ("limit".into(), "50".into())], &SPEC, &[])
         .map_err(crate::api::bad_query)?;
-    let children =
-        store.list_tickets(actor, &p).await?.data.into_iter().map(|c| (c.id, c.data.subject, c.data.status.as_str().replace('_', " "))).collect();
+    let children = store
+        .list_tickets(actor, &p)
+        .await?
+        .data
+        .into_iter()
+        .map(|c| (c.id, c.data.subject, c.data.status.as_str().replace('_', " ")))
+        .collect();
     let macros = if actor.perms.allows(Object::Macro, Action::Read) && actor.perms.allows(Object::Ticket, Action::Update) {
-        let p = ListParams::parse(&[("sort".into(), "name".into()), ("limit".into(), "200".into())], &rapport_domain::service::canned::SPEC, &[])
-            .map_err(crate::api::bad_query)?;
+        let p = ListParams::parse(
+            &[("sort".into(), "name".into()), ("limit".into(), "200".into())],
+            &rapport_domain::service::canned::SPEC,
+            &[],
+        )
+        .map_err(crate::api::bad_query)?;
         store.list_macros(actor, &p).await?.data.into_iter().map(|m| (m.id, m.data.name)).collect()
     } else {
         vec![]
@@ -97,7 +107,13 @@ fn field(form: &HashMap<String, String>, name: &str) -> Option<i64> {
 }
 
 /// Back to the ticket at `anchor` on success, or the ticket with what went wrong.
-async fn back<T>(state: &AppState, user: &UiUser, id: i64, done: Result<T, rapport_store::Error>, to: impl FnOnce(T) -> String) -> Result<Response, ApiError> {
+async fn back<T>(
+    state: &AppState,
+    user: &UiUser,
+    id: i64,
+    done: Result<T, rapport_store::Error>,
+    to: impl FnOnce(T) -> String,
+) -> Result<Response, ApiError> {
     match done {
         Ok(v) => Ok(Redirect::to(&to(v)).into_response()),
         Err(e) => {
@@ -108,36 +124,60 @@ async fn back<T>(state: &AppState, user: &UiUser, id: i64, done: Result<T, rappo
 }
 
 /// `POST /tickets/{id}/followers` (`customer_id`, picked by type-ahead).
-async fn add_follower(State(state): State<AppState>, user: UiUser, Path(id): Path<i64>, Form(form): Form<HashMap<String, String>>) -> Result<Response, ApiError> {
+async fn add_follower(
+    State(state): State<AppState>,
+    user: UiUser,
+    Path(id): Path<i64>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
     let done = state.store.add_ticket_follower(user.actor(), id, FollowerInput { customer_id: field(&form, "customer_id") }).await;
     back(&state, &user, id, done, |_| format!("/tickets/{id}#followers")).await
 }
 
 /// `POST /tickets/{id}/followers/{customer_id}/remove`.
-async fn remove_follower(State(state): State<AppState>, user: UiUser, Path((id, customer)): Path<(i64, i64)>) -> Result<Response, ApiError> {
+async fn remove_follower(
+    State(state): State<AppState>,
+    user: UiUser,
+    Path((id, customer)): Path<(i64, i64)>,
+) -> Result<Response, ApiError> {
     let done = state.store.remove_ticket_follower(user.actor(), id, customer).await;
     back(&state, &user, id, done, |_| format!("/tickets/{id}#followers")).await
 }
 
 /// `POST /tickets/{id}/merge` (`into`, picked by type-ahead): on to the survivor.
-async fn merge(State(state): State<AppState>, user: UiUser, Path(id): Path<i64>, Form(form): Form<HashMap<String, String>>) -> Result<Response, ApiError> {
+async fn merge(
+    State(state): State<AppState>,
+    user: UiUser,
+    Path(id): Path<i64>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
     let done = state.store.merge_ticket(user.actor(), id, MergeInput { into: field(&form, "into") }).await;
     back(&state, &user, id, done, |t| format!("/tickets/{}", t.id)).await
 }
 
 /// `POST /tickets/{id}/split` (`message_id`): on to the new ticket.
-async fn split(State(state): State<AppState>, user: UiUser, Path(id): Path<i64>, Form(form): Form<HashMap<String, String>>) -> Result<Response, ApiError> {
+async fn split(
+    State(state): State<AppState>,
+    user: UiUser,
+    Path(id): Path<i64>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
     let done = state.store.split_ticket(user.actor(), id, SplitInput { message_id: field(&form, "message_id"), subject: None }).await;
     back(&state, &user, id, done, |t| format!("/tickets/{}", t.id)).await
 }
 
 /// `POST /tickets/{id}/macro` (`macro_id`; `preview` to see the reply first): the macro
 /// picker. A preview shows the reply and where the ticket would go, changing nothing.
-async fn apply_macro(State(state): State<AppState>, user: UiUser, Path(id): Path<i64>, Form(form): Form<HashMap<String, String>>) -> Result<Response, ApiError> {
+async fn apply_macro(
+    State(state): State<AppState>,
+    user: UiUser,
+    Path(id): Path<i64>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
     let Some(macro_id) = field(&form, "macro_id") else {
         return detail_page(&state, &user, id, Some("Pick a macro to apply".into()), StatusCode::UNPROCESSABLE_ENTITY).await;
     };
-    let preview = form.get("preview").is_some();
+    let preview = form.contains_key("preview");
     match state.store.apply_macro(user.actor(), id, macro_id, preview).await {
         Ok(a) if preview => {
             let kind = if a.internal { "internal note" } else { "reply" };
@@ -157,7 +197,12 @@ async fn replying(State(state): State<AppState>, user: UiUser, Path(id): Path<i6
 
 /// `POST /tickets/{id}/presence` (`replying`: `1` while the reply box is in use, `0` once
 /// left): the same answer as `GET`.
-async fn presence(State(state): State<AppState>, user: UiUser, Path(id): Path<i64>, Form(form): Form<HashMap<String, String>>) -> Result<Response, ApiError> {
+async fn presence(
+    State(state): State<AppState>,
+    user: UiUser,
+    Path(id): Path<i64>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
     let on = form.get("replying").is_none_or(|v| v != "0");
     let who = state.store.set_ticket_presence(user.actor(), id, on).await?;
     Ok(Json(serde_json::json!({"text": replying_text(&who), "replying": who})).into_response())

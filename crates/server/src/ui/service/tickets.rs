@@ -121,7 +121,13 @@ fn label(action: &str) -> &'static str {
     }
 }
 
-pub(super) async fn detail_page(state: &AppState, user: &UiUser, id: i64, notice: Option<String>, status: StatusCode) -> Result<Response, ApiError> {
+pub(super) async fn detail_page(
+    state: &AppState,
+    user: &UiUser,
+    id: i64,
+    notice: Option<String>,
+    status: StatusCode,
+) -> Result<Response, ApiError> {
     let actor = user.actor();
     let t = state.store.get_ticket(actor, id).await?;
     let links = super::ticket_links::links(state, actor, &t).await?;
