@@ -47,6 +47,18 @@ pub fn split_subject(parent_id: i64, parent_subject: &str) -> String {
     parent_subject.chars().take(keep).collect::<String>() + &tail
 }
 
+/// `PUT /tickets/{id}/parent`: links the ticket under a parent, or (null) unlinks it.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ParentInput {
+    /// The parent ticket, or null for none.
+    #[serde(default)]
+    pub parent_id: Option<i64>,
+}
+
+/// The deepest chain of parents followed when checking that a link makes no loop.
+pub const MAX_DEPTH: usize = 100;
+
 /// `POST /tickets/{id}/contacts`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

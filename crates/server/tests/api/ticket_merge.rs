@@ -119,6 +119,10 @@ async fn a_merge_moves_everything_to_the_survivor_and_leaves_a_tombstone_pointin
         let h = app.get(&format!("/api/v1/tickets/{sid}/history")).await.body;
         let marks: Vec<Option<i64>> = h.as_array().unwrap().iter().map(|c| c["merged_from_id"].as_i64()).collect();
         assert_eq!(marks, [None, Some(did)]);
+        // …and so does the survivor's person's timeline.
+        let tl = app.get(&format!("/api/v1/customers/{}/timeline?limit=50", ann["id"])).await.body;
+        let summaries: Vec<&str> = tl["data"].as_array().unwrap().iter().filter_map(|e| e["summary"].as_str()).collect();
+        assert!(summaries.contains(&format!("Opened (new) (as #{did}, merged)").as_str()), "{summaries:?}");
         // Followers: the duplicate's person and its followers.
         let f = app.get(&format!("/api/v1/tickets/{sid}/contacts")).await.body;
         let mut followers = ids(&f, "customer_id");
@@ -258,5 +262,30 @@ async fn agents_see_who_else_is_replying_until_it_expires() {
         // Readers without the right to change tickets do not announce replies.
         let rep = app.user_token("rep@example.com", Role::SalesRep).await;
         assert_eq!(app.call(Method::POST, &path, Some(&rep), Some(json!({})), &[]).await.status, StatusCode::FORBIDDEN);
+    });
+}
+
+#[tokio::test]
+async fn tickets_are_linked_as_parent_and_child_without_loops() {
+    each_backend!(|app| {
+        let ann = app.customer(json!({"name": "Ann Lee"})).await;
+        let a = ticket(&app, &app.token, json!({"subject": "Outage", "customer_id": ann["id"]})).await;
+        let b = ticket(&app, &app.token, json!({"subject": "Email down", "customer_id": ann["id"]})).await;
+        let c = ticket(&app, &app.token, json!({"subject": "Mailbox full", "customer_id": ann["id"]})).await;
+        let link = |t: &Value| format!("/api/v1/tickets/{}/parent", t["id"]);
+        let r = app.call(Method::PUT, &link(&b), Some(&app.token), Some(json!({"parent_id": a["id"]})), &[]).await;
+        assert_eq!((r.status, r.body["parent_id"].clone()), (StatusCode::OK, a["id"].clone()), "{}", r.body);
+        let r = app.call(Method::PUT, &link(&c), Some(&app.token), Some(json!({"parent_id": b["id"]})), &[]).await;
+        assert_eq!(r.status, StatusCode::OK);
+        // A descendant, the ticket itself or an unknown one cannot be the parent.
+        for bad in [c["id"].clone(), a["id"].clone(), json!(999_999)] {
+            let r = app.call(Method::PUT, &link(&a), Some(&app.token), Some(json!({"parent_id": bad})), &[]).await;
+            assert_eq!((r.status, r.error_fields()), (StatusCode::UNPROCESSABLE_ENTITY, vec!["parent_id".to_string()]), "{bad}");
+        }
+        let kids = app.get(&format!("/api/v1/tickets?parent_id={}", a["id"])).await.body;
+        assert_eq!(ids(&kids["data"], "id"), [b["id"].as_i64().unwrap()]);
+        let r = app.call(Method::PUT, &link(&b), Some(&app.token), Some(json!({"parent_id": null})), &[]).await;
+        assert_eq!((r.status, r.body["parent_id"].clone()), (StatusCode::OK, Value::Null));
+        assert_eq!(audit(&app, b["id"].as_i64().unwrap()).await[..2], ["link_parent", "link_parent"]);
     });
 }

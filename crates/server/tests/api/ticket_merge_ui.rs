@@ -88,6 +88,17 @@ async fn the_ticket_page_adds_followers_applies_macros_splits_and_merges() {
         assert!(html.contains("Also the scanner") && html.contains(&format!("href=\"/tickets/{id}\">#{id} Printer on fire")), "{html}");
         let (_, html) = page(&app, &format!("/tickets/{id}"), &cookie).await;
         assert!(html.contains("id=\"ticket-children\"") && html.contains(&format!("href=\"{child}\"")), "{html}");
+        // The child's page unlinks it from its parent, and links it again.
+        let child_id = child.rsplit('/').next().unwrap().to_string();
+        let (_, html) = page(&app, &child, &cookie).await;
+        assert!(html.contains("Unlink from parent"), "{html}");
+        let (status, _, _) = form(&app, &format!("{child}/parent"), Some(&cookie), &format!("_csrf={csrf}&parent_id=")).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(app.get(&format!("/api/v1/tickets/{child_id}")).await.body["parent_id"], Value::Null);
+        let (status, _, html) = form(&app, &format!("{child}/parent"), Some(&cookie), &format!("_csrf={csrf}&parent_id={child_id}")).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+        form(&app, &format!("{child}/parent"), Some(&cookie), &format!("_csrf={csrf}&parent_id={id}")).await;
+        assert_eq!(app.get(&format!("/api/v1/tickets/{child_id}")).await.body["parent_id"].as_i64(), Some(id));
 
         // Merge the duplicate into this ticket: on to the survivor; the duplicate's page follows.
         let (status, headers, html) =

@@ -7,7 +7,9 @@
 //! survivor (`merged_into_id`), which `GET` and sync listings report.
 
 use rapport_domain::permissions::{Action, Actor, Object, require};
-use rapport_domain::service::links::{Follower, FollowerInput, MergeInput, PRESENCE_SECONDS, Replying, SplitInput, split_subject};
+use rapport_domain::service::links::{
+    Follower, FollowerInput, MAX_DEPTH, MergeInput, PRESENCE_SECONDS, ParentInput, Replying, SplitInput, split_subject,
+};
 use rapport_domain::service::ticket::{Ticket, TicketData, TicketInput};
 use rapport_domain::service::workflow;
 use rapport_domain::{ValidationErrors, now_rfc3339};
@@ -230,6 +232,42 @@ impl Store {
         system_note(&mut tx, id, &format!("A message was split off into ticket #{child_id}."), &now).await?;
         self.audit(&mut tx, actor, "split", "ticket", Some(id), serde_json::json!({"child": child_id, "message_id": message})).await?;
         let seen = self.as_seen::<Ticket>(&mut tx, actor, child_id).await?;
+        tx.commit().await?;
+        Ok(seen)
+    }
+
+    /// Links ticket `id` under `input.parent_id` (a live ticket `actor` may see, not the
+    /// ticket itself nor one of its descendants), or unlinks it. The ticket as it is now.
+    pub async fn set_ticket_parent(&self, actor: &Actor, id: i64, input: ParentInput) -> Result<Ticket> {
+        require(actor, Object::Ticket, Action::Update)?;
+        let mut tx = self.write_tx().await?;
+        let t = self.record_in::<Ticket>(&mut tx, actor, id, false).await?;
+        if let Some(p) = input.parent_id {
+            if p == id {
+                return Err(invalid("parent_id", "a ticket cannot be its own parent"));
+            }
+            let mut up = match self.record_in::<Ticket>(&mut tx, actor, p, false).await {
+                Err(Error::NotFound) => return Err(invalid("parent_id", format!("there is no ticket with id {p}"))),
+                other => other?.parent_id,
+            };
+            // Walk up from the new parent: meeting this ticket would make a loop.
+            for _ in 0..MAX_DEPTH {
+                let Some(a) = up else { break };
+                if a == id {
+                    return Err(invalid("parent_id", format!("ticket #{p} is split off this one: linking it as the parent makes a loop")));
+                }
+                up = tx
+                    .fetch_optional(&sql("SELECT parent_id FROM tickets WHERE id = ?", [a.into()]), |r| r.get::<Option<i64>>("parent_id"))
+                    .await?
+                    .flatten();
+            }
+        }
+        if t.parent_id != input.parent_id {
+            stamp_tickets(&mut tx, ", parent_id = ?", "id = ?", vec![input.parent_id.into(), id.into()]).await?;
+            let diff = serde_json::json!({"parent_id": [t.parent_id, input.parent_id]});
+            self.audit(&mut tx, actor, "link_parent", "ticket", Some(id), diff).await?;
+        }
+        let seen = self.as_seen::<Ticket>(&mut tx, actor, id).await?;
         tx.commit().await?;
         Ok(seen)
     }

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use rapport_domain::service::links::{Follower, FollowerInput, MergeInput, PresenceInput, Replying, SplitInput};
+use rapport_domain::service::links::{Follower, FollowerInput, MergeInput, ParentInput, PresenceInput, Replying, SplitInput};
 use rapport_domain::service::ticket::Ticket;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -19,6 +19,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(remove_follower))
         .routes(routes!(merge))
         .routes(routes!(split))
+        .routes(routes!(set_parent))
         .routes(routes!(replying, presence))
 }
 
@@ -92,6 +93,21 @@ async fn split(
     let t = state.store.split_ticket(&user.actor, id, input).await?;
     let (status, headers) = created(format!("/api/v1/tickets/{}", t.id), t.version);
     Ok((status, headers, Json(t)))
+}
+
+/// Link this ticket under a parent ticket (`parent_id`), or unlink it (`null`); the parent's
+/// children are `GET /api/v1/tickets?parent_id=…`. A link that would make a loop answers 422.
+#[utoipa::path(put, path = "/api/v1/tickets/{id}/parent", tag = "tickets", operation_id = "set_ticket_parent", request_body = ParentInput,
+    security(("bearer" = [])),
+    responses((status = 200, body = Ticket), (status = 422, body = Problem, description = "`parent_id` unknown, this ticket, or one of its descendants")))]
+async fn set_parent(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    AppJson(input): AppJson<ParentInput>,
+) -> Result<(HeaderMap, Json<Ticket>), ApiError> {
+    let t = state.store.set_ticket_parent(&user.actor, id, input).await?;
+    Ok((etag(t.version), Json(t)))
 }
 
 /// The other agents writing a reply to this ticket now.

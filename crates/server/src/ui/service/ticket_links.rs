@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use axum::{Form, Json};
 use rapport_domain::permissions::{Action, Actor, Object};
 use rapport_domain::query::ListParams;
-use rapport_domain::service::links::{Follower, FollowerInput, MergeInput, Replying, SplitInput};
+use rapport_domain::service::links::{Follower, FollowerInput, MergeInput, ParentInput, Replying, SplitInput};
 use rapport_domain::service::ticket::{SPEC, Ticket};
 
 use super::tickets::detail_page;
@@ -26,6 +26,7 @@ pub(super) fn router() -> axum::Router<AppState> {
         .route("/tickets/{id}/followers/{customer_id}/remove", post(remove_follower))
         .route("/tickets/{id}/merge", post(merge))
         .route("/tickets/{id}/split", post(split))
+        .route("/tickets/{id}/parent", post(set_parent))
         .route("/tickets/{id}/macro", post(apply_macro))
         .route("/tickets/{id}/presence", get(replying).post(presence))
         .route("/static/service.js", get(|| async { asset(include_str!("../../../static/service.js")) }))
@@ -47,6 +48,8 @@ pub(super) struct Links {
     pub macros: Vec<(i64, String)>,
     /// Other agents writing a reply now.
     pub replying: Vec<Replying>,
+    /// Whether the reader keeps the macros (a link to their pages).
+    pub may_manage_macros: bool,
 }
 
 impl Links {
@@ -99,6 +102,7 @@ pub(super) async fn links(state: &AppState, actor: &Actor, t: &Ticket) -> Result
         followers: store.ticket_followers(actor, t.id).await?,
         macros,
         replying: store.ticket_replying(actor, t.id).await?,
+        may_manage_macros: actor.perms.allows(Object::Macro, Action::Create),
     })
 }
 
@@ -164,6 +168,17 @@ async fn split(
 ) -> Result<Response, ApiError> {
     let done = state.store.split_ticket(user.actor(), id, SplitInput { message_id: field(&form, "message_id"), subject: None }).await;
     back(&state, &user, id, done, |t| format!("/tickets/{}", t.id)).await
+}
+
+/// `POST /tickets/{id}/parent` (`parent_id`, picked by type-ahead; empty unlinks).
+async fn set_parent(
+    State(state): State<AppState>,
+    user: UiUser,
+    Path(id): Path<i64>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let done = state.store.set_ticket_parent(user.actor(), id, ParentInput { parent_id: field(&form, "parent_id") }).await;
+    back(&state, &user, id, done, |_| format!("/tickets/{id}#links")).await
 }
 
 /// `POST /tickets/{id}/macro` (`macro_id`; `preview` to see the reply first): the macro
