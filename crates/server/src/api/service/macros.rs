@@ -67,7 +67,8 @@ async fn get_one(State(state): State<AppState>, user: CurrentUser, Path(id): Pat
 /// Change a macro. Send `If-Match: <version>` (412 when stale).
 #[utoipa::path(patch, path = "/api/v1/macros/{id}", tag = "macros", operation_id = "update_macro", request_body = MacroInput,
     security(("bearer" = [])), params(IfMatch),
-    responses((status = 200, body = Macro, headers(("ETag" = String, description = "The new version")))))]
+    responses((status = 200, body = Macro, headers(("ETag" = String, description = "The new version"))),
+        (status = 409, body = Problem, description = "Another live macro has this name")))]
 async fn update(
     State(state): State<AppState>,
     user: CurrentUser,
