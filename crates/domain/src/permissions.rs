@@ -75,6 +75,7 @@ impl Role {
             (Product, vec![Read]),
             (Pipeline, vec![Read]),
             (Target, vec![Read]),
+            (Macro, vec![Read]),
         ];
         // The records of selling: opportunities, orders and activities.
         let deals = |actions: &[Action]| [(Opportunity, actions.to_vec()), (Order, actions.to_vec()), (Activity, actions.to_vec())];
@@ -91,6 +92,7 @@ impl Role {
                     .chain([(Target, vec![Read, Create, Update, Delete])])
                     .chain([(Product, vec![Read, Create, Update, Delete])])
                     .chain([(Ticket, vec![Read, Create, Update, Delete, Export, Assign])])
+                    .chain([(Macro, vec![Read, Create, Update, Delete])])
                     .chain([(Analytics, vec![Run])])
                     .collect(),
                 Visibility::Team,
@@ -170,11 +172,13 @@ pub enum Object {
     Setting,
     /// Customer service tickets.
     Ticket,
+    /// Canned replies (macros) agents apply to tickets.
+    Macro,
 }
 
 impl Object {
     /// Every object.
-    pub const ALL: [Object; 17] = [
+    pub const ALL: [Object; 18] = [
         Object::Customer,
         Object::Company,
         Object::CustomField,
@@ -192,6 +196,7 @@ impl Object {
         Object::Target,
         Object::Setting,
         Object::Ticket,
+        Object::Macro,
     ];
 }
 
@@ -448,7 +453,12 @@ mod tests {
             assert!(r.permissions().validate().is_ok(), "{r:?}");
         }
         let names: Vec<String> = Object::ALL[9..].iter().map(|o| serde_json::to_value(o).unwrap().as_str().unwrap().to_string()).collect();
-        assert_eq!(names, ["product", "order", "opportunity", "pipeline", "activity", "target", "setting", "ticket"]);
+        assert_eq!(names, ["product", "order", "opportunity", "pipeline", "activity", "target", "setting", "ticket", "macro"]);
+        // Managers keep the macros every agent applies.
+        assert_eq!(grants(Role::Manager, Macro), [Read, Create, Update, Delete]);
+        for r in [Role::SalesRep, Role::SupportAgent, Role::Marketer, Role::Viewer] {
+            assert_eq!(grants(r, Macro), [Read], "{r:?}");
+        }
         // Service: agents work tickets, leave them in the queue and hand them to any agent;
         // managers also delete them; reps and viewers read their customers' tickets, marketers
         // do not see them.

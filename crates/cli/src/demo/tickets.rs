@@ -5,6 +5,7 @@
 
 use chrono::{Duration, SecondsFormat, Utc};
 use rapport_domain::permissions::Actor;
+use rapport_domain::service::canned::MacroInput;
 use rapport_domain::service::ticket::{Channel, Priority, StatusChange, TicketData};
 use rapport_domain::service::workflow::TicketState;
 use rapport_store::Store;
@@ -71,7 +72,13 @@ pub(super) async fn build(store: &Store, agents: &[i64], people: &[(i64, Option<
                 at = (at + Duration::minutes(20 + rng.below(36 * 60) as i64)).min(now);
             }
             let from = (i > 0).then(|| history[i - 1].to_status);
-            history.push(StatusChange { from_status: from, to_status: *state, at: stamp(at), actor_id: if i == 0 { None } else { agent } });
+            history.push(StatusChange {
+                from_status: from,
+                to_status: *state,
+                at: stamp(at),
+                actor_id: if i == 0 { None } else { agent },
+                merged_from_id: None,
+            });
         }
         let (subject, category) = SUBJECTS[rng.below(SUBJECTS.len())];
         let when = |s: TicketState| history.iter().rev().find(|c| c.to_status == s).map(|c| c.at.clone());
@@ -97,7 +104,43 @@ pub(super) async fn build(store: &Store, agents: &[i64], people: &[(i64, Option<
     for part in batch.chunks(2_000) {
         store.import_tickets(&Actor::system(), part).await?;
     }
+    macros(store).await?;
     Ok(batch.len())
+}
+
+/// The canned replies agents pick on the ticket page, each with the step it usually comes with.
+async fn macros(store: &Store) -> anyhow::Result<()> {
+    let canned: [(&str, &str, Option<&str>, &[&str]); 3] = [
+        (
+            "Looking into it",
+            "Hi {{customer.first_name | default: \"there\"}},\n\nthanks for writing. I am looking into {{ticket.number}} now and will get back to you today.\n\n{{agent.name}}",
+            Some("start"),
+            &[],
+        ),
+        (
+            "Ask for details",
+            "Hi {{customer.first_name | default: \"there\"}},\n\ncould you send a screenshot and the time it happened? That will help us fix {{ticket.number}} quickly.\n\n{{agent.name}}",
+            Some("wait_on_customer"),
+            &["needs-info"],
+        ),
+        (
+            "Solved, please confirm",
+            "Hi {{customer.first_name | default: \"there\"}},\n\nwe believe {{ticket.number}} ({{ticket.subject}}) is solved. If anything is still wrong, just reply.\n\n{{agent.name}}",
+            Some("resolve"),
+            &[],
+        ),
+    ];
+    for (name, body, action, tags) in canned {
+        let input = MacroInput {
+            name: Some(name.into()),
+            body: Some(body.into()),
+            action: Some(action.map(String::from)),
+            add_tags: Some(tags.iter().map(|t| t.to_string()).collect()),
+            ..Default::default()
+        };
+        store.create_macro(&Actor::system(), input).await?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

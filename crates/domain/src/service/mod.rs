@@ -9,6 +9,8 @@
 pub mod assignment;
 pub mod business_time;
 pub mod calendar;
+pub mod canned;
+pub mod links;
 pub mod mail;
 pub mod mention;
 pub mod message;

@@ -47,6 +47,8 @@ pub static SPEC: RecordSpec = RecordSpec {
         Field::new("status_changed_at", "Status changed", Kind::Time).filtered().sorted(),
         Field::new("resolved_at", "Resolved", Kind::Time).filtered().sorted(),
         Field::new("closed_at", "Closed", Kind::Time).filtered().sorted(),
+        Field::new("parent_id", "Parent ticket", Kind::Int).filtered().read_only(),
+        Field::new("merged_into_id", "Merged into", Kind::Int).read_only(),
     ],
 };
 
@@ -160,6 +162,15 @@ pub struct Ticket {
     pub deleted_at: Option<String>,
     /// Optimistic-concurrency version.
     pub version: i64,
+    /// The ticket this one was split off (read-only; children: `?parent_id=`).
+    #[serde(default)]
+    pub parent_id: Option<i64>,
+    /// On a tombstone of a merged ticket: the survivor it was merged into (read-only).
+    #[serde(default)]
+    pub merged_into_id: Option<i64>,
+    /// Other agents writing a reply now (`GET /tickets/{id}` only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replying: Vec<super::links::Replying>,
 }
 
 impl Ticket {
@@ -357,13 +368,22 @@ pub struct StatusChange {
     pub at: String,
     /// Who (a user id; none for the customer or the system).
     pub actor_id: Option<i64>,
+    /// For a step that joined this ticket by a merge: the merged ticket it was taken on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_from_id: Option<i64>,
 }
 
 impl StatusChange {
     /// The change from `before` to `after`, if the status changed (or the ticket is new).
     pub fn between(before: Option<&TicketData>, after: &TicketData, at: &str, actor_id: Option<i64>) -> Option<StatusChange> {
         let from = before.map(|b| b.status);
-        (from != Some(after.status)).then(|| StatusChange { from_status: from, to_status: after.status, at: at.to_string(), actor_id })
+        (from != Some(after.status)).then(|| StatusChange {
+            from_status: from,
+            to_status: after.status,
+            at: at.to_string(),
+            actor_id,
+            merged_from_id: None,
+        })
     }
 }
 

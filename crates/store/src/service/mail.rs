@@ -295,7 +295,7 @@ impl Store {
     }
 
     /// The open ticket an inbound mail answers, by its Message-IDs or subject tag, when the
-    /// sender is that ticket's person (closed tickets take no more replies).
+    /// sender is that ticket's person or a follower (closed tickets take no more replies).
     async fn thread_of(&self, tx: &mut WriteTx, mail: &InboundMail, sender: Option<i64>) -> Result<Option<i64>> {
         let Some(sender) = sender else { return Ok(None) };
         let mut candidate = None;
@@ -307,10 +307,17 @@ impl Store {
         }
         let Some(id) = candidate.or(mail.ticket_number()) else { return Ok(None) };
         let lock = self.backend.lock_rows();
-        let q = sql(&format!("SELECT customer_id, status FROM tickets WHERE id = ? AND deleted_at IS NULL{lock}"), [id.into()]);
-        let found: Option<(Option<i64>, String)> = tx.fetch_optional(&q, |r| Ok((r.get("customer_id")?, r.get("status")?))).await?;
+        // A contact is the ticket's person or one of its followers.
+        let q = sql(
+            &format!(
+                "SELECT status, CASE WHEN customer_id = ? OR EXISTS (SELECT 1 FROM ticket_contacts c WHERE c.ticket_id = tickets.id AND c.customer_id = ?) THEN 1 ELSE 0 END AS contact \
+                 FROM tickets WHERE id = ? AND deleted_at IS NULL{lock}"
+            ),
+            [sender.into(), sender.into(), id.into()],
+        );
+        let found: Option<(String, i64)> = tx.fetch_optional(&q, |r| Ok((r.get("status")?, r.get("contact")?))).await?;
         Ok(match found {
-            Some((Some(person), status)) if person == sender && TicketState::parse(&status) != Some(TicketState::Closed) => Some(id),
+            Some((status, 1)) if TicketState::parse(&status) != Some(TicketState::Closed) => Some(id),
             _ => None,
         })
     }

@@ -105,8 +105,10 @@ impl Store {
     async fn clocks(&self, scope: Scope) -> Result<HashMap<i64, Clock>> {
         let mut clocks: HashMap<i64, Clock> = HashMap::new();
         let mut q = Sql::new(
-            "SELECT c.ticket_id AS ticket_id, c.to_status AS to_status, c.at AS at FROM ticket_status_changes c JOIN tickets t ON t.id = c.ticket_id WHERE ",
+            "SELECT c.ticket_id AS ticket_id, c.to_status AS to_status, c.at AS at FROM ticket_status_changes c JOIN tickets t ON t.id = c.ticket_id \
+             WHERE c.merged_from_id IS NULL AND ",
         );
+        // Steps moved in by a merge are the merged ticket's clock, not the survivor's.
         scope.filter(&mut q);
         q.push(" ORDER BY c.ticket_id, c.at, c.id");
         let rows = self.read(&q, |r| Ok((r.get::<i64>("ticket_id")?, r.get::<String>("to_status")?, r.get::<String>("at")?))).await?;

@@ -75,6 +75,7 @@ fn status_change(r: &dyn Row) -> Result<StatusChange> {
         to_status: state(Some(r.get("to_status")?)).unwrap_or_default(),
         at: r.get("at")?,
         actor_id: r.get("actor_id")?,
+        merged_from_id: r.get("merged_from_id")?,
     })
 }
 
@@ -93,6 +94,19 @@ pub(super) fn message(r: &dyn Row) -> Result<TicketMessage> {
 
 fn name_of(m: &TicketMessage) -> &str {
     m.author_name.as_deref().unwrap_or("Someone")
+}
+
+/// Adds an agent's reply or note however it was written (typed, or a macro's): a public reply
+/// is mailed to the customer and any message notifies the users it @mentions, all in the
+/// transaction that adds it.
+pub(super) async fn post_agent_message(store: &Store, tx: &mut WriteTx, ticket: &Ticket, m: NewMessage<'_>, at: &str) -> Result<TicketMessage> {
+    let (internal, body, author) = (m.internal, m.body, m.author_id);
+    let saved = insert_message(tx, ticket.id, m, at).await?;
+    if !internal {
+        super::mail::queue_ticket_mail(store, tx, ticket.id, TicketMailReason::Reply, body).await?;
+    }
+    super::mentions::notify_mentioned(tx, ticket, author, name_of(&saved), body, &saved.at).await?;
+    Ok(saved)
 }
 
 pub(super) const MESSAGE_COLS: &str = "id, ticket_id, author, author_id, author_name, internal, body, at";
@@ -167,7 +181,7 @@ impl Store {
     /// A ticket's status history, oldest first, for those who may see the ticket.
     pub async fn ticket_history(&self, actor: &Actor, id: i64) -> Result<Vec<StatusChange>> {
         self.record_visible::<Ticket>(actor, id).await?;
-        let mut q = Sql::new("SELECT from_status, to_status, at, actor_id FROM ticket_status_changes WHERE ticket_id = ");
+        let mut q = Sql::new("SELECT from_status, to_status, at, actor_id, merged_from_id FROM ticket_status_changes WHERE ticket_id = ");
         q.arg(id).push(" ORDER BY at, id");
         self.read(&q, status_change).await
     }
@@ -214,11 +228,7 @@ impl Store {
             None => None,
         };
         let m = NewMessage { author: workflow::Actor::Agent, author_id: actor.user_id, author_name: name, internal, body: &body };
-        let saved = insert_message(&mut tx, id, m, &now_rfc3339()).await?;
-        if !internal {
-            super::mail::queue_ticket_mail(self, &mut tx, id, TicketMailReason::Reply, &body).await?;
-        }
-        super::mentions::notify_mentioned(&mut tx, &ticket, actor.user_id, name_of(&saved), &body, &saved.at).await?;
+        let saved = post_agent_message(self, &mut tx, &ticket, m, &now_rfc3339()).await?;
         let what = if internal { "note" } else { "reply" };
         self.audit(&mut tx, actor, "message", "ticket", Some(id), serde_json::json!({"message_id": saved.id, "kind": what})).await?;
         tx.commit().await?;

@@ -21,7 +21,7 @@ fn select(q: &mut Sql, subject: Subject, who: &Actor) -> bool {
         format!("CASE WHEN c.from_status IS NULL THEN {} ELSE {} END", code(EventKind::TicketOpened), code(EventKind::TicketStatusChanged));
     q.push(&format!(
         "SELECT c.at AS at, {kind} AS kind, c.id AS id, o.id AS ticket_id, o.subject AS title, c.from_status AS from_status, \
-         c.to_status AS to_status, c.actor_id AS actor_id, u.name AS actor_name \
+         c.to_status AS to_status, c.merged_from_id AS merged_from_id, c.actor_id AS actor_id, u.name AS actor_name \
          FROM ticket_status_changes c JOIN tickets o ON o.id = c.ticket_id LEFT JOIN users u ON u.id = c.actor_id \
          WHERE o.deleted_at IS NULL AND o.{column} = "
     ))
@@ -34,10 +34,14 @@ fn decode(r: &dyn Row) -> Result<TimelineEvent> {
     let kind = EventKind::from_code(r.get("kind")?).unwrap_or(EventKind::TicketStatusChanged);
     let shown = |s: String| s.replace('_', " ");
     let to = shown(r.get("to_status")?);
-    let summary = match r.get::<Option<String>>("from_status")? {
+    let mut summary = match r.get::<Option<String>>("from_status")? {
         None => format!("Opened ({to})"),
         Some(from) => format!("{} → {to}", shown(from)),
     };
+    // A step taken on a ticket since merged into this one says where it was taken.
+    if let Some(from) = r.get::<Option<i64>>("merged_from_id")? {
+        summary.push_str(&format!(" (as #{from}, merged)"));
+    }
     let ticket: i64 = r.get("ticket_id")?;
     let (actor_id, actor_name) = actor(r)?;
     Ok(TimelineEvent {

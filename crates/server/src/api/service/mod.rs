@@ -1,14 +1,23 @@
-//! Customer service resources: tickets and their workflow, calendars and SLA policies.
+//! Customer service resources: tickets and their workflow, assignment, email, calendars and
+//! SLA policies, followers, merges and splits, and macros.
 
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::AppState;
 
 pub mod assignment;
+pub mod links;
+pub mod macros;
 pub mod mail;
 pub mod sla;
 pub mod tickets;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().merge(tickets::router()).merge(assignment::router()).merge(mail::router()).merge(sla::router())
+    OpenApiRouter::new()
+        .merge(tickets::router())
+        .merge(assignment::router())
+        .merge(mail::router())
+        .merge(sla::router())
+        .merge(links::router())
+        .merge(macros::router())
 }

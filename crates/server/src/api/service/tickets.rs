@@ -74,17 +74,34 @@ async fn create(
     Ok((status, headers, Json(t)))
 }
 
-/// One ticket, with where its SLA targets stand now (`sla`, null when no policy applies).
+/// One ticket, with where its SLA targets stand now (`sla`, null when no policy applies) and
+/// `replying`: the other agents writing a reply now. A ticket merged into
+/// another answers `308 Permanent Redirect` to the survivor (`Location`), with its tombstone
+/// (`merged_into_id`) as the body.
 #[utoipa::path(get, path = "/api/v1/tickets/{id}", tag = "tickets", operation_id = "get_ticket", security(("bearer" = [])),
-    responses((status = 200, body = super::sla::TicketWithSla, headers(("ETag" = String, description = "The version, for `If-Match`")))))]
-async fn get_one(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path(id): Path<i64>,
-) -> Result<(HeaderMap, Json<super::sla::TicketWithSla>), ApiError> {
-    let t = state.store.get_ticket(&user.actor, id).await?;
-    let sla = state.store.ticket_sla_of(&t, chrono::Utc::now()).await?;
-    Ok((etag(t.version), Json(super::sla::TicketWithSla { ticket: t, sla })))
+    responses((status = 200, body = super::sla::TicketWithSla, headers(("ETag" = String, description = "The version, for `If-Match`"))),
+        (status = 308, description = "Merged: `Location` is the survivor; the body is `{id, merged_into_id, deleted: true}`", headers(("Location" = String, description = "The survivor's URL")))))]
+async fn get_one(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    match state.store.get_ticket(&user.actor, id).await {
+        Ok(mut t) => {
+            t.replying = state.store.ticket_replying(&user.actor, id).await?;
+            let sla = state.store.ticket_sla_of(&t, chrono::Utc::now()).await?;
+            Ok((etag(t.version), Json(super::sla::TicketWithSla { ticket: t, sla })).into_response())
+        }
+        Err(rapport_store::Error::NotFound) => match state.store.ticket_merged_into(&user.actor, id).await? {
+            Some(survivor) => {
+                let mut headers = HeaderMap::new();
+                if let Ok(v) = format!("/api/v1/tickets/{survivor}").parse() {
+                    headers.insert(axum::http::header::LOCATION, v);
+                }
+                let body = serde_json::json!({"id": id, "merged_into_id": survivor, "deleted": true});
+                Ok((StatusCode::PERMANENT_REDIRECT, headers, Json(body)).into_response())
+            }
+            None => Err(rapport_store::Error::NotFound.into()),
+        },
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Change a ticket's fields. The status is not a field: it moves by actions; giving a new

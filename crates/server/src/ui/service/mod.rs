@@ -1,17 +1,24 @@
 //! Service pages: the ticket queue, form and page with the workflow's buttons, and the public
 //! help desk pages.
 
+mod macros;
 mod mail;
 mod queue;
 mod sla;
 mod support;
+mod ticket_links;
 mod tickets;
 
 use crate::AppState;
 
 /// Pages for signed-in users (behind the CSRF check).
 pub(super) fn router() -> axum::Router<AppState> {
-    tickets::router().merge(queue::router()).merge(mail::router()).merge(sla::router())
+    tickets::router()
+        .merge(queue::router())
+        .merge(mail::router())
+        .merge(sla::router())
+        .merge(ticket_links::router())
+        .merge(macros::router())
 }
 
 /// Pages anyone may open: the public ticket form and the customers' ticket links.

@@ -103,6 +103,8 @@ struct DetailPage {
     messages: Vec<(TicketMessage, String)>,
     notice: Option<String>,
     sla: Option<super::sla::SlaCard>,
+    /// Parent and children, followers, macros and who else is replying.
+    links: super::ticket_links::Links,
 }
 
 /// A button's label for an action.
@@ -122,9 +124,16 @@ fn label(action: &str) -> &'static str {
     }
 }
 
-async fn detail_page(state: &AppState, user: &UiUser, id: i64, notice: Option<String>, status: StatusCode) -> Result<Response, ApiError> {
+pub(super) async fn detail_page(
+    state: &AppState,
+    user: &UiUser,
+    id: i64,
+    notice: Option<String>,
+    status: StatusCode,
+) -> Result<Response, ApiError> {
     let actor = user.actor();
     let t = state.store.get_ticket(actor, id).await?;
+    let links = super::ticket_links::links(state, actor, &t).await?;
     let history: Vec<StatusChange> = state.store.ticket_history(actor, id).await?;
     let messages = state.store.ticket_messages(actor, id).await?.into_iter().map(|m| {
         let at = short_time(&m.at);
@@ -151,12 +160,17 @@ async fn detail_page(state: &AppState, user: &UiUser, id: i64, notice: Option<St
         messages: messages.collect(),
         notice,
         sla: super::sla::card(state, &t).await?,
+        links,
         t,
     };
     Ok((status, render(&page)).into_response())
 }
 
+/// A merged ticket's page is its survivor's.
 async fn detail(State(state): State<AppState>, user: UiUser, Path(id): Path<i64>) -> Result<Response, ApiError> {
+    if let Some(survivor) = state.store.ticket_merged_into(user.actor(), id).await? {
+        return Ok(Redirect::to(&format!("/tickets/{survivor}")).into_response());
+    }
     detail_page(&state, &user, id, None, StatusCode::OK).await
 }
 
