@@ -69,7 +69,7 @@ async fn applying_a_macro_posts_the_reply_and_its_actions_in_one_go_or_not_at_al
     each_backend!(|app| {
         let admin = me(&app, &app.token).await;
         let acme = app.company(json!({"name": "Acme"})).await;
-        let ann = app.customer(json!({"name": "Ann Lee", "company_id": acme["id"]})).await;
+        let ann = app.customer(json!({"name": "Ann Lee", "email": "ann@example.com", "company_id": acme["id"]})).await;
         let r = app.post("/api/v1/tickets", json!({"subject": "Printer", "customer_id": ann["id"], "company_id": acme["id"]})).await;
         let t = r.body;
         let ask = new_macro(
@@ -132,6 +132,16 @@ async fn applying_a_macro_posts_the_reply_and_its_actions_in_one_go_or_not_at_al
         let audit = app.get(&format!("/api/v1/audit_log?object=ticket&record_id={}", t["id"])).await.body;
         let actions: Vec<&str> = audit.as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
         assert_eq!(actions.iter().filter(|a| **a == "apply_macro").count(), 2);
+        // The public reply is mailed to Ann like a typed one; the note is not.
+        let queue = app.get("/api/v1/mail/queue").await.body;
+        let mailed: Vec<&str> = queue["recent"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["ticket_id"] == t["id"])
+            .filter_map(|m| m["subject"].as_str())
+            .collect();
+        assert_eq!(mailed, [format!("Re: [#{}] Printer", t["id"])], "{queue}");
 
         // Unknown macro or ticket: 404; a rep may read tickets but not apply macros.
         assert_eq!(apply(&app, &t, &json!({"id": 999_999}), false).await.status, StatusCode::NOT_FOUND);

@@ -60,7 +60,7 @@ async fn act(app: &TestApp, ticket: i64, action: &str) -> Value {
 }
 
 #[tokio::test]
-async fn mail_opens_a_ticket_threads_replies_from_its_person_only_and_reopens_a_resolved_one() {
+async fn mail_opens_a_ticket_threads_replies_from_its_contacts_only_and_reopens_a_resolved_one() {
     each_backend!(|app| {
         let t = app.token.clone();
         let first = mail("\"Ann Lee\" <Ann@Example.com>", "Printer on fire", "q1@mail.example.com", "", "Smoke from tray 2.");
@@ -99,6 +99,14 @@ async fn mail_opens_a_ticket_threads_replies_from_its_person_only_and_reopens_a_
         let other = ok(&app, &t, &stranger, "opened").await;
         assert_ne!(other, id);
         assert_eq!(conversation(&app, id).await.len(), 2);
+
+        // Once Bob follows Ann's ticket, his reply to it threads there.
+        let bob = app.get(&format!("/api/v1/tickets/{other}")).await.body["customer_id"].clone();
+        let r = app.post(&format!("/api/v1/tickets/{id}/contacts"), json!({"customer_id": bob})).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        let follower = mail("bob@example.org", &format!("Re: [#{id}] Printer on fire"), "s2@example.org", "", "Same printer here.");
+        assert_eq!(ok(&app, &t, &follower, "replied").await, id);
+        assert_eq!(conversation(&app, id).await.len(), 3);
 
         // The agent answers publicly (queued, threaded on Ann's latest mail) and resolves it.
         act(&app, id, "assign").await;
