@@ -451,7 +451,16 @@ pub async fn build(store: &Store, people: usize, companies: usize, seed: u64) ->
         .chain([admin.id])
         .collect();
     let requesters: Vec<(i64, Option<i64>)> = prospects.iter().map(|p| (p.0, p.1)).collect();
-    println!("Tickets: {}.", tickets::build(store, &agents, &requesters, seed).await?);
+    // The help desk is the Support team's queue: Sue works it and Maria leads it.
+    let support = TeamChanges {
+        name: Some("Support".into()),
+        visibility: Some("team".into()),
+        member_ids: Some(
+            staff.iter().zip(&staff_ids).filter(|((_, r), _)| matches!(r, Role::SupportAgent | Role::Manager)).map(|(_, id)| *id).collect(),
+        ),
+    };
+    let support = store.save_team(&system, None, None, support).await?.id;
+    println!("Tickets: {}.", tickets::build(store, &agents, support, &requesters, seed).await?);
     lap(&mut clock, "tickets");
     // Score everyone as the analytics pages would, so tiers and segments show from the start.
     println!("Orders: {order_lines} order lines.");

@@ -52,8 +52,9 @@ fn last_state(rng: &mut Rng, days: i64) -> TicketState {
     }
 }
 
-/// Adds the tickets of `people` (id, company) worked by `agents`; returns how many.
-pub(super) async fn build(store: &Store, agents: &[i64], people: &[(i64, Option<i64>)], seed: u64) -> anyhow::Result<usize> {
+/// Adds the tickets of `people` (id, company) to `team`'s queue, worked by `agents`; returns
+/// how many.
+pub(super) async fn build(store: &Store, agents: &[i64], team: i64, people: &[(i64, Option<i64>)], seed: u64) -> anyhow::Result<usize> {
     let mut rng = Rng(seed ^ 0x71c4_e75e);
     let now = Utc::now();
     let stamp = |t: chrono::DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Micros, true);
@@ -92,7 +93,7 @@ pub(super) async fn build(store: &Store, agents: &[i64], people: &[(i64, Option<
             customer_id: Some(*customer),
             company_id: *company,
             owner_id: if last == TicketState::New { None } else { agent },
-            team_id: None,
+            team_id: Some(team),
             tags: if rng.chance(20) { vec!["vip".to_string()] } else { vec![] },
             snoozed_until: None,
             status_changed_at: history.last().map(|c| c.at.clone()),

@@ -99,7 +99,13 @@ fn name_of(m: &TicketMessage) -> &str {
 /// Adds an agent's reply or note however it was written (typed, or a macro's): a public reply
 /// is mailed to the customer and any message notifies the users it @mentions, all in the
 /// transaction that adds it.
-pub(super) async fn post_agent_message(store: &Store, tx: &mut WriteTx, ticket: &Ticket, m: NewMessage<'_>, at: &str) -> Result<TicketMessage> {
+pub(super) async fn post_agent_message(
+    store: &Store,
+    tx: &mut WriteTx,
+    ticket: &Ticket,
+    m: NewMessage<'_>,
+    at: &str,
+) -> Result<TicketMessage> {
     let (internal, body, author) = (m.internal, m.body, m.author_id);
     let saved = insert_message(tx, ticket.id, m, at).await?;
     if !internal {
