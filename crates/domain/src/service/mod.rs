@@ -10,5 +10,6 @@ pub mod calendar;
 pub mod message;
 pub mod public;
 pub mod sla;
+pub mod survey;
 pub mod ticket;
 pub mod workflow;

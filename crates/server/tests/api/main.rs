@@ -33,6 +33,7 @@ mod reports;
 mod security;
 mod sign_in;
 mod support_ui;
+mod surveys;
 mod sync;
 mod targets;
 mod tickets;

@@ -36,10 +36,11 @@ impl Table for Ticket {
         record_change(tx, id, None, data, actor).await
     }
 
-    async fn after_update(_: &Store, tx: &mut WriteTx, actor: &Actor, id: i64, before: &TicketData, after: &TicketData) -> Result<()> {
+    async fn after_update(store: &Store, tx: &mut WriteTx, actor: &Actor, id: i64, before: &TicketData, after: &TicketData) -> Result<()> {
         if after.team_id != before.team_id {
             check_team(tx, after.team_id).await?;
         }
+        super::surveys::on_status(store, tx, id, before, after).await?;
         record_change(tx, id, Some(before), after, actor).await
     }
 }

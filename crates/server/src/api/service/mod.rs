@@ -4,8 +4,9 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::AppState;
 
+pub mod surveys;
 pub mod tickets;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().merge(tickets::router())
+    OpenApiRouter::new().merge(tickets::router()).merge(surveys::router())
 }

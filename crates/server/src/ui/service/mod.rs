@@ -2,6 +2,7 @@
 //! help desk pages.
 
 mod support;
+mod surveys;
 mod tickets;
 
 use crate::AppState;
@@ -13,5 +14,5 @@ pub(super) fn router() -> axum::Router<AppState> {
 
 /// Pages anyone may open: the public ticket form and the customers' ticket links.
 pub(super) fn public_router() -> axum::Router<AppState> {
-    support::public_router()
+    support::public_router().merge(surveys::public_router())
 }
