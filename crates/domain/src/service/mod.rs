@@ -9,6 +9,7 @@
 pub mod calendar;
 pub mod message;
 pub mod public;
+pub mod report;
 pub mod sla;
 pub mod survey;
 pub mod ticket;
