@@ -31,6 +31,7 @@ mod ownership;
 mod privacy;
 mod reports;
 mod security;
+mod service_reports;
 mod sign_in;
 mod support_ui;
 mod surveys;

@@ -4,9 +4,10 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::AppState;
 
+pub mod reports;
 pub mod surveys;
 pub mod tickets;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().merge(tickets::router()).merge(surveys::router())
+    OpenApiRouter::new().merge(tickets::router()).merge(surveys::router()).merge(reports::router())
 }
