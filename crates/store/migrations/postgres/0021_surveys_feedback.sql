@@ -49,5 +49,7 @@ CREATE INDEX feedback_search_idx ON feedback USING GIN (search_tsv);
 
 CREATE INDEX tickets_report_created_idx ON tickets (created_at, owner_id, team_id, priority, status) WHERE deleted_at IS NULL;
 CREATE INDEX tickets_report_resolved_idx ON tickets (resolved_at, owner_id, team_id, priority) WHERE deleted_at IS NULL AND resolved_at IS NOT NULL;
+CREATE INDEX tickets_report_owner_created_idx ON tickets (owner_id, created_at) WHERE deleted_at IS NULL;
+CREATE INDEX tickets_report_owner_resolved_idx ON tickets (owner_id, resolved_at) WHERE deleted_at IS NULL AND resolved_at IS NOT NULL;
 CREATE INDEX ticket_messages_agent_reply_idx ON ticket_messages (ticket_id, at) WHERE author = 'agent' AND internal = 0;
 CREATE INDEX ticket_status_changes_reopen_idx ON ticket_status_changes (ticket_id) WHERE to_status = 'reopened';

@@ -1,5 +1,7 @@
 //! Customer service (issue 11): tickets and their status history.
 
+#[cfg(test)]
+mod report_plans;
 mod public;
 mod reports;
 mod surveys;

@@ -64,7 +64,8 @@ fn week(backend: Backend, col: &str) -> String {
     }
 }
 
-const OPEN: &str = "t.status NOT IN ('resolved', 'closed')";
+/// The open states, listed (an `IN` list searches the status index; `NOT IN` would scan).
+const OPEN: &str = "t.status IN ('new', 'assigned', 'in_progress', 'waiting_on_customer', 'waiting_on_third_party', 'snoozed', 'reopened')";
 
 impl Store {
     /// Open tickets by age bucket, priority and status.
