@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 use sqlx::Connection;
 
 use crate::each_backend;
-use crate::helpers::TestApp;
+use crate::helpers::{ADMIN_EMAIL, TestApp};
+use crate::ui::{page, session};
 use crate::surveys::{act, public};
 
 async fn me(app: &TestApp, token: &str) -> i64 {
@@ -161,6 +162,19 @@ async fn service_reports_count_the_tickets_behind_them_and_compare_two_agents() 
         assert_eq!((periods["a"]["count"].as_u64(), periods["b"]["count"].as_u64()), (Some(3), Some(0)));
         let bad = app.get("/api/v1/reports/service/compare?a=agent:x").await;
         assert_eq!((bad.status, bad.error_fields()), (StatusCode::BAD_REQUEST, vec!["a".to_string()]));
+
+        // The dashboard draws the same numbers, each linking to the tickets page behind it.
+        let cookie = session(&app, ADMIN_EMAIL).await;
+        let (status, html) = page(&app, &format!("/service?{july}"), &cookie).await;
+        assert_eq!(status, StatusCode::OK, "{html}");
+        for id in ["service-backlog", "service-csat", "service-times", "service-trend"] {
+            let at = html.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("{id}: {html}"));
+            assert!(html[at..].trim_start_matches(|c| c != '<').starts_with("><svg") || html[at..].contains("<svg"), "{id} has a chart");
+        }
+        assert!(html.contains("id=\"csat-average\">2.67<") && html.contains("id=\"nps-score\">-33.3<"), "{html}");
+        assert!(html.contains("id=\"reopen-rate\">33.3<") && html.contains("href=\"/tickets?"), "{html}");
+        let (status, html) = page(&app, "/service?priority=soon", &cookie).await;
+        assert!(status == StatusCode::OK && html.contains("role=\"alert\""), "a bad filter is said: {html}");
 
         // Record-level visibility: a rep who owns none of these sees only the unassigned queue.
         let rep = app.user_token("rep@example.com", Role::SalesRep).await;

@@ -1,6 +1,7 @@
 //! Service pages: the ticket queue, form and page with the workflow's buttons, and the public
 //! help desk pages.
 
+mod dashboard;
 mod support;
 mod surveys;
 mod tickets;
@@ -9,7 +10,7 @@ use crate::AppState;
 
 /// Pages for signed-in users (behind the CSRF check).
 pub(super) fn router() -> axum::Router<AppState> {
-    tickets::router()
+    tickets::router().merge(dashboard::router())
 }
 
 /// Pages anyone may open: the public ticket form and the customers' ticket links.
