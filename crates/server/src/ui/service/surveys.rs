@@ -4,7 +4,8 @@
 //!
 //! The form has no CSRF token of its own: the unguessable token in the URL already keeps
 //! another site from forging an answer, and a POST whose browser says it came from another
-//! site (`Sec-Fetch-Site: cross-site`, or an `Origin` that is not this host) is refused.
+//! site (`Sec-Fetch-Site: cross-site` or `same-site`, or an `Origin` naming another host) is
+//! refused.
 
 use std::collections::HashMap;
 
@@ -71,7 +72,9 @@ fn cross_site(headers: &HeaderMap, authority: Option<&str>) -> bool {
     }
     let host = authority.or_else(|| text(header::HOST.as_str()));
     match (text(header::ORIGIN.as_str()), host) {
-        (Some("null"), _) => true,
+        // The page's `no-referrer` policy makes browsers send `Origin: null` from the page
+        // itself, so it says nothing: `Sec-Fetch-Site` above decides.
+        (Some("null"), _) => false,
         (Some(origin), Some(host)) => origin.split("://").nth(1) != Some(host),
         _ => false,
     }
