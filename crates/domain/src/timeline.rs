@@ -53,11 +53,13 @@ pub enum EventKind {
     TicketOpened,
     /// A ticket's status changed (assigned, resolved, reopened…).
     TicketStatusChanged,
+    /// Feedback, a complaint or praise was recorded (outside a ticket).
+    FeedbackReceived,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 12] = [
+    pub const ALL: [EventKind; 13] = [
         Self::Activity,
         Self::OpportunityCreated,
         Self::StageChanged,
@@ -70,6 +72,7 @@ impl EventKind {
         Self::OrderCancelled,
         Self::TicketOpened,
         Self::TicketStatusChanged,
+        Self::FeedbackReceived,
     ];
 
     /// Name as the API shows it.
@@ -87,6 +90,7 @@ impl EventKind {
             Self::OrderCancelled => "order_cancelled",
             Self::TicketOpened => "ticket_opened",
             Self::TicketStatusChanged => "ticket_status_changed",
+            Self::FeedbackReceived => "feedback_received",
         }
     }
 
@@ -106,6 +110,8 @@ impl EventKind {
             Self::OrderCancelled => 10,
             Self::TicketOpened => 11,
             Self::TicketStatusChanged => 12,
+            // 13 to 20 are left to the kinds other service work adds in parallel.
+            Self::FeedbackReceived => 21,
         }
     }
 

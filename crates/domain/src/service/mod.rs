@@ -7,6 +7,7 @@
 //! and the instant a target falls due.
 
 pub mod calendar;
+pub mod feedback;
 pub mod message;
 pub mod public;
 pub mod report;

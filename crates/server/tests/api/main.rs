@@ -17,6 +17,7 @@ mod dashboard_ui;
 mod deals_ui;
 mod encryption;
 mod errors;
+mod feedback;
 mod group_commit;
 mod imports;
 mod leads;

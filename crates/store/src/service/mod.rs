@@ -2,6 +2,7 @@
 
 #[cfg(test)]
 mod report_plans;
+mod feedback;
 mod public;
 mod reports;
 mod surveys;

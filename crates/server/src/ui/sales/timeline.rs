@@ -47,6 +47,7 @@ impl TimelineCard {
             EventKind::LeadStatusChanged => "Lead",
             EventKind::OrderCreated | EventKind::OrderPaid | EventKind::OrderShipped | EventKind::OrderCancelled => "Order",
             EventKind::TicketOpened | EventKind::TicketStatusChanged => "Ticket",
+            EventKind::FeedbackReceived => "Feedback",
         }
     }
 }

@@ -2,6 +2,7 @@
 //! help desk pages.
 
 mod dashboard;
+mod feedback;
 mod support;
 mod surveys;
 mod tickets;
@@ -10,7 +11,7 @@ use crate::AppState;
 
 /// Pages for signed-in users (behind the CSRF check).
 pub(super) fn router() -> axum::Router<AppState> {
-    tickets::router().merge(dashboard::router())
+    tickets::router().merge(dashboard::router()).merge(feedback::router())
 }
 
 /// Pages anyone may open: the public ticket form and the customers' ticket links.
