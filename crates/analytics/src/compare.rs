@@ -50,9 +50,9 @@ fn group(counts: &[u64; 5]) -> Group {
     let n: u64 = counts.iter().sum();
     let sum: f64 = counts.iter().enumerate().map(|(i, c)| (i + 1) as f64 * *c as f64).sum();
     let mean = (n > 0).then(|| sum / n as f64);
-    let variance = mean.filter(|_| n > 1).map(|m| {
-        counts.iter().enumerate().map(|(i, c)| *c as f64 * ((i + 1) as f64 - m).powi(2)).sum::<f64>() / (n - 1) as f64
-    });
+    let variance = mean
+        .filter(|_| n > 1)
+        .map(|m| counts.iter().enumerate().map(|(i, c)| *c as f64 * ((i + 1) as f64 - m).powi(2)).sum::<f64>() / (n - 1) as f64);
     Group { n, mean, variance, satisfied: counts[3] + counts[4] }
 }
 
@@ -74,10 +74,7 @@ fn welch(a: &Group, b: &Group) -> Result<Test, String> {
 pub fn compare_csat(a: &[u64; 5], b: &[u64; 5]) -> CsatComparison {
     let (ga, gb) = (group(a), group(b));
     let welch = welch(&ga, &gb);
-    let table = vec![
-        vec![ga.satisfied as f64, (ga.n - ga.satisfied) as f64],
-        vec![gb.satisfied as f64, (gb.n - gb.satisfied) as f64],
-    ];
+    let table = vec![vec![ga.satisfied as f64, (ga.n - ga.satisfied) as f64], vec![gb.satisfied as f64, (gb.n - gb.satisfied) as f64]];
     let chi_square = chi_square_independence(&table, true)
         .map(|c| Test { statistic: c.statistic, df: c.dof as f64, p_value: c.p_value })
         .map_err(|_| "needs ratings on both sides, and both satisfied and unsatisfied ones among them".to_string());

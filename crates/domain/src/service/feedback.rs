@@ -118,7 +118,8 @@ impl FeedbackInput {
     pub fn apply(self, current: Option<&FeedbackData>) -> Result<FeedbackData, ValidationErrors> {
         let mut errs = ValidationErrors::default();
         let creating = current.is_none();
-        let mut d = current.cloned().unwrap_or_else(|| FeedbackData { kind: "feedback".into(), channel: "email".into(), ..Default::default() });
+        let mut d =
+            current.cloned().unwrap_or_else(|| FeedbackData { kind: "feedback".into(), channel: "email".into(), ..Default::default() });
         choice(&mut errs, "kind", self.kind, KINDS, &mut d.kind);
         match self.body.map(|b| required_text(&b, 20_000)) {
             Some(Ok(b)) => d.body = b,
@@ -149,7 +150,8 @@ mod tests {
         let e = FeedbackInput { kind: Some("rant".into()), channel: Some("fax".into()), ..Default::default() }.apply(None).unwrap_err();
         let fields: Vec<String> = e.0.into_iter().map(|e| e.field).collect();
         assert_eq!(fields, ["kind", "body", "channel", "customer_id"]);
-        let d = FeedbackInput { body: Some(" Great service ".into()), customer_id: Some(Some(7)), ..Default::default() }.apply(None).unwrap();
+        let d =
+            FeedbackInput { body: Some(" Great service ".into()), customer_id: Some(Some(7)), ..Default::default() }.apply(None).unwrap();
         assert_eq!((d.kind.as_str(), d.body.as_str(), d.channel.as_str()), ("feedback", "Great service", "email"));
         let e = FeedbackInput { kind: Some("complaint".into()), ..Default::default() }.apply(Some(&d)).unwrap();
         assert_eq!((e.kind.as_str(), e.customer_id), ("complaint", Some(7)));

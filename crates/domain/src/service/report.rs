@@ -336,8 +336,9 @@ mod tests {
         let bad = ServiceFilter::parse(&pairs(&[("priority", "soon"), ("agent_id", "x"), ("color", "red"), ("from", "2026-13-01")]), &[]);
         let fields: Vec<String> = bad.unwrap_err().0.into_iter().map(|e| e.field).collect();
         assert_eq!(fields, ["priority", "agent_id", "color", "from"]);
-        let f = ServiceFilter::parse(&pairs(&[("period", "2026-07"), ("agent_id", "3"), ("category", "billing & tax"), ("a", "x")]), &["a"])
-            .unwrap();
+        let f =
+            ServiceFilter::parse(&pairs(&[("period", "2026-07"), ("agent_id", "3"), ("category", "billing & tax"), ("a", "x")]), &["a"])
+                .unwrap();
         assert_eq!((f.from_text().as_deref(), f.to_bound().as_deref()), (Some("2026-07-01"), Some("2026-07-31T24")));
         assert_eq!(
             f.tickets_link(Some("created_at"), &[("status", "new".into())]),

@@ -27,23 +27,42 @@ async fn feedback_is_recorded_listed_changed_and_shown_on_the_person_s_timeline(
         assert_eq!(r.headers.get(header::LOCATION).unwrap().to_str().unwrap(), format!("/api/v1/feedback/{}", c["id"]));
         assert_eq!((c["kind"].as_str(), c["customer_name"].as_str(), c["version"].as_i64()), (Some("complaint"), Some("Ann Lee"), Some(1)));
         assert!(c["owner_id"].is_i64(), "owned by its creator");
-        let p = app.post("/api/v1/feedback", json!({"kind": "praise", "body": "Lovely support from Bea", "channel": "review", "customer_id": ann["id"]})).await.body;
+        let p = app
+            .post(
+                "/api/v1/feedback",
+                json!({"kind": "praise", "body": "Lovely support from Bea", "channel": "review", "customer_id": ann["id"]}),
+            )
+            .await
+            .body;
 
         let list = |q: &str| {
             let app = &app;
             let q = q.to_string();
-            async move { app.get(&format!("/api/v1/feedback?{q}")).await.body["data"].as_array().unwrap().iter().map(|f| f["id"].as_i64().unwrap()).collect::<Vec<_>>() }
+            async move {
+                app.get(&format!("/api/v1/feedback?{q}")).await.body["data"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|f| f["id"].as_i64().unwrap())
+                    .collect::<Vec<_>>()
+            }
         };
         assert_eq!(list("kind=complaint").await, [c["id"].as_i64().unwrap()]);
         assert_eq!(list("q=courier").await, [c["id"].as_i64().unwrap()]);
-        assert_eq!(list(&format!("customer_id={}&sort=created_at", ann["id"])).await, [c["id"].as_i64().unwrap(), p["id"].as_i64().unwrap()]);
+        assert_eq!(
+            list(&format!("customer_id={}&sort=created_at", ann["id"])).await,
+            [c["id"].as_i64().unwrap(), p["id"].as_i64().unwrap()]
+        );
         assert_eq!(app.get("/api/v1/feedback?kind=rant").await.status, StatusCode::BAD_REQUEST);
 
         let path = format!("/api/v1/feedback/{}", c["id"]);
         let stale = app.patch(&path, json!({"kind": "feedback"}), Some(7)).await;
         assert_eq!(stale.status, StatusCode::PRECONDITION_FAILED);
         let changed = app.patch(&path, json!({"kind": "feedback", "channel": "letter"}), Some(1)).await;
-        assert_eq!((changed.status, changed.body["kind"].as_str(), changed.body["version"].as_i64()), (StatusCode::OK, Some("feedback"), Some(2)));
+        assert_eq!(
+            (changed.status, changed.body["kind"].as_str(), changed.body["version"].as_i64()),
+            (StatusCode::OK, Some("feedback"), Some(2))
+        );
         let audit = app.get(&format!("/api/v1/audit_log?object=feedback&record_id={}", c["id"])).await.body;
         let actions: Vec<&str> = audit.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
         assert_eq!(actions, ["update", "create"]);
@@ -57,7 +76,10 @@ async fn feedback_is_recorded_listed_changed_and_shown_on_the_person_s_timeline(
             .filter(|e| e["kind"] == "feedback_received")
             .map(|e| (e["title"].as_str().unwrap(), e["summary"].as_str().unwrap()))
             .collect();
-        assert_eq!(events, [("Praise by review", "Lovely support from Bea"), ("Feedback by letter", "The courier threw the parcel over the fence.")]);
+        assert_eq!(
+            events,
+            [("Praise by review", "Lovely support from Bea"), ("Feedback by letter", "The courier threw the parcel over the fence.")]
+        );
 
         // A sales rep reads tickets' things but does not record them; deleting leaves a 404.
         let rep = app.user_token("rep@example.com", Role::SalesRep).await;
@@ -79,7 +101,8 @@ async fn feedback_is_recorded_listed_changed_and_shown_on_the_person_s_timeline(
         let (status, _, html) = form(&app, "/feedback/new", Some(&cookie), &body).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(html.contains("data-field=\"body\""), "{html}");
-        let body = format!("_csrf={csrf}&version=0&kind=complaint&customer_id={}&channel=email&owner_id=&body=Invoice+sent+twice", ann["id"]);
+        let body =
+            format!("_csrf={csrf}&version=0&kind=complaint&customer_id={}&channel=email&owner_id=&body=Invoice+sent+twice", ann["id"]);
         let (status, _, html) = form(&app, "/feedback/new", Some(&cookie), &body).await;
         assert_eq!(status, StatusCode::SEE_OTHER, "{html}");
         assert_eq!(list("q=twice").await.len(), 1);

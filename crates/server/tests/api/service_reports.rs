@@ -11,8 +11,8 @@ use sqlx::Connection;
 
 use crate::each_backend;
 use crate::helpers::{ADMIN_EMAIL, TestApp};
-use crate::ui::{page, session};
 use crate::surveys::{act, public};
+use crate::ui::{page, session};
 
 async fn me(app: &TestApp, token: &str) -> i64 {
     app.call(Method::GET, "/api/v1/users/me", Some(token), None, &[]).await.body["id"].as_i64().unwrap()
@@ -37,7 +37,9 @@ async fn answer(app: &TestApp, id: i64, form: &str) {
 
 /// Moves a ticket's times to the given hours after its creation (as the clock would have).
 async fn set_times(app: &TestApp, id: i64, created: &str, reply_h: i64, resolved_h: Option<i64>, answered: Option<&str>) {
-    let at = |h: i64| (chrono::DateTime::parse_from_rfc3339(created).unwrap() + chrono::Duration::hours(h)).format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
+    let at = |h: i64| {
+        (chrono::DateTime::parse_from_rfc3339(created).unwrap() + chrono::Duration::hours(h)).format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+    };
     let mut conn = sqlx::AnyConnection::connect(&app.url).await.unwrap();
     let mut stmts = vec![
         format!("UPDATE tickets SET created_at = '{}' WHERE id = {id}", at(0)),
@@ -64,7 +66,8 @@ fn ids(list: &Value) -> Vec<i64> {
 #[tokio::test]
 async fn service_reports_count_the_tickets_behind_them_and_compare_two_agents() {
     each_backend!(|app| {
-        let (t1k, t2k) = (app.user_token("a1@example.com", Role::SupportAgent).await, app.user_token("a2@example.com", Role::SupportAgent).await);
+        let (t1k, t2k) =
+            (app.user_token("a1@example.com", Role::SupportAgent).await, app.user_token("a2@example.com", Role::SupportAgent).await);
         let (a1, a2) = ((t1k.as_str(), me(&app, &t1k).await), (t2k.as_str(), me(&app, &t2k).await));
         let ann = app.customer(json!({"name": "Ann Lee"})).await["id"].as_i64().unwrap();
         let t1 = worked(&app, a1, ann, "Invoice wrong", "high", "billing").await;
@@ -94,7 +97,9 @@ async fn service_reports_count_the_tickets_behind_them_and_compare_two_agents() 
         let rows = b.body["rows"].as_array().unwrap();
         let cells: Vec<(&str, &str, &str, i64)> = rows
             .iter()
-            .map(|r| (r["age"].as_str().unwrap(), r["priority"].as_str().unwrap(), r["status"].as_str().unwrap(), r["count"].as_i64().unwrap()))
+            .map(|r| {
+                (r["age"].as_str().unwrap(), r["priority"].as_str().unwrap(), r["status"].as_str().unwrap(), r["count"].as_i64().unwrap())
+            })
             .collect();
         assert_eq!(cells, [("under 1 day", "normal", "new", 1), ("over 30 days", "urgent", "assigned", 1)]);
         assert_eq!(ids(&app.get(rows[0]["link"].as_str().unwrap()).await.body), [t5]);
@@ -104,7 +109,10 @@ async fn service_reports_count_the_tickets_behind_them_and_compare_two_agents() 
         let t = app.get(&format!("/api/v1/reports/service/times?{july}")).await.body;
         assert_eq!((t["from"].as_str(), t["to"].as_str()), (Some("2026-07-01"), Some("2026-07-31")));
         let first = &t["rows"][0];
-        assert_eq!((first["measure"].as_str(), first["count"].as_i64(), first["clock"].as_str()), (Some("first_response"), Some(4), Some("wall")));
+        assert_eq!(
+            (first["measure"].as_str(), first["count"].as_i64(), first["clock"].as_str()),
+            (Some("first_response"), Some(4), Some("wall"))
+        );
         assert_eq!((first["median_hours"].as_f64(), first["p90_hours"].as_f64()), (Some(3.0), Some(5.4)));
         let res = &t["rows"][1];
         assert_eq!((res["count"].as_i64(), res["median_hours"].as_f64(), res["p90_hours"].as_f64()), (Some(3), Some(20.0), Some(28.0)));
@@ -123,7 +131,10 @@ async fn service_reports_count_the_tickets_behind_them_and_compare_two_agents() 
         assert_eq!(billing["count"].as_i64(), Some(2));
         assert_eq!(app.get("/api/v1/reports/service/csat?period=2026-08").await.body["count"].as_i64(), Some(0));
         let n = app.get(&format!("/api/v1/reports/service/nps?{july}")).await.body;
-        assert_eq!((n["promoters"].as_i64(), n["passives"].as_i64(), n["detractors"].as_i64(), n["score"].as_f64()), (Some(1), Some(0), Some(2), Some(-33.3)));
+        assert_eq!(
+            (n["promoters"].as_i64(), n["passives"].as_i64(), n["detractors"].as_i64(), n["score"].as_f64()),
+            (Some(1), Some(0), Some(2), Some(-33.3))
+        );
 
         // Reopen rate: one of the three resolved in July was reopened.
         let r = app.get(&format!("/api/v1/reports/service/reopen_rate?{july}")).await.body;
@@ -136,7 +147,15 @@ async fn service_reports_count_the_tickets_behind_them_and_compare_two_agents() 
             .as_array()
             .unwrap()
             .iter()
-            .map(|r| (r["week"].as_str().unwrap(), r["created"].as_i64().unwrap(), r["resolved"].as_i64().unwrap(), r["csat_count"].as_i64().unwrap(), r["csat_average"].as_f64()))
+            .map(|r| {
+                (
+                    r["week"].as_str().unwrap(),
+                    r["created"].as_i64().unwrap(),
+                    r["resolved"].as_i64().unwrap(),
+                    r["csat_count"].as_i64().unwrap(),
+                    r["csat_average"].as_f64(),
+                )
+            })
             .collect();
         assert_eq!(weeks, [("2026-07-06", 2, 2, 2, Some(3.5)), ("2026-07-13", 2, 1, 1, Some(1.0))]);
         assert_eq!(ids(&app.get(w["rows"][1]["link"].as_str().unwrap()).await.body), [t3, t4]);
@@ -157,7 +176,10 @@ async fn service_reports_count_the_tickets_behind_them_and_compare_two_agents() 
         assert_eq!(cmp.body["a"]["distribution"], json!([0, 1, 0, 0, 1]));
         assert!(cmp.body["welch_t_test"]["undefined"].is_string(), "one rating on a side: {}", cmp.body);
         let chi = &cmp.body["chi_square"];
-        assert_eq!((chi["statistic"].as_f64(), chi["p_value"].as_f64()), (Some(want.chi_square.as_ref().unwrap().statistic), Some(want.chi_square.as_ref().unwrap().p_value)));
+        assert_eq!(
+            (chi["statistic"].as_f64(), chi["p_value"].as_f64()),
+            (Some(want.chi_square.as_ref().unwrap().statistic), Some(want.chi_square.as_ref().unwrap().p_value))
+        );
         let periods = app.get("/api/v1/reports/service/compare?a=period:2026-07&b=period:2026-08").await.body;
         assert_eq!((periods["a"]["count"].as_u64(), periods["b"]["count"].as_u64()), (Some(3), Some(0)));
         let bad = app.get("/api/v1/reports/service/compare?a=agent:x").await;

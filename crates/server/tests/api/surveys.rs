@@ -13,7 +13,13 @@ use crate::each_backend;
 use crate::helpers::TestApp;
 
 /// A request without a session, as a customer's browser sends it.
-pub async fn public(app: &TestApp, method: Method, path: &str, body: &str, headers: &[(&str, &str)]) -> (StatusCode, Option<String>, String) {
+pub async fn public(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    body: &str,
+    headers: &[(&str, &str)],
+) -> (StatusCode, Option<String>, String) {
     let mut req = Request::builder().method(method).uri(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
     for (k, v) in headers {
         req = req.header(*k, *v);
@@ -142,7 +148,8 @@ async fn a_customer_rates_a_resolved_ticket_and_a_second_answer_replaces_the_fir
         let s2 = app.get(&format!("/api/v1/tickets/{id}/survey")).await.body;
         assert_eq!(s2, s);
         let audit = app.get(&format!("/api/v1/audit_log?object=ticket&record_id={id}&limit=100")).await.body;
-        let answers: Vec<&Value> = audit.as_array().unwrap().iter().filter(|e| e["action"].as_str().unwrap().starts_with("survey_")).collect();
+        let answers: Vec<&Value> =
+            audit.as_array().unwrap().iter().filter(|e| e["action"].as_str().unwrap().starts_with("survey_")).collect();
         let actions: Vec<&str> = answers.iter().map(|e| e["action"].as_str().unwrap()).collect();
         assert_eq!(actions, ["survey_reanswer", "survey_answer", "survey_create"], "newest first");
         let diff = &answers[0]["diff"];

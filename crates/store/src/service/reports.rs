@@ -79,7 +79,10 @@ impl Store {
                 q.push(" WHEN t.created_at >= ").arg(bound(*h)).push(&format!(" THEN {i}"));
             }
         }
-        q.push(&format!(" ELSE {} END AS age, t.priority AS priority, t.status AS status FROM tickets t WHERE {OPEN}", AGE_BUCKETS.len() - 1));
+        q.push(&format!(
+            " ELSE {} END AS age, t.priority AS priority, t.status AS status FROM tickets t WHERE {OPEN}",
+            AGE_BUCKETS.len() - 1
+        ));
         scope(&mut q, actor, f, false);
         span(&mut q, "t.created_at", f);
         q.push(") x GROUP BY x.age, x.priority, x.status");
@@ -138,9 +141,10 @@ impl Store {
         require(actor, Object::Ticket, Action::Read)?;
         let first = "(SELECT MIN(m.at) FROM ticket_messages m WHERE m.ticket_id = t.id AND m.author = 'agent' AND m.internal = 0)";
         let mut rows = vec![];
-        for (measure, end, cond) in
-            [("first_response", first.to_string(), format!("{first} IS NOT NULL")), ("resolution", "t.resolved_at".into(), "t.resolved_at IS NOT NULL".into())]
-        {
+        for (measure, end, cond) in [
+            ("first_response", first.to_string(), format!("{first} IS NOT NULL")),
+            ("resolution", "t.resolved_at".into(), "t.resolved_at IS NOT NULL".into()),
+        ] {
             let mut q = Sql::new(&format!("SELECT {} AS secs FROM tickets t WHERE {cond}", seconds(self.backend, "t.created_at", &end)));
             scope(&mut q, actor, f, false);
             span(&mut q, "t.created_at", f);
@@ -228,12 +232,8 @@ impl Store {
         );
         span(&mut q, "t.resolved_at", f);
         scope(&mut q, actor, f, false);
-        let (resolved, reopened) = self
-            .read(&q, |r| Ok((r.get::<i64>("n")?, r.get::<i64>("reopened")?)))
-            .await?
-            .first()
-            .copied()
-            .unwrap_or((0, 0));
+        let (resolved, reopened) =
+            self.read(&q, |r| Ok((r.get::<i64>("n")?, r.get::<i64>("reopened")?))).await?.first().copied().unwrap_or((0, 0));
         Ok(ReopenReport {
             resolved,
             reopened,

@@ -76,7 +76,12 @@ async fn update(
 /// Delete feedback (kept as a tombstone for sync).
 #[utoipa::path(delete, path = "/api/v1/feedback/{id}", tag = "feedback", operation_id = "delete_feedback", security(("bearer" = [])),
     params(IfMatch), responses((status = 204)))]
-async fn delete(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>, IfMatch(version): IfMatch) -> Result<StatusCode, ApiError> {
+async fn delete(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    IfMatch(version): IfMatch,
+) -> Result<StatusCode, ApiError> {
     state.store.delete_feedback(&user.actor, id, version).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -108,7 +108,12 @@ fn answer<T: Serialize>(f: &ServiceFilter, csv: bool, body: Value, rows: &[T]) -
 #[utoipa::path(get, path = "/api/v1/reports/service/backlog", tag = "reports", operation_id = "report_service_backlog",
     params(ServiceReportQuery), security(("bearer" = [])),
     responses((status = 200, description = "`{from, to, rows}`", content((Vec<BacklogRow> = "application/json"), (String = "text/csv")))))]
-async fn backlog(State(s): State<AppState>, user: CurrentUser, headers: HeaderMap, QueryPairs(p): QueryPairs) -> Result<Response, ApiError> {
+async fn backlog(
+    State(s): State<AppState>,
+    user: CurrentUser,
+    headers: HeaderMap,
+    QueryPairs(p): QueryPairs,
+) -> Result<Response, ApiError> {
     let (f, csv) = read(&p, &headers, &[])?;
     let rows = s.store.service_backlog(&user.actor, &f).await?;
     answer(&f, csv, json!({"rows": rows}), &rows)
@@ -155,7 +160,12 @@ async fn nps(State(s): State<AppState>, user: CurrentUser, headers: HeaderMap, Q
 #[utoipa::path(get, path = "/api/v1/reports/service/reopen_rate", tag = "reports", operation_id = "report_service_reopen_rate",
     params(ServiceReportQuery), security(("bearer" = [])),
     responses((status = 200, description = "The reopen rate", content((ReopenReport = "application/json"), (String = "text/csv")))))]
-async fn reopen_rate(State(s): State<AppState>, user: CurrentUser, headers: HeaderMap, QueryPairs(p): QueryPairs) -> Result<Response, ApiError> {
+async fn reopen_rate(
+    State(s): State<AppState>,
+    user: CurrentUser,
+    headers: HeaderMap,
+    QueryPairs(p): QueryPairs,
+) -> Result<Response, ApiError> {
     let (f, csv) = read(&p, &headers, &[])?;
     let r = s.store.service_reopen_rate(&user.actor, &f).await?;
     answer(&f, csv, serde_json::to_value(&r).unwrap_or_default(), std::slice::from_ref(&r))
@@ -191,7 +201,12 @@ fn test_json(t: &Result<Test, String>) -> Value {
 }
 
 /// The CSAT rating counts of both sides.
-async fn sides(s: &AppState, user: &CurrentUser, f: &ServiceFilter, p: &[(String, String)]) -> Result<Vec<(String, ServiceFilter, [i64; 5])>, ApiError> {
+async fn sides(
+    s: &AppState,
+    user: &CurrentUser,
+    f: &ServiceFilter,
+    p: &[(String, String)],
+) -> Result<Vec<(String, ServiceFilter, [i64; 5])>, ApiError> {
     let mut out = vec![];
     for name in ["a", "b"] {
         let raw = p.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
@@ -211,7 +226,12 @@ async fn sides(s: &AppState, user: &CurrentUser, f: &ServiceFilter, p: &[(String
 #[utoipa::path(get, path = "/api/v1/reports/service/compare", tag = "reports", operation_id = "report_service_compare",
     params(CompareQuery, ServiceReportQuery), security(("bearer" = [])),
     responses((status = 200, description = "`{a, b, welch_t_test, chi_square}` (the CSV: one line per side with both p values)")))]
-async fn compare(State(s): State<AppState>, user: CurrentUser, headers: HeaderMap, QueryPairs(p): QueryPairs) -> Result<Response, ApiError> {
+async fn compare(
+    State(s): State<AppState>,
+    user: CurrentUser,
+    headers: HeaderMap,
+    QueryPairs(p): QueryPairs,
+) -> Result<Response, ApiError> {
     let (f, csv) = read(&p, &headers, &["a", "b"])?;
     let sides = sides(&s, &user, &f, &p).await?;
     let counts = |c: &[i64; 5]| c.map(|n| u64::try_from(n).unwrap_or(0));

@@ -24,9 +24,7 @@ use crate::ui::forms::FormState;
 use crate::ui::render;
 
 pub(super) fn public_router() -> axum::Router<AppState> {
-    axum::Router::new()
-        .route("/support/surveys/{token}", get(page).post(answer))
-        .route("/support/surveys/{token}/thanks", get(thanks))
+    axum::Router::new().route("/support/surveys/{token}", get(page).post(answer)).route("/support/surveys/{token}/thanks", get(thanks))
 }
 
 #[derive(Template)]
@@ -98,14 +96,20 @@ async fn answer(
                 rapport_store::Error::Invalid(v) => {
                     let f = FormState { values: form.clone(), errors: HashMap::new() }.with_errors(&v.0);
                     let s = state.store.public_survey(&token).await?;
-                    let page = SurveyPage { s, form: f, notice: Some("Please correct the fields marked below.".into()), action: format!("/support/surveys/{token}") };
+                    let page = SurveyPage {
+                        s,
+                        form: f,
+                        notice: Some("Please correct the fields marked below.".into()),
+                        action: format!("/support/surveys/{token}"),
+                    };
                     return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response());
                 }
                 other => crate::ui::refusal(other)?,
             };
             let s = state.store.public_survey(&token).await?;
             let f = FormState { values: form, errors: HashMap::new() };
-            Ok((status, render(&SurveyPage { s, form: f, notice: Some(notice), action: format!("/support/surveys/{token}") })).into_response())
+            Ok((status, render(&SurveyPage { s, form: f, notice: Some(notice), action: format!("/support/surveys/{token}") }))
+                .into_response())
         }
     }
 }
