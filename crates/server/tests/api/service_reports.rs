@@ -165,6 +165,19 @@ async fn service_reports_count_the_tickets_behind_them_and_compare_two_agents() 
         assert!(csv.header("content-type").starts_with("text/csv"));
         let text = csv.body.as_str().unwrap().to_string();
         assert!(text.starts_with("age,priority,status,count,link\n") && text.contains("over 30 days,urgent,assigned,1,"), "{text}");
+        for report in ["backlog", "times", "csat", "nps", "reopen_rate", "trend"] {
+            let r = app
+                .call(
+                    Method::GET,
+                    &format!("/api/v1/reports/service/{report}?format=csv&period=2099-01&agent_id=999"),
+                    Some(&app.token),
+                    None,
+                    &[],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{report}");
+            assert!(r.body.as_str().unwrap().lines().next().unwrap().contains(','), "{report}: a header row even when empty");
+        }
         let bad = app.get("/api/v1/reports/service/csat?priority=soon&colour=red").await;
         assert_eq!((bad.status, bad.error_fields()), (StatusCode::BAD_REQUEST, vec!["priority".to_string(), "colour".to_string()]));
 

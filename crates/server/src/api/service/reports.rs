@@ -79,8 +79,12 @@ fn read(pairs: &[(String, String)], headers: &HeaderMap, also: &[&str]) -> Resul
     Ok((ServiceFilter::parse(&rest, also).map_err(bad_query)?, csv))
 }
 
-fn csv_of<T: Serialize>(rows: &[T]) -> Result<Response, ApiError> {
+/// The rows as CSV; `header` is written when there are none (serde names the columns otherwise).
+fn csv_of<T: Serialize>(rows: &[T], header: &[&str]) -> Result<Response, ApiError> {
     let mut w = csv::Writer::from_writer(vec![]);
+    if rows.is_empty() {
+        w.write_record(header).map_err(|e| ApiError::Internal(format!("csv: {e}")))?;
+    }
     for r in rows {
         w.serialize(r).map_err(|e| ApiError::Internal(format!("csv: {e}")))?;
     }
@@ -91,9 +95,9 @@ fn csv_of<T: Serialize>(rows: &[T]) -> Result<Response, ApiError> {
 }
 
 /// `{"from", "to", …body}` for JSON, or the rows as CSV.
-fn answer<T: Serialize>(f: &ServiceFilter, csv: bool, body: Value, rows: &[T]) -> Result<Response, ApiError> {
+fn answer<T: Serialize>(f: &ServiceFilter, csv: bool, body: Value, rows: &[T], header: &[&str]) -> Result<Response, ApiError> {
     if csv {
-        return csv_of(rows);
+        return csv_of(rows, header);
     }
     let mut out = json!({"from": f.from.map(|d| d.to_string()), "to": f.to.map(|d| d.to_string())});
     if let (Some(o), Value::Object(b)) = (out.as_object_mut(), body) {
@@ -116,7 +120,7 @@ async fn backlog(
 ) -> Result<Response, ApiError> {
     let (f, csv) = read(&p, &headers, &[])?;
     let rows = s.store.service_backlog(&user.actor, &f).await?;
-    answer(&f, csv, json!({"rows": rows}), &rows)
+    answer(&f, csv, json!({"rows": rows}), &rows, &["age", "priority", "status", "count", "link"])
 }
 
 /// First-response time (creation to the first public agent reply) and resolution time
@@ -129,7 +133,7 @@ async fn backlog(
 async fn times(State(s): State<AppState>, user: CurrentUser, headers: HeaderMap, QueryPairs(p): QueryPairs) -> Result<Response, ApiError> {
     let (f, csv) = read(&p, &headers, &[])?;
     let rows = s.store.service_times(&user.actor, &f).await?;
-    answer(&f, csv, json!({"rows": rows}), &rows)
+    answer(&f, csv, json!({"rows": rows}), &rows, &[])
 }
 
 /// CSAT of the survey answers given in the span: count, average (1–5), percent satisfied
@@ -141,7 +145,7 @@ async fn csat(State(s): State<AppState>, user: CurrentUser, headers: HeaderMap, 
     let (f, csv) = read(&p, &headers, &[])?;
     let r = s.store.service_csat(&user.actor, &f).await?;
     let rows: Vec<CsatBucket> = r.distribution.clone();
-    answer(&f, csv, serde_json::to_value(&r).unwrap_or_default(), &rows)
+    answer(&f, csv, serde_json::to_value(&r).unwrap_or_default(), &rows, &[])
 }
 
 /// NPS of the survey answers given in the span that rated it: promoters (9–10), passives
@@ -152,7 +156,7 @@ async fn csat(State(s): State<AppState>, user: CurrentUser, headers: HeaderMap, 
 async fn nps(State(s): State<AppState>, user: CurrentUser, headers: HeaderMap, QueryPairs(p): QueryPairs) -> Result<Response, ApiError> {
     let (f, csv) = read(&p, &headers, &[])?;
     let r = s.store.service_nps(&user.actor, &f).await?;
-    answer(&f, csv, serde_json::to_value(&r).unwrap_or_default(), std::slice::from_ref(&r))
+    answer(&f, csv, serde_json::to_value(&r).unwrap_or_default(), std::slice::from_ref(&r), &[])
 }
 
 /// Reopen rate: of the tickets resolved in the span (by their last resolution), the share
@@ -168,7 +172,7 @@ async fn reopen_rate(
 ) -> Result<Response, ApiError> {
     let (f, csv) = read(&p, &headers, &[])?;
     let r = s.store.service_reopen_rate(&user.actor, &f).await?;
-    answer(&f, csv, serde_json::to_value(&r).unwrap_or_default(), std::slice::from_ref(&r))
+    answer(&f, csv, serde_json::to_value(&r).unwrap_or_default(), std::slice::from_ref(&r), &[])
 }
 
 /// Weekly trend (weeks from Monday, UTC): tickets opened, tickets resolved, and survey answers
@@ -179,7 +183,7 @@ async fn reopen_rate(
 async fn trend(State(s): State<AppState>, user: CurrentUser, headers: HeaderMap, QueryPairs(p): QueryPairs) -> Result<Response, ApiError> {
     let (f, csv) = read(&p, &headers, &[])?;
     let rows = s.store.service_trend(&user.actor, &f).await?;
-    answer(&f, csv, json!({"rows": rows}), &rows)
+    answer(&f, csv, json!({"rows": rows}), &rows, &["week", "created", "resolved", "csat_count", "csat_average", "link"])
 }
 
 /// The parameters of `compare` (besides the filter).
@@ -269,7 +273,7 @@ async fn compare(
                 chi_square_p_value: c.chi_square.as_ref().ok().map(|t| t.p_value),
             })
             .collect();
-        return csv_of(&lines);
+        return csv_of(&lines, &[]);
     }
     let body = json!({
         "a": group(&sides[0], &c.a),
@@ -277,5 +281,5 @@ async fn compare(
         "welch_t_test": test_json(&c.welch),
         "chi_square": test_json(&c.chi_square),
     });
-    answer::<()>(&f, false, body, &[])
+    answer::<()>(&f, false, body, &[], &[])
 }
