@@ -9,6 +9,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use rapport_analytics::compare::{CsatComparison, Test, compare_csat};
+use rapport_domain::sales::report::Report;
 use rapport_domain::service::report::{
     BacklogRow, CsatBucket, CsatReport, NpsReport, ReopenReport, ServiceFilter, Side, TimeRow, TrendRow, percent,
 };
@@ -111,7 +112,7 @@ fn answer<T: Serialize>(f: &ServiceFilter, csv: bool, body: Value, rows: &[T], h
 /// creation day.
 #[utoipa::path(get, path = "/api/v1/reports/service/backlog", tag = "reports", operation_id = "report_service_backlog",
     params(ServiceReportQuery), security(("bearer" = [])),
-    responses((status = 200, description = "`{from, to, rows}`", content((Vec<BacklogRow> = "application/json"), (String = "text/csv")))))]
+    responses((status = 200, description = "`{from, to, rows}`", content((Report<BacklogRow> = "application/json"), (String = "text/csv")))))]
 async fn backlog(
     State(s): State<AppState>,
     user: CurrentUser,
@@ -129,7 +130,7 @@ async fn backlog(
 /// calendars).
 #[utoipa::path(get, path = "/api/v1/reports/service/times", tag = "reports", operation_id = "report_service_times",
     params(ServiceReportQuery), security(("bearer" = [])),
-    responses((status = 200, description = "`{from, to, rows}`", content((Vec<TimeRow> = "application/json"), (String = "text/csv")))))]
+    responses((status = 200, description = "`{from, to, rows}`", content((Report<TimeRow> = "application/json"), (String = "text/csv")))))]
 async fn times(State(s): State<AppState>, user: CurrentUser, headers: HeaderMap, QueryPairs(p): QueryPairs) -> Result<Response, ApiError> {
     let (f, csv) = read(&p, &headers, &[])?;
     let rows = s.store.service_times(&user.actor, &f).await?;
@@ -179,7 +180,7 @@ async fn reopen_rate(
 /// with their mean rating.
 #[utoipa::path(get, path = "/api/v1/reports/service/trend", tag = "reports", operation_id = "report_service_trend",
     params(ServiceReportQuery), security(("bearer" = [])),
-    responses((status = 200, description = "`{from, to, rows}`", content((Vec<TrendRow> = "application/json"), (String = "text/csv")))))]
+    responses((status = 200, description = "`{from, to, rows}`", content((Report<TrendRow> = "application/json"), (String = "text/csv")))))]
 async fn trend(State(s): State<AppState>, user: CurrentUser, headers: HeaderMap, QueryPairs(p): QueryPairs) -> Result<Response, ApiError> {
     let (f, csv) = read(&p, &headers, &[])?;
     let rows = s.store.service_trend(&user.actor, &f).await?;
