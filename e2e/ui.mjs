@@ -205,6 +205,59 @@ const problems = []; // JavaScript errors and 5xx responses seen on any page
 let context;
 let page;
 
+/** Issue 11 §8: a customer opens a ticket on the public form, an agent assigns it, replies and
+ * resolves it, the customer answers the survey from their ticket's page, and the rating shows
+ * on the service dashboard. */
+async function serviceChecks() {
+  step = "the service dashboard shows its charts";
+  await page.goto(url("/service"));
+  await page.locator("#service-csat svg").waitFor();
+  const answersBefore = Number(await text(page.locator("#csat-count")));
+
+  step = "a customer opens a ticket on the public support form";
+  const subject = `Printer on fire ${Date.now()}`;
+  await page.goto(url("/support"));
+  await page.locator('#support-form input[name="name"]').fill("Erika Mustermann");
+  await page.locator('#support-form input[name="email"]').fill(`erika.${Date.now()}@example.com`);
+  await page.locator('#support-form input[name="subject"]').fill(subject);
+  await page.locator('textarea[name="message"]').fill("Smoke comes out of tray 2.");
+  await Promise.all([page.waitForLoadState(), page.locator('#support-form button[type="submit"]').click()]);
+  const link = await page.locator("#ticket-link").getAttribute("href");
+  check(link && /^\/support\/tickets\/\d+\//.test(link), `no ticket link after submitting the form: ${link}`);
+  const id = link.split("/")[3];
+
+  step = "an agent assigns the ticket, replies and resolves it";
+  await page.goto(url(`/tickets/${id}`));
+  check((await text(page.locator("#ticket-status"))) === "new", "the public form's ticket is not new");
+  await Promise.all([page.waitForURL(new RegExp(`/tickets/${id}$`)), page.locator('#ticket-actions button[value="assign"]').click()]);
+  await page.locator('#reply textarea[name="body"]').fill("We are sending a technician with a new fuser.");
+  await Promise.all([page.waitForURL(new RegExp(`/tickets/${id}$`)), page.locator('#reply button[type="submit"]').click()]);
+  await Promise.all([page.waitForURL(new RegExp(`/tickets/${id}$`)), page.locator('#ticket-actions button[value="resolve"]').click()]);
+  check((await text(page.locator("#ticket-status"))) === "resolved", "the ticket was not resolved");
+
+  step = "the customer answers the survey from their ticket's page";
+  await page.goto(url(link));
+  check((await page.locator("#conversation, #support-ticket").innerText()).includes("new fuser"), "the customer does not see the reply");
+  await Promise.all([page.waitForURL(/\/support\/surveys\//), page.locator("#survey-link").click()]);
+  await page.locator('input[name="csat"][value="5"]').check();
+  await page.locator('input[name="nps"][value="9"]').check();
+  await page.locator('textarea[name="comment"]').fill("Quick and friendly.");
+  await page.locator('input[name="decision"][value="confirm"]').check();
+  await Promise.all([page.waitForURL(/\/thanks$/), page.locator("#survey-submit").click()]);
+  check((await text(page.locator("#survey-csat"))) === "5", "the thank-you page does not show the rating");
+  check((await text(page.locator("#survey-ticket-status"))) === "closed", "confirming did not close the ticket");
+  await shot(page, "survey-thanks.png");
+
+  step = "the rating shows on the service dashboard";
+  await page.goto(url("/service"));
+  await page.locator("#service-csat svg").waitFor();
+  const answersAfter = Number(await text(page.locator("#csat-count")));
+  check(answersAfter === answersBefore + 1, `the dashboard counted ${answersBefore} then ${answersAfter} survey answers, not one more`);
+  check((await text(page.locator("#csat-average"))) !== "—", "the dashboard shows no CSAT average");
+  await shot(page, "service-dashboard.png");
+  log(`service: ticket #${id} rated 5; dashboard answers ${answersBefore} -> ${answersAfter}`);
+}
+
 async function main() {
   step = "launch Chromium";
   // launchPersistentContext so that Chromium gets our own fresh, empty --user-data-dir.
@@ -499,6 +552,7 @@ async function main() {
 
   await boardChecks();
   await convertChecks(leadName);
+  await serviceChecks();
 
   step = "no JavaScript errors or server errors";
   check(problems.length === 0, problems.join("\n  "));

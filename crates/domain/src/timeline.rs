@@ -57,11 +57,13 @@ pub enum EventKind {
     SlaNearBreach,
     /// A ticket's SLA target was breached.
     SlaBreached,
+    /// Feedback, a complaint or praise was recorded (outside a ticket).
+    FeedbackReceived,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 14] = [
+    pub const ALL: [EventKind; 15] = [
         Self::Activity,
         Self::OpportunityCreated,
         Self::StageChanged,
@@ -76,6 +78,7 @@ impl EventKind {
         Self::TicketStatusChanged,
         Self::SlaNearBreach,
         Self::SlaBreached,
+        Self::FeedbackReceived,
     ];
 
     /// Name as the API shows it.
@@ -95,6 +98,7 @@ impl EventKind {
             Self::TicketStatusChanged => "ticket_status_changed",
             Self::SlaNearBreach => "sla_near_breach",
             Self::SlaBreached => "sla_breached",
+            Self::FeedbackReceived => "feedback_received",
         }
     }
 
@@ -116,6 +120,7 @@ impl EventKind {
             Self::TicketStatusChanged => 12,
             Self::SlaNearBreach => 13,
             Self::SlaBreached => 14,
+            Self::FeedbackReceived => 15,
         }
     }
 

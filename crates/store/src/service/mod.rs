@@ -1,11 +1,16 @@
 //! Customer service (issue 11): tickets and their status history.
 
 pub(crate) mod assignment;
+mod feedback;
 mod links;
 mod macros;
 pub(crate) mod mail;
 mod mentions;
 mod public;
+#[cfg(test)]
+mod report_plans;
+mod reports;
 pub mod sla;
 mod sla_admin;
+mod surveys;
 pub(crate) mod tickets;

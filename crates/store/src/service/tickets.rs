@@ -46,6 +46,7 @@ impl Table for Ticket {
         if after.team_id != before.team_id {
             check_team(tx, after.team_id).await?;
         }
+        super::surveys::on_status(store, tx, id, before, after).await?;
         record_change(tx, id, Some(before), after, actor).await?;
         if after.status == TicketState::Resolved && before.status != TicketState::Resolved {
             super::mail::queue_ticket_mail(store, tx, id, TicketMailReason::Resolved, "").await?;

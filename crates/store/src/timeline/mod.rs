@@ -13,6 +13,7 @@
 //! in [`SOURCES`], and its variants in [`EventKind`]; the other sources do not change.
 
 mod activities;
+mod feedback;
 mod leads;
 mod orders;
 mod sla;
@@ -43,7 +44,8 @@ pub(crate) struct Source {
 }
 
 /// Every source of timeline events.
-static SOURCES: &[&Source] = &[&activities::SOURCE, &stages::SOURCE, &leads::SOURCE, &orders::SOURCE, &tickets::SOURCE, &sla::SOURCE];
+static SOURCES: &[&Source] =
+    &[&activities::SOURCE, &stages::SOURCE, &leads::SOURCE, &orders::SOURCE, &tickets::SOURCE, &sla::SOURCE, &feedback::SOURCE];
 
 /// `CAST(<code> AS BIGINT)`: a kind's code as a column both engines read as a 64-bit integer.
 fn code(kind: EventKind) -> String {

@@ -6,10 +6,13 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::AppState;
 
 pub mod assignment;
+pub mod feedback;
 pub mod links;
 pub mod macros;
 pub mod mail;
+pub mod reports;
 pub mod sla;
+pub mod surveys;
 pub mod tickets;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
@@ -20,4 +23,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .merge(sla::router())
         .merge(links::router())
         .merge(macros::router())
+        .merge(surveys::router())
+        .merge(reports::router())
+        .merge(feedback::router())
 }

@@ -48,6 +48,7 @@ impl TimelineCard {
             EventKind::OrderCreated | EventKind::OrderPaid | EventKind::OrderShipped | EventKind::OrderCancelled => "Order",
             EventKind::TicketOpened | EventKind::TicketStatusChanged => "Ticket",
             EventKind::SlaNearBreach | EventKind::SlaBreached => "SLA",
+            EventKind::FeedbackReceived => "Feedback",
         }
     }
 }

@@ -92,12 +92,15 @@ struct TicketPage {
     times: Vec<String>,
     link: String,
     notice: Option<String>,
+    /// The survey's link, once the ticket was resolved.
+    survey: Option<String>,
 }
 
 async fn show(state: &AppState, id: i64, secret: &str, notice: Option<String>, status: StatusCode) -> Result<Response, ApiError> {
     let t = state.store.public_ticket(id, secret).await?;
     let times = t.messages.iter().map(|m| short_time(&m.at)).collect();
-    let page = TicketPage { t, times, link: format!("/support/tickets/{id}/{secret}"), notice };
+    let survey = state.store.survey_link(id).await?;
+    let page = TicketPage { t, times, link: format!("/support/tickets/{id}/{secret}"), notice, survey };
     Ok((status, render(&page)).into_response())
 }
 

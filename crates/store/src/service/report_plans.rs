@@ -1,0 +1,158 @@
+//! Every query of the service reports reads the big tables (tickets, their messages, status
+//! changes and surveys) through an index, with each documented filter, as an admin and as an
+//! agent, so that a later change to a query or an index cannot bring a full scan back
+//! unnoticed. On SQLite (EXPLAIN QUERY PLAN, planned with the statistics of a 500,000-ticket
+//! help desk written below by hand) a query narrowed by a period or an agent must `SEARCH`
+//! its big tables, and so must every correlated lookup (first reply, reopen) of a query over
+//! everything, whose outer walk of the tickets is the cheapest way to read them all.
+//! On PostgreSQL, asked with sequential scans disabled, no `Seq Scan` may remain on a big table.
+
+use chrono::NaiveDate;
+use rapport_domain::permissions::{Actor, Role};
+use rapport_domain::service::report::ServiceFilter;
+use rapport_domain::service::ticket::Priority;
+use sqlx::Row;
+
+use crate::sql::{Sql, capture};
+use crate::{Backend, Store};
+
+const BIG: [&str; 4] = ["tickets", "ticket_messages", "ticket_status_changes", "ticket_surveys"];
+
+/// `sqlite_stat1` of a help desk of 500,000 tickets, 2 million messages and status changes and
+/// 150,000 answered surveys, 100 agents and 10 teams (table|index|statistics).
+const STATISTICS: &str = "
+    tickets|tickets_report_created_idx|500000 2 2 2 2 2
+    tickets|tickets_report_resolved_idx|400000 2 2 2 2
+    tickets|tickets_report_owner_created_idx|500000 5000 2
+    tickets|tickets_report_owner_resolved_idx|400000 4000 2
+    tickets|tickets_status_idx|500000 55556 2 1
+    tickets|tickets_owner_idx|500000 5000 600
+    tickets|tickets_queue_idx|500000 50000 6000 2 1
+    tickets|tickets_created_idx|500000 1 1
+    tickets|tickets_customer_idx|500000 5 1
+    tickets|tickets_company_idx|500000 50 1
+    ticket_surveys|ticket_surveys_answered_idx|150000 2 1 1 1 1
+    ticket_surveys|ticket_surveys_agent_idx|150000 1500 2 1 1
+    ticket_surveys|sqlite_autoindex_ticket_surveys_1|150000 1
+    ticket_surveys|sqlite_autoindex_ticket_surveys_2|150000 1
+    ticket_messages|ticket_messages_agent_reply_idx|1000000 2 1
+    ticket_messages|ticket_messages_ticket_idx|2000000 4 1
+    ticket_status_changes|ticket_status_changes_reopen_idx|50000 1
+    ticket_status_changes|ticket_status_changes_ticket_idx|2000000 4 1 1
+";
+
+/// The filters each report is tried with, and whether they narrow it (a period or an agent).
+fn filters() -> Vec<(&'static str, ServiceFilter, bool)> {
+    let day = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
+    let month = ServiceFilter { from: day("2026-10-01"), to: day("2026-10-31"), ..Default::default() };
+    vec![
+        ("all time", ServiceFilter::default(), false),
+        ("a month", month.clone(), true),
+        ("an agent", ServiceFilter { agent_id: Some(1), ..Default::default() }, true),
+        ("an agent in a month", ServiceFilter { agent_id: Some(1), ..month.clone() }, true),
+        ("a team", ServiceFilter { team_id: Some(1), ..Default::default() }, false),
+        ("a team in a month", ServiceFilter { team_id: Some(1), ..month.clone() }, true),
+        ("a priority in a month", ServiceFilter { priority: Some(Priority::High), ..month.clone() }, true),
+        ("a category in a month", ServiceFilter { category: Some("billing".into()), ..month.clone() }, true),
+        ("a company in a month", ServiceFilter { company_id: Some(1), ..month }, true),
+    ]
+}
+
+async fn report_reads(store: &Store, actor: &Actor, f: &ServiceFilter) -> Vec<(&'static str, Vec<Sql>)> {
+    vec![
+        ("backlog", capture(store.service_backlog(actor, f)).await.1),
+        ("times", capture(store.service_times(actor, f)).await.1),
+        ("csat", capture(store.service_csat(actor, f)).await.1),
+        ("nps", capture(store.service_nps(actor, f)).await.1),
+        ("reopen_rate", capture(store.service_reopen_rate(actor, f)).await.1),
+        ("trend", capture(store.service_trend(actor, f)).await.1),
+    ]
+}
+
+async fn plan(store: &Store, q: &Sql) -> Vec<String> {
+    match store.backend {
+        Backend::Sqlite => {
+            let rows = q.prefixed("EXPLAIN QUERY PLAN ").fetch_all(&store.pool).await.expect("explain");
+            rows.iter().map(|r| r.try_get::<String, _>("detail").expect("detail")).collect()
+        }
+        Backend::Postgres => {
+            let mut tx = store.pool.begin().await.expect("begin");
+            sqlx::query("SET LOCAL enable_seqscan = off").execute(&mut *tx).await.expect("set");
+            let rows = q.prefixed("EXPLAIN ").fetch_all(&mut *tx).await.expect("explain");
+            rows.iter().map(|r| r.try_get::<String, _>(0).expect("plan line")).collect()
+        }
+    }
+}
+
+/// The steps that read more of a big table than allowed: on SQLite any `SCAN` of one when the
+/// filter narrows the query, and otherwise any `SCAN` but the outer walk of the tickets.
+fn full_scans(backend: Backend, plan: &[String], sql: &str, narrowed: bool) -> Vec<String> {
+    plan.iter()
+        .filter(|step| match backend {
+            Backend::Sqlite => {
+                let Some(rest) = step.trim().strip_prefix("SCAN ") else { return false };
+                let alias = rest.split_whitespace().next().unwrap_or("");
+                let big =
+                    BIG.iter().any(|t| *t == alias || sql.contains(&format!("{t} {alias} ")) || sql.contains(&format!("{t} {alias})")));
+                big && (narrowed || alias != "t")
+            }
+            Backend::Postgres => BIG.iter().any(|t| step.contains(&format!("Seq Scan on {t} "))),
+        })
+        .cloned()
+        .collect()
+}
+
+async fn with_statistics(store: Store) -> Store {
+    if store.backend != Backend::Sqlite {
+        return store;
+    }
+    let file: String = sqlx::query("PRAGMA database_list").fetch_one(&store.pool).await.expect("file").try_get("file").expect("file");
+    let mut tx = store.pool.begin().await.expect("begin");
+    sqlx::query("ANALYZE").execute(&mut *tx).await.expect("analyze");
+    for table in BIG {
+        sqlx::query("DELETE FROM sqlite_stat1 WHERE tbl = $1").bind(table).execute(&mut *tx).await.expect("clear");
+    }
+    for line in STATISTICS.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let [tbl, idx, stat] = line.splitn(3, '|').collect::<Vec<_>>()[..] else { panic!("bad statistics line {line}") };
+        let q = sqlx::query("INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES ($1, $2, $3)").bind(tbl).bind(idx).bind(stat);
+        q.execute(&mut *tx).await.expect("statistics");
+    }
+    tx.commit().await.expect("commit");
+    store.close().await;
+    Store::connect(&file).await.expect("reopen")
+}
+
+async fn check(store: Store) {
+    store.migrate().await.expect("migrations");
+    let store = with_statistics(store).await;
+    let admin = Actor::user(1, Role::Admin);
+    let agent = Actor::user(1, Role::SupportAgent);
+    let mut failures = vec![];
+    let mut seen = 0;
+    for (who, actor) in [("admin", &admin), ("agent", &agent)] {
+        for (filter, f, narrowed) in filters() {
+            for (report, reads) in report_reads(&store, actor, &f).await {
+                for q in reads.iter().filter(|q| BIG.iter().any(|t| q.text.contains(t))) {
+                    seen += 1;
+                    let steps = plan(&store, q).await;
+                    let scans = full_scans(store.backend, &steps, &q.text, narrowed);
+                    if !scans.is_empty() {
+                        failures.push(format!("{report} as {who}, {filter}: {scans:?}\n  {}\n  plan: {steps:#?}", q.text));
+                    }
+                }
+            }
+        }
+    }
+    assert!(seen >= 2 * 9 * 6, "every report read a big table ({seen} reads)");
+    assert!(failures.is_empty(), "{} full scans on {:?}:\n{}", failures.len(), store.backend, failures.join("\n"));
+}
+
+#[tokio::test]
+async fn service_report_queries_read_indexes_on_sqlite() {
+    crate::test_db::on_sqlite("service_plans", check).await;
+}
+
+#[tokio::test]
+async fn service_report_queries_read_indexes_on_postgres() {
+    crate::test_db::on_postgres("service_plans", check).await;
+}
