@@ -97,6 +97,11 @@ struct ServeArgs {
     /// Seconds between runs of the SLA breach job (0: do not run it in this process).
     #[arg(long, env = "RAPPORT_SLA_INTERVAL", default_value_t = 60)]
     sla_interval: u64,
+    /// Days after which a resolved ticket the customer has not answered closes by itself (0:
+    /// never). Snoozed tickets wake on their date in the same job, which runs at the SLA
+    /// job's interval (and not when that is 0).
+    #[arg(long, env = "RAPPORT_AUTO_CLOSE_DAYS", default_value_t = 7)]
+    auto_close_days: u32,
 }
 
 #[derive(Args)]
@@ -173,6 +178,9 @@ async fn serve(store: Store, args: ServeArgs, phone_region: Region) -> anyhow::R
     mail::spawn(&store, &args.mail)?;
     if args.sla_interval > 0 {
         rapport_server::jobs::spawn_sla_job(store.clone(), std::time::Duration::from_secs(args.sla_interval));
+        let close_after = (args.auto_close_days > 0).then(|| chrono::Duration::days(i64::from(args.auto_close_days)));
+        let every = std::time::Duration::from_secs(args.sla_interval);
+        rapport_server::jobs::spawn_ticket_housekeeping(store.clone(), every, close_after);
     }
     let app = rapport_server::build_app(AppState::new(store, config));
     let listener = tokio::net::TcpListener::bind(args.addr)

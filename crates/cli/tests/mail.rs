@@ -259,7 +259,7 @@ fn messages(addr: &str, token: &str, id: i64) -> Vec<String> {
 
 fn queue_counts(addr: &str, token: &str) -> std::collections::HashMap<String, i64> {
     let (_, body) = http(addr, "GET", "/api/v1/mail/queue", Some(token), "");
-    body["counts"].as_array().unwrap().iter().map(|c| (c[0].as_str().unwrap().to_string(), c[1].as_i64().unwrap())).collect()
+    body["counts"].as_array().unwrap().iter().map(|c| (c["state"].as_str().unwrap().to_string(), c["count"].as_i64().unwrap())).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -37,3 +37,25 @@ pub fn spawn_sla_job(store: Store, every: Duration) -> tokio::task::JoinHandle<(
         }
     })
 }
+
+/// Runs the help desk's housekeeping every `every` (see
+/// [`rapport_store::Store::ticket_housekeeping`]): resolved tickets close after `close_after`
+/// without an answer (never when `None`), snoozed ones wake when due.
+pub fn spawn_ticket_housekeeping(store: Store, every: Duration, close_after: Option<chrono::Duration>) -> tokio::task::JoinHandle<()> {
+    let holder = holder_name();
+    let ttl = chrono::Duration::from_std(every * 3).unwrap_or(chrono::Duration::minutes(3));
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match store.run_ticket_housekeeping(&holder, ttl, chrono::Utc::now(), close_after).await {
+                Ok(Some(run)) if run.closed + run.woken > 0 => {
+                    tracing::info!(closed = run.closed, woken = run.woken, "ticket housekeeping moved tickets")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "ticket housekeeping failed; it runs again at the next tick"),
+            }
+        }
+    })
+}

@@ -56,6 +56,7 @@ pub use sales::opportunities::StageTotal;
 pub use sales::pipelines::PipelineSet;
 pub use sales::win_data::{DealDataset, DealRow};
 pub use sealed::ResealSummary;
+pub use service::housekeeping::{HOUSEKEEPING_JOB, Housekeeping};
 pub use service::mail::{ImapCursor, QueuedMail};
 pub use service::sla::{SLA_JOB, SlaRun};
 pub use users::{LoginRefused, Scopes, Session};

@@ -273,11 +273,21 @@ pub struct MailRow {
     pub created_at: String,
 }
 
+/// How many mails are in one state.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StateCount {
+    /// The state.
+    pub state: String,
+    /// Mails in it.
+    pub count: i64,
+}
+
 /// The queue at a glance: rows per state, and the latest rows.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct MailQueueSummary {
-    /// `(state, count)` for every state that has rows.
-    pub counts: Vec<(String, i64)>,
+    /// Every state that has rows, with its count (an object each, so that generated clients
+    /// read it: OpenAPI describes tuples poorly).
+    pub counts: Vec<StateCount>,
     /// The latest rows, newest first.
     pub recent: Vec<MailRow>,
 }

@@ -154,6 +154,10 @@ async fn only_an_inbound_mail_token_or_an_admin_delivers_and_bad_mail_names_the_
 
         let r = deliver(&app, Some(&hook), "application/json", &raw).await;
         assert_eq!((r.status, r.error_fields()), (StatusCode::BAD_REQUEST, vec!["Content-Type".to_string()]));
+        // Raw bytes from a generic client (what the OpenAPI document names) are a message too.
+        let octets = mail("zed@example.com", "Sent as bytes", "o1@example.com", "", "Hello.");
+        let r = deliver(&app, Some(&hook), "application/octet-stream", &octets).await;
+        assert_eq!((r.status, r.body["outcome"].as_str()), (StatusCode::CREATED, Some("opened")), "{}", r.body);
         let r = deliver(&app, Some(&hook), "message/rfc822", "Subject: who?\r\n\r\nno sender\r\n").await;
         assert_eq!(r.error_fields(), ["From"], "{}", r.body);
         assert!(r.status.is_client_error());

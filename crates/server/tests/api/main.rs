@@ -21,6 +21,7 @@ mod encryption;
 mod errors;
 mod feedback;
 mod group_commit;
+mod housekeeping;
 mod imports;
 mod leads;
 mod list_plans;

@@ -436,7 +436,7 @@ impl Store {
         require(actor, Object::User, Action::Update)?;
         let counts = self
             .read(&sql("SELECT state, COUNT(*) AS n FROM mail_queue GROUP BY state ORDER BY state", []), |r| {
-                Ok((r.get("state")?, r.get("n")?))
+                Ok(rapport_domain::service::mail::StateCount { state: r.get("state")?, count: r.get("n")? })
             })
             .await?;
         let q = sql(

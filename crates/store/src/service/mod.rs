@@ -2,6 +2,7 @@
 
 pub(crate) mod assignment;
 mod feedback;
+pub mod housekeeping;
 mod links;
 mod macros;
 pub(crate) mod mail;

@@ -18,7 +18,8 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(inbound)).routes(routes!(queue)).routes(routes!(requeue))
 }
 
-/// A raw message body sent as `message/rfc822`.
+/// A raw message body sent as `message/rfc822`, or as `application/octet-stream` (what
+/// generic HTTP clients and webhook relays send raw bytes as).
 pub struct RawMail(pub axum::body::Bytes);
 
 impl<S: Send + Sync> FromRequest<S> for RawMail {
@@ -26,8 +27,9 @@ impl<S: Send + Sync> FromRequest<S> for RawMail {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let ct = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-        if !ct.trim().to_ascii_lowercase().starts_with("message/rfc822") {
-            return Err(ApiError::bad_field("Content-Type", "send the raw message as message/rfc822"));
+        let ct = ct.trim().to_ascii_lowercase();
+        if !ct.starts_with("message/rfc822") && !ct.starts_with("application/octet-stream") {
+            return Err(ApiError::bad_field("Content-Type", "send the raw message as message/rfc822 (or application/octet-stream)"));
         }
         Ok(RawMail(body_bytes(req, state).await?))
     }
@@ -46,14 +48,16 @@ async fn deliverer(state: &AppState, headers: &HeaderMap) -> Result<CurrentUser,
     }
 }
 
-/// Deliver one raw RFC 5322 message (`Content-Type: message/rfc822`). A new message opens a
+/// Deliver one raw RFC 5322 message (`Content-Type: message/rfc822`, or
+/// `application/octet-stream`, which is what this document names since client generators
+/// know no `message/*` types). A new message opens a
 /// ticket from the channel `email` (for the person with the sender's address, created when
 /// unknown) and queues the acknowledgement; a reply (by `In-Reply-To`/`References` or a
 /// `[#123]` subject tag) from the ticket's person joins its conversation and reopens it when
 /// resolved; anyone else's opens a new ticket. A Message-ID received before changes nothing
 /// (`outcome: duplicate`), so providers may retry safely.
 #[utoipa::path(post, path = "/api/v1/inbound/email", tag = "tickets", operation_id = "inbound_email",
-    request_body(content = String, content_type = "message/rfc822", description = "The raw message"),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The raw message (also accepted as `message/rfc822`)"),
     security(("bearer" = [])),
     responses((status = 201, body = MailReceipt, description = "A ticket was opened, or the reply joined its ticket"),
         (status = 200, body = MailReceipt, description = "A duplicate: nothing changed"),
