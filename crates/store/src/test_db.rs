@@ -3,7 +3,10 @@
 
 use std::future::Future;
 
-use crate::Store;
+use sqlx::Row;
+
+use crate::sql::Sql;
+use crate::{Backend, Store};
 
 /// Runs `check` on a new, unmigrated SQLite file named after `name`.
 pub(crate) async fn on_sqlite<F: Future<Output = ()>>(name: &str, check: impl FnOnce(Store) -> F) {
@@ -25,4 +28,21 @@ pub(crate) async fn on_postgres<F: Future<Output = ()>>(name: &str, check: impl 
     let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin.clone());
     check(Store::connect(&format!("{base}/{db}")).await.unwrap()).await;
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))).execute(&mut conn).await.unwrap();
+}
+
+/// The plan of `q`, one line per step. PostgreSQL is told to avoid sequential scans, so that
+/// on the few rows of a test database a plan shows the index it would use at scale.
+pub(crate) async fn plan(store: &Store, q: &Sql) -> Vec<String> {
+    match store.backend {
+        Backend::Sqlite => {
+            let rows = q.prefixed("EXPLAIN QUERY PLAN ").fetch_all(&store.pool).await.expect("explain");
+            rows.iter().map(|r| r.try_get::<String, _>("detail").expect("detail")).collect()
+        }
+        Backend::Postgres => {
+            let mut tx = store.pool.begin().await.expect("begin");
+            sqlx::query("SET LOCAL enable_seqscan = off").execute(&mut *tx).await.expect("set");
+            let rows = q.prefixed("EXPLAIN ").fetch_all(&mut *tx).await.expect("explain");
+            rows.iter().map(|r| r.try_get::<String, _>(0).expect("plan line")).collect()
+        }
+    }
 }

@@ -14,6 +14,7 @@ use rapport_domain::sales::report::ReportFilter;
 use sqlx::Row;
 
 use crate::sql::{Sql, capture};
+use crate::test_db::plan;
 use crate::{Backend, Store};
 
 /// The tables that grow with the business; the small ones (stages, users, teams, targets) may
@@ -91,22 +92,6 @@ async fn report_reads(store: &Store, actor: &Actor, f: &ReportFilter) -> Vec<(&'
         ("leaderboard", capture(store.leaderboard_report(actor, f)).await.1),
         ("monthly_sales", capture(store.monthly_sales_report(actor, f)).await.1),
     ]
-}
-
-/// The plan of `q`, one line per step.
-async fn plan(store: &Store, q: &Sql) -> Vec<String> {
-    match store.backend {
-        Backend::Sqlite => {
-            let rows = q.prefixed("EXPLAIN QUERY PLAN ").fetch_all(&store.pool).await.expect("explain");
-            rows.iter().map(|r| r.try_get::<String, _>("detail").expect("detail")).collect()
-        }
-        Backend::Postgres => {
-            let mut tx = store.pool.begin().await.expect("begin");
-            sqlx::query("SET LOCAL enable_seqscan = off").execute(&mut *tx).await.expect("set");
-            let rows = q.prefixed("EXPLAIN ").fetch_all(&mut *tx).await.expect("explain");
-            rows.iter().map(|r| r.try_get::<String, _>(0).expect("plan line")).collect()
-        }
-    }
 }
 
 /// How much of the big tables a query may read on SQLite.

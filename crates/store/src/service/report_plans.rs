@@ -14,6 +14,7 @@ use rapport_domain::service::ticket::Priority;
 use sqlx::Row;
 
 use crate::sql::{Sql, capture};
+use crate::test_db::plan;
 use crate::{Backend, Store};
 
 const BIG: [&str; 4] = ["tickets", "ticket_messages", "ticket_status_changes", "ticket_surveys"];
@@ -67,21 +68,6 @@ async fn report_reads(store: &Store, actor: &Actor, f: &ServiceFilter) -> Vec<(&
         ("reopen_rate", capture(store.service_reopen_rate(actor, f)).await.1),
         ("trend", capture(store.service_trend(actor, f)).await.1),
     ]
-}
-
-async fn plan(store: &Store, q: &Sql) -> Vec<String> {
-    match store.backend {
-        Backend::Sqlite => {
-            let rows = q.prefixed("EXPLAIN QUERY PLAN ").fetch_all(&store.pool).await.expect("explain");
-            rows.iter().map(|r| r.try_get::<String, _>("detail").expect("detail")).collect()
-        }
-        Backend::Postgres => {
-            let mut tx = store.pool.begin().await.expect("begin");
-            sqlx::query("SET LOCAL enable_seqscan = off").execute(&mut *tx).await.expect("set");
-            let rows = q.prefixed("EXPLAIN ").fetch_all(&mut *tx).await.expect("explain");
-            rows.iter().map(|r| r.try_get::<String, _>(0).expect("plan line")).collect()
-        }
-    }
 }
 
 /// The steps that read more of a big table than allowed: on SQLite any `SCAN` of one when the
