@@ -102,6 +102,10 @@ struct ServeArgs {
     /// job's interval (and not when that is 0).
     #[arg(long, env = "RAPPORT_AUTO_CLOSE_DAYS", default_value_t = 7)]
     auto_close_days: u32,
+    /// Where customers reach this server (`https://crm.example.com`): mail links to it (the
+    /// survey of a resolved ticket). Without it, mail carries no links.
+    #[arg(long, env = "RAPPORT_PUBLIC_URL")]
+    public_url: Option<String>,
 }
 
 #[derive(Args)]
@@ -175,6 +179,9 @@ fn phone_region(args: &ServeArgs) -> anyhow::Result<Region> {
 
 async fn serve(store: Store, args: ServeArgs, phone_region: Region) -> anyhow::Result<()> {
     let config = Config { phone_region, secure_cookies: args.secure_cookies, trust_forwarded_for: args.trust_forwarded_for };
+    if let Some(url) = &args.public_url {
+        store.set_public_url(url);
+    }
     mail::spawn(&store, &args.mail)?;
     if args.sla_interval > 0 {
         rapport_server::jobs::spawn_sla_job(store.clone(), std::time::Duration::from_secs(args.sla_interval));

@@ -181,6 +181,9 @@ pub struct Store {
     pg: Option<std::sync::Arc<sqlx::postgres::PgConnectOptions>>,
     /// How many times the purchase history was read (see [`Store::history_reads`]).
     history_reads: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Where customers reach this server (`https://crm.example.com`), for the links in mail;
+    /// set once at start (see [`Store::set_public_url`]).
+    public_url: std::sync::Arc<std::sync::OnceLock<String>>,
 }
 
 /// A write transaction: its own on PostgreSQL; on a SQLite file a savepoint on the one write
@@ -328,7 +331,18 @@ impl Store {
             secret: Default::default(),
             pg,
             history_reads: Default::default(),
+            public_url: Default::default(),
         })
+    }
+
+    /// Sets where customers reach this server, so that mail can carry links (the survey link
+    /// of a resolution notice). Once per process; a second call changes nothing.
+    pub fn set_public_url(&self, url: &str) {
+        let _ = self.public_url.set(url.trim_end_matches('/').to_string());
+    }
+
+    pub(crate) fn public_url(&self) -> Option<&str> {
+        self.public_url.get().map(String::as_str)
     }
 
     /// A pool of `size` connections.

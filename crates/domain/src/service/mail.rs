@@ -169,12 +169,16 @@ pub fn ticket_mail_text(reason: TicketMailReason, id: i64, subject: &str, body: 
             format!("Hello,\n\nwe received your request \"{subject}\" and opened ticket #{id}. We will answer as soon as we can.{footer}"),
         ),
         TicketMailReason::Reply => (subject_for(id, "Re", subject), format!("{body}{footer}")),
-        TicketMailReason::Resolved => (
-            subject_for(id, "Resolved", subject),
-            format!(
-                "Hello,\n\nwe have resolved ticket #{id} \"{subject}\". If it is not solved for you, just reply to this email and the ticket reopens.{footer}"
-            ),
-        ),
+        // `body` is the survey link, when there is one.
+        TicketMailReason::Resolved => {
+            let survey = if body.is_empty() { String::new() } else { format!("\n\nHow did we do? Tell us here: {body}") };
+            (
+                subject_for(id, "Resolved", subject),
+                format!(
+                    "Hello,\n\nwe have resolved ticket #{id} \"{subject}\". If it is not solved for you, just reply to this email and the ticket reopens.{survey}{footer}"
+                ),
+            )
+        }
     }
 }
 

@@ -74,6 +74,9 @@ fn ticket_mails_carry_the_number_in_subject_and_text() {
     assert_eq!(s, "Re: [#5] Broken");
     assert!(t.starts_with("Try turning it off."));
     assert_eq!(ticket_mail_text(TicketMailReason::Resolved, 5, "Broken", "").0, "Resolved: [#5] Broken");
+    assert!(!ticket_mail_text(TicketMailReason::Resolved, 5, "Broken", "").1.contains("How did we do"));
+    let (_, t) = ticket_mail_text(TicketMailReason::Resolved, 5, "Broken", "https://crm.example.com/support/surveys/abc");
+    assert!(t.contains("Tell us here: https://crm.example.com/support/surveys/abc\n"), "{t}");
 }
 
 #[test]

@@ -63,6 +63,7 @@ async fn act(app: &TestApp, ticket: i64, action: &str) -> Value {
 async fn mail_opens_a_ticket_threads_replies_from_its_contacts_only_and_reopens_a_resolved_one() {
     each_backend!(|app| {
         let t = app.token.clone();
+        app.store.set_public_url("https://crm.example.com/");
         let first = mail("\"Ann Lee\" <Ann@Example.com>", "Printer on fire", "q1@mail.example.com", "", "Smoke from tray 2.");
         let id = ok(&app, &t, &first, "opened").await;
         let ticket = app.get(&format!("/api/v1/tickets/{id}")).await.body;
@@ -131,6 +132,15 @@ async fn mail_opens_a_ticket_threads_replies_from_its_contacts_only_and_reopens_
         assert_eq!(states, ["new", "assigned", "resolved", "reopened"]);
         let audit = app.get("/api/v1/audit_log?object=ticket").await;
         assert!(audit.body.to_string().contains("r3@mail.example.com"), "the delivery is audited: {}", audit.body);
+
+        // The resolution notice links to the ticket's survey at the server's public address.
+        let claimed = app.store.claim_mail("test", 60, 100).await.unwrap();
+        let notice = claimed.iter().find(|m| m.subject.starts_with("Resolved:")).expect("the resolution notice");
+        let base = "https://crm.example.com";
+        let link = notice.text_body.split_whitespace().find(|w| w.starts_with(base)).expect("a survey link");
+        assert!(link.starts_with(&format!("{base}/support/surveys/")), "{}", notice.text_body);
+        let r = app.router.clone().oneshot(Request::get(&link[base.len()..]).body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "the link opens the survey");
     });
 }
 

@@ -75,6 +75,15 @@ pub(super) async fn on_status(store: &Store, tx: &mut WriteTx, id: i64, before: 
     Ok(())
 }
 
+/// The path of a ticket's survey link, read in the caller's transaction (the resolving one,
+/// which made the survey), or `None` before the ticket was resolved.
+pub(super) async fn survey_path_in(store: &Store, tx: &mut WriteTx, ticket: i64) -> Result<Option<String>> {
+    let q = sql("SELECT nonce FROM ticket_surveys WHERE ticket_id = ?", [ticket.into()]);
+    let Some(nonce) = tx.fetch_optional(&q, |r| r.get::<String>("nonce")).await? else { return Ok(None) };
+    let key = key_in(store, tx).await?;
+    Ok(Some(format!("/support/surveys/{}", token_of(&key, ticket, &nonce))))
+}
+
 const COLS: &str = "ticket_id, created_at, csat, nps, comment, decision, agent_id, answered_at, answers";
 
 fn response(r: &dyn Row) -> Result<SurveyResponse> {

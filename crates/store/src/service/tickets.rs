@@ -49,7 +49,12 @@ impl Table for Ticket {
         super::surveys::on_status(store, tx, id, before, after).await?;
         record_change(tx, id, Some(before), after, actor).await?;
         if after.status == TicketState::Resolved && before.status != TicketState::Resolved {
-            super::mail::queue_ticket_mail(store, tx, id, TicketMailReason::Resolved, "").await?;
+            // The notice carries the survey link when the server knows its public address.
+            let link = match store.public_url() {
+                Some(base) => super::surveys::survey_path_in(store, tx, id).await?.map(|p| format!("{base}{p}")),
+                None => None,
+            };
+            super::mail::queue_ticket_mail(store, tx, id, TicketMailReason::Resolved, link.as_deref().unwrap_or("")).await?;
         }
         Ok(())
     }
