@@ -13,9 +13,14 @@ pub fn holder_name() -> String {
     format!("{host}:{}:{:08x}", std::process::id(), rand::random::<u32>())
 }
 
-/// Runs the SLA breach job every `every`, holding its lease for three periods, so a missed
-/// tick does not hand the job to another server.
-pub fn spawn_sla_job(store: Store, every: Duration) -> tokio::task::JoinHandle<()> {
+/// Runs `work` every `every`, passing this process's lease holder name and a lease of three
+/// periods, so a missed tick does not hand the job to another server. A failed run is logged
+/// and tried again at the next tick.
+fn every<F, Fut>(every: Duration, job: &'static str, mut work: F) -> tokio::task::JoinHandle<()>
+where
+    F: FnMut(String, chrono::Duration) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = rapport_store::Result<()>> + Send,
+{
     let holder = holder_name();
     let ttl = chrono::Duration::from_std(every * 3).unwrap_or(chrono::Duration::minutes(3));
     tokio::spawn(async move {
@@ -23,39 +28,47 @@ pub fn spawn_sla_job(store: Store, every: Duration) -> tokio::task::JoinHandle<(
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            match store.run_sla_job(&holder, ttl, chrono::Utc::now()).await {
-                Ok(Some(run)) if run.breaches + run.near_breaches > 0 => tracing::info!(
-                    tickets = run.tickets,
-                    breaches = run.breaches,
-                    near_breaches = run.near_breaches,
-                    notifications = run.notifications,
-                    "SLA job flagged tickets"
-                ),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "SLA job failed; it runs again at the next tick"),
+            if let Err(e) = work(holder.clone(), ttl).await {
+                tracing::warn!(job, error = %e, "background job failed; it runs again at the next tick");
             }
         }
     })
 }
 
-/// Runs the help desk's housekeeping every `every` (see
+/// Runs the SLA breach job every `every`.
+pub fn spawn_sla_job(store: Store, period: Duration) -> tokio::task::JoinHandle<()> {
+    every(period, "sla", move |holder, ttl| {
+        let store = store.clone();
+        async move {
+            if let Some(run) = store.run_sla_job(&holder, ttl, chrono::Utc::now()).await?
+                && run.breaches + run.near_breaches > 0
+            {
+                tracing::info!(
+                    tickets = run.tickets,
+                    breaches = run.breaches,
+                    near_breaches = run.near_breaches,
+                    notifications = run.notifications,
+                    "SLA job flagged tickets"
+                );
+            }
+            Ok(())
+        }
+    })
+}
+
+/// Runs the help desk's housekeeping every `period` (see
 /// [`rapport_store::Store::ticket_housekeeping`]): resolved tickets close after `close_after`
 /// without an answer (never when `None`), snoozed ones wake when due.
-pub fn spawn_ticket_housekeeping(store: Store, every: Duration, close_after: Option<chrono::Duration>) -> tokio::task::JoinHandle<()> {
-    let holder = holder_name();
-    let ttl = chrono::Duration::from_std(every * 3).unwrap_or(chrono::Duration::minutes(3));
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            match store.run_ticket_housekeeping(&holder, ttl, chrono::Utc::now(), close_after).await {
-                Ok(Some(run)) if run.closed + run.woken > 0 => {
-                    tracing::info!(closed = run.closed, woken = run.woken, "ticket housekeeping moved tickets")
-                }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "ticket housekeeping failed; it runs again at the next tick"),
+pub fn spawn_ticket_housekeeping(store: Store, period: Duration, close_after: Option<chrono::Duration>) -> tokio::task::JoinHandle<()> {
+    every(period, "ticket_housekeeping", move |holder, ttl| {
+        let store = store.clone();
+        async move {
+            if let Some(run) = store.run_ticket_housekeeping(&holder, ttl, chrono::Utc::now(), close_after).await?
+                && run.closed + run.woken > 0
+            {
+                tracing::info!(closed = run.closed, woken = run.woken, "ticket housekeeping moved tickets");
             }
+            Ok(())
         }
     })
 }
