@@ -183,6 +183,7 @@ async fn serve(store: Store, args: ServeArgs, phone_region: Region) -> anyhow::R
         store.set_public_url(url);
     }
     mail::spawn(&store, &args.mail)?;
+    rapport_server::webhooks::spawn_sender(store.clone(), std::time::Duration::from_secs(1));
     if args.sla_interval > 0 {
         rapport_server::jobs::spawn_sla_job(store.clone(), std::time::Duration::from_secs(args.sla_interval));
         let close_after = (args.auto_close_days > 0).then(|| chrono::Duration::days(i64::from(args.auto_close_days)));

@@ -24,6 +24,7 @@ pub mod service;
 pub mod text;
 pub mod timeline;
 pub mod values;
+pub mod webhooks;
 
 mod errors;
 pub use errors::{FieldError, ValidationErrors};
@@ -32,6 +33,11 @@ pub use errors::{FieldError, ValidationErrors};
 /// which sorts lexicographically in the same order as time.
 pub fn now_rfc3339() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+/// The time `d` from now, in the same form as [`now_rfc3339`] (leases, retries, expiries).
+pub fn time_in(d: chrono::Duration) -> String {
+    (chrono::Utc::now() + d).to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
 /// Deserializes a field so that "absent" (outer `None`), "null" (`Some(None)`) and a value

@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod sales;
 pub mod telemetry;
 pub mod ui;
+pub mod webhooks;
 
 /// Settings the server runs with.
 #[derive(Debug, Clone)]

@@ -29,7 +29,8 @@ async fn write(tx: &mut WriteTx, actor: &Actor, action: &str, object: &str, reco
 
 impl crate::Store {
     /// Appends an audit row in the change's transaction; the diff is sealed when encrypting,
-    /// since before/after values hold the same personal data as the records.
+    /// since before/after values hold the same personal data as the records. The webhook
+    /// events the change is go into the outbox in the same transaction.
     pub(crate) async fn audit(
         &self,
         tx: &mut WriteTx,
@@ -39,6 +40,7 @@ impl crate::Store {
         record_id: Option<i64>,
         diff: Value,
     ) -> Result<()> {
+        crate::webhooks::outbox::emit_audited(self, tx, object, action, record_id, &diff).await?;
         write(tx, actor, action, object, record_id, self.seal(&diff.to_string())).await
     }
 }

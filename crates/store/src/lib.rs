@@ -45,6 +45,7 @@ mod teams;
 mod test_db;
 mod timeline;
 mod users;
+mod webhooks;
 mod writer;
 
 pub use backup::{BackupError, BackupSummary, RestoreSummary};
@@ -60,6 +61,7 @@ pub use service::housekeeping::{HOUSEKEEPING_JOB, Housekeeping};
 pub use service::mail::{ImapCursor, QueuedMail};
 pub use service::sla::{SLA_JOB, SlaRun};
 pub use users::{LoginRefused, Scopes, Session};
+pub use webhooks::outbox::{AttemptOutcome, DueDelivery};
 // What store calls return are domain types; the common ones are re-exported so that callers
 // holding a `Store` need not know which domain module each lives in.
 pub use rapport_domain::accounts::{NewUser, RoleInfo, Team, TokenInfo, User};

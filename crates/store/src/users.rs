@@ -6,7 +6,7 @@ use base64::Engine;
 use rapport_domain::accounts::{NewUser, TokenInfo, User, UserChanges};
 use rapport_domain::permissions::{Action, Actor, Object, Permissions, Role, require};
 use rapport_domain::values::Email;
-use rapport_domain::{ValidationErrors, now_rfc3339};
+use rapport_domain::{ValidationErrors, now_rfc3339, time_in};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -154,10 +154,6 @@ fn token_hash(token: &str) -> String {
 
 fn new_token() -> String {
     format!("rpt_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>()))
-}
-
-fn time_in(d: chrono::Duration) -> String {
-    (chrono::Utc::now() + d).to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
 fn hash_password(password: &str) -> Result<String> {

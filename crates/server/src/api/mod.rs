@@ -26,6 +26,7 @@ pub mod sales;
 pub mod service;
 pub mod timeline;
 pub mod tokens;
+pub mod webhooks;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -52,6 +53,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(service::router())
         .merge(timeline::router())
         .merge(notifications::router())
+        .merge(webhooks::router())
         .routes(utoipa_axum::routes!(healthz))
         .routes(utoipa_axum::routes!(metrics))
 }

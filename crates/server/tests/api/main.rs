@@ -56,4 +56,5 @@ mod timeline;
 mod timeline_ui;
 mod ui;
 mod web_to_lead;
+mod webhooks;
 mod win_probability;

@@ -8,7 +8,7 @@ use rapport_domain::customer::Customer;
 use rapport_domain::permissions::{Action, Actor, Object, require};
 use rapport_domain::sales::activity::Activity;
 use rapport_domain::sales::web_lead::{THROTTLE_MAX, THROTTLE_MINUTES, WebFormSettings, WebFormSettingsInput, WebLead, append_needs};
-use rapport_domain::{ValidationErrors, now_rfc3339, text};
+use rapport_domain::{ValidationErrors, now_rfc3339, text, time_in};
 use serde_json::json;
 
 use crate::records::engine::Checked;
@@ -25,10 +25,6 @@ pub enum WebLeadOutcome {
     Created(i64),
     /// The email was known: the interest was recorded on that person.
     Recorded(i64),
-}
-
-fn time_in(d: chrono::Duration) -> String {
-    (chrono::Utc::now() + d).to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
 fn settings_from(r: &dyn Row) -> Result<WebFormSettings> {

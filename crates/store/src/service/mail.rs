@@ -66,7 +66,7 @@ pub struct QueuedMail {
 }
 
 fn time_in(secs: i64) -> String {
-    (chrono::Utc::now() + chrono::Duration::seconds(secs)).to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+    rapport_domain::time_in(chrono::Duration::seconds(secs))
 }
 
 /// What ends the sender's claim subquery: skip rows another PostgreSQL transaction is claiming;

@@ -264,6 +264,10 @@ impl Store {
             } else {
                 run.near_breaches += 1;
             }
+            let event = if e.kind == "breach" { "sla.breached" } else { "sla.near_breach" };
+            let data =
+                json!({"target": e.target.as_str(), "due_at": e.due.map(text), "policy": &e.policy, "started_at": text(e.started_at)});
+            crate::webhooks::outbox::emit(self, &mut tx, event, "ticket", Some(e.ticket.id), &data).await?;
             let mut to: Vec<i64> = e.ticket.data.owner_id.into_iter().collect();
             to.extend(e.ticket.data.team_id.and_then(|t| leads.get(&t)).into_iter().flatten());
             to.sort_unstable();
