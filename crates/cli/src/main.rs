@@ -106,6 +106,12 @@ struct ServeArgs {
     /// survey of a resolved ticket). Without it, mail carries no links.
     #[arg(long, env = "RAPPORT_PUBLIC_URL")]
     public_url: Option<String>,
+    /// Seconds a webhook sender holds a delivery it is posting (at least 11: an attempt may
+    /// take 10). If this process dies mid-delivery, another server, or this one restarted,
+    /// posts it again after that long.
+    #[arg(long, env = "RAPPORT_WEBHOOK_LEASE_SECS", default_value_t = rapport_server::webhooks::DEFAULT_LEASE_SECS,
+        value_parser = clap::value_parser!(i64).range(11..=3600))]
+    webhook_lease_secs: i64,
 }
 
 #[derive(Args)]
@@ -183,7 +189,7 @@ async fn serve(store: Store, args: ServeArgs, phone_region: Region) -> anyhow::R
         store.set_public_url(url);
     }
     mail::spawn(&store, &args.mail)?;
-    rapport_server::webhooks::spawn_sender(store.clone(), std::time::Duration::from_secs(1));
+    rapport_server::webhooks::spawn_sender(store.clone(), std::time::Duration::from_secs(1), args.webhook_lease_secs);
     if args.sla_interval > 0 {
         rapport_server::jobs::spawn_sla_job(store.clone(), std::time::Duration::from_secs(args.sla_interval));
         let close_after = (args.auto_close_days > 0).then(|| chrono::Duration::days(i64::from(args.auto_close_days)));

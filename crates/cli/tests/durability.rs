@@ -1,7 +1,8 @@
 //! No acknowledged write is lost when the server dies: `rapport serve` on a SQLite file takes a
 //! stream of creates from several clients and is killed (SIGKILL, no shutdown of any kind) in the
 //! middle of it; every create it answered 201 to must be in the database afterwards, and the
-//! database must pass SQLite's integrity check.
+//! database must pass SQLite's integrity check. Webhook events survive the same kind of death:
+//! killed mid-delivery and restarted, the server still delivers every event at least once.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Stdio};
@@ -122,5 +123,157 @@ async fn every_acknowledged_create_survives_a_kill() {
         assert_eq!(got.data.email.as_deref(), Some(email.as_str()));
     }
     store.close().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A webhook receiver on loopback that answers each POST after `delay` (a slow receiver, so the
+/// kill lands while deliveries are in flight) and records every body with its signature.
+fn slow_receiver(delay: std::time::Duration) -> (u16, Arc<(Mutex<Vec<(String, String)>>, Condvar)>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = Arc::new((Mutex::new(Vec::new()), Condvar::new()));
+    let record = seen.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let record = record.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(conn.try_clone().unwrap());
+                let (mut len, mut signature) = (0usize, String::new());
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let line = line.trim_end();
+                    if line.is_empty() {
+                        break;
+                    }
+                    if let Some((k, v)) = line.split_once(':') {
+                        match k.to_ascii_lowercase().as_str() {
+                            "content-length" => len = v.trim().parse().unwrap_or(0),
+                            "rapport-signature" => signature = v.trim().to_string(),
+                            _ => {}
+                        }
+                    }
+                }
+                let mut body = vec![0u8; len];
+                if reader.read_exact(&mut body).is_err() {
+                    return;
+                }
+                {
+                    let (list, more) = &*record;
+                    list.lock().unwrap().push((String::from_utf8_lossy(&body).to_string(), signature));
+                    more.notify_all();
+                }
+                std::thread::sleep(delay);
+                let _ = conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            });
+        }
+    });
+    (port, seen)
+}
+
+fn start_server(db: &str, dir: &std::path::Path, addr: &str) -> std::process::Child {
+    let mut server = Command::new(env!("CARGO_BIN_EXE_rapport"))
+        .args(["--database", db, "serve", "--addr", addr, "--webhook-lease-secs", "11", "--sla-interval", "0"])
+        .current_dir(dir)
+        .env_remove("RAPPORT_DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    assert!(lines.any(|l| l.is_ok_and(|l| l.contains("serving on"))), "the server never listened");
+    server
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_events_are_delivered_after_a_kill_mid_delivery() {
+    const EVENTS: usize = 12;
+    let dir = std::env::temp_dir().join(format!("rapport-webhook-kill-{}-{:x}", std::process::id(), rand::random::<u64>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("w.db").display().to_string();
+    let made = Command::new(env!("CARGO_BIN_EXE_rapport"))
+        .args(["--database", &db, "user", "create", "--admin", "--email", "boss@example.com", "--password", "long enough secret"])
+        .current_dir(&dir)
+        .env_remove("RAPPORT_DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let (hook_port, seen) = slow_receiver(std::time::Duration::from_millis(1500));
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let addr = format!("127.0.0.1:{port}");
+    println!("webhook receiver: http://127.0.0.1:{hook_port}/hook, server: http://{addr}");
+    let mut server = start_server(&db, &dir, &addr);
+
+    let mut conn = std::net::TcpStream::connect(&addr).unwrap();
+    let (_, login) =
+        request(&mut conn, "POST", "/api/v1/auth/login", None, r#"{"email":"boss@example.com","password":"long enough secret"}"#)
+            .expect("login");
+    let token = serde_json::from_str::<serde_json::Value>(&login).unwrap()["token"].as_str().unwrap().to_string();
+    let (status, _) = request(
+        &mut conn,
+        "PUT",
+        "/api/v1/webhooks/settings",
+        Some(&token),
+        r#"{"allow_private_targets":true,"disable_after_failures":50}"#,
+    )
+    .unwrap();
+    assert_eq!(status, 200);
+    let sub = serde_json::json!({"url": format!("http://127.0.0.1:{hook_port}/hook"), "events": ["customer.created"]}).to_string();
+    let (status, answer) = request(&mut conn, "POST", "/api/v1/webhooks", Some(&token), &sub).unwrap();
+    assert_eq!(status, 201, "{answer}");
+    let secret = serde_json::from_str::<serde_json::Value>(&answer).unwrap()["secret"].as_str().unwrap().to_string();
+    let mut people = std::collections::BTreeSet::new();
+    for i in 0..EVENTS {
+        let (status, answer) =
+            request(&mut conn, "POST", "/api/v1/customers", Some(&token), &format!(r#"{{"name":"Hooked {i}"}}"#)).unwrap();
+        assert_eq!(status, 201, "{answer}");
+        people.insert(serde_json::from_str::<serde_json::Value>(&answer).unwrap()["id"].as_i64().unwrap());
+    }
+
+    // Kill it while the first deliveries wait for the slow receiver's answer.
+    {
+        let (list, more) = &*seen;
+        drop(more.wait_while(list.lock().unwrap(), |l| l.is_empty()).unwrap());
+    }
+    server.kill().unwrap(); // SIGKILL
+    server.wait().unwrap();
+    // No delivery was answered before the kill (the receiver waits 1.5 s), so the killed server
+    // recorded none: the restarted one must post every event again, from the outbox.
+    let (list, more) = &*seen;
+    let before_restart = list.lock().unwrap().len();
+    let mut server = start_server(&db, &dir, &addr);
+
+    // Every event arrives again, each with a signature that verifies.
+    let delivered = |l: &[(String, String)]| {
+        l.iter()
+            .filter_map(|(b, _)| serde_json::from_str::<serde_json::Value>(b).ok()?["record_id"].as_i64())
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    let (got, timeout) = more
+        .wait_timeout_while(list.lock().unwrap(), std::time::Duration::from_secs(90), |l| delivered(&l[before_restart..]) != people)
+        .unwrap();
+    assert!(!timeout.timed_out(), "only {:?} of {people:?} arrived after the restart", delivered(&got[before_restart..]));
+    for (body, signature) in got.iter() {
+        let t: i64 = signature.strip_prefix("t=").and_then(|s| s.split(',').next()).unwrap().parse().unwrap();
+        assert_eq!(*signature, rapport_server::webhooks::signature(&secret, t, body));
+    }
+    drop(got);
+    // And the restarted server records them delivered.
+    let mut conn = std::net::TcpStream::connect(&addr).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let (_, list) = request(&mut conn, "GET", "/api/v1/webhooks/deliveries?state=delivered", Some(&token), "").unwrap();
+        let n = serde_json::from_str::<serde_json::Value>(&list).unwrap().as_array().map_or(0, Vec::len);
+        if n == EVENTS {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{n} of {EVENTS} deliveries recorded as delivered");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
     let _ = std::fs::remove_dir_all(dir);
 }

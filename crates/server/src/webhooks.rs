@@ -18,8 +18,9 @@ use rapport_store::{AttemptOutcome, DueDelivery, Store};
 /// How long one attempt may take, connection included.
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How long a sender holds a delivery it leased: well over one attempt.
-const LEASE_SECS: i64 = 60;
+/// How long a sender holds a delivery it leased by default: well over one attempt. A delivery
+/// whose sender died is retried by another (or the restarted one) after this.
+pub const DEFAULT_LEASE_SECS: i64 = 30;
 
 /// Deliveries leased per pass (posted concurrently).
 const BATCH: i64 = 32;
@@ -137,10 +138,12 @@ async fn attempt(d: &DueDelivery, allow_private: bool) -> AttemptOutcome {
     }
 }
 
-/// One pass of the sender as `holder`: leases due deliveries, posts them concurrently and
-/// records each attempt. How many were attempted.
-pub async fn deliver_due(store: &Store, holder: &str) -> rapport_store::Result<usize> {
-    let due = store.claim_webhook_deliveries(holder, LEASE_SECS, BATCH).await?;
+/// One pass of the sender as `holder`: leases due deliveries for `lease_secs` (more than
+/// [`ATTEMPT_TIMEOUT`]), posts them concurrently and records each attempt. How many were
+/// attempted.
+pub async fn deliver_due(store: &Store, holder: &str, lease_secs: i64) -> rapport_store::Result<usize> {
+    let lease_secs = lease_secs.max(ATTEMPT_TIMEOUT.as_secs() as i64 + 1);
+    let due = store.claim_webhook_deliveries(holder, lease_secs, BATCH).await?;
     if due.is_empty() {
         return Ok(0);
     }
@@ -164,11 +167,11 @@ pub async fn deliver_due(store: &Store, holder: &str) -> rapport_store::Result<u
 
 /// Runs the sender every `period` (at once again after a full batch). Several servers may run
 /// it on one database: each delivery is leased to one of them at a time.
-pub fn spawn_sender(store: Store, period: Duration) -> tokio::task::JoinHandle<()> {
+pub fn spawn_sender(store: Store, period: Duration, lease_secs: i64) -> tokio::task::JoinHandle<()> {
     let holder = crate::jobs::holder_name();
     tokio::spawn(async move {
         loop {
-            match deliver_due(&store, &holder).await {
+            match deliver_due(&store, &holder, lease_secs).await {
                 Ok(n) if n as i64 >= BATCH => continue,
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "webhook sender failed; it runs again at the next tick"),

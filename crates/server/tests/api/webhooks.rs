@@ -66,7 +66,7 @@ async fn make_due(app: &TestApp) {
 }
 
 async fn send(app: &TestApp) -> usize {
-    rapport_server::webhooks::deliver_due(&app.store, "test-sender").await.unwrap()
+    rapport_server::webhooks::deliver_due(&app.store, "test-sender", rapport_server::webhooks::DEFAULT_LEASE_SECS).await.unwrap()
 }
 
 #[tokio::test]
@@ -250,7 +250,7 @@ async fn two_senders_never_post_one_event_twice() {
         let (a, b) = (app.store.clone(), app.store.clone());
         let one = tokio::spawn(async move {
             let mut n = 0;
-            while let Ok(k) = rapport_server::webhooks::deliver_due(&a, "sender-a").await {
+            while let Ok(k) = rapport_server::webhooks::deliver_due(&a, "sender-a", 30).await {
                 if k == 0 {
                     break;
                 }
@@ -260,7 +260,7 @@ async fn two_senders_never_post_one_event_twice() {
         });
         let two = tokio::spawn(async move {
             let mut n = 0;
-            while let Ok(k) = rapport_server::webhooks::deliver_due(&b, "sender-b").await {
+            while let Ok(k) = rapport_server::webhooks::deliver_due(&b, "sender-b", 30).await {
                 if k == 0 {
                     break;
                 }
