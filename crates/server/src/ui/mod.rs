@@ -17,6 +17,7 @@ use crate::extract::CurrentUser;
 mod admin;
 mod analytics;
 pub mod charts;
+mod webhooks;
 pub use analytics::{forecast_svg, scatter_svg};
 mod companies;
 mod customers;
@@ -35,6 +36,7 @@ pub fn router(state: &AppState) -> axum::Router<AppState> {
         .merge(customers::router())
         .merge(companies::router())
         .merge(admin::router())
+        .merge(webhooks::router())
         .merge(analytics::router())
         .merge(sales::router())
         .merge(service::router())

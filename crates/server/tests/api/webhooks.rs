@@ -279,3 +279,62 @@ async fn two_senders_never_post_one_event_twice() {
         assert!(deliveries(&app, "?limit=500").await.iter().all(|d| d["state"] == "delivered"));
     });
 }
+
+#[tokio::test]
+async fn admins_subscribe_and_redeliver_on_the_webhooks_page() {
+    use crate::helpers::ADMIN_EMAIL;
+    use crate::ui::{csrf_of, form, page, session};
+    each_backend!(|app| {
+        let cookie = session(&app, ADMIN_EMAIL).await;
+        let (status, html) = page(&app, "/admin/webhooks", &cookie).await;
+        assert_eq!(status, StatusCode::OK, "{html}");
+        assert!(html.contains("No subscriptions yet") && html.contains("ticket.resolved"), "{html}");
+        let csrf = csrf_of(&html);
+
+        // Bad input is named on the page; nothing is created.
+        let (status, _, html) = form(&app, "/admin/webhooks", Some(&cookie), &format!("_csrf={csrf}&url=gopher%3A%2F%2Fx")).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("role=\"alert\"") && html.contains("url") && html.contains("events"), "{html}");
+        assert!(app.get("/api/v1/webhooks").await.body.as_array().unwrap().is_empty());
+
+        // A subscription shows its secret once.
+        let body =
+            format!("_csrf={csrf}&url=https%3A%2F%2Fhooks.example.com%2Fcrm&description=ERP&event=customer.created&event=order.paid");
+        let (status, _, html) = form(&app, "/admin/webhooks", Some(&cookie), &body).await;
+        assert_eq!(status, StatusCode::OK, "{html}");
+        assert!(html.contains("id=\"webhook-secret\">whsec_") && html.contains("customer.created, order.paid"), "{html}");
+        let (_, html) = page(&app, "/admin/webhooks", &cookie).await;
+        assert!(!html.contains("whsec_"), "the secret is not shown again");
+        let id = app.get("/api/v1/webhooks").await.body[0]["id"].as_i64().unwrap();
+
+        // Settings, turning it off, and redelivering a delivery.
+        let (status, _, html) = form(
+            &app,
+            "/admin/webhooks/settings",
+            Some(&cookie),
+            &format!("_csrf={csrf}&allow_private_targets=on&disable_after_failures=7"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{html}");
+        let saved = app.get("/api/v1/webhooks/settings").await.body;
+        assert_eq!(saved, json!({"allow_private_targets": true, "disable_after_failures": 7}));
+        let (status, _, _) = form(&app, "/admin/webhooks/settings", Some(&cookie), &format!("_csrf={csrf}&disable_after_failures=0")).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        app.customer(json!({"name": "Ann Lee"})).await;
+        let delivery = deliveries(&app, "").await[0]["id"].as_i64().unwrap();
+        let (status, _, _) =
+            form(&app, &format!("/admin/webhooks/deliveries/{delivery}/redeliver"), Some(&cookie), &format!("_csrf={csrf}")).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let (status, _, _) =
+            form(&app, &format!("/admin/webhooks/{id}/active"), Some(&cookie), &format!("_csrf={csrf}&version=1&active=false")).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(app.get(&format!("/api/v1/webhooks/{id}")).await.body["active"], false);
+        let (_, html) = page(&app, "/admin/webhooks", &cookie).await;
+        assert!(html.contains("Turn on") && html.contains("customer.created") && html.contains("Redeliver"), "{html}");
+
+        // Others are refused.
+        app.user_token("rep@example.com", Role::SalesRep).await;
+        let rep = session(&app, "rep@example.com").await;
+        assert_eq!(page(&app, "/admin/webhooks", &rep).await.0, StatusCode::FORBIDDEN);
+    });
+}
