@@ -59,6 +59,7 @@ pub use sealed::ResealSummary;
 pub use service::housekeeping::{HOUSEKEEPING_JOB, Housekeeping};
 pub use service::mail::{ImapCursor, QueuedMail};
 pub use service::sla::{SLA_JOB, SlaRun};
+pub use service::surveys::ImportedSurvey;
 pub use users::{LoginRefused, Scopes, Session};
 // What store calls return are domain types; the common ones are re-exported so that callers
 // holding a `Store` need not know which domain module each lives in.
