@@ -292,11 +292,9 @@ async fn the_demo_answers_surveys_and_keeps_feedback() {
     let answered = one("SELECT COUNT(*) FROM ticket_surveys WHERE answered_at IS NOT NULL").fetch_one(&mut conn).await.unwrap().0;
     assert!(resolved > 20 && surveys == resolved, "every resolved ticket has its survey: {surveys} of {resolved}");
     assert!(answered > 5 && answered < surveys, "a share is answered: {answered} of {surveys}");
-    let odd = one(
-        "SELECT COUNT(*) FROM ticket_surveys s JOIN tickets t ON t.id = s.ticket_id WHERE s.answered_at IS NOT NULL AND \
+    let odd = one("SELECT COUNT(*) FROM ticket_surveys s JOIN tickets t ON t.id = s.ticket_id WHERE s.answered_at IS NOT NULL AND \
          (s.agent_id IS NOT t.owner_id OR s.csat NOT BETWEEN 1 AND 5 OR s.answered_at < s.created_at OR s.answers <> 1 \
-          OR (s.decision = 'confirm') <> (t.status = 'closed'))",
-    )
+          OR (s.decision = 'confirm') <> (t.status = 'closed'))")
     .fetch_one(&mut conn)
     .await
     .unwrap()
@@ -305,7 +303,8 @@ async fn the_demo_answers_surveys_and_keeps_feedback() {
     let with_nps = one("SELECT COUNT(*) FROM ticket_surveys WHERE nps IS NOT NULL").fetch_one(&mut conn).await.unwrap().0;
     let with_comment = one("SELECT COUNT(*) FROM ticket_surveys WHERE comment IS NOT NULL").fetch_one(&mut conn).await.unwrap().0;
     assert!(with_nps > 0 && with_nps < answered && with_comment > 0, "{with_nps} NPS, {with_comment} comments of {answered}");
-    let feedback = one("SELECT COUNT(*) FROM feedback WHERE customer_id IS NOT NULL AND owner_id IS NOT NULL").fetch_one(&mut conn).await.unwrap().0;
+    let feedback =
+        one("SELECT COUNT(*) FROM feedback WHERE customer_id IS NOT NULL AND owner_id IS NOT NULL").fetch_one(&mut conn).await.unwrap().0;
     assert_eq!(feedback, 13);
     conn.close().await.unwrap();
 

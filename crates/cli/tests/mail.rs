@@ -423,10 +423,12 @@ async fn two_servers_on_one_postgres_send_each_queued_mail_once() {
     let token = login(&addr);
     let (status, ann) = http(&addr, "POST", "/api/v1/customers", Some(&token), r#"{"name":"Ann Lee","email":"ann@example.com"}"#);
     assert_eq!(status, 201, "{ann}");
-    let (status, t) = http(&addr, "POST", "/api/v1/tickets", Some(&token), &format!(r#"{{"subject":"Printer","customer_id":{}}}"#, ann["id"]));
+    let (status, t) =
+        http(&addr, "POST", "/api/v1/tickets", Some(&token), &format!(r#"{{"subject":"Printer","customer_id":{}}}"#, ann["id"]));
     assert_eq!(status, 201, "{t}");
     for n in 0..MAILS {
-        let (status, body) = http(&addr, "POST", &format!("/api/v1/tickets/{}/messages", t["id"]), Some(&token), &format!(r#"{{"body":"Answer {n}"}}"#));
+        let (status, body) =
+            http(&addr, "POST", &format!("/api/v1/tickets/{}/messages", t["id"]), Some(&token), &format!(r#"{{"body":"Answer {n}"}}"#));
         assert_eq!(status, 201, "{body}");
     }
     let queued = queue_counts(&addr, &token).get("queued").copied().unwrap_or(0);

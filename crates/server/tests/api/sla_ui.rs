@@ -45,7 +45,10 @@ async fn admins_keep_calendars_and_policies_on_their_page_and_tickets_show_their
         let body = format!("_csrf={csrf}&name=Bad&time_zone=Mars%2FOlympus&week=monday+9-5");
         let (status, _, html) = form(&app, "/admin/sla/calendars", Some(&cookie), &body).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(html.contains("role=\"alert\"") && html.contains("data-field=\"time_zone\"") && html.contains("data-field=\"week.monday\""), "{html}");
+        assert!(
+            html.contains("role=\"alert\"") && html.contains("data-field=\"time_zone\"") && html.contains("data-field=\"week.monday\""),
+            "{html}"
+        );
         let body = format!("_csrf={csrf}&name=Bad&resolution_minutes=soon");
         let (status, _, html) = form(&app, "/admin/sla/policies", Some(&cookie), &body).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -167,7 +170,13 @@ async fn admins_edit_calendars_and_policies_in_the_form_with_errors_beside_the_f
         assert_eq!(status, StatusCode::SEE_OTHER, "{html}");
         let r = app.get(&format!("/api/v1/service/sla_policies/{pid}")).await;
         assert_eq!(
-            (&r.body["priority"], &r.body["channel"], &r.body["first_response_minutes"], &r.body["near_breach_percent"], &r.body["version"]),
+            (
+                &r.body["priority"],
+                &r.body["channel"],
+                &r.body["first_response_minutes"],
+                &r.body["near_breach_percent"],
+                &r.body["version"]
+            ),
             (&json!("urgent"), &json!("email"), &json!(30), &json!(75), &json!(2)),
             "{}",
             r.body

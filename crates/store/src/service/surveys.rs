@@ -219,7 +219,11 @@ impl Store {
     /// The resolved-once live tickets without a survey, by id: (id, when resolved, when closed,
     /// status now).
     pub async fn tickets_without_survey(&self, actor: &Actor) -> Result<Vec<(i64, String, Option<String>, TicketState)>> {
-        rapport_domain::permissions::require(actor, rapport_domain::permissions::Object::Ticket, rapport_domain::permissions::Action::Read)?;
+        rapport_domain::permissions::require(
+            actor,
+            rapport_domain::permissions::Object::Ticket,
+            rapport_domain::permissions::Action::Read,
+        )?;
         let q = sql(
             "SELECT t.id, t.resolved_at, t.closed_at, t.status FROM tickets t WHERE t.resolved_at IS NOT NULL AND t.deleted_at IS NULL \
              AND NOT EXISTS (SELECT 1 FROM ticket_surveys s WHERE s.ticket_id = t.id) ORDER BY t.id",

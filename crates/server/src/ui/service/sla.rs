@@ -70,10 +70,7 @@ impl AdminPage {
 
     /// A calendar's week as one line per working day.
     fn week_lines(&self, c: &WorkCalendar) -> Vec<String> {
-        WEEKDAYS
-            .iter()
-            .filter_map(|d| c.hours.week.get(*d).filter(|p| !p.is_empty()).map(|p| format!("{d} {}", p.join(" "))))
-            .collect()
+        WEEKDAYS.iter().filter_map(|d| c.hours.week.get(*d).filter(|p| !p.is_empty()).map(|p| format!("{d} {}", p.join(" ")))).collect()
     }
 
     /// The errors of a weekday's input (`week.monday`, `week.monday[1]`), joined.
