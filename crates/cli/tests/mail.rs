@@ -442,6 +442,7 @@ async fn two_servers_on_one_postgres_send_each_queued_mail_once() {
     let (mut b, addr_b) = serve_sender(&db, &dir, Some(smtp), "Support B <support-b@rapport.test>");
     listening(&mut a);
     listening(&mut b);
+    say(&format!("mail: two senders at http://{addr_a} and http://{addr_b}, SMTP 127.0.0.1:{smtp}"));
     let token = login(&addr_a);
     let counts = wait_for("the queue to drain", Duration::from_secs(120), || {
         let c = queue_counts(&addr_a, &token);
