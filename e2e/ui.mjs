@@ -29,6 +29,17 @@ const CHROMIUM = process.env.RAPPORT_CHROMIUM || "/usr/bin/chromium";
 const ADMIN_EMAIL = process.env.RAPPORT_E2E_EMAIL || "admin@rapport.test";
 const ADMIN_PASSWORD = process.env.RAPPORT_E2E_PASSWORD || "rapport-demo-password";
 const VIEWPORT = { width: 1280, height: 800 };
+// The demo's support agent, who opens a ticket another agent is replying to.
+const SECOND_AGENT = process.env.RAPPORT_E2E_SECOND_EMAIL || "sue@rapport.test";
+const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
 
 if (!BASE) {
   console.error("usage: node e2e/ui.mjs BASE_URL [SCREENSHOTS_DIR]   (e.g. http://127.0.0.1:8080 docs/screenshots)");
@@ -213,6 +224,7 @@ async function serviceChecks() {
   await page.goto(url("/service"));
   await page.locator("#service-csat svg").waitFor();
   const answersBefore = Number(await text(page.locator("#csat-count")));
+  check(answersBefore > 0, "the demo's surveys are not on the dashboard");
 
   step = "a customer opens a ticket on the public support form";
   const subject = `Printer on fire ${Date.now()}`;
@@ -226,18 +238,45 @@ async function serviceChecks() {
   check(link && /^\/support\/tickets\/\d+\//.test(link), `no ticket link after submitting the form: ${link}`);
   const id = link.split("/")[3];
 
-  step = "an agent assigns the ticket, replies and resolves it";
+  step = "a second agent sees that another agent is replying";
   await page.goto(url(`/tickets/${id}`));
   check((await text(page.locator("#ticket-status"))) === "new", "the public form's ticket is not new");
+  // Focusing the reply box tells the server (service.js); the other agent's page shows it.
+  await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith(`/tickets/${id}/presence`) && r.request().method() === "POST" && r.ok()),
+    page.locator('#reply textarea[name="body"]').focus(),
+  ]);
+  const otherDir = fs.mkdtempSync(path.join(os.tmpdir(), "rapport-e2e-chromium-"));
+  const other = await chromium.launchPersistentContext(otherDir, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: VIEWPORT });
+  try {
+    other.setDefaultTimeout(15_000);
+    const sue = other.pages()[0] || (await other.newPage());
+    await sue.goto(url(`/login?next=/tickets/${id}`));
+    await sue.locator('form#login-form input[name="email"]').fill(SECOND_AGENT);
+    await sue.locator('form#login-form input[name="password"]').fill(ADMIN_PASSWORD);
+    await Promise.all([sue.waitForURL(new RegExp(`/tickets/${id}$`)), sue.locator('form#login-form button[type="submit"]').click()]);
+    const notice = sue.locator("#replying");
+    await notice.waitFor({ state: "visible" });
+    const said = await text(notice);
+    check(said === "Ada Admin is replying…", `the second agent sees "${said}", not that Ada Admin is replying`);
+    check(!(await page.locator("#replying").isVisible()), "the replying agent is told about themselves");
+    await shot(sue, "ticket-replying.png");
+    log(`presence: Sue sees "${said}" on ticket #${id}`);
+  } finally {
+    await other.close().catch(() => {});
+    fs.rmSync(otherDir, { recursive: true, force: true });
+  }
+
+  step = "an agent assigns the ticket and resolves it with a macro";
   await Promise.all([page.waitForURL(new RegExp(`/tickets/${id}$`)), page.locator('#ticket-actions button[value="assign"]').click()]);
-  await page.locator('#reply textarea[name="body"]').fill("We are sending a technician with a new fuser.");
-  await Promise.all([page.waitForURL(new RegExp(`/tickets/${id}$`)), page.locator('#reply button[type="submit"]').click()]);
-  await Promise.all([page.waitForURL(new RegExp(`/tickets/${id}$`)), page.locator('#ticket-actions button[value="resolve"]').click()]);
-  check((await text(page.locator("#ticket-status"))) === "resolved", "the ticket was not resolved");
+  await page.locator('#macro-picker select[name="macro_id"]').selectOption({ label: "Solved, please confirm" });
+  await Promise.all([page.waitForURL(new RegExp(`/tickets/${id}#conversation$`)), page.locator("#macro-picker button.primary").click()]);
+  check((await text(page.locator("#ticket-status"))) === "resolved", "the macro did not resolve the ticket");
+  check((await page.locator("#conversation").innerText()).includes("is solved"), "the macro's reply is not in the conversation");
 
   step = "the customer answers the survey from their ticket's page";
   await page.goto(url(link));
-  check((await page.locator("#conversation, #support-ticket").innerText()).includes("new fuser"), "the customer does not see the reply");
+  check((await page.locator("#conversation, #support-ticket").innerText()).includes("is solved"), "the customer does not see the reply");
   await Promise.all([page.waitForURL(/\/support\/surveys\//), page.locator("#survey-link").click()]);
   await page.locator('input[name="csat"][value="5"]').check();
   await page.locator('input[name="nps"][value="9"]').check();
@@ -256,6 +295,34 @@ async function serviceChecks() {
   check((await text(page.locator("#csat-average"))) !== "—", "the dashboard shows no CSAT average");
   await shot(page, "service-dashboard.png");
   log(`service: ticket #${id} rated 5; dashboard answers ${answersBefore} -> ${answersAfter}`);
+
+  step = "an admin adds a working calendar on /admin/sla";
+  const calendar = `Berlin office ${Date.now()}`;
+  await page.goto(url("/admin/sla"));
+  const form = page.locator("#calendar-form");
+  await form.locator('input[name="name"]').fill(calendar);
+  await form.locator('input[name="time_zone"]').fill("Europe/Berlin");
+  for (const day of ["monday", "tuesday", "wednesday", "thursday", "friday"])
+    await form.locator(`input[name="week.${day}"]`).fill("09:00-12:00 13:00-17:00");
+  await Promise.all([page.waitForURL((u) => u.pathname === "/admin/sla"), form.locator('button[type="submit"]').click()]);
+  const row = page.locator("#calendars tbody tr", { hasText: calendar });
+  check((await text(row)).includes("friday 09:00-12:00 13:00-17:00"), `the new calendar's hours are not listed: ${await text(row)}`);
+
+  step = "an admin edits the calendar: a wrong period is named beside its field, the fix is saved";
+  await Promise.all([page.waitForURL(/\/admin\/sla\/calendars\/\d+/), row.locator("a.edit-calendar").click()]);
+  check((await form.locator('input[name="week.friday"]').inputValue()) === "09:00-12:00 13:00-17:00", "the edit form does not hold Friday's hours");
+  await form.locator('input[name="week.friday"]').fill("9-1");
+  await Promise.all([page.waitForLoadState(), form.locator('button[type="submit"]').click()]);
+  const err = page.locator('#calendar-form .field-error[data-field="week.friday"]');
+  check(await err.isVisible(), "no error beside Friday's hours");
+  check((await text(err)).includes("9-1"), `Friday's error does not name the period: ${await text(err)}`);
+  await shot(page, "sla-calendar-error.png");
+  await form.locator('input[name="week.friday"]').fill("09:00-13:00");
+  await form.locator('textarea[name="holidays"]').fill("2026-12-24\n2026-12-25");
+  await Promise.all([page.waitForURL((u) => u.pathname === "/admin/sla"), form.locator('button[type="submit"]').click()]);
+  const saved = await text(page.locator("#calendars tbody tr", { hasText: calendar }));
+  check(saved.includes("friday 09:00-13:00") && saved.includes("2026-12-24, 2026-12-25"), `the edit was not saved: ${saved}`);
+  log(`sla: calendar "${calendar}" added and edited`);
 }
 
 async function main() {
@@ -264,15 +331,7 @@ async function main() {
   context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM,
     headless: true,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
+    args: CHROMIUM_ARGS,
     viewport: VIEWPORT,
     deviceScaleFactor: 1,
     locale: "en-US",

@@ -16,6 +16,7 @@ use serde_json::{Map, Value, json};
 
 mod deals;
 mod orders;
+mod surveys;
 mod targets;
 mod tickets;
 
@@ -462,6 +463,7 @@ pub async fn build(store: &Store, people: usize, companies: usize, seed: u64) ->
     let support = store.save_team(&system, None, None, support).await?.id;
     println!("Tickets: {}.", tickets::build(store, &agents, support, &requesters, seed).await?);
     lap(&mut clock, "tickets");
+    surveys::build(store, &agents, &requesters, seed).await?;
     // Score everyone as the analytics pages would, so tiers and segments show from the start.
     println!("Orders: {order_lines} order lines.");
     // Two to three campaigns a month over the orders' span.

@@ -273,3 +273,49 @@ async fn reports_print_as_csv_or_json() {
     let bad = rapport(&dir, &["--database", &db, "report", "funnel", "--period", "2026-Q7"]);
     assert!(!bad.status.success() && text(&bad).contains("period"), "{}", text(&bad));
 }
+
+/// Issue 11 §8: the demo's resolved tickets have surveys, a share answered (rated, some with
+/// NPS and a comment, credited to the ticket's agent) through links that work, and feedback
+/// records sit beside the tickets.
+#[tokio::test]
+async fn the_demo_answers_surveys_and_keeps_feedback() {
+    let dir = Dir::new();
+    let db = dir.db("s.db");
+    let out = rapport(&dir, &["--database", &db, "demo", "--people", "2000", "--companies", "50", "--no-serve"]);
+    assert!(out.status.success());
+    assert!(text(&out).contains("answered); feedback: 13."), "one feedback record for every 150 people");
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&format!("sqlite://{db}")).await.unwrap();
+    let one = |q: &str| sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(q.to_string()));
+    let resolved = one("SELECT COUNT(*) FROM tickets WHERE resolved_at IS NOT NULL").fetch_one(&mut conn).await.unwrap().0;
+    let surveys = one("SELECT COUNT(*) FROM ticket_surveys").fetch_one(&mut conn).await.unwrap().0;
+    let answered = one("SELECT COUNT(*) FROM ticket_surveys WHERE answered_at IS NOT NULL").fetch_one(&mut conn).await.unwrap().0;
+    assert!(resolved > 20 && surveys == resolved, "every resolved ticket has its survey: {surveys} of {resolved}");
+    assert!(answered > 5 && answered < surveys, "a share is answered: {answered} of {surveys}");
+    let odd = one("SELECT COUNT(*) FROM ticket_surveys s JOIN tickets t ON t.id = s.ticket_id WHERE s.answered_at IS NOT NULL AND \
+         (s.agent_id IS NOT t.owner_id OR s.csat NOT BETWEEN 1 AND 5 OR s.answered_at < s.created_at OR s.answers <> 1 \
+          OR (s.decision = 'confirm') <> (t.status = 'closed'))")
+    .fetch_one(&mut conn)
+    .await
+    .unwrap()
+    .0;
+    assert_eq!(odd, 0, "answers credited to the agent, rated 1 to 5, after the resolution, confirming only closed tickets");
+    let with_nps = one("SELECT COUNT(*) FROM ticket_surveys WHERE nps IS NOT NULL").fetch_one(&mut conn).await.unwrap().0;
+    let with_comment = one("SELECT COUNT(*) FROM ticket_surveys WHERE comment IS NOT NULL").fetch_one(&mut conn).await.unwrap().0;
+    assert!(with_nps > 0 && with_nps < answered && with_comment > 0, "{with_nps} NPS, {with_comment} comments of {answered}");
+    let feedback =
+        one("SELECT COUNT(*) FROM feedback WHERE customer_id IS NOT NULL AND owner_id IS NOT NULL").fetch_one(&mut conn).await.unwrap().0;
+    assert_eq!(feedback, 13);
+    conn.close().await.unwrap();
+
+    // The link of an answered survey opens it, showing the answer.
+    let store = open_store(&dir, &db).await;
+    let mut c2 = sqlx::AnyConnection::connect(&format!("sqlite://{db}")).await.unwrap();
+    let id = one("SELECT MIN(ticket_id) FROM ticket_surveys WHERE answered_at IS NOT NULL").fetch_one(&mut c2).await.unwrap().0;
+    c2.close().await.unwrap();
+    let link = store.survey_link(id).await.unwrap().expect("a survey link");
+    let view = store.public_survey(link.trim_start_matches("/support/surveys/")).await.unwrap();
+    assert_eq!(view.ticket_id, id);
+    assert!(view.answer.is_some_and(|a| (1..=5).contains(&a.csat)));
+    store.close().await;
+}

@@ -8,7 +8,9 @@
 //! - the customer's reply threads onto the ticket; a stranger's mail with the same subject
 //!   opens another;
 //! - a restart (SIGKILL) imports nothing twice;
-//! - a SIGKILL in the middle of sending, and a restart, sends no mail twice.
+//! - a SIGKILL in the middle of sending, and a restart, sends no mail twice;
+//! - two servers on one PostgreSQL database send a queue they both see each mail once
+//!   (needs `RAPPORT_TEST_POSTGRES_URL`).
 //!
 //! Without Dovecot or python3 the test says loudly that it skipped, unless
 //! `RAPPORT_REQUIRE_MAIL=1`, which makes that a failure.
@@ -361,5 +363,106 @@ async fn mail_in_and_out_through_dovecot_and_smtp_survives_kills() {
     assert!(replies >= REPLIES - unconfirmed as usize && replies <= REPLIES, "{replies} replies received, {counts:?}");
     say(&format!("mail: {at_kill} replies delivered before the kill, {replies} in all, {unconfirmed} unconfirmed"));
     drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `rapport serve` with only the mail sender (no IMAP), sending from `from`; without `smtp` mail
+/// stays queued. Spawned, not yet listening: see [`listening`].
+fn serve_sender(db: &str, dir: &Path, smtp: Option<u16>, from: &str) -> (Proc, String) {
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut cmd = Command::new(RAPPORT);
+    cmd.args(["--database", db, "serve", "--addr", &addr, "--mail-poll-secs", "1", "--mail-lease-secs", "30", "--mail-from", from]);
+    if let Some(port) = smtp {
+        cmd.args(["--smtp-url", &format!("smtp://127.0.0.1:{port}")]);
+    }
+    let child = cmd
+        .current_dir(dir)
+        .env_remove("RAPPORT_DATABASE_URL")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    (Proc(child), addr)
+}
+
+/// Waits for a server of [`serve_sender`] to listen.
+fn listening(p: &mut Proc) {
+    let mut lines = BufReader::new(p.0.stdout.take().unwrap()).lines();
+    assert!(lines.any(|l| l.is_ok_and(|l| l.contains("serving on"))), "the server never listened");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_on_one_postgres_send_each_queued_mail_once() {
+    let Ok(admin) = std::env::var("RAPPORT_TEST_POSTGRES_URL") else {
+        return skip("RAPPORT_TEST_POSTGRES_URL is not set: two senders share a PostgreSQL database");
+    };
+    let venv = match ensure_venv() {
+        Ok(v) => v,
+        Err(e) => return skip(&format!("no Python SMTP receiver: {e}")),
+    };
+    let dir = std::env::temp_dir().join(format!("rapport-mail2-{}-{:x}", std::process::id(), rand::random::<u64>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    sqlx::any::install_default_drivers();
+    let name = format!("rapport_mail_{:x}", rand::random::<u64>());
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.unwrap();
+    let db = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+    let made = Command::new(RAPPORT)
+        .args(["--database", &db, "user", "create", "--admin", "--email", EMAIL, "--password", PASSWORD])
+        .env_remove("RAPPORT_DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+
+    // A server without SMTP queues the replies of one ticket, then stops: the queue waits.
+    const MAILS: usize = 60;
+    let (mut p, addr) = serve_sender(&db, &dir, None, "Support <support@rapport.test>");
+    listening(&mut p);
+    say(&format!("mail: queueing {MAILS} replies through http://{addr}"));
+    let token = login(&addr);
+    let (status, ann) = http(&addr, "POST", "/api/v1/customers", Some(&token), r#"{"name":"Ann Lee","email":"ann@example.com"}"#);
+    assert_eq!(status, 201, "{ann}");
+    let (status, t) =
+        http(&addr, "POST", "/api/v1/tickets", Some(&token), &format!(r#"{{"subject":"Printer","customer_id":{}}}"#, ann["id"]));
+    assert_eq!(status, 201, "{t}");
+    for n in 0..MAILS {
+        let (status, body) =
+            http(&addr, "POST", &format!("/api/v1/tickets/{}/messages", t["id"]), Some(&token), &format!(r#"{{"body":"Answer {n}"}}"#));
+        assert_eq!(status, 201, "{body}");
+    }
+    let queued = queue_counts(&addr, &token).get("queued").copied().unwrap_or(0);
+    assert!(queued >= MAILS as i64, "{queued} queued");
+    drop(p);
+
+    // Two servers, each with its own From address to tell them apart, start on it at once.
+    let (_sink, smtp) = start_sink(&venv, &dir);
+    std::fs::write(dir.join("delay"), "0.1").unwrap();
+    let (mut a, addr_a) = serve_sender(&db, &dir, Some(smtp), "Support A <support-a@rapport.test>");
+    let (mut b, addr_b) = serve_sender(&db, &dir, Some(smtp), "Support B <support-b@rapport.test>");
+    listening(&mut a);
+    listening(&mut b);
+    say(&format!("mail: two senders at http://{addr_a} and http://{addr_b}, SMTP 127.0.0.1:{smtp}"));
+    let token = login(&addr_a);
+    let counts = wait_for("the queue to drain", Duration::from_secs(120), || {
+        let c = queue_counts(&addr_a, &token);
+        (["queued", "claimed", "sending"].iter().all(|s| !c.contains_key(*s))).then_some(c)
+    });
+    assert_eq!(counts.get("sent").copied(), Some(queued), "{counts:?}");
+    let all = wait_for("every mail to be written", Duration::from_secs(30), || {
+        let r = received(&dir);
+        (r.len() >= queued as usize).then_some(r)
+    });
+    let mut ids: Vec<&str> = all.iter().map(|(m, _)| m.message_id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!((all.len(), ids.len()), (queued as usize, queued as usize), "each queued mail arrives once");
+    let by_a = all.iter().filter(|(m, _)| m.from_email == "support-a@rapport.test").count();
+    let by_b = all.iter().filter(|(m, _)| m.from_email == "support-b@rapport.test").count();
+    say(&format!("mail: server A sent {by_a}, server B {by_b}"));
+    assert_eq!(by_a + by_b, queued as usize);
+    assert!(by_a > 0 && by_b > 0, "both servers took part: A {by_a}, B {by_b}");
+    drop((a, b));
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)"))).execute(&mut conn).await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }

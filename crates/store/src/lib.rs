@@ -60,6 +60,7 @@ pub use sealed::ResealSummary;
 pub use service::housekeeping::{HOUSEKEEPING_JOB, Housekeeping};
 pub use service::mail::{ImapCursor, QueuedMail};
 pub use service::sla::{SLA_JOB, SlaRun};
+pub use service::surveys::ImportedSurvey;
 pub use users::{LoginRefused, Scopes, Session};
 pub use webhooks::outbox::{AttemptOutcome, DueDelivery};
 // What store calls return are domain types; the common ones are re-exported so that callers

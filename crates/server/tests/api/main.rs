@@ -7,6 +7,7 @@ mod activities;
 mod activities_ui;
 mod analytics;
 mod assignment;
+mod assignment_edges;
 mod assignment_ui;
 mod auth;
 mod bulk;

@@ -231,7 +231,18 @@ impl Store {
         let now = now_rfc3339();
         let mut tx = self.write_tx().await?;
         let mut errs = ValidationErrors::default();
-        for (n, id) in b.ids.iter().enumerate() {
+        // Locks are taken in one order whatever the order of `ids`, so two bulk calls on
+        // overlapping tickets queue behind each other instead of deadlocking on PostgreSQL: first
+        // every team whose turn may be taken, by id, then the tickets by id.
+        if b.assignee == Assignee::Auto {
+            self.lock_rows_of(&mut tx, "SELECT id FROM teams WHERE id IN (SELECT team_id FROM tickets WHERE id IN (", "))", &b.ids).await?;
+        }
+        // Locked, each ticket is read as the last writer left it: a concurrent call waits
+        // instead of finding its version changed under it.
+        self.lock_rows_of(&mut tx, "SELECT id FROM tickets WHERE id IN (", ")", &b.ids).await?;
+        let mut order: Vec<(usize, &i64)> = b.ids.iter().enumerate().collect();
+        order.sort_by_key(|(n, id)| (**id, *n));
+        for (n, id) in order {
             let owner = match b.assignee {
                 Assignee::User(u) => Some(u),
                 Assignee::Nobody => None,
@@ -258,6 +269,25 @@ impl Store {
         }
         tx.commit().await?;
         Ok(saved)
+    }
+
+    /// Locks the rows `head … ids … tail` selects, by id (PostgreSQL locks the rows of
+    /// `ORDER BY … FOR UPDATE` in that order; SQLite has one writer).
+    async fn lock_rows_of(&self, tx: &mut WriteTx, head: &str, tail: &str, ids: &[i64]) -> Result<()> {
+        let lock = self.backend.lock_rows();
+        if lock.is_empty() || ids.is_empty() {
+            return Ok(());
+        }
+        let mut q = Sql::new(head);
+        for (k, id) in ids.iter().enumerate() {
+            if k > 0 {
+                q.push(", ");
+            }
+            q.arg(*id);
+        }
+        q.push(&format!("{tail} ORDER BY id{lock}"));
+        tx.fetch_all(&q, |r| r.get::<i64>("id")).await?;
+        Ok(())
     }
 
     /// Assigns one ticket by its team's rule, on request.

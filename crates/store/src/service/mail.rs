@@ -374,11 +374,15 @@ impl Store {
         let skip = skip_locked(self.backend);
         let q = sql(
             &format!(
-                "UPDATE mail_queue SET state = 'claimed', lease_owner = ?, lease_until = ?, attempts = attempts + 1 WHERE id IN \
-                 (SELECT id FROM mail_queue WHERE state = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?{skip}) \
-                 AND state = 'queued' RETURNING {QUEUE_COLS}"
+                // The batch is chosen once, in a materialized CTE: as `IN (subquery … LIMIT)`,
+                // PostgreSQL ran the subquery again per row and one sender leased the whole
+                // queue, leaving nothing for the others.
+                "WITH batch AS MATERIALIZED (SELECT id FROM mail_queue WHERE state = 'queued' AND next_attempt_at <= ? \
+                 ORDER BY next_attempt_at, id LIMIT ?{skip}) \
+                 UPDATE mail_queue SET state = 'claimed', lease_owner = ?, lease_until = ?, attempts = attempts + 1 \
+                 WHERE id IN (SELECT id FROM batch) AND state = 'queued' RETURNING {QUEUE_COLS}"
             ),
-            [owner.into(), time_in(lease_secs).into(), now_rfc3339().into(), limit.into()],
+            [now_rfc3339().into(), limit.into(), owner.into(), time_in(lease_secs).into()],
         );
         let mut tx = self.write_tx().await?;
         let mut rows = tx.fetch_all(&q, queued).await?;

@@ -13,5 +13,5 @@ mod report_plans;
 mod reports;
 pub mod sla;
 mod sla_admin;
-mod surveys;
+pub(crate) mod surveys;
 pub(crate) mod tickets;

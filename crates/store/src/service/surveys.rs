@@ -202,3 +202,105 @@ impl Store {
         Ok(after)
     }
 }
+
+/// A survey carried into the database as it stands (demo data, or answers from another help
+/// desk): made when its ticket was resolved, and answered or not.
+#[derive(Debug, Clone)]
+pub struct ImportedSurvey {
+    /// The ticket, resolved once.
+    pub ticket_id: i64,
+    /// When the survey was made (the resolution), RFC 3339 UTC.
+    pub created_at: String,
+    /// The answer and when it came, if the customer answered.
+    pub answer: Option<(SurveyAnswer, String)>,
+}
+
+impl Store {
+    /// The resolved-once live tickets without a survey, by id: (id, when resolved, when closed,
+    /// status now).
+    pub async fn tickets_without_survey(&self, actor: &Actor) -> Result<Vec<(i64, String, Option<String>, TicketState)>> {
+        rapport_domain::permissions::require(
+            actor,
+            rapport_domain::permissions::Object::Ticket,
+            rapport_domain::permissions::Action::Read,
+        )?;
+        let q = sql(
+            "SELECT t.id, t.resolved_at, t.closed_at, t.status FROM tickets t WHERE t.resolved_at IS NOT NULL AND t.deleted_at IS NULL \
+             AND NOT EXISTS (SELECT 1 FROM ticket_surveys s WHERE s.ticket_id = t.id) ORDER BY t.id",
+            [],
+        );
+        self.read(&q, |r| {
+            let status = TicketState::parse(&r.get::<String>("status")?).unwrap_or_default();
+            Ok((r.get("id")?, r.get("resolved_at")?, r.get("closed_at")?, status))
+        })
+        .await
+    }
+
+    /// Adds surveys in one transaction with one audit row, each with a working link (a nonce
+    /// under the survey key) and each answer credited as a live one is: to the last agent who
+    /// replied publicly, else the assignee. A ticket that has a survey keeps it. How many were
+    /// added.
+    pub async fn import_surveys(&self, actor: &Actor, rows: &[ImportedSurvey]) -> Result<usize> {
+        use rapport_domain::permissions::{Action, Object, require};
+        require(actor, Object::Ticket, Action::Update)?;
+        let mut errs = rapport_domain::ValidationErrors::default();
+        for (n, r) in rows.iter().enumerate() {
+            if let Some((a, _)) = &r.answer {
+                if !(1..=5).contains(&a.csat) {
+                    errs.add(format!("rows[{n}].csat"), "must be 1 to 5");
+                }
+                if a.nps.is_some_and(|x| x > 10) {
+                    errs.add(format!("rows[{n}].nps"), "must be 0 to 10");
+                }
+            }
+        }
+        errs.into_result(())?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.write_tx().await?;
+        let key = key_in(self, &mut tx).await?;
+        let values: Vec<[crate::sql::Arg; 11]> = rows
+            .iter()
+            .map(|r| {
+                let nonce = crate::crypto::hex(&rand::random::<[u8; 16]>());
+                let hash = token_hash(&token_of(&key, r.ticket_id, &nonce));
+                let a = r.answer.as_ref();
+                [
+                    r.ticket_id.into(),
+                    nonce.into(),
+                    hash.into(),
+                    r.created_at.clone().into(),
+                    a.map(|(a, _)| i64::from(a.csat)).into(),
+                    a.and_then(|(a, _)| a.nps.map(i64::from)).into(),
+                    a.and_then(|(a, _)| a.comment.clone()).into(),
+                    a.map(|(a, _)| a.decision.as_str().to_string()).into(),
+                    a.map(|(_, at)| at.clone()).into(),
+                    i64::from(a.is_some()).into(),
+                    // The credited agent is filled in below, from the conversation.
+                    Option::<i64>::None.into(),
+                ]
+            })
+            .collect();
+        let head = "INSERT INTO ticket_surveys (ticket_id, nonce, token_hash, created_at, csat, nps, comment, decision, answered_at, answers, agent_id) VALUES ";
+        let mut added = 0;
+        for q in crate::bulk::inserts(self.backend, head, " ON CONFLICT (ticket_id) DO NOTHING", 11, &values, |v| v.clone()) {
+            added += tx.execute(&q).await?;
+        }
+        let (lo, hi) = rows.iter().fold((i64::MAX, i64::MIN), |(lo, hi), r| (lo.min(r.ticket_id), hi.max(r.ticket_id)));
+        tx.execute(&sql(
+            "UPDATE ticket_surveys SET agent_id = COALESCE(\
+               (SELECT m.author_id FROM ticket_messages m WHERE m.ticket_id = ticket_surveys.ticket_id AND m.author = 'agent' \
+                AND m.internal = 0 AND m.author_id IS NOT NULL ORDER BY m.at DESC, m.id DESC LIMIT 1), \
+               (SELECT t.owner_id FROM tickets t WHERE t.id = ticket_surveys.ticket_id)) \
+             WHERE answered_at IS NOT NULL AND agent_id IS NULL AND ticket_id BETWEEN ? AND ?",
+            [lo.into(), hi.into()],
+        ))
+        .await?;
+        let answered = rows.iter().filter(|r| r.answer.is_some()).count();
+        let summary = json!({"count": added, "answered": answered, "first_ticket_id": lo, "last_ticket_id": hi});
+        self.audit(&mut tx, actor, "bulk_create", "ticket_survey", None, summary).await?;
+        tx.commit().await?;
+        Ok(added as usize)
+    }
+}
