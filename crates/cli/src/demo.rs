@@ -472,26 +472,24 @@ pub async fn build(store: &Store, people: usize, companies: usize, seed: u64) ->
         for n in 0..(2 + rng.below(2)) {
             let (y, m) = (2025 + month / 12, 1 + month % 12);
             let start = 1 + rng.below(20);
-            campaigns.push(rapport_domain::campaign::Campaign {
-                id: 0,
+            let starts_on = format!("{y}-{m:02}-{start:02}");
+            campaigns.push(rapport_domain::marketing::campaigns::CampaignData {
                 name: format!(
                     "{} {y}-{m:02} #{}",
                     ["Newsletter", "Search ads", "Social push", "Roadshow", "Print", "Partner promo"][rng.below(6)],
                     n + 1
                 ),
-                channel: rapport_domain::campaign::CHANNELS[rng.below(6)].into(),
+                channel: rapport_domain::marketing::campaigns::CHANNELS[rng.below(6)].into(),
+                status: rapport_domain::marketing::campaigns::CampaignStatus::Completed,
                 budget_minor: 100 * (2_000 + 1_000 * rng.below(28) as i64),
                 currency: "USD".into(),
-                starts_on: format!("{y}-{m:02}-{start:02}"),
                 ends_on: format!("{y}-{m:02}-{:02}", start + 7),
-                owner_id: None,
-                created_at: String::new(),
-                updated_at: String::new(),
-                version: 0,
+                starts_on,
+                ..Default::default()
             });
         }
     }
-    store.create_campaigns_batch(&system, campaigns).await?;
+    store.create_campaigns_batch(&system, &campaigns).await?;
     lap(&mut clock, "campaigns");
     let (leads, activities) = sales_activities(store, &prospects, seed).await?;
     lap(&mut clock, "activities");

@@ -11,10 +11,10 @@
 pub mod accounts;
 pub mod analytics;
 pub mod audit;
-pub mod campaign;
 pub mod company;
 pub mod custom_field;
 pub mod customer;
+pub mod marketing;
 pub mod notification;
 pub mod permissions;
 pub mod query;

@@ -117,6 +117,8 @@ pub struct ListParams {
     pub updated_since: Option<String>,
     /// Sync mode: everything changed after the poll that returned this token.
     pub sync_token: Option<String>,
+    /// People only: the members of this segment (`segment=ID`, resolved by the store's caller).
+    pub audience: Option<crate::marketing::segments::Audience>,
 }
 
 impl Default for ListParams {
@@ -135,6 +137,7 @@ impl Default for ListParams {
             updated_before: None,
             updated_since: None,
             sync_token: None,
+            audience: None,
         }
     }
 }

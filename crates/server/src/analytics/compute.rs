@@ -5,7 +5,7 @@
 use rapport_analytics::kmeans::{KMeansParams, kmeans};
 use rapport_analytics::rfm::{Transaction, rfm, segmentation_features};
 use rapport_domain::analytics::{RunKind, RunParams};
-use rapport_domain::campaign::Campaign;
+use rapport_domain::marketing::campaigns::Campaign;
 use rapport_store::{PurchaseHistory, Score};
 use serde_json::{Value, json};
 
@@ -152,8 +152,8 @@ pub fn campaign_effect(history: &PurchaseHistory, campaigns: &[Campaign]) -> Res
     let sales: BTreeMap<String, f64> = by_month.into_iter().map(|((y, m), v)| (format!("{y:04}-{m:02}"), v)).collect();
     let mut spend: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
     for c in campaigns {
-        for (month, amount) in c.spend_by_month() {
-            *spend.entry(month).or_default().entry(c.channel.clone()).or_default() += amount;
+        for (month, amount) in c.data.spend_by_month() {
+            *spend.entry(month).or_default().entry(c.data.channel.clone()).or_default() += amount;
         }
     }
     let months: Vec<&String> = sales.keys().collect();

@@ -129,7 +129,7 @@ async fn execute(
     let reader = if kind.writes_scores() { Actor { request_id: actor.request_id.clone(), ..Actor::system() } } else { actor.clone() };
     store.run_progress(run, "loading purchases").await?;
     let history = shared.get(store, &reader).await?;
-    let campaigns = if kind == RunKind::CampaignEffect { store.list_campaigns(&reader).await? } else { vec![] };
+    let campaigns = if kind == RunKind::CampaignEffect { store.all_campaigns(&reader).await? } else { vec![] };
     store.run_progress(run, &format!("computing over {} purchase lines", history.len())).await?;
     let params = params.clone();
     let (scores, summary) = tokio::task::spawn_blocking(move || compute(kind, &history, &campaigns, &params)).await??;

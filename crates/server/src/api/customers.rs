@@ -32,7 +32,9 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
     security(("bearer" = [])), responses((status = 200, body = Page<Customer>, description = "One page; follow `next_cursor` for the next")))]
 async fn list(State(state): State<AppState>, user: CurrentUser, QueryPairs(pairs): QueryPairs) -> Result<Json<Page<Customer>>, ApiError> {
     let defs = state.store.customer_fields(&user.actor).await?;
-    let params = ListParams::parse(&pairs, &rapport_domain::customer::SPEC, &defs).map_err(bad_query)?;
+    let (pairs, audience) = super::marketing::segments::segment_filter(&state, &user.actor, pairs).await?;
+    let mut params = ListParams::parse(&pairs, &rapport_domain::customer::SPEC, &defs).map_err(bad_query)?;
+    params.audience = audience;
     Ok(Json(state.store.list_customers(&user.actor, &params).await.map_err(list_error)?))
 }
 

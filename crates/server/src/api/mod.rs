@@ -16,10 +16,10 @@ use crate::error::ApiError;
 pub mod admin;
 pub mod analytics;
 pub mod auth;
-pub mod campaigns;
 pub mod companies;
 pub mod custom_fields;
 pub mod customers;
+pub mod marketing;
 pub mod notifications;
 pub mod openapi;
 pub mod sales;
@@ -47,7 +47,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(custom_fields::router())
         .merge(admin::router())
         .merge(analytics::router())
-        .merge(campaigns::router())
+        .merge(marketing::router())
         .merge(tokens::router())
         .merge(sales::router())
         .merge(service::router())
@@ -185,6 +185,8 @@ struct PeopleFilters {
     rfm_tier: Option<String>,
     /// Only people in this segment (0-based cluster of the latest `segmentation` run).
     segment: Option<i64>,
+    /// Only the members of this marketing segment (its rules now, or its list).
+    segment_id: Option<i64>,
 }
 
 /// The query parameters of `GET /api/v1/customers`: every list's, and people's own filters.

@@ -29,6 +29,7 @@ mod list_plans;
 mod lists;
 mod macros;
 mod mail;
+mod marketing;
 mod meta;
 mod monthly_sales;
 mod notifications;

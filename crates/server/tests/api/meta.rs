@@ -37,7 +37,9 @@ async fn openapi_documents_every_api_route() {
             ("/api/v1/orders/{id}", vec!["get", "patch", "delete"]),
             ("/api/v1/orders/{id}/{action}", vec!["post"]),
             ("/api/v1/campaigns", vec!["get", "post"]),
-            ("/api/v1/campaigns/{id}", vec!["patch", "delete"]),
+            ("/api/v1/campaigns/{id}", vec!["get", "patch", "delete"]),
+            ("/api/v1/segments", vec!["get", "post"]),
+            ("/api/v1/segments/{id}", vec!["get", "patch", "delete"]),
             ("/api/v1/users", vec!["get", "post"]),
             ("/api/v1/users/me", vec!["get"]),
             ("/healthz", vec!["get"]),
@@ -121,6 +123,7 @@ async fn openapi_declares_every_status_as_problem_json_with_unique_operation_ids
                     "teams/{id}",
                     "roles/{name}",
                     "campaigns/{id}",
+                    "segments/{id}",
                     "users/{id}",
                 ];
                 if (method == "patch" || method == "delete") && versioned.iter().any(|v| path.ends_with(v)) {

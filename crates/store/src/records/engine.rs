@@ -37,6 +37,8 @@ pub(crate) static SPECS: &[&RecordSpec] = &[
     &rapport_domain::sales::product::SPEC,
     &rapport_domain::sales::order::SPEC,
     &rapport_domain::sales::target::SPEC,
+    &rapport_domain::marketing::campaigns::SPEC,
+    &rapport_domain::marketing::segments::SPEC,
 ];
 
 /// The titles of the records a record's references name, by reference field (`company_id`),

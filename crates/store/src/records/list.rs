@@ -317,6 +317,10 @@ impl Store {
         for filter in &p.filters {
             field_condition(self, q, spec, actor, filter)?;
         }
+        if let Some(audience) = p.audience.as_ref().filter(|_| spec.plural == "customers") {
+            q.push(" AND ");
+            crate::marketing::segments::audience_condition(q, self.backend, a, audience);
+        }
         for (col, op, t) in [
             ("created_at", ">=", &p.created_after),
             ("created_at", "<", &p.created_before),
