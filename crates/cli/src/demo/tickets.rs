@@ -164,10 +164,10 @@ fn ticket(
             }
         }
     }
-    if matches!(last, TicketState::WaitingOnCustomer) {
-        if let Some(asked) = step(3) {
-            messages.push(message(Who::Agent, agent, false, "Could you send a screenshot and the time it happened?", asked));
-        }
+    if last == TicketState::WaitingOnCustomer
+        && let Some(asked) = step(3)
+    {
+        messages.push(message(Who::Agent, agent, false, "Could you send a screenshot and the time it happened?", asked));
     }
     if let Some(i) = history.iter().position(|c| c.to_status == TicketState::Resolved)
         && let Some(done) = step(i)

@@ -26,6 +26,9 @@ use crate::{Result, Store, WriteTx};
 /// Tickets per pass of a backfill (and per statement's id list).
 const BATCH: usize = 500;
 
+/// One ticket's stored times: id, first public reply, its business seconds, the resolution's.
+type Times = (i64, Option<String>, Option<i64>, Option<i64>);
+
 /// What is read of one ticket to time it.
 struct Facts {
     team_id: Option<i64>,
@@ -94,7 +97,7 @@ pub(crate) async fn refresh(store: &Store, tx: &mut WriteTx, ids: &[i64]) -> Res
         let lo = facts.values().filter_map(|f| f.created).min();
         let hi = facts.values().flat_map(|f| [f.resolved, f.first_reply.as_deref().and_then(time)]).flatten().max();
         let mut spans: HashMap<Option<i64>, CalendarSpan> = HashMap::new();
-        let mut rows: Vec<(i64, Option<String>, Option<i64>, Option<i64>)> = Vec::with_capacity(facts.len());
+        let mut rows: Vec<Times> = Vec::with_capacity(facts.len());
         for (id, f) in &facts {
             let (Some(created), Some(lo), Some(hi)) = (f.created, lo, hi.or(lo)) else {
                 rows.push((*id, f.first_reply.clone(), None, None));
