@@ -278,7 +278,7 @@ fn tags(rng: &mut Rng) -> Vec<String> {
 }
 
 /// Fills an empty database: users, custom fields, `companies` companies and `people` people.
-pub async fn build(store: &Store, people: usize, companies: usize, seed: u64) -> anyhow::Result<()> {
+pub async fn build(store: &Store, people: usize, companies: usize, seed: u64, tickets: Option<usize>) -> anyhow::Result<()> {
     let system = Actor::system();
     let mut rng = Rng(seed);
     let admin = store
@@ -461,7 +461,7 @@ pub async fn build(store: &Store, people: usize, companies: usize, seed: u64) ->
         ),
     };
     let support = store.save_team(&system, None, None, support).await?.id;
-    println!("Tickets: {}.", tickets::build(store, &agents, support, &requesters, seed).await?);
+    println!("Tickets: {}.", tickets::build(store, &agents, support, &requesters, seed, tickets).await?);
     lap(&mut clock, "tickets");
     surveys::build(store, &agents, &requesters, seed).await?;
     // Score everyone as the analytics pages would, so tiers and segments show from the start.

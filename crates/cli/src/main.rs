@@ -125,6 +125,9 @@ struct DemoArgs {
     /// Seed for the generator; the same seed gives the same company.
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// Number of help-desk tickets (default: one for about every twentieth person).
+    #[arg(long)]
+    tickets: Option<usize>,
     /// Delete an existing SQLite database file first.
     #[arg(long)]
     reset: bool,
@@ -247,7 +250,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("The database already has data; serving it as it is (use --reset to rebuild the demo).");
             } else {
                 let companies = args.companies.unwrap_or((args.people / 7).max(300));
-                demo::build(&store, args.people, companies, args.seed).await?;
+                demo::build(&store, args.people, companies, args.seed, args.tickets).await?;
             }
             println!("Sign in as {} with password {}", demo::ADMIN_EMAIL, demo::ADMIN_PASSWORD);
             if args.no_serve { Ok(()) } else { serve(store, args.serve, region).await }

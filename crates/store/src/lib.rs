@@ -400,6 +400,7 @@ impl Store {
         // Some migrations leave rows whose derived columns only Rust can compute (sealed values,
         // keyed search tokens): they are marked, and rewritten here.
         self.rewrite_pending().await.map_err(|e| format!("migration failed while rewriting records: {e}"))?;
+        self.backfill_service_times().await.map_err(|e| format!("migration failed while timing tickets: {e}"))?;
         Ok(())
     }
 

@@ -2,8 +2,9 @@
 //! from each number to the tickets behind it.
 //!
 //! Decisions where the issue is silent:
-//! - Times are wall-clock hours: the per-team business calendars are being built elsewhere,
-//!   and every row says `"clock": "wall"` so a reader knows.
+//! - Times are business hours of the ticket's team calendar (else the default calendar; round
+//!   the clock when there is none), counted only in the states whose SLA clock runs, exactly
+//!   as the SLA measures them; each row says `"clock": "business"`.
 //! - The backlog is the open tickets now (every state but resolved and closed), by the age of
 //!   the ticket; a span narrows it by creation day. Times, the reopen rate and the trend count
 //!   tickets by their creation or resolution day in the span; CSAT and NPS count answers by
@@ -202,7 +203,8 @@ pub struct TimeRow {
     pub median_hours: Option<f64>,
     /// 90th percentile (linear interpolation between ranks, as numpy's default), in hours.
     pub p90_hours: Option<f64>,
-    /// `wall`: wall-clock hours, not business hours (see the module notes).
+    /// `business`: business hours of the ticket's calendar, paused states left out (see the
+    /// module notes).
     pub clock: String,
     /// The tickets list narrowed to the tickets measured.
     pub link: String,

@@ -41,6 +41,7 @@ mod privacy;
 mod reports;
 mod security;
 mod service_reports;
+mod service_times;
 mod sign_in;
 mod sla;
 mod sla_jobs;

@@ -189,6 +189,7 @@ impl Store {
         tx.execute(&sql("UPDATE tickets SET merged_into_id = ? WHERE id = ?", [into.into(), id.into()])).await?;
         system_note(&mut tx, into, &format!("Ticket #{id} “{}” was merged into this ticket.", merged.data.subject), &now).await?;
         system_note(&mut tx, id, &format!("Merged into ticket #{into}."), &now).await?;
+        super::service_times::refresh(self, &mut tx, &[into]).await?;
         let summary = serde_json::json!({"into": into, "messages": messages, "history": history});
         self.audit(&mut tx, actor, "merge", "ticket", Some(id), summary).await?;
         self.audit(&mut tx, actor, "merge_into", "ticket", Some(into), serde_json::json!({"from": id})).await?;
@@ -228,6 +229,7 @@ impl Store {
         tx.execute(&sql("UPDATE tickets SET parent_id = ? WHERE id = ?", [id.into(), child_id.into()])).await?;
         tx.execute(&sql("UPDATE ticket_messages SET ticket_id = ? WHERE id = ?", [child_id.into(), message.into()])).await?;
         stamp_tickets(&mut tx, "", "id = ?", vec![id.into()]).await?;
+        super::service_times::refresh(self, &mut tx, &[id, child_id]).await?;
         system_note(&mut tx, child_id, &format!("Split off ticket #{id} “{}”.", p.subject), &now).await?;
         system_note(&mut tx, id, &format!("A message was split off into ticket #{child_id}."), &now).await?;
         self.audit(&mut tx, actor, "split", "ticket", Some(id), serde_json::json!({"child": child_id, "message_id": message})).await?;

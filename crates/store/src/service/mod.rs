@@ -11,6 +11,7 @@ mod public;
 #[cfg(test)]
 mod report_plans;
 mod reports;
+pub(crate) mod service_times;
 pub mod sla;
 mod sla_admin;
 pub(crate) mod surveys;

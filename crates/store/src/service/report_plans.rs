@@ -30,6 +30,12 @@ const STATISTICS: &str = "
     tickets|tickets_owner_idx|500000 5000 600
     tickets|tickets_queue_idx|500000 50000 6000 2 1
     tickets|tickets_created_idx|500000 1 1
+    tickets|tickets_first_response_secs_idx|450000 3 2 2 2 2
+    tickets|tickets_resolution_secs_idx|400000 3 2 2 2 2
+    tickets|tickets_owner_first_response_idx|450000 4500 3 2 2
+    tickets|tickets_owner_resolution_idx|400000 4000 3 2 2
+    tickets|tickets_team_first_response_idx|450000 45000 3 2 2
+    tickets|tickets_team_resolution_idx|400000 40000 3 2 2
     tickets|tickets_customer_idx|500000 5 1
     tickets|tickets_company_idx|500000 50 1
     ticket_surveys|ticket_surveys_answered_idx|150000 2 1 1 1 1
@@ -130,6 +136,21 @@ async fn check(store: Store) {
         }
     }
     assert!(seen >= 2 * 9 * 6, "every report read a big table ({seen} reads)");
+    // The times report reads the stored business-hours durations through migration 0025's
+    // indexes (never the conversations), for everything, an agent and a team (a month
+    // searches the creation index, checked above).
+    if store.backend == Backend::Sqlite {
+        for (filter, f, _) in filters().into_iter().filter(|(n, _, _)| ["all time", "an agent", "a team"].contains(n)) {
+            for actor in [&admin, &agent] {
+                for q in capture(store.service_times(actor, &f)).await.1 {
+                    assert!(!q.text.contains("ticket_messages"), "{filter}: {}", q.text);
+                    let steps = plan(&store, &q).await.join("\n");
+                    let uses = ["_first_response_", "_resolution_"].iter().any(|i| steps.contains(i));
+                    assert!(uses, "times, {filter}: no 0025 index\n  {}\n  {steps}", q.text);
+                }
+            }
+        }
+    }
     assert!(failures.is_empty(), "{} full scans on {:?}:\n{}", failures.len(), store.backend, failures.join("\n"));
 }
 

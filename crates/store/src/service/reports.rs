@@ -48,14 +48,6 @@ fn span(q: &mut Sql, col: &str, f: &ServiceFilter) {
     }
 }
 
-/// Seconds from the stored time `a` to `b`: the engines' date arithmetic differs.
-fn seconds(backend: Backend, a: &str, b: &str) -> String {
-    match backend {
-        Backend::Sqlite => format!("CAST(ROUND((julianday({b}) - julianday({a})) * 86400) AS BIGINT)"),
-        Backend::Postgres => format!("CAST(EXTRACT(EPOCH FROM (CAST({b} AS timestamptz) - CAST({a} AS timestamptz))) AS BIGINT)"),
-    }
-}
-
 /// The Monday of the stored time `col`'s week, as `YYYY-MM-DD`.
 fn week(backend: Backend, col: &str) -> String {
     match backend {
@@ -135,17 +127,14 @@ impl Store {
         Ok((n, out))
     }
 
-    /// First-response and resolution times (median and p90, wall-clock hours) of the tickets
-    /// created in the span.
+    /// First-response and resolution times (median and p90, business hours) of the tickets
+    /// created in the span, from the business seconds stored at each milestone (see
+    /// [`super::service_times`]).
     pub async fn service_times(&self, actor: &Actor, f: &ServiceFilter) -> Result<Vec<TimeRow>> {
         require(actor, Object::Ticket, Action::Read)?;
-        let first = "(SELECT MIN(m.at) FROM ticket_messages m WHERE m.ticket_id = t.id AND m.author = 'agent' AND m.internal = 0)";
         let mut rows = vec![];
-        for (measure, end, cond) in [
-            ("first_response", first.to_string(), format!("{first} IS NOT NULL")),
-            ("resolution", "t.resolved_at".into(), "t.resolved_at IS NOT NULL".into()),
-        ] {
-            let mut q = Sql::new(&format!("SELECT {} AS secs FROM tickets t WHERE {cond}", seconds(self.backend, "t.created_at", &end)));
+        for (measure, col) in [("first_response", "t.first_response_secs"), ("resolution", "t.resolution_secs")] {
+            let mut q = Sql::new(&format!("SELECT {col} AS secs FROM tickets t WHERE {col} IS NOT NULL"));
             scope(&mut q, actor, f, false);
             span(&mut q, "t.created_at", f);
             let (count, qs) = self.quantiles(&q, &[0.5, 0.9]).await?;
@@ -154,7 +143,7 @@ impl Store {
                 count,
                 median_hours: qs[0],
                 p90_hours: qs[1],
-                clock: "wall".into(),
+                clock: "business".into(),
                 link: f.tickets_link(Some("created_at"), &[]),
             });
         }

@@ -46,7 +46,7 @@ pub struct SlaRun {
 
 /// Parses a stored time to the whole second (SLA clocks count seconds; whole seconds let a
 /// [`CalendarSpan`] answer without falling back to the calendar).
-fn time(s: &str) -> Option<DateTime<Utc>> {
+pub(super) fn time(s: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc)).and_then(|t| t.with_nanosecond(0))
 }
 
@@ -76,19 +76,19 @@ impl Scope {
 }
 
 /// The calendars: the default and each team's.
-struct Calendars {
+pub(super) struct Calendars {
     default: Option<WorkCalendar>,
     teams: HashMap<i64, WorkCalendar>,
 }
 
 impl Calendars {
-    fn of(&self, team: Option<i64>) -> Option<&WorkCalendar> {
+    pub(super) fn of(&self, team: Option<i64>) -> Option<&WorkCalendar> {
         team.and_then(|t| self.teams.get(&t)).or(self.default.as_ref())
     }
 }
 
 impl Store {
-    async fn calendars(&self) -> Result<Calendars> {
+    pub(super) async fn calendars(&self) -> Result<Calendars> {
         let all = self
             .read(
                 &sql("SELECT id, name, team_id, is_default, time_zone, week, holidays, created_at, updated_at, version FROM calendars", []),

@@ -48,6 +48,9 @@ impl Table for Ticket {
         }
         super::surveys::on_status(store, tx, id, before, after).await?;
         record_change(tx, id, Some(before), after, actor).await?;
+        if after.resolved_at != before.resolved_at {
+            super::service_times::refresh(store, tx, &[id]).await?;
+        }
         if after.status == TicketState::Resolved && before.status != TicketState::Resolved {
             // The notice carries the survey link when the server knows its public address.
             let link = match store.public_url() {
@@ -116,6 +119,7 @@ pub(super) async fn post_agent_message(
     let saved = insert_message(tx, ticket.id, m, at).await?;
     if !internal {
         super::mail::queue_ticket_mail(store, tx, ticket.id, TicketMailReason::Reply, body).await?;
+        super::service_times::refresh(store, tx, &[ticket.id]).await?;
     }
     super::mentions::notify_mentioned(tx, ticket, author, name_of(&saved), body, &saved.at).await?;
     Ok(saved)
@@ -198,12 +202,13 @@ impl Store {
         self.read(&q, status_change).await
     }
 
-    /// Adds tickets that were validated already, each with its status history (demo data,
-    /// imports), in one transaction with one audit row: each history must start with the
-    /// creation and end in the ticket's status.
-    pub async fn import_tickets(&self, actor: &Actor, batch: &[(TicketData, Vec<StatusChange>)]) -> Result<Vec<i64>> {
+    /// Adds tickets that were validated already, each with its status history and its
+    /// conversation (demo data, imports; a message's `id` and `ticket_id` are ignored), in one
+    /// transaction with one audit row, their business-hours times computed in it: each history
+    /// must start with the creation and end in the ticket's status.
+    pub async fn import_tickets(&self, actor: &Actor, batch: &[(TicketData, Vec<StatusChange>, Vec<TicketMessage>)]) -> Result<Vec<i64>> {
         require(actor, Object::Ticket, Action::Create)?;
-        for (n, (data, history)) in batch.iter().enumerate() {
+        for (n, (data, history, _)) in batch.iter().enumerate() {
             let starts = history.first().is_some_and(|c| c.from_status.is_none());
             if !starts || history.last().map(|c| c.to_status) != Some(data.status) {
                 let message =
@@ -212,9 +217,9 @@ impl Store {
             }
         }
         let mut tx = self.write_tx().await?;
-        let data: Vec<TicketData> = batch.iter().map(|(d, _)| d.clone()).collect();
+        let data: Vec<TicketData> = batch.iter().map(|(d, _, _)| d.clone()).collect();
         let ids = self.insert_records::<Ticket>(&mut tx, actor, &data, &[], &mut Checked::default()).await?;
-        let rows: Vec<(i64, &StatusChange)> = ids.iter().zip(batch).flat_map(|(id, (_, h))| h.iter().map(move |c| (*id, c))).collect();
+        let rows: Vec<(i64, &StatusChange)> = ids.iter().zip(batch).flat_map(|(id, (_, h, _))| h.iter().map(move |c| (*id, c))).collect();
         let head = "INSERT INTO ticket_status_changes (ticket_id, from_status, to_status, at, actor_id) VALUES ";
         for q in inserts(self.backend, head, "", 5, &rows, |(id, c)| {
             let from = c.from_status.map(|s| s.as_str().to_string());
@@ -222,6 +227,23 @@ impl Store {
         }) {
             tx.execute(&q).await?;
         }
+        let messages: Vec<(i64, &TicketMessage)> =
+            ids.iter().zip(batch).flat_map(|(id, (_, _, m))| m.iter().map(move |m| (*id, m))).collect();
+        let head = "INSERT INTO ticket_messages (ticket_id, author, author_id, author_name, internal, body, at) VALUES ";
+        for q in inserts(self.backend, head, "", 7, &messages, |(id, m)| {
+            [
+                Arg::from(*id),
+                Arg::from(m.author.as_str()),
+                Arg::from(m.author_id),
+                Arg::from(m.author_name.clone()),
+                Arg::from(i64::from(m.internal)),
+                Arg::from(m.body.clone()),
+                Arg::from(m.at.clone()),
+            ]
+        }) {
+            tx.execute(&q).await?;
+        }
+        super::service_times::refresh(self, &mut tx, &ids).await?;
         let summary = serde_json::json!({"count": batch.len(), "first_id": ids.first(), "last_id": ids.last()});
         self.audit(&mut tx, actor, "bulk_create", "ticket", None, summary).await?;
         tx.commit().await?;
