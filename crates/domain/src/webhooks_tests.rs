@@ -113,7 +113,7 @@ fn retries_back_off_to_a_cap_and_end() {
     assert_eq!(secs(5), Some(480));
     assert_eq!(secs(12), Some(6 * 3600), "capped at six hours");
     assert_eq!(secs(MAX_ATTEMPTS), None);
-    let total: u64 = (1..MAX_ATTEMPTS).filter_map(|n| secs(n)).sum();
+    let total: u64 = (1..MAX_ATTEMPTS).filter_map(secs).sum();
     assert!((2 * 86_400..4 * 86_400).contains(&total), "days in all: {total}");
     assert_eq!(retry_delay(1, 0.8).unwrap().as_secs(), 24, "jitter scales the delay");
 }
