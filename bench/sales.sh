@@ -8,8 +8,10 @@
 #
 # For each engine, builds a demo database of PEOPLE people in a temporary directory (SQLite) or
 # in the database rapport_bench_sales (PostgreSQL at PG, dropped and created again), serves it
-# on loopback, signs in through the API as the admin (sees every deal) and as a sales rep (Rita
-# Rep, whose team shares its records), and times ROUNDS sequential requests of each report
+# on loopback, signs in through the API as the admin (sees every deal), as a sales rep (Rita
+# Rep, whose team shares its records), as Maria the manager (in both sales teams) and as Tom
+# Trader (a rep in the private team only: his own and the unowned records), and times ROUNDS
+# sequential requests of each report
 # (p50, p95 and max of curl's total time). Nothing leaves 127.0.0.1.
 # Env: PEOPLE=100000 ROUNDS=100 PORT=18791 PG=postgres://postgres@127.0.0.1:5432 ENGINES="sqlite postgres"
 #      PG_DB=rapport_bench_sales RAPPORT_BIN (skip the build) OUT_DIR, and BUILD=0 to time the
@@ -57,7 +59,9 @@ for engine in $ENGINES; do
   for _ in $(seq 100); do curl -sf "$B/healthz" > /dev/null && break; sleep 0.2; done
   echo "serving $B (loopback only); timing $ROUNDS requests per report:"
   for r in pipeline monthly_sales win_rate cycle_length funnel leaderboard; do echo "  $B/api/v1/reports/$r"; done
-  ADMIN=$(token admin@rapport.test); REP=$(token rita@rapport.test)
+  ADMIN=$(token admin@rapport.test); REP=$(token rita@rapport.test); MARIA=$(token maria@rapport.test); TOM=$(token tom@rapport.test)
+  # A span that begins and ends inside months: two edge months from the orders, the rest whole.
+  MID="from=$(date -u -d '-100 days' +%Y-%m-15)&to=$(date -u -d '-10 days' +%Y-%m-10)"
   Q="$(date -u +%Y)-Q$(( ($(date -u +%-m) - 1) / 3 + 1 ))"
   echo "| $engine, $PEOPLE people | report | p50 ms | p95 ms | max ms |"
   echo "| --- | --- | ---: | ---: | ---: |"
@@ -72,6 +76,13 @@ for engine in $ENGINES; do
   timed "admin" "$ADMIN" "/api/v1/reports/monthly_sales?owner_id=2"
   timed "admin" "$ADMIN" "/api/v1/reports/monthly_sales?team_id=1"
   timed "sales rep" "$REP" /api/v1/reports/monthly_sales
+  timed "sales rep" "$REP" "/api/v1/reports/monthly_sales?period=$Q"
+  timed "manager of two teams" "$MARIA" /api/v1/reports/monthly_sales
+  timed "manager of two teams" "$MARIA" "/api/v1/reports/monthly_sales?team_id=1"
+  timed "rep in no shared team" "$TOM" /api/v1/reports/monthly_sales
+  timed "admin, mid-month span" "$ADMIN" "/api/v1/reports/monthly_sales?$MID"
+  timed "manager, mid-month span" "$MARIA" "/api/v1/reports/monthly_sales?$MID"
+  timed "rep in no shared team, mid-month span" "$TOM" "/api/v1/reports/monthly_sales?$MID"
   timed "admin" "$ADMIN" /api/v1/reports/win_rate
   timed "admin" "$ADMIN" "/api/v1/reports/win_rate?period=$Q"
   timed "admin" "$ADMIN" /api/v1/reports/leaderboard

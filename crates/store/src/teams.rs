@@ -100,7 +100,6 @@ impl Store {
                 .await
                 .map_err(conflict)?,
         };
-        let members_changed = input.member_ids.is_some();
         if let Some(members) = input.member_ids {
             // Whoever leaves the team hands its open tickets back to the team queue.
             for gone in before.iter().flat_map(|b| b.member_ids.iter()).filter(|m| !members.contains(m)) {
@@ -114,10 +113,6 @@ impl Store {
                 tx.execute(&sql("INSERT INTO team_members (team_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING", [id.into(), m.into()]))
                     .await?;
             }
-        }
-        if before.is_none() || members_changed {
-            // Whose orders count for the team changed: its sales summary follows.
-            crate::sales::team_sales::refresh_team(&mut tx, id).await?;
         }
         let after = self.team_in(&mut tx, id).await?;
         let diff = match &before {
@@ -139,7 +134,6 @@ impl Store {
         self.orphan_team_tickets(&mut tx, actor, id).await?;
         tx.execute(&sql("DELETE FROM team_members WHERE team_id = ?", [id.into()])).await?;
         tx.execute(&sql("DELETE FROM teams WHERE id = ?", [id.into()])).await?;
-        crate::sales::team_sales::refresh_team(&mut tx, id).await?;
         self.audit(&mut tx, actor, "delete", "team", Some(id), json!({"before": before})).await?;
         tx.commit().await?;
         Ok(())

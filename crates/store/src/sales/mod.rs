@@ -7,6 +7,9 @@ mod leads;
 pub(crate) mod monthly_sales;
 #[cfg(test)]
 mod monthly_sales_follow;
+#[cfg(test)]
+mod monthly_sales_random;
+mod monthly_sales_report;
 pub(crate) mod opportunities;
 mod orders;
 pub(crate) mod pipelines;
@@ -17,9 +20,6 @@ mod purchase_migration;
 mod report_plans;
 mod reports;
 mod targets;
-pub(crate) mod team_sales;
-#[cfg(test)]
-mod team_sales_follow;
 mod web_lead;
 pub(crate) mod win_data;
 

@@ -12,9 +12,8 @@ use rapport_domain::record::RecordSpec;
 use rapport_domain::sales::order::{Order, OrderAction, OrderContext, OrderData, OrderInput, OrderLine};
 use rapport_domain::sales::product::ProductFacts;
 
-use super::monthly_sales::{self, month_of};
+use super::monthly_sales;
 use super::products::{facts_query, facts_row};
-use super::team_sales;
 use crate::records::check_campaign;
 use crate::records::columns::Stored;
 use crate::records::engine::{Checked, Table};
@@ -47,8 +46,7 @@ impl Table for Order {
     async fn after_insert(_: &Store, tx: &mut WriteTx, _: &Actor, id: i64, data: &OrderData) -> Result<()> {
         check_campaign(tx, data.campaign_id).await?;
         write_lines(tx, &[(id, data)]).await?;
-        monthly_sales::refresh(tx, month_of(data)).await?;
-        team_sales::refresh(tx, team_sales::touch(data)).await
+        monthly_sales::apply(tx, [], [data]).await
     }
 
     async fn after_update(_: &Store, tx: &mut WriteTx, _: &Actor, id: i64, before: &OrderData, after: &OrderData) -> Result<()> {
@@ -60,15 +58,12 @@ impl Table for Order {
             write_lines(tx, &[(id, after)]).await?;
         }
         // Status, paid time, owner, currency, customer or net amount may have changed: the
-        // months it counted in before and after are recomputed.
-        monthly_sales::refresh(tx, month_of(before).into_iter().chain(month_of(after))).await?;
-        // An owner changed moves the order between teams: both owners' teams are recomputed.
-        team_sales::refresh(tx, team_sales::touch(before).into_iter().chain(team_sales::touch(after))).await
+        // order's part before leaves the summaries and its part after joins them.
+        monthly_sales::apply(tx, [before], [after]).await
     }
 
     async fn after_delete(_: &Store, tx: &mut WriteTx, _: &Actor, _: i64, before: &OrderData) -> Result<()> {
-        monthly_sales::refresh(tx, month_of(before)).await?;
-        team_sales::refresh(tx, team_sales::touch(before)).await
+        monthly_sales::apply(tx, [before], []).await
     }
 }
 
@@ -198,9 +193,8 @@ impl Store {
         }
         let orders: Vec<(i64, &OrderData)> = ids.iter().copied().zip(batch).collect();
         write_lines(&mut tx, &orders).await?;
-        // Each month the batch sells in is recomputed once, at its end.
-        monthly_sales::refresh(&mut tx, batch.iter().filter_map(month_of)).await?;
-        team_sales::refresh(&mut tx, batch.iter().filter_map(team_sales::touch)).await?;
+        // The batch's sales join the summaries at once, in a few multi-row statements.
+        monthly_sales::apply(&mut tx, [], batch).await?;
         let summary = serde_json::json!({"count": batch.len(), "first_id": ids.first(), "last_id": ids.last()});
         self.audit(&mut tx, actor, "bulk_create", "order", None, summary).await?;
         tx.commit().await?;

@@ -7,13 +7,11 @@ use std::collections::{BTreeMap, HashMap};
 
 use rapport_domain::permissions::{Action, Actor, Object, require};
 use rapport_domain::sales::money::div_round_half_away;
-use rapport_domain::sales::report::{CycleRow, FunnelRow, LeaderRow, MonthlySalesRow, PipelineRow, ReportFilter, WinRateRow, basis_points};
+use rapport_domain::sales::report::{CycleRow, FunnelRow, LeaderRow, PipelineRow, ReportFilter, WinRateRow, basis_points};
 use rapport_domain::sales::target::{Target, TargetMeasure};
 
-use super::monthly_sales::COUNTED;
 use crate::records::engine::Table;
-use crate::records::{sees_all, visible};
-use crate::row::Row;
+use crate::records::visible;
 use crate::sql::Sql;
 use crate::{Backend, Result, Store};
 
@@ -28,7 +26,7 @@ fn scope(q: &mut Sql, actor: &Actor, f: &ReportFilter) {
 
 /// Appends the filter's owner and team conditions and the actor's visibility, for live owned
 /// records aliased `o`.
-fn owners(q: &mut Sql, actor: &Actor, f: &ReportFilter) {
+pub(super) fn owners(q: &mut Sql, actor: &Actor, f: &ReportFilter) {
     q.push(" AND o.deleted_at IS NULL");
     if let Some(o) = f.owner_id {
         q.push(" AND o.owner_id = ").arg(o);
@@ -300,51 +298,5 @@ impl Store {
             .collect();
         LeaderRow::rank(&mut rows);
         Ok(rows)
-    }
-
-    /// Monthly sales: the orders paid in the span (paid or shipped since), per month and
-    /// currency: net revenue, orders and distinct customers. Read from the summary (see
-    /// [`super::monthly_sales`]) when its rows answer exactly: a reader who sees every order,
-    /// a span of whole months, all owners or one; from the team summary (see
-    /// [`super::team_sales`]) for a team or a rep's reach over whole months; otherwise (a span
-    /// ending inside a month, a rep's one owner, a reach over several teams) summed from the
-    /// orders on the indexes that lead with what narrows.
-    pub async fn monthly_sales_report(&self, actor: &Actor, f: &ReportFilter) -> Result<Vec<MonthlySalesRow>> {
-        require(actor, Object::Order, Action::Read)?;
-        let row = |r: &dyn Row| {
-            Ok(MonthlySalesRow {
-                month: r.get("month")?,
-                currency: r.get("currency")?,
-                revenue_minor: r.get("revenue")?,
-                orders: r.get("n")?,
-                customers: r.get("customers")?,
-            })
-        };
-        if let (Some((from, to)), None, true) = (f.whole_months(), f.team_id, sees_all(actor)) {
-            let mut q = Sql::new(
-                "SELECT s.month, s.currency, s.revenue_minor AS revenue, s.orders AS n, s.customers FROM monthly_sales s WHERE s.owner_key = ",
-            );
-            q.arg(f.owner_id.unwrap_or(0));
-            if let Some(from) = from {
-                q.push(" AND s.month >= ").arg(from);
-            }
-            if let Some(to) = to {
-                q.push(" AND s.month <= ").arg(to);
-            }
-            q.push(" ORDER BY s.month, s.currency");
-            return self.read(&q, row).await;
-        }
-        if let Some(rows) = self.team_sales_report(actor, f).await? {
-            return Ok(rows);
-        }
-        let month = "substr(o.paid_at, 1, 7)";
-        let mut q = Sql::new(&format!(
-            "SELECT {month} AS month, o.currency, CAST(SUM(o.net_minor) AS BIGINT) AS revenue, COUNT(*) AS n, \
-             COUNT(DISTINCT o.customer_id) AS customers FROM orders o WHERE {COUNTED}"
-        ));
-        span(&mut q, "o.paid_at", f);
-        owners(&mut q, actor, f);
-        q.push(&format!(" GROUP BY {month}, o.currency ORDER BY {month}, o.currency"));
-        self.read(&q, row).await
     }
 }
