@@ -15,6 +15,7 @@ pub mod campaign;
 pub mod company;
 pub mod custom_field;
 pub mod customer;
+pub mod marketing;
 pub mod notification;
 pub mod permissions;
 pub mod query;
