@@ -20,6 +20,7 @@ pub mod campaigns;
 pub mod companies;
 pub mod custom_fields;
 pub mod customers;
+pub mod marketing;
 pub mod notifications;
 pub mod openapi;
 pub mod sales;
@@ -52,6 +53,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(service::router())
         .merge(timeline::router())
         .merge(notifications::router())
+        .merge(marketing::router())
         .routes(utoipa_axum::routes!(healthz))
         .routes(utoipa_axum::routes!(metrics))
 }

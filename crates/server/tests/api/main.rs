@@ -27,6 +27,7 @@ mod leads;
 mod list_plans;
 mod lists;
 mod macros;
+mod marketing_email;
 mod mail;
 mod meta;
 mod monthly_sales;

@@ -339,12 +339,15 @@ impl Store {
         };
         let q = sql(
             &format!(
-                "UPDATE mail_queue SET state = 'claimed', lease_owner = ?, lease_until = ?, attempts = attempts + 1 WHERE id IN \
-                 (SELECT q.id FROM mail_queue q WHERE q.kind = 'marketing' AND q.state = 'queued' AND q.next_attempt_at <= ? \
+                // Materialized, so that PostgreSQL picks the rows once (a subquery under IN may
+                // be run again per row, and its LIMIT then caps nothing).
+                "WITH picked AS MATERIALIZED (SELECT q.id FROM mail_queue q WHERE q.kind = 'marketing' AND q.state = 'queued' AND q.next_attempt_at <= ? \
                  AND EXISTS (SELECT 1 FROM campaign_sends s WHERE s.id = q.send_id AND s.state IN ('expanding', 'sending')) \
-                 ORDER BY q.next_attempt_at, q.id LIMIT ?{skip}) AND state = 'queued' RETURNING {QUEUE_COLS}"
+                 ORDER BY q.next_attempt_at, q.id LIMIT ?{skip}) \
+                 UPDATE mail_queue SET state = 'claimed', lease_owner = ?, lease_until = ?, attempts = attempts + 1 WHERE id IN (SELECT id FROM picked) \
+                 AND state = 'queued' RETURNING {QUEUE_COLS}"
             ),
-            [owner.into(), time_in(lease_secs).into(), now.clone().into(), budget.into()],
+            [now.clone().into(), budget.into(), owner.into(), time_in(lease_secs).into()],
         );
         let mut rows = tx.fetch_all(&q, queued).await?;
         if rows.is_empty() {
