@@ -60,7 +60,13 @@ async fn marketing_mail_through_smtp_unsubscribes_bounces_and_survives_a_kill() 
     let token = login(&server.addr);
 
     // A campaign, a template and 30 members; the fourth person's first mail is refused with 451.
-    let (s, c) = http(&server.addr, "POST", "/api/v1/campaigns", Some(&token), r#"{"name":"Winter Sale","channel":"email","budget_minor":0,"currency":"USD","starts_on":"2026-01-01","ends_on":"2026-12-31"}"#);
+    let (s, c) = http(
+        &server.addr,
+        "POST",
+        "/api/v1/campaigns",
+        Some(&token),
+        r#"{"name":"Winter Sale","channel":"email","budget_minor":0,"currency":"USD","starts_on":"2026-01-01","ends_on":"2026-12-31"}"#,
+    );
     assert_eq!(s, 201, "{c}");
     let campaign = c["id"].as_i64().unwrap();
     let body = json_template();
@@ -68,7 +74,13 @@ async fn marketing_mail_through_smtp_unsubscribes_bounces_and_survives_a_kill() 
     assert_eq!(s, 201, "{t}");
     let mut people = Vec::new();
     for n in 0..PEOPLE {
-        let (s, p) = http(&server.addr, "POST", "/api/v1/customers", Some(&token), &format!(r#"{{"name":"Person{n} Test","email":"p{n}@example.com"}}"#));
+        let (s, p) = http(
+            &server.addr,
+            "POST",
+            "/api/v1/customers",
+            Some(&token),
+            &format!(r#"{{"name":"Person{n} Test","email":"p{n}@example.com"}}"#),
+        );
         assert_eq!(s, 201, "{p}");
         people.push(p["id"].as_i64().unwrap());
     }
@@ -87,7 +99,13 @@ async fn marketing_mail_through_smtp_unsubscribes_bounces_and_survives_a_kill() 
     }
     std::fs::write(dir.join("tempfail"), "p3@example.com").unwrap();
     std::fs::write(dir.join("delay"), "0.3").unwrap();
-    let (s, r) = http(&server.addr, "POST", &format!("/api/v1/campaigns/{campaign}/send"), Some(&token), &format!(r#"{{"template_id":{}}}"#, t["id"]));
+    let (s, r) = http(
+        &server.addr,
+        "POST",
+        &format!("/api/v1/campaigns/{campaign}/send"),
+        Some(&token),
+        &format!(r#"{{"template_id":{}}}"#, t["id"]),
+    );
     assert_eq!(s, 202, "{r}");
 
     // Killed mid-campaign.
@@ -111,13 +129,17 @@ async fn marketing_mail_through_smtp_unsubscribes_bounces_and_survives_a_kill() 
     let n = ids.len();
     ids.dedup();
     assert_eq!(ids.len(), n, "a marketing mail was sent twice");
-    let unconfirmed = state["mails"].as_array().unwrap().iter().find(|m| m["state"] == "unconfirmed").and_then(|m| m["count"].as_i64()).unwrap_or(0);
+    let unconfirmed =
+        state["mails"].as_array().unwrap().iter().find(|m| m["state"] == "unconfirmed").and_then(|m| m["count"].as_i64()).unwrap_or(0);
     assert!(unconfirmed <= 1, "at most the mail in flight at the kill is unconfirmed: {state}");
     assert_eq!(n as i64 + unconfirmed, PEOPLE as i64, "every other member got exactly one mail: {state}");
     say(&format!("marketing mail: {at_kill} delivered before the kill, {n} in all, {unconfirmed} unconfirmed"));
 
     // The 451 was retried: p3 got its mail once. Merge fields and headers.
-    let to_p3: Vec<&(InboundMail, String)> = all.iter().filter(|(_, raw)| raw.contains("To: \"Person3 Test\" <p3@example.com>") || raw.contains("To: Person3 Test <p3@example.com>")).collect();
+    let to_p3: Vec<&(InboundMail, String)> = all
+        .iter()
+        .filter(|(_, raw)| raw.contains("To: \"Person3 Test\" <p3@example.com>") || raw.contains("To: Person3 Test <p3@example.com>"))
+        .collect();
     assert_eq!(to_p3.len(), 1, "the temporarily refused mail arrived once after its retry");
     let (m, raw) = to_p3[0];
     assert_eq!(m.subject, "Hi Person3, winter is here");
@@ -138,7 +160,10 @@ async fn marketing_mail_through_smtp_unsubscribes_bounces_and_survives_a_kill() 
     assert!(suppressed(&server.addr, &token, "p3@example.com"));
 
     // A bounce for p5's mail, delivered to its VERP address in the bounce mailbox.
-    let p5 = all.iter().find(|(_, raw)| raw.contains("<p5@example.com>")).map(|(_, raw)| header(raw, "X-Sink-Mail-From").unwrap().trim_matches(['<', '>']).to_string());
+    let p5 = all
+        .iter()
+        .find(|(_, raw)| raw.contains("<p5@example.com>"))
+        .map(|(_, raw)| header(raw, "X-Sink-Mail-From").unwrap().trim_matches(['<', '>']).to_string());
     if let Some(return_path) = p5 {
         let dsn = format!(
             "From: MAILER-DAEMON@mx.example.com\r\nTo: {return_path}\r\nSubject: Undelivered Mail Returned to Sender\r\nMessage-ID: <dsn1@mx.example.com>\r\nAuto-Submitted: auto-replied\r\n\

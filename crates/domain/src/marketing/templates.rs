@@ -210,7 +210,8 @@ impl TemplateData {
         if self.html_body.as_deref().is_some_and(|h| h.trim().is_empty()) {
             self.html_body = None;
         }
-        for (label, src) in [("subject", Some(&self.subject)), ("text_body", Some(&self.text_body)), ("html_body", self.html_body.as_ref())] {
+        for (label, src) in [("subject", Some(&self.subject)), ("text_body", Some(&self.text_body)), ("html_body", self.html_body.as_ref())]
+        {
             if src.is_some_and(|s| s.len() > 500_000) {
                 errs.add(label, "is over 500,000 bytes");
             }
@@ -255,7 +256,8 @@ mod tests {
 
     #[test]
     fn unknown_and_malformed_fields_are_named() {
-        let d = TemplateData { name: "x".into(), subject: "Hi {{nmae}}".into(), text_body: "{{tier}} {{x | upper}}".into(), html_body: None };
+        let d =
+            TemplateData { name: "x".into(), subject: "Hi {{nmae}}".into(), text_body: "{{tier}} {{x | upper}}".into(), html_body: None };
         let e = d.clone().validated(&["tier".into()]).unwrap_err();
         assert!(e.to_string().contains("nmae"), "{e}");
         assert!(e.0.iter().any(|f| f.field == "text_body" && f.message.contains("default")), "{e}");

@@ -146,7 +146,9 @@ mod tests {
     #[test]
     fn links_are_numbered_once_with_utm_and_unsubscribe_is_kept() {
         let (html, text, links) = track_links(
-            Some(r#"<a href="https://shop.example/a?x=1">A</a> <a href="https://crm/u/t">unsub</a> <a href="https://shop.example/a?x=1">again</a>"#),
+            Some(
+                r#"<a href="https://shop.example/a?x=1">A</a> <a href="https://crm/u/t">unsub</a> <a href="https://shop.example/a?x=1">again</a>"#,
+            ),
             "See https://shop.example/b. Or https://crm/u/t",
             "Spring Sale!",
             &["https://crm/u/"],
@@ -154,7 +156,10 @@ mod tests {
         );
         assert_eq!(
             links,
-            ["https://shop.example/a?x=1&utm_source=rapport&utm_medium=email&utm_campaign=spring-sale", "https://shop.example/b?utm_source=rapport&utm_medium=email&utm_campaign=spring-sale"]
+            [
+                "https://shop.example/a?x=1&utm_source=rapport&utm_medium=email&utm_campaign=spring-sale",
+                "https://shop.example/b?utm_source=rapport&utm_medium=email&utm_campaign=spring-sale"
+            ]
         );
         assert_eq!(
             html.unwrap(),

@@ -206,7 +206,8 @@ pub enum MailState {
 
 impl MailState {
     /// Every state.
-    pub const ALL: [MailState; 7] = [Self::Queued, Self::Claimed, Self::Sending, Self::Sent, Self::Failed, Self::Unconfirmed, Self::Skipped];
+    pub const ALL: [MailState; 7] =
+        [Self::Queued, Self::Claimed, Self::Sending, Self::Sent, Self::Failed, Self::Unconfirmed, Self::Skipped];
 
     /// Name as stored.
     pub fn as_str(self) -> &'static str {

@@ -79,9 +79,11 @@ fn unlimited() -> MarketingLimits {
 async fn templates_check_merge_fields_and_preview_for_a_person() {
     each_backend!(|app| {
         app.store.set_public_url("https://crm.example.com");
-        let r = app.post("/api/v1/custom_fields", json!({"object": "customer", "key": "tier", "label": "Tier", "field_type": "text"})).await;
+        let r =
+            app.post("/api/v1/custom_fields", json!({"object": "customer", "key": "tier", "label": "Tier", "field_type": "text"})).await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-        let bad = app.post("/api/v1/email_templates", json!({"name": "x", "subject": "Hi {{nmae}}", "text_body": "{{tier}} {{ oops"})).await;
+        let bad =
+            app.post("/api/v1/email_templates", json!({"name": "x", "subject": "Hi {{nmae}}", "text_body": "{{tier}} {{ oops"})).await;
         assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
         assert_eq!(bad.error_fields(), ["subject", "text_body"]);
         assert!(bad.body.to_string().contains("nmae"), "the unknown field is named: {}", bad.body);
@@ -96,7 +98,9 @@ async fn templates_check_merge_fields_and_preview_for_a_person() {
         let id = r.body["id"].as_i64().unwrap();
         assert_eq!(r.body["fields"], json!(["first_name", "name", "tier", "company"]));
         let co = app.company(json!({"name": "Acme & Sons"})).await;
-        let ann = app.customer(json!({"name": "Ann <Lee>", "email": "ann@example.com", "company_id": co["id"], "custom": {"tier": "gold"}})).await;
+        let ann = app
+            .customer(json!({"name": "Ann <Lee>", "email": "ann@example.com", "company_id": co["id"], "custom": {"tier": "gold"}}))
+            .await;
         let p = app.get(&format!("/api/v1/email_templates/{id}/preview?person_id={}", ann["id"])).await;
         assert_eq!(p.status, StatusCode::OK, "{}", p.body);
         assert_eq!(p.body["subject"], "Ann, news");
@@ -105,7 +109,8 @@ async fn templates_check_merge_fields_and_preview_for_a_person() {
         let bob = app.customer(json!({"name": "Bob", "email": "bob@example.com"})).await;
         let p = app.get(&format!("/api/v1/email_templates/{id}/preview?person_id={}", bob["id"])).await;
         assert_eq!(p.body["text_body"], "Dear Bob (basic) at home", "defaults fill empty values");
-        let stale = app.patch(&format!("/api/v1/email_templates/{id}"), json!({"name": "T", "subject": "s", "text_body": "t"}), Some(7)).await;
+        let stale =
+            app.patch(&format!("/api/v1/email_templates/{id}"), json!({"name": "T", "subject": "s", "text_body": "t"}), Some(7)).await;
         assert_eq!(stale.status, StatusCode::PRECONDITION_FAILED, "{}", stale.body);
         let missing = app.get(&format!("/api/v1/email_templates/{id}/preview?person_id=999999")).await;
         assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", missing.body);
@@ -128,10 +133,18 @@ async fn a_sending_queues_each_member_once_with_unsubscribe_headers_and_skips_su
         let cara = person(&app, "Cara Diaz", Some("cara@example.com")).await;
         add_members(&app, c, &[ann, bob, nomail, cara]).await;
         // Cara withdrew consent for the newsletter before the campaign.
-        let r = app.post(&format!("/api/v1/customers/{cara}/consents"), json!({"topic": "newsletter", "granted": false, "source": "phone", "legal_basis": "consent"})).await;
+        let r = app
+            .post(
+                &format!("/api/v1/customers/{cara}/consents"),
+                json!({"topic": "newsletter", "granted": false, "source": "phone", "legal_basis": "consent"}),
+            )
+            .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
         let h = app.get(&format!("/api/v1/customers/{cara}/consents")).await;
-        assert_eq!((h.body[0]["topic"].as_str(), h.body[0]["granted"].as_bool(), h.body[0]["source"].as_str()), (Some("newsletter"), Some(false), Some("phone")));
+        assert_eq!(
+            (h.body[0]["topic"].as_str(), h.body[0]["granted"].as_bool(), h.body[0]["source"].as_str()),
+            (Some("newsletter"), Some(false), Some("phone"))
+        );
 
         let bad = app.post(&format!("/api/v1/campaigns/{c}/send"), json!({"template_id": 999, "send_at": "soon"})).await;
         assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
@@ -163,7 +176,11 @@ async fn a_sending_queues_each_member_once_with_unsubscribe_headers_and_skips_su
         assert_eq!(m.headers["List-Unsubscribe"], format!("<https://crm.example.com/m/u/{token}>"));
         assert_eq!(m.headers["List-Unsubscribe-Post"], "List-Unsubscribe=One-Click");
         assert!(m.text_body.contains(&format!("https://crm.example.com/m/c/{token}/0")), "{}", m.text_body);
-        assert!(m.text_body.contains(&format!("Unsubscribe: https://crm.example.com/m/u/{token}")), "the unsubscribe link is not tracked: {}", m.text_body);
+        assert!(
+            m.text_body.contains(&format!("Unsubscribe: https://crm.example.com/m/u/{token}")),
+            "the unsubscribe link is not tracked: {}",
+            m.text_body
+        );
         let html = m.html_body.clone().unwrap();
         assert!(html.contains(&format!("href=\"https://crm.example.com/m/c/{token}/0\"")) && html.contains("/m/o/"), "{html}");
 
@@ -198,20 +215,34 @@ async fn unsubscribe_get_changes_nothing_post_suppresses_and_tracking_keeps_mach
         // A click within seconds of delivery, a HEAD and a proxy are machines: no member state moves.
         let r = app.call(Method::GET, &format!("/m/c/{token}/0"), None, None, &[("user-agent", CHROME)]).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-        assert!(r.header("location").starts_with("https://shop.example/spring?utm_source=rapport&utm_medium=email&utm_campaign=news"), "{}", r.header("location"));
+        assert!(
+            r.header("location").starts_with("https://shop.example/spring?utm_source=rapport&utm_medium=email&utm_campaign=news"),
+            "{}",
+            r.header("location")
+        );
         app.call(Method::HEAD, &format!("/m/o/{token}"), None, None, &[("user-agent", CHROME)]).await;
-        let px = app.call(Method::GET, &format!("/m/o/{token}"), None, None, &[("user-agent", "Mozilla/5.0 (via ggpht.com GoogleImageProxy)")]).await;
+        let px = app
+            .call(Method::GET, &format!("/m/o/{token}"), None, None, &[("user-agent", "Mozilla/5.0 (via ggpht.com GoogleImageProxy)")])
+            .await;
         assert_eq!(px.header("content-type"), "image/gif");
         assert_eq!(texts(&app, &format!("SELECT status FROM campaign_members WHERE campaign_id = {c}")).await, ["sent"]);
         // A link the mail does not have, and a forged token, are 404.
-        assert_eq!(app.call(Method::GET, &format!("/m/c/{token}/7"), None, None, &[("user-agent", CHROME)]).await.status, StatusCode::NOT_FOUND);
+        assert_eq!(
+            app.call(Method::GET, &format!("/m/c/{token}/7"), None, None, &[("user-agent", CHROME)]).await.status,
+            StatusCode::NOT_FOUND
+        );
         let forged = format!("{}0", &token[..token.len() - 1]);
-        assert_eq!(app.call(Method::GET, &format!("/m/c/{forged}/0"), None, None, &[("user-agent", CHROME)]).await.status, StatusCode::NOT_FOUND);
+        assert_eq!(
+            app.call(Method::GET, &format!("/m/c/{forged}/0"), None, None, &[("user-agent", CHROME)]).await.status,
+            StatusCode::NOT_FOUND
+        );
         // A person a minute later: opened and clicked.
         exec(&app, &format!("UPDATE mail_queue SET sent_at = '2020-01-01T00:00:00.000000Z' WHERE id = {}", m.id)).await;
         app.call(Method::GET, &format!("/m/c/{token}/0"), None, None, &[("user-agent", CHROME)]).await;
         assert_eq!(texts(&app, &format!("SELECT status FROM campaign_members WHERE campaign_id = {c}")).await, ["clicked"]);
-        let kinds = texts(&app, &format!("SELECT kind || ':' || CAST(machine AS TEXT) FROM marketing_events WHERE mail_id = {} ORDER BY id", m.id)).await;
+        let kinds =
+            texts(&app, &format!("SELECT kind || ':' || CAST(machine AS TEXT) FROM marketing_events WHERE mail_id = {} ORDER BY id", m.id))
+                .await;
         assert_eq!(kinds, ["sent:0", "click:1", "open:1", "open:1", "click:0"]);
 
         // The unsubscribe link: GET shows a page and changes nothing; POST unsubscribes.
@@ -220,7 +251,8 @@ async fn unsubscribe_get_changes_nothing_post_suppresses_and_tracking_keeps_mach
         assert!(page.body.as_str().unwrap().contains("a***@example.com"), "{}", page.body);
         let s = app.get("/api/v1/marketing/suppressions?email=ann@example.com").await;
         assert_eq!(s.body["suppressed"], false, "a GET (a mail scanner) unsubscribes nobody");
-        let one_click = app.call_raw(Method::POST, &format!("/m/u/{token}"), "application/x-www-form-urlencoded", "List-Unsubscribe=One-Click").await;
+        let one_click =
+            app.call_raw(Method::POST, &format!("/m/u/{token}"), "application/x-www-form-urlencoded", "List-Unsubscribe=One-Click").await;
         assert_eq!(one_click.status, StatusCode::OK, "{}", one_click.body);
         let s = app.get("/api/v1/marketing/suppressions?email=ann@example.com").await;
         assert_eq!((s.body["suppressed"].as_bool(), s.body["reason"].as_str()), (Some(true), Some("unsubscribed")));
@@ -278,7 +310,12 @@ async fn bounces_and_complaints_suppress_and_caps_and_errors_hold_a_sending_back
         assert_eq!(rest.len(), 2, "the other two; the failed one waits for its retry");
 
         // A hard bounce by Message-ID suppresses at once; soft bounces after three.
-        let r = app.post("/api/v1/marketing/bounces", json!({"kind": "hard", "message_id": format!("<{}>", rest[0].message_id), "reason": "550 5.1.1 no such user"})).await;
+        let r = app
+            .post(
+                "/api/v1/marketing/bounces",
+                json!({"kind": "hard", "message_id": format!("<{}>", rest[0].message_id), "reason": "550 5.1.1 no such user"}),
+            )
+            .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
         assert_eq!(r.body["suppressed"], true);
         let email = rest[1].to_addr.clone();

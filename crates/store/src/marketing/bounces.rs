@@ -4,7 +4,7 @@
 //! configured count.
 
 use rapport_domain::ValidationErrors;
-use rapport_domain::marketing::email::{BounceEvent, BounceOutcome, BounceKind, SOFT_BOUNCE_LIMIT, dsn_is_hard, verp_token};
+use rapport_domain::marketing::email::{BounceEvent, BounceKind, BounceOutcome, SOFT_BOUNCE_LIMIT, dsn_is_hard, verp_token};
 use rapport_domain::now_rfc3339;
 use rapport_domain::permissions::{Action, Actor, Object, require};
 use serde_json::json;
@@ -17,14 +17,22 @@ use crate::sql::sql;
 use crate::{Error, Result, Store, WriteTx};
 
 impl Store {
-    async fn bounce_in(&self, tx: &mut WriteTx, m: &MailOfToken, kind: BounceKind, reason: Option<&str>, source: &str) -> Result<BounceOutcome> {
+    async fn bounce_in(
+        &self,
+        tx: &mut WriteTx,
+        m: &MailOfToken,
+        kind: BounceKind,
+        reason: Option<&str>,
+        source: &str,
+    ) -> Result<BounceOutcome> {
         let now = now_rfc3339();
         event(tx, m, kind.as_str(), None, reason, None, None, &now).await?;
         let key = m.to_key.clone().unwrap_or_default();
         let suppressed = match kind {
             BounceKind::Hard | BounceKind::Complaint => true,
             BounceKind::Soft => {
-                let q = sql("SELECT COUNT(*) AS n FROM marketing_events WHERE email_key = ? AND kind = 'soft_bounce'", [key.clone().into()]);
+                let q =
+                    sql("SELECT COUNT(*) AS n FROM marketing_events WHERE email_key = ? AND kind = 'soft_bounce'", [key.clone().into()]);
                 tx.fetch_one(&q, |r| r.get::<i64>("n")).await? >= self.soft_bounce_limit()
             }
         };
@@ -36,7 +44,15 @@ impl Store {
         {
             advance_member(tx, c, p, if kind == BounceKind::Complaint { "complained" } else { "bounced" }, &now).await?;
         }
-        self.audit(tx, &Actor::system(), kind.as_str(), "mail", Some(m.id), json!({"source": source, "suppressed": suppressed, "reason": reason})).await?;
+        self.audit(
+            tx,
+            &Actor::system(),
+            kind.as_str(),
+            "mail",
+            Some(m.id),
+            json!({"source": source, "suppressed": suppressed, "reason": reason}),
+        )
+        .await?;
         Ok(BounceOutcome { kind: kind.as_str(), suppressed, mail_id: (m.id > 0).then_some(m.id) })
     }
 
@@ -59,7 +75,8 @@ impl Store {
                 let id = id.trim().trim_start_matches('<').trim_end_matches('>').to_string();
                 let q = sql("SELECT track_token FROM mail_queue WHERE message_id = ? AND track_token IS NOT NULL", [id.into()]);
                 let token: Option<String> = tx.fetch_optional(&q, |r| r.get("track_token")).await?;
-                let token = token.ok_or_else(|| Error::Invalid(ValidationErrors::single("message_id", "no marketing mail has this Message-ID")))?;
+                let token =
+                    token.ok_or_else(|| Error::Invalid(ValidationErrors::single("message_id", "no marketing mail has this Message-ID")))?;
                 mail_of_token(&mut tx, &token).await?
             }
             (None, Some(email)) if email.contains('@') => {
@@ -107,7 +124,13 @@ impl Store {
                     } else {
                         BounceKind::Soft
                     };
-                    let reason: String = text.lines().find(|l| l.to_ascii_lowercase().starts_with("diagnostic-code:")).unwrap_or("").chars().take(300).collect();
+                    let reason: String = text
+                        .lines()
+                        .find(|l| l.to_ascii_lowercase().starts_with("diagnostic-code:"))
+                        .unwrap_or("")
+                        .chars()
+                        .take(300)
+                        .collect();
                     out = Some(self.bounce_in(&mut tx, &m, kind, Some(reason.as_str()).filter(|r| !r.is_empty()), "bounce_mailbox").await?);
                 }
                 Err(Error::NotFound) => {}

@@ -56,7 +56,16 @@ fn consent_row(r: &dyn Row) -> Result<Consent> {
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn write_consent(tx: &mut WriteTx, person: i64, topic: &str, granted: bool, basis: &str, source: &str, ip: Option<&str>, at: &str) -> Result<()> {
+async fn write_consent(
+    tx: &mut WriteTx,
+    person: i64,
+    topic: &str,
+    granted: bool,
+    basis: &str,
+    source: &str,
+    ip: Option<&str>,
+    at: &str,
+) -> Result<()> {
     tx.execute(&sql(
         "INSERT INTO marketing_consents (person_id, topic, granted, legal_basis, source, ip, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         [person.into(), topic.into(), i64::from(granted).into(), basis.into(), source.into(), ip.map(str::to_string).into(), at.into()],
@@ -87,7 +96,10 @@ async fn latest(tx: &mut WriteTx, person: i64) -> Result<Vec<(String, bool)>> {
 
 async fn suppressed(tx: &mut WriteTx, key: Option<&str>) -> Result<bool> {
     let Some(k) = key else { return Ok(false) };
-    Ok(tx.fetch_optional(&sql("SELECT reason FROM marketing_suppressions WHERE email_key = ?", [k.into()]), |r| r.get::<String>("reason")).await?.is_some())
+    Ok(tx
+        .fetch_optional(&sql("SELECT reason FROM marketing_suppressions WHERE email_key = ?", [k.into()]), |r| r.get::<String>("reason"))
+        .await?
+        .is_some())
 }
 
 impl Store {
@@ -141,7 +153,8 @@ impl Store {
         let m = self.token_mail(&mut tx, token).await?;
         let unsubscribed = suppressed(&mut tx, m.to_key.as_deref()).await?;
         let mut topics: Vec<(String, bool)> = Vec::new();
-        let known: Vec<String> = tx.fetch_all(&sql("SELECT DISTINCT topic FROM campaign_sends ORDER BY topic", []), |r| r.get("topic")).await?;
+        let known: Vec<String> =
+            tx.fetch_all(&sql("SELECT DISTINCT topic FROM campaign_sends ORDER BY topic", []), |r| r.get("topic")).await?;
         let decided = match m.person_id {
             Some(p) => latest(&mut tx, p).await?,
             None => vec![],
@@ -177,13 +190,22 @@ impl Store {
             self.unsubscribe_in(&mut tx, &m, ip, "preference_centre").await?;
         } else if !unsubscribe_all && before.unsubscribed {
             if let Some(k) = &m.to_key {
-                tx.execute(&sql("DELETE FROM marketing_suppressions WHERE email_key = ? AND reason = 'unsubscribed'", [k.clone().into()])).await?;
+                tx.execute(&sql("DELETE FROM marketing_suppressions WHERE email_key = ? AND reason = 'unsubscribed'", [k.clone().into()]))
+                    .await?;
             }
             if let Some(p) = m.person_id {
                 write_consent(&mut tx, p, GLOBAL_TOPIC, true, "consent", "preference_centre", ip, &now).await?;
             }
         }
-        self.audit(&mut tx, &Actor::system(), "preferences", "customer", m.person_id, json!({"receive": receive, "unsubscribe_all": unsubscribe_all, "ip": ip})).await?;
+        self.audit(
+            &mut tx,
+            &Actor::system(),
+            "preferences",
+            "customer",
+            m.person_id,
+            json!({"receive": receive, "unsubscribe_all": unsubscribe_all, "ip": ip}),
+        )
+        .await?;
         tx.commit().await?;
         self.preferences(token).await
     }
@@ -205,7 +227,15 @@ impl Store {
                 suppress(&mut tx, &self.email_key(e), "unsubscribed", Some(person), &source, &now).await?;
             }
         }
-        self.audit(&mut tx, actor, "consent", "customer", Some(person), json!({"topic": &input.topic, "granted": input.granted, "legal_basis": &basis, "source": &source})).await?;
+        self.audit(
+            &mut tx,
+            actor,
+            "consent",
+            "customer",
+            Some(person),
+            json!({"topic": &input.topic, "granted": input.granted, "legal_basis": &basis, "source": &source}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(Consent { person_id: person, topic: input.topic, granted: input.granted, legal_basis: basis, source, ip: input.ip, at: now })
     }
@@ -213,7 +243,10 @@ impl Store {
     /// A person's consent history, newest first.
     pub async fn list_consents(&self, actor: &Actor, person: i64) -> Result<Vec<Consent>> {
         self.record_visible::<Customer>(actor, person).await?;
-        let q = sql("SELECT person_id, topic, granted, legal_basis, source, ip, at FROM marketing_consents WHERE person_id = ? ORDER BY id DESC", [person.into()]);
+        let q = sql(
+            "SELECT person_id, topic, granted, legal_basis, source, ip, at FROM marketing_consents WHERE person_id = ? ORDER BY id DESC",
+            [person.into()],
+        );
         self.read(&q, consent_row).await
     }
 

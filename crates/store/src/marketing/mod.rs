@@ -99,20 +99,6 @@ pub(crate) fn base_url(store: &Store) -> Result<String> {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn tokens_verify_only_with_their_key() {
-        let t = super::new_token(b"k1");
-        assert!(super::verify(b"k1", &t));
-        assert!(!super::verify(b"k2", &t));
-        let mut forged = t.clone();
-        forged.replace_range(0..1, if t.starts_with('0') { "1" } else { "0" });
-        assert!(!super::verify(b"k1", &forged));
-        assert!(!super::verify(b"k1", "nonsense"));
-    }
-}
-
 pub(crate) use sends::count_failure;
 
 /// What a delivered marketing mail changes, in the transaction that marks it sent: its member
@@ -131,4 +117,18 @@ pub(crate) async fn mail_delivered(tx: &mut WriteTx, id: i64, at: &str) -> Resul
     ))
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tokens_verify_only_with_their_key() {
+        let t = super::new_token(b"k1");
+        assert!(super::verify(b"k1", &t));
+        assert!(!super::verify(b"k2", &t));
+        let mut forged = t.clone();
+        forged.replace_range(0..1, if t.starts_with('0') { "1" } else { "0" });
+        assert!(!super::verify(b"k1", &forged));
+        assert!(!super::verify(b"k1", "nonsense"));
+    }
 }

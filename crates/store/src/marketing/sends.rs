@@ -27,7 +27,8 @@ use crate::service::mail::{QUEUE_COLS, queued};
 use crate::sql::{Arg, Sql, sql};
 use crate::{Backend, Error, QueuedMail, Result, Store, WriteTx};
 
-const SEND_COLS: &str = "id, campaign_id, template_id, topic, state, send_at, error_threshold, errors, queued, skipped, created_at, updated_at";
+const SEND_COLS: &str =
+    "id, campaign_id, template_id, topic, state, send_at, error_threshold, errors, queued, skipped, created_at, updated_at";
 
 fn send_row(r: &dyn Row) -> Result<CampaignSend> {
     Ok(CampaignSend {
@@ -70,7 +71,8 @@ fn marks(n: usize) -> String {
 impl Store {
     async fn latest_send(&self, tx: &mut WriteTx, campaign: i64) -> Result<Option<CampaignSend>> {
         let lock = self.backend.lock_rows();
-        let q = sql(&format!("SELECT {SEND_COLS} FROM campaign_sends WHERE campaign_id = ? ORDER BY id DESC LIMIT 1{lock}"), [campaign.into()]);
+        let q =
+            sql(&format!("SELECT {SEND_COLS} FROM campaign_sends WHERE campaign_id = ? ORDER BY id DESC LIMIT 1{lock}"), [campaign.into()]);
         tx.fetch_optional(&q, send_row).await
     }
 
@@ -92,7 +94,10 @@ impl Store {
         let q = sql("SELECT channel FROM campaigns WHERE id = ? AND deleted_at IS NULL", [campaign.into()]);
         let channel: String = tx.fetch_optional(&q, |r| r.get("channel")).await?.ok_or(Error::NotFound)?;
         if channel != "email" {
-            return Err(Error::Invalid(ValidationErrors::single("channel", format!("only an email campaign is sent by email; this one's channel is {channel}"))));
+            return Err(Error::Invalid(ValidationErrors::single(
+                "channel",
+                format!("only an email campaign is sent by email; this one's channel is {channel}"),
+            )));
         }
         match self.template_in(&mut tx, req.template_id).await {
             Err(Error::NotFound) => return Err(Error::Invalid(ValidationErrors::single("template_id", "no such template"))),
@@ -101,17 +106,41 @@ impl Store {
         if let Some(live) = self.latest_send(&mut tx, campaign).await?
             && !matches!(live.state, SendState::Done | SendState::Cancelled)
         {
-            return Err(Refused::new("campaign_send", "send", live.state.as_str(), live.state.allowed_actions().to_vec(), "the campaign is already being sent").into());
+            return Err(Refused::new(
+                "campaign_send",
+                "send",
+                live.state.as_str(),
+                live.state.allowed_actions().to_vec(),
+                "the campaign is already being sent",
+            )
+            .into());
         }
         let q = sql(
             &format!(
                 "INSERT INTO campaign_sends (campaign_id, template_id, topic, state, send_at, error_threshold, created_by, created_at, updated_at) \
                  VALUES (?, ?, ?, 'scheduled', ?, ?, ?, ?, ?) RETURNING {SEND_COLS}"
             ),
-            [campaign.into(), req.template_id.into(), req.topic.into(), req.send_at.into(), req.error_threshold.into(), actor.user_id.into(), now.clone().into(), now.into()],
+            [
+                campaign.into(),
+                req.template_id.into(),
+                req.topic.into(),
+                req.send_at.into(),
+                req.error_threshold.into(),
+                actor.user_id.into(),
+                now.clone().into(),
+                now.into(),
+            ],
         );
         let s = tx.fetch_one(&q, send_row).await?;
-        self.audit(&mut tx, actor, "send", "campaign", Some(campaign), json!({"send_id": s.id, "template_id": s.template_id, "send_at": &s.send_at, "topic": &s.topic})).await?;
+        self.audit(
+            &mut tx,
+            actor,
+            "send",
+            "campaign",
+            Some(campaign),
+            json!({"send_id": s.id, "template_id": s.template_id, "send_at": &s.send_at, "topic": &s.topic}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(s)
     }
@@ -138,14 +167,29 @@ impl Store {
             _ => return Err(Error::Invalid(ValidationErrors::single("action", "use resume or cancel"))),
         };
         if !allowed.contains(&act) {
-            return Err(Refused::new("campaign_send", act, s.state.as_str(), allowed.to_vec(), format!("a {} sending cannot be {act}d", s.state.as_str())).into());
+            return Err(Refused::new(
+                "campaign_send",
+                act,
+                s.state.as_str(),
+                allowed.to_vec(),
+                format!("a {} sending cannot be {act}d", s.state.as_str()),
+            )
+            .into());
         }
         let now = now_rfc3339();
         if act == "resume" {
             // Back to expanding when members were still to be written: the job knows by its cursor.
-            tx.execute(&sql("UPDATE campaign_sends SET state = 'expanding', errors = 0, updated_at = ? WHERE id = ?", [now.clone().into(), s.id.into()])).await?;
+            tx.execute(&sql(
+                "UPDATE campaign_sends SET state = 'expanding', errors = 0, updated_at = ? WHERE id = ?",
+                [now.clone().into(), s.id.into()],
+            ))
+            .await?;
         } else {
-            tx.execute(&sql("UPDATE campaign_sends SET state = 'cancelled', updated_at = ? WHERE id = ?", [now.clone().into(), s.id.into()])).await?;
+            tx.execute(&sql(
+                "UPDATE campaign_sends SET state = 'cancelled', updated_at = ? WHERE id = ?",
+                [now.clone().into(), s.id.into()],
+            ))
+            .await?;
             tx.execute(&sql(
                 "UPDATE mail_queue SET state = 'skipped', error = 'the sending was cancelled' WHERE send_id = ? AND state = 'queued'",
                 [s.id.into()],
@@ -165,7 +209,10 @@ impl Store {
     /// nothing left to send become `done`. How many mails were queued.
     pub async fn expand_campaign_sends(&self, batch: i64) -> Result<u64> {
         let now = now_rfc3339();
-        let due = sql("SELECT id FROM campaign_sends WHERE state IN ('scheduled', 'expanding', 'sending') AND send_at <= ? LIMIT 1", [now.clone().into()]);
+        let due = sql(
+            "SELECT id FROM campaign_sends WHERE state IN ('scheduled', 'expanding', 'sending') AND send_at <= ? LIMIT 1",
+            [now.clone().into()],
+        );
         if self.read_optional(&due, |r| r.get::<i64>("id")).await?.is_none() {
             return Ok(0);
         }
@@ -179,7 +226,11 @@ impl Store {
             ),
             [now.clone().into()],
         );
-        let found = tx.fetch_optional(&q, |r| Ok((r.get::<i64>("id")?, r.get::<i64>("campaign_id")?, r.get::<i64>("template_id")?, r.get::<i64>("member_cursor")?))).await?;
+        let found = tx
+            .fetch_optional(&q, |r| {
+                Ok((r.get::<i64>("id")?, r.get::<i64>("campaign_id")?, r.get::<i64>("template_id")?, r.get::<i64>("member_cursor")?))
+            })
+            .await?;
         let mut written = 0u64;
         if let Some((send, campaign, template, cursor)) = found {
             written = self.expand_batch(&mut tx, &base, send, campaign, template, cursor, batch).await?;
@@ -195,7 +246,16 @@ impl Store {
     }
 
     #[allow(clippy::too_many_arguments)]
-    async fn expand_batch(&self, tx: &mut WriteTx, base: &str, send: i64, campaign: i64, template: i64, cursor: i64, batch: i64) -> Result<u64> {
+    async fn expand_batch(
+        &self,
+        tx: &mut WriteTx,
+        base: &str,
+        send: i64,
+        campaign: i64,
+        template: i64,
+        cursor: i64,
+        batch: i64,
+    ) -> Result<u64> {
         let system = Actor::system();
         let name: String = tx.fetch_one(&sql("SELECT name FROM campaigns WHERE id = ?", [campaign.into()]), |r| r.get("name")).await?;
         let compiled = match self.template_in(tx, template).await {
@@ -203,7 +263,11 @@ impl Store {
             Err(e) => {
                 // The template was deleted or no longer parses: nothing can be sent.
                 tracing::warn!(send, error = %e, "campaign sending paused: its template is unusable");
-                tx.execute(&sql("UPDATE campaign_sends SET state = 'paused', updated_at = ? WHERE id = ?", [now_rfc3339().into(), send.into()])).await?;
+                tx.execute(&sql(
+                    "UPDATE campaign_sends SET state = 'paused', updated_at = ? WHERE id = ?",
+                    [now_rfc3339().into(), send.into()],
+                ))
+                .await?;
                 return Ok(0);
             }
         };
@@ -307,10 +371,19 @@ impl Store {
     /// consent (the topic or everything) or who reached the frequency cap are skipped for good
     /// instead. Caps are counted per minute as mails are claimed; with several processes a
     /// minute may overshoot by one batch per process.
-    pub async fn claim_marketing_mail(&self, owner: &str, lease_secs: i64, limit: i64, limits: &MarketingLimits) -> Result<Vec<QueuedMail>> {
+    pub async fn claim_marketing_mail(
+        &self,
+        owner: &str,
+        lease_secs: i64,
+        limit: i64,
+        limits: &MarketingLimits,
+    ) -> Result<Vec<QueuedMail>> {
         let now_t = Utc::now();
         let now = now_t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-        let due = sql("SELECT id FROM mail_queue WHERE kind = 'marketing' AND state = 'queued' AND next_attempt_at <= ? LIMIT 1", [now.clone().into()]);
+        let due = sql(
+            "SELECT id FROM mail_queue WHERE kind = 'marketing' AND state = 'queued' AND next_attempt_at <= ? LIMIT 1",
+            [now.clone().into()],
+        );
         if self.read_optional(&due, |r| r.get::<i64>("id")).await?.is_none() {
             return Ok(Vec::new());
         }
@@ -356,7 +429,9 @@ impl Store {
         }
         let ids: Vec<i64> = rows.iter().map(|m| m.id).collect();
         let freq = match limits.frequency_max {
-            Some(_) => "WHEN (SELECT COUNT(*) FROM mail_queue m WHERE m.to_key = q.to_key AND m.kind = 'marketing' AND m.state = 'sent' AND m.sent_at >= ?) >= ? THEN 'frequency cap reached' ",
+            Some(_) => {
+                "WHEN (SELECT COUNT(*) FROM mail_queue m WHERE m.to_key = q.to_key AND m.kind = 'marketing' AND m.state = 'sent' AND m.sent_at >= ?) >= ? THEN 'frequency cap reached' "
+            }
             None => "",
         };
         let mut args: Vec<Arg> = Vec::new();
@@ -384,7 +459,10 @@ impl Store {
             let mut args: Vec<Arg> = vec![why.clone().into()];
             args.extend(ids.iter().map(|i| Arg::from(*i)));
             tx.execute(&sql(
-                &format!("UPDATE mail_queue SET state = 'skipped', error = ?, lease_owner = NULL, lease_until = NULL WHERE id IN {}", marks(ids.len())),
+                &format!(
+                    "UPDATE mail_queue SET state = 'skipped', error = ?, lease_owner = NULL, lease_until = NULL WHERE id IN {}",
+                    marks(ids.len())
+                ),
                 args,
             ))
             .await?;

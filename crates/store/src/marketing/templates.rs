@@ -19,15 +19,25 @@ use crate::{Error, Result, Store, WriteTx};
 const COLS: &str = "id, name, subject, text_body, html_body, created_at, updated_at, version";
 
 fn from_row(r: &dyn Row) -> Result<EmailTemplate> {
-    let data = TemplateData { name: r.get("name")?, subject: r.get("subject")?, text_body: r.get("text_body")?, html_body: r.get("html_body")? };
+    let data =
+        TemplateData { name: r.get("name")?, subject: r.get("subject")?, text_body: r.get("text_body")?, html_body: r.get("html_body")? };
     let fields = data.clone().validated(&[]).map(|(_, c)| c.fields()).unwrap_or_else(|_| {
         // Saved templates were valid when saved; a custom field deleted since only shows here.
         let mut all = rapport_domain::marketing::templates::parse(&data.subject).unwrap_or_default();
         all.extend(rapport_domain::marketing::templates::parse(&data.text_body).unwrap_or_default());
-        all.extend(data.html_body.as_deref().map(|h| rapport_domain::marketing::templates::parse(h).unwrap_or_default()).unwrap_or_default());
+        all.extend(
+            data.html_body.as_deref().map(|h| rapport_domain::marketing::templates::parse(h).unwrap_or_default()).unwrap_or_default(),
+        );
         rapport_domain::marketing::templates::fields(&all)
     });
-    Ok(EmailTemplate { id: r.get("id")?, data, fields, created_at: r.get("created_at")?, updated_at: r.get("updated_at")?, version: r.get("version")? })
+    Ok(EmailTemplate {
+        id: r.get("id")?,
+        data,
+        fields,
+        created_at: r.get("created_at")?,
+        updated_at: r.get("updated_at")?,
+        version: r.get("version")?,
+    })
 }
 
 /// The merge values of a person: name parts, email, company and custom fields.
@@ -44,7 +54,9 @@ pub(crate) fn merge_values(c: &Customer) -> HashMap<String, String> {
         let text = match val {
             Value::Null => String::new(),
             Value::String(s) => s.clone(),
-            Value::Array(a) => a.iter().map(|x| x.as_str().map(str::to_string).unwrap_or_else(|| x.to_string())).collect::<Vec<_>>().join(", "),
+            Value::Array(a) => {
+                a.iter().map(|x| x.as_str().map(str::to_string).unwrap_or_else(|| x.to_string())).collect::<Vec<_>>().join(", ")
+            }
             other => other.to_string(),
         };
         v.entry(k.clone()).or_insert(text);
@@ -93,7 +105,9 @@ impl Store {
         let (d, _) = data.validated(&keys)?;
         let now = now_rfc3339();
         let q = sql(
-            &format!("INSERT INTO email_templates (name, subject, text_body, html_body, created_at, updated_at, version) VALUES (?, ?, ?, ?, ?, ?, 1) RETURNING {COLS}"),
+            &format!(
+                "INSERT INTO email_templates (name, subject, text_body, html_body, created_at, updated_at, version) VALUES (?, ?, ?, ?, ?, ?, 1) RETURNING {COLS}"
+            ),
             [d.name.into(), d.subject.into(), d.text_body.into(), d.html_body.into(), now.clone().into(), now.into()],
         );
         let t = tx.fetch_one(&q, from_row).await?;
@@ -113,7 +127,9 @@ impl Store {
         let keys = self.template_keys(&mut tx).await?;
         let (d, _) = data.validated(&keys)?;
         let q = sql(
-            &format!("UPDATE email_templates SET name = ?, subject = ?, text_body = ?, html_body = ?, updated_at = ?, version = version + 1 WHERE id = ? RETURNING {COLS}"),
+            &format!(
+                "UPDATE email_templates SET name = ?, subject = ?, text_body = ?, html_body = ?, updated_at = ?, version = version + 1 WHERE id = ? RETURNING {COLS}"
+            ),
             [d.name.into(), d.subject.into(), d.text_body.into(), d.html_body.into(), now_rfc3339().into(), id.into()],
         );
         let after = tx.fetch_one(&q, from_row).await?;
@@ -130,8 +146,11 @@ impl Store {
         let current: i64 = tx.fetch_optional(&q, |r| r.get("version")).await?.ok_or(Error::NotFound)?;
         check_version(if_match, current)?;
         let now = now_rfc3339();
-        tx.execute(&sql("UPDATE email_templates SET deleted_at = ?, updated_at = ?, version = version + 1 WHERE id = ?", [now.clone().into(), now.into(), id.into()]))
-            .await?;
+        tx.execute(&sql(
+            "UPDATE email_templates SET deleted_at = ?, updated_at = ?, version = version + 1 WHERE id = ?",
+            [now.clone().into(), now.into(), id.into()],
+        ))
+        .await?;
         self.audit(&mut tx, actor, "delete", "email_template", Some(id), json!({})).await?;
         tx.commit().await
     }

@@ -32,10 +32,7 @@ pub(crate) struct MailOfToken {
 }
 
 pub(crate) async fn mail_of_token(tx: &mut WriteTx, token: &str) -> Result<MailOfToken> {
-    let q = sql(
-        "SELECT id, campaign_id, person_id, to_key, to_addr, links, sent_at FROM mail_queue WHERE track_token = ?",
-        [token.into()],
-    );
+    let q = sql("SELECT id, campaign_id, person_id, to_key, to_addr, links, sent_at FROM mail_queue WHERE track_token = ?", [token.into()]);
     tx.fetch_optional(&q, |r: &dyn Row| {
         let links: Option<String> = r.get("links")?;
         Ok(MailOfToken {

@@ -82,7 +82,8 @@ fn skip_locked(b: Backend) -> &'static str {
     }
 }
 
-pub(crate) const QUEUE_COLS: &str = "id, to_addr, to_name, subject, text_body, html_body, headers, message_id, attempts, send_id, track_token";
+pub(crate) const QUEUE_COLS: &str =
+    "id, to_addr, to_name, subject, text_body, html_body, headers, message_id, attempts, send_id, track_token";
 
 pub(crate) fn queued(r: &dyn Row) -> Result<QueuedMail> {
     let headers: String = r.get("headers")?;
@@ -375,7 +376,10 @@ impl Store {
     /// each row goes to one. Marketing mail has caps and a suppression list of its own: see
     /// `claim_marketing_mail`.
     pub async fn claim_mail(&self, owner: &str, lease_secs: i64, limit: i64) -> Result<Vec<QueuedMail>> {
-        let due = sql("SELECT id FROM mail_queue WHERE state = 'queued' AND next_attempt_at <= ? AND kind <> 'marketing' LIMIT 1", [now_rfc3339().into()]);
+        let due = sql(
+            "SELECT id FROM mail_queue WHERE state = 'queued' AND next_attempt_at <= ? AND kind <> 'marketing' LIMIT 1",
+            [now_rfc3339().into()],
+        );
         if self.read_optional(&due, |r| r.get::<i64>("id")).await?.is_none() {
             return Ok(Vec::new());
         }

@@ -19,6 +19,10 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
 /// hard bounce or complaint suppresses at once, soft bounces after the configured count.
 #[utoipa::path(post, path = "/api/v1/marketing/bounces", tag = "marketing", operation_id = "record_bounce", request_body = BounceEvent,
     security(("bearer" = [])), responses((status = 200, body = BounceOutcome)))]
-async fn bounce(State(state): State<AppState>, user: CurrentUser, AppJson(ev): AppJson<BounceEvent>) -> Result<Json<BounceOutcome>, ApiError> {
+async fn bounce(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    AppJson(ev): AppJson<BounceEvent>,
+) -> Result<Json<BounceOutcome>, ApiError> {
     Ok(Json(state.store.record_bounce(&user.actor, ev).await?))
 }

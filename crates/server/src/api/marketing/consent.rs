@@ -28,7 +28,12 @@ async fn list(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i
 /// Record a consent decision (topic `*`: all marketing; withdrawing it suppresses the address).
 #[utoipa::path(post, path = "/api/v1/customers/{id}/consents", tag = "marketing", operation_id = "record_consent", request_body = ConsentInput,
     security(("bearer" = [])), responses((status = 201, body = Consent)))]
-async fn record(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>, AppJson(c): AppJson<ConsentInput>) -> Result<(StatusCode, Json<Consent>), ApiError> {
+async fn record(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    AppJson(c): AppJson<ConsentInput>,
+) -> Result<(StatusCode, Json<Consent>), ApiError> {
     Ok((StatusCode::CREATED, Json(state.store.record_consent(&user.actor, id, c).await?)))
 }
 
@@ -52,7 +57,11 @@ struct Suppression {
 /// Whether an address is on the suppression list, and why.
 #[utoipa::path(get, path = "/api/v1/marketing/suppressions", tag = "marketing", operation_id = "get_suppression", security(("bearer" = [])),
     params(SuppressionQuery), responses((status = 200, body = Suppression)))]
-async fn suppression(State(state): State<AppState>, user: CurrentUser, Query(q): Query<SuppressionQuery>) -> Result<Json<Suppression>, ApiError> {
+async fn suppression(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(q): Query<SuppressionQuery>,
+) -> Result<Json<Suppression>, ApiError> {
     let reason = state.store.suppression_of(&user.actor, &q.email).await?;
     Ok(Json(Suppression { suppressed: reason.is_some(), reason }))
 }

@@ -22,7 +22,12 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
 /// the mails and delivers them under the caps; a campaign being sent answers 409.
 #[utoipa::path(post, path = "/api/v1/campaigns/{id}/send", tag = "marketing", operation_id = "send_campaign", request_body = SendInput,
     security(("bearer" = [])), responses((status = 202, body = CampaignSend, description = "The sending, scheduled")))]
-async fn send(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>, AppJson(input): AppJson<SendInput>) -> Result<(StatusCode, Json<CampaignSend>), ApiError> {
+async fn send(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    AppJson(input): AppJson<SendInput>,
+) -> Result<(StatusCode, Json<CampaignSend>), ApiError> {
     Ok((StatusCode::ACCEPTED, Json(state.store.send_campaign(&user.actor, id, input).await?)))
 }
 
@@ -44,6 +49,11 @@ struct SendAction {
 /// Resume a paused sending or cancel one; the wrong state answers 409 naming what is allowed.
 #[utoipa::path(post, path = "/api/v1/campaigns/{id}/send/actions", tag = "marketing", operation_id = "act_on_campaign_send", request_body = SendAction,
     security(("bearer" = [])), responses((status = 200, body = CampaignSend)))]
-async fn act(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>, AppJson(a): AppJson<SendAction>) -> Result<Json<CampaignSend>, ApiError> {
+async fn act(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    AppJson(a): AppJson<SendAction>,
+) -> Result<Json<CampaignSend>, ApiError> {
     Ok(Json(state.store.act_on_campaign_send(&user.actor, id, &a.action).await?))
 }

@@ -45,7 +45,11 @@ async fn create(
 /// One template.
 #[utoipa::path(get, path = "/api/v1/email_templates/{id}", tag = "marketing", operation_id = "get_email_template", security(("bearer" = [])),
     responses((status = 200, body = EmailTemplate)))]
-async fn get_one(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>) -> Result<(HeaderMap, Json<EmailTemplate>), ApiError> {
+async fn get_one(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<(HeaderMap, Json<EmailTemplate>), ApiError> {
     let t = state.store.get_email_template(&user.actor, id).await?;
     Ok((etag(t.version), Json(t)))
 }
@@ -67,7 +71,12 @@ async fn update(
 /// Delete a template.
 #[utoipa::path(delete, path = "/api/v1/email_templates/{id}", tag = "marketing", operation_id = "delete_email_template", security(("bearer" = [])),
     params(IfMatch), responses((status = 204)))]
-async fn delete(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>, IfMatch(version): IfMatch) -> Result<StatusCode, ApiError> {
+async fn delete(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    IfMatch(version): IfMatch,
+) -> Result<StatusCode, ApiError> {
     state.store.delete_email_template(&user.actor, id, version).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -83,6 +92,11 @@ struct PreviewQuery {
 /// The template rendered for one person (links are placeholders, nothing is tracked).
 #[utoipa::path(get, path = "/api/v1/email_templates/{id}/preview", tag = "marketing", operation_id = "preview_email_template",
     security(("bearer" = [])), params(PreviewQuery), responses((status = 200, body = Preview)))]
-async fn preview(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>, Query(q): Query<PreviewQuery>) -> Result<Json<Preview>, ApiError> {
+async fn preview(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Query(q): Query<PreviewQuery>,
+) -> Result<Json<Preview>, ApiError> {
     Ok(Json(state.store.preview_email_template(&user.actor, id, q.person_id).await?))
 }

@@ -41,7 +41,12 @@ fn ip(c: &Caller) -> Option<&str> {
     (c.client != "unknown").then_some(c.client.as_str())
 }
 
-async fn unsubscribe(State(state): State<AppState>, caller: Caller, Path(token): Path<String>, Form(form): Form<HashMap<String, String>>) -> Result<Response, ApiError> {
+async fn unsubscribe(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(token): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
     let source = if form.get("List-Unsubscribe").is_some_and(|v| v == "One-Click") { "one_click" } else { "unsubscribe_link" };
     state.store.unsubscribe(&token, ip(&caller), source).await?;
     let v = state.store.unsubscribe_view(&token).await?;
@@ -61,9 +66,14 @@ async fn preferences(State(state): State<AppState>, Path(token): Path<String>) -
     Ok(render(&PreferencesPage { p, action: format!("/m/p/{token}"), saved: false }))
 }
 
-async fn save(State(state): State<AppState>, caller: Caller, Path(token): Path<String>, Form(form): Form<HashMap<String, String>>) -> Result<Response, ApiError> {
+async fn save(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(token): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
     let receive: Vec<String> = form.keys().filter_map(|k| k.strip_prefix("topic_")).map(str::to_string).collect();
-    let all = form.get("unsubscribe_all").is_some();
+    let all = form.contains_key("unsubscribe_all");
     let p = state.store.save_preferences(&token, &receive, all, ip(&caller)).await?;
     Ok(render(&PreferencesPage { p, action: format!("/m/p/{token}"), saved: true }))
 }

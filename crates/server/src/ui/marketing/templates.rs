@@ -49,14 +49,28 @@ async fn list(State(state): State<AppState>, user: UiUser) -> Result<Response, A
 
 fn data_of(form: &HashMap<String, String>) -> TemplateData {
     let get = |k: &str| form.get(k).cloned().unwrap_or_default();
-    TemplateData { name: get("name"), subject: get("subject"), text_body: get("text_body"), html_body: Some(get("html_body")).filter(|h| !h.trim().is_empty()) }
+    TemplateData {
+        name: get("name"),
+        subject: get("subject"),
+        text_body: get("text_body"),
+        html_body: Some(get("html_body")).filter(|h| !h.trim().is_empty()),
+    }
 }
 
 fn refused(user: &UiUser, id: Option<i64>, version: i64, data: TemplateData, e: rapport_store::Error) -> Result<Response, ApiError> {
     match e {
         rapport_store::Error::Invalid(v) => {
             let errors = v.0.into_iter().map(|f| (f.field, f.message)).collect();
-            let page = EditPage { user_name: user.user().name.clone(), csrf: user.csrf.clone(), id, version, data, errors, person_id: String::new(), preview: None };
+            let page = EditPage {
+                user_name: user.user().name.clone(),
+                csrf: user.csrf.clone(),
+                id,
+                version,
+                data,
+                errors,
+                person_id: String::new(),
+                preview: None,
+            };
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
         }
         other => Err(other.into()),
@@ -71,7 +85,12 @@ async fn create(State(state): State<AppState>, user: UiUser, Form(form): Form<Ha
     }
 }
 
-async fn save(State(state): State<AppState>, user: UiUser, Path(id): Path<i64>, Form(form): Form<HashMap<String, String>>) -> Result<Response, ApiError> {
+async fn save(
+    State(state): State<AppState>,
+    user: UiUser,
+    Path(id): Path<i64>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
     let data = data_of(&form);
     let version = form.get("version").and_then(|v| v.parse().ok());
     match state.store.update_email_template(user.actor(), id, version, data.clone()).await {
@@ -80,7 +99,12 @@ async fn save(State(state): State<AppState>, user: UiUser, Path(id): Path<i64>, 
     }
 }
 
-async fn page(State(state): State<AppState>, user: UiUser, Path(id): Path<i64>, Query(q): Query<HashMap<String, String>>) -> Result<Response, ApiError> {
+async fn page(
+    State(state): State<AppState>,
+    user: UiUser,
+    Path(id): Path<i64>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
     let t = state.store.get_email_template(user.actor(), id).await?;
     let person_id = q.get("person_id").cloned().unwrap_or_default();
     let mut errors = Vec::new();
