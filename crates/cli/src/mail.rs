@@ -11,9 +11,11 @@ use std::time::Duration;
 use anyhow::{Context, anyhow};
 use clap::Args;
 use futures_util::StreamExt;
+use lettre::address::Envelope;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
-use lettre::message::{Mailbox, Message};
+use lettre::message::{Mailbox, Message, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use rapport_domain::marketing::email::MarketingLimits;
 use rapport_domain::service::mail::InboundMail;
 use rapport_store::{ImapCursor, QueuedMail, Store};
 
@@ -53,23 +55,79 @@ pub struct MailArgs {
     /// Seconds between polls of the mailbox.
     #[arg(long, env = "RAPPORT_IMAP_POLL_SECS", default_value_t = 30)]
     pub imap_poll_secs: u64,
+    /// Seconds before the first retry of a temporarily refused mail (4xx); doubles after.
+    #[arg(long, env = "RAPPORT_MAIL_RETRY_SECS", default_value_t = 60)]
+    pub mail_retry_secs: i64,
+    /// Marketing mails per minute at most (the provider's quota); unset: no cap.
+    #[arg(long, env = "RAPPORT_MARKETING_PER_MINUTE")]
+    pub marketing_per_minute: Option<i64>,
+    /// Marketing mails per hour at most.
+    #[arg(long, env = "RAPPORT_MARKETING_PER_HOUR")]
+    pub marketing_per_hour: Option<i64>,
+    /// Marketing mails per day at most.
+    #[arg(long, env = "RAPPORT_MARKETING_PER_DAY")]
+    pub marketing_per_day: Option<i64>,
+    /// At most this many marketing mails to one address within --frequency-days, across campaigns.
+    #[arg(long, env = "RAPPORT_FREQUENCY_MAX")]
+    pub frequency_max: Option<i64>,
+    /// The frequency cap's window in days.
+    #[arg(long, env = "RAPPORT_FREQUENCY_DAYS", default_value_t = 7)]
+    pub frequency_days: i64,
+    /// Days marketing mails stay in the send log (the queue) after they were handed over.
+    #[arg(long, env = "RAPPORT_SEND_LOG_DAYS", default_value_t = 90)]
+    pub send_log_days: i64,
+    /// Bounce address of marketing mail: its return path is `local+b-TOKEN@domain` (VERP), so
+    /// each bounce names its mail. Unset: the From address's.
+    #[arg(long, env = "RAPPORT_BOUNCE_ADDRESS")]
+    pub bounce_address: Option<String>,
+    /// IMAP user of the bounce mailbox (same server as --imap-host); unset: not polled.
+    #[arg(long, env = "RAPPORT_BOUNCE_IMAP_USER")]
+    pub bounce_imap_user: Option<String>,
+    /// Password of the bounce mailbox.
+    #[arg(long, env = "RAPPORT_BOUNCE_IMAP_PASSWORD", default_value = "", hide_env_values = true)]
+    pub bounce_imap_password: String,
+    /// Soft bounces after which an address is suppressed.
+    #[arg(long, env = "RAPPORT_SOFT_BOUNCE_LIMIT", default_value_t = 3)]
+    pub soft_bounce_limit: i64,
 }
 
 /// Starts the jobs the settings ask for.
 pub fn spawn(store: &Store, args: &MailArgs) -> anyhow::Result<()> {
+    store.set_mail_retry_secs(args.mail_retry_secs);
+    store.set_soft_bounce_limit(args.soft_bounce_limit);
     if let Some(url) = &args.smtp_url {
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
             .context("RAPPORT_SMTP_URL (--smtp-url)")?
             .timeout(Some(Duration::from_secs(60)))
             .build();
         let from: Mailbox = args.mail_from.parse().map_err(|e| anyhow!("RAPPORT_MAIL_FROM (--mail-from): {e}"))?;
-        let sender = Sender { store: store.clone(), transport, from, owner: owner(), lease: args.mail_lease_secs.max(5) };
+        let bounce = match &args.bounce_address {
+            Some(b) => b.clone(),
+            None => from.email.to_string(),
+        };
+        let limits = MarketingLimits {
+            per_minute: args.marketing_per_minute,
+            per_hour: args.marketing_per_hour,
+            per_day: args.marketing_per_day,
+            frequency_max: args.frequency_max,
+            frequency_days: args.frequency_days,
+        };
+        let sender = Sender {
+            store: store.clone(),
+            transport,
+            from,
+            owner: owner(),
+            lease: args.mail_lease_secs.max(5),
+            bounce,
+            limits,
+            log_days: args.send_log_days.max(1),
+        };
         let every = Duration::from_secs(args.mail_poll_secs.max(1));
         tracing::info!(owner = %sender.owner, "mail sender started");
         tokio::spawn(async move {
             loop {
                 match sender.pass().await {
-                    // A full batch: more may be due at once.
+                    // A full batch (or a sending being written out): more may be due at once.
                     Ok(n) if n >= BATCH as usize => continue,
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %format!("{e:#}"), "mail sender"),
@@ -78,8 +136,23 @@ pub fn spawn(store: &Store, args: &MailArgs) -> anyhow::Result<()> {
             }
         });
     }
+    if let (Some(host), Some(user)) = (args.imap_host.clone(), args.bounce_imap_user.clone()) {
+        let mut a = args.clone();
+        a.imap_user = user;
+        a.imap_password = args.bounce_imap_password.clone();
+        let poller = Poller { store: store.clone(), args: a, host, bounces: true };
+        let every = Duration::from_secs(args.imap_poll_secs.max(1));
+        tokio::spawn(async move {
+            loop {
+                if let Err(e) = poller.poll().await {
+                    tracing::warn!(error = %format!("{e:#}"), "bounce mailbox poller");
+                }
+                tokio::time::sleep(every).await;
+            }
+        });
+    }
     if let Some(host) = args.imap_host.clone() {
-        let poller = Poller { store: store.clone(), args: args.clone(), host };
+        let poller = Poller { store: store.clone(), args: args.clone(), host, bounces: false };
         let every = Duration::from_secs(args.imap_poll_secs.max(1));
         tokio::spawn(async move {
             loop {
@@ -100,6 +173,9 @@ fn owner() -> String {
 }
 
 const BATCH: i64 = 20;
+/// Marketing mails claimed at once, and members written to the queue per step.
+const MARKETING_BATCH: i64 = 100;
+const EXPAND_BATCH: i64 = 500;
 
 struct Sender {
     store: Store,
@@ -107,6 +183,10 @@ struct Sender {
     from: Mailbox,
     owner: String,
     lease: i64,
+    /// The bounce address VERP return paths are made from.
+    bounce: String,
+    limits: MarketingLimits,
+    log_days: i64,
 }
 
 impl Sender {
@@ -116,9 +196,17 @@ impl Sender {
         if requeued + unconfirmed > 0 {
             tracing::warn!(requeued, unconfirmed, "mail leases expired: unsent claims queued again, interrupted sends marked unconfirmed");
         }
-        let batch = self.store.claim_mail(&self.owner, self.lease, BATCH).await?;
+        // Campaign sendings: the next members' mails into the queue, then old ones out of the log.
+        let expanded = self.store.expand_campaign_sends(EXPAND_BATCH).await?;
+        if rand::random::<u16>() < 64 {
+            self.store.purge_marketing_log(self.log_days).await?;
+        }
+        let mut batch = self.store.claim_mail(&self.owner, self.lease, BATCH).await?;
+        let transactional = batch.len();
+        batch.extend(self.store.claim_marketing_mail(&self.owner, self.lease, MARKETING_BATCH, &self.limits).await?);
+        let busy = transactional >= BATCH as usize || batch.len() - transactional >= MARKETING_BATCH as usize || expanded > 0;
         for m in &batch {
-            let message = match build(m, &self.from) {
+            let message = match build(m, &self.from, &self.bounce) {
                 Ok(message) => message,
                 Err(e) => {
                     self.store.mail_attempt_failed(m, &self.owner, &format!("cannot build the message: {e}"), true).await?;
@@ -139,12 +227,13 @@ impl Sender {
                 }
             }
         }
-        Ok(batch.len())
+        Ok(if busy { BATCH as usize } else { batch.len().min(BATCH as usize - 1) })
     }
 }
 
-/// The message of a queued mail: its Message-ID, threading headers and text.
-fn build(m: &QueuedMail, from: &Mailbox) -> anyhow::Result<Message> {
+/// The message of a queued mail: its Message-ID, threading or unsubscribe headers, its text
+/// (and HTML as the alternative), and for marketing mail a VERP return path naming its token.
+fn build(m: &QueuedMail, from: &Mailbox, bounce: &str) -> anyhow::Result<Message> {
     let to = Mailbox::new(m.to_name.clone(), m.to_addr.parse()?);
     let mut b =
         Message::builder().from(from.clone()).to(to).subject(m.subject.clone()).message_id(Some(format!("<{}>", m.message_id))).date_now();
@@ -156,13 +245,24 @@ fn build(m: &QueuedMail, from: &Mailbox) -> anyhow::Result<Message> {
             other => b.raw_header(HeaderValue::new(HeaderName::new_from_ascii(other.to_string())?, value.to_string())),
         };
     }
-    Ok(b.header(ContentType::TEXT_PLAIN).body(m.text_body.clone())?)
+    if let Some(token) = &m.track_token
+        && let Some(path) = rapport_domain::marketing::email::verp(bounce, token)
+    {
+        let to = m.to_addr.parse()?;
+        b = b.envelope(Envelope::new(Some(path.parse()?), vec![to])?);
+    }
+    Ok(match &m.html_body {
+        Some(html) => b.multipart(MultiPart::alternative_plain_html(m.text_body.clone(), html.clone()))?,
+        None => b.header(ContentType::TEXT_PLAIN).body(m.text_body.clone())?,
+    })
 }
 
 struct Poller {
     store: Store,
     args: MailArgs,
     host: String,
+    /// The bounce mailbox: messages are bounce reports for marketing mail, not tickets.
+    bounces: bool,
 }
 
 impl Poller {
@@ -199,6 +299,16 @@ impl Poller {
                 raw
             };
             let cursor = ImapCursor { mailbox: key.clone(), uidvalidity, uid: i64::from(uid) };
+            if self.bounces {
+                match raw.as_deref() {
+                    Some(raw) => {
+                        let out = self.store.receive_bounce_mail(raw, Some(&cursor)).await?;
+                        tracing::info!(uid, outcome = ?out, "bounce mailbox message taken");
+                    }
+                    None => self.store.set_imap_position(&cursor).await?,
+                }
+                continue;
+            }
             match raw.as_deref().map(InboundMail::parse) {
                 Some(Ok(mail)) => {
                     let r = self.store.receive_email(&mail, None, None, Some(&cursor)).await?;

@@ -117,7 +117,7 @@ fn start_dovecot(dir: &Path) -> (Proc, u16) {
     if root {
         std::os::unix::fs::chown(dir.join("mail"), Some(uid), Some(gid)).unwrap();
     }
-    std::fs::write(dir.join("passwd"), "support:{PLAIN}secret::::\n").unwrap();
+    std::fs::write(dir.join("passwd"), "support:{PLAIN}secret::::\nbounces:{PLAIN}secret::::\n").unwrap();
     let conf = format!(
         "protocols = imap\nlisten = 127.0.0.1\nbase_dir = {d}/base\nstate_dir = {d}/state\nlog_path = {d}/dovecot.log\nssl = no\n\
          disable_plaintext_auth = no\nauth_mechanisms = plain login\ndefault_internal_user = {internal}\ndefault_internal_group = {internal_group}\n\
@@ -178,10 +178,15 @@ fn received(dir: &Path) -> Vec<(InboundMail, String)> {
 
 /// Puts a message into the support mailbox, as an MTA would.
 async fn append(port: u16, raw: &str) {
+    append_to(port, "support", raw).await
+}
+
+/// Puts a message into `user`'s mailbox.
+async fn append_to(port: u16, user: &str, raw: &str) {
     let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
     let mut client = async_imap::Client::new(tcp);
     client.read_response().await.unwrap();
-    let mut s = client.login("support", "secret").await.map_err(|(e, _)| e).unwrap();
+    let mut s = client.login(user, "secret").await.map_err(|(e, _)| e).unwrap();
     s.append("INBOX", None, None, raw.as_bytes()).await.unwrap();
     s.logout().await.unwrap();
 }
@@ -194,17 +199,23 @@ fn mail(from: &str, subject: &str, id: &str, extra: &str, body: &str) -> String 
 
 /// One HTTP/1.1 request on a new connection: status and JSON body.
 fn http(addr: &str, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, Value) {
+    let (status, text) = http_as(addr, method, path, token, "application/json", body);
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// One HTTP/1.1 request with a body of `content_type`: status and body text.
+fn http_as(addr: &str, method: &str, path: &str, token: Option<&str>, content_type: &str, body: &str) -> (u16, String) {
     let mut s = std::net::TcpStream::connect(addr).unwrap();
     let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
     let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: rapport\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: rapport\r\nConnection: close\r\n{auth}Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
     s.write_all(req.as_bytes()).unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
     let (head, body) = out.split_once("\r\n\r\n").unwrap();
-    (head[9..12].parse().unwrap(), serde_json::from_str(body).unwrap_or(Value::Null))
+    (head[9..12].parse().unwrap(), body.to_string())
 }
 
 struct Server {
@@ -213,8 +224,14 @@ struct Server {
 }
 
 fn serve(db: &str, dir: &Path, imap: u16, smtp: u16) -> Server {
+    serve_with(db, dir, imap, smtp, &[])
+}
+
+/// The server with `extra` flags (`{addr}` in them is replaced by its address).
+fn serve_with(db: &str, dir: &Path, imap: u16, smtp: u16, extra: &[&str]) -> Server {
     let port = free_port();
     let addr = format!("127.0.0.1:{port}");
+    let extra: Vec<String> = extra.iter().map(|e| e.replace("{addr}", &addr)).collect();
     let mut child = Command::new(RAPPORT)
         .args([
             "--database",
@@ -231,6 +248,7 @@ fn serve(db: &str, dir: &Path, imap: u16, smtp: u16) -> Server {
         ])
         .args(["--imap-port", &imap.to_string(), "--imap-poll-secs", "1", "--mail-poll-secs", "1", "--mail-lease-secs", "3"])
         .args(["--smtp-url", &format!("smtp://127.0.0.1:{smtp}"), "--mail-from", "Support <support@rapport.test>"])
+        .args(&extra)
         .current_dir(dir)
         .env_remove("RAPPORT_DATABASE_URL")
         .env("RUST_LOG", "warn")
@@ -263,6 +281,9 @@ fn queue_counts(addr: &str, token: &str) -> std::collections::HashMap<String, i6
     let (_, body) = http(addr, "GET", "/api/v1/mail/queue", Some(token), "");
     body["counts"].as_array().unwrap().iter().map(|c| (c["state"].as_str().unwrap().to_string(), c["count"].as_i64().unwrap())).collect()
 }
+
+#[path = "mail/marketing.rs"]
+mod marketing;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mail_in_and_out_through_dovecot_and_smtp_survives_kills() {

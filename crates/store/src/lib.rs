@@ -51,6 +51,7 @@ mod writer;
 pub use backup::{BackupError, BackupSummary, RestoreSummary};
 pub use jobs::Lease;
 pub use marketing::members::AddMembers;
+pub use marketing::{Preferences, Tracked, UnsubscribeView};
 pub use purchases::{PurchaseHistory, Score};
 pub use records::list::SEARCH_CANDIDATES;
 pub use sales::WebLeadOutcome;
@@ -188,6 +189,11 @@ pub struct Store {
     /// Where customers reach this server (`https://crm.example.com`), for the links in mail;
     /// set once at start (see [`Store::set_public_url`]).
     public_url: std::sync::Arc<std::sync::OnceLock<String>>,
+    /// Seconds of the mail queue's first retry delay (doubling after), set once at start (see
+    /// [`Store::set_mail_retry_secs`]); 60 when unset.
+    mail_retry_secs: std::sync::Arc<std::sync::OnceLock<i64>>,
+    /// Soft bounces that suppress an address (see `marketing::bounces`); 3 when unset.
+    soft_bounces: std::sync::Arc<std::sync::OnceLock<i64>>,
 }
 
 /// A write transaction: its own on PostgreSQL; on a SQLite file a savepoint on the one write
@@ -336,6 +342,8 @@ impl Store {
             pg,
             history_reads: Default::default(),
             public_url: Default::default(),
+            mail_retry_secs: Default::default(),
+            soft_bounces: Default::default(),
         })
     }
 
@@ -347,6 +355,12 @@ impl Store {
 
     pub(crate) fn public_url(&self) -> Option<&str> {
         self.public_url.get().map(String::as_str)
+    }
+
+    /// Sets the first retry delay of a temporarily failed mail (it doubles after each
+    /// attempt); once per process. Tests and quick providers use seconds instead of a minute.
+    pub fn set_mail_retry_secs(&self, secs: i64) {
+        let _ = self.mail_retry_secs.set(secs.max(1));
     }
 
     /// A pool of `size` connections.

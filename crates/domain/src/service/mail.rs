@@ -199,11 +199,15 @@ pub enum MailState {
     /// Its sender died while the SMTP transaction was open: it may have been delivered, so it
     /// is not resent unless an admin requeues it.
     Unconfirmed,
+    /// A marketing mail not sent, and never to be: its address is suppressed, its person
+    /// withdrew consent, the frequency cap was reached, or its sending was cancelled.
+    Skipped,
 }
 
 impl MailState {
     /// Every state.
-    pub const ALL: [MailState; 6] = [Self::Queued, Self::Claimed, Self::Sending, Self::Sent, Self::Failed, Self::Unconfirmed];
+    pub const ALL: [MailState; 7] =
+        [Self::Queued, Self::Claimed, Self::Sending, Self::Sent, Self::Failed, Self::Unconfirmed, Self::Skipped];
 
     /// Name as stored.
     pub fn as_str(self) -> &'static str {
@@ -214,6 +218,7 @@ impl MailState {
             Self::Sent => "sent",
             Self::Failed => "failed",
             Self::Unconfirmed => "unconfirmed",
+            Self::Skipped => "skipped",
         }
     }
 

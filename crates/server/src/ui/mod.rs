@@ -22,6 +22,7 @@ pub use analytics::{forecast_svg, scatter_svg};
 mod companies;
 mod customers;
 mod forms;
+mod marketing;
 mod notifications;
 pub mod records;
 mod sales;
@@ -41,12 +42,14 @@ pub fn router(state: &AppState) -> axum::Router<AppState> {
         .merge(sales::router())
         .merge(service::router())
         .merge(notifications::router())
+        .merge(marketing::router())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), session::require_csrf));
     axum::Router::new()
         .route("/", get(|| async { Redirect::to("/dashboard") }))
         .route("/login", get(session::login_page).post(session::login_submit))
         .merge(sales::public_router())
         .merge(service::public_router())
+        .merge(marketing::public_router())
         .route("/static/app.css", get(|| async { asset("text/css", include_str!("../../static/app.css")) }))
         .route("/static/app.js", get(|| async { asset("text/javascript", include_str!("../../static/app.js")) }))
         .merge(signed_in)

@@ -30,6 +30,7 @@ mod lists;
 mod macros;
 mod mail;
 mod marketing;
+mod marketing_email;
 mod meta;
 mod monthly_sales;
 mod notifications;

@@ -1,7 +1,140 @@
 //! Marketing (issue 12): campaigns and segments on the shared record machinery, campaign
-//! members and their responses, and the compiler that turns segment rules into one SQL
-//! condition.
+//! members and their responses, the compiler that turns segment rules into one SQL condition,
+//! and marketing email on the service module's mail queue and sender: email
+//! templates, the sending of a campaign (members' mails written into `mail_queue` as
+//! `marketing` rows by a background job, claimed under caps and the suppression list), consent
+//! and unsubscribe, open and click tracking, bounces and complaints.
+//!
+//! Every marketing mail carries one random token, signed with a server secret
+//! (`server_secrets.marketing_token_key`): `{random}.{hmac}`. Its tracking pixel, click
+//! redirects, web view, unsubscribe and preference links and its VERP return path all name
+//! that token; a token whose signature does not verify is refused before any lookup.
 
 pub(crate) mod campaigns;
 pub(crate) mod members;
 pub(crate) mod segments;
+
+mod bounces;
+mod consent;
+mod email;
+mod sends;
+mod templates;
+mod tracking;
+
+pub use consent::{Preferences, UnsubscribeView};
+pub use tracking::Tracked;
+
+use base64::Engine;
+use hmac::{Hmac, KeyInit, Mac};
+use rapport_domain::now_rfc3339;
+use rapport_domain::permissions::Actor;
+use serde_json::json;
+use sha2::Sha256;
+
+use crate::sql::sql;
+use crate::{Error, Result, Store, WriteTx};
+
+const KEY: &str = "marketing_token_key";
+
+fn decode(stored: &str) -> Result<Vec<u8>> {
+    base64::engine::general_purpose::STANDARD.decode(stored).map_err(|e| Error::Crypto(format!("server_secrets.{KEY} is not base64: {e}")))
+}
+
+fn mac(key: &[u8], random: &str) -> Hmac<Sha256> {
+    let mut m = Hmac::<Sha256>::new_from_slice(key).expect("HMAC accepts any key length");
+    m.update(format!("marketing\0{random}").as_bytes());
+    m
+}
+
+/// A new signed token.
+pub(crate) fn new_token(key: &[u8]) -> String {
+    let random = crate::crypto::hex(&rand::random::<[u8; 9]>());
+    let sig = mac(key, &random).finalize().into_bytes();
+    format!("{random}.{}", crate::crypto::hex(&sig[..10]))
+}
+
+/// Whether `token` carries a valid signature (checked in constant time).
+pub(crate) fn verify(key: &[u8], token: &str) -> bool {
+    let Some((random, sig)) = token.split_once('.') else { return false };
+    if sig.len() != 20 || random.len() != 18 {
+        return false;
+    }
+    let Some(bytes) = (0..10).map(|i| u8::from_str_radix(&sig[2 * i..2 * i + 2], 16).ok()).collect::<Option<Vec<u8>>>() else {
+        return false;
+    };
+    mac(key, random).verify_truncated_left(&bytes).is_ok()
+}
+
+/// The token key, made inside the caller's transaction on first use.
+pub(crate) async fn key_in(store: &Store, tx: &mut WriteTx) -> Result<Vec<u8>> {
+    let q = sql("SELECT value FROM server_secrets WHERE name = ?", [KEY.into()]);
+    if let Some(v) = tx.fetch_optional(&q, |r| r.get::<String>("value")).await? {
+        return decode(&v);
+    }
+    let fresh = base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>());
+    let made = tx
+        .execute(&sql(
+            "INSERT INTO server_secrets (name, value, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING",
+            [KEY.into(), fresh.into(), now_rfc3339().into()],
+        ))
+        .await?;
+    if made == 1 {
+        store.audit(tx, &Actor::system(), "secret_create", "server_secret", None, json!({"name": KEY})).await?;
+    }
+    decode(&tx.fetch_one(&q, |r| r.get::<String>("value")).await?)
+}
+
+impl Store {
+    /// Whether `token` is a marketing token this server signed (no key yet: none is).
+    pub(crate) async fn marketing_token_ok(&self, token: &str) -> Result<bool> {
+        let q = sql("SELECT value FROM server_secrets WHERE name = ?", [KEY.into()]);
+        Ok(match self.read_optional(&q, |r| r.get::<String>("value")).await? {
+            Some(v) => verify(&decode(&v)?, token),
+            None => false,
+        })
+    }
+}
+
+/// The public base URL the links of marketing mail start with.
+pub(crate) fn base_url(store: &Store) -> Result<String> {
+    store.public_url().map(str::to_string).ok_or_else(|| {
+        Error::Invalid(rapport_domain::ValidationErrors::single(
+            "campaign",
+            "marketing mail needs the server's public address for its unsubscribe and tracking links: start it with --public-url",
+        ))
+    })
+}
+
+pub(crate) use sends::count_failure;
+
+/// What a delivered marketing mail changes, in the transaction that marks it sent: its member
+/// reaches `sent` and the send goes on the person's timeline. Nothing for other mail.
+pub(crate) async fn mail_delivered(tx: &mut WriteTx, id: i64, at: &str) -> Result<()> {
+    let q = sql("SELECT campaign_id, person_id, to_key FROM mail_queue WHERE id = ? AND campaign_id IS NOT NULL", [id.into()]);
+    let found: Option<(i64, Option<i64>, Option<String>)> =
+        tx.fetch_optional(&q, |r| Ok((r.get("campaign_id")?, r.get("person_id")?, r.get("to_key")?))).await?;
+    let Some((campaign, person, key)) = found else { return Ok(()) };
+    if let Some(p) = person {
+        email::advance_member(tx, campaign, p, "sent", at).await?;
+    }
+    tx.execute(&sql(
+        "INSERT INTO marketing_events (mail_id, campaign_id, person_id, email_key, kind, machine, at) VALUES (?, ?, ?, ?, 'sent', 0, ?)",
+        [id.into(), campaign.into(), person.into(), key.into(), at.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tokens_verify_only_with_their_key() {
+        let t = super::new_token(b"k1");
+        assert!(super::verify(b"k1", &t));
+        assert!(!super::verify(b"k2", &t));
+        let mut forged = t.clone();
+        forged.replace_range(0..1, if t.starts_with('0') { "1" } else { "0" });
+        assert!(!super::verify(b"k1", &forged));
+        assert!(!super::verify(b"k1", "nonsense"));
+    }
+}

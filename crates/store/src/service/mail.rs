@@ -63,6 +63,10 @@ pub struct QueuedMail {
     pub message_id: String,
     /// Attempts so far, this one included.
     pub attempts: i64,
+    /// The campaign sending a marketing mail belongs to.
+    pub send_id: Option<i64>,
+    /// A marketing mail's token (its VERP return path names it).
+    pub track_token: Option<String>,
 }
 
 fn time_in(secs: i64) -> String {
@@ -78,9 +82,10 @@ fn skip_locked(b: Backend) -> &'static str {
     }
 }
 
-const QUEUE_COLS: &str = "id, to_addr, to_name, subject, text_body, html_body, headers, message_id, attempts";
+pub(crate) const QUEUE_COLS: &str =
+    "id, to_addr, to_name, subject, text_body, html_body, headers, message_id, attempts, send_id, track_token";
 
-fn queued(r: &dyn Row) -> Result<QueuedMail> {
+pub(crate) fn queued(r: &dyn Row) -> Result<QueuedMail> {
     let headers: String = r.get("headers")?;
     Ok(QueuedMail {
         id: r.get("id")?,
@@ -92,6 +97,8 @@ fn queued(r: &dyn Row) -> Result<QueuedMail> {
         headers: serde_json::from_str(&headers).unwrap_or_default(),
         message_id: r.get("message_id")?,
         attempts: r.get("attempts")?,
+        send_id: r.get("send_id")?,
+        track_token: r.get("track_token")?,
     })
 }
 
@@ -180,7 +187,7 @@ async fn known_id(tx: &mut WriteTx, message_id: &str) -> Result<Option<i64>> {
         .await
 }
 
-async fn save_cursor(tx: &mut WriteTx, c: &ImapCursor) -> Result<()> {
+pub(crate) async fn save_cursor(tx: &mut WriteTx, c: &ImapCursor) -> Result<()> {
     let q = sql(
         "INSERT INTO mail_imap_state (mailbox, uidvalidity, last_uid, updated_at) VALUES (?, ?, ?, ?) \
          ON CONFLICT (mailbox) DO UPDATE SET uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid, updated_at = excluded.updated_at",
@@ -364,10 +371,15 @@ impl Store {
         Ok((requeued, unconfirmed))
     }
 
-    /// Leases up to `limit` due mails to sender `owner` for `lease_secs` (`claimed`, one more
-    /// attempt each), oldest first. Several processes may claim at once: each row goes to one.
+    /// Leases up to `limit` due transactional mails to sender `owner` for `lease_secs`
+    /// (`claimed`, one more attempt each), oldest first. Several processes may claim at once:
+    /// each row goes to one. Marketing mail has caps and a suppression list of its own: see
+    /// `claim_marketing_mail`.
     pub async fn claim_mail(&self, owner: &str, lease_secs: i64, limit: i64) -> Result<Vec<QueuedMail>> {
-        let due = sql("SELECT id FROM mail_queue WHERE state = 'queued' AND next_attempt_at <= ? LIMIT 1", [now_rfc3339().into()]);
+        let due = sql(
+            "SELECT id FROM mail_queue WHERE state = 'queued' AND next_attempt_at <= ? AND kind <> 'marketing' LIMIT 1",
+            [now_rfc3339().into()],
+        );
         if self.read_optional(&due, |r| r.get::<i64>("id")).await?.is_none() {
             return Ok(Vec::new());
         }
@@ -377,7 +389,7 @@ impl Store {
                 // The batch is chosen once, in a materialized CTE: as `IN (subquery … LIMIT)`,
                 // PostgreSQL ran the subquery again per row and one sender leased the whole
                 // queue, leaving nothing for the others.
-                "WITH batch AS MATERIALIZED (SELECT id FROM mail_queue WHERE state = 'queued' AND next_attempt_at <= ? \
+                "WITH batch AS MATERIALIZED (SELECT id FROM mail_queue WHERE state = 'queued' AND next_attempt_at <= ? AND kind <> 'marketing' \
                  ORDER BY next_attempt_at, id LIMIT ?{skip}) \
                  UPDATE mail_queue SET state = 'claimed', lease_owner = ?, lease_until = ?, attempts = attempts + 1 \
                  WHERE id IN (SELECT id FROM batch) AND state = 'queued' RETURNING {QUEUE_COLS}"
@@ -407,21 +419,27 @@ impl Store {
 
     /// Records that the SMTP server accepted the mail (also after its lease ran out: it is sent).
     pub async fn mail_sent(&self, id: i64, owner: &str) -> Result<()> {
+        let now = now_rfc3339();
         let mut tx = self.write_tx().await?;
-        tx.execute(&sql(
-            "UPDATE mail_queue SET state = 'sent', sent_at = ?, lease_owner = NULL, lease_until = NULL, error = NULL \
+        let n = tx
+            .execute(&sql(
+                "UPDATE mail_queue SET state = 'sent', sent_at = ?, lease_owner = NULL, lease_until = NULL, error = NULL \
              WHERE id = ? AND state IN ('sending', 'unconfirmed') AND (lease_owner = ? OR lease_owner IS NULL)",
-            [now_rfc3339().into(), id.into(), owner.into()],
-        ))
-        .await?;
+                [now.clone().into(), id.into(), owner.into()],
+            ))
+            .await?;
+        if n == 1 {
+            crate::marketing::mail_delivered(&mut tx, id, &now).await?;
+        }
         tx.commit().await
     }
 
     /// Records a failed attempt: a temporary failure is queued again with backoff, a permanent
     /// one (or the last attempt) fails the mail. The state it is left in.
     pub async fn mail_attempt_failed(&self, m: &QueuedMail, owner: &str, error: &str, permanent: bool) -> Result<MailState> {
+        let base = self.mail_retry_secs.get().copied().unwrap_or(60);
         let (state, next) = match retry_after(m.attempts, permanent) {
-            Some(delay) => (MailState::Queued, time_in(delay)),
+            Some(delay) => (MailState::Queued, time_in(delay / 60 * base)),
             None => (MailState::Failed, now_rfc3339()),
         };
         let error: String = error.chars().take(1000).collect();
@@ -431,6 +449,9 @@ impl Store {
             [state.as_str().into(), next.into(), error.into(), m.id.into(), owner.into()],
         ))
         .await?;
+        if let Some(send) = m.send_id {
+            crate::marketing::count_failure(&mut tx, send).await?;
+        }
         tx.commit().await?;
         Ok(state)
     }

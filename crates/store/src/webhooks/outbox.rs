@@ -142,16 +142,18 @@ impl Store {
         let skip = skip_locked(self.backend);
         let q = sql(
             &format!(
-                "UPDATE webhook_deliveries SET lease_owner = ?, lease_until = ?, attempts = attempts + 1 WHERE id IN \
-                 (SELECT id FROM webhook_deliveries WHERE {due} ORDER BY next_attempt_at, id LIMIT ?{skip}) \
-                 AND state = 'pending' AND (lease_until IS NULL OR lease_until < ?) RETURNING id"
+                // The batch is chosen once, in a materialized CTE: as `IN (subquery … LIMIT)`,
+                // PostgreSQL may run the subquery again per row and lease more than `limit`.
+                "WITH batch AS MATERIALIZED (SELECT id FROM webhook_deliveries WHERE {due} ORDER BY next_attempt_at, id LIMIT ?{skip}) \
+                 UPDATE webhook_deliveries SET lease_owner = ?, lease_until = ?, attempts = attempts + 1 \
+                 WHERE id IN (SELECT id FROM batch) AND state = 'pending' AND (lease_until IS NULL OR lease_until < ?) RETURNING id"
             ),
             [
-                owner.into(),
-                time_in(chrono::Duration::seconds(lease_secs)).into(),
                 now.clone().into(),
                 now.clone().into(),
                 limit.into(),
+                owner.into(),
+                time_in(chrono::Duration::seconds(lease_secs)).into(),
                 now.into(),
             ],
         );

@@ -1,5 +1,12 @@
-//! Marketing (issue 12): `/api/v1/campaigns` with their members and responses, and
-//! `/api/v1/segments` with their live counts.
+//! Marketing (issue 12): `/api/v1/campaigns` with their members and responses,
+//! `/api/v1/segments` with their live counts, and marketing email: templates with preview, the
+//! sending of a campaign, consent records, suppressions and the providers' bounce and complaint
+//! webhook.
+
+mod bounces;
+mod consent;
+mod sends;
+mod templates;
 
 use utoipa_axum::router::OpenApiRouter;
 
@@ -10,5 +17,12 @@ pub mod members;
 pub mod segments;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().merge(campaigns::router()).merge(members::router()).merge(segments::router())
+    OpenApiRouter::new()
+        .merge(campaigns::router())
+        .merge(members::router())
+        .merge(segments::router())
+        .merge(templates::router())
+        .merge(sends::router())
+        .merge(consent::router())
+        .merge(bounces::router())
 }

@@ -1,0 +1,18 @@
+//! Marketing pages: the public pages a marketing mail links to (tracking pixel and click
+//! redirects, web view, unsubscribe confirmation, preference centre) and the template editor.
+
+mod consent;
+mod templates;
+mod tracking;
+
+use crate::AppState;
+
+/// Pages for signed-in users (behind the CSRF check).
+pub(super) fn router() -> axum::Router<AppState> {
+    templates::router()
+}
+
+/// Pages anyone with a mail's link may open.
+pub(super) fn public_router() -> axum::Router<AppState> {
+    tracking::public_router().merge(consent::public_router())
+}
