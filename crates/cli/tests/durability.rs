@@ -128,7 +128,10 @@ async fn every_acknowledged_create_survives_a_kill() {
 
 /// A webhook receiver on loopback that answers each POST after `delay` (a slow receiver, so the
 /// kill lands while deliveries are in flight) and records every body with its signature.
-fn slow_receiver(delay: std::time::Duration) -> (u16, Arc<(Mutex<Vec<(String, String)>>, Condvar)>) {
+/// The bodies and signatures a receiver got, and a signal for each new one.
+type Seen = Arc<(Mutex<Vec<(String, String)>>, Condvar)>;
+
+fn slow_receiver(delay: std::time::Duration) -> (u16, Seen) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let seen = Arc::new((Mutex::new(Vec::new()), Condvar::new()));
@@ -252,15 +255,16 @@ async fn webhook_events_are_delivered_after_a_kill_mid_delivery() {
             .filter_map(|(b, _)| serde_json::from_str::<serde_json::Value>(b).ok()?["record_id"].as_i64())
             .collect::<std::collections::BTreeSet<_>>()
     };
-    let (got, timeout) = more
-        .wait_timeout_while(list.lock().unwrap(), std::time::Duration::from_secs(90), |l| delivered(&l[before_restart..]) != people)
-        .unwrap();
-    assert!(!timeout.timed_out(), "only {:?} of {people:?} arrived after the restart", delivered(&got[before_restart..]));
-    for (body, signature) in got.iter() {
-        let t: i64 = signature.strip_prefix("t=").and_then(|s| s.split(',').next()).unwrap().parse().unwrap();
-        assert_eq!(*signature, rapport_server::webhooks::signature(&secret, t, body));
+    {
+        let (got, timeout) = more
+            .wait_timeout_while(list.lock().unwrap(), std::time::Duration::from_secs(90), |l| delivered(&l[before_restart..]) != people)
+            .unwrap();
+        assert!(!timeout.timed_out(), "only {:?} of {people:?} arrived after the restart", delivered(&got[before_restart..]));
+        for (body, signature) in got.iter() {
+            let t: i64 = signature.strip_prefix("t=").and_then(|s| s.split(',').next()).unwrap().parse().unwrap();
+            assert_eq!(*signature, rapport_server::webhooks::signature(&secret, t, body));
+        }
     }
-    drop(got);
     // And the restarted server records them delivered.
     let mut conn = std::net::TcpStream::connect(&addr).unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);

@@ -1,7 +1,7 @@
 //! Server secrets: random keys the server makes on first use and keeps in the database (so
-//! that several processes over one database agree), cached in memory once read. Today one:
-//! the key of the web UI's form tokens (CSRF), which an attacker who knows a session token
-//! still cannot compute.
+//! that several processes over one database agree): the key of the web UI's form tokens
+//! (CSRF, cached in memory once read), which an attacker who knows a session token still cannot
+//! compute, and the keys that sign survey links and marketing mail's tokens.
 
 use base64::Engine;
 use hmac::{Hmac, KeyInit, Mac};
@@ -11,7 +11,38 @@ use serde_json::json;
 use sha2::Sha256;
 
 use crate::sql::sql;
-use crate::{Error, Result, Store};
+use crate::{Error, Result, Store, WriteTx};
+
+fn decode(name: &str, stored: &str) -> Result<Vec<u8>> {
+    base64::engine::general_purpose::STANDARD.decode(stored).map_err(|e| Error::Crypto(format!("server_secrets.{name} is not base64: {e}")))
+}
+
+/// The key `name`, made inside the caller's transaction on first use (so a change that needs
+/// it does not wait on a second write transaction: SQLite has one writer); whichever process
+/// asks first makes it (`ON CONFLICT DO NOTHING`, then everyone reads the winner's), audited.
+pub(crate) async fn key_in(store: &Store, tx: &mut WriteTx, name: &str) -> Result<Vec<u8>> {
+    let q = sql("SELECT value FROM server_secrets WHERE name = ?", [name.into()]);
+    if let Some(v) = tx.fetch_optional(&q, |r| r.get::<String>("value")).await? {
+        return decode(name, &v);
+    }
+    let fresh = base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>());
+    let made = tx
+        .execute(&sql(
+            "INSERT INTO server_secrets (name, value, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING",
+            [name.into(), fresh.into(), now_rfc3339().into()],
+        ))
+        .await?;
+    if made == 1 {
+        store.audit(tx, &Actor::system(), "secret_create", "server_secret", None, json!({"name": name})).await?;
+    }
+    decode(name, &tx.fetch_one(&q, |r| r.get::<String>("value")).await?)
+}
+
+/// The key `name` if it was made already.
+pub(crate) async fn key_if_made(store: &Store, name: &str) -> Result<Option<Vec<u8>>> {
+    let q = sql("SELECT value FROM server_secrets WHERE name = ?", [name.into()]);
+    store.read_optional(&q, |r| r.get::<String>("value")).await?.map(|v| decode(name, &v)).transpose()
+}
 
 /// The cached key, read (or made) once per process.
 pub(crate) type SecretCell = std::sync::Arc<tokio::sync::OnceCell<Vec<u8>>>;
@@ -25,30 +56,13 @@ impl Store {
         let key = self
             .secret
             .get_or_try_init(|| async {
-                let q = sql("SELECT value FROM server_secrets WHERE name = ?", [FORM_KEY.into()]);
-                let stored = match self.read_optional(&q, |r| r.get::<String>("value")).await? {
-                    Some(v) => v,
-                    None => {
-                        let fresh = base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>());
-                        let mut tx = self.write_tx().await?;
-                        let made = tx
-                            .execute(&sql(
-                                "INSERT INTO server_secrets (name, value, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING",
-                                [FORM_KEY.into(), fresh.into(), now_rfc3339().into()],
-                            ))
-                            .await?;
-                        if made == 1 {
-                            self.audit(&mut tx, &Actor::system(), "secret_create", "server_secret", None, json!({"name": FORM_KEY}))
-                                .await?;
-                        }
-                        let value: String = tx.fetch_one(&q, |r| r.get("value")).await?;
-                        tx.commit().await?;
-                        value
-                    }
-                };
-                base64::engine::general_purpose::STANDARD
-                    .decode(stored)
-                    .map_err(|e| Error::Crypto(format!("server_secrets.{FORM_KEY} is not base64: {e}")))
+                if let Some(k) = key_if_made(self, FORM_KEY).await? {
+                    return Ok::<Vec<u8>, Error>(k);
+                }
+                let mut tx = self.write_tx().await?;
+                let k = key_in(self, &mut tx, FORM_KEY).await?;
+                tx.commit().await?;
+                Ok(k)
             })
             .await?;
         Ok(key)

@@ -117,9 +117,29 @@ pub fn render(parts: &[Part], values: &HashMap<String, String>, html: bool) -> S
     out
 }
 
+/// What a client sends to create or replace a template: its editable fields, nothing else.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateInput {
+    /// Name, 1 to 200 characters.
+    pub name: String,
+    /// Subject line, with merge fields; 1 to 300 characters.
+    pub subject: String,
+    /// The plain-text part, with merge fields (every marketing mail has one).
+    pub text_body: String,
+    /// The HTML part, with merge fields; links in it are tracked.
+    #[serde(default)]
+    pub html_body: Option<String>,
+}
+
+impl From<TemplateInput> for TemplateData {
+    fn from(i: TemplateInput) -> TemplateData {
+        TemplateData { name: i.name, subject: i.subject, text_body: i.text_body, html_body: i.html_body }
+    }
+}
+
 /// A template's editable fields.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct TemplateData {
     /// Name, 1 to 200 characters.
     pub name: String,

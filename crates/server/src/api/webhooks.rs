@@ -151,7 +151,7 @@ async fn list_deliveries(
         }
     }
     errs.into_result(()).map_err(bad_query)?;
-    Ok(Json(state.store.list_webhook_deliveries(&user.actor, subscription, st.as_deref(), limit).await?))
+    Ok(Json(state.store.list_webhook_deliveries(&user.actor, subscription, st.as_deref(), limit).await.map_err(crate::api::list_error)?))
 }
 
 /// A delivery and every attempt made.

@@ -231,7 +231,9 @@ async fn unsubscribe_get_changes_nothing_post_suppresses_and_tracking_keeps_mach
             app.call(Method::GET, &format!("/m/c/{token}/7"), None, None, &[("user-agent", CHROME)]).await.status,
             StatusCode::NOT_FOUND
         );
-        let forged = format!("{}0", &token[..token.len() - 1]);
+        // Another last digit (never the same one: that would be the real token).
+        let last = if token.ends_with('0') { '1' } else { '0' };
+        let forged = format!("{}{last}", &token[..token.len() - 1]);
         assert_eq!(
             app.call(Method::GET, &format!("/m/c/{forged}/0"), None, None, &[("user-agent", CHROME)]).await.status,
             StatusCode::NOT_FOUND

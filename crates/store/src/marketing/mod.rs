@@ -24,21 +24,13 @@ mod tracking;
 pub use consent::{Preferences, UnsubscribeView};
 pub use tracking::Tracked;
 
-use base64::Engine;
 use hmac::{Hmac, KeyInit, Mac};
-use rapport_domain::now_rfc3339;
-use rapport_domain::permissions::Actor;
-use serde_json::json;
 use sha2::Sha256;
 
 use crate::sql::sql;
 use crate::{Error, Result, Store, WriteTx};
 
 const KEY: &str = "marketing_token_key";
-
-fn decode(stored: &str) -> Result<Vec<u8>> {
-    base64::engine::general_purpose::STANDARD.decode(stored).map_err(|e| Error::Crypto(format!("server_secrets.{KEY} is not base64: {e}")))
-}
 
 fn mac(key: &[u8], random: &str) -> Hmac<Sha256> {
     let mut m = Hmac::<Sha256>::new_from_slice(key).expect("HMAC accepts any key length");
@@ -67,31 +59,13 @@ pub(crate) fn verify(key: &[u8], token: &str) -> bool {
 
 /// The token key, made inside the caller's transaction on first use.
 pub(crate) async fn key_in(store: &Store, tx: &mut WriteTx) -> Result<Vec<u8>> {
-    let q = sql("SELECT value FROM server_secrets WHERE name = ?", [KEY.into()]);
-    if let Some(v) = tx.fetch_optional(&q, |r| r.get::<String>("value")).await? {
-        return decode(&v);
-    }
-    let fresh = base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>());
-    let made = tx
-        .execute(&sql(
-            "INSERT INTO server_secrets (name, value, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING",
-            [KEY.into(), fresh.into(), now_rfc3339().into()],
-        ))
-        .await?;
-    if made == 1 {
-        store.audit(tx, &Actor::system(), "secret_create", "server_secret", None, json!({"name": KEY})).await?;
-    }
-    decode(&tx.fetch_one(&q, |r| r.get::<String>("value")).await?)
+    crate::secrets::key_in(store, tx, KEY).await
 }
 
 impl Store {
     /// Whether `token` is a marketing token this server signed (no key yet: none is).
     pub(crate) async fn marketing_token_ok(&self, token: &str) -> Result<bool> {
-        let q = sql("SELECT value FROM server_secrets WHERE name = ?", [KEY.into()]);
-        Ok(match self.read_optional(&q, |r| r.get::<String>("value")).await? {
-            Some(v) => verify(&decode(&v)?, token),
-            None => false,
-        })
+        Ok(crate::secrets::key_if_made(self, KEY).await?.is_some_and(|k| verify(&k, token)))
     }
 }
 

@@ -172,11 +172,13 @@ pub(crate) async fn rebuild(tx: &mut WriteTx) -> Result<()> {
     for table in ["monthly_sales", "sales_presence", "sales_buyers"] {
         tx.execute(&sql(&format!("DELETE FROM {table}"), [])).await?;
     }
-    for key in ["0", "COALESCE(o.owner_id, -1)"] {
+    // Key 0 (all orders) is a constant and stays out of GROUP BY, where a bare 0 would mean a
+    // column position.
+    for (key, group) in [("0", ""), ("COALESCE(o.owner_id, -1)", "COALESCE(o.owner_id, -1), ")] {
         let q = format!(
             "INSERT INTO monthly_sales (owner_key, month, currency, revenue_minor, orders, customers) \
              SELECT {key}, substr(o.paid_at, 1, 7), o.currency, CAST(SUM(o.net_minor) AS BIGINT), COUNT(*), COUNT(DISTINCT o.customer_id) \
-             FROM orders o WHERE {COUNTED} GROUP BY {key}, substr(o.paid_at, 1, 7), o.currency"
+             FROM orders o WHERE {COUNTED} GROUP BY {group}substr(o.paid_at, 1, 7), o.currency"
         );
         tx.execute(&sql(&q, [])).await?;
     }

@@ -6,7 +6,6 @@
 //! (`server_secrets.survey_token_key`), so the link can be computed again when the mail module
 //! sends it, while the table keeps only the token's SHA-256 to find the survey by.
 
-use base64::Engine;
 use hmac::{Hmac, KeyInit, Mac};
 use rapport_domain::now_rfc3339;
 use rapport_domain::permissions::Actor;
@@ -32,28 +31,8 @@ fn token_hash(token: &str) -> String {
     crate::crypto::hex(&Sha256::digest(token.as_bytes()))
 }
 
-fn decode(stored: &str) -> Result<Vec<u8>> {
-    base64::engine::general_purpose::STANDARD.decode(stored).map_err(|e| Error::Crypto(format!("server_secrets.{KEY} is not base64: {e}")))
-}
-
-/// The survey key, made inside the caller's transaction on first use (a resolve must not wait
-/// on a second write transaction: SQLite has one writer).
 async fn key_in(store: &Store, tx: &mut WriteTx) -> Result<Vec<u8>> {
-    let q = sql("SELECT value FROM server_secrets WHERE name = ?", [KEY.into()]);
-    if let Some(v) = tx.fetch_optional(&q, |r| r.get::<String>("value")).await? {
-        return decode(&v);
-    }
-    let fresh = base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>());
-    let made = tx
-        .execute(&sql(
-            "INSERT INTO server_secrets (name, value, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING",
-            [KEY.into(), fresh.into(), now_rfc3339().into()],
-        ))
-        .await?;
-    if made == 1 {
-        store.audit(tx, &Actor::system(), "secret_create", "server_secret", None, json!({"name": KEY})).await?;
-    }
-    decode(&tx.fetch_one(&q, |r| r.get::<String>("value")).await?)
+    crate::secrets::key_in(store, tx, KEY).await
 }
 
 /// Makes the ticket's survey when it enters `resolved` for the first time (called from the
@@ -117,9 +96,8 @@ impl Store {
         let Some(nonce) = self.read_optional(&q, |r| r.get::<String>("nonce")).await? else {
             return Ok(None);
         };
-        let k = sql("SELECT value FROM server_secrets WHERE name = ?", [KEY.into()]);
-        let key = self.read_optional(&k, |r| r.get::<String>("value")).await?.ok_or_else(|| Error::Crypto(format!("no {KEY}")))?;
-        Ok(Some(format!("/support/surveys/{}", token_of(&decode(&key)?, ticket_id, &nonce))))
+        let key = crate::secrets::key_if_made(self, KEY).await?.ok_or_else(|| Error::Crypto(format!("no {KEY}")))?;
+        Ok(Some(format!("/support/surveys/{}", token_of(&key, ticket_id, &nonce))))
     }
 
     /// A ticket's survey and its current answer, for those who may see the ticket (404 before

@@ -62,6 +62,6 @@ async fn suppression(
     user: CurrentUser,
     Query(q): Query<SuppressionQuery>,
 ) -> Result<Json<Suppression>, ApiError> {
-    let reason = state.store.suppression_of(&user.actor, &q.email).await?;
+    let reason = state.store.suppression_of(&user.actor, &q.email).await.map_err(crate::api::list_error)?;
     Ok(Json(Suppression { suppressed: reason.is_some(), reason }))
 }

@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use rapport_domain::marketing::templates::{EmailTemplate, Preview, TemplateData};
+use rapport_domain::marketing::templates::{EmailTemplate, Preview, TemplateInput};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -30,14 +30,14 @@ async fn list(State(state): State<AppState>, user: CurrentUser) -> Result<Json<V
 /// `{{last_name}}`, `{{email}}`, `{{company}}`, custom fields (`{{key}}` or `{{custom.key}}`),
 /// `{{unsubscribe_url}}`, `{{preferences_url}}`, `{{web_view_url}}`, each with an optional
 /// `| default: "text"`.
-#[utoipa::path(post, path = "/api/v1/email_templates", tag = "marketing", operation_id = "create_email_template", request_body = TemplateData,
+#[utoipa::path(post, path = "/api/v1/email_templates", tag = "marketing", operation_id = "create_email_template", request_body = TemplateInput,
     security(("bearer" = [])), responses((status = 201, body = EmailTemplate, headers(("Location" = String, description = "The template's URL")))))]
 async fn create(
     State(state): State<AppState>,
     user: CurrentUser,
-    AppJson(d): AppJson<TemplateData>,
+    AppJson(d): AppJson<TemplateInput>,
 ) -> Result<(StatusCode, HeaderMap, Json<EmailTemplate>), ApiError> {
-    let t = state.store.create_email_template(&user.actor, d).await?;
+    let t = state.store.create_email_template(&user.actor, d.into()).await?;
     let (status, headers) = created(format!("/api/v1/email_templates/{}", t.id), t.version);
     Ok((status, headers, Json(t)))
 }
@@ -55,16 +55,16 @@ async fn get_one(
 }
 
 /// Replace a template's fields; `If-Match` refuses a stale version.
-#[utoipa::path(patch, path = "/api/v1/email_templates/{id}", tag = "marketing", operation_id = "update_email_template", request_body = TemplateData,
+#[utoipa::path(patch, path = "/api/v1/email_templates/{id}", tag = "marketing", operation_id = "update_email_template", request_body = TemplateInput,
     security(("bearer" = [])), params(IfMatch), responses((status = 200, body = EmailTemplate)))]
 async fn update(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<i64>,
     IfMatch(version): IfMatch,
-    AppJson(d): AppJson<TemplateData>,
+    AppJson(d): AppJson<TemplateInput>,
 ) -> Result<(HeaderMap, Json<EmailTemplate>), ApiError> {
-    let t = state.store.update_email_template(&user.actor, id, version, d).await?;
+    let t = state.store.update_email_template(&user.actor, id, version, d.into()).await?;
     Ok((etag(t.version), Json(t)))
 }
 
@@ -98,5 +98,5 @@ async fn preview(
     Path(id): Path<i64>,
     Query(q): Query<PreviewQuery>,
 ) -> Result<Json<Preview>, ApiError> {
-    Ok(Json(state.store.preview_email_template(&user.actor, id, q.person_id).await?))
+    Ok(Json(state.store.preview_email_template(&user.actor, id, q.person_id).await.map_err(crate::api::list_error)?))
 }
