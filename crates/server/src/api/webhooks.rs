@@ -174,7 +174,8 @@ async fn get_delivery(State(state): State<AppState>, user: CurrentUser, Path(id)
 
 /// Send a delivery again from its first attempt, with the same event id.
 #[utoipa::path(post, path = "/api/v1/webhooks/deliveries/{id}/redeliver", tag = "webhooks", operation_id = "redeliver_webhook",
-    security(("bearer" = [])), responses((status = 200, body = Delivery)))]
+    security(("bearer" = [])), responses((status = 200, body = Delivery),
+        (status = 409, body = crate::error::Problem, description = "A sender is attempting it right now")))]
 async fn redeliver(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>) -> Result<Json<Delivery>, ApiError> {
     Ok(Json(state.store.redeliver_webhook(&user.actor, id).await?))
 }

@@ -113,7 +113,8 @@ async fn templates_check_merge_fields_and_preview_for_a_person() {
             app.patch(&format!("/api/v1/email_templates/{id}"), json!({"name": "T", "subject": "s", "text_body": "t"}), Some(7)).await;
         assert_eq!(stale.status, StatusCode::PRECONDITION_FAILED, "{}", stale.body);
         let missing = app.get(&format!("/api/v1/email_templates/{id}/preview?person_id=999999")).await;
-        assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", missing.body);
+        // A query parameter naming no person is a bad request (400), as the contract documents.
+        assert_eq!(missing.status, StatusCode::BAD_REQUEST, "{}", missing.body);
 
         // The editor page shows the preview.
         let page = app.call(Method::GET, &format!("/marketing/templates/{id}?person_id={}", ann["id"]), None, None, &[]).await;

@@ -56,7 +56,8 @@ async fn list_calendars(State(state): State<AppState>, user: CurrentUser) -> Res
 /// Add a working calendar (admins): a team's (`team_id`), or the default for teams without one
 /// (`is_default`). `week` maps weekdays to periods `HH:MM-HH:MM`; `holidays` are dates.
 #[utoipa::path(post, path = "/api/v1/service/calendars", tag = "service", operation_id = "create_calendar", request_body = WorkCalendarInput,
-    security(("bearer" = [])), responses((status = 201, body = WorkCalendar, headers(("Location" = String, description = "The calendar's URL")))))]
+    security(("bearer" = [])), responses((status = 201, body = WorkCalendar, headers(("Location" = String, description = "The calendar's URL"))),
+        (status = 409, body = crate::error::Problem, description = "Another calendar has this name or team, or is the default already")))]
 async fn create_calendar(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -81,7 +82,8 @@ async fn get_calendar(
 
 /// Change a calendar (admins); `If-Match` guards against lost updates.
 #[utoipa::path(patch, path = "/api/v1/service/calendars/{id}", tag = "service", operation_id = "update_calendar", request_body = WorkCalendarInput,
-    params(IfMatch), security(("bearer" = [])), responses((status = 200, body = WorkCalendar)))]
+    params(IfMatch), security(("bearer" = [])), responses((status = 200, body = WorkCalendar),
+        (status = 409, body = crate::error::Problem, description = "Another calendar has this name or team, or is the default already")))]
 async fn update_calendar(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -111,7 +113,8 @@ async fn list_policies(State(state): State<AppState>, user: CurrentUser) -> Resu
 /// Add an SLA policy (admins): conditions (`priority`, `category`, `channel`, `company_id`,
 /// each optional), targets in business minutes, and the near-breach threshold in percent.
 #[utoipa::path(post, path = "/api/v1/service/sla_policies", tag = "service", operation_id = "create_sla_policy", request_body = SlaPolicyInput,
-    security(("bearer" = [])), responses((status = 201, body = SlaPolicy, headers(("Location" = String, description = "The policy's URL")))))]
+    security(("bearer" = [])), responses((status = 201, body = SlaPolicy, headers(("Location" = String, description = "The policy's URL"))),
+        (status = 409, body = crate::error::Problem, description = "Another policy has this name")))]
 async fn create_policy(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -136,7 +139,8 @@ async fn get_policy(
 
 /// Change an SLA policy (admins); a condition or target sent as null is dropped.
 #[utoipa::path(patch, path = "/api/v1/service/sla_policies/{id}", tag = "service", operation_id = "update_sla_policy", request_body = SlaPolicyInput,
-    params(IfMatch), security(("bearer" = [])), responses((status = 200, body = SlaPolicy)))]
+    params(IfMatch), security(("bearer" = [])), responses((status = 200, body = SlaPolicy),
+        (status = 409, body = crate::error::Problem, description = "Another policy has this name")))]
 async fn update_policy(
     State(state): State<AppState>,
     user: CurrentUser,
