@@ -144,6 +144,15 @@ pub enum Backend {
 }
 
 impl Backend {
+    /// What ends a claim's row selection so that concurrent claimers skip each other's rows:
+    /// `FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite's writes run one at a time and need none.
+    pub(crate) fn skip_locked(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        }
+    }
+
     /// Picks the backend from a URL's scheme.
     pub fn from_url(url: &str) -> Option<Backend> {
         if url.starts_with("sqlite:") {

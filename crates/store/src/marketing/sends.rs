@@ -48,13 +48,6 @@ fn send_row(r: &dyn Row) -> Result<CampaignSend> {
     })
 }
 
-fn skip_locked(b: Backend) -> &'static str {
-    match b {
-        Backend::Sqlite => "",
-        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
-    }
-}
-
 fn minute_key(t: chrono::DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M").to_string()
 }
@@ -218,7 +211,7 @@ impl Store {
         }
         let base = base_url(self)?;
         let mut tx = self.write_tx().await?;
-        let skip = skip_locked(self.backend);
+        let skip = self.backend.skip_locked();
         let q = sql(
             &format!(
                 "SELECT id, campaign_id, template_id, member_cursor FROM campaign_sends WHERE state IN ('scheduled', 'expanding') AND send_at <= ? \

@@ -26,7 +26,7 @@ use super::tickets::{NewMessage, insert_message};
 use crate::records::engine::Checked;
 use crate::row::Row;
 use crate::sql::sql;
-use crate::{Backend, Error, Result, Store, WriteTx};
+use crate::{Error, Result, Store, WriteTx};
 
 /// The source a person created by an inbound email gets.
 pub const EMAIL_SOURCE: &str = "email";
@@ -71,15 +71,6 @@ pub struct QueuedMail {
 
 fn time_in(secs: i64) -> String {
     rapport_domain::time_in(chrono::Duration::seconds(secs))
-}
-
-/// What ends the sender's claim subquery: skip rows another PostgreSQL transaction is claiming;
-/// SQLite's writes run one at a time and have no such clause.
-fn skip_locked(b: Backend) -> &'static str {
-    match b {
-        Backend::Sqlite => "",
-        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
-    }
 }
 
 pub(crate) const QUEUE_COLS: &str =
@@ -383,7 +374,7 @@ impl Store {
         if self.read_optional(&due, |r| r.get::<i64>("id")).await?.is_none() {
             return Ok(Vec::new());
         }
-        let skip = skip_locked(self.backend);
+        let skip = self.backend.skip_locked();
         let q = sql(
             &format!(
                 // The batch is chosen once, in a materialized CTE: as `IN (subquery … LIMIT)`,

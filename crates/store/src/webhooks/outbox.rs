@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::row::Row;
 use crate::sql::{Sql, sql};
-use crate::{Backend, Error, Result, Store, WriteTx};
+use crate::{Error, Result, Store, WriteTx};
 
 /// The subscriptions that want `event_type`: active ones subscribed to it or to everything.
 const WANTS: &str = "active = 1 AND (events = '*' OR events LIKE ?)";
@@ -99,13 +99,6 @@ pub struct AttemptOutcome {
     pub duration_ms: i64,
 }
 
-fn skip_locked(b: Backend) -> &'static str {
-    match b {
-        Backend::Sqlite => "",
-        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
-    }
-}
-
 fn delivery_row(r: &dyn Row) -> Result<Delivery> {
     Ok(Delivery {
         id: r.get("id")?,
@@ -139,7 +132,7 @@ impl Store {
         if self.read_optional(&any, |r| r.get::<i64>("id")).await?.is_none() {
             return Ok(Vec::new());
         }
-        let skip = skip_locked(self.backend);
+        let skip = self.backend.skip_locked();
         let q = sql(
             &format!(
                 // The batch is chosen once, in a materialized CTE: as `IN (subquery … LIMIT)`,
