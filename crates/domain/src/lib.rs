@@ -17,6 +17,7 @@ pub mod customer;
 pub mod marketing;
 pub mod notification;
 pub mod permissions;
+pub mod quality;
 pub mod query;
 pub mod record;
 pub mod sales;

@@ -1,0 +1,240 @@
+//! Data cleansing: the changes that make a record's text tidy and comparable without changing
+//! what it says. Pure functions, so an import, `rapport clean` and the data-quality API all
+//! propose the same change for the same value, and a preview shows exactly what applying it will
+//! write.
+//!
+//! Each cleaner answers `None` when the value is already clean (or cannot be cleaned without
+//! guessing: an invalid phone number stays as typed and is reported as invalid instead).
+
+use std::str::FromStr;
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::customer::CustomerData;
+use crate::text::fold;
+use crate::values::{Email, Phone, Region};
+
+/// One proposed change of one field of one record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Change {
+    /// The field as the API names it (`name`, `email`, `additional_phones[1]`, `address.country`).
+    pub field: String,
+    /// The value now.
+    pub before: String,
+    /// The value cleansing would write.
+    pub after: String,
+}
+
+/// A value cleansing cannot fix, reported so that a person can.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Problem {
+    /// The field as the API names it.
+    pub field: String,
+    /// The value as stored.
+    pub value: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+/// What cleansing finds in one record: the changes it would make and the values it cannot fix.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Findings {
+    /// Changes in field order.
+    pub changes: Vec<Change>,
+    /// Invalid values left as they are.
+    pub problems: Vec<Problem>,
+}
+
+impl Findings {
+    fn propose(&mut self, field: &str, before: &str, after: Option<String>) {
+        if let Some(after) = after.filter(|a| a != before) {
+            self.changes.push(Change { field: field.to_string(), before: before.to_string(), after });
+        }
+    }
+
+    /// The value `field` will have once the changes are applied (`before` when unchanged).
+    pub fn after<'a>(&'a self, field: &str, before: &'a str) -> &'a str {
+        self.changes.iter().find(|c| c.field == field).map_or(before, |c| c.after.as_str())
+    }
+}
+
+/// Trims and turns every run of whitespace (tabs, newlines, non-breaking spaces) into one space.
+pub fn collapse_whitespace(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The normalized form of an email address (trimmed, lower-cased, the domain in Unicode as
+/// [`Email::parse`] stores it), or the reason it is not one.
+pub fn clean_email(s: &str) -> Result<String, String> {
+    Email::parse(s).map(|e| e.as_str().to_string()).map_err(|e| e.to_string())
+}
+
+/// The E.164 form of a phone number read as a number of `region` when it has no country code.
+pub fn clean_phone(s: &str, region: Region) -> Result<String, String> {
+    Phone::parse(s, region).map(|p| p.as_str().to_string()).map_err(|e| e.to_string())
+}
+
+/// Names people type for countries that ISO 3166's own names and aliases (from the `celes`
+/// tables) do not cover, folded and without spaces as the lookup compares them.
+const EXTRA_COUNTRY_NAMES: &[(&str, &str)] = &[
+    ("usa", "US"),
+    ("us", "US"),
+    ("america", "US"),
+    ("uk", "GB"),
+    ("greatbritain", "GB"),
+    ("britain", "GB"),
+    ("england", "GB"),
+    ("scotland", "GB"),
+    ("wales", "GB"),
+    ("holland", "NL"),
+    ("deutschland", "DE"),
+    ("espana", "ES"),
+    ("españa", "ES"),
+    ("italia", "IT"),
+    ("osterreich", "AT"),
+    ("schweiz", "CH"),
+    ("suisse", "CH"),
+    ("brasil", "BR"),
+    ("mexico", "MX"),
+    ("southkorea", "KR"),
+    ("korea", "KR"),
+    ("northkorea", "KP"),
+    ("russia", "RU"),
+    ("czechia", "CZ"),
+    ("czechrepublic", "CZ"),
+    ("vietnam", "VN"),
+    ("iran", "IR"),
+    ("syria", "SY"),
+    ("laos", "LA"),
+    ("bolivia", "BO"),
+    ("tanzania", "TZ"),
+    ("moldova", "MD"),
+    ("taiwan", "TW"),
+    ("turkey", "TR"),
+    ("turkiye", "TR"),
+    ("ivorycoast", "CI"),
+    ("uae", "AE"),
+    ("unitedarabemirates", "AE"),
+    ("netherlands", "NL"),
+    ("philippines", "PH"),
+];
+
+/// The ISO 3166-1 alpha-2 code of a country typed as a name, an alias or a code
+/// (`Germany`, `  united states `, `Deutschland`, `deu`, `gb`), or `None` when the text names no
+/// country. Numeric codes are not read: a number in a country field is more likely a mistake
+/// than ISO 3166's `276`.
+pub fn country_code(s: &str) -> Option<&'static str> {
+    let key: String = fold(s).chars().filter(|c| !c.is_whitespace()).collect();
+    if key.is_empty() || key.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let key = key.strip_prefix("the").filter(|k| k.len() > 3).unwrap_or(&key);
+    if let Some((_, code)) = EXTRA_COUNTRY_NAMES.iter().find(|(name, _)| *name == key) {
+        return Some(code);
+    }
+    celes::Country::from_str(key).or_else(|_| celes::Country::from_alias(key)).ok().map(|c| c.alpha2)
+}
+
+/// Words that stay lower-case inside a name ("Ludwig van Beethoven", "Maria de la Cruz"),
+/// except as its first word.
+const NAME_PARTICLES: &[&str] =
+    &["van", "von", "der", "den", "de", "del", "della", "di", "da", "das", "dos", "du", "la", "le", "ten", "ter", "y", "bin", "al"];
+
+/// A name typed in capitals, in the case people write it: `JOHN O'BRIEN` → `John O'Brien`,
+/// `MARIE-CLAIRE VAN DER BERG` → `Marie-Claire van der Berg`, `RONALD MCDONALD` →
+/// `Ronald McDonald`. `None` when the name has lower-case letters already (its case was chosen
+/// by someone: `danah boyd`, `DeShawn`) or fewer than two letters.
+pub fn name_case(s: &str) -> Option<String> {
+    let letters = s.chars().filter(|c| c.is_alphabetic()).count();
+    if letters < 2 || s.chars().any(char::is_lowercase) {
+        return None;
+    }
+    let words: Vec<String> = s
+        .split(' ')
+        .enumerate()
+        .map(|(i, word)| {
+            let lower = word.to_lowercase();
+            if i > 0 && NAME_PARTICLES.contains(&lower.as_str()) { lower } else { title_word(&lower) }
+        })
+        .collect();
+    Some(words.join(" "))
+}
+
+/// Capitalizes each part of a lower-case word split at hyphens and apostrophes, and the letter
+/// after a `Mc` prefix.
+fn title_word(lower: &str) -> String {
+    let mut out = String::with_capacity(lower.len());
+    let mut start = true;
+    for c in lower.chars() {
+        if start {
+            out.extend(c.to_uppercase());
+        } else {
+            out.push(c);
+        }
+        start = matches!(c, '-' | '\'' | '’') || (out == "Mc" && lower.chars().count() > 2);
+    }
+    out
+}
+
+/// The region a person's phone numbers are read in when they carry no country code: the
+/// person's country when it has a numbering plan, else `default`.
+pub fn phone_region(country: Option<&str>, default: Region) -> Region {
+    country.and_then(country_code).and_then(|c| Region::parse(c).ok()).unwrap_or(default)
+}
+
+/// What cleansing would change in a person, and what it cannot fix. `default_region` is the
+/// installation's default country for phone numbers without a country code.
+pub fn clean_customer(c: &CustomerData, default_region: Region) -> Findings {
+    let mut f = Findings::default();
+    let name = collapse_whitespace(&c.name);
+    let cased = name_case(&name).unwrap_or(name);
+    f.propose("name", &c.name, Some(cased));
+
+    let emails = c.email.iter().map(|e| ("email".to_string(), e));
+    let more = c.additional_emails.iter().enumerate().map(|(i, e)| (format!("additional_emails[{i}]"), e));
+    for (field, value) in emails.chain(more) {
+        match clean_email(value) {
+            Ok(clean) => f.propose(&field, value, Some(clean)),
+            Err(message) => f.problems.push(Problem { field, value: value.clone(), message }),
+        }
+    }
+
+    let address = &c.address;
+    let parts = [
+        ("address.street", &address.street),
+        ("address.city", &address.city),
+        ("address.region", &address.region),
+        ("address.postal_code", &address.postal_code),
+    ];
+    for (field, value) in parts {
+        if let Some(v) = value {
+            f.propose(field, v, Some(collapse_whitespace(v)));
+        }
+    }
+    if let Some(country) = &address.country {
+        match country_code(country) {
+            Some(code) => f.propose("address.country", country, Some(code.to_string())),
+            None => f.problems.push(Problem {
+                field: "address.country".into(),
+                value: country.clone(),
+                message: format!("'{country}' names no country: use its ISO 3166 code, such as DE or GB"),
+            }),
+        }
+    }
+
+    let region = phone_region(address.country.as_deref(), default_region);
+    let phones = c.phone.iter().map(|p| ("phone".to_string(), p));
+    let more = c.additional_phones.iter().enumerate().map(|(i, p)| (format!("additional_phones[{i}]"), p));
+    for (field, value) in phones.chain(more) {
+        match clean_phone(value, region) {
+            Ok(clean) => f.propose(&field, value, Some(clean)),
+            Err(message) => f.problems.push(Problem { field, value: value.clone(), message }),
+        }
+    }
+    f
+}
+
+#[cfg(test)]
+#[path = "quality_tests.rs"]
+mod tests;
