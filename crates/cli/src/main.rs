@@ -17,6 +17,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod analyze;
 mod backup;
+mod clean;
 mod demo;
 mod keys;
 mod mail;
@@ -48,6 +49,8 @@ enum Command {
     Analyze(analyze::AnalyzeArgs),
     /// Print a sales report (pipeline, win_rate, cycle_length, funnel, leaderboard, monthly_sales) as CSV or JSON.
     Report(report::ReportArgs),
+    /// Cleanse people's data: print every change (whitespace, emails, phones to E.164, countries to ISO codes, names in capitals), and write them with --apply.
+    Clean(clean::CleanArgs),
     /// Manage encryption keys for sensitive fields (key file).
     #[command(subcommand)]
     Keys(keys::KeysCommand),
@@ -215,6 +218,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Analyze(args) => analyze::run(&args),
         Command::Report(args) => report::run(&open(&cli.database).await?, &args).await,
         Command::Sla(cmd) => sla::run(&open(&cli.database).await?, &cmd).await,
+        Command::Clean(args) => clean::run(&open(&cli.database).await?, &args).await,
         Command::Keys(keys::KeysCommand::Rotate { file, no_new_key }) => keys::rotate(&cli.database, &file, !no_new_key).await,
         Command::Keys(cmd) => keys::run(&cmd),
         Command::Serve(args) => {

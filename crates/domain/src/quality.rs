@@ -6,6 +6,7 @@
 //! Each cleaner answers `None` when the value is already clean (or cannot be cleaned without
 //! guessing: an invalid phone number stays as typed and is reported as invalid instead).
 
+use std::collections::BTreeMap;
 use std::str::FromStr;
 
 use serde::Serialize;
@@ -233,6 +234,50 @@ pub fn clean_customer(c: &CustomerData, default_region: Region) -> Findings {
         }
     }
     f
+}
+
+/// One person with what cleansing finds in them.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CleanRecord {
+    /// The person.
+    pub id: i64,
+    /// The version the findings were computed from; applying needs it unchanged.
+    pub version: i64,
+    /// The person's name as stored.
+    pub name: String,
+    /// Changes and unfixable problems.
+    #[serde(flatten)]
+    pub findings: Findings,
+}
+
+/// A page of a cleansing preview.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CleanPage {
+    /// People with something to change or fix, in id order.
+    pub records: Vec<CleanRecord>,
+    /// How many people were read to find them.
+    pub scanned: usize,
+    /// Pass as `cursor` to continue the scan; `null` when every person was read.
+    pub next_cursor: Option<String>,
+}
+
+/// How complete and valid people's data is: what the data-quality page and
+/// `GET /data_quality/report` show.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct QualityReport {
+    /// The object reported on (`customers`).
+    pub object: String,
+    /// Live records read.
+    pub records: usize,
+    /// Records without a value, per field.
+    pub missing: BTreeMap<String, usize>,
+    /// Records with a value cleansing cannot fix, per field (`email`, `phone`, `address.country`).
+    pub invalid: BTreeMap<String, usize>,
+    /// Records cleansing would change.
+    pub cleanable: usize,
+    /// Records sharing their normalized email, phone or name with another record: suspected
+    /// duplicates (the duplicates list scores them).
+    pub suspected_duplicates: usize,
 }
 
 #[cfg(test)]

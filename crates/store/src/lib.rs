@@ -32,6 +32,7 @@ mod local;
 mod marketing;
 mod notifications;
 mod purchases;
+mod quality;
 mod records;
 mod roles;
 mod row;

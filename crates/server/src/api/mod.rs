@@ -22,6 +22,7 @@ pub mod customers;
 pub mod marketing;
 pub mod notifications;
 pub mod openapi;
+pub mod quality;
 pub mod sales;
 pub mod service;
 pub mod timeline;
@@ -54,6 +55,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(timeline::router())
         .merge(notifications::router())
         .merge(webhooks::router())
+        .merge(quality::router())
         .routes(utoipa_axum::routes!(healthz))
         .routes(utoipa_axum::routes!(metrics))
 }

@@ -24,6 +24,7 @@ mod customers;
 mod forms;
 mod marketing;
 mod notifications;
+mod quality;
 pub mod records;
 mod sales;
 mod service;
@@ -43,6 +44,7 @@ pub fn router(state: &AppState) -> axum::Router<AppState> {
         .merge(service::router())
         .merge(notifications::router())
         .merge(marketing::router())
+        .merge(quality::router())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), session::require_csrf));
     axum::Router::new()
         .route("/", get(|| async { Redirect::to("/dashboard") }))

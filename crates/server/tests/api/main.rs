@@ -39,6 +39,7 @@ mod orders;
 mod orders_ui;
 mod ownership;
 mod privacy;
+mod quality;
 mod reports;
 mod security;
 mod service_reports;

@@ -1,0 +1,148 @@
+//! Cleansing people's data on demand: a preview of what [`rapport_domain::quality`] would
+//! change, page by page over the people the actor sees, and applying exactly the previewed
+//! records (each at the version it was previewed at) through the normal update path, so every
+//! change is validated, audited and announced to webhooks like an edit by hand.
+
+use rapport_domain::customer::{Customer, CustomerData};
+use rapport_domain::permissions::{Action, Actor, Object, require};
+use rapport_domain::quality::{CleanPage, CleanRecord, Findings, QualityReport, clean_customer};
+use rapport_domain::query::{ListParams, SortField};
+use rapport_domain::values::Region;
+
+use crate::{Error, Result, Store};
+
+/// Cleansing reads and writes contact details, so it needs them unmasked and editable.
+fn require_clean(actor: &Actor) -> Result<()> {
+    require(actor, Object::Customer, Action::Update)?;
+    require(actor, Object::Customer, Action::Pii)?;
+    Ok(())
+}
+
+fn apply(data: &CustomerData, f: &Findings) -> CustomerData {
+    let mut d = data.clone();
+    for c in &f.changes {
+        let after = c.after.clone();
+        match c.field.as_str() {
+            "name" => d.name = after,
+            "email" => d.email = Some(after),
+            "phone" => d.phone = Some(after),
+            "address.street" => d.address.street = Some(after),
+            "address.city" => d.address.city = Some(after),
+            "address.region" => d.address.region = Some(after),
+            "address.postal_code" => d.address.postal_code = Some(after),
+            "address.country" => d.address.country = Some(after),
+            other => {
+                let index = |prefix: &str| other.strip_prefix(prefix)?.strip_suffix(']')?.parse::<usize>().ok();
+                if let Some(i) = index("additional_emails[") {
+                    d.additional_emails[i] = after;
+                } else if let Some(i) = index("additional_phones[") {
+                    d.additional_phones[i] = after;
+                }
+            }
+        }
+    }
+    d
+}
+
+impl Store {
+    /// Reads up to `scan` people after `cursor` (in id order) and returns those cleansing would
+    /// change or cannot fix. Writes nothing.
+    pub async fn clean_preview(&self, actor: &Actor, region: Region, cursor: Option<String>, scan: u32) -> Result<CleanPage> {
+        require_clean(actor)?;
+        let mut records = Vec::new();
+        let mut scanned = 0;
+        let mut cursor = cursor;
+        loop {
+            let want = (scan as usize - scanned).min(500) as u32;
+            let params = ListParams { limit: want, cursor: cursor.take(), sort: SortField::Id, ..Default::default() };
+            let page = self.list_customers(actor, &params).await?;
+            scanned += page.data.len();
+            records.extend(page.data.into_iter().filter_map(|c| found(c, region)));
+            cursor = page.next_cursor;
+            if cursor.is_none() || scanned >= scan as usize {
+                return Ok(CleanPage { records, scanned, next_cursor: cursor });
+            }
+        }
+    }
+
+    /// Applies cleansing to the people named, each only at the version given (what the preview
+    /// showed), in one transaction: a person changed since is a conflict and nothing is written.
+    /// Returns what was applied.
+    pub async fn clean_apply(&self, actor: &Actor, region: Region, records: &[(i64, i64)]) -> Result<Vec<CleanRecord>> {
+        require_clean(actor)?;
+        let mut applied = Vec::new();
+        let mut tx = self.write_tx().await?;
+        for &(id, version) in records {
+            let current = self.record_in::<Customer>(&mut tx, actor, id, false).await?;
+            crate::records::check_version(Some(version), current.version)?;
+            // A person with nothing to change is not written (no new version, no audit row).
+            let findings = clean_customer(&current.data, region);
+            if findings.changes.is_empty() {
+                continue;
+            }
+            let saved: Customer =
+                self.update_in::<Customer, _, Error>(&mut tx, actor, id, Some(version), |data| Ok(apply(data, &findings))).await?;
+            applied.push(CleanRecord { id, version: saved.version, name: saved.data.name, findings });
+        }
+        tx.commit().await?;
+        Ok(applied)
+    }
+}
+
+fn found(c: Customer, region: Region) -> Option<CleanRecord> {
+    let findings = clean_customer(&c.data, region);
+    let empty = findings.changes.is_empty() && findings.problems.is_empty();
+    (!empty).then(|| CleanRecord { id: c.id, version: c.version, name: c.data.name, findings })
+}
+
+impl Store {
+    /// The data-quality report over every person the actor sees.
+    pub async fn quality_report(&self, actor: &Actor, region: Region) -> Result<QualityReport> {
+        require_clean(actor)?;
+        let mut r = QualityReport { object: "customers".into(), ..Default::default() };
+        let mut keys: std::collections::HashMap<String, Vec<i64>> = std::collections::HashMap::new();
+        let mut cursor = None;
+        loop {
+            let params = ListParams { limit: 500, cursor: cursor.take(), sort: SortField::Id, ..Default::default() };
+            let page = self.list_customers(actor, &params).await?;
+            for c in &page.data {
+                r.records += 1;
+                let d = &c.data;
+                let missing = [
+                    ("email", d.email.is_none()),
+                    ("phone", d.phone.is_none()),
+                    ("company_id", d.company_id.is_none()),
+                    ("address.country", d.address.country.is_none()),
+                    ("owner_id", d.owner_id.is_none()),
+                ];
+                for (field, absent) in missing {
+                    *r.missing.entry(field.into()).or_default() += usize::from(absent);
+                }
+                let f = clean_customer(d, region);
+                r.cleanable += usize::from(!f.changes.is_empty());
+                for p in &f.problems {
+                    let field = p.field.split('[').next().unwrap_or(&p.field).to_string();
+                    *r.invalid.entry(field).or_default() += 1;
+                }
+                let name = rapport_domain::text::fold(&d.name);
+                let email = d.email.as_deref().map(|e| f.after("email", e).to_string());
+                let phone = d.phone.as_deref().map(|p| f.after("phone", p).to_string());
+                for key in
+                    [Some(format!("n:{name}")), email.map(|e| format!("e:{e}")), phone.map(|p| format!("p:{p}"))].into_iter().flatten()
+                {
+                    keys.entry(key).or_default().push(c.id);
+                }
+            }
+            cursor = page.next_cursor;
+            if cursor.is_none() {
+                break;
+            }
+        }
+        let mut duplicated: std::collections::HashSet<i64> = std::collections::HashSet::new();
+        for ids in keys.values().filter(|ids| ids.len() > 1) {
+            duplicated.extend(ids);
+        }
+        r.suspected_duplicates = duplicated.len();
+        Ok(r)
+    }
+}
