@@ -319,3 +319,34 @@ async fn the_demo_answers_surveys_and_keeps_feedback() {
     assert!(view.answer.is_some_and(|a| (1..=5).contains(&a.csat)));
     store.close().await;
 }
+
+/// Issue 13 §4: `rapport clean` prints what it would change and writes nothing; with `--apply`
+/// it writes exactly that.
+#[tokio::test]
+async fn clean_previews_and_applies() {
+    let dir = Dir::new();
+    let db = dir.db("clean.db");
+    assert!(rapport(&dir, &["--database", &db, "migrate"]).status.success());
+    let store = open_store(&dir, &db).await;
+    let data = |name: &str, country: &str| rapport_domain::customer::CustomerData {
+        name: name.into(),
+        address: rapport_domain::customer::Address { country: Some(country.into()), ..Default::default() },
+        ..Default::default()
+    };
+    store.create_customers_batch(&Actor::system(), &[data("JANE DOE", "France"), data("Ann Lee", "Atlantis")]).await.unwrap();
+    store.close().await;
+
+    let preview = rapport(&dir, &["--database", &db, "clean"]);
+    assert!(preview.status.success(), "{}", text(&preview));
+    let out = String::from_utf8_lossy(&preview.stdout).to_string();
+    assert!(out.contains("name\t\"JANE DOE\" -> \"Jane Doe\"") && out.contains("address.country\t\"France\" -> \"FR\""), "{out}");
+    assert!(out.contains("Atlantis") && text(&preview).contains("would change"), "{}", text(&preview));
+    assert_eq!(people(&dir, &db).await[0].0, "JANE DOE", "a preview writes nothing");
+
+    let applied = rapport(&dir, &["--database", &db, "clean", "--apply"]);
+    assert!(applied.status.success() && text(&applied).contains("changed 1"), "{}", text(&applied));
+    let names: Vec<String> = people(&dir, &db).await.into_iter().map(|p| p.0).collect();
+    assert_eq!(names, vec!["Jane Doe", "Ann Lee"]);
+    let again = rapport(&dir, &["--database", &db, "clean"]);
+    assert!(!String::from_utf8_lossy(&again.stdout).contains("Jane"), "nothing left to change: {}", text(&again));
+}

@@ -5,6 +5,7 @@
 
 use rapport_domain::customer::{Customer, CustomerData};
 use rapport_domain::permissions::{Action, Actor, Object, require};
+use rapport_domain::quality::duplicates::{Candidate, DuplicatePair, find};
 use rapport_domain::quality::{CleanPage, CleanRecord, Findings, QualityReport, clean_customer};
 use rapport_domain::query::{ListParams, SortField};
 use rapport_domain::values::Region;
@@ -144,5 +145,38 @@ impl Store {
         }
         r.suspected_duplicates = duplicated.len();
         Ok(r)
+    }
+}
+
+impl Store {
+    /// Pairs of people the actor sees that may be one person, scored at or above `min_score`,
+    /// best first, at most `limit`. Needs `pii` (the pairs are found by contact details).
+    pub async fn find_duplicates(&self, actor: &Actor, min_score: f64, limit: usize) -> Result<Vec<DuplicatePair>> {
+        require(actor, Object::Customer, Action::Read)?;
+        require(actor, Object::Customer, Action::Pii)?;
+        let mut people = Vec::new();
+        let mut cursor = None;
+        loop {
+            let params = ListParams { limit: 500, cursor: cursor.take(), sort: SortField::Id, ..Default::default() };
+            let page = self.list_customers(actor, &params).await?;
+            people.extend(page.data.into_iter().map(|c| {
+                let d = c.data;
+                Candidate {
+                    id: c.id,
+                    name: d.name,
+                    emails: d.email.into_iter().chain(d.additional_emails).collect(),
+                    phones: d.phone.into_iter().chain(d.additional_phones).collect(),
+                    company_id: d.company_id,
+                    city: d.address.city,
+                }
+            }));
+            cursor = page.next_cursor;
+            if cursor.is_none() {
+                break;
+            }
+        }
+        let mut pairs = find(&people, min_score);
+        pairs.truncate(limit);
+        Ok(pairs)
     }
 }

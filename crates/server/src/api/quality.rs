@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use rapport_domain::ValidationErrors;
+use rapport_domain::quality::duplicates::DuplicatePair;
 use rapport_domain::quality::{CleanPage, CleanRecord, QualityReport};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -16,7 +17,7 @@ use crate::error::ApiError;
 use crate::extract::{AppJson, CurrentUser, Query};
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(clean)).routes(routes!(report))
+    OpenApiRouter::new().routes(routes!(clean)).routes(routes!(report)).routes(routes!(duplicates))
 }
 
 /// Most records one apply call changes, and most people one preview call reads.
@@ -137,4 +138,41 @@ async fn report(State(state): State<AppState>, user: CurrentUser, Query(q): Quer
         return Err(ApiError::bad_field("object", format!("'{object}' has no data-quality report: only customers has")));
     }
     Ok(Json(state.store.quality_report(&user.actor, state.config.phone_region).await?))
+}
+
+/// Which duplicates to list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DuplicatesQuery {
+    /// `customers` (the default).
+    pub object: Option<String>,
+    /// Lowest score listed, 0 to 1 (default 0.3).
+    pub min_score: Option<f64>,
+    /// Most pairs listed, 1 to 1,000 (default 100).
+    pub limit: Option<usize>,
+}
+
+/// Pairs of people that may be one person, best first: found by blocking (people sharing an
+/// email, a phone number, a name word or all of them in any order are compared) and scored from
+/// what they share (email, phone, name similarity by Jaro-Winkler with accents folded, company,
+/// city), each with its reasons. Needs `pii` on people.
+#[utoipa::path(get, path = "/api/v1/duplicates", tag = "data quality", operation_id = "list_duplicates", params(DuplicatesQuery),
+    security(("bearer" = [])), responses((status = 200, body = Vec<DuplicatePair>)))]
+async fn duplicates(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(q): Query<DuplicatesQuery>,
+) -> Result<Json<Vec<DuplicatePair>>, ApiError> {
+    if let Some(object) = q.object.filter(|o| o != "customers") {
+        return Err(ApiError::bad_field("object", format!("'{object}' has no duplicate detection: only customers has")));
+    }
+    let min_score = q.min_score.unwrap_or(0.3);
+    if !(0.0..=1.0).contains(&min_score) {
+        return Err(ApiError::bad_field("min_score", "a score between 0 and 1"));
+    }
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad_field("limit", "list 1 to 1000 pairs"));
+    }
+    Ok(Json(state.store.find_duplicates(&user.actor, min_score, limit).await?))
 }

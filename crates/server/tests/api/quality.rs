@@ -174,3 +174,34 @@ async fn the_page_shows_the_report_and_applies_the_previewed_changes() {
         assert!(html.contains("Nothing was applied"), "{html}");
     });
 }
+
+#[tokio::test]
+async fn duplicates_are_found_by_blocking_and_scored_with_reasons() {
+    each_backend!(|app| {
+        let co = app.company(json!({"name": "Acme"})).await;
+        let ann = app.customer(json!({"name": "Ann Lee", "email": "ann@example.com"})).await;
+        let ann2 = app.customer(json!({"name": "Lee, Ann", "additional_emails": ["ann@example.com"]})).await;
+        let jon = app.customer(json!({"name": "Jon Smith", "company_id": co["id"], "address": {"city": "Zürich"}})).await;
+        let john = app.customer(json!({"name": "John Smith", "company_id": co["id"], "address": {"city": "Zurich"}})).await;
+        app.customer(json!({"name": "Someone Else", "email": "else@example.com"})).await;
+        let r = app.get("/api/v1/duplicates?object=customers").await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let pairs = r.body.as_array().unwrap();
+        let ids: Vec<(i64, i64)> = pairs.iter().map(|p| (p["a"].as_i64().unwrap(), p["b"].as_i64().unwrap())).collect();
+        assert_eq!(
+            ids,
+            vec![(ann["id"].as_i64().unwrap(), ann2["id"].as_i64().unwrap()), (jon["id"].as_i64().unwrap(), john["id"].as_i64().unwrap())]
+        );
+        assert_eq!(pairs[0]["reasons"], json!(["same_email", "same_name"]));
+        assert_eq!(pairs[1]["reasons"], json!(["similar_name", "same_company", "same_city"]));
+        assert!(pairs[0]["score"].as_f64().unwrap() > 0.9);
+        let strict = app.get("/api/v1/duplicates?min_score=0.9").await;
+        assert_eq!(strict.body.as_array().unwrap().len(), 1, "{}", strict.body);
+        for bad in ["min_score=2", "limit=0", "object=deals"] {
+            let r = app.get(&format!("/api/v1/duplicates?{bad}")).await;
+            assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}: {}", r.body);
+        }
+        let marketer = app.user_token("mia@example.com", Role::Marketer).await;
+        assert_eq!(app.get_as(&marketer, "/api/v1/duplicates").await.status, StatusCode::FORBIDDEN);
+    });
+}

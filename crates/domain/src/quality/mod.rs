@@ -12,6 +12,8 @@ use std::str::FromStr;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+pub mod duplicates;
+
 use crate::customer::CustomerData;
 use crate::text::fold;
 use crate::values::{Email, Phone, Region};
@@ -281,5 +283,4 @@ pub struct QualityReport {
 }
 
 #[cfg(test)]
-#[path = "quality_tests.rs"]
 mod tests;

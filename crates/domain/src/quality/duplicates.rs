@@ -1,0 +1,215 @@
+//! Duplicate detection: which people may be the same person, and why. Candidates are found by
+//! blocking (people sharing a normalized email, phone number, name key or the start of one are
+//! compared; nobody is compared with everyone), then scored by how much more they share.
+
+use std::collections::{BTreeSet, HashMap};
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::text::fold;
+
+/// What a duplicate check compares of one person.
+#[derive(Debug, Clone, Default)]
+pub struct Candidate {
+    /// The person.
+    pub id: i64,
+    /// Name as stored.
+    pub name: String,
+    /// Normalized email addresses (primary first).
+    pub emails: Vec<String>,
+    /// E.164 phone numbers.
+    pub phones: Vec<String>,
+    /// Company.
+    pub company_id: Option<i64>,
+    /// City, as typed.
+    pub city: Option<String>,
+}
+
+/// Why two people look like one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// An email address in common.
+    SameEmail,
+    /// A phone number in common.
+    SamePhone,
+    /// The same words in the name, in any order, ignoring case and accents.
+    SameName,
+    /// Names that differ by a little (Jaro-Winkler ≥ 0.9 after folding accents).
+    SimilarName,
+    /// The same company.
+    SameCompany,
+    /// The same city.
+    SameCity,
+}
+
+/// A pair of people that may be one, with a score from 0 to 1 and its reasons.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct DuplicatePair {
+    /// The lower id.
+    pub a: i64,
+    /// The higher id.
+    pub b: i64,
+    /// Name of `a`.
+    pub a_name: String,
+    /// Name of `b`.
+    pub b_name: String,
+    /// 0 to 1: above 0.9 is almost surely one person.
+    pub score: f64,
+    /// What they share.
+    pub reasons: Vec<Reason>,
+}
+
+/// The words of a name folded and sorted: `"Lee, Ann"` and `"ann LEE"` have one key.
+pub fn name_key(name: &str) -> String {
+    let folded = fold(name);
+    let mut words: Vec<&str> = folded.split(' ').filter(|w| !w.is_empty()).collect();
+    words.sort_unstable();
+    words.join(" ")
+}
+
+/// Similarity of two names after folding (0 to 1): Jaro-Winkler on the sorted words.
+pub fn name_similarity(a: &str, b: &str) -> f64 {
+    strsim::jaro_winkler(&name_key(a), &name_key(b))
+}
+
+/// Scores a pair: an email in common is nearly conclusive, a phone almost as much; a name alone
+/// needs the company or the city to agree before it counts for much.
+pub fn score(a: &Candidate, b: &Candidate) -> (f64, Vec<Reason>) {
+    let mut reasons = Vec::new();
+    let shares = |x: &[String], y: &[String]| x.iter().any(|v| y.contains(v));
+    if shares(&a.emails, &b.emails) {
+        reasons.push(Reason::SameEmail);
+    }
+    if shares(&a.phones, &b.phones) {
+        reasons.push(Reason::SamePhone);
+    }
+    let similarity = name_similarity(&a.name, &b.name);
+    if name_key(&a.name) == name_key(&b.name) {
+        reasons.push(Reason::SameName);
+    } else if similarity >= 0.9 {
+        reasons.push(Reason::SimilarName);
+    }
+    if a.company_id.is_some() && a.company_id == b.company_id {
+        reasons.push(Reason::SameCompany);
+    }
+    let city = |c: &Option<String>| c.as_deref().map(fold).filter(|c| !c.is_empty());
+    if city(&a.city).is_some() && city(&a.city) == city(&b.city) {
+        reasons.push(Reason::SameCity);
+    }
+    let has = |r| reasons.contains(&r);
+    let contact = if has(Reason::SameEmail) {
+        0.6
+    } else if has(Reason::SamePhone) {
+        0.5
+    } else {
+        0.0
+    };
+    let place = if has(Reason::SameCompany) { 0.1 } else { 0.0 } + if has(Reason::SameCity) { 0.05 } else { 0.0 };
+    ((contact + 0.35 * similarity + place).min(1.0), reasons)
+}
+
+/// Blocks larger than this say little (a shared switchboard number, a common surname) and
+/// would cost n² comparisons; their members are still compared through their other keys.
+const MAX_BLOCK: usize = 200;
+
+/// The pairs among `people` that share a blocking key (an email, a phone, a name key, or a name
+/// word of three letters or more), scored, with an email, phone or name reason, at or above
+/// `min_score`, best first. Each pair once.
+pub fn find(people: &[Candidate], min_score: f64) -> Vec<DuplicatePair> {
+    let mut blocks: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, p) in people.iter().enumerate() {
+        let key = name_key(&p.name);
+        let contacts = p.emails.iter().map(|e| format!("e:{e}")).chain(p.phones.iter().map(|t| format!("p:{t}")));
+        // People with a name word in common are compared for small spelling differences.
+        let words = key.split(' ').filter(|w| w.chars().count() >= 3).map(|w| format!("w:{w}"));
+        for k in contacts.chain(words).chain([format!("n:{key}")]) {
+            blocks.entry(k).or_default().push(i);
+        }
+    }
+    let mut pairs: BTreeSet<(usize, usize)> = BTreeSet::new();
+    for members in blocks.values().filter(|m| m.len() > 1 && m.len() <= MAX_BLOCK) {
+        for (x, &i) in members.iter().enumerate() {
+            for &j in &members[x + 1..] {
+                pairs.insert((i.min(j), i.max(j)));
+            }
+        }
+    }
+    let mut out: Vec<DuplicatePair> = pairs
+        .into_iter()
+        .filter_map(|(i, j)| {
+            let (a, b) = if people[i].id < people[j].id { (&people[i], &people[j]) } else { (&people[j], &people[i]) };
+            let (s, reasons) = score(a, b);
+            let strong =
+                reasons.iter().any(|r| matches!(r, Reason::SameEmail | Reason::SamePhone | Reason::SameName | Reason::SimilarName));
+            (strong && s >= min_score).then(|| DuplicatePair {
+                a: a.id,
+                b: b.id,
+                a_name: a.name.clone(),
+                b_name: b.name.clone(),
+                score: s,
+                reasons,
+            })
+        })
+        .collect();
+    out.sort_by(|x, y| y.score.total_cmp(&x.score).then((x.a, x.b).cmp(&(y.a, y.b))));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(id: i64, name: &str) -> Candidate {
+        Candidate { id, name: name.into(), ..Default::default() }
+    }
+
+    #[test]
+    fn name_keys_ignore_order_case_and_accents() {
+        assert_eq!(name_key("Lee, Ann"), "ann lee");
+        assert_eq!(name_key("ANN  LÉE"), "ann lee");
+        assert_ne!(name_key("Ann Lee"), name_key("Anne Lee"));
+    }
+
+    #[test]
+    fn an_email_in_common_is_nearly_conclusive() {
+        let mut a = p(1, "Ann Lee");
+        let mut b = p(2, "A. Lee");
+        a.emails = vec!["ann@example.com".into()];
+        b.emails = vec!["other@example.com".into(), "ann@example.com".into()];
+        let (s, reasons) = score(&a, &b);
+        assert!(s > 0.85, "{s}");
+        assert_eq!(reasons, vec![Reason::SameEmail, Reason::SimilarName], "an initial is close to the name");
+    }
+
+    #[test]
+    fn names_alone_score_lower_than_names_with_a_company_and_city() {
+        let (a, b) = (p(1, "Jon Smith"), p(2, "John Smith"));
+        let (alone, reasons) = score(&a, &b);
+        assert_eq!(reasons, vec![Reason::SimilarName]);
+        let (mut a2, mut b2) = (a.clone(), b.clone());
+        a2.company_id = Some(7);
+        b2.company_id = Some(7);
+        a2.city = Some("Zürich".into());
+        b2.city = Some("zurich".into());
+        let (placed, reasons) = score(&a2, &b2);
+        assert_eq!(reasons, vec![Reason::SimilarName, Reason::SameCompany, Reason::SameCity]);
+        assert!(placed > alone + 0.1, "{placed} vs {alone}");
+    }
+
+    #[test]
+    fn find_blocks_scores_and_orders_pairs_once() {
+        let mut people =
+            vec![p(1, "Ann Lee"), p(2, "Lee Ann"), p(3, "Bob Stone"), p(4, "Zoë Chen"), p(5, "Zoe Chen"), p(6, "Robert Stone")];
+        people[2].phones = vec!["+14155550134".into()];
+        people[5].phones = vec!["+14155550134".into()];
+        let pairs = find(&people, 0.0);
+        let ids: Vec<(i64, i64)> = pairs.iter().map(|d| (d.a, d.b)).collect();
+        assert!(ids.contains(&(1, 2)) && ids.contains(&(4, 5)) && ids.contains(&(3, 6)), "{ids:?}");
+        assert_eq!(ids.len(), 3, "no pair of strangers: {ids:?}");
+        assert_eq!(pairs.iter().find(|d| (d.a, d.b) == (3, 6)).unwrap().reasons, vec![Reason::SamePhone]);
+        assert!(pairs.windows(2).all(|w| w[0].score >= w[1].score));
+        assert!(find(&people, 0.99).is_empty());
+    }
+}
