@@ -14,8 +14,11 @@ pub(crate) mod campaigns;
 pub(crate) mod members;
 pub(crate) mod segments;
 
+mod ab;
+mod attribution;
 mod bounces;
 mod consent;
+mod reports;
 mod email;
 mod sends;
 mod templates;
