@@ -50,9 +50,8 @@ pub fn rate_test(groups: &[(u64, u64)]) -> Result<RateTest, String> {
         return Err(format!("variant {i} has more successes than deliveries"));
     }
     let table: Vec<Vec<f64>> = groups.iter().map(|(s, n)| vec![*s as f64, (*n - *s) as f64]).collect();
-    let c = chi_square_independence(&table, true).map_err(|_| {
-        "a variant without deliveries, or nobody (or everybody) succeeding: nothing to compare".to_string()
-    })?;
+    let c = chi_square_independence(&table, true)
+        .map_err(|_| "a variant without deliveries, or nobody (or everybody) succeeding: nothing to compare".to_string())?;
     let min_expected = c.expected.iter().flatten().copied().fold(f64::INFINITY, f64::min);
     Ok(RateTest { statistic: c.statistic, df: c.dof, p_value: c.p_value, min_expected })
 }

@@ -90,7 +90,15 @@ pub struct MarketingFilter {
 
 impl Default for MarketingFilter {
     fn default() -> Self {
-        MarketingFilter { from: None, to: None, channel: None, campaign_id: None, model: Model::LastTouch, window_days: 30, interval: Interval::Week }
+        MarketingFilter {
+            from: None,
+            to: None,
+            channel: None,
+            campaign_id: None,
+            model: Model::LastTouch,
+            window_days: 30,
+            interval: Interval::Week,
+        }
     }
 }
 

@@ -75,12 +75,22 @@ async fn an_ab_test_assigns_by_seed_mails_its_variants_and_sends_the_winner_once
         let b = created(&app, "/api/v1/email_templates", tpl("Beta")).await;
         let mut people = vec![];
         for i in 0..160 {
-            people.push(app.customer(json!({"name": format!("P{i:03}"), "email": format!("p{i}@example.com")})).await["id"].as_i64().unwrap());
+            people.push(
+                app.customer(json!({"name": format!("P{i:03}"), "email": format!("p{i}@example.com")})).await["id"].as_i64().unwrap(),
+            );
         }
         let c = email_campaign(&app, "Spring test", &people).await;
 
         // Bad definitions name their fields; a test only on an email campaign.
-        let r = app.call(Method::PUT, &format!("/api/v1/campaigns/{c}/variants"), Some(&app.token), Some(json!({"variants": [{"template_id": a}]})), &[]).await;
+        let r = app
+            .call(
+                Method::PUT,
+                &format!("/api/v1/campaigns/{c}/variants"),
+                Some(&app.token),
+                Some(json!({"variants": [{"template_id": a}]})),
+                &[],
+            )
+            .await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
         assert_eq!(r.error_fields(), ["variants"]);
         let bad = json!({"variants": [{"template_id": a}, {"template_id": 999_999}], "fallback": "A"});
@@ -97,18 +107,21 @@ async fn an_ab_test_assigns_by_seed_mails_its_variants_and_sends_the_winner_once
         assert_eq!(r.body["state"], "testing");
         let again = app.post(&format!("/api/v1/campaigns/{c}/variants/send"), json!({})).await;
         assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
-        let redefine = app.call(Method::PUT, &format!("/api/v1/campaigns/{c}/variants"), Some(&app.token), Some(definition(a, b, 8)), &[]).await;
+        let redefine =
+            app.call(Method::PUT, &format!("/api/v1/campaigns/{c}/variants"), Some(&app.token), Some(definition(a, b, 8)), &[]).await;
         assert_eq!(redefine.status, StatusCode::CONFLICT, "a started test keeps its variants: {}", redefine.body);
 
         // Each member's variant is exactly the seed's, and a second campaign with the seed agrees.
-        let stored = pairs(&app, &format!("SELECT person_id, ab_variant FROM campaign_members WHERE campaign_id = {c} ORDER BY person_id")).await;
+        let stored =
+            pairs(&app, &format!("SELECT person_id, ab_variant FROM campaign_members WHERE campaign_id = {c} ORDER BY person_id")).await;
         let want: Vec<(i64, Option<String>)> =
             people.iter().map(|p| (*p, assign(7, *p, 50, 2).map(|v| ["A", "B"][v].to_string()))).collect();
         assert_eq!(stored, want);
         let tested: Vec<i64> = stored.iter().filter(|s| s.1.is_some()).map(|s| s.0).collect();
         assert!((50..=110).contains(&tested.len()), "about half tested: {}", tested.len());
         let twin = email_campaign(&app, "Twin", &people).await;
-        let r = app.call(Method::PUT, &format!("/api/v1/campaigns/{twin}/variants"), Some(&app.token), Some(definition(a, b, 7)), &[]).await;
+        let r =
+            app.call(Method::PUT, &format!("/api/v1/campaigns/{twin}/variants"), Some(&app.token), Some(definition(a, b, 7)), &[]).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
 
         // Only the test share is mailed, each with their variant's subject.
@@ -159,7 +172,12 @@ async fn an_ab_test_assigns_by_seed_mails_its_variants_and_sends_the_winner_once
         let rest_sends = number(&app, &format!("SELECT COUNT(*) FROM campaign_sends WHERE campaign_id = {c} AND ab_phase = 'rest'")).await;
         assert_eq!(rest_sends, 1);
         let r = app.get(&format!("/api/v1/campaigns/{c}/ab_result")).await;
-        assert_eq!((r.body["decided"].as_bool(), r.body["outcome"].as_str(), r.body["send_variant"].as_str()), (Some(true), Some("winner"), Some("B")), "{}", r.body);
+        assert_eq!(
+            (r.body["decided"].as_bool(), r.body["outcome"].as_str(), r.body["send_variant"].as_str()),
+            (Some(true), Some("winner"), Some("B")),
+            "{}",
+            r.body
+        );
 
         // The rest get B; nobody gets two mails.
         deliver_all(&app.store).await;

@@ -25,7 +25,10 @@ async fn sql_run(app: &TestApp, q: &str) {
 async fn order_facts(app: &TestApp, id: i64) -> (i64, DateTime<Utc>) {
     let mut db = sqlx::AnyConnection::connect(&app.url).await.unwrap();
     let (total, paid): (i64, String) =
-        sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT total_minor, paid_at FROM orders WHERE id = {id}"))).fetch_one(&mut db).await.unwrap();
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT total_minor, paid_at FROM orders WHERE id = {id}")))
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
     (total, DateTime::parse_from_rfc3339(&paid).unwrap().with_timezone(&Utc))
 }
 
@@ -146,7 +149,11 @@ async fn revenue_is_attributed_by_each_model_and_the_reports_add_it_up() {
             for row in rows {
                 let c = row["campaign_id"].as_i64().unwrap();
                 let w = want.get(&c).cloned().unwrap_or_default();
-                let got = (row["first_touch_minor"].as_i64().unwrap(), row["last_touch_minor"].as_i64().unwrap(), row["linear_minor"].as_i64().unwrap());
+                let got = (
+                    row["first_touch_minor"].as_i64().unwrap(),
+                    row["last_touch_minor"].as_i64().unwrap(),
+                    row["linear_minor"].as_i64().unwrap(),
+                );
                 assert_eq!(got, (w.0, w.1, w.2.round() as i64), "campaign {c}, window {window}: {row}");
             }
             // The parent's rolled-up revenue is its own plus its child's.
@@ -165,11 +172,17 @@ async fn revenue_is_attributed_by_each_model_and_the_reports_add_it_up() {
         let rows = r.body["rows"].as_array().unwrap();
         assert!(rows.iter().all(|r| r["campaign_id"] != autumn), "the autumn campaign is outside March: {}", r.body);
         let ch = rows.iter().find(|r| r["campaign_id"] == child).unwrap();
-        assert_eq!((ch["reach"].as_i64(), ch["sent"].as_i64(), ch["delivered"].as_i64(), ch["bounced"].as_i64()), (Some(5), Some(3), Some(2), Some(1)));
+        assert_eq!(
+            (ch["reach"].as_i64(), ch["sent"].as_i64(), ch["delivered"].as_i64(), ch["bounced"].as_i64()),
+            (Some(5), Some(3), Some(2), Some(1))
+        );
         assert_eq!((ch["clicked"].as_i64(), ch["click_rate"].as_f64(), ch["bounce_rate"].as_f64()), (Some(2), Some(100.0), Some(33.3)));
         assert_eq!((ch["revenue_minor"].as_i64(), ch["spend_minor"].as_i64(), ch["roi"].as_f64()), (Some(6_000), Some(4_000), Some(0.5)));
         let so = rows.iter().find(|r| r["campaign_id"] == social).unwrap();
-        assert_eq!((so["converted"].as_i64(), so["conversion_rate"].as_f64(), so["cost_per_acquisition_minor"].as_i64()), (Some(1), Some(20.0), Some(2_000)));
+        assert_eq!(
+            (so["converted"].as_i64(), so["conversion_rate"].as_f64(), so["cost_per_acquisition_minor"].as_i64()),
+            (Some(1), Some(20.0), Some(2_000))
+        );
         assert_eq!((so["responded"].as_i64(), so["cost_per_lead_minor"].as_i64()), (Some(1), Some(2_000)));
         let lin = app.get(&format!("/api/v1/reports/marketing/campaigns?model=linear&campaign_id={social}")).await;
         assert_eq!(lin.body["rows"][0]["revenue_minor"].as_i64(), Some(w30[&social].2.round() as i64), "{}", lin.body);
@@ -193,7 +206,11 @@ async fn revenue_is_attributed_by_each_model_and_the_reports_add_it_up() {
         let r = app.get("/api/v1/reports/marketing/over_time?interval=month&from=2026-01-01").await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
         let march = r.body["rows"].as_array().unwrap().iter().find(|r| r["period"] == "2026-03").cloned().unwrap();
-        assert_eq!((march["clicked"].as_i64(), march["bounced"].as_i64(), march["converted"].as_i64()), (Some(5), Some(1), Some(1)), "{march}");
+        assert_eq!(
+            (march["clicked"].as_i64(), march["bounced"].as_i64(), march["converted"].as_i64()),
+            (Some(5), Some(1), Some(1)),
+            "{march}"
+        );
         let march_paid: i64 = orders
             .iter()
             .filter(|o| o.2.format("%Y-%m").to_string() == "2026-03")
@@ -205,7 +222,11 @@ async fn revenue_is_attributed_by_each_model_and_the_reports_add_it_up() {
         assert_eq!(march["revenue_minor"].as_i64(), Some(march_paid));
         assert!(r.body["rows"].as_array().unwrap().iter().all(|r| r["period"] != "2025-12"), "the span starts in January");
         let weeks = app.get("/api/v1/reports/marketing/over_time").await;
-        assert!(weeks.body["rows"].as_array().unwrap().iter().any(|r| r["period"] == "2026-03-02"), "weeks start on Monday: {}", weeks.body);
+        assert!(
+            weeks.body["rows"].as_array().unwrap().iter().any(|r| r["period"] == "2026-03-02"),
+            "weeks start on Monday: {}",
+            weeks.body
+        );
 
         // CSV: a header, one line per campaign.
         let csv = app.call(Method::GET, "/api/v1/reports/marketing/campaigns?format=csv&period=2026-03", Some(&app.token), None, &[]).await;

@@ -216,7 +216,8 @@ impl Store {
         require(actor, Object::Campaign, Action::Update)?;
         self.get_campaign(actor, campaign).await?;
         let now = now_rfc3339();
-        let req = SendInput { template_id: 0, send_at: input.send_at, topic: None, error_threshold: input.error_threshold }.validated(&now)?;
+        let req =
+            SendInput { template_id: 0, send_at: input.send_at, topic: None, error_threshold: input.error_threshold }.validated(&now)?;
         base_url(self)?;
         let mut tx = self.write_tx().await?;
         let t = self.ab_test_in(&mut tx, campaign, true).await?.ok_or(Error::NotFound)?;
@@ -228,7 +229,14 @@ impl Store {
             [campaign.into()],
         );
         if let Some(state) = tx.fetch_optional(&q, |r| r.get::<String>("state")).await? {
-            return Err(Refused::new("campaign_send", "send", if state == "paused" { "paused" } else { "sending" }, vec!["cancel"], "the campaign is already being sent").into());
+            return Err(Refused::new(
+                "campaign_send",
+                "send",
+                if state == "paused" { "paused" } else { "sending" },
+                vec!["cancel"],
+                "the campaign is already being sent",
+            )
+            .into());
         }
         let q = sql("SELECT id, person_id FROM campaign_members WHERE campaign_id = ? ORDER BY id", [campaign.into()]);
         let members: Vec<(i64, i64)> = tx.fetch_all(&q, |r| Ok((r.get("id")?, r.get("person_id")?))).await?;
@@ -317,16 +325,17 @@ impl Store {
             .variants
             .iter()
             .map(|v| {
-                let mut r = rows.iter().find(|(k, _)| k.as_deref() == Some(v.key.as_str())).map(|(_, r)| r.clone()).unwrap_or(VariantResult {
-                    key: String::new(),
-                    members: 0,
-                    delivered: 0,
-                    opened: 0,
-                    clicked: 0,
-                    converted: 0,
-                    successes: 0,
-                    rate: None,
-                });
+                let mut r =
+                    rows.iter().find(|(k, _)| k.as_deref() == Some(v.key.as_str())).map(|(_, r)| r.clone()).unwrap_or(VariantResult {
+                        key: String::new(),
+                        members: 0,
+                        delivered: 0,
+                        opened: 0,
+                        clicked: 0,
+                        converted: 0,
+                        successes: 0,
+                        rate: None,
+                    });
                 r.key = v.key.clone();
                 r.rate = (r.delivered > 0).then(|| r.successes as f64 / r.delivered as f64);
                 r
@@ -369,14 +378,7 @@ impl Store {
             .execute(&sql(
                 "UPDATE campaign_ab_tests SET state = 'decided', winner = ?, result = ?, decided_by = ?, decided_at = ?, updated_at = ? \
                  WHERE campaign_id = ? AND state = 'testing'",
-                [
-                    send_variant.into(),
-                    result.to_string().into(),
-                    holder.into(),
-                    now.clone().into(),
-                    now.clone().into(),
-                    campaign.into(),
-                ],
+                [send_variant.into(), result.to_string().into(), holder.into(), now.clone().into(), now.clone().into(), campaign.into()],
             ))
             .await?;
         if n == 0 {

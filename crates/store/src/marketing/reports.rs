@@ -63,7 +63,13 @@ impl Store {
                 let mut p = counts.get(&c.row.campaign_id).cloned().unwrap_or_default();
                 p.spend_minor = c.spend_minor;
                 p.revenue_minor = c.row.revenue.under(f.model);
-                CampaignRow { campaign_id: c.row.campaign_id, name: c.row.name, channel: c.channel, currency: c.row.currency, performance: p.finish() }
+                CampaignRow {
+                    campaign_id: c.row.campaign_id,
+                    name: c.row.name,
+                    channel: c.channel,
+                    currency: c.row.currency,
+                    performance: p.finish(),
+                }
             })
             .collect())
     }

@@ -103,7 +103,13 @@ fn csv_of<T: Serialize>(rows: &[T], header: &[&str]) -> Result<Response, ApiErro
     Ok(res)
 }
 
-fn answer<T: Serialize>(f: &MarketingFilter, csv: bool, rows: &[T], header: &[&str], extra: Map<String, Value>) -> Result<Response, ApiError> {
+fn answer<T: Serialize>(
+    f: &MarketingFilter,
+    csv: bool,
+    rows: &[T],
+    header: &[&str],
+    extra: Map<String, Value>,
+) -> Result<Response, ApiError> {
     if csv {
         return csv_of(rows, header);
     }
@@ -128,7 +134,12 @@ fn model(f: &MarketingFilter) -> Map<String, Value> {
 #[utoipa::path(get, path = "/api/v1/reports/marketing/campaigns", tag = "reports", operation_id = "report_marketing_campaigns",
     params(MarketingReportQuery), security(("bearer" = [])),
     responses((status = 200, description = "`{from, to, model, window_days, rows}`", content((Report<CampaignRow> = "application/json"), (String = "text/csv")))))]
-async fn campaigns(State(s): State<AppState>, user: CurrentUser, headers: HeaderMap, QueryPairs(p): QueryPairs) -> Result<Response, ApiError> {
+async fn campaigns(
+    State(s): State<AppState>,
+    user: CurrentUser,
+    headers: HeaderMap,
+    QueryPairs(p): QueryPairs,
+) -> Result<Response, ApiError> {
     let (f, csv) = read(&p, &headers)?;
     let rows = s.store.marketing_campaigns(&user.actor, &f).await?;
     answer(&f, csv, &rows, &["campaign_id", "name", "channel", "currency", "reach"], model(&f))
@@ -138,7 +149,12 @@ async fn campaigns(State(s): State<AppState>, user: CurrentUser, headers: Header
 #[utoipa::path(get, path = "/api/v1/reports/marketing/channels", tag = "reports", operation_id = "report_marketing_channels",
     params(MarketingReportQuery), security(("bearer" = [])),
     responses((status = 200, description = "`{from, to, model, window_days, rows}`", content((Report<ChannelRow> = "application/json"), (String = "text/csv")))))]
-async fn channels(State(s): State<AppState>, user: CurrentUser, headers: HeaderMap, QueryPairs(p): QueryPairs) -> Result<Response, ApiError> {
+async fn channels(
+    State(s): State<AppState>,
+    user: CurrentUser,
+    headers: HeaderMap,
+    QueryPairs(p): QueryPairs,
+) -> Result<Response, ApiError> {
     let (f, csv) = read(&p, &headers)?;
     let rows = s.store.marketing_channels(&user.actor, &f).await?;
     answer(&f, csv, &rows, &["channel", "currency", "campaigns", "reach"], model(&f))
@@ -149,7 +165,12 @@ async fn channels(State(s): State<AppState>, user: CurrentUser, headers: HeaderM
 #[utoipa::path(get, path = "/api/v1/reports/marketing/over_time", tag = "reports", operation_id = "report_marketing_over_time",
     params(MarketingReportQuery), security(("bearer" = [])),
     responses((status = 200, description = "`{from, to, model, window_days, rows}`", content((Report<OverTimeRow> = "application/json"), (String = "text/csv")))))]
-async fn over_time(State(s): State<AppState>, user: CurrentUser, headers: HeaderMap, QueryPairs(p): QueryPairs) -> Result<Response, ApiError> {
+async fn over_time(
+    State(s): State<AppState>,
+    user: CurrentUser,
+    headers: HeaderMap,
+    QueryPairs(p): QueryPairs,
+) -> Result<Response, ApiError> {
     let (f, csv) = read(&p, &headers)?;
     let rows = s.store.marketing_over_time(&user.actor, &f).await?;
     answer(&f, csv, &rows, &["period", "sent", "bounced", "opened", "clicked", "responded", "converted", "revenue_minor"], model(&f))
@@ -161,8 +182,19 @@ async fn over_time(State(s): State<AppState>, user: CurrentUser, headers: Header
 #[utoipa::path(get, path = "/api/v1/reports/marketing/attribution", tag = "reports", operation_id = "report_marketing_attribution",
     params(MarketingReportQuery), security(("bearer" = [])),
     responses((status = 200, description = "`{from, to, model, window_days, rows}`", content((Report<AttributionRow> = "application/json"), (String = "text/csv")))))]
-async fn attribution(State(s): State<AppState>, user: CurrentUser, headers: HeaderMap, QueryPairs(p): QueryPairs) -> Result<Response, ApiError> {
+async fn attribution(
+    State(s): State<AppState>,
+    user: CurrentUser,
+    headers: HeaderMap,
+    QueryPairs(p): QueryPairs,
+) -> Result<Response, ApiError> {
     let (f, csv) = read(&p, &headers)?;
     let rows = s.store.marketing_attribution(&user.actor, &f).await?;
-    answer(&f, csv, &rows, &["campaign_id", "name", "parent_id", "currency", "first_touch_minor", "last_touch_minor", "linear_minor"], model(&f))
+    answer(
+        &f,
+        csv,
+        &rows,
+        &["campaign_id", "name", "parent_id", "currency", "first_touch_minor", "last_touch_minor", "linear_minor"],
+        model(&f),
+    )
 }
