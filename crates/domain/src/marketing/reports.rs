@@ -29,7 +29,7 @@ use utoipa::ToSchema;
 
 use super::campaigns::CHANNELS;
 use crate::ValidationErrors;
-use crate::sales::target::Period;
+use crate::service::report::ServiceFilter;
 
 /// An attribution model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, ToSchema)]
@@ -110,16 +110,16 @@ impl MarketingFilter {
     pub fn parse(pairs: &[(String, String)]) -> Result<MarketingFilter, ValidationErrors> {
         let mut errs = ValidationErrors::default();
         let mut f = MarketingFilter::default();
-        let mut period = None;
+        // The span reads as the service reports' does (period, or from and to).
+        let span: Vec<(String, String)> = pairs.iter().filter(|(k, _)| ["period", "from", "to"].contains(&k.as_str())).cloned().collect();
+        match ServiceFilter::parse(&span, &[]) {
+            Ok(s) => (f.from, f.to) = (s.from, s.to),
+            Err(e) => errs.0.extend(e.0),
+        }
         for (k, v) in pairs {
             let v = v.trim();
-            let day = |errs: &mut ValidationErrors| {
-                errs.check(k, NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| "is not a date written YYYY-MM-DD"))
-            };
             match k.as_str() {
-                "period" => period = errs.check("period", Period::parse(v)),
-                "from" => f.from = day(&mut errs),
-                "to" => f.to = day(&mut errs),
+                "period" | "from" | "to" => {}
                 "channel" if CHANNELS.contains(&v) => f.channel = Some(v.to_string()),
                 "channel" => errs.add(k, format!("use {}", crate::query::or_list(CHANNELS))),
                 "campaign_id" => match v.parse::<i64>() {
@@ -142,29 +142,21 @@ impl MarketingFilter {
                 other => errs.add(other, format!("is not a parameter of this report: use {}", FILTER_PARAMS.join(", "))),
             }
         }
-        if let Some(p) = period {
-            if f.from.is_some() || f.to.is_some() {
-                errs.add("period", "give either period or from/to, not both");
-            }
-            f.from = Some(p.start());
-            f.to = Some(p.end());
-        }
-        if let (Some(a), Some(b)) = (f.from, f.to)
-            && a > b
-        {
-            errs.add("to", "is before from");
-        }
         errs.into_result(f)
+    }
+
+    fn span(&self) -> ServiceFilter {
+        ServiceFilter { from: self.from, to: self.to, ..ServiceFilter::default() }
     }
 
     /// The first day as stored text, which sorts before every time of that day.
     pub fn from_text(&self) -> Option<String> {
-        self.from.map(|d| d.format("%Y-%m-%d").to_string())
+        self.span().from_text()
     }
 
     /// A bound that sorts after every stored time of the last day.
     pub fn to_bound(&self) -> Option<String> {
-        self.to.map(|d| format!("{}T24", d.format("%Y-%m-%d")))
+        self.span().to_bound()
     }
 }
 

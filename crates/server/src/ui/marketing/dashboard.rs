@@ -127,20 +127,7 @@ async fn page(State(state): State<AppState>, user: UiUser, QueryPairs(pairs): Qu
     let revenue_time_svg = charts::bar_chart("Attributed revenue over time", &paid, &charts::money(&currency));
 
     let effect = store.latest_run(actor, "campaign_effect").await.ok().flatten().and_then(|r| r.result);
-    let regression = effect
-        .as_ref()
-        .map(|e| {
-            e["summary"]["coefficients"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|c| {
-                    let f = |k: &str, d: usize| c[k].as_f64().map(|v| format!("{v:.d$}")).unwrap_or_default();
-                    (c["name"].as_str().unwrap_or("").to_string(), f("coef", 1), f("std_err", 1), f("p", 4))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let regression = effect.as_ref().map(crate::ui::analytics::regression_rows).unwrap_or_default();
     let regression_note = effect
         .map(|e| format!("{} months; R² {:.3}", e["summary"]["months"], e["summary"]["r_squared"].as_f64().unwrap_or(0.0)))
         .unwrap_or_default();
