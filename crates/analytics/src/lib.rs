@@ -29,6 +29,7 @@
 // purpose so that NaN fails parameter checks.
 #![allow(clippy::needless_range_loop, clippy::neg_cmp_op_on_partial_ord)]
 
+pub mod ab;
 pub mod apriori;
 pub mod arima;
 pub mod compare;

@@ -196,6 +196,7 @@ async fn serve(store: Store, args: ServeArgs, phone_region: Region) -> anyhow::R
     }
     mail::spawn(&store, &args.mail)?;
     rapport_server::webhooks::spawn_sender(store.clone(), std::time::Duration::from_secs(1), args.webhook_lease_secs);
+    rapport_server::jobs::spawn_ab_job(store.clone(), std::time::Duration::from_secs(15));
     if args.sla_interval > 0 {
         rapport_server::jobs::spawn_sla_job(store.clone(), std::time::Duration::from_secs(args.sla_interval));
         let close_after = (args.auto_close_days > 0).then(|| chrono::Duration::days(i64::from(args.auto_close_days)));

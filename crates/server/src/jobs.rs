@@ -72,3 +72,15 @@ pub fn spawn_ticket_housekeeping(store: Store, period: Duration, close_after: Op
         }
     })
 }
+
+/// Runs the A/B decision job every `period` (see [`crate::marketing::ab::run_decisions`]): due
+/// tests are decided and their winner sent to the rest, once across processes.
+pub fn spawn_ab_job(store: Store, period: Duration) -> tokio::task::JoinHandle<()> {
+    every(period, "ab_decisions", move |holder, ttl| {
+        let store = store.clone();
+        async move {
+            crate::marketing::ab::run_decisions(&store, &holder, ttl, chrono::Utc::now()).await?;
+            Ok(())
+        }
+    })
+}

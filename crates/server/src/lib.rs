@@ -16,6 +16,7 @@ pub mod api;
 pub mod error;
 pub mod extract;
 pub mod jobs;
+pub mod marketing;
 pub mod metrics;
 pub mod sales;
 pub mod telemetry;

@@ -6,9 +6,11 @@
 //! own rules sit here as plain code. The mail queue and the sender are the service module's
 //! (`service::mail`), extended rather than copied.
 
+pub mod ab;
 pub mod campaigns;
 pub mod email;
 pub mod members;
+pub mod reports;
 pub mod segments;
 pub mod templates;
 pub mod tracking;

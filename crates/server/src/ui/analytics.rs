@@ -172,20 +172,7 @@ async fn page_with(
         tree_rules = s["rules"].as_array().into_iter().flatten().filter_map(|r| r.as_str().map(str::to_string)).collect();
     }
     let effect = latest("campaign_effect").await?;
-    let regression = effect
-        .as_ref()
-        .map(|e| {
-            e["summary"]["coefficients"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|c| {
-                    let f = |k: &str, d: usize| c[k].as_f64().map(|v| format!("{v:.d$}")).unwrap_or_default();
-                    (c["name"].as_str().unwrap_or("").to_string(), f("coef", 1), f("std_err", 1), f("p", 4))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let regression = effect.as_ref().map(regression_rows).unwrap_or_default();
     let regression_note = effect
         .map(|e| {
             format!(
@@ -247,6 +234,19 @@ async fn start(State(state): State<AppState>, user: UiUser, Form(form): Form<Has
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The campaign-effect run's coefficients as table rows: term, coefficient, standard error, p.
+pub fn regression_rows(effect: &Value) -> Vec<(String, String, String, String)> {
+    effect["summary"]["coefficients"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            let f = |k: &str, d: usize| c[k].as_f64().map(|v| format!("{v:.d$}")).unwrap_or_default();
+            (c["name"].as_str().unwrap_or("").to_string(), f("coef", 1), f("std_err", 1), f("p", 4))
+        })
+        .collect()
 }
 
 /// Monthly sales and the forecast with its 95% band, as an SVG.

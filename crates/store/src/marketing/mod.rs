@@ -14,9 +14,12 @@ pub(crate) mod campaigns;
 pub(crate) mod members;
 pub(crate) mod segments;
 
+mod ab;
+mod attribution;
 mod bounces;
 mod consent;
 mod email;
+mod reports;
 mod sends;
 mod templates;
 mod tracking;

@@ -251,8 +251,12 @@ impl Store {
     ) -> Result<u64> {
         let system = Actor::system();
         let name: String = tx.fetch_one(&sql("SELECT name FROM campaigns WHERE id = ?", [campaign.into()]), |r| r.get("name")).await?;
-        let compiled = match self.template_in(tx, template).await {
-            Ok((_, c)) => c,
+        let loaded = match self.template_in(tx, template).await {
+            Ok((_, c)) => super::ab::SendTemplates::load(self, tx, send, c).await,
+            Err(e) => Err(e),
+        };
+        let templates = match loaded {
+            Ok(t) => t,
             Err(e) => {
                 // The template was deleted or no longer parses: nothing can be sent.
                 tracing::warn!(send, error = %e, "campaign sending paused: its template is unusable");
@@ -266,16 +270,20 @@ impl Store {
         };
         let key = key_in(self, tx).await?;
         let q = sql(
-            "SELECT id, person_id FROM campaign_members WHERE campaign_id = ? AND id > ? AND status NOT IN ('unsubscribed', 'bounced', 'complained') ORDER BY id LIMIT ?",
+            &format!(
+                "SELECT id, person_id, ab_variant FROM campaign_members WHERE campaign_id = ? AND id > ? AND status NOT IN ('unsubscribed', 'bounced', 'complained'){} ORDER BY id LIMIT ?",
+                templates.members()
+            ),
             [campaign.into(), cursor.into(), batch.into()],
         );
-        let members: Vec<(i64, i64)> = tx.fetch_all(&q, |r| Ok((r.get("id")?, r.get("person_id")?))).await?;
+        let members: Vec<(i64, i64, Option<String>)> =
+            tx.fetch_all(&q, |r| Ok((r.get("id")?, r.get("person_id")?, r.get("ab_variant")?))).await?;
         let now = now_rfc3339();
         let keep = [format!("{base}/m/u/"), format!("{base}/m/p/"), format!("{base}/m/v/")];
         let keep: Vec<&str> = keep.iter().map(String::as_str).collect();
         let mut rows: Vec<Vec<Arg>> = Vec::new();
         let mut skipped = 0i64;
-        for (_, person) in &members {
+        for (_, person, variant) in &members {
             let c = match self.record_in::<Customer>(tx, &system, *person, false).await {
                 Ok(c) => c,
                 Err(Error::NotFound) => {
@@ -293,7 +301,7 @@ impl Store {
             values.insert("unsubscribe_url".into(), format!("{base}/m/u/{token}"));
             values.insert("preferences_url".into(), format!("{base}/m/p/{token}"));
             values.insert("web_view_url".into(), format!("{base}/m/v/{token}"));
-            let (subject, text, html) = compiled.render(&values);
+            let (subject, text, html) = templates.of(variant.as_deref()).render(&values);
             let (html, text, links) = track_links(html.as_deref(), &text, &name, &keep, |n| format!("{base}/m/c/{token}/{n}"));
             let html = html.map(|h| {
                 let pixel = format!("<img src=\"{}\" width=\"1\" height=\"1\" alt=\"\">", escape_html(&format!("{base}/m/o/{token}")));

@@ -65,7 +65,7 @@ pub(crate) fn merge_values(c: &Customer) -> HashMap<String, String> {
 }
 
 impl Store {
-    async fn template_keys(&self, tx: &mut WriteTx) -> Result<Vec<String>> {
+    pub(crate) async fn template_keys(&self, tx: &mut WriteTx) -> Result<Vec<String>> {
         tx.fetch_all(&sql("SELECT key FROM custom_fields WHERE object = 'customer' ORDER BY key", []), |r| r.get("key")).await
     }
 

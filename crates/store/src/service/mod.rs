@@ -10,7 +10,7 @@ mod mentions;
 mod public;
 #[cfg(test)]
 mod report_plans;
-mod reports;
+pub(crate) mod reports;
 pub(crate) mod service_times;
 pub mod sla;
 mod sla_admin;

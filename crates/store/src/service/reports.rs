@@ -49,7 +49,7 @@ fn span(q: &mut Sql, col: &str, f: &ServiceFilter) {
 }
 
 /// The Monday of the stored time `col`'s week, as `YYYY-MM-DD`.
-fn week(backend: Backend, col: &str) -> String {
+pub(crate) fn week(backend: Backend, col: &str) -> String {
     match backend {
         Backend::Sqlite => format!("date({col}, '-6 days', 'weekday 1')"),
         Backend::Postgres => format!("to_char(date_trunc('week', CAST({col} AS timestamptz) AT TIME ZONE 'UTC'), 'YYYY-MM-DD')"),

@@ -3,8 +3,10 @@
 //! sending of a campaign, consent records, suppressions and the providers' bounce and complaint
 //! webhook.
 
+mod ab;
 mod bounces;
 mod consent;
+mod reports;
 mod sends;
 mod templates;
 
@@ -25,4 +27,6 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .merge(sends::router())
         .merge(consent::router())
         .merge(bounces::router())
+        .merge(ab::router())
+        .merge(reports::router())
 }

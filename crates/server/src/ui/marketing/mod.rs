@@ -1,7 +1,9 @@
 //! Marketing pages: the public pages a marketing mail links to (tracking pixel and click
 //! redirects, web view, unsubscribe confirmation, preference centre) and the template editor.
 
+mod ab;
 mod consent;
+mod dashboard;
 mod templates;
 mod tracking;
 
@@ -9,7 +11,7 @@ use crate::AppState;
 
 /// Pages for signed-in users (behind the CSRF check).
 pub(super) fn router() -> axum::Router<AppState> {
-    templates::router()
+    templates::router().merge(ab::router()).merge(dashboard::router())
 }
 
 /// Pages anyone with a mail's link may open.
