@@ -10,5 +10,7 @@ pub mod campaigns;
 pub mod email;
 pub mod members;
 pub mod segments;
+pub mod sequences;
 pub mod templates;
 pub mod tracking;
+pub mod windows;

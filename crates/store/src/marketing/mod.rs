@@ -15,12 +15,18 @@ pub(crate) mod members;
 pub(crate) mod segments;
 
 mod bounces;
+mod compose;
+mod confirm;
 mod consent;
 mod email;
 mod sends;
+mod sequences;
 mod templates;
 mod tracking;
+mod windows;
 
+pub use confirm::ConfirmationView;
+pub(crate) use confirm::request_confirmation;
 pub use consent::{Preferences, UnsubscribeView};
 pub use tracking::Tracked;
 

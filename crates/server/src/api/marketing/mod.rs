@@ -6,6 +6,7 @@
 mod bounces;
 mod consent;
 mod sends;
+mod sequences;
 mod templates;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -25,4 +26,5 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .merge(sends::router())
         .merge(consent::router())
         .merge(bounces::router())
+        .merge(sequences::router())
 }
