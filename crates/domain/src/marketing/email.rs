@@ -383,9 +383,15 @@ mod tests {
 
     #[test]
     fn send_input_names_bad_fields() {
-        let e = SendInput { template_id: 1, send_at: Some("tomorrow".into()), topic: Some("Bad Topic".into()), error_threshold: Some(0), ..SendInput::default() }
-            .validated("2026-01-01T00:00:00Z")
-            .unwrap_err();
+        let e = SendInput {
+            template_id: 1,
+            send_at: Some("tomorrow".into()),
+            topic: Some("Bad Topic".into()),
+            error_threshold: Some(0),
+            ..SendInput::default()
+        }
+        .validated("2026-01-01T00:00:00Z")
+        .unwrap_err();
         let fields: Vec<&str> = e.0.iter().map(|f| f.field.as_str()).collect();
         assert_eq!(fields, ["send_at", "topic", "error_threshold"]);
         let e = SendInput {

@@ -308,8 +308,14 @@ impl SequenceState {
             "pause" => ("pause", Self::Paused),
             "resume" => ("resume", Self::Active),
             _ => {
-                return Err(Refused::new("sequence", "act", self.as_str(), self.allowed_actions().to_vec(), "use activate, pause or resume")
-                    .on_field("action"));
+                return Err(Refused::new(
+                    "sequence",
+                    "act",
+                    self.as_str(),
+                    self.allowed_actions().to_vec(),
+                    "use activate, pause or resume",
+                )
+                .on_field("action"));
             }
         };
         if self.allowed_actions().contains(&act) {
@@ -441,7 +447,8 @@ mod tests {
         assert_eq!(e.0[0].field, "segment_id");
         let d2 = SequenceInput { name: Some("Renamed".into()), ..SequenceInput::default() }.apply(Some(&d)).unwrap();
         assert_eq!((d2.name.as_str(), d2.steps.len()), ("Renamed", 2));
-        let e = SequenceInput { steps: Some(vec![Step::Wait { days: 0, hours: 0 }]), ..SequenceInput::default() }.apply(Some(&d)).unwrap_err();
+        let e =
+            SequenceInput { steps: Some(vec![Step::Wait { days: 0, hours: 0 }]), ..SequenceInput::default() }.apply(Some(&d)).unwrap_err();
         assert_eq!(e.0[0].field, "steps[0].days");
     }
 

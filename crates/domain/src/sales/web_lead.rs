@@ -108,7 +108,11 @@ impl WebLeadInput {
         let phone = self.phone.filter(|p| !p.trim().is_empty()).and_then(|p| errs.check("phone", Phone::parse(&p, region)));
         let company_name = self.company_name.and_then(|c| errs.check("company_name", bounded_text(&c, 200)).flatten());
         let message = self.message.and_then(|m| errs.check("message", bounded_text(&m, MAX_MESSAGE)).flatten());
-        let wants = self.subscribe.as_deref().map(|v| v.trim().to_ascii_lowercase()).is_some_and(|v| matches!(v.as_str(), "true" | "on" | "1" | "yes"));
+        let wants = self
+            .subscribe
+            .as_deref()
+            .map(|v| v.trim().to_ascii_lowercase())
+            .is_some_and(|v| matches!(v.as_str(), "true" | "on" | "1" | "yes"));
         let topic = self.topic.map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).unwrap_or_else(|| "newsletter".into());
         if wants && !crate::marketing::email::valid_topic(&topic) {
             errs.add("topic", "must be 1 to 50 lower-case letters, digits, - or _");

@@ -43,7 +43,8 @@ async fn post_from(app: &TestApp, ip: &str, path: &str) -> (StatusCode, String) 
 async fn a_signup_is_consent_only_once_its_link_is_confirmed_by_a_post() {
     each_backend!(|app| {
         app.store.set_public_url("https://crm.example.com");
-        let r = send(&app.router, "203.0.113.7", &[], json!({"name": "Ann Lee", "email": "ann@example.com", "subscribe": "true"}), None).await;
+        let r =
+            send(&app.router, "203.0.113.7", &[], json!({"name": "Ann Lee", "email": "ann@example.com", "subscribe": "true"}), None).await;
         assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
         // Without the box ticked nobody is asked.
         send(&app.router, "203.0.113.8", &[], json!({"name": "Bob Roe", "email": "bob@example.com"}), None).await;

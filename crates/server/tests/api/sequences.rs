@@ -86,7 +86,9 @@ async fn sequences_are_checked_on_save_versioned_audited_and_move_draft_active_p
             json!({"name": "Texts", "channel": "sms", "budget_minor": 0, "currency": "USD", "starts_on": "2026-01-01", "ends_on": "2026-12-31"}),
         )
         .await;
-        let dynamic = created(&app, "/api/v1/segments", json!({"name": "DE", "rules": {"field": "address.country", "op": "eq", "value": "DE"}})).await;
+        let dynamic =
+            created(&app, "/api/v1/segments", json!({"name": "DE", "rules": {"field": "address.country", "op": "eq", "value": "DE"}}))
+                .await;
         let r = app
             .post(
                 "/api/v1/sequences",
@@ -110,16 +112,23 @@ async fn sequences_are_checked_on_save_versioned_audited_and_move_draft_active_p
             .await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
         assert_eq!(r.error_fields(), ["steps[0].template_id", "steps[1].segment_id"], "{}", r.body);
-        let r = app.post("/api/v1/sequences", json!({"name": "Texts", "campaign_id": sms, "steps": [{"type": "send_email", "template_id": t}]})).await;
+        let r = app
+            .post("/api/v1/sequences", json!({"name": "Texts", "campaign_id": sms, "steps": [{"type": "send_email", "template_id": t}]}))
+            .await;
         assert_eq!(r.error_fields(), ["campaign_id"], "{}", r.body);
         let r = app.post("/api/v1/sequences", json!({"name": "X", "campaign_id": c, "steps": [{"type": "wait", "weeks": 1}]})).await;
         assert!(r.status.is_client_error(), "an unknown step field is refused: {}", r.body);
 
-        let r = app.post("/api/v1/sequences", json!({"name": "Welcome", "campaign_id": c, "steps": [{"type": "send_email", "template_id": t}]})).await;
+        let r = app
+            .post("/api/v1/sequences", json!({"name": "Welcome", "campaign_id": c, "steps": [{"type": "send_email", "template_id": t}]}))
+            .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
         let id = r.body["id"].as_i64().unwrap();
         assert_eq!(r.header("location"), format!("/api/v1/sequences/{id}"));
-        assert_eq!((r.body["state"].as_str(), r.body["entry"].as_str(), r.body["topic"].as_str()), (Some("draft"), Some("manual"), Some("newsletter")));
+        assert_eq!(
+            (r.body["state"].as_str(), r.body["entry"].as_str(), r.body["topic"].as_str()),
+            (Some("draft"), Some("manual"), Some("newsletter"))
+        );
         assert!(r.body["owner_id"].is_i64(), "the creator owns it: {}", r.body);
 
         let path = format!("/api/v1/sequences/{id}");
@@ -139,10 +148,14 @@ async fn sequences_are_checked_on_save_versioned_audited_and_move_draft_active_p
         let list = app.get("/api/v1/sequences?limit=1").await;
         assert_eq!(list.status, StatusCode::OK, "{}", list.body);
         assert_eq!(list.body["data"][0]["id"], id);
-        let actions = texts(&app, &format!("SELECT action FROM audit_log WHERE object = 'sequence' AND record_id = {id} ORDER BY id")).await;
+        let actions =
+            texts(&app, &format!("SELECT action FROM audit_log WHERE object = 'sequence' AND record_id = {id} ORDER BY id")).await;
         assert_eq!(actions, ["create", "update", "activate", "pause", "resume"]);
 
-        assert_eq!(app.call(Method::DELETE, &path, Some(&app.token), None, &[("if-match", "1")]).await.status, StatusCode::PRECONDITION_FAILED);
+        assert_eq!(
+            app.call(Method::DELETE, &path, Some(&app.token), None, &[("if-match", "1")]).await.status,
+            StatusCode::PRECONDITION_FAILED
+        );
         assert_eq!(app.delete(&path).await.status, StatusCode::NO_CONTENT);
         assert_eq!(app.get(&path).await.status, StatusCode::NOT_FOUND);
     });
@@ -197,7 +210,8 @@ async fn a_person_advances_once_per_step_waits_hold_until_due_and_branches_on_a_
         let token = ann_mail.track_token.clone().unwrap();
         app.call(Method::GET, &format!("/m/o/{token}"), None, None, &[("user-agent", CHROME)]).await;
         let bob_token = claimed.iter().find(|m| m.to_addr == "bob@example.com").unwrap().track_token.clone().unwrap();
-        app.call(Method::GET, &format!("/m/o/{bob_token}"), None, None, &[("user-agent", "Mozilla/5.0 (via ggpht.com GoogleImageProxy)")]).await;
+        app.call(Method::GET, &format!("/m/o/{bob_token}"), None, None, &[("user-agent", "Mozilla/5.0 (via ggpht.com GoogleImageProxy)")])
+            .await;
 
         // Two days on: Ann takes the "opened" branch (list, notification), Bob's proxy open
         // does not count, Cy had no mail to open.
@@ -231,7 +245,8 @@ async fn a_person_advances_once_per_step_waits_hold_until_due_and_branches_on_a_
 async fn a_segment_enrolls_its_new_matches_a_signup_enrolls_and_mail_respects_pause_and_consent() {
     each_backend!(|app| {
         let (c, t) = setup(&app).await;
-        let de = created(&app, "/api/v1/segments", json!({"name": "DE", "rules": {"field": "address.country", "op": "eq", "value": "DE"}})).await;
+        let de = created(&app, "/api/v1/segments", json!({"name": "DE", "rules": {"field": "address.country", "op": "eq", "value": "DE"}}))
+            .await;
         let by_segment = created(
             &app,
             "/api/v1/sequences",
@@ -330,7 +345,10 @@ async fn two_job_runners_on_one_database_run_every_step_exactly_once() {
         assert_eq!(count(&app, &format!("SELECT COUNT(*) FROM mail_queue WHERE sequence_id = {id}")).await, 40, "one mail each");
         assert_eq!(count(&app, "SELECT COUNT(*) FROM notifications").await, 40, "one notification each");
         assert_eq!(count(&app, "SELECT COUNT(*) FROM sequence_step_runs").await, 120);
-        assert_eq!(count(&app, &format!("SELECT COUNT(*) FROM sequence_enrollments WHERE sequence_id = {id} AND state = 'done'")).await, 40);
+        assert_eq!(
+            count(&app, &format!("SELECT COUNT(*) FROM sequence_enrollments WHERE sequence_id = {id} AND state = 'done'")).await,
+            40
+        );
         if app.backend == Backend::Postgres {
             b.close().await;
         }
@@ -346,8 +364,13 @@ async fn the_sequence_editor_adds_saves_reorders_and_removes_steps_and_shows_err
         let (status, html) = page(&app, "/marketing/sequences", &cookie).await;
         assert_eq!(status, StatusCode::OK, "{html}");
         let csrf = csrf_of(&html);
-        let (status, headers, html) =
-            form(&app, "/marketing/sequences", Some(&cookie), &format!("_csrf={csrf}&name=Nurture&campaign_id={c}&template_id={t}&topic=newsletter&entry=manual")).await;
+        let (status, headers, html) = form(
+            &app,
+            "/marketing/sequences",
+            Some(&cookie),
+            &format!("_csrf={csrf}&name=Nurture&campaign_id={c}&template_id={t}&topic=newsletter&entry=manual"),
+        )
+        .await;
         assert!(status.is_redirection(), "{status}: {html}");
         let at = headers.get("location").unwrap().to_str().unwrap().to_string();
         let id: i64 = at.rsplit('/').next().unwrap().parse().unwrap();
@@ -370,7 +393,8 @@ async fn the_sequence_editor_adds_saves_reorders_and_removes_steps_and_shows_err
         assert_eq!(kinds(&app, id).await, ["add_to_list", "wait"]);
         // A branch backwards is refused, named by its field; a stale page changes nothing.
         let (status, _, html) =
-            form(&app, &steps_path, Some(&cookie), &format!("_csrf={csrf}&version=6&op=add&type=branch&condition=opened&then_step=0")).await;
+            form(&app, &steps_path, Some(&cookie), &format!("_csrf={csrf}&version=6&op=add&type=branch&condition=opened&then_step=0"))
+                .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
         assert!(html.contains("data-field=\"steps[2].then_step\""), "{html}");
         let (status, _, html) = form(&app, &steps_path, Some(&cookie), &format!("_csrf={csrf}&version=1&op=remove&index=0")).await;

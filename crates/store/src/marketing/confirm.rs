@@ -29,7 +29,15 @@ pub struct ConfirmationView {
 /// Asks `person` to confirm signing up for `topic` (from `source`), in the caller's
 /// transaction; nothing when they have no email address or the server has no public address
 /// for the link (logged: without confirmation no consent is recorded).
-pub(crate) async fn request_confirmation(store: &Store, tx: &mut WriteTx, person: i64, email: &str, name: &str, topic: &str, source: &str) -> Result<()> {
+pub(crate) async fn request_confirmation(
+    store: &Store,
+    tx: &mut WriteTx,
+    person: i64,
+    email: &str,
+    name: &str,
+    topic: &str,
+    source: &str,
+) -> Result<()> {
     let base = match base_url(store) {
         Ok(b) => b,
         Err(_) => {

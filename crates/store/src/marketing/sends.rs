@@ -27,8 +27,7 @@ use crate::service::mail::{QUEUE_COLS, queued};
 use crate::sql::{Arg, Sql, sql};
 use crate::{Backend, Error, QueuedMail, Result, Store, WriteTx};
 
-const SEND_COLS: &str =
-    "id, campaign_id, template_id, topic, state, send_at, error_threshold, errors, queued, skipped, created_at, updated_at, local_send_at, time_zone, send_window";
+const SEND_COLS: &str = "id, campaign_id, template_id, topic, state, send_at, error_threshold, errors, queued, skipped, created_at, updated_at, local_send_at, time_zone, send_window";
 
 fn send_row(r: &dyn Row) -> Result<CampaignSend> {
     Ok(CampaignSend {

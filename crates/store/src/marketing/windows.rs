@@ -50,7 +50,13 @@ impl Timing {
 
     /// When `c`'s mail may go out (not before `now`) and the name of their zone; `None` for
     /// a sending without a local start or windows (it goes out at once, as before).
-    pub(crate) async fn release(&mut self, store: &Store, tx: &mut WriteTx, c: &Customer, now: DateTime<Utc>) -> Result<Option<(String, String)>> {
+    pub(crate) async fn release(
+        &mut self,
+        store: &Store,
+        tx: &mut WriteTx,
+        c: &Customer,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(String, String)>> {
         if self.local.is_none() && self.window.is_none() {
             return Ok(None);
         }

@@ -92,7 +92,12 @@ async fn update(
 /// Delete a sequence: nobody advances any more and its queued mails stay unsent.
 #[utoipa::path(delete, path = "/api/v1/sequences/{id}", tag = "marketing", operation_id = "delete_sequence", security(("bearer" = [])),
     params(IfMatch), responses((status = 204)))]
-async fn delete(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>, IfMatch(version): IfMatch) -> Result<StatusCode, ApiError> {
+async fn delete(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    IfMatch(version): IfMatch,
+) -> Result<StatusCode, ApiError> {
     state.store.delete_sequence(&user.actor, id, version).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -61,6 +61,12 @@ impl Store {
             Err(Error::NotFound) => return Err(invalid("campaign_id", "no such campaign")),
             Err(e) => return Err(e),
         }
+        if let Some(owner) = d.owner_id {
+            let q = sql("SELECT id FROM users WHERE id = ? AND is_active = 1", [owner.into()]);
+            if tx.fetch_optional(&q, |r| r.get::<i64>("id")).await?.is_none() {
+                return Err(invalid("owner_id", "no such active user"));
+            }
+        }
         let kind = |id: i64| sql("SELECT kind FROM segments WHERE id = ? AND deleted_at IS NULL", [id.into()]);
         if let Some(s) = d.segment_id
             && tx.fetch_optional(&kind(s), |r| r.get::<String>("kind")).await?.is_none()
@@ -89,7 +95,8 @@ impl Store {
     }
 
     async fn with_enrolled(&self, mut s: Sequence) -> Result<Sequence> {
-        let q = sql("SELECT state, COUNT(*) AS n FROM sequence_enrollments WHERE sequence_id = ? GROUP BY state ORDER BY state", [s.id.into()]);
+        let q =
+            sql("SELECT state, COUNT(*) AS n FROM sequence_enrollments WHERE sequence_id = ? GROUP BY state ORDER BY state", [s.id.into()]);
         s.enrolled = self.read(&q, |r| Ok((r.get::<String>("state")?, r.get::<i64>("n")?))).await?.into_iter().collect();
         for state in ["active", "done"] {
             s.enrolled.entry(state.into()).or_insert(0);

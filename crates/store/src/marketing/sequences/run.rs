@@ -9,6 +9,7 @@
 //! person whatever processes run the job and whenever one is killed.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use chrono::{DateTime, Utc};
 use rapport_domain::customer::Customer;
@@ -72,9 +73,8 @@ impl Store {
             [],
         );
         type Entry = (i64, String, Option<i64>, String, Option<String>);
-        let list: Vec<Entry> = self
-            .read(&q, |r| Ok((r.get("id")?, r.get("entry")?, r.get("segment_id")?, r.get("topic")?, r.get("activated_at")?)))
-            .await?;
+        let list: Vec<Entry> =
+            self.read(&q, |r| Ok((r.get("id")?, r.get("entry")?, r.get("segment_id")?, r.get("topic")?, r.get("activated_at")?))).await?;
         let now = stamp(now);
         let mut enrolled = 0;
         for (id, entry, segment, topic, activated) in list {
@@ -151,17 +151,19 @@ impl Store {
     }
 
     async fn load_sequence<'c>(&self, tx: &mut WriteTx, cache: &'c mut Cache, id: i64) -> Result<&'c Ctx> {
-        if !cache.sequences.contains_key(&id) {
+        if let Entry::Vacant(slot) = cache.sequences.entry(id) {
             let q = sql(
                 "SELECT s.name, s.campaign_id, c.name AS campaign_name, s.owner_id, s.steps FROM sequences s JOIN campaigns c ON c.id = s.campaign_id \
                  WHERE s.id = ?",
                 [id.into()],
             );
             let (name, campaign, campaign_name, owner, steps): (String, i64, String, Option<i64>, String) = tx
-                .fetch_one(&q, |r| Ok((r.get("name")?, r.get("campaign_id")?, r.get("campaign_name")?, r.get("owner_id")?, r.get("steps")?)))
+                .fetch_one(&q, |r| {
+                    Ok((r.get("name")?, r.get("campaign_id")?, r.get("campaign_name")?, r.get("owner_id")?, r.get("steps")?))
+                })
                 .await?;
             let steps = serde_json::from_str(&steps).unwrap_or_default();
-            cache.sequences.insert(id, Ctx { id, name, campaign, campaign_name, owner, steps });
+            slot.insert(Ctx { id, name, campaign, campaign_name, owner, steps });
         }
         Ok(&cache.sequences[&id])
     }
@@ -244,13 +246,13 @@ impl Store {
     /// becomes a member of the sequence's campaign, so opens and clicks move them in its
     /// funnel. The outcome and the mail's id.
     async fn send_step(&self, tx: &mut WriteTx, cache: &mut Cache, e: &Due, template: i64, at: &str) -> Result<(String, Option<i64>)> {
-        if !cache.templates.contains_key(&template) {
+        if let Entry::Vacant(slot) = cache.templates.entry(template) {
             let compiled = match self.template_in(tx, template).await {
                 Ok((_, c)) => Some(c),
                 Err(Error::NotFound | Error::Invalid(_)) => None,
                 Err(err) => return Err(err),
             };
-            cache.templates.insert(template, compiled);
+            slot.insert(compiled);
         }
         if cache.templates[&template].is_none() {
             return Ok((format!("not sent: template {template} is gone or no longer valid"), None));
@@ -344,7 +346,15 @@ impl Store {
     }
 
     /// Tells the sequence's owner the person reached `step`.
-    async fn notify_step(&self, tx: &mut WriteTx, cache: &mut Cache, e: &Due, step: usize, message: Option<&str>, at: &str) -> Result<String> {
+    async fn notify_step(
+        &self,
+        tx: &mut WriteTx,
+        cache: &mut Cache,
+        e: &Due,
+        step: usize,
+        message: Option<&str>,
+        at: &str,
+    ) -> Result<String> {
         let ctx = self.load_sequence(tx, cache, e.sequence).await?;
         let (Some(owner), sequence, name) = (ctx.owner, ctx.id, ctx.name.clone()) else { return Ok("no owner to notify".into()) };
         let person = match self.record_in::<Customer>(tx, &Actor::system(), e.person, false).await {
