@@ -100,6 +100,9 @@ struct ServeArgs {
     /// Seconds between runs of the SLA breach job (0: do not run it in this process).
     #[arg(long, env = "RAPPORT_SLA_INTERVAL", default_value_t = 60)]
     sla_interval: u64,
+    /// Seconds between runs of the drip-sequence job (0: do not run it in this process).
+    #[arg(long, env = "RAPPORT_SEQUENCE_INTERVAL", default_value_t = 30)]
+    sequence_interval: u64,
     /// Days after which a resolved ticket the customer has not answered closes by itself (0:
     /// never). Snoozed tickets wake on their date in the same job, which runs at the SLA
     /// job's interval (and not when that is 0).
@@ -197,6 +200,9 @@ async fn serve(store: Store, args: ServeArgs, phone_region: Region) -> anyhow::R
     mail::spawn(&store, &args.mail)?;
     rapport_server::webhooks::spawn_sender(store.clone(), std::time::Duration::from_secs(1), args.webhook_lease_secs);
     rapport_server::jobs::spawn_ab_job(store.clone(), std::time::Duration::from_secs(15));
+    if args.sequence_interval > 0 {
+        rapport_server::jobs::spawn_sequence_job(store.clone(), std::time::Duration::from_secs(args.sequence_interval));
+    }
     if args.sla_interval > 0 {
         rapport_server::jobs::spawn_sla_job(store.clone(), std::time::Duration::from_secs(args.sla_interval));
         let close_after = (args.auto_close_days > 0).then(|| chrono::Duration::days(i64::from(args.auto_close_days)));

@@ -84,3 +84,25 @@ pub fn spawn_ab_job(store: Store, period: Duration) -> tokio::task::JoinHandle<(
         }
     })
 }
+
+/// Runs the drip-sequence job every `period` (see [`rapport_store::Store::run_sequences`]):
+/// enrollments by segments and sign-ups, then due steps, in passes of 200 until none are due.
+/// Every process may run it: each enrollment is claimed with a row lock (`SKIP LOCKED`), so
+/// two servers share the work and no step runs twice.
+pub fn spawn_sequence_job(store: Store, period: Duration) -> tokio::task::JoinHandle<()> {
+    every(period, "sequences", move |_, _| {
+        let store = store.clone();
+        async move {
+            for _ in 0..50 {
+                let run = store.run_sequences(chrono::Utc::now(), 200).await?;
+                if run.enrolled + run.steps > 0 {
+                    tracing::debug!(enrolled = run.enrolled, steps = run.steps, "sequence job advanced people");
+                }
+                if run.steps < 200 {
+                    break;
+                }
+            }
+            Ok(())
+        }
+    })
+}

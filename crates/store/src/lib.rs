@@ -52,7 +52,7 @@ mod writer;
 pub use backup::{BackupError, BackupSummary, RestoreSummary};
 pub use jobs::Lease;
 pub use marketing::members::AddMembers;
-pub use marketing::{Preferences, Tracked, UnsubscribeView};
+pub use marketing::{ConfirmationView, Preferences, Tracked, UnsubscribeView};
 pub use purchases::{PurchaseHistory, Score};
 pub use records::list::SEARCH_CANDIDATES;
 pub use sales::WebLeadOutcome;

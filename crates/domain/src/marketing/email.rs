@@ -38,6 +38,16 @@ pub struct SendInput {
     /// Failed attempts after which the sending pauses (default 50).
     #[serde(default)]
     pub error_threshold: Option<i64>,
+    /// A local start, `YYYY-MM-DDTHH:MM` without a zone: each mail waits for that wall time in
+    /// its recipient's time zone (see [`crate::marketing::windows`]).
+    #[serde(default)]
+    pub local_send_at: Option<String>,
+    /// The zone of recipients whose person and company name none (IANA, default UTC).
+    #[serde(default)]
+    pub time_zone: Option<String>,
+    /// Sending windows in the recipient's local time: mail outside them waits for the next opening.
+    #[serde(default)]
+    pub window: Option<crate::marketing::windows::WindowInput>,
 }
 
 /// A checked [`SendInput`].
@@ -51,6 +61,12 @@ pub struct SendRequest {
     pub topic: String,
     /// Pause threshold.
     pub error_threshold: i64,
+    /// The local start (`YYYY-MM-DDTHH:MM:SS`), when one was asked for.
+    pub local_send_at: Option<String>,
+    /// The default zone's name.
+    pub time_zone: Option<String>,
+    /// The windows (stored as their JSON).
+    pub window: Option<crate::marketing::windows::WindowInput>,
 }
 
 /// A consent topic's key: 1 to 50 lower-case letters, digits, `-` or `_`.
@@ -80,7 +96,39 @@ impl SendInput {
         if !(1..=1_000_000).contains(&error_threshold) {
             errs.add("error_threshold", "must be between 1 and 1000000");
         }
-        errs.into_result(SendRequest { template_id: self.template_id, send_at, topic, error_threshold })
+        let local = self.local_send_at.as_deref().map(|l| (l, crate::marketing::windows::parse_local(l)));
+        let mut send_at = send_at;
+        let local_send_at = match local {
+            None => None,
+            Some((_, None)) => {
+                errs.add("local_send_at", "must be a local time without a zone, such as 2026-12-01T09:00");
+                None
+            }
+            Some((_, Some(l))) => {
+                // The earliest zone (UTC+14) reaches that wall time first: expansion starts then.
+                let first = chrono::TimeZone::from_utc_datetime(&chrono::Utc, &l) - chrono::Duration::hours(14);
+                let first = first.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+                if first > send_at {
+                    send_at = first;
+                }
+                Some(l.format("%Y-%m-%dT%H:%M:%S").to_string())
+            }
+        };
+        if let Some(z) = self.time_zone.as_deref()
+            && crate::marketing::windows::zone(Some(z)).is_none()
+        {
+            errs.add("time_zone", format!("'{z}' is not an IANA time zone such as Europe/Berlin"));
+        }
+        let window = self.window.and_then(|w| w.parse("window", &mut errs).map(|w| w.input()));
+        errs.into_result(SendRequest {
+            template_id: self.template_id,
+            send_at,
+            topic,
+            error_threshold,
+            local_send_at,
+            time_zone: self.time_zone.map(|z| z.trim().to_string()),
+            window,
+        })
     }
 }
 
@@ -152,6 +200,12 @@ pub struct CampaignSend {
     pub error_threshold: i64,
     /// Failed attempts since it started or resumed.
     pub errors: i64,
+    /// The local start in each recipient's zone, when one was asked for.
+    pub local_send_at: Option<String>,
+    /// The zone of recipients without one.
+    pub time_zone: Option<String>,
+    /// The sending windows, in each recipient's local time.
+    pub window: Option<crate::marketing::windows::WindowInput>,
     /// Mails written to the queue so far.
     pub queued: i64,
     /// Members without an email address (nothing queued for them).
@@ -329,10 +383,32 @@ mod tests {
 
     #[test]
     fn send_input_names_bad_fields() {
-        let e = SendInput { template_id: 1, send_at: Some("tomorrow".into()), topic: Some("Bad Topic".into()), error_threshold: Some(0) }
-            .validated("2026-01-01T00:00:00Z")
-            .unwrap_err();
+        let e = SendInput {
+            template_id: 1,
+            send_at: Some("tomorrow".into()),
+            topic: Some("Bad Topic".into()),
+            error_threshold: Some(0),
+            ..SendInput::default()
+        }
+        .validated("2026-01-01T00:00:00Z")
+        .unwrap_err();
         let fields: Vec<&str> = e.0.iter().map(|f| f.field.as_str()).collect();
         assert_eq!(fields, ["send_at", "topic", "error_threshold"]);
+        let e = SendInput {
+            template_id: 1,
+            local_send_at: Some("2026-12-01 9am".into()),
+            time_zone: Some("Mars/Olympus".into()),
+            window: Some(crate::marketing::windows::WindowInput { days: vec![], start: "09:00".into(), end: "17:00".into() }),
+            ..SendInput::default()
+        }
+        .validated("2026-01-01T00:00:00Z")
+        .unwrap_err();
+        let fields: Vec<&str> = e.0.iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(fields, ["local_send_at", "time_zone", "window.days"]);
+        // A local start begins expanding when the earliest zone (UTC+14) reaches it.
+        let r = SendInput { template_id: 1, local_send_at: Some("2026-12-01T09:00".into()), ..SendInput::default() }
+            .validated("2026-01-01T00:00:00Z")
+            .unwrap();
+        assert_eq!((r.send_at.as_str(), r.local_send_at.as_deref()), ("2026-11-30T19:00:00.000000Z", Some("2026-12-01T09:00:00")));
     }
 }

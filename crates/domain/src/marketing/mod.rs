@@ -12,5 +12,7 @@ pub mod email;
 pub mod members;
 pub mod reports;
 pub mod segments;
+pub mod sequences;
 pub mod templates;
 pub mod tracking;
+pub mod windows;

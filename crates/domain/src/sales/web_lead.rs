@@ -54,6 +54,11 @@ pub struct WebLeadInput {
     /// Leave empty: the form hides this field from people, so only bots fill it in (such
     /// submissions are answered as received and stored nowhere).
     pub website: Option<String>,
+    /// `true` (or a checked box's `on`) to sign up for marketing email: a confirmation mail
+    /// goes out, and consent is recorded only when its link is confirmed (double opt-in).
+    pub subscribe: Option<String>,
+    /// The consent topic signed up for (default `newsletter`).
+    pub topic: Option<String>,
 }
 
 /// A valid submission (built by [`WebLeadInput::apply`]).
@@ -69,6 +74,8 @@ pub struct WebLead {
     pub company_name: Option<String>,
     /// Message.
     pub message: Option<String>,
+    /// The consent topic the person asked to sign up for (confirmed by mail before it counts).
+    pub subscribe: Option<String>,
 }
 
 impl WebLeadInput {
@@ -101,10 +108,20 @@ impl WebLeadInput {
         let phone = self.phone.filter(|p| !p.trim().is_empty()).and_then(|p| errs.check("phone", Phone::parse(&p, region)));
         let company_name = self.company_name.and_then(|c| errs.check("company_name", bounded_text(&c, 200)).flatten());
         let message = self.message.and_then(|m| errs.check("message", bounded_text(&m, MAX_MESSAGE)).flatten());
+        let wants = self
+            .subscribe
+            .as_deref()
+            .map(|v| v.trim().to_ascii_lowercase())
+            .is_some_and(|v| matches!(v.as_str(), "true" | "on" | "1" | "yes"));
+        let topic = self.topic.map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).unwrap_or_else(|| "newsletter".into());
+        if wants && !crate::marketing::email::valid_topic(&topic) {
+            errs.add("topic", "must be 1 to 50 lower-case letters, digits, - or _");
+        }
         let (Some(name), Some(email), true) = (name, email, errs.0.is_empty()) else {
             return Err(errs);
         };
-        Ok(WebLead { name, email, phone: phone.map(|p| p.to_string()), company_name, message })
+        let subscribe = wants.then_some(topic);
+        Ok(WebLead { name, email, phone: phone.map(|p| p.to_string()), company_name, message, subscribe })
     }
 }
 

@@ -16,7 +16,7 @@ use crate::helpers::{Res, TestApp};
 
 /// A submission from `ip` as the server sees a connection from it, with `headers`; the body is
 /// JSON unless `form` is given.
-async fn send(router: &axum::Router, ip: &str, headers: &[(&str, &str)], body: Value, form: Option<&str>) -> Res {
+pub(crate) async fn send(router: &axum::Router, ip: &str, headers: &[(&str, &str)], body: Value, form: Option<&str>) -> Res {
     let mut req = Request::builder().method(Method::POST).uri("/api/v1/web_to_lead");
     for (k, v) in headers {
         req = req.header(*k, *v);

@@ -36,7 +36,7 @@ pub struct Preferences {
     pub unsubscribed: bool,
 }
 
-fn mask(email: &str) -> String {
+pub(super) fn mask(email: &str) -> String {
     match email.split_once('@') {
         Some((l, d)) => format!("{}***@{d}", l.chars().next().unwrap_or('*')),
         None => "***".into(),
@@ -56,7 +56,7 @@ fn consent_row(r: &dyn Row) -> Result<Consent> {
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn write_consent(
+pub(super) async fn write_consent(
     tx: &mut WriteTx,
     person: i64,
     topic: &str,

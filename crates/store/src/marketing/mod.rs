@@ -17,13 +17,19 @@ pub(crate) mod segments;
 mod ab;
 mod attribution;
 mod bounces;
+mod compose;
+mod confirm;
 mod consent;
 mod email;
 mod reports;
 mod sends;
+mod sequences;
 mod templates;
 mod tracking;
+mod windows;
 
+pub use confirm::ConfirmationView;
+pub(crate) use confirm::request_confirmation;
 pub use consent::{Preferences, UnsubscribeView};
 pub use tracking::Tracked;
 

@@ -10,25 +10,24 @@
 use std::collections::HashMap;
 
 use chrono::{Duration, Utc};
+use rapport_domain::ValidationErrors;
 use rapport_domain::customer::Customer;
 use rapport_domain::marketing::email::{CampaignSend, MarketingLimits, SendInput, SendState};
-use rapport_domain::marketing::tracking::track_links;
 use rapport_domain::now_rfc3339;
 use rapport_domain::permissions::{Action, Actor, Object, require};
 use rapport_domain::sales::Refused;
 use rapport_domain::service::mail::StateCount;
-use rapport_domain::{ValidationErrors, marketing::templates::escape_html};
 use serde_json::json;
 
-use super::templates::merge_values;
-use super::{base_url, key_in, new_token};
+use super::compose::Composer;
+use super::windows::Timing;
+use super::{base_url, key_in};
 use crate::row::Row;
 use crate::service::mail::{QUEUE_COLS, queued};
 use crate::sql::{Arg, Sql, sql};
 use crate::{Backend, Error, QueuedMail, Result, Store, WriteTx};
 
-const SEND_COLS: &str =
-    "id, campaign_id, template_id, topic, state, send_at, error_threshold, errors, queued, skipped, created_at, updated_at";
+const SEND_COLS: &str = "id, campaign_id, template_id, topic, state, send_at, error_threshold, errors, queued, skipped, created_at, updated_at, local_send_at, time_zone, send_window";
 
 fn send_row(r: &dyn Row) -> Result<CampaignSend> {
     Ok(CampaignSend {
@@ -40,6 +39,9 @@ fn send_row(r: &dyn Row) -> Result<CampaignSend> {
         send_at: r.get("send_at")?,
         error_threshold: r.get("error_threshold")?,
         errors: r.get("errors")?,
+        local_send_at: r.get("local_send_at")?,
+        time_zone: r.get("time_zone")?,
+        window: r.get::<Option<String>>("send_window")?.and_then(|w| serde_json::from_str(&w).ok()),
         queued: r.get("queued")?,
         skipped: r.get("skipped")?,
         mails: Vec::new(),
@@ -110,8 +112,8 @@ impl Store {
         }
         let q = sql(
             &format!(
-                "INSERT INTO campaign_sends (campaign_id, template_id, topic, state, send_at, error_threshold, created_by, created_at, updated_at) \
-                 VALUES (?, ?, ?, 'scheduled', ?, ?, ?, ?, ?) RETURNING {SEND_COLS}"
+                "INSERT INTO campaign_sends (campaign_id, template_id, topic, state, send_at, error_threshold, created_by, created_at, updated_at, \
+                 local_send_at, time_zone, send_window) VALUES (?, ?, ?, 'scheduled', ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {SEND_COLS}"
             ),
             [
                 campaign.into(),
@@ -122,6 +124,9 @@ impl Store {
                 actor.user_id.into(),
                 now.clone().into(),
                 now.into(),
+                req.local_send_at.into(),
+                req.time_zone.into(),
+                req.window.map(|w| serde_json::to_string(&w).unwrap_or_default()).into(),
             ],
         );
         let s = tx.fetch_one(&q, send_row).await?;
@@ -131,7 +136,7 @@ impl Store {
             "send",
             "campaign",
             Some(campaign),
-            json!({"send_id": s.id, "template_id": s.template_id, "send_at": &s.send_at, "topic": &s.topic}),
+            json!({"send_id": s.id, "template_id": s.template_id, "send_at": &s.send_at, "topic": &s.topic, "local_send_at": &s.local_send_at, "window": &s.window}),
         )
         .await?;
         tx.commit().await?;
@@ -279,8 +284,8 @@ impl Store {
         let members: Vec<(i64, i64, Option<String>)> =
             tx.fetch_all(&q, |r| Ok((r.get("id")?, r.get("person_id")?, r.get("ab_variant")?))).await?;
         let now = now_rfc3339();
-        let keep = [format!("{base}/m/u/"), format!("{base}/m/p/"), format!("{base}/m/v/")];
-        let keep: Vec<&str> = keep.iter().map(String::as_str).collect();
+        let composer = Composer { base, key: &key, campaign_name: &name, campaign };
+        let mut timing = Timing::of(tx, send).await?;
         let mut rows: Vec<Vec<Arg>> = Vec::new();
         let mut skipped = 0i64;
         for (_, person, variant) in &members {
@@ -292,46 +297,28 @@ impl Store {
                 }
                 Err(e) => return Err(e),
             };
-            let Some(to) = c.data.email.clone() else {
+            let Some(m) = composer.compose(templates.of(variant.as_deref()), &c) else {
                 skipped += 1;
                 continue;
             };
-            let token = new_token(&key);
-            let mut values: HashMap<String, String> = merge_values(&c);
-            values.insert("unsubscribe_url".into(), format!("{base}/m/u/{token}"));
-            values.insert("preferences_url".into(), format!("{base}/m/p/{token}"));
-            values.insert("web_view_url".into(), format!("{base}/m/v/{token}"));
-            let (subject, text, html) = templates.of(variant.as_deref()).render(&values);
-            let (html, text, links) = track_links(html.as_deref(), &text, &name, &keep, |n| format!("{base}/m/c/{token}/{n}"));
-            let html = html.map(|h| {
-                let pixel = format!("<img src=\"{}\" width=\"1\" height=\"1\" alt=\"\">", escape_html(&format!("{base}/m/o/{token}")));
-                match h.rfind("</body>") {
-                    Some(i) => format!("{}{pixel}{}", &h[..i], &h[i..]),
-                    None => format!("{h}{pixel}"),
-                }
-            });
-            let mut headers = serde_json::Map::new();
-            headers.insert("List-Unsubscribe".into(), format!("<{base}/m/u/{token}>").into());
-            // RFC 8058: a POST to the link unsubscribes at once; mail clients offer the button.
-            headers.insert("List-Unsubscribe-Post".into(), "List-Unsubscribe=One-Click".into());
-            headers.insert("Precedence".into(), "bulk".into());
-            let random = token.split('.').next().unwrap_or("").to_string();
+            let (release, zone) = timing.release(self, tx, &c, Utc::now()).await?.map_or((now.clone(), None), |(r, z)| (r, Some(z)));
             rows.push(vec![
-                to.clone().into(),
-                c.data.name.clone().into(),
-                subject.into(),
-                text.into(),
-                html.into(),
-                serde_json::Value::Object(headers).to_string().into(),
-                format!("{random}.c{campaign}@rapport").into(),
-                now.clone().into(),
+                m.to.clone().into(),
+                m.to_name.into(),
+                m.subject.into(),
+                m.text.into(),
+                m.html.into(),
+                m.headers.into(),
+                m.message_id.into(),
+                release.into(),
                 now.clone().into(),
                 send.into(),
                 campaign.into(),
                 (*person).into(),
-                self.email_key(&to).into(),
-                token.into(),
-                serde_json::to_string(&links).unwrap_or_else(|_| "[]".into()).into(),
+                self.email_key(&m.to).into(),
+                m.token.into(),
+                m.links.into(),
+                zone.into(),
             ]);
         }
         let mut written = 0u64;
@@ -339,7 +326,7 @@ impl Store {
             let mut q = Sql::for_bulk(
                 self.backend,
                 "INSERT INTO mail_queue (kind, to_addr, to_name, subject, text_body, html_body, headers, message_id, state, next_attempt_at, created_at, \
-                 send_id, campaign_id, person_id, to_key, track_token, links) VALUES ",
+                 send_id, campaign_id, person_id, to_key, track_token, links, time_zone) VALUES ",
             );
             for (i, row) in chunk.iter().enumerate() {
                 q.push(if i == 0 { "('marketing', " } else { ", ('marketing', " });
@@ -367,7 +354,7 @@ impl Store {
         Ok(written)
     }
 
-    /// Leases up to `limit` due marketing mails of running sendings to sender `owner`, within
+    /// Leases up to `limit` due marketing mails of running sendings (and active sequences) to sender `owner`, within
     /// the caps of `limits`; claimed mails whose address is suppressed, whose person withdrew
     /// consent (the topic or everything) or who reached the frequency cap are skipped for good
     /// instead. Caps are counted per minute as mails are claimed; with several processes a
@@ -416,7 +403,8 @@ impl Store {
                 // Materialized, so that PostgreSQL picks the rows once (a subquery under IN may
                 // be run again per row, and its LIMIT then caps nothing).
                 "WITH picked AS MATERIALIZED (SELECT q.id FROM mail_queue q WHERE q.kind = 'marketing' AND q.state = 'queued' AND q.next_attempt_at <= ? \
-                 AND EXISTS (SELECT 1 FROM campaign_sends s WHERE s.id = q.send_id AND s.state IN ('expanding', 'sending')) \
+                 AND (EXISTS (SELECT 1 FROM campaign_sends s WHERE s.id = q.send_id AND s.state IN ('expanding', 'sending')) \
+                 OR EXISTS (SELECT 1 FROM sequences sq WHERE sq.id = q.sequence_id AND sq.state = 'active' AND sq.deleted_at IS NULL)) \
                  ORDER BY q.next_attempt_at, q.id LIMIT ?{skip}) \
                  UPDATE mail_queue SET state = 'claimed', lease_owner = ?, lease_until = ?, attempts = attempts + 1 WHERE id IN (SELECT id FROM picked) \
                  AND state = 'queued' RETURNING {QUEUE_COLS}"
@@ -424,6 +412,7 @@ impl Store {
             [now.clone().into(), budget.into(), owner.into(), time_in(lease_secs).into()],
         );
         let mut rows = tx.fetch_all(&q, queued).await?;
+        self.hold_outside_windows(&mut tx, &mut rows, now_t).await?;
         if rows.is_empty() {
             tx.commit().await?;
             return Ok(rows);
@@ -444,8 +433,9 @@ impl Store {
         let q = sql(
             &format!(
                 "SELECT q.id, CASE WHEN EXISTS (SELECT 1 FROM marketing_suppressions x WHERE x.email_key = q.to_key) THEN 'the address is suppressed' \
-                 WHEN EXISTS (SELECT 1 FROM marketing_consents c JOIN campaign_sends cs ON cs.id = q.send_id WHERE c.person_id = q.person_id \
-                 AND c.topic IN (cs.topic, '*') AND c.granted = 0 AND c.id = (SELECT MAX(c2.id) FROM marketing_consents c2 WHERE c2.person_id = c.person_id AND c2.topic = c.topic)) \
+                 WHEN EXISTS (SELECT 1 FROM marketing_consents c WHERE c.person_id = q.person_id \
+                 AND c.topic IN (COALESCE((SELECT cs.topic FROM campaign_sends cs WHERE cs.id = q.send_id), \
+                 (SELECT sq.topic FROM sequences sq WHERE sq.id = q.sequence_id), '*'), '*') AND c.granted = 0 AND c.id = (SELECT MAX(c2.id) FROM marketing_consents c2 WHERE c2.person_id = c.person_id AND c2.topic = c.topic)) \
                  THEN 'consent withdrawn' {freq}ELSE '' END AS why FROM mail_queue q WHERE q.id IN {}",
                 marks(ids.len())
             ),

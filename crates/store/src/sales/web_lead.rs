@@ -205,6 +205,10 @@ impl Store {
                 WebLeadOutcome::Created(id)
             }
         };
+        if let Some(topic) = &lead.subscribe {
+            let (WebLeadOutcome::Created(id) | WebLeadOutcome::Recorded(id)) = outcome;
+            crate::marketing::request_confirmation(self, &mut tx, id, &lead.email, &lead.name, topic, "signup_form").await?;
+        }
         tx.commit().await?;
         Ok(outcome)
     }

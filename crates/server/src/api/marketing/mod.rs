@@ -8,6 +8,7 @@ mod bounces;
 mod consent;
 mod reports;
 mod sends;
+mod sequences;
 mod templates;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -29,4 +30,5 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .merge(bounces::router())
         .merge(ab::router())
         .merge(reports::router())
+        .merge(sequences::router())
 }

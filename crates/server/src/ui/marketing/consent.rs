@@ -37,7 +37,7 @@ async fn confirm(State(state): State<AppState>, Path(token): Path<String>) -> Re
 }
 
 /// The caller's address for the consent record (the throttle's key is the address or its /64).
-fn ip(c: &Caller) -> Option<&str> {
+pub(super) fn ip(c: &Caller) -> Option<&str> {
     (c.client != "unknown").then_some(c.client.as_str())
 }
 

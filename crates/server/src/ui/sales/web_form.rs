@@ -52,6 +52,8 @@ async fn submit(State(state): State<AppState>, caller: Caller, Form(form): Form<
         company_name: get("company_name"),
         message: get("message"),
         website: get("website"),
+        subscribe: get("subscribe"),
+        topic: None,
     };
     let again = |errors: &[FieldError]| FormState { values: form.clone(), errors: HashMap::new() }.with_errors(errors);
     let result = match check_origin(&state, &caller).await {
