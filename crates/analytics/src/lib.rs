@@ -31,6 +31,7 @@
 
 pub mod apriori;
 pub mod arima;
+pub mod cluster_names;
 pub mod compare;
 pub mod dates;
 pub mod dbscan;

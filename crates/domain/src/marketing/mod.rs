@@ -7,6 +7,7 @@
 //! (`service::mail`), extended rather than copied.
 
 pub mod campaigns;
+pub mod clusters;
 pub mod email;
 pub mod members;
 pub mod segments;

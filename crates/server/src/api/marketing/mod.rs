@@ -4,6 +4,7 @@
 //! webhook.
 
 mod bounces;
+mod clusters;
 mod consent;
 mod sends;
 mod templates;
@@ -25,4 +26,5 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .merge(sends::router())
         .merge(consent::router())
         .merge(bounces::router())
+        .merge(clusters::router())
 }
