@@ -31,6 +31,7 @@ mod macros;
 mod mail;
 mod marketing;
 mod marketing_email;
+mod marketing_ui;
 mod meta;
 mod monthly_sales;
 mod notifications;

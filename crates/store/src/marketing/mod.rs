@@ -15,8 +15,10 @@ pub(crate) mod members;
 pub(crate) mod segments;
 
 mod bounces;
+mod clusters;
 mod consent;
 mod email;
+mod funnel;
 mod sends;
 mod templates;
 mod tracking;
