@@ -146,7 +146,10 @@ fn move_label(to: &str) -> String {
 }
 
 /// The funnel's stages and the path's ends, from the members per milestone.
-fn funnel_parts(counts: &[(ResponseState, i64)]) -> (Vec<(String, u64)>, Vec<(String, i64)>) {
+/// Labelled counts, in order.
+type Labelled<N> = Vec<(String, N)>;
+
+fn funnel_parts(counts: &[(ResponseState, i64)]) -> (Labelled<u64>, Labelled<i64>) {
     let mut stages = vec![];
     let mut ends = vec![];
     for (s, n) in counts {
