@@ -32,6 +32,7 @@
 pub mod ab;
 pub mod apriori;
 pub mod arima;
+pub mod cluster_names;
 pub mod compare;
 pub mod dates;
 pub mod dbscan;

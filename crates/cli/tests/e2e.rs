@@ -118,9 +118,74 @@ fn http_status(addr: SocketAddr, path: &str) -> Option<u16> {
     head.strip_prefix("HTTP/1.1 ").and_then(|r| r.get(..3)).and_then(|c| c.parse().ok())
 }
 
-/// Starts `rapport serve` and waits for `/healthz`; retries on another port if the chosen
-/// one was taken in the meantime.
-fn start_server(db: &Path, dir: &Path) -> (Server, SocketAddr) {
+/// A minimal SMTP receiver on loopback for the marketing steps: it accepts every message and
+/// writes each to `dir` as its own `.eml` file (written whole, then renamed), where ui.mjs
+/// reads the campaign's mail and its tracked links. It runs until the test process ends.
+fn start_smtp_receiver(dir: &Path) -> u16 {
+    use std::io::BufRead;
+    std::fs::create_dir_all(dir).expect("mail folder");
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind the SMTP receiver");
+    let port = listener.local_addr().expect("its address").port();
+    let dir = dir.to_path_buf();
+    thread::spawn(move || {
+        for (n, conn) in listener.incoming().enumerate() {
+            let Ok(conn) = conn else { continue };
+            let dir = dir.clone();
+            thread::spawn(move || {
+                let _ = conn.set_read_timeout(Some(Duration::from_secs(60)));
+                let mut out = match conn.try_clone() {
+                    Ok(c) => c,
+                    Err(_) => return,
+                };
+                let mut lines = std::io::BufReader::new(conn);
+                let _ = out.write_all(b"220 e2e ESMTP\r\n");
+                let mut seq = 0;
+                let mut line = String::new();
+                loop {
+                    line.clear();
+                    if lines.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let verb = line.trim_end().to_ascii_uppercase();
+                    if verb == "DATA" {
+                        let _ = out.write_all(b"354 end with a dot\r\n");
+                        let mut message = String::new();
+                        loop {
+                            line.clear();
+                            if lines.read_line(&mut line).unwrap_or(0) == 0 {
+                                return;
+                            }
+                            if line.trim_end_matches(['\r', '\n']) == "." {
+                                break;
+                            }
+                            // A leading dot of the text is doubled on the wire (RFC 5321 §4.5.2).
+                            message.push_str(if line.starts_with("..") { &line[1..] } else { &line });
+                        }
+                        seq += 1;
+                        let name = format!("{n:05}-{seq:03}.eml");
+                        let tmp = dir.join(format!("{name}.tmp"));
+                        if std::fs::write(&tmp, &message).is_ok() {
+                            let _ = std::fs::rename(&tmp, dir.join(name));
+                        }
+                        let _ = out.write_all(b"250 accepted\r\n");
+                    } else if verb.starts_with("QUIT") {
+                        let _ = out.write_all(b"221 bye\r\n");
+                        return;
+                    } else if verb.starts_with("EHLO") || verb.starts_with("HELO") {
+                        let _ = out.write_all(b"250 e2e\r\n");
+                    } else {
+                        let _ = out.write_all(b"250 ok\r\n");
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+/// Starts `rapport serve` (its mail going to the receiver on `smtp`) and waits for `/healthz`;
+/// retries on another port if the chosen one was taken in the meantime.
+fn start_server(db: &Path, dir: &Path, smtp: u16) -> (Server, SocketAddr) {
     let mut last_log = String::new();
     for attempt in 0..3 {
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
@@ -130,6 +195,7 @@ fn start_server(db: &Path, dir: &Path) -> (Server, SocketAddr) {
             .arg("--database")
             .arg(db)
             .args(["serve", "--addr", &addr.to_string()])
+            .args(["--smtp-url", &format!("smtp://127.0.0.1:{smtp}"), "--mail-poll-secs", "1", "--public-url", &format!("http://{addr}")])
             .stdin(Stdio::null())
             .stdout(out.try_clone().expect("log handle"))
             .stderr(out)
@@ -218,12 +284,19 @@ fn ui_login_search_edit_in_chromium() {
         String::from_utf8_lossy(&demo.stderr)
     );
 
-    let (server, addr) = start_server(&db, &tmp.0);
+    let maildir = tmp.0.join("mail");
+    let smtp = start_smtp_receiver(&maildir);
+    let (server, addr) = start_server(&db, &tmp.0, smtp);
     let base = format!("http://{addr}");
 
     let shots = screenshots_dir(&root);
     let mut node = Command::new("node");
-    node.arg("e2e/ui.mjs").arg(&base).arg(&shots).current_dir(&root).env("RAPPORT_CHROMIUM", chromium());
+    node.arg("e2e/ui.mjs")
+        .arg(&base)
+        .arg(&shots)
+        .current_dir(&root)
+        .env("RAPPORT_CHROMIUM", chromium())
+        .env("RAPPORT_E2E_MAILDIR", &maildir);
     let (status, stdout, stderr) = run_with_timeout(node, NODE_TIMEOUT);
     let server_log = server.log();
     drop(server);

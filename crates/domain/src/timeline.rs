@@ -59,11 +59,25 @@ pub enum EventKind {
     SlaBreached,
     /// Feedback, a complaint or praise was recorded (outside a ticket).
     FeedbackReceived,
+    /// A campaign's message went out to the person.
+    MessageSent,
+    /// The receiving server accepted it.
+    MessageDelivered,
+    /// The person opened it (machine opens are left out).
+    MessageOpened,
+    /// The person clicked a link in it (machine clicks are left out).
+    MessageClicked,
+    /// It bounced.
+    MessageBounced,
+    /// The person unsubscribed through it.
+    MessageUnsubscribed,
+    /// The person marked it as spam.
+    MessageComplained,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 15] = [
+    pub const ALL: [EventKind; 22] = [
         Self::Activity,
         Self::OpportunityCreated,
         Self::StageChanged,
@@ -79,6 +93,13 @@ impl EventKind {
         Self::SlaNearBreach,
         Self::SlaBreached,
         Self::FeedbackReceived,
+        Self::MessageSent,
+        Self::MessageDelivered,
+        Self::MessageOpened,
+        Self::MessageClicked,
+        Self::MessageBounced,
+        Self::MessageUnsubscribed,
+        Self::MessageComplained,
     ];
 
     /// Name as the API shows it.
@@ -99,6 +120,13 @@ impl EventKind {
             Self::SlaNearBreach => "sla_near_breach",
             Self::SlaBreached => "sla_breached",
             Self::FeedbackReceived => "feedback_received",
+            Self::MessageSent => "message_sent",
+            Self::MessageDelivered => "message_delivered",
+            Self::MessageOpened => "message_opened",
+            Self::MessageClicked => "message_clicked",
+            Self::MessageBounced => "message_bounced",
+            Self::MessageUnsubscribed => "message_unsubscribed",
+            Self::MessageComplained => "message_complained",
         }
     }
 
@@ -121,6 +149,13 @@ impl EventKind {
             Self::SlaNearBreach => 13,
             Self::SlaBreached => 14,
             Self::FeedbackReceived => 15,
+            Self::MessageSent => 16,
+            Self::MessageDelivered => 17,
+            Self::MessageOpened => 18,
+            Self::MessageClicked => 19,
+            Self::MessageBounced => 20,
+            Self::MessageUnsubscribed => 21,
+            Self::MessageComplained => 22,
         }
     }
 

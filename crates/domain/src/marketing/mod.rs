@@ -8,6 +8,7 @@
 
 pub mod ab;
 pub mod campaigns;
+pub mod clusters;
 pub mod email;
 pub mod members;
 pub mod reports;

@@ -50,9 +50,12 @@ pub fn compute(
             let points: Vec<Value> =
                 table.customers.iter().zip(&model.labels).step_by(step).map(|(c, l)| json!([c.recency, c.monetary, l])).collect();
             let sizes: Vec<usize> = (0..k).map(|j| model.labels.iter().filter(|l| **l == j).count()).collect();
+            // Names read from the centres ("recent, frequent, high spend"), stored by the job.
+            let names = rapport_analytics::cluster_names::cluster_names(&model.centroids);
             (
                 scores,
-                json!({"purchases": history.len(), "people": table.customers.len(), "k": k, "inertia": model.inertia, "sizes": sizes, "points": points}),
+                json!({"purchases": history.len(), "people": table.customers.len(), "k": k, "inertia": model.inertia, "sizes": sizes,
+                    "points": points, "names": names}),
             )
         }
         RunKind::AssociationRules => {

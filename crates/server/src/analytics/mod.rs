@@ -135,7 +135,12 @@ async fn execute(
     let (scores, summary) = tokio::task::spawn_blocking(move || compute(kind, &history, &campaigns, &params)).await??;
     let written = if kind.writes_scores() {
         store.run_progress(run, &format!("writing {} scores", scores.len())).await?;
-        store.write_scores(actor, run, &scores).await?
+        let n = store.write_scores(actor, run, &scores).await?;
+        if let Some(names) = summary["names"].as_array() {
+            let names: Vec<String> = names.iter().filter_map(|v| v.as_str().map(str::to_string)).collect();
+            store.name_clusters(actor, &names).await?;
+        }
+        n
     } else {
         0
     };

@@ -54,6 +54,9 @@ struct Page {
     /// Campaign effect: (term, coefficient, std. error, p) and the fit's R².
     regression: Vec<(String, String, String, String)>,
     regression_note: String,
+    /// The clusters' names with their sizes in the latest segmentation, and the rename forms.
+    clusters: super::marketing::ClusterLabels,
+    cluster_sizes: Vec<(i64, String)>,
 }
 
 impl Page {
@@ -184,7 +187,17 @@ async fn page_with(
         })
         .unwrap_or_default();
     let segmentation = latest("segmentation").await?;
-    let scatter_svg = segmentation.as_ref().map(|s| scatter_svg(&s["summary"]));
+    let clusters = super::marketing::cluster_labels(state, actor).await?;
+    let cluster_sizes: Vec<(i64, String)> = segmentation
+        .as_ref()
+        .map(|s| s["summary"]["sizes"].as_array().into_iter().flatten().enumerate().map(|(i, n)| (i as i64, n.to_string())).collect())
+        .unwrap_or_default();
+    let scatter_svg = segmentation.as_ref().map(|s| {
+        // The legend names the clusters as people named them.
+        let mut summary = s["summary"].clone();
+        summary["names"] = cluster_sizes.iter().map(|(i, _)| Value::from(clusters.name(i))).collect();
+        scatter_svg(&summary)
+    });
     if let Some(s) = segmentation {
         quality.push(("Segmentation: clusters".into(), s["summary"]["k"].to_string()));
         quality.push(("Segmentation: inertia".into(), s["summary"]["inertia"].as_f64().map(|v| format!("{v:.1}")).unwrap_or_default()));
@@ -207,6 +220,8 @@ async fn page_with(
         tree_rules,
         regression,
         regression_note,
+        clusters,
+        cluster_sizes,
     };
     Ok((status, render(&page)).into_response())
 }
@@ -323,10 +338,11 @@ pub fn scatter_svg(s: &Value) -> String {
     for (i, n) in s["sizes"].as_array().into_iter().flatten().enumerate() {
         let _ = write!(
             svg,
-            r#"<text x="{:.1}" y="{}" class="tick" style="fill:{}">● segment {i}: {n}</text>"#,
-            w - pad - 130.0,
+            r#"<text x="{:.1}" y="{}" class="tick" style="fill:{}">● {}: {n}</text>"#,
+            w - pad - 230.0,
             pad + 14.0 * i as f64,
-            COLOURS[i % COLOURS.len()]
+            COLOURS[i % COLOURS.len()],
+            super::charts::escape(s["names"][i].as_str().map(String::from).unwrap_or_else(|| format!("segment {i}")).as_str())
         );
     }
     svg.push_str("</svg>");

@@ -46,6 +46,8 @@ impl UiRecord for Customer {
         ],
     };
 
+    const SEGMENT_FILTER: bool = true;
+
     async fn list(state: &AppState, actor: &Actor, p: &ListParams) -> Result<Page<Value>, StoreError> {
         let page = state.store.list_customers(actor, p).await?;
         Ok(Page { data: page.data.iter().map(to_json).collect(), next_cursor: page.next_cursor, sync_token: page.sync_token })
@@ -106,6 +108,8 @@ struct DetailPage {
     activities: super::sales::ActivityCard,
     timeline: super::sales::TimelineCard,
     orders: super::sales::OrderCard,
+    /// The name of the person's k-means cluster.
+    cluster: Option<String>,
 }
 
 /// Custom values labelled by their definitions, in definition order.
@@ -138,7 +142,12 @@ async fn detail(State(state): State<AppState>, user: UiUser, Path(id): Path<i64>
     let activities = super::sales::activity_card(&state, &user, "customer_id", id, &c.data.name).await?;
     let timeline = super::sales::timeline_card(&state, &user, Subject::Customer(id), None).await?;
     let orders = super::sales::order_card(&state, &user, id, &c.data.name).await?;
+    let cluster = match c.scores.segment {
+        Some(n) => Some(super::marketing::cluster_labels(&state, user.actor()).await?.name(n)),
+        None => None,
+    };
     let page = DetailPage {
+        cluster,
         user_name: user.user().name.clone(),
         csrf: user.csrf.clone(),
         purchases,

@@ -58,6 +58,9 @@ pub trait UiRecord: Send + Sync + 'static {
     /// Whether the type serves its own list page at `/{plural}` (the ticket queue, with counts
     /// and bulk assignment), so [`routes`] leaves that route out.
     const OWN_LIST: bool = false;
+    /// Whether the list takes `segment_id=` (people: only a segment's members), with a
+    /// type-ahead over segments above it.
+    const SEGMENT_FILTER: bool = false;
 
     /// Values a new record's form starts with beyond the owner and the first choices (the
     /// signed-in user is `user_id`).
@@ -104,6 +107,11 @@ pub fn routes<T: UiRecord>() -> axum::Router<AppState> {
 /// The list page of `T` alone, for a second list of a record type served at `T::LIST_PATH`.
 pub fn list_route<T: UiRecord>() -> axum::routing::MethodRouter<AppState> {
     get(list::<T>)
+}
+
+/// The type-ahead route of `T` alone (`/lookup/{plural}`), for a type whose pages are its own.
+pub fn lookup_route<T: UiRecord>() -> axum::routing::MethodRouter<AppState> {
+    get(lookup::<T>)
 }
 
 /// A record as the JSON form the API answers with.
@@ -161,6 +169,8 @@ pub struct FilterControl {
     pub value: String,
     /// Choices for a select (value, label); empty means a text input.
     pub options: Vec<(String, String)>,
+    /// For a type-ahead: the lookup it searches (`/lookup/segments`), and the chosen record's title.
+    pub lookup: Option<(String, String)>,
 }
 
 #[derive(Template)]
@@ -284,12 +294,21 @@ async fn list<T: UiRecord>(State(state): State<AppState>, user: UiUser, QueryPai
     if get("sort") == "relevance" && get("q").trim().is_empty() {
         params_pairs.retain(|(k, _)| k != "sort");
     }
-    let (rows, next, error) = match ListParams::parse(&params_pairs, spec, &defs) {
-        Ok(p) => {
-            let page = T::list(&state, user.actor(), &ListParams { limit: 50, ..p }).await?;
+    // `segment_id=`: only the segment's members (an unknown segment is the list's error).
+    let mut segment = None;
+    if T::SEGMENT_FILTER {
+        let (rest, s) = super::marketing::segment_filter(&state, user.actor(), params_pairs).await?;
+        params_pairs = rest;
+        segment = Some(s);
+    }
+    let (rows, next, error) = match (ListParams::parse(&params_pairs, spec, &defs), &segment) {
+        (_, Some(Err(e))) => (vec![], None, Some(e.clone())),
+        (Ok(p), _) => {
+            let audience = segment.as_ref().and_then(|s| s.as_ref().ok()).and_then(|s| s.as_ref()).map(|(a, _)| a.clone());
+            let page = T::list(&state, user.actor(), &ListParams { limit: 50, audience, ..p }).await?;
             (page.data, page.next_cursor, None)
         }
-        Err(e) => (vec![], None, Some(e.to_string())),
+        (Err(e), _) => (vec![], None, Some(e.to_string())),
     };
     let rows: Vec<Vec<Cell>> = rows
         .iter()
@@ -303,7 +322,7 @@ async fn list<T: UiRecord>(State(state): State<AppState>, user: UiUser, QueryPai
         })
         .collect();
     let actions = rows.iter().any(|r| r.len() > pages.columns.len());
-    let controls = pages
+    let mut controls: Vec<FilterControl> = pages
         .filters
         .iter()
         .filter_map(|param| {
@@ -314,9 +333,19 @@ async fn list<T: UiRecord>(State(state): State<AppState>, user: UiUser, QueryPai
                 _ => vec![],
             };
             let label = if options.is_empty() { f.label.to_string() } else { format!("Any {}", f.label.to_lowercase()) };
-            Some(FilterControl { param: param.to_string(), label, value: get(param), options })
+            Some(FilterControl { param: param.to_string(), label, value: get(param), options, lookup: None })
         })
         .collect();
+    if T::SEGMENT_FILTER {
+        let title = segment.and_then(|s| s.ok()).flatten().map(|(_, name)| name).unwrap_or_default();
+        controls.push(FilterControl {
+            param: "segment_id".into(),
+            label: "In segment".into(),
+            value: get("segment_id"),
+            options: vec![],
+            lookup: Some(("/lookup/segments".into(), title)),
+        });
+    }
     let path = T::LIST_PATH.map(String::from).unwrap_or_else(|| format!("/{}", spec.plural));
     let page = ListPage {
         user_name: user.user().name.clone(),

@@ -122,6 +122,11 @@ async fn rfm_segmentation_and_propensity_are_written_back_and_filterable() {
         assert_eq!(total, 30, "every buyer is in one of the 3 segments");
         let sizes: Vec<i64> = seg["result"]["summary"]["sizes"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
         assert_eq!(sizes.iter().sum::<i64>(), 30);
+        // The run names its clusters from their centres (issue 12 §1), as the API lists them.
+        let names: Vec<Value> = app.get("/api/v1/cluster_names").await.body.as_array().unwrap().iter().map(|c| c["name"].clone()).collect();
+        assert_eq!(Value::Array(names.clone()), seg["result"]["summary"]["names"], "one name per cluster");
+        assert_eq!(names.len(), 3);
+        assert!(names.iter().all(|n| n.as_str().is_some_and(|n| !n.is_empty() && !n.contains("segment"))), "{names:?}");
         let scatter = rapport_server::ui::scatter_svg(&seg["result"]["summary"]);
         assert_eq!(scatter.matches("<circle").count(), 30, "one dot per person (sampled above 600)");
         let prop = run(&app, &app.token, "propensity", None).await;

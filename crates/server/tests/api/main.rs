@@ -34,6 +34,7 @@ mod marketing;
 mod marketing_ab;
 mod marketing_email;
 mod marketing_reports;
+mod marketing_ui;
 mod meta;
 mod monthly_sales;
 mod notifications;

@@ -15,6 +15,7 @@
 mod activities;
 mod feedback;
 mod leads;
+mod messages;
 mod orders;
 mod sla;
 mod stages;
@@ -44,8 +45,16 @@ pub(crate) struct Source {
 }
 
 /// Every source of timeline events.
-static SOURCES: &[&Source] =
-    &[&activities::SOURCE, &stages::SOURCE, &leads::SOURCE, &orders::SOURCE, &tickets::SOURCE, &sla::SOURCE, &feedback::SOURCE];
+static SOURCES: &[&Source] = &[
+    &activities::SOURCE,
+    &stages::SOURCE,
+    &leads::SOURCE,
+    &orders::SOURCE,
+    &tickets::SOURCE,
+    &sla::SOURCE,
+    &feedback::SOURCE,
+    &messages::SOURCE,
+];
 
 /// `CAST(<code> AS BIGINT)`: a kind's code as a column both engines read as a 64-bit integer.
 fn code(kind: EventKind) -> String {

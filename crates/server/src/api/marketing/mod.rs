@@ -5,6 +5,7 @@
 
 mod ab;
 mod bounces;
+mod clusters;
 mod consent;
 mod reports;
 mod sends;
@@ -31,4 +32,5 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .merge(ab::router())
         .merge(reports::router())
         .merge(sequences::router())
+        .merge(clusters::router())
 }

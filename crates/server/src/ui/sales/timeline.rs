@@ -49,6 +49,13 @@ impl TimelineCard {
             EventKind::TicketOpened | EventKind::TicketStatusChanged => "Ticket",
             EventKind::SlaNearBreach | EventKind::SlaBreached => "SLA",
             EventKind::FeedbackReceived => "Feedback",
+            EventKind::MessageSent
+            | EventKind::MessageDelivered
+            | EventKind::MessageOpened
+            | EventKind::MessageClicked
+            | EventKind::MessageBounced
+            | EventKind::MessageUnsubscribed
+            | EventKind::MessageComplained => "Message",
         }
     }
 }
