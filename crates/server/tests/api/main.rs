@@ -29,6 +29,7 @@ mod list_plans;
 mod lists;
 mod macros;
 mod mail;
+mod mail_settings;
 mod marketing;
 mod marketing_email;
 mod meta;
