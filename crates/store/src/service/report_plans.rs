@@ -158,11 +158,10 @@ async fn check(store: Store) {
     // report walks the covering index of its measure, never the tickets' rows; and the queue
     // counts of everything, of a team and of an agent read their live-ticket indexes.
     if store.backend == Backend::Sqlite {
-        let month = filters().into_iter().find(|(n, _, _)| *n == "a month").unwrap().1;
+        // (With a period, the creation index narrows first; checked above.)
         let by = [
             ServiceFilter { category: Some("billing".into()), ..Default::default() },
             ServiceFilter { priority: Some(Priority::Urgent), ..Default::default() },
-            ServiceFilter { category: Some("billing".into()), ..month },
         ];
         for f in &by {
             for q in capture(store.service_times(&admin, f)).await.1 {
@@ -170,7 +169,11 @@ async fn check(store: Store) {
                 assert!(steps.contains("_cover_idx"), "times by {f:?}: not the covering index\n  {}\n  {steps}", q.text);
             }
         }
-        for (query, index) in [("", "tickets_status_live_idx"), ("team_id=1", "tickets_team_status_live_idx"), ("owner_id=1", "tickets_owner_status_live_idx")] {
+        for (query, index) in [
+            ("", "tickets_status_live_idx"),
+            ("team_id=1", "tickets_team_status_live_idx"),
+            ("owner_id=1", "tickets_owner_status_live_idx"),
+        ] {
             let pairs: Vec<(String, String)> =
                 query.split('&').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect();
             let p = rapport_domain::query::ListParams::parse(&pairs, &rapport_domain::service::ticket::SPEC, &[]).expect("params");
