@@ -5,6 +5,14 @@
 //! the sender leases rows (see `rapport_store`'s mail module for why a killed sender never
 //! sends a mail twice), the poller stores UIDVALIDITY and the last UID it imported in the
 //! transaction that imports the message, and Message-IDs are deduplicated besides.
+//!
+//! Where the servers are comes from the mail settings admins save (`/admin/mail/settings`,
+//! `/api/v1/mail/settings`), read before every pass so a change applies without a restart; a
+//! field they leave unset falls back to the flag (or environment variable) below, then to its
+//! default. The SMTP relay is taken as a whole: the saved one when it names a host, else
+//! `--smtp-url`.
+
+mod imap;
 
 use std::time::Duration;
 
@@ -14,9 +22,11 @@ use futures_util::StreamExt;
 use lettre::address::Envelope;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, Message, MultiPart};
+use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use rapport_domain::marketing::email::MarketingLimits;
 use rapport_domain::service::mail::InboundMail;
+use rapport_domain::service::mail_settings::{MailSettingsData, TlsMode};
 use rapport_store::{ImapCursor, QueuedMail, Store};
 
 /// Mail settings of `rapport serve` (flags or environment).
@@ -36,13 +46,21 @@ pub struct MailArgs {
     /// Seconds a sender holds the mails it claimed; another process takes them over after.
     #[arg(long, env = "RAPPORT_MAIL_LEASE_SECS", default_value_t = 120)]
     pub mail_lease_secs: i64,
-    /// IMAP server to poll for inbound mail (plain IMAP; reach a remote one through a TLS
-    /// tunnel such as stunnel). Unset: no polling (the inbound endpoint still works).
+    /// IMAP server to poll for inbound mail. Unset: no polling (the inbound endpoint still
+    /// works), unless the saved mail settings name one.
     #[arg(long, env = "RAPPORT_IMAP_HOST")]
     pub imap_host: Option<String>,
-    /// IMAP port.
-    #[arg(long, env = "RAPPORT_IMAP_PORT", default_value_t = 143)]
-    pub imap_port: u16,
+    /// How the IMAP connection is secured: `tls` (imaps, from the first byte), `starttls`, or
+    /// `none` (plain: a server on this machine or behind a tunnel).
+    #[arg(long, env = "RAPPORT_IMAP_TLS", default_value = "none", value_parser = tls_mode)]
+    pub imap_tls: TlsMode,
+    /// IMAP port; unset: 993 with `--imap-tls tls`, else 143.
+    #[arg(long, env = "RAPPORT_IMAP_PORT")]
+    pub imap_port: Option<u16>,
+    /// A PEM file of CA certificates trusted for the IMAP server besides the public roots (a
+    /// self-signed server certificate, or a private CA).
+    #[arg(long, env = "RAPPORT_IMAP_CA_FILE")]
+    pub imap_ca_file: Option<std::path::PathBuf>,
     /// IMAP user.
     #[arg(long, env = "RAPPORT_IMAP_USER", default_value = "")]
     pub imap_user: String,
@@ -91,75 +109,147 @@ pub struct MailArgs {
     pub soft_bounce_limit: i64,
 }
 
-/// Starts the jobs the settings ask for.
+/// A `--imap-tls` value.
+fn tls_mode(s: &str) -> Result<TlsMode, String> {
+    TlsMode::parse(s).ok_or_else(|| format!("'{s}' is not one of {}", TlsMode::NAMES.join(", ")))
+}
+
+/// The SMTP relay of a pass: the saved one when it names a host, else the flag's URL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Relay {
+    Url(String),
+    Saved { host: String, port: u16, tls: TlsMode, user: Option<String>, password: Option<String> },
+}
+
+impl Relay {
+    fn of(args: &MailArgs, s: &MailSettingsData) -> Option<Relay> {
+        match &s.smtp_host {
+            Some(host) => {
+                let tls = s.smtp_tls.unwrap_or_default();
+                let port = s.smtp_port.and_then(|p| u16::try_from(p).ok()).unwrap_or(tls.smtp_port());
+                Some(Relay::Saved { host: host.clone(), port, tls, user: s.smtp_user.clone(), password: s.smtp_password.clone() })
+            }
+            None => args.smtp_url.clone().map(Relay::Url),
+        }
+    }
+
+    fn transport(&self) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
+        let b = match self {
+            Relay::Url(url) => AsyncSmtpTransport::<Tokio1Executor>::from_url(url).context("RAPPORT_SMTP_URL (--smtp-url)")?,
+            Relay::Saved { host, port, tls, user, password } => {
+                let b = match tls {
+                    TlsMode::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(host)?,
+                    TlsMode::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)?,
+                    TlsMode::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
+                };
+                let b = b.port(*port);
+                match user {
+                    Some(u) => b.credentials(Credentials::new(u.clone(), password.clone().unwrap_or_default())),
+                    None => b,
+                }
+            }
+        };
+        Ok(b.timeout(Some(Duration::from_secs(60))).build())
+    }
+}
+
+/// The mailbox of a pass, field by field from the saved settings, else the flags (`user` and
+/// `password` given: the bounce mailbox's, on the same server).
+fn mailbox_of(args: &MailArgs, flag_ca: &Option<String>, s: &MailSettingsData, login: Option<(&str, &str)>) -> Option<imap::Mailbox> {
+    let host = s.imap_host.clone().or_else(|| args.imap_host.clone())?;
+    let tls = s.imap_tls.unwrap_or(args.imap_tls);
+    let port = s.imap_port.and_then(|p| u16::try_from(p).ok()).or(args.imap_port).unwrap_or(tls.imap_port());
+    let (user, password) = match login {
+        Some((u, p)) => (u.to_string(), p.to_string()),
+        None => (
+            s.imap_user.clone().unwrap_or_else(|| args.imap_user.clone()),
+            s.imap_password.clone().unwrap_or_else(|| args.imap_password.clone()),
+        ),
+    };
+    let folder = s.imap_folder.clone().unwrap_or_else(|| args.imap_folder.clone());
+    let ca_pem = s.imap_ca_pem.clone().or_else(|| flag_ca.clone());
+    Some(imap::Mailbox { host, port, tls, user, password, folder, ca_pem })
+}
+
+/// Seconds between reads of the mailbox.
+fn poll_secs(args: &MailArgs, s: &MailSettingsData) -> u64 {
+    s.imap_poll_secs.and_then(|n| u64::try_from(n).ok()).unwrap_or(args.imap_poll_secs).max(1)
+}
+
+/// Starts the mail jobs. Flags are checked here (a bad one stops the start); saved settings
+/// at each pass (a bad one is logged, and the pass waits for a fix).
 pub fn spawn(store: &Store, args: &MailArgs) -> anyhow::Result<()> {
     store.set_mail_retry_secs(args.mail_retry_secs);
     store.set_soft_bounce_limit(args.soft_bounce_limit);
     if let Some(url) = &args.smtp_url {
-        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-            .context("RAPPORT_SMTP_URL (--smtp-url)")?
-            .timeout(Some(Duration::from_secs(60)))
-            .build();
-        let from: Mailbox = args.mail_from.parse().map_err(|e| anyhow!("RAPPORT_MAIL_FROM (--mail-from): {e}"))?;
-        let bounce = match &args.bounce_address {
-            Some(b) => b.clone(),
-            None => from.email.to_string(),
-        };
-        let limits = MarketingLimits {
-            per_minute: args.marketing_per_minute,
-            per_hour: args.marketing_per_hour,
-            per_day: args.marketing_per_day,
-            frequency_max: args.frequency_max,
-            frequency_days: args.frequency_days,
-        };
-        let sender = Sender {
-            store: store.clone(),
-            transport,
-            from,
-            owner: owner(),
-            lease: args.mail_lease_secs.max(5),
-            bounce,
-            limits,
-            log_days: args.send_log_days.max(1),
-        };
-        let every = Duration::from_secs(args.mail_poll_secs.max(1));
-        tracing::info!(owner = %sender.owner, "mail sender started");
-        tokio::spawn(async move {
-            loop {
-                match sender.pass().await {
-                    // A full batch (or a sending being written out): more may be due at once.
-                    Ok(n) if n >= BATCH as usize => continue,
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %format!("{e:#}"), "mail sender"),
-                }
-                tokio::time::sleep(every).await;
-            }
-        });
+        Relay::Url(url.clone()).transport()?;
     }
-    if let (Some(host), Some(user)) = (args.imap_host.clone(), args.bounce_imap_user.clone()) {
-        let mut a = args.clone();
-        a.imap_user = user;
-        a.imap_password = args.bounce_imap_password.clone();
-        let poller = Poller { store: store.clone(), args: a, host, bounces: true };
-        let every = Duration::from_secs(args.imap_poll_secs.max(1));
-        tokio::spawn(async move {
-            loop {
-                if let Err(e) = poller.poll().await {
-                    tracing::warn!(error = %format!("{e:#}"), "bounce mailbox poller");
+    let _: Mailbox = args.mail_from.parse().map_err(|e| anyhow!("RAPPORT_MAIL_FROM (--mail-from): {e}"))?;
+    let flag_ca = match &args.imap_ca_file {
+        Some(path) => {
+            let pem = std::fs::read_to_string(path).with_context(|| format!("RAPPORT_IMAP_CA_FILE (--imap-ca-file) {}", path.display()))?;
+            imap::tls_config(Some(&pem)).with_context(|| format!("RAPPORT_IMAP_CA_FILE (--imap-ca-file) {}", path.display()))?;
+            Some(pem)
+        }
+        None => None,
+    };
+    let limits = MarketingLimits {
+        per_minute: args.marketing_per_minute,
+        per_hour: args.marketing_per_hour,
+        per_day: args.marketing_per_day,
+        frequency_max: args.frequency_max,
+        frequency_days: args.frequency_days,
+    };
+    let mut sender = Sender {
+        store: store.clone(),
+        args: args.clone(),
+        relay: None,
+        owner: owner(),
+        lease: args.mail_lease_secs.max(5),
+        limits,
+        log_days: args.send_log_days.max(1),
+    };
+    let every = Duration::from_secs(args.mail_poll_secs.max(1));
+    tokio::spawn(async move {
+        let mut started = false;
+        loop {
+            match sender.pass().await {
+                // A full batch (or a sending being written out): more may be due at once.
+                Ok(Some(n)) if n >= BATCH as usize => continue,
+                Ok(Some(_)) if !started => {
+                    started = true;
+                    tracing::info!(owner = %sender.owner, "mail sender started");
                 }
-                tokio::time::sleep(every).await;
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %format!("{e:#}"), "mail sender"),
             }
-        });
-    }
-    if let Some(host) = args.imap_host.clone() {
-        let poller = Poller { store: store.clone(), args: args.clone(), host, bounces: false };
-        let every = Duration::from_secs(args.imap_poll_secs.max(1));
+            tokio::time::sleep(every).await;
+        }
+    });
+    let bounce_login = args.bounce_imap_user.clone().map(|u| (u, args.bounce_imap_password.clone()));
+    for bounces in [false, true] {
+        if bounces && bounce_login.is_none() {
+            continue;
+        }
+        let poller = Poller { store: store.clone(), bounces };
+        let (args, flag_ca, login) = (args.clone(), flag_ca.clone(), bounce_login.clone());
         tokio::spawn(async move {
             loop {
-                if let Err(e) = poller.poll().await {
-                    tracing::warn!(error = %format!("{e:#}"), "IMAP poller");
+                let settings = match poller.store.mail_settings_data().await {
+                    Ok(s) => s,
+                    Err(e) => {
+                        tracing::warn!(error = %format!("{e:#}"), "mail settings unreadable");
+                        MailSettingsData::default()
+                    }
+                };
+                let login = if bounces { login.as_ref().map(|(u, p)| (u.as_str(), p.as_str())) } else { None };
+                if let Some(m) = mailbox_of(&args, &flag_ca, &settings, login)
+                    && let Err(e) = poller.poll(&m).await
+                {
+                    let what = if bounces { "bounce mailbox poller" } else { "IMAP poller" };
+                    tracing::warn!(error = %format!("{e:#}"), mailbox = %m.key(), tls = m.tls.as_str(), "{what}");
                 }
-                tokio::time::sleep(every).await;
+                tokio::time::sleep(Duration::from_secs(poll_secs(&args, &settings))).await;
             }
         });
     }
@@ -177,57 +267,89 @@ const BATCH: i64 = 20;
 const MARKETING_BATCH: i64 = 100;
 const EXPAND_BATCH: i64 = 500;
 
-struct Sender {
-    store: Store,
+/// The relay a sender built its transport for, with the From and bounce addresses.
+struct Connected {
+    relay: Relay,
+    from_text: String,
     transport: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
-    owner: String,
-    lease: i64,
     /// The bounce address VERP return paths are made from.
     bounce: String,
+}
+
+struct Sender {
+    store: Store,
+    args: MailArgs,
+    /// Rebuilt when the settings name another relay or From address.
+    relay: Option<Connected>,
+    owner: String,
+    lease: i64,
     limits: MarketingLimits,
     log_days: i64,
 }
 
 impl Sender {
-    /// Recovers expired leases, then sends one batch of due mail; how many were claimed.
-    async fn pass(&self) -> anyhow::Result<usize> {
-        let (requeued, unconfirmed) = self.store.recover_mail().await?;
+    /// The transport of the relay the settings name now (none: mail waits in the queue).
+    async fn connected(&mut self) -> anyhow::Result<Option<&Connected>> {
+        let s = self.store.mail_settings_data().await?;
+        let Some(relay) = Relay::of(&self.args, &s) else {
+            self.relay = None;
+            return Ok(None);
+        };
+        let from_text = s.mail_from.clone().unwrap_or_else(|| self.args.mail_from.clone());
+        if self.relay.as_ref().is_none_or(|c| c.relay != relay || c.from_text != from_text) {
+            let from: Mailbox = from_text.parse().map_err(|e| anyhow!("the From address {from_text}: {e}"))?;
+            let bounce = match &self.args.bounce_address {
+                Some(b) => b.clone(),
+                None => from.email.to_string(),
+            };
+            let transport = relay.transport()?;
+            self.relay = Some(Connected { relay, from_text, transport, from, bounce });
+        }
+        Ok(self.relay.as_ref())
+    }
+
+    /// Recovers expired leases, then sends one batch of due mail; how many were claimed (none:
+    /// no relay is set).
+    async fn pass(&mut self) -> anyhow::Result<Option<usize>> {
+        let (store, owner, lease, limits, log_days) = (self.store.clone(), self.owner.clone(), self.lease, self.limits, self.log_days);
+        let Some(c) = self.connected().await? else { return Ok(None) };
+        let (requeued, unconfirmed) = store.recover_mail().await?;
         if requeued + unconfirmed > 0 {
             tracing::warn!(requeued, unconfirmed, "mail leases expired: unsent claims queued again, interrupted sends marked unconfirmed");
         }
         // Campaign sendings: the next members' mails into the queue, then old ones out of the log.
-        let expanded = self.store.expand_campaign_sends(EXPAND_BATCH).await?;
+        let expanded = store.expand_campaign_sends(EXPAND_BATCH).await?;
         if rand::random::<u16>() < 64 {
-            self.store.purge_marketing_log(self.log_days).await?;
+            store.purge_marketing_log(log_days).await?;
         }
-        let mut batch = self.store.claim_mail(&self.owner, self.lease, BATCH).await?;
+        let mut batch = store.claim_mail(&owner, lease, BATCH).await?;
         let transactional = batch.len();
-        batch.extend(self.store.claim_marketing_mail(&self.owner, self.lease, MARKETING_BATCH, &self.limits).await?);
+        batch.extend(store.claim_marketing_mail(&owner, lease, MARKETING_BATCH, &limits).await?);
         let busy = transactional >= BATCH as usize || batch.len() - transactional >= MARKETING_BATCH as usize || expanded > 0;
         for m in &batch {
-            let message = match build(m, &self.from, &self.bounce) {
+            let message = match build(m, &c.from, &c.bounce) {
                 Ok(message) => message,
                 Err(e) => {
-                    self.store.mail_attempt_failed(m, &self.owner, &format!("cannot build the message: {e}"), true).await?;
+                    store.mail_attempt_failed(m, &owner, &format!("cannot build the message: {e}"), true).await?;
                     continue;
                 }
             };
             // Committed before the SMTP transaction starts: from here a crash leaves the mail
             // `unconfirmed`, never resent on its own.
-            if !self.store.mail_sending(m.id, &self.owner, self.lease).await? {
+            if !store.mail_sending(m.id, &owner, lease).await? {
                 continue;
             }
-            match self.transport.send(message).await {
-                Ok(_) => self.store.mail_sent(m.id, &self.owner).await?,
+            match c.transport.send(message).await {
+                Ok(_) => store.mail_sent(m.id, &owner).await?,
                 Err(e) => {
                     // A 5xx answer is final; a 4xx, a refused connection or a timeout is retried.
-                    let state = self.store.mail_attempt_failed(m, &self.owner, &e.to_string(), e.is_permanent()).await?;
+                    let state = store.mail_attempt_failed(m, &owner, &e.to_string(), e.is_permanent()).await?;
                     tracing::warn!(id = m.id, error = %e, state = state.as_str(), "mail not sent");
                 }
             }
         }
-        Ok(if busy { BATCH as usize } else { batch.len().min(BATCH as usize - 1) })
+        Ok(Some(if busy { BATCH as usize } else { batch.len().min(BATCH as usize - 1) }))
     }
 }
 
@@ -259,8 +381,6 @@ fn build(m: &QueuedMail, from: &Mailbox, bounce: &str) -> anyhow::Result<Message
 
 struct Poller {
     store: Store,
-    args: MailArgs,
-    host: String,
     /// The bounce mailbox: messages are bounce reports for marketing mail, not tickets.
     bounces: bool,
 }
@@ -268,17 +388,11 @@ struct Poller {
 impl Poller {
     /// Imports every message after the last UID taken (all of them after a UIDVALIDITY
     /// change, which renumbers the mailbox; Message-IDs keep that from importing twice).
-    async fn poll(&self) -> anyhow::Result<()> {
-        let a = &self.args;
-        let tcp = tokio::net::TcpStream::connect((self.host.as_str(), a.imap_port))
-            .await
-            .with_context(|| format!("cannot reach IMAP at {}:{}", self.host, a.imap_port))?;
-        let mut client = async_imap::Client::new(tcp);
-        client.read_response().await?.ok_or_else(|| anyhow!("the IMAP server sent no greeting"))?;
-        let mut session = client.login(&a.imap_user, &a.imap_password).await.map_err(|(e, _)| anyhow!("IMAP login: {e}"))?;
-        let mailbox = session.select(&a.imap_folder).await.with_context(|| format!("IMAP folder {}", a.imap_folder))?;
+    async fn poll(&self, m: &imap::Mailbox) -> anyhow::Result<()> {
+        let mut session = imap::login(m).await?;
+        let mailbox = session.select(&m.folder).await.with_context(|| format!("IMAP folder {}", m.folder))?;
         let uidvalidity = i64::from(mailbox.uid_validity.unwrap_or(0));
-        let key = format!("{}@{}:{}/{}", a.imap_user, self.host, a.imap_port, a.imap_folder);
+        let key = m.key();
         let start = match self.store.imap_position(&key).await? {
             Some((v, last)) if v == uidvalidity => last + 1,
             _ => 1,

@@ -102,7 +102,19 @@ fn id_of(flag: &str, user: Option<&str>) -> u32 {
 /// Dovecot on a free loopback port with user `support` / `secret`, run as this user (as root,
 /// Dovecot refuses to run its login and mail processes as root: they run as its own users).
 fn start_dovecot(dir: &Path) -> (Proc, u16) {
+    let (proc, port, _) = start_dovecot_with(dir, None);
+    (proc, port)
+}
+
+/// [`start_dovecot`], with TLS when given a certificate and its key (PEM files): STARTTLS on
+/// the first port, and imaps on the second (0 without TLS).
+fn start_dovecot_with(dir: &Path, tls: Option<(&Path, &Path)>) -> (Proc, u16, u16) {
     let port = free_port();
+    let imaps = if tls.is_some() { free_port() } else { 0 };
+    let ssl = match tls {
+        Some((cert, key)) => format!("ssl = yes\nssl_cert = <{}\nssl_key = <{}\n", cert.display(), key.display()),
+        None => "ssl = no\n".into(),
+    };
     let root = id_of("-u", None) == 0;
     let me = String::from_utf8_lossy(&Command::new("id").arg("-un").output().unwrap().stdout).trim().to_string();
     let group = String::from_utf8_lossy(&Command::new("id").arg("-gn").output().unwrap().stdout).trim().to_string();
@@ -119,12 +131,12 @@ fn start_dovecot(dir: &Path) -> (Proc, u16) {
     }
     std::fs::write(dir.join("passwd"), "support:{PLAIN}secret::::\nbounces:{PLAIN}secret::::\n").unwrap();
     let conf = format!(
-        "protocols = imap\nlisten = 127.0.0.1\nbase_dir = {d}/base\nstate_dir = {d}/state\nlog_path = {d}/dovecot.log\nssl = no\n\
+        "protocols = imap\nlisten = 127.0.0.1\nbase_dir = {d}/base\nstate_dir = {d}/state\nlog_path = {d}/dovecot.log\n{ssl}\
          disable_plaintext_auth = no\nauth_mechanisms = plain login\ndefault_internal_user = {internal}\ndefault_internal_group = {internal_group}\n\
          default_login_user = {login}\nfirst_valid_uid = 1\nfirst_valid_gid = 1\nmail_location = maildir:{d}/mail/%u\n\
          passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%u {d}/passwd\n}}\n\
          userdb {{\n  driver = static\n  args = uid={uid} gid={gid} home={d}/mail/%u\n}}\n\
-         service imap-login {{\n  inet_listener imap {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n  inet_listener imaps {{\n    port = 0\n  }}\n  chroot =\n}}\n\
+         service imap-login {{\n  inet_listener imap {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n  inet_listener imaps {{\n    address = 127.0.0.1\n    port = {imaps}\n  }}\n  chroot =\n}}\n\
          service anvil {{\n  chroot =\n}}\n"
     );
     std::fs::write(dir.join("dovecot.conf"), conf).unwrap();
@@ -138,7 +150,10 @@ fn start_dovecot(dir: &Path) -> (Proc, u16) {
         .expect("start dovecot");
     let proc = Proc(child);
     wait_for("Dovecot to listen", Duration::from_secs(20), || std::net::TcpStream::connect(("127.0.0.1", port)).ok());
-    (proc, port)
+    if imaps != 0 {
+        wait_for("Dovecot to listen for imaps", Duration::from_secs(20), || std::net::TcpStream::connect(("127.0.0.1", imaps)).ok());
+    }
+    (proc, port, imaps)
 }
 
 /// The SMTP receiver, writing to `dir/inbox`.
@@ -284,6 +299,8 @@ fn queue_counts(addr: &str, token: &str) -> std::collections::HashMap<String, i6
 
 #[path = "mail/marketing.rs"]
 mod marketing;
+#[path = "mail/tls.rs"]
+mod tls;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mail_in_and_out_through_dovecot_and_smtp_survives_kills() {

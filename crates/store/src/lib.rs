@@ -175,6 +175,17 @@ impl Backend {
             Backend::Postgres => " FOR UPDATE",
         }
     }
+
+    /// [`Backend::lock_rows`] for rows that others' foreign keys point at (users): `FOR NO KEY
+    /// UPDATE` on PostgreSQL, which serializes writers that lock the row the same way but lets a
+    /// ticket naming the user as its assignee be saved meanwhile (its key check takes `FOR KEY
+    /// SHARE`, which `FOR UPDATE` would block, and a deadlock could follow).
+    pub(crate) fn lock_rows_no_key(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR NO KEY UPDATE",
+        }
+    }
 }
 
 /// Shared handle to the database; cheap to clone.

@@ -13,6 +13,7 @@ pub mod canned;
 pub mod feedback;
 pub mod links;
 pub mod mail;
+pub mod mail_settings;
 pub mod mention;
 pub mod message;
 pub mod public;

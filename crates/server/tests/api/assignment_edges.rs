@@ -1,6 +1,8 @@
 //! Issue 11 §5, edge cases: an agent in two teams is held to a team's cap by their open tickets
-//! in every team, and two bulk assignments over the same tickets in opposite orders, at once,
-//! both finish (their locks are taken in one order, so PostgreSQL never sees a deadlock).
+//! in every team, also when both teams assign at the same moment (the agent's user row is
+//! locked, so the second team waits for the first's ticket); and two bulk assignments over the
+//! same tickets in opposite orders, at once, both finish (their locks are taken in one order,
+//! so PostgreSQL never sees a deadlock).
 
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -115,5 +117,54 @@ async fn two_bulk_assignments_in_opposite_orders_at_once_both_finish() {
             .collect();
         assert!(red_owners.iter().all(|o| ids[..2].contains(o)), "{red_owners:?}");
         assert_eq!(red_owners.iter().filter(|o| **o == ids[0]).count(), 4, "{red_owners:?}");
+    });
+}
+
+/// `POST /api/v1/tickets` on its own task (on PostgreSQL, its own pooled connection): the owner.
+fn create(app: &TestApp, body: Value) -> tokio::task::JoinHandle<Option<i64>> {
+    let (router, token) = (app.router.clone(), app.token.clone());
+    tokio::spawn(async move {
+        let req = axum::http::Request::post("/api/v1/tickets")
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(body.to_string()))
+            .unwrap();
+        let res = tower::ServiceExt::oneshot(router, req).await.unwrap();
+        let status = res.status();
+        let bytes = axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap();
+        let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["owner_id"].as_i64()
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_teams_assigning_at_once_never_push_their_shared_agent_over_the_cap() {
+    each_backend!(|app| {
+        const CAP: usize = 2;
+        let person = app.customer(json!({"name": "Asks Twice"})).await;
+        for round in 0..4 {
+            // One agent, alone in two teams that both cap them at two: of the tickets opened in
+            // both queues at once, exactly two reach the agent and the rest wait in the queues.
+            let agent = agents(&app, &format!("cap{round}-"), 1).await[0].1;
+            let red = team(&app, &format!("Cap red {round}"), &[agent]).await;
+            let blue = team(&app, &format!("Cap blue {round}"), &[agent]).await;
+            settings(&app, red, json!({"mode": "least_open", "max_open_per_agent": CAP})).await;
+            settings(&app, blue, json!({"mode": "round_robin", "max_open_per_agent": CAP})).await;
+            let calls: Vec<_> = (0..10)
+                .map(|n| {
+                    let t = if n % 2 == 0 { red } else { blue };
+                    create(&app, json!({"subject": format!("cap {round}.{n}"), "customer_id": person["id"], "team_id": t}))
+                })
+                .collect();
+            let mut owners = vec![];
+            for c in calls {
+                owners.push(c.await.unwrap());
+            }
+            let given = owners.iter().filter(|o| **o == Some(agent)).count();
+            assert_eq!(given, CAP, "round {round}: the agent got {given} tickets at once, cap {CAP}: {owners:?}");
+            let load = load_of(&app.get(&format!("/api/v1/teams/{red}/assignment")).await.body, agent);
+            assert_eq!(load, CAP as i64, "round {round}");
+        }
     });
 }

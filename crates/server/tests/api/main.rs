@@ -30,6 +30,7 @@ mod list_plans;
 mod lists;
 mod macros;
 mod mail;
+mod mail_settings;
 mod marketing;
 mod marketing_ab;
 mod marketing_email;

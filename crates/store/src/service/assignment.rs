@@ -3,9 +3,11 @@
 //! returning to the team queue when their agent leaves the team or is deactivated.
 //!
 //! Automatic assignment reads the team's turn and its agents' loads after locking the team's
-//! row (`FOR UPDATE` on PostgreSQL; SQLite has one writer) in the transaction that assigns, so
-//! several servers on one database hand out turns one after another and never exceed a cap
-//! together.
+//! row and then its agents' user rows (`FOR UPDATE` / `FOR NO KEY UPDATE` on PostgreSQL; SQLite
+//! has one writer) in the transaction that assigns, so several servers on one database hand out
+//! turns one after another and never exceed a cap together, even for an agent in two teams
+//! whose tickets are assigned at once (the team locks alone would not serialize those). Locks
+//! are always taken in one order: teams by id, then users by id, then tickets by id.
 
 use rapport_domain::ValidationErrors;
 use rapport_domain::now_rfc3339;
@@ -190,6 +192,17 @@ impl Store {
         if mode == AssignmentMode::Manual {
             return Ok((mode, None));
         }
+        // The agents' loads count their open tickets in every team: another team's assignment
+        // giving one of them a ticket right now must finish first, or both would see the same
+        // load and push the agent over the cap together.
+        let lock = self.backend.lock_rows_no_key();
+        if !lock.is_empty() {
+            let agents = sql(
+                &format!("SELECT id FROM users WHERE id IN (SELECT user_id FROM team_members WHERE team_id = ?) ORDER BY id{lock}"),
+                [team.into()],
+            );
+            tx.fetch_all(&agents, |r| r.get::<i64>("id")).await?;
+        }
         let chosen = pick(mode, &self.agents_in(tx, team).await?, cap, last);
         if let Some(u) = chosen {
             tx.execute(&sql("UPDATE teams SET last_assigned_id = ? WHERE id = ?", [u.into(), team.into()])).await?;
@@ -233,13 +246,19 @@ impl Store {
         let mut errs = ValidationErrors::default();
         // Locks are taken in one order whatever the order of `ids`, so two bulk calls on
         // overlapping tickets queue behind each other instead of deadlocking on PostgreSQL: first
-        // every team whose turn may be taken, by id, then the tickets by id.
+        // every team whose turn may be taken, by id, then all their agents by id (each turn
+        // would otherwise lock its team's agents in between, out of the global order), then the
+        // tickets by id.
         if b.assignee == Assignee::Auto {
-            self.lock_rows_of(&mut tx, "SELECT id FROM teams WHERE id IN (SELECT team_id FROM tickets WHERE id IN (", "))", &b.ids).await?;
+            let (rows, agents) = (self.backend.lock_rows(), self.backend.lock_rows_no_key());
+            let teams = "SELECT id FROM teams WHERE id IN (SELECT team_id FROM tickets WHERE id IN (";
+            self.lock_rows_of(&mut tx, teams, "))", rows, &b.ids).await?;
+            let users = "SELECT id FROM users WHERE id IN (SELECT m.user_id FROM team_members m JOIN tickets t ON t.team_id = m.team_id WHERE t.id IN (";
+            self.lock_rows_of(&mut tx, users, "))", agents, &b.ids).await?;
         }
         // Locked, each ticket is read as the last writer left it: a concurrent call waits
         // instead of finding its version changed under it.
-        self.lock_rows_of(&mut tx, "SELECT id FROM tickets WHERE id IN (", ")", &b.ids).await?;
+        self.lock_rows_of(&mut tx, "SELECT id FROM tickets WHERE id IN (", ")", self.backend.lock_rows(), &b.ids).await?;
         let mut order: Vec<(usize, &i64)> = b.ids.iter().enumerate().collect();
         order.sort_by_key(|(n, id)| (**id, *n));
         for (n, id) in order {
@@ -271,10 +290,9 @@ impl Store {
         Ok(saved)
     }
 
-    /// Locks the rows `head … ids … tail` selects, by id (PostgreSQL locks the rows of
-    /// `ORDER BY … FOR UPDATE` in that order; SQLite has one writer).
-    async fn lock_rows_of(&self, tx: &mut WriteTx, head: &str, tail: &str, ids: &[i64]) -> Result<()> {
-        let lock = self.backend.lock_rows();
+    /// Locks the rows `head … ids … tail` selects with `lock`, by id (PostgreSQL locks the rows
+    /// of `ORDER BY … FOR UPDATE` in that order; SQLite has one writer).
+    async fn lock_rows_of(&self, tx: &mut WriteTx, head: &str, tail: &str, lock: &str, ids: &[i64]) -> Result<()> {
         if lock.is_empty() || ids.is_empty() {
             return Ok(());
         }

@@ -6,6 +6,7 @@ pub mod housekeeping;
 mod links;
 mod macros;
 pub(crate) mod mail;
+mod mail_settings;
 mod mentions;
 mod public;
 #[cfg(test)]

@@ -10,6 +10,7 @@ pub mod feedback;
 pub mod links;
 pub mod macros;
 pub mod mail;
+pub mod mail_settings;
 pub mod reports;
 pub mod sla;
 pub mod surveys;
@@ -20,6 +21,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .merge(tickets::router())
         .merge(assignment::router())
         .merge(mail::router())
+        .merge(mail_settings::router())
         .merge(sla::router())
         .merge(links::router())
         .merge(macros::router())

@@ -5,6 +5,7 @@ mod dashboard;
 mod feedback;
 mod macros;
 mod mail;
+mod mail_settings;
 mod queue;
 mod sla;
 mod support;
@@ -19,6 +20,7 @@ pub(super) fn router() -> axum::Router<AppState> {
     tickets::router()
         .merge(queue::router())
         .merge(mail::router())
+        .merge(mail_settings::router())
         .merge(sla::router())
         .merge(ticket_links::router())
         .merge(macros::router())
