@@ -46,7 +46,7 @@ async fn import_twice_creates_once_reports_problems_and_exports_back() {
         assert_eq!((summary["created"].as_i64(), summary["rejected"].as_i64()), (Some(2), Some(1)), "{summary}");
         assert!(text(&out).contains("line 3, column email:"), "problems name line and column");
         let rejected = std::fs::read_to_string(&rejects).unwrap();
-        assert!(rejected.starts_with("name,email,external_id,tags,line,problems\nBad,nope,p-2,,3,email: "), "{rejected}");
+        assert!(rejected.starts_with("name,email,external_id,tags,line,problems\nBad,nope,p-2,,3,\"email: "), "{rejected}");
 
         let again = rapport(&dir, &["--database", &url, "import", "people", &f, "--mode", "best-effort", "--quiet"]);
         let summary: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
