@@ -106,24 +106,6 @@ impl Writer {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn formulas_are_neutralized_and_lists_joined() {
-        let w = Writer::new(Format::Csv, vec!["name".into(), "tags".into(), "address.city".into(), "n".into()]);
-        let rows = w.rows(&[serde_json::json!({"name": "=cmd|' /C calc'!A0", "tags": ["a", "b"], "address": {"city": "@x"}, "n": -5})]);
-        let mut rd = csv::ReaderBuilder::new().has_headers(false).from_reader(&rows[..]);
-        let cells: Vec<String> = rd.records().next().unwrap().unwrap().iter().map(String::from).collect();
-        assert_eq!(cells, ["'=cmd|' /C calc'!A0", "a;b", "'@x", "-5"], "numbers stay numbers");
-        for s in ["+1", "-1", "\tx", "\rx"] {
-            assert!(neutralize(s).starts_with('\''));
-        }
-        assert_eq!(neutralize("plain"), "plain");
-    }
-}
-
 /// Starts an export of `spec` by `actor`: refused without `read` and `export` on the type,
 /// audited, and the writer of its columns.
 pub async fn start(
@@ -161,5 +143,23 @@ pub async fn pages(
             Some(c) => cursor = Some(c),
             None => return Ok(n),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_are_neutralized_and_lists_joined() {
+        let w = Writer::new(Format::Csv, vec!["name".into(), "tags".into(), "address.city".into(), "n".into()]);
+        let rows = w.rows(&[serde_json::json!({"name": "=cmd|' /C calc'!A0", "tags": ["a", "b"], "address": {"city": "@x"}, "n": -5})]);
+        let mut rd = csv::ReaderBuilder::new().has_headers(false).from_reader(&rows[..]);
+        let cells: Vec<String> = rd.records().next().unwrap().unwrap().iter().map(String::from).collect();
+        assert_eq!(cells, ["'=cmd|' /C calc'!A0", "a;b", "'@x", "-5"], "numbers stay numbers");
+        for s in ["+1", "-1", "\tx", "\rx"] {
+            assert!(neutralize(s).starts_with('\''));
+        }
+        assert_eq!(neutralize("plain"), "plain");
     }
 }

@@ -250,6 +250,9 @@ struct Row {
     cells: Vec<String>,
 }
 
+/// A row refused whole: its problems, and its cells as read.
+type Refused = (Vec<Problem>, Vec<String>);
+
 /// The rows of a file, CSV or JSON lines.
 enum Rows<R: Read> {
     Csv { reader: csv::Reader<R>, headers: Vec<String>, fields: Vec<Option<String>> },
@@ -258,12 +261,7 @@ enum Rows<R: Read> {
 
 impl<R: BufRead> Rows<R> {
     /// The next row, a problem that rejects it whole, or the end.
-    fn next(
-        &mut self,
-        spec: &RecordSpec,
-        defs: &[CustomField],
-        mapping: &BTreeMap<String, String>,
-    ) -> Option<Result<Row, (Vec<Problem>, Vec<String>)>> {
+    fn next(&mut self, spec: &RecordSpec, defs: &[CustomField], mapping: &BTreeMap<String, String>) -> Option<Result<Row, Refused>> {
         match self {
             Rows::Csv { reader, headers, fields } => {
                 let mut rec = csv::ByteRecord::new();

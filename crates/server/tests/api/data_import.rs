@@ -235,11 +235,11 @@ async fn malformed_csv_never_panics_and_every_rejection_names_its_line() {
                 let cells = 1 + g.next() % 4; // wrong column counts too
                 for c in 0..cells {
                     if c > 0 {
-                        file.push(if g.next() % 10 == 0 { b';' } else { b',' });
+                        file.push(if g.next().is_multiple_of(10) { b';' } else { b',' });
                     }
                     file.extend(cell(&mut g));
                 }
-                file.extend(if g.next() % 5 == 0 { &b"\r\n"[..] } else { &b"\n"[..] });
+                file.extend(if g.next().is_multiple_of(5) { &b"\r\n"[..] } else { &b"\n"[..] });
             }
             let path = dir.join(format!("{seed}.csv"));
             std::fs::write(&path, &file).unwrap();
