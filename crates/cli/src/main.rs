@@ -19,6 +19,8 @@ mod analyze;
 mod backup;
 mod clean;
 mod demo;
+mod export;
+mod import;
 mod keys;
 mod mail;
 mod report;
@@ -47,6 +49,10 @@ enum Command {
     Migrate,
     /// Run analytics: on the database (scores written back onto people), or on CSV files with --transactions.
     Analyze(analyze::AnalyzeArgs),
+    /// Import people, companies, products or activities from CSV or JSON lines (upserts, progress bar).
+    Import(import::ImportArgs),
+    /// Export every record of a type as CSV or JSON lines.
+    Export(export::ExportArgs),
     /// Print a sales report (pipeline, win_rate, cycle_length, funnel, leaderboard, monthly_sales) as CSV or JSON.
     Report(report::ReportArgs),
     /// Cleanse people's data: print every change (whitespace, emails, phones to E.164, countries to ISO codes, names in capitals), and write them with --apply.
@@ -224,6 +230,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Analyze(args) if args.transactions.is_none() => analyze::run_live(&open(&cli.database).await?, &args).await,
         Command::Analyze(args) => analyze::run(&args),
         Command::Report(args) => report::run(&open(&cli.database).await?, &args).await,
+        Command::Import(args) => import::run(open(&cli.database).await?, &args).await,
+        Command::Export(args) => export::run(open(&cli.database).await?, &args).await,
         Command::Sla(cmd) => sla::run(&open(&cli.database).await?, &cmd).await,
         Command::Clean(args) => clean::run(&open(&cli.database).await?, &args).await,
         Command::Keys(keys::KeysCommand::Rotate { file, no_new_key }) => keys::rotate(&cli.database, &file, !no_new_key).await,

@@ -9,6 +9,8 @@ use rapport_domain::query::ListParams;
 use rapport_store::Store;
 use sqlx::Connection;
 
+mod data;
+
 struct Dir(PathBuf);
 
 impl Dir {

@@ -27,6 +27,7 @@ pub static SPEC: RecordSpec = RecordSpec {
         Field::new("email", "Email", Kind::Email).personal().searched(),
         Field::new("phone", "Phone", Kind::Phone).personal().searched(),
         Field::new("industry", "Industry", Kind::Text).searched(),
+        Field::new("external_id", "External id", Kind::Text).unique().filtered(),
         Field::new("address.street", "Street", Kind::Text).personal(),
         Field::new("address.postal_code", "Postal code", Kind::Text).personal(),
         Field::new("address.city", "City", Kind::Text),
@@ -53,6 +54,10 @@ pub struct CompanyData {
     pub phone: Option<String>,
     /// Industry.
     pub industry: Option<String>,
+    /// The company's id in the system it came from (unique among live companies): batch calls
+    /// and imports upsert by it.
+    #[serde(default)]
+    pub external_id: Option<String>,
     /// Postal address.
     pub address: Address,
     /// The user responsible for the account.
@@ -116,6 +121,10 @@ pub struct CompanyInput {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub industry: Option<Option<String>>,
+    /// The company's id in another system, unique among live companies (batch upserts use it).
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub external_id: Option<Option<String>>,
     /// Postal address (replaces the address).
     pub address: Option<Address>,
     /// Owner's user id.
@@ -161,6 +170,7 @@ impl CompanyInput {
             d.phone = p.and_then(|s| errs.check("phone", Phone::parse(&s, region))).map(|p| p.to_string());
         }
         apply_text(&mut errs, "industry", self.industry, &mut d.industry, 100);
+        apply_text(&mut errs, "external_id", self.external_id, &mut d.external_id, 100);
         if let Some(a) = self.address {
             d.address = a.validated(&mut errs);
         }

@@ -55,6 +55,7 @@ pub static SPEC: RecordSpec = RecordSpec {
         Field::new("converted_at", "Converted", Kind::Time).read_only().filtered(),
         Field::new("converted_opportunity_id", "Converted into opportunity", Kind::Int).read_only().filtered(),
         Field::new("source", "Source", Kind::Text),
+        Field::new("external_id", "External id", Kind::Text).unique().filtered(),
         Field::new("owner_id", "Owner", Kind::Ref("users")).filtered(),
         Field::new("tags", "Tags", Kind::Tags).filtered(),
         Field::new("needs", "Needs", Kind::LongText),
@@ -157,6 +158,10 @@ pub struct CustomerData {
     pub lead: LeadData,
     /// Where the person came from (web form, referral, event…).
     pub source: Option<String>,
+    /// The person's id in the system they came from (unique among live people): batch calls
+    /// and imports upsert by it.
+    #[serde(default)]
+    pub external_id: Option<String>,
     /// The user responsible for this person.
     pub owner_id: Option<i64>,
     /// Tags, sorted and without duplicates.
@@ -280,6 +285,10 @@ pub struct CustomerInput {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub source: Option<Option<String>>,
+    /// The person's id in another system, unique among live people (batch upserts use it).
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub external_id: Option<Option<String>>,
     /// Owner's user id, or null for none.
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<i64>)]
@@ -382,6 +391,7 @@ impl CustomerInput {
             d.lifecycle_stage = s;
         }
         apply_text(&mut errs, "source", self.source, &mut d.source, 100);
+        apply_text(&mut errs, "external_id", self.external_id, &mut d.external_id, 100);
         if let Some(o) = self.owner_id {
             d.owner_id = o;
         }

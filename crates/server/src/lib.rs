@@ -13,6 +13,7 @@ use rapport_store::Store;
 
 pub mod analytics;
 pub mod api;
+pub mod data;
 pub mod error;
 pub mod extract;
 pub mod jobs;

@@ -234,3 +234,29 @@
       });
   }
 })();
+
+// The import page (/data/import): the file goes up as the request body, with the form's
+// CSRF token in a header, and the browser follows to the job's page.
+(function () {
+  var form = document.getElementById("import-form");
+  if (!form) return;
+  form.addEventListener("submit", function (e) {
+    e.preventDefault();
+    var file = document.getElementById("import-file").files[0];
+    var error = document.getElementById("import-error");
+    if (!file) return;
+    var q = new URLSearchParams();
+    q.set("kind", form.elements.kind.value);
+    q.set("mode", form.querySelector("input[name=mode]:checked").value);
+    if (document.getElementById("import-dry-run").checked) q.set("dry_run", "true");
+    if (form.elements.mapping_id.value) q.set("mapping_id", form.elements.mapping_id.value);
+    q.set("file_name", file.name);
+    fetch("/data/import/upload?" + q.toString(), {
+      method: "POST", body: file, credentials: "same-origin",
+      headers: { "x-csrf-token": form.getAttribute("data-csrf"), "content-type": "text/csv" }
+    }).then(function (r) {
+      if (r.ok) return r.json().then(function (j) { location.href = j.location; });
+      return r.text().then(function (t) { error.textContent = t; error.hidden = false; });
+    });
+  });
+})();

@@ -27,6 +27,7 @@ mod companies;
 pub mod crypto;
 mod custom_fields;
 mod customers;
+pub mod data;
 mod jobs;
 mod local;
 mod marketing;

@@ -19,6 +19,7 @@ pub mod auth;
 pub mod companies;
 pub mod custom_fields;
 pub mod customers;
+pub mod data;
 pub mod marketing;
 pub mod notifications;
 pub mod openapi;
@@ -56,6 +57,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(notifications::router())
         .merge(webhooks::router())
         .merge(quality::router())
+        .merge(data::router())
         .routes(utoipa_axum::routes!(healthz))
         .routes(utoipa_axum::routes!(metrics))
 }
@@ -183,6 +185,8 @@ struct PeopleFilters {
     company_id: Option<i64>,
     /// Only the person with this primary email (exact, case ignored).
     email: Option<String>,
+    /// Only the person with this id in another system.
+    external_id: Option<String>,
     /// Only people in this RFM tier, as the latest `rfm` run named it (`Champions`, `At risk`…).
     rfm_tier: Option<String>,
     /// Only people in this segment (0-based cluster of the latest `segmentation` run).

@@ -21,6 +21,7 @@ mod webhooks;
 pub use analytics::{forecast_svg, scatter_svg};
 mod companies;
 mod customers;
+mod data;
 mod forms;
 mod marketing;
 mod notifications;
@@ -45,6 +46,7 @@ pub fn router(state: &AppState) -> axum::Router<AppState> {
         .merge(notifications::router())
         .merge(marketing::router())
         .merge(quality::router())
+        .merge(data::router())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), session::require_csrf));
     axum::Router::new()
         .route("/", get(|| async { Redirect::to("/dashboard") }))
@@ -52,6 +54,7 @@ pub fn router(state: &AppState) -> axum::Router<AppState> {
         .merge(sales::public_router())
         .merge(service::public_router())
         .merge(marketing::public_router())
+        .merge(data::upload_router())
         .route("/static/app.css", get(|| async { asset("text/css", include_str!("../../static/app.css")) }))
         .route("/static/app.js", get(|| async { asset("text/javascript", include_str!("../../static/app.js")) }))
         .merge(signed_in)
