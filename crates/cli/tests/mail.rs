@@ -72,6 +72,9 @@ impl Drop for Proc {
 
 /// The virtual environment with aiosmtpd, made once (again when the pin changes).
 fn ensure_venv() -> Result<PathBuf, String> {
+    // The tests of this binary run on threads at once: one makes the environment, the others wait.
+    static MAKING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _making = MAKING.lock().unwrap_or_else(|e| e.into_inner());
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().expect("target directory").join("mail-venv");
     let stamp = dir.join("requirements.txt");
     if dir.join("bin/python").is_file() && std::fs::read_to_string(&stamp).is_ok_and(|s| s == REQUIREMENTS) {

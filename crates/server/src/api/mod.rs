@@ -209,6 +209,23 @@ impl IntoParams for CustomerListQuery {
     }
 }
 
+/// A report's query split into whether CSV is asked for (`format=csv`, or `Accept: text/csv`
+/// unless `format=json`) and the rest: the report's filter.
+pub fn report_format(pairs: &[(String, String)], headers: &axum::http::HeaderMap) -> Result<(Vec<(String, String)>, bool), ApiError> {
+    let accept = headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok());
+    let mut csv = accept.is_some_and(|v| v.contains("text/csv"));
+    let mut rest = vec![];
+    for (k, v) in pairs {
+        match (k.as_str(), v.as_str()) {
+            ("format", "csv") => csv = true,
+            ("format", "json") => csv = false,
+            ("format", other) => return Err(ApiError::bad_field("format", format!("'{other}' is not a format: use json or csv"))),
+            _ => rest.push((k.clone(), v.clone())),
+        }
+    }
+    Ok((rest, csv))
+}
+
 /// Parse errors in a query string are the client's: 400 with every field named.
 pub fn bad_query(e: rapport_domain::ValidationErrors) -> ApiError {
     ApiError::BadRequest { detail: e.to_string(), errors: e.0 }

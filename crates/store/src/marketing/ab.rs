@@ -216,8 +216,8 @@ impl Store {
         require(actor, Object::Campaign, Action::Update)?;
         self.get_campaign(actor, campaign).await?;
         let now = now_rfc3339();
-        let req =
-            SendInput { template_id: 0, send_at: input.send_at, topic: None, error_threshold: input.error_threshold }.validated(&now)?;
+        let req = SendInput { template_id: 0, send_at: input.send_at, error_threshold: input.error_threshold, ..Default::default() }
+            .validated(&now)?;
         base_url(self)?;
         let mut tx = self.write_tx().await?;
         let t = self.ab_test_in(&mut tx, campaign, true).await?.ok_or(Error::NotFound)?;

@@ -292,7 +292,7 @@ pub async fn start(state: &AppState, actor: &Actor, q: &ImportQuery, file: Spool
 /// upsert by `external_id` (people also by email, companies by domain, products by SKU), so
 /// importing the same file twice creates nothing twice.
 #[utoipa::path(post, path = "/api/v1/imports", tag = "data", operation_id = "create_import", security(("bearer" = [])), params(ImportQuery),
-    request_body(content = String, content_type = "text/csv", description = "The file (CSV or JSON lines)"),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The file, CSV or JSON lines, as its bytes (the body is read whatever its content type)"),
     responses((status = 202, body = ImportJobDoc, description = "The job, queued", headers(("Location" = String, description = "The job's URL")))))]
 pub(super) async fn create(
     State(state): State<AppState>,

@@ -54,16 +54,7 @@ pub struct MarketingReportQuery {
 }
 
 fn read(pairs: &[(String, String)], headers: &HeaderMap) -> Result<(MarketingFilter, bool), ApiError> {
-    let mut csv = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/csv"));
-    let mut rest = vec![];
-    for (k, v) in pairs {
-        match (k.as_str(), v.as_str()) {
-            ("format", "csv") => csv = true,
-            ("format", "json") => csv = false,
-            ("format", other) => return Err(ApiError::bad_field("format", format!("'{other}' is not a format: use json or csv"))),
-            _ => rest.push((k.clone(), v.clone())),
-        }
-    }
+    let (rest, csv) = crate::api::report_format(pairs, headers)?;
     Ok((MarketingFilter::parse(&rest).map_err(bad_query)?, csv))
 }
 
