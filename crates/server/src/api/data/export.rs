@@ -29,7 +29,7 @@ pub struct ExportQuery {
 #[utoipa::path(get, path = "/api/v1/exports/{kind}", tag = "data", operation_id = "export_records", security(("bearer" = [])),
     params(("kind" = String, Path, description = "customers, companies, products, opportunities, orders, activities, tickets, campaigns, segments, pipelines, targets, feedback or macros",
         pattern = "^(customers|companies|products|opportunities|orders|activities|tickets|campaigns|segments|pipelines|targets|feedback|macros)$"), ExportQuery),
-    responses((status = 200, content_type = "text/csv", body = String, description = "The records, streamed (CSV or JSON lines)")))]
+    responses((status = 200, description = "The records, streamed (CSV or JSON lines)", content((String = "text/csv"), (String = "application/x-ndjson")))))]
 pub(super) async fn export(
     State(state): State<AppState>,
     user: CurrentUser,

@@ -398,6 +398,10 @@ pub(super) async fn list_mappings(
     user: CurrentUser,
     Query(q): Query<MappingQuery>,
 ) -> Result<Json<Vec<ImportMapping>>, ApiError> {
-    let kind = q.kind.as_deref().map(kind_of).transpose()?;
+    // A query value that names no kind is a bad request, as every query error is.
+    let kind = q.kind.as_deref().map(kind_of).transpose().map_err(|e| match e {
+        ApiError::Invalid(v) => crate::api::bad_query(v),
+        other => other,
+    })?;
     Ok(Json(state.store.import_mappings(&user.actor, kind).await?))
 }
