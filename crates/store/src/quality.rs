@@ -93,7 +93,7 @@ impl Store {
 fn found(c: Customer, region: Region) -> Option<CleanRecord> {
     let findings = clean_customer(&c.data, region);
     let empty = findings.changes.is_empty() && findings.problems.is_empty();
-    (!empty).then(|| CleanRecord { id: c.id, version: c.version, name: c.data.name, findings })
+    (!empty).then_some(CleanRecord { id: c.id, version: c.version, name: c.data.name, findings })
 }
 
 impl Store {
