@@ -20,9 +20,10 @@ use crate::{ValidationErrors, double_option};
 /// The longest target, in minutes: a year of business minutes is far beyond any real SLA.
 pub const MAX_MINUTES: i64 = 525_600;
 
-/// What a policy promises.
+/// What a policy promises. Named `SlaTarget` in the API document: `Target` is a sales quota.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = SlaTarget)]
 pub enum Target {
     /// The first public agent reply.
     FirstResponse,
