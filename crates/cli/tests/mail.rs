@@ -97,6 +97,16 @@ fn ensure_venv() -> Result<PathBuf, String> {
     Ok(dir)
 }
 
+/// The admin every mail test signs in as, made by `rapport user create` in database `db`.
+fn create_admin(db: &str) {
+    let made = Command::new(RAPPORT)
+        .args(["--database", db, "user", "create", "--admin", "--email", EMAIL, "--password", PASSWORD])
+        .env_remove("RAPPORT_DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+}
+
 fn id_of(flag: &str, user: Option<&str>) -> u32 {
     let out = Command::new("id").arg(flag).args(user).output().expect("id");
     String::from_utf8_lossy(&out.stdout).trim().parse().expect("numeric id")
@@ -319,12 +329,7 @@ async fn mail_in_and_out_through_dovecot_and_smtp_survives_kills() {
     let (_dovecot, imap) = start_dovecot(&dir.join("dovecot"));
     let (_sink, smtp) = start_sink(&venv, &dir);
     let db = dir.join("mail.db").display().to_string();
-    let made = Command::new(RAPPORT)
-        .args(["--database", &db, "user", "create", "--admin", "--email", EMAIL, "--password", PASSWORD])
-        .env_remove("RAPPORT_DATABASE_URL")
-        .output()
-        .unwrap();
-    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    create_admin(&db);
     say(&format!("mail: IMAP 127.0.0.1:{imap}, SMTP 127.0.0.1:{smtp}, files in {}", dir.display()));
 
     let server = serve(&db, &dir, imap, smtp);
@@ -449,12 +454,7 @@ async fn two_servers_on_one_postgres_send_each_queued_mail_once() {
     let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin).await.unwrap();
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.unwrap();
     let db = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
-    let made = Command::new(RAPPORT)
-        .args(["--database", &db, "user", "create", "--admin", "--email", EMAIL, "--password", PASSWORD])
-        .env_remove("RAPPORT_DATABASE_URL")
-        .output()
-        .unwrap();
-    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    create_admin(&db);
 
     // A server without SMTP queues the replies of one ticket, then stops: the queue waits.
     const MAILS: usize = 60;

@@ -37,12 +37,7 @@ async fn marketing_mail_through_smtp_unsubscribes_bounces_and_survives_a_kill() 
     let (_dovecot, imap) = start_dovecot(&dir.join("dovecot"));
     let (_sink, smtp) = start_sink(&venv, &dir);
     let db = dir.join("mk.db").display().to_string();
-    let made = Command::new(RAPPORT)
-        .args(["--database", &db, "user", "create", "--admin", "--email", EMAIL, "--password", PASSWORD])
-        .env_remove("RAPPORT_DATABASE_URL")
-        .output()
-        .unwrap();
-    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    create_admin(&db);
     say(&format!("marketing mail: IMAP 127.0.0.1:{imap}, SMTP 127.0.0.1:{smtp}, files in {}", dir.display()));
     let flags = [
         "--public-url",

@@ -72,12 +72,7 @@ async fn the_poller_reads_the_mailbox_over_imaps_and_starttls_trusting_a_custom_
     };
     let (_dovecot, imap, imaps) = start_dovecot_with(&dir.join("dovecot"), Some((&cert, &key)));
     let db = dir.join("tls.db").display().to_string();
-    let made = Command::new(RAPPORT)
-        .args(["--database", &db, "user", "create", "--admin", "--email", EMAIL, "--password", PASSWORD])
-        .env_remove("RAPPORT_DATABASE_URL")
-        .output()
-        .unwrap();
-    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    create_admin(&db);
     say(&format!("mail over TLS: IMAP 127.0.0.1:{imap} (STARTTLS), imaps 127.0.0.1:{imaps}, files in {}", dir.display()));
     append(imap, &mail("ann@example.com", "Over TLS", "tls1@mail.example.com", "", "Encrypted, please.")).await;
 
