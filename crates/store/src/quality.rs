@@ -102,43 +102,33 @@ impl Store {
         require_clean(actor)?;
         let mut r = QualityReport { object: "customers".into(), ..Default::default() };
         let mut keys: std::collections::HashMap<String, Vec<i64>> = std::collections::HashMap::new();
-        let mut cursor = None;
-        loop {
-            let params = ListParams { limit: 500, cursor: cursor.take(), sort: SortField::Id, ..Default::default() };
-            let page = self.list_customers(actor, &params).await?;
-            for c in &page.data {
-                r.records += 1;
-                let d = &c.data;
-                let missing = [
-                    ("email", d.email.is_none()),
-                    ("phone", d.phone.is_none()),
-                    ("company_id", d.company_id.is_none()),
-                    ("address.country", d.address.country.is_none()),
-                    ("owner_id", d.owner_id.is_none()),
-                ];
-                for (field, absent) in missing {
-                    *r.missing.entry(field.into()).or_default() += usize::from(absent);
-                }
-                let f = clean_customer(d, region);
-                r.cleanable += usize::from(!f.changes.is_empty());
-                for p in &f.problems {
-                    let field = p.field.split('[').next().unwrap_or(&p.field).to_string();
-                    *r.invalid.entry(field).or_default() += 1;
-                }
-                let name = rapport_domain::text::fold(&d.name);
-                let email = d.email.as_deref().map(|e| f.after("email", e).to_string());
-                let phone = d.phone.as_deref().map(|p| f.after("phone", p).to_string());
-                for key in
-                    [Some(format!("n:{name}")), email.map(|e| format!("e:{e}")), phone.map(|p| format!("p:{p}"))].into_iter().flatten()
-                {
-                    keys.entry(key).or_default().push(c.id);
-                }
+        self.scan_customers(actor, |c| {
+            r.records += 1;
+            let d = &c.data;
+            let missing = [
+                ("email", d.email.is_none()),
+                ("phone", d.phone.is_none()),
+                ("company_id", d.company_id.is_none()),
+                ("address.country", d.address.country.is_none()),
+                ("owner_id", d.owner_id.is_none()),
+            ];
+            for (field, absent) in missing {
+                *r.missing.entry(field.into()).or_default() += usize::from(absent);
             }
-            cursor = page.next_cursor;
-            if cursor.is_none() {
-                break;
+            let f = clean_customer(d, region);
+            r.cleanable += usize::from(!f.changes.is_empty());
+            for p in &f.problems {
+                let field = p.field.split('[').next().unwrap_or(&p.field).to_string();
+                *r.invalid.entry(field).or_default() += 1;
             }
-        }
+            let name = rapport_domain::text::fold(&d.name);
+            let email = d.email.as_deref().map(|e| f.after("email", e).to_string());
+            let phone = d.phone.as_deref().map(|p| f.after("phone", p).to_string());
+            for key in [Some(format!("n:{name}")), email.map(|e| format!("e:{e}")), phone.map(|p| format!("p:{p}"))].into_iter().flatten() {
+                keys.entry(key).or_default().push(c.id);
+            }
+        })
+        .await?;
         let mut duplicated: std::collections::HashSet<i64> = std::collections::HashSet::new();
         for ids in keys.values().filter(|ids| ids.len() > 1) {
             duplicated.extend(ids);
@@ -155,28 +145,37 @@ impl Store {
         require(actor, Object::Customer, Action::Read)?;
         require(actor, Object::Customer, Action::Pii)?;
         let mut people = Vec::new();
+        self.scan_customers(actor, |c| {
+            let d = c.data;
+            people.push(Candidate {
+                id: c.id,
+                name: d.name,
+                emails: d.email.into_iter().chain(d.additional_emails).collect(),
+                phones: d.phone.into_iter().chain(d.additional_phones).collect(),
+                company_id: d.company_id,
+                city: d.address.city,
+            });
+        })
+        .await?;
+        let mut pairs = find(&people, min_score);
+        pairs.truncate(limit);
+        Ok(pairs)
+    }
+}
+
+impl Store {
+    /// Every person the actor sees, in id order, a page at a time: what the report and the
+    /// duplicate check read.
+    async fn scan_customers(&self, actor: &Actor, mut each: impl FnMut(Customer)) -> Result<()> {
         let mut cursor = None;
         loop {
             let params = ListParams { limit: 500, cursor: cursor.take(), sort: SortField::Id, ..Default::default() };
             let page = self.list_customers(actor, &params).await?;
-            people.extend(page.data.into_iter().map(|c| {
-                let d = c.data;
-                Candidate {
-                    id: c.id,
-                    name: d.name,
-                    emails: d.email.into_iter().chain(d.additional_emails).collect(),
-                    phones: d.phone.into_iter().chain(d.additional_phones).collect(),
-                    company_id: d.company_id,
-                    city: d.address.city,
-                }
-            }));
+            page.data.into_iter().for_each(&mut each);
             cursor = page.next_cursor;
             if cursor.is_none() {
-                break;
+                return Ok(());
             }
         }
-        let mut pairs = find(&people, min_score);
-        pairs.truncate(limit);
-        Ok(pairs)
     }
 }
