@@ -12,6 +12,8 @@ use rapport_domain::permissions::Actor;
 use rapport_store::Store;
 use sqlx::Connection;
 
+mod sync_mirror;
+
 /// Creates each client sends at most; the server is killed long before.
 const PER_CLIENT: usize = 5_000;
 const CLIENTS: usize = 4;
