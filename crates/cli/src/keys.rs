@@ -36,7 +36,9 @@ pub enum KeysCommand {
     },
     /// Add a new active data key and re-encrypt every stored sensitive value under it, while
     /// servers keep running (they pick the new key up from the file within seconds). Also
-    /// encrypts values written before encryption was switched on.
+    /// encrypts values written before encryption was switched on. Besides people, companies
+    /// and the audit log, this covers webhook signing secrets and the outbox's event payloads
+    /// (queued deliveries are sent from them), mail passwords and rejected import rows.
     Rotate {
         /// The keyring to change.
         #[arg(long, env = KEY_FILE_ENV, default_value = "rapport.key")]
@@ -133,11 +135,16 @@ pub async fn rotate(database: &str, file: &Path, new_key: bool) -> anyhow::Resul
     store.migrate().await.map_err(anyhow::Error::msg)?;
     let done = store.reseal_all().await?;
     println!(
-        "Active key {}: re-encrypted {} people, {} companies and {} audit entries.",
+        "Active key {}: re-encrypted {} people, {} companies, {} audit entries, {} webhook secrets, {} webhook events, \
+         {} mail passwords and {} rejected import rows.",
         keys.active_key_id(),
         done.customers,
         done.companies,
-        done.audit_entries
+        done.audit_entries,
+        done.webhook_secrets,
+        done.webhook_events,
+        done.mail_passwords,
+        done.import_rejects
     );
     Ok(())
 }

@@ -116,7 +116,25 @@ pub struct ResealSummary {
     pub companies: usize,
     /// Audit entries.
     pub audit_entries: usize,
+    /// Webhook subscriptions' signing secrets.
+    pub webhook_secrets: usize,
+    /// Webhook events in the outbox (their payloads; queued ones are signed and sent from them).
+    pub webhook_events: usize,
+    /// Mail passwords (SMTP and IMAP).
+    pub mail_passwords: usize,
+    /// Rejected import rows kept for download (their cells).
+    pub import_rejects: usize,
 }
+
+/// The sealed columns outside record tables that a re-sealing pass brings under the active key:
+/// (table, column), each table keyed by an integer `id`.
+const SEALED_COLUMNS: [(&str, &str); 5] = [
+    ("webhook_subscriptions", "secret"),
+    ("webhook_events", "payload"),
+    ("mail_settings", "smtp_password"),
+    ("mail_settings", "imap_password"),
+    ("import_rejects", "cells"),
+];
 
 /// Rows per query of a re-sealing pass.
 pub(crate) const BATCH: i64 = 500;
@@ -135,16 +153,66 @@ impl Store {
         }
         let mut total = ResealSummary::default();
         loop {
+            let [webhook_secrets, webhook_events, smtp, imap, import_rejects] = {
+                let mut n = [0; SEALED_COLUMNS.len()];
+                for (i, (table, column)) in SEALED_COLUMNS.iter().enumerate() {
+                    n[i] = self.reseal_column(table, column).await?;
+                }
+                n
+            };
             let pass = ResealSummary {
                 customers: self.rewrite_records::<Customer>(true).await?,
                 companies: self.rewrite_records::<Company>(true).await?,
                 audit_entries: self.reseal_audit().await?,
+                webhook_secrets,
+                webhook_events,
+                mail_passwords: smtp + imap,
+                import_rejects,
             };
             total.customers += pass.customers;
             total.companies += pass.companies;
             total.audit_entries += pass.audit_entries;
+            total.webhook_secrets += pass.webhook_secrets;
+            total.webhook_events += pass.webhook_events;
+            total.mail_passwords += pass.mail_passwords;
+            total.import_rejects += pass.import_rejects;
             if pass == ResealSummary::default() {
                 return Ok(total);
+            }
+        }
+    }
+}
+
+impl Store {
+    /// Re-seals the values of `table.column` not yet under the active key (values in clear
+    /// included), in batches by id. Each row is rewritten only if the value is still the one
+    /// read, so a value a server changed meanwhile is left for the next pass; nothing else of
+    /// the row changes. `table` and `column` come from [`SEALED_COLUMNS`], never from input.
+    async fn reseal_column(&self, table: &str, column: &str) -> Result<usize> {
+        use sqlx::Row;
+        let (mut last, mut n) = (0i64, 0usize);
+        loop {
+            let rows = crate::sql::sql(
+                &format!("SELECT id, {column} AS v FROM {table} WHERE id > ? ORDER BY id LIMIT ?"),
+                [last.into(), BATCH.into()],
+            )
+            .fetch_all(&self.pool)
+            .await?;
+            let Some(l) = rows.last() else { return Ok(n) };
+            last = l.try_get("id")?;
+            for r in &rows {
+                let stored: Option<String> = r.try_get("v")?;
+                if self.is_current(&stored) {
+                    continue;
+                }
+                let Some(stored) = stored else { continue };
+                let plain = self.open(stored.clone())?;
+                n += crate::sql::sql(
+                    &format!("UPDATE {table} SET {column} = ? WHERE id = ? AND {column} = ?"),
+                    [self.seal(&plain).into(), r.try_get::<i64, _>("id")?.into(), stored.into()],
+                )
+                .execute(&self.pool)
+                .await? as usize;
             }
         }
     }

@@ -131,3 +131,74 @@ async fn rotation_reencrypts_everything_while_edits_go_on() {
         app.cleanup().await;
     }
 }
+
+/// `keys rotate` re-seals what lives outside the record tables too: a webhook subscription's
+/// signing secret and the payloads of events still queued for delivery, and mail passwords.
+/// After rotation nothing is left under the old key, and the queued deliveries still open and
+/// sign with the same secret and body.
+#[tokio::test]
+async fn rotation_reseals_webhook_secrets_queued_payloads_and_mail_passwords() {
+    for backend in backends() {
+        let old = Keyring::generate();
+        let app = spawn_app_with_keys(backend, Some(SharedKeyring::fixed(old.clone()))).await;
+        let s = app.post("/api/v1/webhooks", json!({"url": "https://hooks.example.com/crm", "events": ["customer.created"]})).await;
+        assert_eq!(s.status, StatusCode::CREATED, "{}", s.body);
+        let secret = s.body["secret"].as_str().unwrap().to_string();
+        for n in 0..3 {
+            app.customer(json!({"name": format!("Hooked {n}"), "email": format!("hooked{n}@example.com")})).await;
+        }
+        let r = app
+            .call(
+                axum::http::Method::PATCH,
+                "/api/v1/mail/settings",
+                Some(&app.token),
+                Some(json!({"smtp_host": "smtp.example.com", "smtp_password": "smtp-pass-1", "imap_host": "imap.example.com", "imap_password": "imap-pass-1"})),
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let sealed = || async {
+            let mut conn = sqlx::AnyConnection::connect(&app.url).await.unwrap();
+            let mut all = vec![];
+            for q in [
+                "SELECT secret AS v FROM webhook_subscriptions",
+                "SELECT payload AS v FROM webhook_events",
+                "SELECT smtp_password AS v FROM mail_settings",
+                "SELECT imap_password AS v FROM mail_settings",
+            ] {
+                for r in sqlx::query(q).fetch_all(&mut conn).await.unwrap() {
+                    all.push(r.try_get::<String, _>("v").unwrap());
+                }
+            }
+            conn.close().await.unwrap();
+            all
+        };
+        let before = sealed().await;
+        assert_eq!(before.len(), 1 + 3 + 2, "one secret, three queued events, two passwords: {before:?}");
+        let old_prefix = format!("enc1:{}:", old.active_key_id());
+        assert!(before.iter().all(|v| v.starts_with(&old_prefix)), "sealed under the old key: {before:?}");
+
+        let mut new = old.clone();
+        let new_id = new.add_data_key();
+        let rotated = rapport_store::Store::connect(&app.url).await.unwrap().with_keys(Some(SharedKeyring::fixed(new.clone())));
+        let summary = rotated.reseal_all().await.unwrap();
+        assert_eq!((summary.webhook_secrets, summary.webhook_events, summary.mail_passwords), (1, 3, 2), "{summary:?}");
+        let after = sealed().await;
+        assert!(after.iter().all(|v| v.starts_with(&format!("enc1:{new_id}:"))), "all under the new key: {after:?}");
+        assert_eq!(rotated.reseal_all().await.unwrap().webhook_events, 0, "a second pass finds nothing left");
+
+        // Without the old key, what is queued still opens: same secret, same bodies.
+        let mut new_only = new.clone();
+        new_only.remove_data_key(&old.active_key_id()).unwrap();
+        rotated.close().await;
+        let rotated = rapport_store::Store::connect(&app.url).await.unwrap().with_keys(Some(SharedKeyring::fixed(new_only)));
+        let due = rotated.claim_webhook_deliveries("rotation-test", 30, 10).await.unwrap();
+        assert_eq!(due.len(), 3);
+        for d in &due {
+            assert_eq!(d.secret, secret);
+            assert!(d.body.contains("Hooked"), "{}", d.body);
+        }
+        rotated.close().await;
+        app.cleanup().await;
+    }
+}
