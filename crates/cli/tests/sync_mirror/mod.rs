@@ -10,6 +10,8 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
+use tokio::sync::watch;
+
 use rapport_sync_client::{Client, Difference, Mirror, PageChanges, compare, discover, encode, sync_all};
 use serde_json::{Value, json};
 use sqlx::Connection;
@@ -176,10 +178,14 @@ const WRITTEN: &[&str] = &[
 ];
 
 /// One writer: creates, changes, deletes and (tickets) merges records of every written kind.
-async fn writer(c: Client, w: usize, seeds: Arc<Seeds>, ops: Arc<AtomicUsize>, merged: Arc<AtomicUsize>) {
-    let mut d = Dice(0x9e37_79b9_7f4a_7c15 ^ (w as u64 + 1) * 0x2545_f491_4f6c_dd1d);
+async fn writer(c: Client, w: usize, seeds: Arc<Seeds>, mut halfway: watch::Receiver<bool>, merged: Arc<AtomicUsize>) {
+    let mut d = Dice(0x9e37_79b9_7f4a_7c15 ^ ((w as u64 + 1) * 0x2545_f491_4f6c_dd1d));
     let mut mine: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
     for n in 0..OPS {
+        if n == OPS / 2 {
+            // Wait for the late mirror's first sync, so that its token is from mid-run.
+            halfway.wait_for(|synced| *synced).await.unwrap();
+        }
         let kind = WRITTEN[d.below(WRITTEN.len())];
         let live = mine.entry(kind).or_default();
         let roll = if live.is_empty() { 0 } else { d.below(10) };
@@ -208,7 +214,6 @@ async fn writer(c: Client, w: usize, seeds: Arc<Seeds>, ops: Arc<AtomicUsize>, m
                 assert_eq!(a.status, 204, "DELETE {kind}/{id}: {}", a.body);
             }
         }
-        ops.fetch_add(1, Ordering::Relaxed);
     }
     // Every writer merges at least once.
     let from = created(&c, "/api/v1/tickets", new_body("tickets", w, OPS, &seeds, &mut d)).await;
@@ -255,11 +260,11 @@ async fn mirror_under_concurrent_writes(postgres: Option<&str>) {
     let (mut main, main_path) = temp_mirror("main");
     let (mut late, late_path) = temp_mirror("late");
     let (mut fresh, fresh_path) = temp_mirror("fresh");
-    let ops = Arc::new(AtomicUsize::new(0));
+    let (halfway_tx, halfway) = watch::channel(false);
     let merged = Arc::new(AtomicUsize::new(0));
     let done = Arc::new(AtomicBool::new(false));
     let writers: Vec<_> =
-        (0..WRITERS).map(|w| tokio::spawn(writer(client.clone(), w, seeds.clone(), ops.clone(), merged.clone()))).collect();
+        (0..WRITERS).map(|w| tokio::spawn(writer(client.clone(), w, seeds.clone(), halfway.clone(), merged.clone()))).collect();
     let watcher = {
         let done = done.clone();
         tokio::spawn(async move {
@@ -269,7 +274,8 @@ async fn mirror_under_concurrent_writes(postgres: Option<&str>) {
             done.store(true, Ordering::SeqCst);
         })
     };
-    // Sync over and over while the writers run; the late mirror syncs once, mid-run.
+    // Sync over and over while the writers run; the late mirror syncs once, after the first
+    // round, while the writers wait halfway.
     let (mut rounds, mut mid_run) = (0, false);
     let (mut seen_while_writing, mut merged_while_writing) = (0, 0);
     while !done.load(Ordering::SeqCst) {
@@ -277,9 +283,10 @@ async fn mirror_under_concurrent_writes(postgres: Option<&str>) {
         seen_while_writing += synced.values().map(|s| s.upserted + s.deleted).sum::<usize>();
         merged_while_writing += synced.values().map(|s| s.merges).sum::<usize>();
         rounds += 1;
-        if !mid_run && ops.load(Ordering::Relaxed) >= OPS * WRITERS / 2 {
+        if !mid_run {
             sync_all(&client, &mut late, &kinds).await.unwrap();
             mid_run = true;
+            halfway_tx.send(true).unwrap();
         }
     }
     watcher.await.unwrap();
@@ -289,7 +296,8 @@ async fn mirror_under_concurrent_writes(postgres: Option<&str>) {
 
     // Writers stopped: one last sync, and every mirror equals the server.
     let last = sync_all(&client, &mut main, &kinds).await.unwrap();
-    sync_all(&client, &mut late, &kinds).await.unwrap();
+    let caught_up = sync_all(&client, &mut late, &kinds).await.unwrap();
+    assert!(caught_up.values().map(|s| s.upserted + s.deleted).sum::<usize>() > 0, "the late mirror resumed from a stale token");
     sync_all(&client, &mut fresh, &kinds).await.unwrap();
     for (name, m) in [("main", &main), ("late", &late), ("fresh", &fresh)] {
         let diffs = compare(&client, m, &kinds).await.unwrap();

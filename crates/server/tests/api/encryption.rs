@@ -189,7 +189,7 @@ async fn rotation_reseals_webhook_secrets_queued_payloads_and_mail_passwords() {
 
         // Without the old key, what is queued still opens: same secret, same bodies.
         let mut new_only = new.clone();
-        new_only.remove_data_key(&old.active_key_id()).unwrap();
+        new_only.remove_data_key(old.active_key_id()).unwrap();
         rotated.close().await;
         let rotated = rapport_store::Store::connect(&app.url).await.unwrap().with_keys(Some(SharedKeyring::fixed(new_only)));
         let due = rotated.claim_webhook_deliveries("rotation-test", 30, 10).await.unwrap();
