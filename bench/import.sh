@@ -83,14 +83,14 @@ with open(path, "w", encoding="utf-8") as f:
         name = f"{rnd.choice(first)} {rnd.choice(last)}"
         if i % 10 == 0:
             name = name.upper()
-        f.write(f"p-{i},{name},person{i}@Example.com,+1 415 {i // 10000 % 1000:03d} {i % 10000:04d},{rnd.choice(cities)},{rnd.choice(countries)}\n")
+        f.write(f"p-{i},{name},person{i}@Example.com,+1 415 2{i // 10000 % 100:02d} {i % 10000:04d},{rnd.choice(cities)},{rnd.choice(countries)}\n")
 PY
 
 echo "| step | rows | seconds | rows/s | peak RSS MB | load average before → after |"
 echo "| --- | --- | --- | --- | --- | --- |"
 for engine in $ENGINES; do
   case "$engine" in
-    sqlite) DB="sqlite://$OUT_DIR/import.db" ;;
+    sqlite) DB="$OUT_DIR/import.db" ;;
     postgres)
       psql "$PG_URL" -qc "DROP DATABASE IF EXISTS $PG_DB" >/dev/null
       psql "$PG_URL" -qc "CREATE DATABASE $PG_DB" >/dev/null
@@ -108,7 +108,7 @@ for engine in $ENGINES; do
 done
 
 # The batch API against single creates, on a fresh SQLite database served on loopback.
-API_DB="sqlite://$OUT_DIR/api.db"
+API_DB="$OUT_DIR/api.db"
 rapport --database "$API_DB" migrate > /dev/null
 RAPPORT_USER_PASSWORD="$PASSWORD" rapport --database "$API_DB" user create --email bench@rapport.test --admin > /dev/null
 BASE="http://127.0.0.1:$PORT"
