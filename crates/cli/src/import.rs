@@ -40,6 +40,11 @@ pub struct ImportArgs {
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
+    /// Import the values as they are. By default each row is cleansed as `rapport clean` does
+    /// (whitespace, email domains, phones to E.164, countries to ISO codes, names in capitals),
+    /// and a dry run lists every change.
+    #[arg(long)]
+    no_clean: bool,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -102,6 +107,7 @@ pub async fn run(store: Store, args: &ImportArgs) -> anyhow::Result<()> {
         dry_run: args.dry_run,
         mapping,
         upsert_key: args.upsert_key.clone(),
+        no_clean: args.no_clean,
     };
     let bar = if args.quiet { ProgressBar::hidden() } else { ProgressBar::new(1) };
     bar.set_style(ProgressStyle::with_template("{bar:30} {percent:>3}% {msg} ETA {eta}").unwrap_or_else(|_| ProgressStyle::default_bar()));
@@ -117,6 +123,11 @@ pub async fn run(store: Store, args: &ImportArgs) -> anyhow::Result<()> {
         w.flush()?;
     }
     let summary = summary.map_err(|e| anyhow::anyhow!("{e}"))?;
+    if args.dry_run {
+        for c in &summary.changes {
+            eprintln!("line {}: {} would be cleansed: '{}' → '{}'", c.line, c.field, c.before, c.after);
+        }
+    }
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}", serde_json::to_string_pretty(&summary)?)?;
     if sink.problems > 0 && !summary.written && !args.dry_run {

@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 use crate::sql::sql;
 use crate::{Result, WriteTx};
 
-async fn write(tx: &mut WriteTx, actor: &Actor, action: &str, object: &str, record_id: Option<i64>, diff: String) -> Result<()> {
+pub(crate) async fn write(tx: &mut WriteTx, actor: &Actor, action: &str, object: &str, record_id: Option<i64>, diff: String) -> Result<()> {
     tx.execute(&sql(
         "INSERT INTO audit_log (at, actor_id, request_id, action, object, record_id, diff) VALUES (?, ?, ?, ?, ?, ?, ?)",
         [

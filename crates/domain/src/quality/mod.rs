@@ -15,6 +15,7 @@ use utoipa::ToSchema;
 pub mod duplicates;
 
 use crate::customer::CustomerData;
+use crate::record::{Kind, RecordSpec};
 use crate::text::fold;
 use crate::values::{Email, Phone, Region};
 
@@ -236,6 +237,77 @@ pub fn clean_customer(c: &CustomerData, default_region: Region) -> Findings {
         }
     }
     f
+}
+
+/// Cleanses one imported row, as `data` holds it before validation (the fields of `spec` at
+/// their JSON paths), with the rules of [`clean_customer`]: every one-line text field trimmed
+/// and its whitespace collapsed, emails normalized (domain lower-cased), phones to E.164 (read
+/// in the row's country, else `default_region`), a `country` field to its ISO 3166 code, and a
+/// person's name typed in capitals title-cased. Values cleansing cannot fix stay as they are,
+/// for validation to refuse by name. The changes made, in field order.
+pub fn clean_row(spec: &RecordSpec, data: &mut serde_json::Map<String, serde_json::Value>, default_region: Region) -> Vec<Change> {
+    use serde_json::Value;
+    let mut changes = vec![];
+    let set = |changes: &mut Vec<Change>, data: &mut serde_json::Map<String, Value>, field: String, before: &str, after: String| {
+        if after != before {
+            changes.push(Change { field: field.clone(), before: before.to_string(), after: after.clone() });
+            crate::record::set_path(data, &field, Value::String(after));
+        }
+    };
+    let country = spec.fields.iter().find(|f| f.name.rsplit('.').next() == Some("country")).map(|f| f.name);
+    if let Some(c) = country
+        && let Some(raw) = crate::record::get_path(data, c).as_str().map(String::from)
+        && let Some(code) = country_code(&raw)
+    {
+        set(&mut changes, data, c.to_string(), &raw, code.to_string());
+    }
+    let region = phone_region(country.and_then(|c| crate::record::get_path(data, c).as_str()), default_region);
+    for f in spec.fields.iter().filter(|f| !f.read_only && Some(f.name) != country) {
+        let v = crate::record::get_path(data, f.name);
+        match (f.kind, v) {
+            (Kind::Text, Value::String(raw)) => {
+                let raw = raw.clone();
+                let mut clean = collapse_whitespace(&raw);
+                if spec.name == "customer" && f.name == "name" {
+                    clean = name_case(&clean).unwrap_or(clean);
+                }
+                set(&mut changes, data, f.name.to_string(), &raw, clean);
+            }
+            (Kind::Email, Value::String(raw)) => {
+                let raw = raw.clone();
+                if let Ok(clean) = clean_email(&raw) {
+                    set(&mut changes, data, f.name.to_string(), &raw, clean);
+                }
+            }
+            (Kind::Phone, Value::String(raw)) => {
+                let raw = raw.clone();
+                if let Ok(clean) = clean_phone(&raw, region) {
+                    set(&mut changes, data, f.name.to_string(), &raw, clean);
+                }
+            }
+            (Kind::Emails | Kind::Phones, Value::Array(items)) => {
+                let items = items.clone();
+                let mut out = Vec::with_capacity(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    let Some(raw) = item.as_str() else {
+                        out.push(item.clone());
+                        continue;
+                    };
+                    let clean = if f.kind == Kind::Emails { clean_email(raw) } else { clean_phone(raw, region) };
+                    match clean {
+                        Ok(c) if c != raw => {
+                            changes.push(Change { field: format!("{}[{i}]", f.name), before: raw.to_string(), after: c.clone() });
+                            out.push(Value::String(c));
+                        }
+                        _ => out.push(item.clone()),
+                    }
+                }
+                crate::record::set_path(data, f.name, Value::Array(out));
+            }
+            _ => {}
+        }
+    }
+    changes
 }
 
 /// One person with what cleansing finds in them.

@@ -119,3 +119,43 @@ fn an_unknown_country_is_a_problem_not_a_change() {
     assert_eq!(f.problems[0].field, "address.country");
     assert!(f.problems[0].message.contains("Atlantis"));
 }
+
+#[test]
+fn an_imported_row_is_cleansed_by_the_same_rules() {
+    let mut row = serde_json::json!({
+        "name": "  JOHN   O'BRIEN ",
+        "email": "John@Example.COM",
+        "phone": "(415) 555-0100",
+        "additional_emails": ["a@B.COM", "not an email"],
+        "address": {"city": " San  Francisco", "country": "united states"},
+        "notes": "two\nlines",
+    });
+    let data = row.as_object_mut().unwrap();
+    let changes = clean_row(&crate::customer::SPEC, data, Region::GB);
+    let got: Vec<(&str, &str, &str)> = changes.iter().map(|c| (c.field.as_str(), c.before.as_str(), c.after.as_str())).collect();
+    assert_eq!(
+        got,
+        [
+            ("address.country", "united states", "US"),
+            ("name", "  JOHN   O'BRIEN ", "John O'Brien"),
+            ("email", "John@Example.COM", "john@example.com"),
+            ("additional_emails[0]", "a@B.COM", "a@b.com"),
+            ("phone", "(415) 555-0100", "+14155550100"),
+            ("address.city", " San  Francisco", "San Francisco"),
+        ]
+    );
+    assert_eq!(data["name"], "John O'Brien");
+    assert_eq!(data["address"]["country"], "US");
+    assert_eq!(data["additional_emails"][1], "not an email", "what cannot be cleansed stays for validation to refuse");
+    assert_eq!(data["notes"], "two\nlines", "long text keeps its lines");
+    let again = clean_row(&crate::customer::SPEC, data, Region::GB);
+    assert!(again.is_empty(), "a cleansed row has nothing left to change: {again:?}");
+}
+
+#[test]
+fn a_company_name_in_capitals_keeps_its_case() {
+    let mut row = serde_json::json!({"name": " ACME  GMBH "});
+    let data = row.as_object_mut().unwrap();
+    clean_row(&crate::company::SPEC, data, Region::US);
+    assert_eq!(data["name"], "ACME GMBH");
+}

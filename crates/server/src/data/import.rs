@@ -27,7 +27,7 @@ use crate::api::data::kinds::{Activities, Companies, People, Products};
 use crate::error::ApiError;
 
 /// Rows written per batch.
-pub const CHUNK: usize = 500;
+pub const CHUNK: usize = 5000;
 /// The longest cell taken, in bytes.
 pub const MAX_CELL: usize = 100_000;
 
@@ -55,6 +55,24 @@ pub struct Options {
     /// The unique field rows are upserted by; by default the first of the type's keys that a
     /// column maps to.
     pub upsert_key: Option<String>,
+    /// Import the values as they are: no cleansing (see [`rapport_domain::quality::clean_row`]).
+    pub no_clean: bool,
+}
+
+/// The most cleansing changes a summary lists (all are counted).
+pub const MAX_CHANGES: usize = 1000;
+
+/// One value cleansing changed in an imported row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Cleansed {
+    /// The line of the file where the row starts.
+    pub line: u64,
+    /// The field, as the API names it (`email`, `address.country`, `additional_phones[1]`).
+    pub field: String,
+    /// The value in the file.
+    pub before: String,
+    /// The value imported.
+    pub after: String,
 }
 
 /// One problem of one row.
@@ -81,6 +99,9 @@ pub struct Progress {
     pub updated: u64,
     /// Rows rejected.
     pub rejected: u64,
+    /// Rows whose values cleansing changed.
+    #[serde(default)]
+    pub cleansed: u64,
     /// Bytes of the file read.
     pub bytes: u64,
     /// The file's size.
@@ -100,6 +121,10 @@ pub struct Summary {
     pub ignored_columns: Vec<String>,
     /// The upsert key used, if any.
     pub upsert_key: Option<String>,
+    /// What cleansing changed, in line order: the first [`MAX_CHANGES`] changes (a dry run
+    /// shows them before anything is written; `cleansed` counts every row changed).
+    #[serde(default)]
+    pub changes: Vec<Cleansed>,
 }
 
 /// Why an import could not run at all.
@@ -502,7 +527,24 @@ async fn run<K: BatchKind, S: Sink>(
                         done = true;
                         break;
                     }
-                    Some(Ok(row)) => chunk.push(row),
+                    Some(Ok(mut row)) => {
+                        if !opts.no_clean {
+                            let changed = rapport_domain::quality::clean_row(spec, &mut row.data, state.config.phone_region);
+                            if !changed.is_empty() {
+                                progress.cleansed += 1;
+                                if last {
+                                    let room = MAX_CHANGES.saturating_sub(summary.changes.len());
+                                    summary.changes.extend(changed.into_iter().take(room).map(|c| Cleansed {
+                                        line: row.line,
+                                        field: c.field,
+                                        before: c.before,
+                                        after: c.after,
+                                    }));
+                                }
+                            }
+                        }
+                        chunk.push(row)
+                    }
                     Some(Err((ps, cells))) => {
                         progress.rows += 1;
                         progress.rejected += 1;
@@ -530,6 +572,7 @@ async fn run<K: BatchKind, S: Sink>(
                     items,
                     *mode,
                     None,
+                    true,
                     Box::new(move |d| {
                         *slot = Some(d);
                         (200, String::new())

@@ -20,6 +20,7 @@ mod dashboard_ui;
 mod data_batch;
 mod data_export;
 mod data_import;
+mod data_import_bulk;
 mod data_ui;
 mod deals_ui;
 mod double_opt_in;

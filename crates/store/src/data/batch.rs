@@ -9,11 +9,13 @@
 //! same transaction as the writes, so a retry answers that response and writes nothing.
 
 use rapport_domain::now_rfc3339;
-use rapport_domain::permissions::Actor;
+use rapport_domain::permissions::{Actor, require};
 use rapport_domain::record::Kind;
 use rapport_domain::{FieldError, ValidationErrors};
 
-use crate::records::engine::Table;
+use serde_json::{Value, json};
+
+use crate::records::engine::{Checked, Table};
 use crate::sql::{Sql, sql};
 use crate::{Error, Result, Store, WriteTx};
 
@@ -117,28 +119,15 @@ impl Store {
         items: Vec<BatchItem<T::Data>>,
         mode: BatchMode,
         idem: Option<&Idempotency>,
+        bulk: bool,
         render: impl FnOnce(Vec<Done>) -> (u16, String) + Send,
     ) -> Result<(u16, String)> {
         let mut tx = self.write_tx().await?;
         // The change sequence is taken outside the records' savepoints: a record rolled back
         // must not undo the bump that the others are stamped with.
         tx.change_seq().await?;
-        let mut done = Vec::with_capacity(items.len());
-        for item in items {
-            tx.execute(&sql("SAVEPOINT batch_record", [])).await?;
-            match self.batch_one::<T>(&mut tx, actor, item).await {
-                Ok(d) => {
-                    tx.execute(&sql("RELEASE SAVEPOINT batch_record", [])).await?;
-                    done.push(d);
-                }
-                Err(e @ (Error::Db(_) | Error::Sqlite(_) | Error::Crypto(_))) if !is_constraint(&e) => return Err(e),
-                Err(e) => {
-                    tx.execute(&sql("ROLLBACK TO SAVEPOINT batch_record", [])).await?;
-                    tx.execute(&sql("RELEASE SAVEPOINT batch_record", [])).await?;
-                    done.push(Done::Failed(e));
-                }
-            }
-        }
+        let done =
+            if bulk { self.bulk_records::<T>(&mut tx, actor, items).await? } else { self.each_record::<T>(&mut tx, actor, items).await? };
         let failed = done.iter().any(|d| matches!(d, Done::Failed(_)));
         if failed && mode == BatchMode::AllOrNothing {
             drop(tx);
@@ -160,6 +149,191 @@ impl Store {
         }
         tx.commit().await?;
         Ok((status, body))
+    }
+
+    /// Each record in its own savepoint, through the record machinery's own paths (one audit
+    /// row and its webhook events per record).
+    async fn each_record<T: Table>(&self, tx: &mut WriteTx, actor: &Actor, items: Vec<BatchItem<T::Data>>) -> Result<Vec<Done>> {
+        let mut done = Vec::with_capacity(items.len());
+        for item in items {
+            done.push(self.in_savepoint::<T>(tx, actor, item).await?);
+        }
+        Ok(done)
+    }
+
+    /// One record in its own savepoint: its outcome, or a fault that ends the batch.
+    async fn in_savepoint<T: Table>(&self, tx: &mut WriteTx, actor: &Actor, item: BatchItem<T::Data>) -> Result<Done> {
+        tx.execute(&sql("SAVEPOINT batch_record", [])).await?;
+        match self.batch_one::<T>(tx, actor, item).await {
+            Ok(d) => {
+                tx.execute(&sql("RELEASE SAVEPOINT batch_record", [])).await?;
+                Ok(d)
+            }
+            Err(e @ (Error::Db(_) | Error::Sqlite(_) | Error::Crypto(_))) if !is_constraint(&e) => Err(e),
+            Err(e) => {
+                tx.execute(&sql("ROLLBACK TO SAVEPOINT batch_record", [])).await?;
+                tx.execute(&sql("RELEASE SAVEPOINT batch_record", [])).await?;
+                Ok(Done::Failed(e))
+            }
+        }
+    }
+
+    /// An import's chunk: the upsert keys of the whole chunk found in one query per key field,
+    /// updates of existing records through the record machinery one by one (each audited), and
+    /// the new records validated one by one but written in multi-row inserts, with one audit
+    /// row for the chunk (`bulk_create`: count, first and last id) instead of one per record —
+    /// a per-record audit row with the record's data doubled the bytes written per row. Webhook
+    /// subscribers to `<object>.created` still get one event per record. When a multi-row
+    /// insert is refused (a unique value taken by a row of the same chunk or the database),
+    /// its rows are retried one by one so that only the offending ones fail.
+    async fn bulk_records<T: Table>(&self, tx: &mut WriteTx, actor: &Actor, items: Vec<BatchItem<T::Data>>) -> Result<Vec<Done>> {
+        use std::collections::{HashMap, HashSet};
+        require(actor, T::SPEC.object, rapport_domain::permissions::Action::Create)?;
+        let mut found: HashMap<(&'static str, String), i64> = HashMap::new();
+        let mut wanted: HashMap<&'static str, Vec<String>> = HashMap::new();
+        for item in &items {
+            if let BatchOp::Upsert { field, value } = &item.op {
+                wanted.entry(field).or_default().push(value.clone());
+            }
+        }
+        for (field, values) in wanted {
+            for (value, id) in self.find_keys::<T>(tx, field, &values).await? {
+                found.insert((field, value), id);
+            }
+        }
+        let sensitive = self.sensitive_of(Some(tx), T::SPEC).await?;
+        let mut done: Vec<Option<Done>> = (0..items.len()).map(|_| None).collect();
+        // New records waiting for their multi-row insert, and the keys they will take.
+        let mut pending: Vec<(usize, T::Data)> = vec![];
+        let mut taken: HashSet<(&'static str, String)> = HashSet::new();
+        let mut created: Vec<i64> = vec![];
+        for (index, item) in items.into_iter().enumerate() {
+            let target = match &item.op {
+                BatchOp::Create => None,
+                BatchOp::Update { .. } => Some(()),
+                BatchOp::Upsert { field, value } => {
+                    let k = (*field, value.clone());
+                    if taken.contains(&k) {
+                        // A later row of the same key: the earlier one is written first, then
+                        // this one updates it.
+                        self.flush::<T>(tx, actor, &mut pending, &sensitive, &mut done, &mut created).await?;
+                        for k in taken.drain() {
+                            found.insert(k, 0);
+                        }
+                        Some(())
+                    } else if found.contains_key(&k) {
+                        Some(())
+                    } else {
+                        taken.insert(k);
+                        None
+                    }
+                }
+            };
+            if target.is_some() {
+                done[index] = Some(self.in_savepoint::<T>(tx, actor, item).await?);
+                continue;
+            }
+            match (item.build)(None) {
+                Ok(data) => pending.push((index, data)),
+                Err(e) => done[index] = Some(Done::Failed(e)),
+            }
+        }
+        self.flush::<T>(tx, actor, &mut pending, &sensitive, &mut done, &mut created).await?;
+        if !created.is_empty() {
+            let summary =
+                json!({"count": created.len(), "first_id": created.iter().min(), "last_id": created.iter().max(), "source": "import"});
+            crate::audit::write(tx, actor, "bulk_create", T::SPEC.name, None, self.seal(&summary.to_string())).await?;
+        }
+        Ok(done.into_iter().map(|d| d.unwrap_or(Done::RolledBack)).collect())
+    }
+
+    /// Writes the pending new records of [`Store::bulk_records`] (see there).
+    async fn flush<T: Table>(
+        &self,
+        tx: &mut WriteTx,
+        actor: &Actor,
+        pending: &mut Vec<(usize, T::Data)>,
+        sensitive: &[String],
+        done: &mut [Option<Done>],
+        created: &mut Vec<i64>,
+    ) -> Result<()> {
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let rows = std::mem::take(pending);
+        let data: Vec<T::Data> = rows.iter().map(|(_, d)| d.clone()).collect();
+        let events = rapport_domain::webhooks::events_of(T::SPEC.name, "create", &Value::Null);
+        let mut subscribed = false;
+        for e in &events {
+            subscribed |= crate::webhooks::outbox::wanted(tx, e).await?;
+        }
+        tx.execute(&sql("SAVEPOINT bulk_rows", [])).await?;
+        let written = async {
+            let ids = self.insert_records::<T>(tx, actor, &data, sensitive, &mut Checked::default()).await?;
+            for (id, d) in ids.iter().zip(&data) {
+                T::after_insert(self, tx, actor, *id, d).await?;
+                if subscribed {
+                    crate::webhooks::outbox::emit_audited(self, tx, T::SPEC.name, "create", Some(*id), &json!({"after": d})).await?;
+                }
+            }
+            Ok::<_, Error>(ids)
+        }
+        .await;
+        match written {
+            Ok(ids) => {
+                tx.execute(&sql("RELEASE SAVEPOINT bulk_rows", [])).await?;
+                for ((index, _), id) in rows.iter().zip(&ids) {
+                    done[*index] = Some(Done::Created(*id));
+                }
+                created.extend(ids);
+            }
+            Err(e @ (Error::Db(_) | Error::Sqlite(_) | Error::Crypto(_))) if !is_constraint(&e) => return Err(e),
+            Err(_) => {
+                // Some row is refused: one by one, each in its own savepoint, to say which.
+                tx.execute(&sql("ROLLBACK TO SAVEPOINT bulk_rows", [])).await?;
+                tx.execute(&sql("RELEASE SAVEPOINT bulk_rows", [])).await?;
+                for (index, d) in rows {
+                    let item = BatchItem { op: BatchOp::Create, build: Box::new(move |_| Ok(d.clone())) };
+                    done[index] = Some(self.in_savepoint::<T>(tx, actor, item).await?);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The live records of `T` whose unique `field` holds one of `values`: value → id.
+    async fn find_keys<T: Table>(&self, tx: &mut WriteTx, field: &str, values: &[String]) -> Result<Vec<(String, i64)>> {
+        let spec = T::SPEC;
+        let Some(f) = spec.fields.iter().find(|f| f.name == field && f.unique && matches!(f.kind, Kind::Text | Kind::Email)) else {
+            return Err(Error::Invalid(ValidationErrors::single(
+                "upsert_key",
+                format!("{} are not upserted by {field}", spec.label_plural),
+            )));
+        };
+        let mut by_stored: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+        for v in values {
+            let stored = if f.personal { self.email_key(v) } else { v.clone() };
+            by_stored.insert(stored, v.clone());
+        }
+        let col = if f.personal { format!("{}_hash", f.column()) } else { f.column() };
+        let keys: Vec<&String> = by_stored.keys().collect();
+        let mut out = vec![];
+        for part in keys.chunks(crate::sql::MAX_ARGS) {
+            let mut q = Sql::new(&format!("SELECT id, {col} AS k FROM {} WHERE deleted_at IS NULL AND {col} IN (", spec.plural));
+            for (i, k) in part.iter().enumerate() {
+                if i > 0 {
+                    q.push(", ");
+                }
+                q.arg((*k).clone());
+            }
+            q.push(")");
+            for (k, id) in tx.fetch_all(&q, |r| Ok((r.get::<String>("k")?, r.get::<i64>("id")?))).await? {
+                if let Some(v) = by_stored.get(&k) {
+                    out.push((v.clone(), id));
+                }
+            }
+        }
+        Ok(out)
     }
 
     async fn batch_one<T: Table>(&self, tx: &mut WriteTx, actor: &Actor, item: BatchItem<T::Data>) -> Result<Done> {

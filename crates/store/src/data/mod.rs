@@ -26,9 +26,10 @@ impl Store {
         items: Vec<BatchItem<CustomerData>>,
         mode: BatchMode,
         idem: Option<&Idempotency>,
+        bulk: bool,
         render: Render<'_>,
     ) -> Result<(u16, String)> {
-        self.batch_records::<rapport_domain::customer::Customer>(actor, items, mode, idem, render).await
+        self.batch_records::<rapport_domain::customer::Customer>(actor, items, mode, idem, bulk, render).await
     }
 
     /// A batch of companies (see [`batch`]).
@@ -38,9 +39,10 @@ impl Store {
         items: Vec<BatchItem<CompanyData>>,
         mode: BatchMode,
         idem: Option<&Idempotency>,
+        bulk: bool,
         render: Render<'_>,
     ) -> Result<(u16, String)> {
-        self.batch_records::<rapport_domain::company::Company>(actor, items, mode, idem, render).await
+        self.batch_records::<rapport_domain::company::Company>(actor, items, mode, idem, bulk, render).await
     }
 
     /// A batch of products (see [`batch`]).
@@ -50,9 +52,10 @@ impl Store {
         items: Vec<BatchItem<ProductData>>,
         mode: BatchMode,
         idem: Option<&Idempotency>,
+        bulk: bool,
         render: Render<'_>,
     ) -> Result<(u16, String)> {
-        self.batch_records::<rapport_domain::sales::product::Product>(actor, items, mode, idem, render).await
+        self.batch_records::<rapport_domain::sales::product::Product>(actor, items, mode, idem, bulk, render).await
     }
 
     /// A batch of activities (see [`batch`]).
@@ -62,9 +65,10 @@ impl Store {
         items: Vec<BatchItem<ActivityData>>,
         mode: BatchMode,
         idem: Option<&Idempotency>,
+        bulk: bool,
         render: Render<'_>,
     ) -> Result<(u16, String)> {
-        self.batch_records::<rapport_domain::sales::activity::Activity>(actor, items, mode, idem, render).await
+        self.batch_records::<rapport_domain::sales::activity::Activity>(actor, items, mode, idem, bulk, render).await
     }
 
     /// Records that `actor` exported records of `object` (`customer`…): needs `read` and

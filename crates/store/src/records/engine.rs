@@ -221,7 +221,7 @@ impl Store {
     }
 
     /// Custom fields sealed at rest; `tx`: the write transaction open meanwhile, if any.
-    async fn sensitive_of(&self, tx: Option<&mut WriteTx>, spec: &RecordSpec) -> Result<Vec<String>> {
+    pub(crate) async fn sensitive_of(&self, tx: Option<&mut WriteTx>, spec: &RecordSpec) -> Result<Vec<String>> {
         match spec.custom {
             Some(o) => self.sensitive_keys(tx, o).await,
             None => Ok(vec![]),

@@ -19,6 +19,12 @@ fn pattern(event_type: &str) -> String {
     format!("%,{event_type},%")
 }
 
+/// Whether any active subscription wants `event_type` (a bulk write asks once per chunk).
+pub(crate) async fn wanted(tx: &mut WriteTx, event_type: &str) -> Result<bool> {
+    let q = sql(&format!("SELECT id FROM webhook_subscriptions WHERE {WANTS} LIMIT 1"), [pattern(event_type).into()]);
+    Ok(tx.fetch_optional(&q, |r| r.get::<i64>("id")).await?.is_some())
+}
+
 /// Stores `event_type` about `object` `record_id` with `data` in `tx`, with a delivery for each
 /// subscription that wants it; nothing at all when none does (the common case costs one
 /// indexed read of a small table).

@@ -143,13 +143,15 @@ pub trait BatchKind: 'static {
         let v = raw.trim();
         if v.is_empty() { Err("cannot be empty".into()) } else { Ok(v.to_string()) }
     }
-    /// Runs the batch in the store.
+    /// Runs the batch in the store; `bulk` (an import's chunk) writes new records in multi-row
+    /// inserts with one audit row for them all.
     fn run<'a>(
         state: &'a AppState,
         actor: &'a Actor,
         items: Vec<BatchItem<Self::Data>>,
         mode: BatchMode,
         idem: Option<&'a Idempotency>,
+        bulk: bool,
         render: Render<'a>,
     ) -> impl Future<Output = rapport_store::Result<(u16, String)>> + Send + 'a;
 }
@@ -325,7 +327,7 @@ pub async fn handle<K: BatchKind>(state: AppState, user: CurrentUser, headers: H
         Mode::AllOrNothing => BatchMode::AllOrNothing,
         Mode::BestEffort => BatchMode::BestEffort,
     };
-    let (status, body) = K::run(&state, &user.actor, items, store_mode, idem.as_ref(), Box::new(move |d| render(mode, d))).await?;
+    let (status, body) = K::run(&state, &user.actor, items, store_mode, idem.as_ref(), false, Box::new(move |d| render(mode, d))).await?;
     Ok(respond(status, body, false))
 }
 

@@ -41,6 +41,10 @@ pub struct ImportQuery {
     upsert_key: Option<String>,
     /// A saved column mapping to apply.
     mapping_id: Option<i64>,
+    /// Cleanse each row as `rapport clean` does (default true): whitespace, email domains,
+    /// phones to E.164, countries to ISO codes, names in capitals; the job's summary lists the
+    /// changes. `false` imports the values as they are.
+    clean: Option<bool>,
     /// The file's name, to show.
     file_name: Option<String>,
 }
@@ -261,7 +265,13 @@ async fn options(state: &AppState, actor: &Actor, q: &ImportQuery) -> Result<Opt
         }
         None => BTreeMap::new(),
     };
-    Ok(Options { mode: q.mode.unwrap_or_default(), dry_run: q.dry_run.unwrap_or(false), mapping, upsert_key: q.upsert_key.clone() })
+    Ok(Options {
+        mode: q.mode.unwrap_or_default(),
+        dry_run: q.dry_run.unwrap_or(false),
+        mapping,
+        upsert_key: q.upsert_key.clone(),
+        no_clean: q.clean == Some(false),
+    })
 }
 
 /// The kind as the store names it.

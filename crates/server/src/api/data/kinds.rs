@@ -57,9 +57,10 @@ impl BatchKind for People {
         items: Vec<BatchItem<CustomerData>>,
         mode: BatchMode,
         idem: Option<&'a Idempotency>,
+        bulk: bool,
         render: Render<'a>,
     ) -> rapport_store::Result<(u16, String)> {
-        state.store.batch_customers(actor, items, mode, idem, render).await
+        state.store.batch_customers(actor, items, mode, idem, bulk, render).await
     }
 }
 
@@ -95,9 +96,10 @@ impl BatchKind for Companies {
         items: Vec<BatchItem<CompanyData>>,
         mode: BatchMode,
         idem: Option<&'a Idempotency>,
+        bulk: bool,
         render: Render<'a>,
     ) -> rapport_store::Result<(u16, String)> {
-        state.store.batch_companies(actor, items, mode, idem, render).await
+        state.store.batch_companies(actor, items, mode, idem, bulk, render).await
     }
 }
 
@@ -124,9 +126,10 @@ impl BatchKind for Products {
         items: Vec<BatchItem<ProductData>>,
         mode: BatchMode,
         idem: Option<&'a Idempotency>,
+        bulk: bool,
         render: Render<'a>,
     ) -> rapport_store::Result<(u16, String)> {
-        state.store.batch_products(actor, items, mode, idem, render).await
+        state.store.batch_products(actor, items, mode, idem, bulk, render).await
     }
 }
 
@@ -152,9 +155,10 @@ impl BatchKind for Activities {
         items: Vec<BatchItem<ActivityData>>,
         mode: BatchMode,
         idem: Option<&'a Idempotency>,
+        bulk: bool,
         render: Render<'a>,
     ) -> rapport_store::Result<(u16, String)> {
-        state.store.batch_activities(actor, items, mode, idem, render).await
+        state.store.batch_activities(actor, items, mode, idem, bulk, render).await
     }
 }
 
