@@ -285,7 +285,7 @@ async fn webhook_events_are_delivered_after_a_kill_mid_delivery() {
 }
 
 /// Rows of the import killed mid-way; the importer commits them a chunk at a time.
-const IMPORT_ROWS: usize = 40_000;
+const IMPORT_ROWS: usize = 15_000;
 
 /// `rapport import` killed (SIGKILL) in the middle of a file and run again: every chunk it
 /// committed is there whole (a multiple of the chunk size, each row as the file has it), none
