@@ -55,6 +55,7 @@ mod security;
 mod send_windows;
 mod sequences;
 mod service_reports;
+mod service_summary;
 mod service_times;
 mod sign_in;
 mod sla;

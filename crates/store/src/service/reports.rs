@@ -1,6 +1,9 @@
 //! The service reports (see [`rapport_domain::service::report`]): grouped SQL over the tickets
-//! the reader may see, on the report indexes of migration 0021. Percentiles are read as the
-//! one or two rows at their rank (`ORDER BY … LIMIT 2 OFFSET k`), so no list of durations
+//! the reader may see. Counts (trend, CSAT, NPS, reopen rate, how many times there are) add up
+//! the daily summary of migration 0040, which triggers keep in each write's transaction; a
+//! company filter (not a key of the summary) reads the tickets through their company index
+//! instead, on the report indexes of migration 0021. Percentiles are read as the one or two rows
+//! at their rank (`ORDER BY … LIMIT 2 OFFSET k`, from the nearer end), so no list of durations
 //! leaves the database.
 
 use std::collections::BTreeMap;
@@ -36,6 +39,48 @@ fn scope(q: &mut Sql, actor: &Actor, f: &ServiceFilter, credited: bool) {
         q.push(" AND t.company_id = ").arg(c);
     }
     visible(q, actor, "t");
+}
+
+/// Migration 0040's daily summary, aliased `t`, its unowned rows' owner NULL so that the
+/// reader's visibility reads it as it reads the tickets.
+const DAILY: &str = "(SELECT kind, day, week, team_id, NULLIF(owner_id, 0) AS owner_id, agent_id, priority, category, n, reopened, \
+                     fr_n, res_n, csat_total, c1, c2, c3, c4, c5, promoters, passives, detractors FROM service_daily) t";
+
+/// Whether the summary answers the filter: every key but the company is one of its columns.
+fn summarized(f: &ServiceFilter) -> bool {
+    f.company_id.is_none()
+}
+
+/// Appends the filter and the reader's visibility for the summary rows of `kind` (every kind
+/// when `None`), aliased `t`: the agent is the credited one for survey answers, else the owner.
+fn daily_scope(q: &mut Sql, actor: &Actor, f: &ServiceFilter, kind: Option<&'static str>) {
+    if let Some(k) = kind {
+        q.push(&format!(" AND t.kind = '{k}'"));
+    }
+    span(q, "t.day", f);
+    if let Some(t) = f.team_id {
+        q.push(" AND t.team_id = ").arg(t);
+    }
+    if let Some(a) = f.agent_id {
+        q.push(match kind {
+            Some("answered") => " AND t.agent_id = ",
+            Some(_) => " AND t.owner_id = ",
+            None => " AND CASE WHEN t.kind = 'answered' THEN t.agent_id ELSE t.owner_id END = ",
+        })
+        .arg(a);
+    }
+    if let Some(c) = &f.category {
+        q.push(" AND t.category = ").arg(c.clone());
+    }
+    if let Some(p) = f.priority {
+        q.push(" AND t.priority = ").arg(p.as_str());
+    }
+    visible(q, actor, "t");
+}
+
+/// `SUM(t.col)` as a BIGINT, 0 over no rows.
+fn total(col: &str) -> String {
+    format!("CAST(COALESCE(SUM(t.{col}), 0) AS BIGINT) AS {col}")
 }
 
 /// Appends the filter's span as a condition on the stored time `col`.
@@ -103,25 +148,41 @@ impl Store {
     }
 
     /// The value at quantile `p` of the non-negative durations selected by `inner` (a query
-    /// whose one column is `secs`), interpolated between ranks; and how many there are.
-    async fn quantiles(&self, inner: &Sql, ps: &[f64]) -> Result<(i64, Vec<Option<f64>>)> {
-        let counted = inner.prefixed("SELECT COUNT(*) AS n FROM (");
-        let mut counted = counted;
-        counted.push(") x WHERE x.secs >= 0");
-        let n: i64 = self.read(&counted, |r| r.get("n")).await?.first().copied().unwrap_or(0);
+    /// whose one column is `secs`), interpolated between ranks; and how many there are (`known`
+    /// when the summary counted them). A rank past the middle is read from the top of the order,
+    /// so each percentile walks the shorter side of the index.
+    async fn quantiles(&self, inner: &Sql, ps: &[f64], known: Option<i64>) -> Result<(i64, Vec<Option<f64>>)> {
+        let n = match known {
+            Some(n) => n,
+            None => {
+                let mut counted = inner.prefixed("SELECT COUNT(*) AS n FROM (");
+                counted.push(") x WHERE x.secs >= 0");
+                self.read(&counted, |r| r.get("n")).await?.first().copied().unwrap_or(0)
+            }
+        };
         let mut out = vec![];
         for &p in ps {
-            if n == 0 {
+            if n <= 0 {
                 out.push(None);
                 continue;
             }
             let pos = p * (n - 1) as f64;
             let lo = pos.floor() as i64;
-            let mut q = inner.prefixed("SELECT x.secs FROM (");
-            q.push(") x WHERE x.secs >= 0 ORDER BY x.secs LIMIT 2 OFFSET ").arg(lo);
-            let v: Vec<i64> = self.read(&q, |r| r.get("secs")).await?;
-            let a = v.first().copied().unwrap_or(0) as f64;
-            let b = v.get(1).copied().map_or(a, |b| b as f64);
+            let hi = (lo + 1).min(n - 1);
+            let (a, b) = if lo > (n - 1) / 2 {
+                // Descending from the top: rank `hi` first, then `hi - 1` (which is `lo` unless `lo` is the last).
+                let mut q = inner.prefixed("SELECT x.secs FROM (");
+                q.push(") x WHERE x.secs >= 0 ORDER BY x.secs DESC LIMIT 2 OFFSET ").arg(n - 1 - hi);
+                let v: Vec<i64> = self.read(&q, |r| r.get("secs")).await?;
+                let top = v.first().copied().unwrap_or(0) as f64;
+                if hi == lo { (top, top) } else { (v.get(1).copied().map_or(top, |a| a as f64), top) }
+            } else {
+                let mut q = inner.prefixed("SELECT x.secs FROM (");
+                q.push(") x WHERE x.secs >= 0 ORDER BY x.secs LIMIT 2 OFFSET ").arg(lo);
+                let v: Vec<i64> = self.read(&q, |r| r.get("secs")).await?;
+                let a = v.first().copied().unwrap_or(0) as f64;
+                (a, v.get(1).copied().map_or(a, |b| b as f64))
+            };
             out.push(Some(((a + (pos - lo as f64) * (b - a)) / 3600.0 * 100.0).round() / 100.0));
         }
         Ok((n, out))
@@ -132,12 +193,22 @@ impl Store {
     /// [`super::service_times`]).
     pub async fn service_times(&self, actor: &Actor, f: &ServiceFilter) -> Result<Vec<TimeRow>> {
         require(actor, Object::Ticket, Action::Read)?;
+        let counts = if summarized(f) {
+            let mut q = Sql::new(&format!("SELECT {}, {} FROM {DAILY} WHERE 1 = 1", total("fr_n"), total("res_n")));
+            daily_scope(&mut q, actor, f, Some("created"));
+            let n = self.read(&q, |r| Ok((r.get::<i64>("fr_n")?, r.get::<i64>("res_n")?))).await?.first().copied().unwrap_or((0, 0));
+            [Some(n.0), Some(n.1)]
+        } else {
+            [None, None]
+        };
         let mut rows = vec![];
-        for (measure, col) in [("first_response", "t.first_response_secs"), ("resolution", "t.resolution_secs")] {
+        for ((measure, col), known) in
+            [("first_response", "t.first_response_secs"), ("resolution", "t.resolution_secs")].into_iter().zip(counts)
+        {
             let mut q = Sql::new(&format!("SELECT {col} AS secs FROM tickets t WHERE {col} IS NOT NULL"));
             scope(&mut q, actor, f, false);
             span(&mut q, "t.created_at", f);
-            let (count, qs) = self.quantiles(&q, &[0.5, 0.9]).await?;
+            let (count, qs) = self.quantiles(&q, &[0.5, 0.9], known).await?;
             rows.push(TimeRow {
                 measure: measure.into(),
                 count,
@@ -154,6 +225,13 @@ impl Store {
     /// what the CSAT report and the significance tests read.
     pub async fn csat_counts(&self, actor: &Actor, f: &ServiceFilter) -> Result<[i64; 5]> {
         require(actor, Object::Ticket, Action::Read)?;
+        if summarized(f) {
+            let cols: Vec<String> = (1..=5).map(|i| total(&format!("c{i}"))).collect();
+            let mut q = Sql::new(&format!("SELECT {} FROM {DAILY} WHERE 1 = 1", cols.join(", ")));
+            daily_scope(&mut q, actor, f, Some("answered"));
+            let rows = self.read(&q, |r| Ok([r.get("c1")?, r.get("c2")?, r.get("c3")?, r.get("c4")?, r.get("c5")?])).await?;
+            return Ok(rows.first().copied().unwrap_or_default());
+        }
         let mut q = Sql::new(
             "SELECT s.csat, COUNT(*) AS n FROM ticket_surveys s JOIN tickets t ON t.id = s.ticket_id \
              WHERE s.answered_at IS NOT NULL",
@@ -188,16 +266,28 @@ impl Store {
     /// NPS of the answers given in the span that rated it.
     pub async fn service_nps(&self, actor: &Actor, f: &ServiceFilter) -> Result<NpsReport> {
         require(actor, Object::Ticket, Action::Read)?;
-        let mut q = Sql::new(
-            "SELECT CASE WHEN s.nps >= 9 THEN 2 WHEN s.nps >= 7 THEN 1 ELSE 0 END AS class, COUNT(*) AS n \
-             FROM ticket_surveys s JOIN tickets t ON t.id = s.ticket_id WHERE s.answered_at IS NOT NULL AND s.nps IS NOT NULL",
-        );
-        span(&mut q, "s.answered_at", f);
-        scope(&mut q, actor, f, true);
-        q.push(" GROUP BY CASE WHEN s.nps >= 9 THEN 2 WHEN s.nps >= 7 THEN 1 ELSE 0 END");
         let mut c = [0i64; 3];
-        for (class, n) in self.read(&q, |r| Ok((r.get::<i64>("class")?, r.get::<i64>("n")?))).await? {
-            c[usize::try_from(class).unwrap_or(0).min(2)] += n;
+        if summarized(f) {
+            let mut q = Sql::new(&format!(
+                "SELECT {}, {}, {} FROM {DAILY} WHERE 1 = 1",
+                total("detractors"),
+                total("passives"),
+                total("promoters")
+            ));
+            daily_scope(&mut q, actor, f, Some("answered"));
+            let rows = self.read(&q, |r| Ok([r.get("detractors")?, r.get("passives")?, r.get("promoters")?])).await?;
+            c = rows.first().copied().unwrap_or_default();
+        } else {
+            let mut q = Sql::new(
+                "SELECT CASE WHEN s.nps >= 9 THEN 2 WHEN s.nps >= 7 THEN 1 ELSE 0 END AS class, COUNT(*) AS n \
+                 FROM ticket_surveys s JOIN tickets t ON t.id = s.ticket_id WHERE s.answered_at IS NOT NULL AND s.nps IS NOT NULL",
+            );
+            span(&mut q, "s.answered_at", f);
+            scope(&mut q, actor, f, true);
+            q.push(" GROUP BY CASE WHEN s.nps >= 9 THEN 2 WHEN s.nps >= 7 THEN 1 ELSE 0 END");
+            for (class, n) in self.read(&q, |r| Ok((r.get::<i64>("class")?, r.get::<i64>("n")?))).await? {
+                c[usize::try_from(class).unwrap_or(0).min(2)] += n;
+            }
         }
         let count = c.iter().sum();
         Ok(NpsReport {
@@ -211,16 +301,21 @@ impl Store {
     }
 
     /// The share of the tickets resolved in the span (by their last resolution) that were
-    /// reopened at least once.
+    /// reopened at least once (the ticket's `reopened` flag, migration 0040).
     pub async fn service_reopen_rate(&self, actor: &Actor, f: &ServiceFilter) -> Result<ReopenReport> {
         require(actor, Object::Ticket, Action::Read)?;
-        let mut q = Sql::new(
-            "SELECT COUNT(*) AS n, COALESCE(SUM(CASE WHEN EXISTS (SELECT 1 FROM ticket_status_changes c \
-             WHERE c.ticket_id = t.id AND c.to_status = 'reopened') THEN 1 ELSE 0 END), 0) AS reopened \
-             FROM tickets t WHERE t.resolved_at IS NOT NULL",
-        );
-        span(&mut q, "t.resolved_at", f);
-        scope(&mut q, actor, f, false);
+        let q = if summarized(f) {
+            let mut q = Sql::new(&format!("SELECT {}, {} FROM {DAILY} WHERE 1 = 1", total("n"), total("reopened")));
+            daily_scope(&mut q, actor, f, Some("resolved"));
+            q
+        } else {
+            let mut q = Sql::new(
+                "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(t.reopened), 0) AS BIGINT) AS reopened FROM tickets t WHERE t.resolved_at IS NOT NULL",
+            );
+            span(&mut q, "t.resolved_at", f);
+            scope(&mut q, actor, f, false);
+            q
+        };
         let (resolved, reopened) =
             self.read(&q, |r| Ok((r.get::<i64>("n")?, r.get::<i64>("reopened")?))).await?.first().copied().unwrap_or((0, 0));
         Ok(ReopenReport {
@@ -237,11 +332,34 @@ impl Store {
     pub async fn service_trend(&self, actor: &Actor, f: &ServiceFilter) -> Result<Vec<TrendRow>> {
         require(actor, Object::Ticket, Action::Read)?;
         let mut weeks: BTreeMap<String, (i64, i64, i64, i64)> = BTreeMap::new();
+        if summarized(f) {
+            let mut q = Sql::new(&format!(
+                "SELECT t.week AS week, t.kind AS kind, {}, {} FROM {DAILY} WHERE 1 = 1",
+                total("n"),
+                total("csat_total")
+            ));
+            daily_scope(&mut q, actor, f, None);
+            q.push(" GROUP BY t.week, t.kind HAVING SUM(t.n) > 0");
+            let rows = self
+                .read(&q, |r| Ok((r.get::<String>("week")?, r.get::<String>("kind")?, r.get::<i64>("n")?, r.get::<i64>("csat_total")?)))
+                .await?;
+            for (wk, kind, n, total) in rows {
+                let e = weeks.entry(wk).or_default();
+                match kind.as_str() {
+                    "created" => e.0 = n,
+                    "resolved" => e.1 = n,
+                    _ => (e.2, e.3) = (n, total),
+                }
+            }
+        }
         for (col, from, cond, credited) in [
             ("t.created_at", "tickets t", "1 = 1", false),
             ("t.resolved_at", "tickets t", "t.resolved_at IS NOT NULL", false),
             ("s.answered_at", "ticket_surveys s JOIN tickets t ON t.id = s.ticket_id", "s.answered_at IS NOT NULL", true),
-        ] {
+        ]
+        .into_iter()
+        .filter(|_| !summarized(f))
+        {
             let w = week(self.backend, col);
             let sum = if credited { "CAST(SUM(s.csat) AS BIGINT)" } else { "CAST(0 AS BIGINT)" };
             let mut q = Sql::new(&format!("SELECT {w} AS week, COUNT(*) AS n, {sum} AS total FROM {from} WHERE {cond}"));
