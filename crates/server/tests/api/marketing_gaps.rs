@@ -159,7 +159,9 @@ async fn the_ab_page_defines_the_test_names_refused_fields_starts_it_and_shows_t
         let c = email_campaign(&app, "Spring test").await;
         let mut people = vec![];
         for i in 0..40 {
-            people.push(app.customer(json!({"name": format!("P{i:02}"), "email": format!("p{i}@example.com")})).await["id"].as_i64().unwrap());
+            people.push(
+                app.customer(json!({"name": format!("P{i:02}"), "email": format!("p{i}@example.com")})).await["id"].as_i64().unwrap(),
+            );
         }
         assert_eq!(app.post(&format!("/api/v1/campaigns/{c}/members"), json!({"person_ids": people})).await.status, StatusCode::OK);
         let cookie = session(&app, ADMIN_EMAIL).await;
