@@ -73,11 +73,15 @@ pub enum EventKind {
     MessageUnsubscribed,
     /// The person marked it as spam.
     MessageComplained,
+    /// The person entered a drip sequence.
+    SequenceEnrolled,
+    /// The person left a drip sequence: finished its steps or taken out.
+    SequenceLeft,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 22] = [
+    pub const ALL: [EventKind; 24] = [
         Self::Activity,
         Self::OpportunityCreated,
         Self::StageChanged,
@@ -100,6 +104,8 @@ impl EventKind {
         Self::MessageBounced,
         Self::MessageUnsubscribed,
         Self::MessageComplained,
+        Self::SequenceEnrolled,
+        Self::SequenceLeft,
     ];
 
     /// Name as the API shows it.
@@ -127,6 +133,8 @@ impl EventKind {
             Self::MessageBounced => "message_bounced",
             Self::MessageUnsubscribed => "message_unsubscribed",
             Self::MessageComplained => "message_complained",
+            Self::SequenceEnrolled => "sequence_enrolled",
+            Self::SequenceLeft => "sequence_left",
         }
     }
 
@@ -156,6 +164,8 @@ impl EventKind {
             Self::MessageBounced => 20,
             Self::MessageUnsubscribed => 21,
             Self::MessageComplained => 22,
+            Self::SequenceEnrolled => 23,
+            Self::SequenceLeft => 24,
         }
     }
 

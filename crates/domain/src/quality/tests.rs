@@ -131,7 +131,7 @@ fn an_imported_row_is_cleansed_by_the_same_rules() {
         "notes": "two\nlines",
     });
     let data = row.as_object_mut().unwrap();
-    let changes = clean_row(&crate::customer::SPEC, data, Region::GB);
+    let changes = clean_row(&crate::customer::SPEC, data, Region::parse("GB").unwrap());
     let got: Vec<(&str, &str, &str)> = changes.iter().map(|c| (c.field.as_str(), c.before.as_str(), c.after.as_str())).collect();
     assert_eq!(
         got,
@@ -148,7 +148,7 @@ fn an_imported_row_is_cleansed_by_the_same_rules() {
     assert_eq!(data["address"]["country"], "US");
     assert_eq!(data["additional_emails"][1], "not an email", "what cannot be cleansed stays for validation to refuse");
     assert_eq!(data["notes"], "two\nlines", "long text keeps its lines");
-    let again = clean_row(&crate::customer::SPEC, data, Region::GB);
+    let again = clean_row(&crate::customer::SPEC, data, Region::parse("GB").unwrap());
     assert!(again.is_empty(), "a cleansed row has nothing left to change: {again:?}");
 }
 

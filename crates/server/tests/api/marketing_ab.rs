@@ -126,6 +126,11 @@ async fn an_ab_test_assigns_by_seed_mails_its_variants_and_sends_the_winner_once
 
         // Only the test share is mailed, each with their variant's subject.
         deliver_all(&app.store).await;
+        // The test's mails are all out, the test waits to decide: a plain sending now is refused
+        // (it would mail the test share twice and pre-empt the winner).
+        let plain = app.post(&format!("/api/v1/campaigns/{c}/send"), json!({"template_id": a})).await;
+        assert_eq!(plain.status, StatusCode::CONFLICT, "{}", plain.body);
+        assert!(plain.body["detail"].as_str().unwrap_or("").contains("A/B test is running"), "{}", plain.body);
         let mails = pairs(&app, &format!("SELECT person_id, subject FROM mail_queue WHERE campaign_id = {c} ORDER BY person_id")).await;
         assert_eq!(mails.len(), tested.len());
         for (p, subject) in &mails {

@@ -2,9 +2,13 @@
 //!
 //! A segment's audience is one condition on the people table (aliased by the caller), built
 //! from the checked rule tree with every value bound as a parameter: person columns compared
-//! directly, company fields and order statistics as correlated scalar subqueries, tags and
-//! engagement as `EXISTS` over their indexed tables, custom fields through each engine's JSON
-//! operator. Every leaf yields true or false, never NULL, so `not` is the exact complement.
+//! directly, company fields as correlated scalar subqueries, custom fields through each
+//! engine's JSON operator. Order statistics, tags and engagement are sets of people read once
+//! per count (`p.id IN (…)`, uncorrelated: both engines build the set once and probe it per
+//! person, where a correlated subquery would seek its table a million times): tags and campaign
+//! members through their indexes, order statistics from `customer_order_stats` (kept by triggers
+//! on orders), where a person without orders has no row — so a condition that holds for the
+//! empty statistic (spend 0, count 0, no date) is compiled as "not among those it fails for". Every leaf yields true or false, never NULL, so `not` is the exact complement.
 //! Excluded segments are `AND NOT (<their condition>)`. Counts apply the reader's record
 //! visibility; large counts are kept for a few seconds, since the builder asks on each edit.
 
@@ -139,11 +143,10 @@ fn plain_key(k: &str) -> bool {
 }
 
 fn cond(q: &mut Sql, backend: Backend, a: &str, c: &Condition) {
-    let live_orders = format!("FROM orders o WHERE o.customer_id = {a}.id AND o.deleted_at IS NULL AND o.status IN ('paid', 'shipped')");
     let expr = match &c.source {
         Source::Tag => {
             let not = if c.op == "has_not" { "NOT " } else { "" };
-            q.push(&format!("{not}EXISTS (SELECT 1 FROM customer_tags tg WHERE tg.customer_id = {a}.id AND tg.tag = "));
+            q.push(&format!("{a}.id {not}IN (SELECT tg.customer_id FROM customer_tags tg WHERE tg.tag = "));
             q.arg(arg_of(&c.values[0], c.ty)).push(")");
             return;
         }
@@ -155,7 +158,7 @@ fn cond(q: &mut Sql, backend: Backend, a: &str, c: &Condition) {
                 "not_opened" => " AND cm.sent_at IS NOT NULL AND cm.opened_at IS NULL",
                 _ => "",
             };
-            q.push(&format!("EXISTS (SELECT 1 FROM campaign_members cm WHERE cm.person_id = {a}.id AND cm.campaign_id = "));
+            q.push(&format!("{a}.id IN (SELECT cm.person_id FROM campaign_members cm WHERE cm.campaign_id = "));
             q.arg(arg_of(&c.values[0], c.ty)).push(milestone).push(")");
             return;
         }
@@ -173,10 +176,47 @@ fn cond(q: &mut Sql, backend: Backend, a: &str, c: &Condition) {
             (Backend::Postgres, ValueType::Number) => format!("(({a}.custom::jsonb) ->> '{key}')::float8"),
             (Backend::Postgres, _) => format!("(({a}.custom::jsonb) ->> '{key}')"),
         },
-        Source::TotalSpend => format!("(SELECT COALESCE(SUM(o.total_minor), 0) {live_orders})"),
-        Source::OrderCount => format!("(SELECT COUNT(*) {live_orders})"),
-        Source::LastOrderDate => format!("(SELECT MAX(COALESCE(o.order_date, substr(o.created_at, 1, 10))) {live_orders})"),
+        Source::TotalSpend | Source::OrderCount | Source::LastOrderDate => {
+            let (column, empty) = match c.source {
+                Source::TotalSpend => ("os.total_spend", Some(0.0)),
+                Source::OrderCount => ("os.order_count", Some(0.0)),
+                _ => ("os.last_order_date", None),
+            };
+            let (set, not) = if holds_for(c, empty) { ("NOT IN", "NOT ") } else { ("IN", "") };
+            q.push(&format!("{a}.id {set} (SELECT os.customer_id FROM customer_order_stats os WHERE {not}"));
+            compare(q, backend, column, c);
+            q.push(")");
+            return;
+        }
     };
+    compare(q, backend, &expr, c);
+}
+
+/// Whether condition `c` on an order statistic holds for a person without live orders, whose
+/// statistic is `empty` (0 for spend and count, no value — SQL's NULL — for the last date), as
+/// [`compare`] would decide in SQL.
+fn holds_for(c: &Condition, empty: Option<f64>) -> bool {
+    let num = |v: &Value| v.as_f64().or_else(|| v.as_str().and_then(|s| s.parse().ok()));
+    let Some(x) = empty else {
+        return matches!(c.op.as_str(), "ne" | "not_in" | "not_within_last_days" | "is_empty");
+    };
+    let first = c.values.first().and_then(num);
+    match c.op.as_str() {
+        "eq" => first == Some(x),
+        "ne" => first != Some(x),
+        "gt" => first.is_some_and(|v| x > v),
+        "gte" => first.is_some_and(|v| x >= v),
+        "lt" => first.is_some_and(|v| x < v),
+        "lte" => first.is_some_and(|v| x <= v),
+        "in" => c.values.iter().any(|v| num(v) == Some(x)),
+        "not_in" => !c.values.iter().any(|v| num(v) == Some(x)),
+        "is_set" => true,
+        _ => false,
+    }
+}
+
+/// Appends condition `c` on the value `expr`: true or false, never NULL.
+fn compare(q: &mut Sql, backend: Backend, expr: &str, c: &Condition) {
     let value = |q: &mut Sql, v: &Value| {
         if c.ty == ValueType::Bool {
             // JSON booleans read as 1/0 through SQLite's json_extract, as text through `->>`.
@@ -324,13 +364,30 @@ impl Store {
         Ok(Audience { segment_id: id, rules, exclude })
     }
 
+    fn audience_count_sql(&self, actor: &Actor, audience: &Audience) -> Sql {
+        let mut q = Sql::new("SELECT COUNT(*) AS n FROM customers p WHERE p.deleted_at IS NULL AND ");
+        audience_condition(&mut q, self.backend, "p", audience);
+        visible(&mut q, actor, "p");
+        q
+    }
+
+    /// The engine's plan of the count of rules not saved yet (as [`Store::preview_count`]
+    /// counts them), planned as for a large database: for the plan tests.
+    pub async fn explain_preview_count(&self, actor: &Actor, rules: &Value) -> Result<String> {
+        let defs = self.list_custom_fields(&Actor::system(), Some(FieldObject::Customer)).await?;
+        let mut errs = ValidationErrors::default();
+        let rule = parse_rules(rules, "rules", &defs, &mut errs);
+        if !errs.0.is_empty() {
+            return Err(Error::Invalid(errs));
+        }
+        self.explain(&self.audience_count_sql(actor, &Audience { segment_id: 0, rules: rule, exclude: vec![] }), true).await
+    }
+
     /// How many live people the actor may see are in `audience`.
     pub async fn audience_count(&self, actor: &Actor, audience: &Audience) -> Result<i64> {
         require(actor, Object::Campaign, Action::Read)?;
         require(actor, Object::Customer, Action::Read)?;
-        let mut q = Sql::new("SELECT COUNT(*) AS n FROM customers p WHERE p.deleted_at IS NULL AND ");
-        audience_condition(&mut q, self.backend, "p", audience);
-        visible(&mut q, actor, "p");
+        let q = self.audience_count_sql(actor, audience);
         let key = format!("{:p}|{}|{:?}", std::sync::Arc::as_ptr(&self.sessions), q.text, q.args());
         if let Some((at, n)) = count_cache().lock().ok().and_then(|c| c.get(&key).copied())
             && at.elapsed() < COUNT_TTL

@@ -110,6 +110,19 @@ impl Store {
             )
             .into());
         }
+        // A running A/B test mails the rest itself once it decides: a plain sending now would
+        // mail the test share twice and pre-empt the winner.
+        let q = sql("SELECT state FROM campaign_ab_tests WHERE campaign_id = ? AND state = 'testing'", [campaign.into()]);
+        if tx.fetch_optional(&q, |r| r.get::<String>("state")).await?.is_some() {
+            return Err(Refused::new(
+                "campaign",
+                "send",
+                "ab_testing",
+                vec![],
+                "the campaign's A/B test is running: its winner is sent to the rest when the test decides",
+            )
+            .into());
+        }
         let q = sql(
             &format!(
                 "INSERT INTO campaign_sends (campaign_id, template_id, topic, state, send_at, error_threshold, created_by, created_at, updated_at, \

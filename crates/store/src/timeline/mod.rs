@@ -17,6 +17,7 @@ mod feedback;
 mod leads;
 mod messages;
 mod orders;
+mod sequences;
 mod sla;
 mod stages;
 mod tickets;
@@ -54,6 +55,7 @@ static SOURCES: &[&Source] = &[
     &sla::SOURCE,
     &feedback::SOURCE,
     &messages::SOURCE,
+    &sequences::SOURCE,
 ];
 
 /// `CAST(<code> AS BIGINT)`: a kind's code as a column both engines read as a 64-bit integer.

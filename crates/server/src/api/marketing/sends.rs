@@ -21,7 +21,8 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
 /// Send the campaign's email to its members with a template. The background sender writes
 /// the mails and delivers them under the caps; a campaign being sent answers 409.
 #[utoipa::path(post, path = "/api/v1/campaigns/{id}/send", tag = "marketing", operation_id = "send_campaign", request_body = SendInput,
-    security(("bearer" = [])), responses((status = 202, body = CampaignSend, description = "The sending, scheduled")))]
+    security(("bearer" = [])), responses((status = 202, body = CampaignSend, description = "The sending, scheduled"),
+        (status = 409, description = "The campaign is being sent, or its A/B test is running")))]
 async fn send(
     State(state): State<AppState>,
     user: CurrentUser,

@@ -22,6 +22,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_one, update, delete))
         .routes(routes!(act))
         .routes(routes!(enrollments, enroll))
+        .routes(routes!(exit))
 }
 
 /// Paging of a list by id.
@@ -154,4 +155,19 @@ async fn enroll(
     AppJson(input): AppJson<EnrollInput>,
 ) -> Result<Json<Enrolled>, ApiError> {
     Ok(Json(Enrolled { enrolled: state.store.enroll(&user.actor, id, &input.person_ids).await? }))
+}
+
+/// Take one person out of the sequence: the enrollment becomes `exited`, no further step runs
+/// for them and a mail of the sequence still queued for them is not sent. One that finished or
+/// left already answers 409; audited, and on the person's timeline.
+#[utoipa::path(post, path = "/api/v1/sequences/{id}/enrollments/{enrollment_id}/exit", tag = "marketing", operation_id = "exit_sequence_enrollment",
+    params(("id" = i64, Path, description = "The sequence"), ("enrollment_id" = i64, Path, description = "The enrollment")),
+    security(("bearer" = [])), responses((status = 200, body = Enrollment, description = "The enrollment, exited"), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "The person has left the sequence already")))]
+async fn exit(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((id, enrollment)): Path<(i64, i64)>,
+) -> Result<Json<Enrollment>, ApiError> {
+    Ok(Json(state.store.exit_enrollment(&user.actor, id, enrollment).await?))
 }

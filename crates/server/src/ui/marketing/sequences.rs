@@ -1,7 +1,8 @@
 //! `/marketing/sequences`: the sequence editor. The list with a form for a new sequence (its
 //! first step sends a template), and a sequence's page: its settings, its state with the
 //! actions allowed now, its steps (each a form of its own: save, move up or down, remove), a
-//! form to add a step, and who is enrolled where. Every change goes through the same store
+//! form to add a step, and who is enrolled where (each active one with a button that takes
+//! them out). Every change goes through the same store
 //! functions as the API (checked, versioned with the page's version, audited); a refused one
 //! shows the page again with the errors, each named by its field (`steps[2].then_step`).
 
@@ -28,6 +29,7 @@ pub(super) fn router() -> axum::Router<AppState> {
         .route("/marketing/sequences/{id}", get(page).post(save))
         .route("/marketing/sequences/{id}/steps", post(steps))
         .route("/marketing/sequences/{id}/actions", post(act))
+        .route("/marketing/sequences/{id}/enrollments/{enrollment}/exit", post(exit))
 }
 
 /// A name and id to choose from.
@@ -337,6 +339,14 @@ async fn act(
     let action = form.get("action").cloned().unwrap_or_default();
     match state.store.act_on_sequence(user.actor(), id, &action).await {
         Ok(_) => Ok(Redirect::to(&format!("/marketing/sequences/{id}")).into_response()),
+        Err(e) => edit_page(&state, &user, id, errors_of(e)?).await,
+    }
+}
+
+/// Takes one person out of the sequence (as `POST /api/v1/sequences/{id}/enrollments/{e}/exit`).
+async fn exit(State(state): State<AppState>, user: UiUser, Path((id, enrollment)): Path<(i64, i64)>) -> Result<Response, ApiError> {
+    match state.store.exit_enrollment(user.actor(), id, enrollment).await {
+        Ok(_) => Ok(Redirect::to(&format!("/marketing/sequences/{id}#sequence-enrollments")).into_response()),
         Err(e) => edit_page(&state, &user, id, errors_of(e)?).await,
     }
 }

@@ -56,6 +56,7 @@ impl TimelineCard {
             | EventKind::MessageBounced
             | EventKind::MessageUnsubscribed
             | EventKind::MessageComplained => "Message",
+            EventKind::SequenceEnrolled | EventKind::SequenceLeft => "Sequence",
         }
     }
 }

@@ -12,6 +12,7 @@ use rapport_domain::marketing::sequences::{Enrollment, Sequence, SequenceData, S
 use rapport_domain::now_rfc3339;
 use rapport_domain::permissions::{Action, Actor, Object, require};
 use rapport_domain::query::Page;
+use rapport_domain::sales::Refused;
 use serde_json::json;
 
 use super::base_url;
@@ -286,32 +287,78 @@ impl Store {
         q.arg(id).push(" AND e.person_id > ").arg(after.unwrap_or(0));
         visible(&mut q, actor, "p");
         q.push(" ORDER BY e.person_id LIMIT ").arg(limit as i64 + 1);
-        let mut rows = self
-            .read(&q, |r| {
-                Ok(Enrollment {
-                    id: r.get("id")?,
-                    sequence_id: r.get("sequence_id")?,
-                    person_id: r.get("person_id")?,
-                    person_name: r.get("person_name")?,
-                    step: r.get("step")?,
-                    state: r.get("state")?,
-                    next_run_at: r.get("next_run_at")?,
-                    source: r.get("source")?,
-                    history: Vec::new(),
-                    created_at: r.get("created_at")?,
-                    updated_at: r.get("updated_at")?,
-                })
-            })
-            .await?;
+        let mut rows = self.read(&q, enrollment_row).await?;
         let more = rows.len() > limit as usize;
         rows.truncate(limit as usize);
         for e in &mut rows {
-            let q = sql("SELECT step, kind, outcome, at FROM sequence_step_runs WHERE enrollment_id = ? ORDER BY at, step", [e.id.into()]);
-            e.history = self
-                .read(&q, |r| Ok(StepRun { step: r.get("step")?, kind: r.get("kind")?, outcome: r.get("outcome")?, at: r.get("at")? }))
-                .await?;
+            e.history = self.step_runs(e.id).await?;
         }
         let next_cursor = if more { rows.last().map(|e| e.person_id.to_string()) } else { None };
         Ok(Page { data: rows, next_cursor, sync_token: None })
     }
+
+    async fn step_runs(&self, enrollment: i64) -> Result<Vec<StepRun>> {
+        let q =
+            sql("SELECT step, kind, outcome, at FROM sequence_step_runs WHERE enrollment_id = ? ORDER BY at, step", [enrollment.into()]);
+        self.read(&q, |r| Ok(StepRun { step: r.get("step")?, kind: r.get("kind")?, outcome: r.get("outcome")?, at: r.get("at")? })).await
+    }
+
+    /// Takes one person out of a sequence by hand: their enrollment becomes `exited` (no
+    /// further step runs; the job advances `active` ones only) and a mail of the sequence
+    /// still queued for them is skipped. Only an active enrollment of a person the actor may
+    /// see exits; a finished or exited one is a 409. Audited; on the person's timeline.
+    pub async fn exit_enrollment(&self, actor: &Actor, id: i64, enrollment: i64) -> Result<Enrollment> {
+        require(actor, Object::Campaign, Action::Update)?;
+        require(actor, Object::Customer, Action::Read)?;
+        let mut tx = self.write_tx().await?;
+        self.sequence_in(&mut tx, id).await?;
+        let mut q = Sql::new(&format!("{ENROLLMENT_SELECT} WHERE e.sequence_id = "));
+        q.arg(id).push(" AND e.id = ").arg(enrollment);
+        visible(&mut q, actor, "p");
+        let e = tx.fetch_optional(&q, enrollment_row).await?.ok_or(Error::NotFound)?;
+        if e.state != "active" {
+            let state = if e.state == "done" { "done" } else { "exited" };
+            return Err(Refused::new("enrollment", "exit", state, vec![], "the person has left the sequence already").into());
+        }
+        let now = now_rfc3339();
+        let changed = tx
+            .execute(&sql(
+                "UPDATE sequence_enrollments SET state = 'exited', updated_at = ? WHERE id = ? AND state = 'active'",
+                [now.clone().into(), enrollment.into()],
+            ))
+            .await?;
+        if changed == 0 {
+            return Err(Refused::new("enrollment", "exit", "exited", vec![], "the person has left the sequence already").into());
+        }
+        let skipped = tx
+            .execute(&sql(
+                "UPDATE mail_queue SET state = 'skipped', error = 'taken out of the sequence' WHERE sequence_id = ? AND person_id = ? AND state = 'queued'",
+                [id.into(), e.person_id.into()],
+            ))
+            .await?;
+        let diff = json!({"enrollment_id": enrollment, "person_id": e.person_id, "from": "active", "to": "exited", "step": e.step, "mail_skipped": skipped});
+        self.audit(&mut tx, actor, "exit", "sequence", Some(id), diff).await?;
+        tx.commit().await?;
+        let history = self.step_runs(enrollment).await?;
+        Ok(Enrollment { state: "exited".into(), updated_at: now, history, ..e })
+    }
+}
+
+const ENROLLMENT_SELECT: &str = "SELECT e.id, e.sequence_id, e.person_id, p.name AS person_name, e.step, e.state, e.next_run_at, e.source, \
+     e.created_at, e.updated_at FROM sequence_enrollments e JOIN customers p ON p.id = e.person_id AND p.deleted_at IS NULL";
+
+fn enrollment_row(r: &dyn Row) -> Result<Enrollment> {
+    Ok(Enrollment {
+        id: r.get("id")?,
+        sequence_id: r.get("sequence_id")?,
+        person_id: r.get("person_id")?,
+        person_name: r.get("person_name")?,
+        step: r.get("step")?,
+        state: r.get("state")?,
+        next_run_at: r.get("next_run_at")?,
+        source: r.get("source")?,
+        history: Vec::new(),
+        created_at: r.get("created_at")?,
+        updated_at: r.get("updated_at")?,
+    })
 }
