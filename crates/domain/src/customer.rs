@@ -195,6 +195,10 @@ pub struct Customer {
     /// such tombstones, which carry nothing but `id`, the times and `version`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deleted_at: Option<String>,
+    /// Set on the tombstone of a person merged into another: the survivor's id, which a
+    /// syncing client follows (the person's related records moved there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<i64>,
     /// Optimistic-concurrency version; send it back as `If-Match`.
     pub version: i64,
 }

@@ -40,6 +40,7 @@ mod marketing_ab;
 mod marketing_email;
 mod marketing_reports;
 mod marketing_ui;
+mod merge;
 mod meta;
 mod monthly_sales;
 mod notifications;
