@@ -49,6 +49,7 @@ async fn list(State(state): State<AppState>, user: CurrentUser, QueryPairs(pairs
 struct CreateQuery {
     /// `warn` (the default): create the person and list the look-alikes in `duplicates`;
     /// `refuse`: answer 409 naming them, and create nothing.
+    #[param(inline)]
     duplicates: Option<DuplicateMode>,
 }
 
