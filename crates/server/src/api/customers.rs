@@ -6,10 +6,9 @@ use std::collections::BTreeMap;
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use rapport_domain::customer::{Customer, CustomerInput, Purchase};
-use rapport_domain::quality::duplicates::DuplicateCandidate;
 use rapport_domain::query::ListParams;
 use rapport_store::Page;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -60,23 +59,12 @@ enum DuplicateMode {
     Refuse,
 }
 
-/// A created person, with the people already stored who look like them.
-#[derive(Serialize, ToSchema)]
-struct CreatedCustomer {
-    #[serde(flatten)]
-    customer: Customer,
-    /// People who share an email, a phone number or the name with the new one, best first
-    /// (absent when there are none); merge them through `POST /customers/{id}/merge`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    duplicates: Vec<DuplicateCandidate>,
-}
-
 /// Create a person. People already stored who share an email, a phone number or the whole name
 /// (in any order, accents and case aside) are listed in `duplicates` (the header `Warning: 299`
 /// says so too); with `duplicates=refuse` such a create answers 409 naming them instead.
 #[utoipa::path(post, path = "/api/v1/customers", tag = "customers", operation_id = "create_customer", request_body = CustomerInput,
     security(("bearer" = [])), params(CreateQuery),
-    responses((status = 201, body = CreatedCustomer, headers(("Location" = String, description = "The person's URL"), ("ETag" = String, description = "The version, for `If-Match`"),
+    responses((status = 201, body = Customer, headers(("Location" = String, description = "The person's URL"), ("ETag" = String, description = "The version, for `If-Match`"),
             ("Warning" = String, description = "`299 rapport \"possible duplicates: 12, 40\"` when `duplicates` is not empty"))),
         (status = 409, body = Problem, description = "A unique value is taken, or (with `duplicates=refuse`) the person looks like people already stored, named in `errors`")))]
 async fn create(
@@ -84,7 +72,7 @@ async fn create(
     user: CurrentUser,
     Query(q): Query<CreateQuery>,
     AppJson(mut input): AppJson<CustomerInput>,
-) -> Result<(StatusCode, HeaderMap, Json<CreatedCustomer>), ApiError> {
+) -> Result<(StatusCode, HeaderMap, Json<Customer>), ApiError> {
     // Left out, the owner is the creator (as in the UI); `null` asks for an unowned record.
     input.owner_id = Some(user.actor.owner_for_new(input.owner_id));
     let defs = state.store.customer_fields(&user.actor).await?;
@@ -101,7 +89,7 @@ async fn create(
             message: format!("this person looks like people already stored ({}): merge or edit them instead", ids.join(", ")),
         });
     }
-    let c = state.store.create_customer(&user.actor, || input.apply(None, &defs, region)).await?;
+    let mut c = state.store.create_customer(&user.actor, || input.apply(None, &defs, region)).await?;
     let (status, mut headers) = created(format!("/api/v1/customers/{}", c.id), c.version);
     if !duplicates.is_empty() {
         let ids: Vec<String> = duplicates.iter().map(|d| d.id.to_string()).collect();
@@ -109,7 +97,8 @@ async fn create(
             headers.insert(header::WARNING, v);
         }
     }
-    Ok((status, headers, Json(CreatedCustomer { customer: c, duplicates })))
+    c.duplicates = duplicates;
+    Ok((status, headers, Json(c)))
 }
 
 /// One person. A person merged into another answers 410 with the survivor's id in the
