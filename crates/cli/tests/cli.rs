@@ -352,3 +352,41 @@ async fn clean_previews_and_applies() {
     let again = rapport(&dir, &["--database", &db, "clean"]);
     assert!(!String::from_utf8_lossy(&again.stdout).contains("Jane"), "nothing left to change: {}", text(&again));
 }
+
+/// Issue 13 §5: `rapport merge SURVIVOR LOSER` merges as the API does, with `--field` choices;
+/// a bad choice is refused and writes nothing.
+#[tokio::test]
+async fn merge_joins_two_people_into_one() {
+    let dir = Dir::new();
+    let db = dir.db("merge.db");
+    assert!(rapport(&dir, &["--database", &db, "migrate"]).status.success());
+    let store = open_store(&dir, &db).await;
+    let data = |name: &str, email: &str, tags: &[&str]| rapport_domain::customer::CustomerData {
+        name: name.into(),
+        email: Some(email.into()),
+        tags: tags.iter().map(|t| t.to_string()).collect(),
+        ..Default::default()
+    };
+    let ids = store
+        .create_customers_batch(
+            &Actor::system(),
+            &[data("Ann Lee", "ann@example.com", &["vip"]), data("Lee Ann", "lee@example.com", &["new"])],
+        )
+        .await
+        .unwrap();
+    store.close().await;
+    let (a, b) = (ids[0].to_string(), ids[1].to_string());
+
+    let bad = rapport(&dir, &["--database", &db, "merge", &a, &b, "--field", "email=999"]);
+    assert!(!bad.status.success() && text(&bad).contains("fields.email"), "{}", text(&bad));
+    assert_eq!(people(&dir, &db).await.len(), 2, "a refused merge writes nothing");
+
+    let ok = rapport(&dir, &["--database", &db, "merge", &a, &b, "--field", &format!("email={b}")]);
+    assert!(ok.status.success(), "{}", text(&ok));
+    let left = people(&dir, &db).await;
+    assert_eq!(left.len(), 1);
+    assert_eq!((left[0].0.as_str(), left[0].1.as_deref()), ("Ann Lee", Some("lee@example.com")));
+    let mut tags = left[0].2.clone();
+    tags.sort();
+    assert_eq!(tags, ["new", "vip"], "tags of both");
+}

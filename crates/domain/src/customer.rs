@@ -195,6 +195,15 @@ pub struct Customer {
     /// such tombstones, which carry nothing but `id`, the times and `version`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deleted_at: Option<String>,
+    /// Set on the tombstone of a person merged into another: the survivor's id, which a
+    /// syncing client follows (the person's related records moved there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<i64>,
+    /// Only in the answer to a create: people already stored who share an email, a phone
+    /// number or the name with the new one, best first (absent when there are none); merge
+    /// them through `POST /customers/{id}/merge`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub duplicates: Vec<crate::quality::duplicates::DuplicateCandidate>,
     /// Optimistic-concurrency version; send it back as `If-Match`.
     pub version: i64,
 }

@@ -56,6 +56,9 @@ pub enum ApiError {
     /// 429: too many submissions of a public form from one address; when to try again.
     #[error("too many submissions from your address: try again after {0}")]
     Throttled(String),
+    /// 410: the person was merged into another; the problem's `merged_into` names the survivor.
+    #[error("this person was merged into person {0}: read /api/v1/customers/{0}")]
+    Merged(i64),
     /// 412: `If-Match` is stale.
     #[error("{0}")]
     PreconditionFailed(String),
@@ -92,6 +95,10 @@ pub struct Problem {
     /// `["reopen"]` for a won deal (empty when the state is final).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed_actions: Option<Vec<String>>,
+    /// For a person merged into another (410 `merged`): the survivor's id, where their records
+    /// went.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<i64>,
 }
 
 impl ApiError {
@@ -108,6 +115,7 @@ impl ApiError {
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", "Authentication required"),
             ApiError::Forbidden(_) | ApiError::ForbiddenField { .. } => (StatusCode::FORBIDDEN, "forbidden", "Not allowed"),
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not-found", "Not found"),
+            ApiError::Merged(_) => (StatusCode::GONE, "merged", "Merged into another record"),
             ApiError::Conflict { .. } => (StatusCode::CONFLICT, "conflict", "Conflict"),
             ApiError::Refused(_) => (StatusCode::CONFLICT, "refused", "Not allowed in the record's current state"),
             ApiError::PreconditionFailed(_) => (StatusCode::PRECONDITION_FAILED, "version-mismatch", "The record has changed"),
@@ -143,7 +151,19 @@ impl ApiError {
             ApiError::Refused(r) => Some(r.allowed.iter().map(|a| a.to_string()).collect()),
             _ => None,
         };
-        Problem { kind: format!("/problems/{kind}"), title: title.into(), status: status.as_u16(), detail, errors, allowed_actions }
+        let merged_into = match self {
+            ApiError::Merged(into) => Some(*into),
+            _ => None,
+        };
+        Problem {
+            kind: format!("/problems/{kind}"),
+            title: title.into(),
+            status: status.as_u16(),
+            detail,
+            errors,
+            allowed_actions,
+            merged_into,
+        }
     }
 }
 
@@ -167,6 +187,11 @@ impl IntoResponse for ApiError {
                 res.headers_mut().insert(header::RETRY_AFTER, v);
             }
         }
+        if let ApiError::Merged(into) = &self
+            && let Ok(v) = header::HeaderValue::from_str(&format!("/api/v1/customers/{into}"))
+        {
+            res.headers_mut().insert(header::LOCATION, v);
+        }
         if matches!(self, ApiError::Unauthorized) {
             res.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
         }
@@ -179,6 +204,7 @@ impl From<rapport_store::Error> for ApiError {
         use rapport_store::Error as E;
         match e {
             E::NotFound => ApiError::NotFound,
+            E::Merged { into } => ApiError::Merged(into),
             E::Denied(d) => ApiError::Forbidden(d.to_string()),
             E::Invalid(v) => ApiError::Invalid(v),
             E::Conflict { field, message } => ApiError::Conflict { field, message },

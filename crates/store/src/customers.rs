@@ -12,6 +12,7 @@ use serde_json::json;
 use crate::records::columns::Stored;
 use crate::records::engine::{Table, Titles};
 use crate::records::replace_tags;
+use crate::row::Row;
 use crate::sql::{Arg, Sql, sql};
 use crate::{Result, Store, WriteTx};
 
@@ -27,6 +28,15 @@ impl Table for Customer {
     }
     fn tombstone(self) -> Customer {
         Customer::tombstone(self)
+    }
+
+    /// The survivor a merged person's tombstone points to.
+    fn extra_cols(q: &mut Sql, _: &Actor) {
+        q.push(", r.merged_into AS merged_into");
+    }
+    fn extra_json(r: &dyn Row, m: &mut serde_json::Map<String, serde_json::Value>) -> Result<()> {
+        m.insert("merged_into".into(), r.get::<Option<i64>>("merged_into")?.into());
+        Ok(())
     }
 
     /// People are found by their company's name too; it is indexed apart from their own words
@@ -62,9 +72,13 @@ impl Table for Customer {
 }
 
 impl Store {
-    /// One live person.
+    /// One live person; a person merged into another is [`crate::Error::Merged`], naming the
+    /// survivor when the actor may see them.
     pub async fn get_customer(&self, actor: &Actor, id: i64) -> Result<Customer> {
-        self.get_record(actor, id).await
+        match self.get_record(actor, id).await {
+            Err(crate::Error::NotFound) => Err(self.merged_or_not_found(actor, id).await),
+            other => other,
+        }
     }
 
     /// Refuses (as "not found") a person the actor may not see, without reading their data.

@@ -31,6 +31,7 @@ pub mod data;
 mod jobs;
 mod local;
 mod marketing;
+mod merge;
 mod notifications;
 mod purchases;
 mod quality;
@@ -54,6 +55,7 @@ pub use backup::{BackupError, BackupSummary, RestoreSummary};
 pub use jobs::Lease;
 pub use marketing::members::AddMembers;
 pub use marketing::{ConfirmationView, Preferences, Tracked, UnsubscribeView};
+pub use merge::merge_fields;
 pub use purchases::{PurchaseHistory, Score};
 pub use records::list::SEARCH_CANDIDATES;
 pub use sales::WebLeadOutcome;
@@ -115,6 +117,12 @@ pub enum Error {
     VersionMismatch {
         /// The stored version.
         current: i64,
+    },
+    /// The person was merged into another (`into`, the survivor): their id answers with it.
+    #[error("this person was merged into person {into}")]
+    Merged {
+        /// The survivor.
+        into: i64,
     },
     /// A bug or an unavailable database.
     #[error("database error: {0}")]

@@ -5,7 +5,7 @@
 
 use rapport_domain::customer::{Customer, CustomerData};
 use rapport_domain::permissions::{Action, Actor, Object, require};
-use rapport_domain::quality::duplicates::{Candidate, DuplicatePair, find};
+use rapport_domain::quality::duplicates::{Candidate, DuplicateCandidate, DuplicatePair, find, score, strong};
 use rapport_domain::quality::{CleanPage, CleanRecord, Findings, QualityReport, clean_customer};
 use rapport_domain::query::{ListParams, SortField};
 use rapport_domain::values::Region;
@@ -90,6 +90,18 @@ impl Store {
     }
 }
 
+/// What the duplicate check compares of a person.
+fn candidate(id: i64, d: CustomerData) -> Candidate {
+    Candidate {
+        id,
+        name: d.name,
+        emails: d.email.into_iter().chain(d.additional_emails).map(|e| e.to_lowercase()).collect(),
+        phones: d.phone.into_iter().chain(d.additional_phones).collect(),
+        company_id: d.company_id,
+        city: d.address.city,
+    }
+}
+
 fn found(c: Customer, region: Region) -> Option<CleanRecord> {
     let findings = clean_customer(&c.data, region);
     let empty = findings.changes.is_empty() && findings.problems.is_empty();
@@ -121,7 +133,8 @@ impl Store {
                 let field = p.field.split('[').next().unwrap_or(&p.field).to_string();
                 *r.invalid.entry(field).or_default() += 1;
             }
-            let name = rapport_domain::text::fold(&d.name);
+            // The key the duplicate check blocks on, so the report and the pairs agree.
+            let name = rapport_domain::quality::duplicates::name_key(&d.name);
             let email = d.email.as_deref().map(|e| f.after("email", e).to_string());
             let phone = d.phone.as_deref().map(|p| f.after("phone", p).to_string());
             for key in [Some(format!("n:{name}")), email.map(|e| format!("e:{e}")), phone.map(|p| format!("p:{p}"))].into_iter().flatten() {
@@ -145,18 +158,7 @@ impl Store {
         require(actor, Object::Customer, Action::Read)?;
         require(actor, Object::Customer, Action::Pii)?;
         let mut people = Vec::new();
-        self.scan_customers(actor, |c| {
-            let d = c.data;
-            people.push(Candidate {
-                id: c.id,
-                name: d.name,
-                emails: d.email.into_iter().chain(d.additional_emails).collect(),
-                phones: d.phone.into_iter().chain(d.additional_phones).collect(),
-                company_id: d.company_id,
-                city: d.address.city,
-            });
-        })
-        .await?;
+        self.scan_customers(actor, |c| people.push(candidate(c.id, c.data))).await?;
         let mut pairs = find(&people, min_score);
         pairs.truncate(limit);
         Ok(pairs)
@@ -164,6 +166,40 @@ impl Store {
 }
 
 impl Store {
+    /// The people the actor sees who look like `d` (a person about to be created, or `except`
+    /// itself): an email or phone in common, or the same name, found through the people search
+    /// and scored like [`Store::find_duplicates`]; best first, at most 10.
+    pub async fn duplicates_of(&self, actor: &Actor, d: &CustomerData, except: Option<i64>) -> Result<Vec<DuplicateCandidate>> {
+        require(actor, Object::Customer, Action::Read)?;
+        let me = candidate(0, d.clone());
+        let mut queries: Vec<String> = me.emails.iter().chain(&me.phones).cloned().collect();
+        if !d.name.trim().is_empty() {
+            queries.push(d.name.clone());
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        for q in queries {
+            let terms = rapport_domain::text::query_terms(&q);
+            if terms.is_empty() {
+                continue;
+            }
+            let params = ListParams { limit: 20, terms, sort: SortField::Id, ..Default::default() };
+            for c in self.list_customers(actor, &params).await?.data {
+                if Some(c.id) == except || !seen.insert(c.id) {
+                    continue;
+                }
+                let other = candidate(c.id, c.data);
+                let (score, reasons) = score(&me, &other);
+                if strong(&reasons) {
+                    out.push(DuplicateCandidate { id: other.id, name: other.name, score, reasons });
+                }
+            }
+        }
+        out.sort_by(|x, y| y.score.total_cmp(&x.score).then(x.id.cmp(&y.id)));
+        out.truncate(10);
+        Ok(out)
+    }
+
     /// Every person the actor sees, in id order, a page at a time: what the report and the
     /// duplicate check read.
     async fn scan_customers(&self, actor: &Actor, mut each: impl FnMut(Customer)) -> Result<()> {

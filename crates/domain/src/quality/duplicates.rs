@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::text::fold;
@@ -27,7 +27,7 @@ pub struct Candidate {
 }
 
 /// Why two people look like one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Reason {
     /// An email address in common.
@@ -59,6 +59,25 @@ pub struct DuplicatePair {
     pub score: f64,
     /// What they share.
     pub reasons: Vec<Reason>,
+}
+
+/// Someone already stored who looks like a person being created: what `POST /customers`
+/// answers in `duplicates`, and the person page lists with a link to merge.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DuplicateCandidate {
+    /// The existing person.
+    pub id: i64,
+    /// Their name.
+    pub name: String,
+    /// 0 to 1, as for [`DuplicatePair`].
+    pub score: f64,
+    /// What they share with the new person.
+    pub reasons: Vec<Reason>,
+}
+
+/// Whether `reasons` make a warning on create: an email or phone in common, or the same name.
+pub fn strong(reasons: &[Reason]) -> bool {
+    reasons.iter().any(|r| matches!(r, Reason::SameEmail | Reason::SamePhone | Reason::SameName))
 }
 
 /// The words of a name folded and sorted: `"Lee, Ann"` and `"ann LEE"` have one key.

@@ -110,6 +110,20 @@ struct DetailPage {
     orders: super::sales::OrderCard,
     /// The name of the person's k-means cluster.
     cluster: Option<String>,
+    /// People who look like this one: (id, name, score and reasons), each with a merge link.
+    duplicates: Vec<(i64, String, String)>,
+}
+
+/// Possible duplicates of a person as the page lists them.
+pub(super) fn duplicate_rows(found: Vec<rapport_domain::quality::duplicates::DuplicateCandidate>) -> Vec<(i64, String, String)> {
+    found
+        .into_iter()
+        .map(|d| {
+            let reasons: Vec<String> =
+                d.reasons.iter().filter_map(|r| serde_json::to_value(r).ok()?.as_str().map(|s| s.replace('_', " "))).collect();
+            (d.id, d.name, format!("{:.2} · {}", d.score, reasons.join(", ")))
+        })
+        .collect()
 }
 
 /// Custom values labelled by their definitions, in definition order.
@@ -146,7 +160,9 @@ async fn detail(State(state): State<AppState>, user: UiUser, Path(id): Path<i64>
         Some(n) => Some(super::marketing::cluster_labels(&state, user.actor()).await?.name(n)),
         None => None,
     };
+    let duplicates = duplicate_rows(state.store.duplicates_of(user.actor(), &c.data, Some(id)).await?);
     let page = DetailPage {
+        duplicates,
         cluster,
         user_name: user.user().name.clone(),
         csrf: user.csrf.clone(),

@@ -24,6 +24,7 @@ mod customers;
 mod data;
 mod forms;
 mod marketing;
+mod merge;
 mod notifications;
 mod quality;
 pub mod records;
@@ -46,6 +47,7 @@ pub fn router(state: &AppState) -> axum::Router<AppState> {
         .merge(notifications::router())
         .merge(marketing::router())
         .merge(quality::router())
+        .merge(merge::router())
         .merge(data::router())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), session::require_csrf));
     axum::Router::new()

@@ -32,6 +32,8 @@ struct QualityPage {
     cursor: String,
     applied: Option<Vec<CleanRecord>>,
     notice: Option<String>,
+    /// The best duplicate pairs, each with a link to the merge page.
+    pairs: Vec<rapport_domain::quality::duplicates::DuplicatePair>,
 }
 
 #[derive(Deserialize)]
@@ -58,6 +60,7 @@ async fn show(
         report.missing.iter().map(|(f, n)| (f.clone(), Some(*n), report.invalid.get(f).copied().unwrap_or(0))).collect();
     rows.extend(report.invalid.iter().filter(|(f, _)| !report.missing.contains_key(*f)).map(|(f, n)| (f.clone(), None, *n)));
     let preview = state.store.clean_preview(user.actor(), region, cursor.clone(), 200).await?;
+    let pairs = state.store.find_duplicates(user.actor(), 0.3, 50).await?;
     let status = if notice.is_some() { StatusCode::CONFLICT } else { StatusCode::OK };
     let page = QualityPage {
         user_name: user.user().name.clone(),
@@ -68,6 +71,7 @@ async fn show(
         cursor: cursor.unwrap_or_default(),
         applied,
         notice,
+        pairs,
     };
     Ok((status, render(&page)).into_response())
 }

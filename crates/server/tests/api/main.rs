@@ -43,6 +43,7 @@ mod marketing_gaps;
 mod marketing_reports;
 mod marketing_scale;
 mod marketing_ui;
+mod merge;
 mod meta;
 mod monthly_sales;
 mod notifications;

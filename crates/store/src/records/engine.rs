@@ -63,6 +63,12 @@ pub(crate) trait Table: Serialize + DeserializeOwned + Send + Sync + 'static {
     /// Columns the query computes beyond the table's own (counts), as `actor` may see them.
     fn extra_cols(_q: &mut Sql, _actor: &Actor) {}
 
+    /// Puts what [`Table::extra_cols`] selected beyond the spec's fields into the record's JSON
+    /// form (a merged person's `merged_into`).
+    fn extra_json(_r: &dyn Row, _m: &mut Map<String, Value>) -> Result<()> {
+        Ok(())
+    }
+
     /// Appends the actor's record-visibility rule for the record aliased `a`: by owner for
     /// owned types ([`visible`]). A type reached otherwise (targets, by the rep or the team they
     /// are for) says so here.
@@ -198,6 +204,7 @@ impl Store {
     /// A row as a `T`, masked for `actor` when given (with the custom keys to mask).
     fn decode<T: Table>(&self, r: &dyn Row, shown_to: Option<(&Actor, &[String])>) -> Result<T> {
         let mut m = self.record_json(T::SPEC, r)?;
+        T::extra_json(r, &mut m)?;
         for f in T::SPEC.fields.iter().filter(|f| f.computed) {
             let v = match f.kind {
                 Kind::Int | Kind::Money | Kind::Ref(_) => r.get::<Option<i64>>(&f.column())?.map(Value::from),

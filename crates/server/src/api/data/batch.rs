@@ -268,6 +268,7 @@ fn render(mode: Mode, done: Vec<Done>) -> (u16, String) {
                     detail: "another record of this all-or-nothing call failed, so nothing was written".into(),
                     errors: vec![],
                     allowed_actions: None,
+                    merged_into: None,
                 };
                 res(424, "rolled_back", None, None, Some(p))
             }

@@ -1,0 +1,345 @@
+//! Merging duplicate people (issue 13 §5): one survivor keeps, field by field, the value the
+//! caller chose among the merged records; every record related to a loser moves to the
+//! survivor; each loser stays as a tombstone naming the survivor (`merged_into`), which reads of
+//! its id and sync listings report. All of it in one transaction, audited, with a
+//! `customer.merged` event in the outbox.
+
+use std::collections::BTreeMap;
+
+use rapport_domain::customer::{Customer, CustomerData};
+use rapport_domain::permissions::{Action, Actor, Object, require};
+use rapport_domain::record::{Kind, get_path, set_path};
+use rapport_domain::sales::order::Order;
+use rapport_domain::{ValidationErrors, now_rfc3339};
+use serde_json::{Map, Value, json};
+
+use crate::records::engine::Table;
+use crate::sales::monthly_sales;
+use crate::sql::sql;
+use crate::{Error, Result, Store, WriteTx};
+
+/// Fields whose values are lists: by default the survivor keeps every value of every merged
+/// record (no email, phone or tag is lost); choosing a record keeps exactly its list.
+const LISTS: &[&str] = &["additional_emails", "additional_phones", "tags"];
+
+/// The fields a merge chooses among: the editable fields of people, and `custom.<key>`.
+pub fn merge_fields() -> Vec<&'static str> {
+    Customer::SPEC.fields.iter().filter(|f| !f.read_only && !f.computed && f.kind != Kind::Custom).map(|f| f.name).collect()
+}
+
+fn to_map(d: &CustomerData) -> Map<String, Value> {
+    match serde_json::to_value(d) {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
+    }
+}
+
+fn blank(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::String(s) => s.trim().is_empty(),
+        Value::Array(a) => a.is_empty(),
+        _ => false,
+    }
+}
+
+/// The survivor's data after the merge: for each field, the value of the record `choices` names,
+/// or else the survivor's, or when that is empty the first loser's that is not. Lists not
+/// chosen are the union of every record's; a primary email or phone that does not survive is
+/// kept among the additional ones. `records` is the survivor first, then the losers.
+pub fn merged_data(
+    records: &[(i64, &CustomerData)],
+    choices: &BTreeMap<String, i64>,
+) -> std::result::Result<CustomerData, ValidationErrors> {
+    let mut errors = ValidationErrors::default();
+    let fields = merge_fields();
+    let maps: Vec<(i64, Map<String, Value>)> = records.iter().map(|(id, d)| (*id, to_map(d))).collect();
+    for (field, id) in choices {
+        let known = fields.contains(&field.as_str()) || field.strip_prefix("custom.").is_some_and(|k| !k.is_empty());
+        if !known {
+            errors.add(format!("fields.{field}"), format!("{field} is not a field of people that a merge chooses"));
+        } else if !maps.iter().any(|(i, _)| i == id) {
+            errors.add(format!("fields.{field}"), format!("{id} is not one of the merged people: choose the survivor's id or a loser's"));
+        }
+    }
+    if !errors.0.is_empty() {
+        return Err(errors);
+    }
+    let pick = |path: &str, value: &dyn Fn(&Map<String, Value>) -> Value| -> Value {
+        if let Some(id) = choices.get(path) {
+            return maps.iter().find(|(i, _)| i == id).map(|(_, m)| value(m)).unwrap_or(Value::Null);
+        }
+        maps.iter().map(|(_, m)| value(m)).find(|v| !blank(v)).unwrap_or_else(|| value(&maps[0].1))
+    };
+    let mut out = maps[0].1.clone();
+    for field in &fields {
+        if LISTS.contains(field) && !choices.contains_key(*field) {
+            continue;
+        }
+        let v = pick(field, &|m| get_path(m, field).clone());
+        set_path(&mut out, field, v);
+    }
+    // Read-only lead stamps follow the lead status's record when it was chosen, else fill blanks.
+    for field in ["converted_at", "converted_opportunity_id"] {
+        let v = match choices.get("lead_status") {
+            Some(id) => maps.iter().find(|(i, _)| i == id).map(|(_, m)| get_path(m, field).clone()).unwrap_or(Value::Null),
+            None => maps.iter().map(|(_, m)| get_path(m, field).clone()).find(|v| !blank(v)).unwrap_or(Value::Null),
+        };
+        set_path(&mut out, field, v);
+    }
+    // Custom values, key by key.
+    let mut keys: Vec<String> =
+        maps.iter().flat_map(|(_, m)| m.get("custom").and_then(Value::as_object).into_iter().flat_map(|c| c.keys().cloned())).collect();
+    keys.extend(choices.keys().filter_map(|k| k.strip_prefix("custom.").map(String::from)));
+    keys.sort();
+    keys.dedup();
+    let mut custom = Map::new();
+    for key in keys {
+        let v = pick(&format!("custom.{key}"), &|m| m.get("custom").and_then(|c| c.get(&key)).cloned().unwrap_or(Value::Null));
+        if !v.is_null() {
+            custom.insert(key, v);
+        }
+    }
+    out.insert("custom".into(), Value::Object(custom));
+    // Lists: the union, in order, without the primary value that survived.
+    let union = |list: &str, primary: Option<&str>| -> Value {
+        let mut all: Vec<String> = Vec::new();
+        for (_, m) in &maps {
+            let mut values: Vec<String> = vec![];
+            if let Some(p) = primary {
+                values.extend(get_path(m, p).as_str().map(String::from));
+            }
+            values.extend(get_path(m, list).as_array().into_iter().flatten().filter_map(|v| v.as_str().map(String::from)));
+            for v in values {
+                if !all.iter().any(|a| a.eq_ignore_ascii_case(&v)) {
+                    all.push(v);
+                }
+            }
+        }
+        let kept = primary.and_then(|p| get_path(&out, p).as_str().map(str::to_lowercase));
+        Value::from(all.into_iter().filter(|v| Some(v.to_lowercase()) != kept).collect::<Vec<_>>())
+    };
+    let unions: Vec<(&str, Value)> = [("additional_emails", Some("email")), ("additional_phones", Some("phone")), ("tags", None)]
+        .into_iter()
+        .filter(|(list, _)| !choices.contains_key(*list))
+        .map(|(list, primary)| (list, union(list, primary)))
+        .collect();
+    for (list, v) in unions {
+        set_path(&mut out, list, v);
+    }
+    serde_json::from_value(Value::Object(out))
+        .map_err(|e| ValidationErrors::single("fields", format!("the merged record is not valid: {e}")))
+}
+
+/// Tables of records that carry their person in `customer_id` and that sync clients follow
+/// (a move is a change of theirs: new version and change sequence).
+const RECORD_TABLES: &[&str] = &["orders", "opportunities", "activities", "tickets", "feedback"];
+
+/// History rows that move as they are (no uniqueness per person): table and column.
+const HISTORY: &[(&str, &str)] = &[
+    ("lead_status_changes", "customer_id"),
+    ("marketing_consents", "person_id"),
+    ("marketing_confirmations", "person_id"),
+    ("marketing_events", "person_id"),
+    ("marketing_suppressions", "person_id"),
+];
+
+/// Membership rows unique per (group, person): a loser's row where the survivor has one already
+/// is dropped (after giving the survivor its milestones, for campaigns), the others move.
+const MEMBERSHIPS: &[(&str, &str, &str)] = &[
+    ("ticket_contacts", "customer_id", "ticket_id"),
+    ("campaign_members", "person_id", "campaign_id"),
+    ("segment_members", "person_id", "segment_id"),
+];
+
+/// Rows unique per (group, person) that are history rather than membership: the ones that would
+/// collide stay with the loser's tombstone, the others move.
+const KEPT_ON_CONFLICT: &[(&str, &str, &str)] =
+    &[("sequence_enrollments", "person_id", "sequence_id"), ("mail_queue", "person_id", "send_id")];
+
+/// Moves rows of `table` from `loser` to `survivor` where (`group`, person) would not collide.
+async fn move_unique(tx: &mut WriteTx, table: &str, col: &str, group: &str, loser: i64, survivor: i64) -> Result<u64> {
+    let q = format!(
+        "UPDATE {table} SET {col} = ? WHERE {col} = ? AND NOT EXISTS \
+         (SELECT 1 FROM {table} x WHERE x.{col} = ? AND x.{group} = {table}.{group})"
+    );
+    tx.execute(&sql(&q, [survivor.into(), loser.into(), survivor.into()])).await
+}
+
+impl Store {
+    /// Merges `losers` into `survivor` (see the module): `choices` maps a field (`email`,
+    /// `address.city`, `custom.<key>`…) to the id of the record whose value survives; `if_match`
+    /// is the survivor's version. Needs `update` and `delete` on people. The survivor as saved.
+    pub async fn merge_customers(
+        &self,
+        actor: &Actor,
+        survivor: i64,
+        losers: &[i64],
+        if_match: Option<i64>,
+        choices: &BTreeMap<String, i64>,
+    ) -> Result<(Customer, Value)> {
+        require(actor, Object::Customer, Action::Update)?;
+        require(actor, Object::Customer, Action::Delete)?;
+        let mut ids: Vec<i64> = Vec::new();
+        for &l in losers {
+            if !ids.contains(&l) {
+                ids.push(l);
+            }
+        }
+        if ids.is_empty() {
+            return Err(Error::Invalid(ValidationErrors::single("losers", "name at least one person to merge into this one")));
+        }
+        if ids.contains(&survivor) {
+            return Err(Error::Invalid(ValidationErrors::single("losers", "a person cannot be merged into themselves")));
+        }
+        let mut tx = self.write_tx().await?;
+        let kept = match self.record_in::<Customer>(&mut tx, actor, survivor, false).await {
+            Err(Error::NotFound) => return Err(self.gone_or_missing(&mut tx, actor, survivor).await),
+            other => other?,
+        };
+        crate::records::check_version(if_match, kept.version)?;
+        let mut gone = Vec::new();
+        for &l in &ids {
+            match self.record_in::<Customer>(&mut tx, actor, l, false).await {
+                Ok(c) => gone.push(c),
+                Err(Error::NotFound) => {
+                    return Err(Error::Invalid(ValidationErrors::single(
+                        "losers",
+                        format!("there is no live person with id {l} that you may see (deleted or merged already?)"),
+                    )));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let records: Vec<(i64, &CustomerData)> = std::iter::once(&kept).chain(&gone).map(|c| (c.id, &c.data)).collect();
+        let merged = merged_data(&records, choices)?;
+        let mut moved: BTreeMap<String, u64> = BTreeMap::new();
+        for l in &gone {
+            self.absorb(&mut tx, l.id, survivor, &mut moved).await?;
+        }
+        // The survivor takes the chosen values once the losers are tombstones, so an email or
+        // external id chosen from a loser is no longer taken.
+        self.update_in::<Customer, _, Error>(&mut tx, actor, survivor, None, |_| Ok(merged)).await?;
+        let diff = json!({
+            "survivor": survivor,
+            "merged": ids,
+            "merged_names": gone.iter().map(|c| c.data.name.clone()).collect::<Vec<_>>(),
+            "choices": choices,
+            "moved": moved,
+        });
+        self.audit(&mut tx, actor, "merge", "customer", Some(survivor), diff.clone()).await?;
+        for l in &ids {
+            self.audit(&mut tx, actor, "merged_into", "customer", Some(*l), json!({"into": survivor})).await?;
+        }
+        let seen = self.as_seen::<Customer>(&mut tx, actor, survivor).await?;
+        tx.commit().await?;
+        Ok((seen, diff))
+    }
+
+    /// What a read of a missing person `id` is: [`Error::Merged`] when its tombstone names a
+    /// survivor the actor may see, [`Error::NotFound`] otherwise.
+    async fn gone_or_missing(&self, tx: &mut WriteTx, actor: &Actor, id: i64) -> Error {
+        match self.record_in::<Customer>(tx, actor, id, true).await {
+            Ok(c) if c.deleted_at.is_some() => match c.merged_into {
+                Some(into) => Error::Merged { into },
+                None => Error::Invalid(ValidationErrors::single("id", format!("person {id} is deleted: nothing can be merged into them"))),
+            },
+            _ => Error::NotFound,
+        }
+    }
+
+    /// The answer to reading person `id`, who is not live: merged (naming the survivor) or not found.
+    pub(crate) async fn merged_or_not_found(&self, actor: &Actor, id: i64) -> Error {
+        let q = sql("SELECT merged_into FROM customers WHERE id = ? AND deleted_at IS NOT NULL", [id.into()]);
+        match self.read_optional(&q, |r| r.get::<Option<i64>>("merged_into")).await {
+            Ok(Some(Some(into))) if self.record_visible::<Customer>(actor, into).await.is_ok() => Error::Merged { into },
+            _ => Error::NotFound,
+        }
+    }
+
+    /// Moves what belongs to `loser` to `survivor` and leaves `loser` a tombstone naming it.
+    async fn absorb(&self, tx: &mut WriteTx, loser: i64, survivor: i64, moved: &mut BTreeMap<String, u64>) -> Result<()> {
+        let now = now_rfc3339();
+        let seq = tx.change_seq().await?;
+        // The tombstone first: the loser's unique values (email, external id) are free after it.
+        tx.execute(&sql(
+            "UPDATE customers SET deleted_at = ?, merged_into = ?, updated_at = ?, change_seq = ?, version = version + 1 WHERE id = ?",
+            [now.clone().into(), survivor.into(), now.clone().into(), seq.into(), loser.into()],
+        ))
+        .await?;
+        // Earlier merges into the loser now point at the survivor: one hop reaches a live person.
+        let n = tx
+            .execute(&sql(
+                "UPDATE customers SET merged_into = ?, updated_at = ?, change_seq = ? WHERE merged_into = ?",
+                [survivor.into(), now.clone().into(), seq.into(), loser.into()],
+            ))
+            .await?;
+        *moved.entry("merged_people".into()).or_default() += n;
+        // Orders leave the loser's part of the monthly sales and join the survivor's.
+        let counted = format!("SELECT o.id FROM orders o WHERE o.customer_id = ? AND {}", monthly_sales::COUNTED);
+        let order_ids = tx.fetch_all(&sql(&counted, [loser.into()]), |r| r.get::<i64>("id")).await?;
+        let mut before = Vec::new();
+        for id in order_ids {
+            before.push(self.record_in::<Order>(tx, &Actor::system(), id, false).await?.data);
+        }
+        for table in RECORD_TABLES {
+            let q =
+                format!("UPDATE {table} SET customer_id = ?, updated_at = ?, change_seq = ?, version = version + 1 WHERE customer_id = ?");
+            let n = tx.execute(&sql(&q, [survivor.into(), now.clone().into(), seq.into(), loser.into()])).await?;
+            *moved.entry((*table).into()).or_default() += n;
+        }
+        let after: Vec<_> = before
+            .iter()
+            .cloned()
+            .map(|mut d| {
+                d.customer_id = Some(survivor);
+                d
+            })
+            .collect();
+        monthly_sales::apply(tx, &before, &after).await?;
+        for (table, col) in HISTORY {
+            let n = tx.execute(&sql(&format!("UPDATE {table} SET {col} = ? WHERE {col} = ?"), [survivor.into(), loser.into()])).await?;
+            *moved.entry((*table).into()).or_default() += n;
+        }
+        // A person is not a contact of their own ticket.
+        tx.execute(&sql(
+            "DELETE FROM ticket_contacts WHERE customer_id IN (?, ?) AND ticket_id IN (SELECT id FROM tickets WHERE customer_id = ?)",
+            [loser.into(), survivor.into(), survivor.into()],
+        ))
+        .await?;
+        // Campaign milestones the loser reached count for the survivor's membership.
+        let milestones = [
+            "sent_at",
+            "delivered_at",
+            "opened_at",
+            "clicked_at",
+            "responded_at",
+            "converted_at",
+            "unsubscribed_at",
+            "bounced_at",
+            "complained_at",
+        ];
+        let sets: Vec<String> = milestones
+            .iter()
+            .map(|m| format!("{m} = COALESCE({m}, (SELECT l.{m} FROM campaign_members l WHERE l.person_id = ? AND l.campaign_id = campaign_members.campaign_id))"))
+            .collect();
+        let q = format!(
+            "UPDATE campaign_members SET {} WHERE person_id = ? AND campaign_id IN (SELECT campaign_id FROM campaign_members WHERE person_id = ?)",
+            sets.join(", ")
+        );
+        let mut args: Vec<crate::sql::Arg> = milestones.iter().map(|_| loser.into()).collect();
+        args.extend([survivor.into(), loser.into()]);
+        tx.execute(&sql(&q, args)).await?;
+        for (table, col, group) in MEMBERSHIPS {
+            let n = move_unique(tx, table, col, group, loser, survivor).await?;
+            *moved.entry((*table).into()).or_default() += n;
+            tx.execute(&sql(&format!("DELETE FROM {table} WHERE {col} = ?"), [loser.into()])).await?;
+        }
+        for (table, col, group) in KEPT_ON_CONFLICT {
+            let n = move_unique(tx, table, col, group, loser, survivor).await?;
+            *moved.entry((*table).into()).or_default() += n;
+        }
+        moved.retain(|_, n| *n > 0);
+        Ok(())
+    }
+}
