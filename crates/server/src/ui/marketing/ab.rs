@@ -132,12 +132,7 @@ async fn ab_page(state: &AppState, user: &UiUser, id: i64, errors: Vec<(String, 
             let chosen = v.map_or(proposed, |v| v.template_id).to_string();
             let none = (index >= 2).then(|| (String::new(), "— none —".to_string()));
             let options = none.into_iter().chain(templates.iter().map(|t| (t.id.to_string(), t.data.name.clone())));
-            VariantForm {
-                index,
-                key: *key,
-                templates: choices(options, &chosen),
-                subject: v.and_then(|v| v.subject.clone()).unwrap_or_default(),
-            }
+            VariantForm { index, key, templates: choices(options, &chosen), subject: v.and_then(|v| v.subject.clone()).unwrap_or_default() }
         })
         .collect();
     let metric = test.as_ref().map_or("clicks", |t| t.metric.as_str());
