@@ -88,14 +88,27 @@ pub fn name_key(name: &str) -> String {
     words.join(" ")
 }
 
-/// Similarity of two names after folding (0 to 1): Jaro-Winkler on the sorted words.
-pub fn name_similarity(a: &str, b: &str) -> f64 {
-    strsim::jaro_winkler(&name_key(a), &name_key(b))
+/// A candidate with what scoring compares worked out once: the duplicate check scores each
+/// person against many others.
+struct Keyed<'a> {
+    person: &'a Candidate,
+    name_key: String,
+    city: Option<String>,
+}
+
+fn keyed(person: &Candidate) -> Keyed<'_> {
+    let city = person.city.as_deref().map(fold).filter(|c| !c.is_empty());
+    Keyed { person, name_key: name_key(&person.name), city }
 }
 
 /// Scores a pair: an email in common is nearly conclusive, a phone almost as much; a name alone
 /// needs the company or the city to agree before it counts for much.
 pub fn score(a: &Candidate, b: &Candidate) -> (f64, Vec<Reason>) {
+    score_keyed(&keyed(a), &keyed(b))
+}
+
+fn score_keyed(ka: &Keyed, kb: &Keyed) -> (f64, Vec<Reason>) {
+    let (a, b) = (ka.person, kb.person);
     let mut reasons = Vec::new();
     let shares = |x: &[String], y: &[String]| x.iter().any(|v| y.contains(v));
     if shares(&a.emails, &b.emails) {
@@ -104,8 +117,8 @@ pub fn score(a: &Candidate, b: &Candidate) -> (f64, Vec<Reason>) {
     if shares(&a.phones, &b.phones) {
         reasons.push(Reason::SamePhone);
     }
-    let similarity = name_similarity(&a.name, &b.name);
-    if name_key(&a.name) == name_key(&b.name) {
+    let similarity = strsim::jaro_winkler(&ka.name_key, &kb.name_key);
+    if ka.name_key == kb.name_key {
         reasons.push(Reason::SameName);
     } else if similarity >= 0.9 {
         reasons.push(Reason::SimilarName);
@@ -113,8 +126,7 @@ pub fn score(a: &Candidate, b: &Candidate) -> (f64, Vec<Reason>) {
     if a.company_id.is_some() && a.company_id == b.company_id {
         reasons.push(Reason::SameCompany);
     }
-    let city = |c: &Option<String>| c.as_deref().map(fold).filter(|c| !c.is_empty());
-    if city(&a.city).is_some() && city(&a.city) == city(&b.city) {
+    if ka.city.is_some() && ka.city == kb.city {
         reasons.push(Reason::SameCity);
     }
     let has = |r| reasons.contains(&r);
@@ -137,9 +149,10 @@ const MAX_BLOCK: usize = 200;
 /// word of three letters or more), scored, with an email, phone or name reason, at or above
 /// `min_score`, best first. Each pair once.
 pub fn find(people: &[Candidate], min_score: f64) -> Vec<DuplicatePair> {
+    let keys: Vec<Keyed> = people.iter().map(keyed).collect();
     let mut blocks: HashMap<String, Vec<usize>> = HashMap::new();
-    for (i, p) in people.iter().enumerate() {
-        let key = name_key(&p.name);
+    for (i, k) in keys.iter().enumerate() {
+        let (p, key) = (k.person, &k.name_key);
         let contacts = p.emails.iter().map(|e| format!("e:{e}")).chain(p.phones.iter().map(|t| format!("p:{t}")));
         // People with a name word in common are compared for small spelling differences.
         let words = key.split(' ').filter(|w| w.chars().count() >= 3).map(|w| format!("w:{w}"));
@@ -158,8 +171,9 @@ pub fn find(people: &[Candidate], min_score: f64) -> Vec<DuplicatePair> {
     let mut out: Vec<DuplicatePair> = pairs
         .into_iter()
         .filter_map(|(i, j)| {
-            let (a, b) = if people[i].id < people[j].id { (&people[i], &people[j]) } else { (&people[j], &people[i]) };
-            let (s, reasons) = score(a, b);
+            let (ka, kb) = if people[i].id < people[j].id { (&keys[i], &keys[j]) } else { (&keys[j], &keys[i]) };
+            let (s, reasons) = score_keyed(ka, kb);
+            let (a, b) = (ka.person, kb.person);
             let strong =
                 reasons.iter().any(|r| matches!(r, Reason::SameEmail | Reason::SamePhone | Reason::SameName | Reason::SimilarName));
             (strong && s >= min_score).then(|| DuplicatePair {
