@@ -773,6 +773,7 @@ impl Store {
         }
         // Summaries follow the restored rows, whether or not the backup held them.
         crate::sales::monthly_sales::rebuild(&mut tx).await.map_err(BackupError::Store)?;
+        crate::service::daily::rebuild(&mut tx).await.map_err(BackupError::Store)?;
         let rows: Map<String, Value> = counts.iter().map(|(t, n)| (t.clone(), Value::from(*n))).collect();
         self.audit(
             &mut tx,

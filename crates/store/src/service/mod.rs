@@ -1,6 +1,7 @@
 //! Customer service (issue 11): tickets and their status history.
 
 pub(crate) mod assignment;
+pub(crate) mod daily;
 mod feedback;
 pub mod housekeeping;
 mod links;
