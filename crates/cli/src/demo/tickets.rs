@@ -195,6 +195,7 @@ fn ticket(
         status_changed_at: history.last().map(|c| c.at.clone()),
         resolved_at: when(TicketState::Resolved),
         closed_at: when(TicketState::Closed),
+        external_id: None,
     };
     (data, history, messages)
 }

@@ -47,6 +47,7 @@ pub static SPEC: RecordSpec = RecordSpec {
         Field::new("lost_reason", "Lost reason", Kind::Text),
         Field::new("closed_at", "Closed", Kind::Time).filtered().sorted(),
         Field::new("description", "Description", Kind::LongText),
+        Field::new("external_id", "External id", Kind::Text).unique().filtered(),
         Field::new("stage_entered_at", "In stage since", Kind::Time).read_only().sorted(),
         Field::new("stage_name", "Stage", Kind::Text).computed(),
         Field::new("probability", "Probability %", Kind::Int).computed(),
@@ -231,6 +232,10 @@ pub struct OpportunityData {
     pub closed_at: Option<String>,
     /// Description.
     pub description: Option<String>,
+    /// The deal's id in the system it came from (unique among live opportunities): batch calls
+    /// and imports upsert by it.
+    #[serde(default)]
+    pub external_id: Option<String>,
 }
 
 impl OpportunityData {
@@ -363,6 +368,10 @@ pub struct OpportunityInput {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
+    /// The deal's id in another system, unique among live opportunities (batch upserts use it).
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub external_id: Option<Option<String>>,
     /// Reopen a closed opportunity into the open `stage` sent with it.
     #[serde(default)]
     pub reopen: bool,
@@ -395,6 +404,7 @@ impl OpportunityInput {
         }
         apply_text(&mut errs, "next_step", self.next_step, &mut d.next_step, 500);
         apply_text(&mut errs, "description", self.description, &mut d.description, 20000);
+        apply_text(&mut errs, "external_id", self.external_id, &mut d.external_id, 100);
 
         let mut reason_ok = true;
         let reason_sent: Option<Option<String>> = self.lost_reason.map(|v| {

@@ -49,6 +49,7 @@ pub static SPEC: RecordSpec = RecordSpec {
         Field::new("closed_at", "Closed", Kind::Time).filtered().sorted(),
         Field::new("parent_id", "Parent ticket", Kind::Int).filtered().read_only(),
         Field::new("merged_into_id", "Merged into", Kind::Int).read_only(),
+        Field::new("external_id", "External id", Kind::Text).unique().filtered(),
     ],
 };
 
@@ -137,6 +138,10 @@ pub struct TicketData {
     pub resolved_at: Option<String>,
     /// When it was closed (read-only).
     pub closed_at: Option<String>,
+    /// The ticket's id in the help desk it came from (unique among live tickets): batch calls
+    /// and imports upsert by it.
+    #[serde(default)]
+    pub external_id: Option<String>,
 }
 
 /// A ticket as the API returns it.
@@ -218,6 +223,10 @@ pub struct TicketInput {
     pub team_id: Option<Option<i64>>,
     /// Tags (replaces the list).
     pub tags: Option<Vec<String>>,
+    /// The ticket's id in another help desk, unique among live tickets (batch upserts use it).
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub external_id: Option<Option<String>>,
 }
 
 /// An action as a client sends it to `POST /tickets/{id}/actions`.
@@ -270,6 +279,7 @@ impl TicketInput {
             d.team_id = t;
         }
         apply_tags(&mut errs, self.tags, &mut d.tags);
+        apply_text(&mut errs, "external_id", self.external_id, &mut d.external_id, 100);
         errs.into_result(())?;
         if creating {
             d.status = TicketState::New;

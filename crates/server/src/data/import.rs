@@ -23,7 +23,7 @@ use serde_json::{Map, Value, json};
 
 use crate::AppState;
 use crate::api::data::batch::{BatchKind, Operation, item};
-use crate::api::data::kinds::{Activities, Companies, People, Products};
+use crate::api::data::kinds::{Activities, Companies, Opportunities, People, Products, Tickets};
 use crate::error::ApiError;
 
 /// Rows written per batch.
@@ -405,12 +405,14 @@ pub async fn import<S: Sink>(
         "companies" => run::<Companies, S>(state, actor, file, opts, sink).await,
         "products" => run::<Products, S>(state, actor, file, opts, sink).await,
         "activities" => run::<Activities, S>(state, actor, file, opts, sink).await,
-        other => Err(ImportError::File(format!("'{other}' cannot be imported: import customers, companies, products or activities"))),
+        "opportunities" => run::<Opportunities, S>(state, actor, file, opts, sink).await,
+        "tickets" => run::<Tickets, S>(state, actor, file, opts, sink).await,
+        other => Err(ImportError::File(format!("'{other}' cannot be imported: import one of {}", KINDS.join(", ")))),
     }
 }
 
 /// The kinds an import takes.
-pub const KINDS: &[&str] = &["customers", "companies", "products", "activities"];
+pub const KINDS: &[&str] = &["customers", "companies", "products", "activities", "opportunities", "tickets"];
 
 struct Opened<R: Read> {
     rows: Rows<R>,

@@ -40,7 +40,7 @@ pub(crate) async fn run_import(app: &TestApp, query: &str, body: impl Into<Vec<u
     panic!("the import did not end");
 }
 
-async fn problems(app: &TestApp, id: &Value) -> Vec<(i64, String, String)> {
+pub(crate) async fn problems(app: &TestApp, id: &Value) -> Vec<(i64, String, String)> {
     let r = app.get(&format!("/api/v1/imports/{id}/problems")).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     r.body["data"]

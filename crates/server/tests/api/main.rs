@@ -21,6 +21,7 @@ mod data_batch;
 mod data_export;
 mod data_import;
 mod data_import_bulk;
+mod data_import_kinds;
 mod data_ui;
 mod deals_ui;
 mod double_opt_in;

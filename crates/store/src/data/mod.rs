@@ -9,7 +9,9 @@ use rapport_domain::company::CompanyData;
 use rapport_domain::customer::CustomerData;
 use rapport_domain::permissions::{Action, Actor, Object, require};
 use rapport_domain::sales::activity::ActivityData;
+use rapport_domain::sales::opportunity::OpportunityData;
 use rapport_domain::sales::product::ProductData;
+use rapport_domain::service::ticket::TicketData;
 use serde_json::Value;
 
 use self::batch::{BatchItem, BatchMode, Done, Idempotency};
@@ -69,6 +71,34 @@ impl Store {
         render: Render<'_>,
     ) -> Result<(u16, String)> {
         self.batch_records::<rapport_domain::sales::activity::Activity>(actor, items, mode, idem, bulk, render).await
+    }
+
+    /// A batch of opportunities (see [`batch`]): created and updated as the record machinery
+    /// does (stage history, audit), not moved through the pipeline's stage rules.
+    pub async fn batch_opportunities(
+        &self,
+        actor: &Actor,
+        items: Vec<BatchItem<OpportunityData>>,
+        mode: BatchMode,
+        idem: Option<&Idempotency>,
+        bulk: bool,
+        render: Render<'_>,
+    ) -> Result<(u16, String)> {
+        self.batch_records::<rapport_domain::sales::opportunity::Opportunity>(actor, items, mode, idem, bulk, render).await
+    }
+
+    /// A batch of tickets (see [`batch`]): a new ticket keeps the assignee it is given (no
+    /// team rule assigns it) and starts `new`, as one created through the API does.
+    pub async fn batch_tickets(
+        &self,
+        actor: &Actor,
+        items: Vec<BatchItem<TicketData>>,
+        mode: BatchMode,
+        idem: Option<&Idempotency>,
+        bulk: bool,
+        render: Render<'_>,
+    ) -> Result<(u16, String)> {
+        self.batch_records::<rapport_domain::service::ticket::Ticket>(actor, items, mode, idem, bulk, render).await
     }
 
     /// Records that `actor` exported records of `object` (`customer`…): needs `read` and

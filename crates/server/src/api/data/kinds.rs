@@ -7,8 +7,11 @@ use rapport_domain::customer::{CustomerData, CustomerInput};
 use rapport_domain::now_rfc3339;
 use rapport_domain::permissions::Actor;
 use rapport_domain::sales::activity::{ActivityData, ActivityInput};
+use rapport_domain::sales::opportunity::{OpportunityData, OpportunityInput};
 use rapport_domain::sales::product::{ProductData, ProductInput, parse_sku};
+use rapport_domain::service::ticket::{TicketData, TicketInput};
 use rapport_domain::values::{Email, Region};
+use rapport_store::PipelineSet;
 use rapport_store::data::Render;
 use rapport_store::data::batch::{BatchItem, BatchMode, Idempotency};
 
@@ -24,6 +27,10 @@ pub struct Companies;
 pub struct Products;
 /// Activities (calls, meetings, notes, tasks).
 pub struct Activities;
+/// Opportunities (deals).
+pub struct Opportunities;
+/// Tickets.
+pub struct Tickets;
 
 impl BatchKind for People {
     const PLURAL: &'static str = "customers";
@@ -159,6 +166,66 @@ impl BatchKind for Activities {
         render: Render<'a>,
     ) -> rapport_store::Result<(u16, String)> {
         state.store.batch_activities(actor, items, mode, idem, bulk, render).await
+    }
+}
+
+impl BatchKind for Opportunities {
+    const PLURAL: &'static str = "opportunities";
+    const KEYS: &'static [&'static str] = &["external_id"];
+    type Input = OpportunityInput;
+    type Data = OpportunityData;
+    type Ctx = (PipelineSet, String);
+
+    async fn ctx(state: &AppState, _: &Actor) -> Result<Self::Ctx, ApiError> {
+        Ok((state.store.pipeline_set().await?, now_rfc3339()))
+    }
+    fn creating(input: &mut OpportunityInput, actor: &Actor) {
+        input.owner_id = Some(actor.owner_for_new(input.owner_id));
+    }
+    fn apply(
+        input: OpportunityInput,
+        current: Option<&OpportunityData>,
+        (pipelines, now): &Self::Ctx,
+    ) -> Result<OpportunityData, rapport_store::Error> {
+        Ok(pipelines.with_context(now, |ctx| input.apply(current, ctx))?)
+    }
+    async fn run<'a>(
+        state: &'a AppState,
+        actor: &'a Actor,
+        items: Vec<BatchItem<OpportunityData>>,
+        mode: BatchMode,
+        idem: Option<&'a Idempotency>,
+        bulk: bool,
+        render: Render<'a>,
+    ) -> rapport_store::Result<(u16, String)> {
+        state.store.batch_opportunities(actor, items, mode, idem, bulk, render).await
+    }
+}
+
+impl BatchKind for Tickets {
+    const PLURAL: &'static str = "tickets";
+    const KEYS: &'static [&'static str] = &["external_id"];
+    type Input = TicketInput;
+    type Data = TicketData;
+    type Ctx = String;
+
+    async fn ctx(_: &AppState, _: &Actor) -> Result<String, ApiError> {
+        Ok(now_rfc3339())
+    }
+    fn creating(_: &mut TicketInput, _: &Actor) {}
+    fn apply(input: TicketInput, current: Option<&TicketData>, now: &String) -> Result<TicketData, rapport_store::Error> {
+        Ok(input.apply(current, now)?)
+    }
+    async fn run<'a>(
+        state: &'a AppState,
+        actor: &'a Actor,
+        items: Vec<BatchItem<TicketData>>,
+        mode: BatchMode,
+        idem: Option<&'a Idempotency>,
+        bulk: bool,
+        render: Render<'a>,
+    ) -> rapport_store::Result<(u16, String)> {
+        state.store.batch_tickets(actor, items, mode, idem, bulk, render).await
     }
 }
 

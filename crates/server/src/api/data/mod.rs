@@ -12,7 +12,7 @@ use crate::AppState;
 
 mod routes {
     use super::batch::{BatchRequest, BatchResponse, batch_route, handle};
-    use super::kinds::{Activities, Companies, People, Products};
+    use super::kinds::{Activities, Companies, Opportunities, People, Products, Tickets};
     use crate::AppState;
     use crate::error::ApiError;
     use crate::extract::{AppJson, CurrentUser};
@@ -25,6 +25,8 @@ mod routes {
     batch_route!(batch_companies, Companies, "/api/v1/companies/batch", "companies", "batch_companies");
     batch_route!(batch_products, Products, "/api/v1/products/batch", "products", "batch_products");
     batch_route!(batch_activities, Activities, "/api/v1/activities/batch", "activities", "batch_activities");
+    batch_route!(batch_opportunities, Opportunities, "/api/v1/opportunities/batch", "opportunities", "batch_opportunities");
+    batch_route!(batch_tickets, Tickets, "/api/v1/tickets/batch", "tickets", "batch_tickets");
 }
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
@@ -34,6 +36,8 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(batch_companies))
         .routes(routes!(batch_products))
         .routes(routes!(batch_activities))
+        .routes(routes!(batch_opportunities))
+        .routes(routes!(batch_tickets))
         .routes(routes!(export::export))
         .routes(routes!(imports::create))
         .routes(routes!(imports::get_one))
