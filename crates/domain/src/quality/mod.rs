@@ -148,10 +148,12 @@ const NAME_PARTICLES: &[&str] =
 /// A name typed in capitals, in the case people write it: `JOHN O'BRIEN` → `John O'Brien`,
 /// `MARIE-CLAIRE VAN DER BERG` → `Marie-Claire van der Berg`, `RONALD MCDONALD` →
 /// `Ronald McDonald`. `None` when the name has lower-case letters already (its case was chosen
-/// by someone: `danah boyd`, `DeShawn`) or fewer than two letters.
+/// by someone: `danah boyd`, `DeShawn`), fewer than two letters, or characters no name is
+/// written with (`=SUM(A1)`, a formula a spreadsheet would run: not a name to re-case).
 pub fn name_case(s: &str) -> Option<String> {
     let letters = s.chars().filter(|c| c.is_alphabetic()).count();
-    if letters < 2 || s.chars().any(char::is_lowercase) {
+    let wordlike = |c: char| c.is_alphanumeric() || matches!(c, ' ' | '-' | '\'' | '’' | '.');
+    if letters < 2 || s.chars().any(char::is_lowercase) || !s.chars().all(wordlike) {
         return None;
     }
     let words: Vec<String> = s

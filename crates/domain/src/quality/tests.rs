@@ -24,6 +24,9 @@ fn names_with_chosen_case_are_left_alone() {
     assert_eq!(name_case("danah boyd"), None);
     assert_eq!(name_case("DeShawn Jones"), None);
     assert_eq!(name_case("J"), None);
+    assert_eq!(name_case("=SUM(A1)"), None, "a formula is no name");
+    assert_eq!(name_case("JOHN SMITH 3RD").as_deref(), Some("John Smith 3rd"));
+    assert_eq!(name_case("J. R. TOLKIEN").as_deref(), Some("J. R. Tolkien"));
 }
 
 #[test]
