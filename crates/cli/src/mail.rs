@@ -19,7 +19,6 @@ use std::time::Duration;
 use anyhow::{Context, anyhow};
 use clap::Args;
 use futures_util::StreamExt;
-use futures_util::future;
 use lettre::address::Envelope;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, Message, MultiPart};
@@ -330,12 +329,13 @@ impl Sender {
         let transactional = batch.len();
         batch.extend(store.claim_marketing_mail(&owner, lease, MARKETING_BATCH, &limits).await?);
         let busy = transactional >= BATCH as usize || batch.len() - transactional >= MARKETING_BATCH as usize || expanded > 0;
-        // The batch in three steps, each over all its mails at once: `sending` committed for
-        // every mail before any of its SMTP transactions starts (from there a crash leaves a
-        // mail `unconfirmed`, never resent on its own), the SMTP transactions SEND_CONCURRENCY
-        // at a time over pooled connections, then the confirmations. One mail after another
-        // waited for two commits and one SMTP round trip each (about 18 mails a second on a
-        // loaded machine); concurrent state writes share the writer's group commits.
+        // Each mail: `sending` committed just before its SMTP transaction (from there a crash
+        // leaves it `unconfirmed`, never resent on its own), then `sent` or the failure, with
+        // SEND_CONCURRENCY mails in flight over pooled connections: their state writes share
+        // the writer's group commits, and a kill leaves at most the mails in flight unconfirmed.
+        // One mail after another waited for two commits and one SMTP round trip each (about 18
+        // mails a second on a loaded machine); marking a whole batch `sending` first left the
+        // whole batch unconfirmed after a kill.
         let (store, owner) = (&store, owner.as_str());
         let mut ready = Vec::with_capacity(batch.len());
         for m in &batch {
@@ -346,44 +346,38 @@ impl Sender {
                 }
             }
         }
-        let marked: Vec<rapport_store::Result<bool>> =
-            future::join_all(ready.iter().map(|(m, _)| store.mail_sending(m.id, owner, lease))).await;
-        let mut mine = Vec::with_capacity(ready.len());
-        for (r, ok) in ready.into_iter().zip(marked) {
-            if ok? {
-                mine.push(r);
-            }
-        }
-        let mut sent = Vec::with_capacity(mine.len());
-        let mut mine = mine.into_iter();
-        loop {
-            let chunk: Vec<_> = mine.by_ref().take(SEND_CONCURRENCY).collect();
-            if chunk.is_empty() {
-                break;
-            }
-            sent.extend(future::join_all(chunk.into_iter().map(|(m, message)| smtp(&c.transport, m, message))).await);
-        }
-        for done in future::join_all(sent.iter().filter(|(_, r)| r.is_ok()).map(|(m, _)| store.mail_sent(m.id, owner))).await {
+        let transport = &c.transport;
+        let deliveries: Vec<_> = ready.into_iter().map(|(m, message)| deliver(store, owner, lease, transport, m, message)).collect();
+        let mut deliveries = futures_util::stream::iter(deliveries).buffer_unordered(SEND_CONCURRENCY);
+        while let Some(done) = deliveries.next().await {
             done?;
-        }
-        for (m, r) in &sent {
-            if let Err(e) = r {
-                // A 5xx answer is final; a 4xx, a refused connection or a timeout is retried.
-                let state = store.mail_attempt_failed(m, owner, &e.to_string(), e.is_permanent()).await?;
-                tracing::warn!(id = m.id, error = %e, state = state.as_str(), "mail not sent");
-            }
         }
         Ok(Some(if busy { BATCH as usize } else { batch.len().min(BATCH as usize - 1) }))
     }
 }
 
-/// One SMTP transaction, with the mail it was for.
-async fn smtp<'a>(
-    t: &AsyncSmtpTransport<Tokio1Executor>,
-    m: &'a QueuedMail,
+/// One mail's delivery (see [`Sender::pass`]): `sending`, the SMTP transaction, then `sent` or
+/// the failure recorded.
+async fn deliver(
+    store: &Store,
+    owner: &str,
+    lease: i64,
+    transport: &AsyncSmtpTransport<Tokio1Executor>,
+    m: &QueuedMail,
     message: Message,
-) -> (&'a QueuedMail, Result<lettre::transport::smtp::response::Response, lettre::transport::smtp::Error>) {
-    (m, t.send(message).await)
+) -> anyhow::Result<()> {
+    if !store.mail_sending(m.id, owner, lease).await? {
+        return Ok(()); // the lease was lost: another sender has the mail
+    }
+    match transport.send(message).await {
+        Ok(_) => store.mail_sent(m.id, owner).await?,
+        Err(e) => {
+            // A 5xx answer is final; a 4xx, a refused connection or a timeout is retried.
+            let state = store.mail_attempt_failed(m, owner, &e.to_string(), e.is_permanent()).await?;
+            tracing::warn!(id = m.id, error = %e, state = state.as_str(), "mail not sent");
+        }
+    }
+    Ok(())
 }
 
 /// The message of a queued mail: its Message-ID, threading or unsubscribe headers, its text
