@@ -17,7 +17,7 @@ use rapport_store::Store;
 #[derive(Args)]
 pub struct ImportArgs {
     /// What the rows are: customers (or people), companies, products, activities, opportunities,
-    /// tickets.
+    /// orders (a row per line, or JSON lines with `lines`), tickets.
     kind: String,
     /// A CSV file (`,` `;` or tab, UTF-8 with or without BOM) or JSON lines.
     file: PathBuf,

@@ -49,7 +49,7 @@ enum Command {
     Migrate,
     /// Run analytics: on the database (scores written back onto people), or on CSV files with --transactions.
     Analyze(analyze::AnalyzeArgs),
-    /// Import people, companies, products, activities, opportunities or tickets from CSV or JSON lines (upserts, progress bar).
+    /// Import people, companies, products, activities, opportunities, orders or tickets from CSV or JSON lines (upserts, progress bar).
     Import(import::ImportArgs),
     /// Export every record of a type as CSV or JSON lines.
     Export(export::ExportArgs),

@@ -65,6 +65,7 @@ pub static SPEC: RecordSpec = RecordSpec {
         Field::new("cancelled_at", "Cancelled", Kind::Time).filtered(),
         Field::new("totals", "Totals", Kind::Json).read_only(),
         Field::new("totals.total_minor", "Total", Kind::Money).read_only().filtered().sorted().key("total_minor"),
+        Field::new("external_id", "External id", Kind::Text).unique().filtered(),
     ],
 };
 
@@ -327,6 +328,10 @@ pub struct OrderData {
     pub shipped_at: Option<String>,
     /// When the order was cancelled (read-only).
     pub cancelled_at: Option<String>,
+    /// The order's id in the shop or ERP it came from (unique among live orders): batch calls
+    /// and imports upsert by it.
+    #[serde(default)]
+    pub external_id: Option<String>,
 }
 
 impl OrderData {
@@ -543,6 +548,10 @@ pub struct OrderInput {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub notes: Option<Option<String>>,
+    /// The order's id in another system, unique among live orders (batch upserts use it).
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub external_id: Option<Option<String>>,
 }
 
 impl OrderInput {
@@ -597,6 +606,7 @@ impl OrderInput {
             }
         }
         apply_text(&mut errs, "notes", self.notes, &mut d.notes, 20000);
+        apply_text(&mut errs, "external_id", self.external_id, &mut d.external_id, 100);
         match self.order_date {
             Some(v) => {
                 if let Some(v) = errs.check("order_date", parse_day(&v)) {

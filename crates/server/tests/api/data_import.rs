@@ -176,7 +176,7 @@ async fn encodings_delimiters_and_json_lines() {
         let ps = problems(&app, &job["id"]).await;
         assert_eq!(ps.iter().map(|p| p.0).collect::<Vec<_>>(), [3, 4], "{ps:?}");
 
-        let r = app.call(Method::POST, "/api/v1/imports?kind=tickets", Some(&app.token), None, &[]).await;
+        let r = app.call(Method::POST, "/api/v1/imports?kind=campaigns", Some(&app.token), None, &[]).await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(r.error_fields(), ["kind"]);
     });

@@ -85,3 +85,62 @@ async fn tickets_import_twice_and_start_new_with_their_person() {
         assert_eq!(app.get("/api/v1/tickets?external_id=t-9").await.body["data"], json!([]));
     });
 }
+
+#[tokio::test]
+async fn orders_import_a_row_per_line_and_reject_an_order_with_a_bad_line_whole() {
+    each_backend!(|app| {
+        let ann = app.customer(json!({"name": "Ann"})).await["id"].as_i64().unwrap();
+        for (sku, price) in [("WID-1", 1000), ("GAD-2", 2500)] {
+            let p = app.post("/api/v1/products", json!({"sku": sku, "name": sku, "unit_price_minor": price, "currency": "EUR"})).await;
+            assert_eq!(p.status, StatusCode::CREATED, "{}", p.body);
+        }
+        let csv = format!(
+            "External id,Customer,Status,Order date,SKU,Quantity,Unit price\n\
+             s-1,{ann},paid,2026-03-01,WID-1,2,\n\
+             s-1,,,,GAD-2,1,2000\n\
+             s-2,{ann},paid,2026-03-02,wid-1,1,\n\
+             s-3,{ann},paid,2026-03-03,WID-1,1,\n\
+             s-3,,,,NOPE-9,1,\n\
+             s-4,{ann},draft,2026-03-04,WID-1,lots,\n\
+             s-4,,,,WID-1,1,\n"
+        );
+        let job = run_import(&app, "kind=orders&mode=best_effort", csv.clone()).await;
+        assert_eq!(job["status"], "done", "{job}");
+        assert_eq!(
+            (job["created"].as_i64(), job["rejected"].as_i64(), job["rows"].as_i64()),
+            (Some(2), Some(4), Some(7)),
+            "two orders from three rows; s-3 and s-4 rejected with all their rows: {job}"
+        );
+        let ps = problems(&app, &job["id"]).await;
+        assert!(ps.iter().any(|p| p.0 == 7 && p.1 == "Quantity" && p.2.contains("whole number")), "{ps:?}");
+        assert!(ps.iter().any(|p| p.0 == 5 && p.2.contains("NOPE-9")), "an unknown SKU names itself: {ps:?}");
+        let r = app.get(&format!("/api/v1/imports/{}/rejected", job["id"])).await;
+        let text = r.body.as_str().unwrap().to_string();
+        let mut rd = csv::Reader::from_reader(text.as_bytes());
+        let lines: Vec<String> = rd.records().map(|r| r.unwrap()[7].to_string()).collect();
+        assert_eq!(lines, ["5", "6", "7", "8"], "every row of a rejected order is handed back: {text}");
+
+        let s1 = app.get("/api/v1/orders?external_id=s-1").await;
+        let s1 = &s1.body["data"][0];
+        assert_eq!(s1["status"], "paid", "{s1}");
+        assert_eq!(s1["lines"].as_array().unwrap().len(), 2, "{s1}");
+        assert_eq!(s1["totals"]["net_minor"], 2 * 1000 + 2000, "the product's price, or the row's: {s1}");
+        assert!(s1["paid_at"].as_str().is_some_and(|t| t.starts_with("2026-03-01")), "paid on its order date: {s1}");
+        let purchases = app.get(&format!("/api/v1/customers/{ann}/purchases")).await;
+        assert_eq!(purchases.body.as_array().unwrap().len(), 3, "the paid lines are purchase history: {}", purchases.body);
+        assert_eq!(app.get("/api/v1/orders?external_id=s-3").await.body["data"], json!([]), "no order is missing a line");
+
+        // The same file again changes nothing; the batch API takes lines by SKU too.
+        let again = run_import(&app, "kind=orders&mode=best_effort", csv).await;
+        assert_eq!((again["created"].as_i64(), again["updated"].as_i64()), (Some(0), Some(2)), "{again}");
+        assert_eq!(app.get("/api/v1/orders?limit=100").await.body["data"].as_array().unwrap().len(), 2, "nothing created twice");
+        let s1_again = app.get("/api/v1/orders?external_id=s-1").await;
+        assert_eq!(s1_again.body["data"][0]["totals"], s1["totals"]);
+        let body = json!({"records": [{"data": {"customer_id": ann, "currency": "EUR", "lines": [{"sku": "GAD-2", "quantity": 3}]}}]});
+        let r = app.post("/api/v1/orders/batch", body).await;
+        assert_eq!(r.body["results"][0]["status"], 201, "{}", r.body);
+        let body = json!({"records": [{"data": {"customer_id": ann, "lines": [{"sku": "MISSING"}]}}]});
+        let r = app.post("/api/v1/orders/batch", body).await;
+        assert_eq!(r.body["results"][0]["error"]["errors"][0]["field"], "records[0].lines.0.sku", "{}", r.body);
+    });
+}

@@ -100,7 +100,8 @@ async fn a_count_with_order_statistics_tags_and_engagement_reads_each_as_one_set
                 }
             }
             Backend::Postgres => {
-                for l in plan.lines().filter(|l| l.contains("SubPlan")) {
+                // A subplan's own node is headed `SubPlan n`; where it is used says `hashed`.
+                for l in plan.lines().filter(|l| l.contains("SubPlan") && !l.trim_start().starts_with("SubPlan")) {
                     assert!(l.contains("hashed"), "no subquery per person: {l}\n{plan}");
                 }
                 assert!(!plan.contains("Seq Scan on campaign_members") && !plan.contains("Seq Scan on customer_tags"), "{plan}");

@@ -10,7 +10,7 @@ use rapport_domain::sales::product::{Product, ProductData, ProductFacts, Product
 
 use crate::records::engine::Table;
 use crate::row::Row;
-use crate::sql::Sql;
+use crate::sql::{Sql, sql};
 use crate::{Result, Store};
 
 impl Table for Product {
@@ -86,6 +86,15 @@ impl Store {
     /// Soft-deletes a product: new lines can no longer use it; existing lines keep it.
     pub async fn delete_product(&self, actor: &Actor, id: i64, if_match: Option<i64>) -> Result<()> {
         self.delete_record::<Product>(actor, id, if_match).await
+    }
+
+    /// What order lines need to know of every live product, by id: what a batch of orders (an
+    /// import) validates its lines against, read once for the whole batch. Needs the grant to
+    /// create orders.
+    pub async fn product_catalog(&self, actor: &Actor) -> Result<HashMap<i64, ProductFacts>> {
+        require(actor, Object::Order, Action::Create)?;
+        let q = sql("SELECT id, sku, name, unit_price_minor, currency, active FROM products WHERE deleted_at IS NULL", []);
+        Ok(self.read(&q, facts_row).await?.into_iter().collect())
     }
 
     /// What order lines need to know of the live products among `ids`, by id.

@@ -1,4 +1,4 @@
-//! `POST /api/v1/{customers,companies,products,activities}/batch` (issue 13 §1): up to 1,000
+//! `POST /api/v1/{customers,companies,products,activities,opportunities,orders,tickets}/batch` (issue 13 §1): up to 1,000
 //! creates, updates or upserts in one call, one result per record in order, all or nothing or
 //! best effort, and an `Idempotency-Key` that makes a retried call change nothing twice.
 //!
@@ -137,6 +137,12 @@ pub trait BatchKind: 'static {
     fn creating(input: &mut Self::Input, actor: &Actor);
     /// Validates `input` onto `current` (or a new record).
     fn apply(input: Self::Input, current: Option<&Self::Data>, ctx: &Self::Ctx) -> Result<Self::Data, rapport_store::Error>;
+    /// Rewrites a record's fields before they are read as the type's input: what a file from
+    /// another system names differently (an order line's product by its SKU).
+    fn prepare(data: &mut Value, ctx: &Self::Ctx) -> Result<(), ValidationErrors> {
+        let _ = (data, ctx);
+        Ok(())
+    }
     /// An upsert key's value as the field stores it (emails lower-cased, SKUs upper-cased).
     fn key_value(field: &str, raw: &str) -> Result<String, String> {
         let _ = field;
@@ -201,7 +207,11 @@ pub(crate) fn item<K: BatchKind>(
         }
     };
     let op = rec.operation.unwrap_or(default_op);
-    let input: K::Input = match serde_path_to_error::deserialize(rec.data.clone()) {
+    let mut data = rec.data.clone();
+    if let Err(e) = K::prepare(&mut data, ctx) {
+        return refused(e);
+    }
+    let input: K::Input = match serde_path_to_error::deserialize(data) {
         Ok(i) => i,
         Err(e) => {
             let path = e.path().to_string();

@@ -28,8 +28,8 @@ pub const MAX_UPLOAD: u64 = 4 * 1024 * 1024 * 1024;
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ImportQuery {
-    /// customers, companies, products, activities, opportunities or tickets.
-    #[param(pattern = "^(customers|people|companies|products|activities|opportunities|tickets)$")]
+    /// customers, companies, products, activities, opportunities, orders or tickets.
+    #[param(pattern = "^(customers|people|companies|products|activities|opportunities|orders|tickets)$")]
     kind: String,
     /// `all_or_nothing` (default: every row is checked first, nothing is written if one fails)
     /// or `best_effort` (the good rows are written; the rejected ones are listed with reasons).

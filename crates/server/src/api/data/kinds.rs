@@ -8,16 +8,40 @@ use rapport_domain::now_rfc3339;
 use rapport_domain::permissions::Actor;
 use rapport_domain::sales::activity::{ActivityData, ActivityInput};
 use rapport_domain::sales::opportunity::{OpportunityData, OpportunityInput};
+use rapport_domain::sales::order::{OrderContext, OrderData, OrderInput};
+use rapport_domain::sales::product::ProductFacts;
 use rapport_domain::sales::product::{ProductData, ProductInput, parse_sku};
 use rapport_domain::service::ticket::{TicketData, TicketInput};
 use rapport_domain::values::{Email, Region};
+use rapport_domain::{FieldError, ValidationErrors};
 use rapport_store::PipelineSet;
 use rapport_store::data::Render;
 use rapport_store::data::batch::{BatchItem, BatchMode, Idempotency};
 
+use std::collections::HashMap;
+
+use serde_json::Value;
+
 use super::batch::BatchKind;
 use crate::AppState;
 use crate::error::ApiError;
+
+/// A kind's [`BatchKind::run`]: the store's batch function of its record type.
+macro_rules! store_batch {
+    ($f:ident, $data:ty) => {
+        async fn run<'a>(
+            state: &'a AppState,
+            actor: &'a Actor,
+            items: Vec<BatchItem<$data>>,
+            mode: BatchMode,
+            idem: Option<&'a Idempotency>,
+            bulk: bool,
+            render: Render<'a>,
+        ) -> rapport_store::Result<(u16, String)> {
+            state.store.$f(actor, items, mode, idem, bulk, render).await
+        }
+    };
+}
 
 /// People.
 pub struct People;
@@ -29,6 +53,8 @@ pub struct Products;
 pub struct Activities;
 /// Opportunities (deals).
 pub struct Opportunities;
+/// Orders with their lines.
+pub struct Orders;
 /// Tickets.
 pub struct Tickets;
 
@@ -58,17 +84,7 @@ impl BatchKind for People {
             _ => trimmed(raw),
         }
     }
-    async fn run<'a>(
-        state: &'a AppState,
-        actor: &'a Actor,
-        items: Vec<BatchItem<CustomerData>>,
-        mode: BatchMode,
-        idem: Option<&'a Idempotency>,
-        bulk: bool,
-        render: Render<'a>,
-    ) -> rapport_store::Result<(u16, String)> {
-        state.store.batch_customers(actor, items, mode, idem, bulk, render).await
-    }
+    store_batch!(batch_customers, CustomerData);
 }
 
 impl BatchKind for Companies {
@@ -97,17 +113,7 @@ impl BatchKind for Companies {
             _ => trimmed(raw),
         }
     }
-    async fn run<'a>(
-        state: &'a AppState,
-        actor: &'a Actor,
-        items: Vec<BatchItem<CompanyData>>,
-        mode: BatchMode,
-        idem: Option<&'a Idempotency>,
-        bulk: bool,
-        render: Render<'a>,
-    ) -> rapport_store::Result<(u16, String)> {
-        state.store.batch_companies(actor, items, mode, idem, bulk, render).await
-    }
+    store_batch!(batch_companies, CompanyData);
 }
 
 impl BatchKind for Products {
@@ -127,17 +133,7 @@ impl BatchKind for Products {
     fn key_value(_: &str, raw: &str) -> Result<String, String> {
         parse_sku(raw)
     }
-    async fn run<'a>(
-        state: &'a AppState,
-        actor: &'a Actor,
-        items: Vec<BatchItem<ProductData>>,
-        mode: BatchMode,
-        idem: Option<&'a Idempotency>,
-        bulk: bool,
-        render: Render<'a>,
-    ) -> rapport_store::Result<(u16, String)> {
-        state.store.batch_products(actor, items, mode, idem, bulk, render).await
-    }
+    store_batch!(batch_products, ProductData);
 }
 
 impl BatchKind for Activities {
@@ -156,17 +152,7 @@ impl BatchKind for Activities {
     fn apply(input: ActivityInput, current: Option<&ActivityData>, now: &String) -> Result<ActivityData, rapport_store::Error> {
         Ok(input.apply(current, now)?)
     }
-    async fn run<'a>(
-        state: &'a AppState,
-        actor: &'a Actor,
-        items: Vec<BatchItem<ActivityData>>,
-        mode: BatchMode,
-        idem: Option<&'a Idempotency>,
-        bulk: bool,
-        render: Render<'a>,
-    ) -> rapport_store::Result<(u16, String)> {
-        state.store.batch_activities(actor, items, mode, idem, bulk, render).await
-    }
+    store_batch!(batch_activities, ActivityData);
 }
 
 impl BatchKind for Opportunities {
@@ -189,17 +175,7 @@ impl BatchKind for Opportunities {
     ) -> Result<OpportunityData, rapport_store::Error> {
         Ok(pipelines.with_context(now, |ctx| input.apply(current, ctx))?)
     }
-    async fn run<'a>(
-        state: &'a AppState,
-        actor: &'a Actor,
-        items: Vec<BatchItem<OpportunityData>>,
-        mode: BatchMode,
-        idem: Option<&'a Idempotency>,
-        bulk: bool,
-        render: Render<'a>,
-    ) -> rapport_store::Result<(u16, String)> {
-        state.store.batch_opportunities(actor, items, mode, idem, bulk, render).await
-    }
+    store_batch!(batch_opportunities, OpportunityData);
 }
 
 impl BatchKind for Tickets {
@@ -216,20 +192,67 @@ impl BatchKind for Tickets {
     fn apply(input: TicketInput, current: Option<&TicketData>, now: &String) -> Result<TicketData, rapport_store::Error> {
         Ok(input.apply(current, now)?)
     }
-    async fn run<'a>(
-        state: &'a AppState,
-        actor: &'a Actor,
-        items: Vec<BatchItem<TicketData>>,
-        mode: BatchMode,
-        idem: Option<&'a Idempotency>,
-        bulk: bool,
-        render: Render<'a>,
-    ) -> rapport_store::Result<(u16, String)> {
-        state.store.batch_tickets(actor, items, mode, idem, bulk, render).await
-    }
+    store_batch!(batch_tickets, TicketData);
 }
 
 fn trimmed(raw: &str) -> Result<String, String> {
     let v = raw.trim();
     if v.is_empty() { Err("cannot be empty".into()) } else { Ok(v.to_string()) }
+}
+
+impl BatchKind for Orders {
+    const PLURAL: &'static str = "orders";
+    const KEYS: &'static [&'static str] = &["external_id"];
+    type Input = OrderInput;
+    type Data = OrderData;
+    /// Every live product by id, their ids by SKU, and the time the batch was read at.
+    type Ctx = (HashMap<i64, ProductFacts>, HashMap<String, i64>, String);
+
+    async fn ctx(state: &AppState, actor: &Actor) -> Result<Self::Ctx, ApiError> {
+        let products = state.store.product_catalog(actor).await?;
+        let skus = products.iter().map(|(id, p)| (p.sku.clone(), *id)).collect();
+        Ok((products, skus, now_rfc3339()))
+    }
+    fn creating(input: &mut OrderInput, actor: &Actor) {
+        input.owner_id = Some(actor.owner_for_new(input.owner_id));
+    }
+    /// A line may name its product by `sku` instead of `product_id`, as a shop's export does.
+    fn prepare(data: &mut Value, (_, skus, _): &Self::Ctx) -> Result<(), ValidationErrors> {
+        let Some(lines) = data.get_mut("lines").and_then(Value::as_array_mut) else { return Ok(()) };
+        let mut errs = vec![];
+        for (i, line) in lines.iter_mut().enumerate() {
+            let Some(l) = line.as_object_mut() else { continue };
+            let Some(sku) = l.remove("sku") else { continue };
+            let raw = sku.as_str().unwrap_or_default();
+            match parse_sku(raw).ok().and_then(|s| skus.get(&s)) {
+                Some(id) if l.get("product_id").is_none_or(|p| p.as_i64() == Some(*id)) => {
+                    l.insert("product_id".into(), Value::from(*id));
+                }
+                Some(_) => errs.push(FieldError {
+                    field: format!("lines.{i}.sku"),
+                    message: format!("names product {raw}, another than the line's product_id"),
+                }),
+                None => errs.push(FieldError { field: format!("lines.{i}.sku"), message: format!("no live product has the SKU '{raw}'") }),
+            }
+        }
+        if errs.is_empty() { Ok(()) } else { Err(ValidationErrors(errs)) }
+    }
+    fn apply(
+        mut input: OrderInput,
+        current: Option<&OrderData>,
+        (products, _, now): &Self::Ctx,
+    ) -> Result<OrderData, rapport_store::Error> {
+        // A line of an order written before that names no price keeps the price it was written
+        // at, not the product's price today: the same file imported again restates the order.
+        if let (Some(cur), Some(lines)) = (current, input.lines.as_mut()) {
+            for (l, c) in lines.iter_mut().zip(&cur.lines) {
+                if l.unit_price_minor.is_none() && l.product_id == Some(c.product_id) {
+                    l.unit_price_minor = Some(c.unit_price_minor);
+                }
+            }
+        }
+        let lookup = |id: i64| products.get(&id).cloned();
+        Ok(input.apply(current, &OrderContext { product: &lookup, now })?)
+    }
+    store_batch!(batch_orders, OrderData);
 }

@@ -12,7 +12,7 @@ use crate::AppState;
 
 mod routes {
     use super::batch::{BatchRequest, BatchResponse, batch_route, handle};
-    use super::kinds::{Activities, Companies, Opportunities, People, Products, Tickets};
+    use super::kinds::{Activities, Companies, Opportunities, Orders, People, Products, Tickets};
     use crate::AppState;
     use crate::error::ApiError;
     use crate::extract::{AppJson, CurrentUser};
@@ -26,6 +26,7 @@ mod routes {
     batch_route!(batch_products, Products, "/api/v1/products/batch", "products", "batch_products");
     batch_route!(batch_activities, Activities, "/api/v1/activities/batch", "activities", "batch_activities");
     batch_route!(batch_opportunities, Opportunities, "/api/v1/opportunities/batch", "opportunities", "batch_opportunities");
+    batch_route!(batch_orders, Orders, "/api/v1/orders/batch", "orders", "batch_orders");
     batch_route!(batch_tickets, Tickets, "/api/v1/tickets/batch", "tickets", "batch_tickets");
 }
 
@@ -37,6 +38,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(batch_products))
         .routes(routes!(batch_activities))
         .routes(routes!(batch_opportunities))
+        .routes(routes!(batch_orders))
         .routes(routes!(batch_tickets))
         .routes(routes!(export::export))
         .routes(routes!(imports::create))

@@ -23,8 +23,10 @@ use serde_json::{Map, Value, json};
 
 use crate::AppState;
 use crate::api::data::batch::{BatchKind, Operation, item};
-use crate::api::data::kinds::{Activities, Companies, Opportunities, People, Products, Tickets};
+use crate::api::data::kinds::{Activities, Companies, Opportunities, Orders, People, Products, Tickets};
 use crate::error::ApiError;
+
+mod lines;
 
 /// Rows written per batch.
 pub const CHUNK: usize = 5000;
@@ -229,6 +231,11 @@ fn field_for(header: &str, spec: &RecordSpec, defs: &[CustomField], mapping: &BT
     if let Some(f) = spec.writable().find(|f| f.kind != Kind::Custom && (norm(f.name) == h || f.column() == h || norm(f.label) == h)) {
         return Some(f.name.to_string());
     }
+    if lines::has_lines(spec)
+        && let Some(f) = lines::field(&h)
+    {
+        return Some(f);
+    }
     let key = h.strip_prefix("custom.").unwrap_or(&h);
     defs.iter().find(|d| d.key == key || norm(&d.label) == h).map(|d| format!("custom.{}", d.key))
 }
@@ -240,6 +247,9 @@ fn convert(raw: &str, field: &str, spec: &RecordSpec, defs: &[CustomField]) -> R
         Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest,
         _ => raw,
     };
+    if let Some(v) = lines::convert(field, raw) {
+        return v;
+    }
     let list = || Value::Array(raw.split([';', '|']).map(str::trim).filter(|s| !s.is_empty()).map(|s| json!(s)).collect());
     if let Some(key) = field.strip_prefix("custom.") {
         let t = defs.iter().find(|d| d.key == key).map(|d| d.field_type);
@@ -273,6 +283,8 @@ struct Row {
     line: u64,
     data: Map<String, Value>,
     cells: Vec<String>,
+    /// The later rows of a record spread over several (an order's lines), as read.
+    more: Vec<(u64, Vec<String>)>,
 }
 
 /// A row refused whole: its problems, and its cells as read.
@@ -345,7 +357,7 @@ impl<R: BufRead> Rows<R> {
                             }
                             cells.push(text);
                         }
-                        Some(if problems.is_empty() { Ok(Row { line, data, cells }) } else { Err((problems, cells)) })
+                        Some(if problems.is_empty() { Ok(Row { line, data, cells, more: vec![] }) } else { Err((problems, cells)) })
                     }
                 }
             }
@@ -379,7 +391,7 @@ impl<R: BufRead> Rows<R> {
                             let f = field_for(&k, spec, defs, mapping).unwrap_or(k);
                             set_path(&mut data, &f, v);
                         }
-                        Ok(Row { line: l, data, cells: vec![text] })
+                        Ok(Row { line: l, data, cells: vec![text], more: vec![] })
                     }
                     Ok(_) => {
                         Err((vec![Problem { line: l, column: None, field: None, message: "is not a JSON object".into() }], vec![text]))
@@ -406,13 +418,14 @@ pub async fn import<S: Sink>(
         "products" => run::<Products, S>(state, actor, file, opts, sink).await,
         "activities" => run::<Activities, S>(state, actor, file, opts, sink).await,
         "opportunities" => run::<Opportunities, S>(state, actor, file, opts, sink).await,
+        "orders" => run::<Orders, S>(state, actor, file, opts, sink).await,
         "tickets" => run::<Tickets, S>(state, actor, file, opts, sink).await,
         other => Err(ImportError::File(format!("'{other}' cannot be imported: import one of {}", KINDS.join(", ")))),
     }
 }
 
 /// The kinds an import takes.
-pub const KINDS: &[&str] = &["customers", "companies", "products", "activities", "opportunities", "tickets"];
+pub const KINDS: &[&str] = &["customers", "companies", "products", "activities", "opportunities", "orders", "tickets"];
 
 struct Opened<R: Read> {
     rows: Rows<R>,
@@ -519,13 +532,19 @@ async fn run<K: BatchKind, S: Sink>(
         let mut progress = Progress { total_bytes, ..Default::default() };
         let mut problems = 0u64;
         let mut done = false;
+        // An order's rows are gathered into one record (see `lines`); the column holding its key.
+        let mut orders = lines::Grouper::default();
+        let key_col = lines::has_lines(spec)
+            .then(|| opened.headers.iter().position(|h| field_for(h, spec, &defs, &opts.mapping).as_deref() == Some("external_id")))
+            .flatten();
         while !done {
             // This chunk's refused rows, handed on in line order once its batch ran.
-            let mut refused: Vec<(u64, Vec<Problem>, Vec<String>, String)> = vec![];
+            let mut refused: Vec<Refusal> = vec![];
             let mut chunk: Vec<Row> = Vec::with_capacity(CHUNK);
             while chunk.len() < CHUNK {
                 match opened.rows.next(spec, &defs, &opts.mapping) {
                     None => {
+                        chunk.extend(orders.finish());
                         done = true;
                         break;
                     }
@@ -545,19 +564,30 @@ async fn run<K: BatchKind, S: Sink>(
                                 }
                             }
                         }
-                        chunk.push(row)
+                        let (complete, dropped) = orders.row(row);
+                        chunk.extend(complete);
+                        for d in dropped {
+                            progress.rows += 1;
+                            progress.rejected += 1;
+                            refused.push((d.line, vec![], d.cells, d.why));
+                        }
                     }
                     Some(Err((ps, cells))) => {
                         progress.rows += 1;
                         progress.rejected += 1;
                         problems += ps.len() as u64;
+                        for d in orders.rejected(&ps, key_col.and_then(|i| cells.get(i)).map(String::as_str)) {
+                            progress.rows += 1;
+                            progress.rejected += 1;
+                            refused.push((d.line, vec![], d.cells, d.why));
+                        }
                         let line = ps.first().map(|p| p.line).unwrap_or(0);
                         let reasons = reasons(&ps);
                         refused.push((line, ps, cells, reasons));
                     }
                 }
             }
-            progress.rows += chunk.len() as u64;
+            progress.rows += chunk.iter().map(|r| 1 + r.more.len() as u64).sum::<u64>();
             let items = chunk
                 .iter()
                 .map(|row| {
@@ -587,12 +617,10 @@ async fn run<K: BatchKind, S: Sink>(
                     Done::Created(_) => progress.created += 1,
                     Done::Updated(..) => progress.updated += 1,
                     Done::RolledBack => {
-                        progress.rejected += 1;
                         let why = "not written: another row of this all-or-nothing import failed".to_string();
-                        refused.push((row.line, vec![], row.cells.clone(), why));
+                        reject(&mut progress, &mut refused, row, vec![], why);
                     }
                     Done::Failed(e) => {
-                        progress.rejected += 1;
                         let p = ApiError::from(e).problem();
                         let mut ps: Vec<Problem> = p
                             .errors
@@ -609,7 +637,7 @@ async fn run<K: BatchKind, S: Sink>(
                         }
                         problems += ps.len() as u64;
                         let why = reasons(&ps);
-                        refused.push((row.line, ps, row.cells.clone(), why));
+                        reject(&mut progress, &mut refused, row, ps, why);
                     }
                 }
             }
@@ -637,6 +665,18 @@ async fn run<K: BatchKind, S: Sink>(
         }
     }
     Ok(summary)
+}
+
+/// A refused row in the rejected file: its problems and reasons, and every row of the file it
+/// was read from (an order's lines) with the same reasons.
+type Refusal = (u64, Vec<Problem>, Vec<String>, String);
+
+fn reject(progress: &mut Progress, refused: &mut Vec<Refusal>, row: &Row, ps: Vec<Problem>, why: String) {
+    progress.rejected += 1 + row.more.len() as u64;
+    for (line, cells) in &row.more {
+        refused.push((*line, vec![], cells.clone(), why.clone()));
+    }
+    refused.push((row.line, ps, row.cells.clone(), why));
 }
 
 fn reasons(ps: &[Problem]) -> String {
