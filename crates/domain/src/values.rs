@@ -159,11 +159,16 @@ impl Phone {
     /// plan's metadata are accepted; letters are refused rather than read as a keypad's digits,
     /// so that a typed `O` never becomes a `6`.
     pub fn parse(raw: &str, region: Region) -> Result<Phone, InvalidPhone> {
+        if e164::known(raw) {
+            return Ok(Phone(raw.to_string()));
+        }
         let n = read(raw, region)?;
         let mut s = n.format().mode(Mode::E164).to_string();
         if let Some(ext) = n.extension().filter(|e| !e.is_empty()) {
             s.push_str(";ext=");
             s.push_str(ext);
+        } else {
+            e164::remember(&s);
         }
         Ok(Phone(s))
     }
@@ -221,6 +226,36 @@ impl fmt::Display for Phone {
 }
 
 /// Parses and validates `raw` with libphonenumber's metadata.
+/// The E.164 numbers read lately. Reading a number through libphonenumber's metadata is most of
+/// what checking a person costs (an import cleans a row's phone to E.164, then validates the
+/// person, which reads the E.164 form again): a number once read as valid stays valid, so its
+/// E.164 form is taken as it is the next time. Bounded, oldest forgotten first.
+mod e164 {
+    use std::collections::{HashSet, VecDeque};
+    use std::sync::{LazyLock, Mutex};
+
+    const KEEP: usize = 16_384;
+
+    type Seen = (HashSet<String>, VecDeque<String>);
+    static SEEN: LazyLock<Mutex<Seen>> = LazyLock::new(Mutex::default);
+
+    pub(super) fn known(raw: &str) -> bool {
+        raw.starts_with('+') && SEEN.lock().is_ok_and(|s| s.0.contains(raw))
+    }
+
+    pub(super) fn remember(number: &str) {
+        let Ok(mut s) = SEEN.lock() else { return };
+        if s.0.insert(number.to_string()) {
+            s.1.push_back(number.to_string());
+            if s.1.len() > KEEP
+                && let Some(old) = s.1.pop_front()
+            {
+                s.0.remove(&old);
+            }
+        }
+    }
+}
+
 fn read(raw: &str, region: Region) -> Result<PhoneNumber, InvalidPhone> {
     let bad = |why: String| InvalidPhone(format!("'{raw}' cannot be read as a phone number: {why}"));
     // Full-width digits and plus signs become ASCII, so the prefix arithmetic below sees them;
@@ -331,6 +366,18 @@ mod tests {
 
     fn e164(raw: &str, r: Region) -> String {
         Phone::parse(raw, r).unwrap_or_else(|e| panic!("{raw} in {r}: {e}")).as_str().to_string()
+    }
+
+    #[test]
+    fn a_number_read_once_is_taken_as_it_is_in_its_e164_form_and_only_valid_ones_are_kept() {
+        let uk = region("GB");
+        assert_eq!(e164("020 7946 0959", uk), "+442079460959");
+        assert!(super::e164::known("+442079460959"), "remembered after a valid read");
+        assert_eq!(e164("+442079460959", region("US")), "+442079460959", "the same number from anywhere");
+        assert!(Phone::parse("+4420794", uk).is_err());
+        assert!(!super::e164::known("+4420794"), "a refused number is never remembered");
+        assert_eq!(e164("+1 415 555 0134 ext. 7", region("US")), "+14155550134;ext=7");
+        assert!(!super::e164::known("+14155550134;ext=7"), "extensions are read every time");
     }
 
     #[test]
