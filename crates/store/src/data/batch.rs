@@ -86,6 +86,9 @@ pub struct Idempotency {
     pub hash: String,
 }
 
+/// New records of one bulk chunk after which PostgreSQL's statistics of the table are refreshed.
+const ANALYZE_AFTER: usize = 1000;
+
 /// How long a stored key answers retries.
 const KEEP_KEYS_SECS: i64 = 24 * 3600;
 
@@ -243,6 +246,13 @@ impl Store {
             let summary =
                 json!({"count": created.len(), "first_id": created.iter().min(), "last_id": created.iter().max(), "source": "import"});
             crate::audit::write(tx, actor, "bulk_create", T::SPEC.name, None, self.seal(&summary.to_string())).await?;
+        }
+        if tx.backend == crate::Backend::Postgres && created.len() >= ANALYZE_AFTER {
+            // PostgreSQL plans the next chunk's key lookup from the table's statistics, which
+            // autovacuum refreshes only later: planned for an empty table it scanned every row
+            // through an unrelated index, once per 250 keys, and an import slowed with each
+            // chunk (100,000 people at 916 rows/s). ANALYZE samples a bounded number of rows.
+            tx.execute(&sql(&format!("ANALYZE {}", T::SPEC.plural), [])).await?;
         }
         Ok(done.into_iter().map(|d| d.unwrap_or(Done::RolledBack)).collect())
     }
