@@ -113,7 +113,10 @@ async fn orders_import_a_row_per_line_and_reject_an_order_with_a_bad_line_whole(
         );
         let ps = problems(&app, &job["id"]).await;
         assert!(ps.iter().any(|p| p.0 == 7 && p.1 == "Quantity" && p.2.contains("whole number")), "{ps:?}");
-        assert!(ps.iter().any(|p| p.0 == 5 && p.2.contains("NOPE-9")), "an unknown SKU names itself: {ps:?}");
+        assert!(
+            ps.iter().any(|p| p.0 == 6 && p.1 == "SKU" && p.2.contains("NOPE-9")),
+            "an unknown SKU names itself, on the row and in the column of its line: {ps:?}"
+        );
         let r = app.get(&format!("/api/v1/imports/{}/rejected", job["id"])).await;
         let text = r.body.as_str().unwrap().to_string();
         let mut rd = csv::Reader::from_reader(text.as_bytes());

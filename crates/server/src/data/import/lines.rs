@@ -117,6 +117,16 @@ impl Grouper {
     }
 }
 
+/// Where a problem of a gathered order's line (`lines.2.quantity`) came from: the line of the
+/// file that held it, and its field as the columns name it (`line.quantity`).
+pub(super) fn locate(field: &str, row: &Row) -> Option<(u64, String)> {
+    let rest = field.strip_prefix("lines.")?;
+    let (index, f) = rest.split_once('.').unwrap_or((rest, ""));
+    let index: usize = index.parse().ok()?;
+    let line = if index == 0 { row.line } else { row.more.get(index - 1)?.0 };
+    Some((line, if f.is_empty() { "lines".into() } else { format!("line.{f}") }))
+}
+
 /// Whether a record type's rows may be its lines.
 pub(super) fn has_lines(spec: &rapport_domain::record::RecordSpec) -> bool {
     spec.fields.iter().any(|f| f.name == "lines")

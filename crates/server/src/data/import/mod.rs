@@ -625,11 +625,18 @@ async fn run<K: BatchKind, S: Sink>(
                         let mut ps: Vec<Problem> = p
                             .errors
                             .iter()
-                            .map(|f| Problem {
-                                line: row.line,
-                                column: column_of(&f.field, &opened.headers, spec, &defs, &opts.mapping),
-                                field: Some(f.field.clone()).filter(|f| !f.is_empty()),
-                                message: f.message.clone(),
+                            .map(|f| {
+                                // An order line's problem names the row and column that line came from.
+                                let (line, source) = match lines::locate(&f.field, row) {
+                                    Some((line, field)) => (line, field),
+                                    None => (row.line, f.field.clone()),
+                                };
+                                Problem {
+                                    line,
+                                    column: column_of(&source, &opened.headers, spec, &defs, &opts.mapping),
+                                    field: Some(f.field.clone()).filter(|f| !f.is_empty()),
+                                    message: f.message.clone(),
+                                }
                             })
                             .collect();
                         if ps.is_empty() {
