@@ -16,7 +16,7 @@
 #
 # Settings: RAPPORT_BIN (default target/release/rapport), PEOPLE (100000), RECIPIENTS (100000),
 # BASE_DIR (/tmp/rapport-send-base), PORT (18094), SINK_PORT (18025), SEND_TIMEOUT (900 s),
-# OUT_DIR.
+# OUT_DIR; RAPPORT_SMTP_CONNECTIONS (the server's mails in flight, default 10) reaches the server.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 BIN="${RAPPORT_BIN:-$ROOT/target/release/rapport}"

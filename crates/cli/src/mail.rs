@@ -22,6 +22,7 @@ use futures_util::StreamExt;
 use lettre::address::Envelope;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, Message, MultiPart};
+use lettre::transport::smtp::PoolConfig;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use rapport_domain::marketing::email::MarketingLimits;
@@ -43,6 +44,11 @@ pub struct MailArgs {
     /// Seconds between looks at the mail queue.
     #[arg(long, env = "RAPPORT_MAIL_POLL_SECS", default_value_t = 5)]
     pub mail_poll_secs: u64,
+    /// SMTP transactions in flight at once, each on its own connection to the relay (providers
+    /// cap connections: raise it to what yours allows for faster campaigns). A kill leaves at
+    /// most this many mails unconfirmed.
+    #[arg(long, env = "RAPPORT_SMTP_CONNECTIONS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=200))]
+    pub smtp_connections: u32,
     /// Seconds a sender holds the mails it claimed; another process takes them over after.
     #[arg(long, env = "RAPPORT_MAIL_LEASE_SECS", default_value_t = 120)]
     pub mail_lease_secs: i64,
@@ -133,7 +139,7 @@ impl Relay {
         }
     }
 
-    fn transport(&self) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
+    fn transport(&self, connections: u32) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
         let b = match self {
             Relay::Url(url) => AsyncSmtpTransport::<Tokio1Executor>::from_url(url).context("RAPPORT_SMTP_URL (--smtp-url)")?,
             Relay::Saved { host, port, tls, user, password } => {
@@ -149,7 +155,7 @@ impl Relay {
                 }
             }
         };
-        Ok(b.timeout(Some(Duration::from_secs(60))).build())
+        Ok(b.timeout(Some(Duration::from_secs(60))).pool_config(PoolConfig::new().max_size(connections)).build())
     }
 }
 
@@ -182,7 +188,7 @@ pub fn spawn(store: &Store, args: &MailArgs) -> anyhow::Result<()> {
     store.set_mail_retry_secs(args.mail_retry_secs);
     store.set_soft_bounce_limit(args.soft_bounce_limit);
     if let Some(url) = &args.smtp_url {
-        Relay::Url(url.clone()).transport()?;
+        Relay::Url(url.clone()).transport(args.smtp_connections)?;
     }
     let _: Mailbox = args.mail_from.parse().map_err(|e| anyhow!("RAPPORT_MAIL_FROM (--mail-from): {e}"))?;
     let flag_ca = match &args.imap_ca_file {
@@ -266,8 +272,6 @@ const BATCH: i64 = 20;
 /// Marketing mails claimed at once, and members written to the queue per step.
 const MARKETING_BATCH: i64 = 100;
 const EXPAND_BATCH: i64 = 500;
-/// SMTP transactions of one batch in flight at once (lettre's pool keeps up to 10 connections).
-const SEND_CONCURRENCY: usize = 10;
 
 /// The relay a sender built its transport for, with the From and bounce addresses.
 struct Connected {
@@ -305,7 +309,7 @@ impl Sender {
                 Some(b) => b.clone(),
                 None => from.email.to_string(),
             };
-            let transport = relay.transport()?;
+            let transport = relay.transport(self.args.smtp_connections)?;
             self.relay = Some(Connected { relay, from_text, transport, from, bounce });
         }
         Ok(self.relay.as_ref())
@@ -315,6 +319,7 @@ impl Sender {
     /// no relay is set).
     async fn pass(&mut self) -> anyhow::Result<Option<usize>> {
         let (store, owner, lease, limits, log_days) = (self.store.clone(), self.owner.clone(), self.lease, self.limits, self.log_days);
+        let in_flight = self.args.smtp_connections as usize;
         let Some(c) = self.connected().await? else { return Ok(None) };
         let (requeued, unconfirmed) = store.recover_mail().await?;
         if requeued + unconfirmed > 0 {
@@ -331,7 +336,7 @@ impl Sender {
         let busy = transactional >= BATCH as usize || batch.len() - transactional >= MARKETING_BATCH as usize || expanded > 0;
         // Each mail: `sending` committed just before its SMTP transaction (from there a crash
         // leaves it `unconfirmed`, never resent on its own), then `sent` or the failure, with
-        // SEND_CONCURRENCY mails in flight over pooled connections: their state writes share
+        // `--smtp-connections` mails in flight over pooled connections: their state writes share
         // the writer's group commits, and a kill leaves at most the mails in flight unconfirmed.
         // One mail after another waited for two commits and one SMTP round trip each (about 18
         // mails a second on a loaded machine); marking a whole batch `sending` first left the
@@ -348,7 +353,7 @@ impl Sender {
         }
         let transport = &c.transport;
         let deliveries: Vec<_> = ready.into_iter().map(|(m, message)| deliver(store, owner, lease, transport, m, message)).collect();
-        let mut deliveries = futures_util::stream::iter(deliveries).buffer_unordered(SEND_CONCURRENCY);
+        let mut deliveries = futures_util::stream::iter(deliveries).buffer_unordered(in_flight);
         while let Some(done) = deliveries.next().await {
             done?;
         }

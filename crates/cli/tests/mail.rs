@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use rapport_domain::service::mail::InboundMail;
 use serde_json::Value;
 
-/// The mails the sender has in SMTP transactions at once (its `SEND_CONCURRENCY`): a kill
+/// The mails the sender has in SMTP transactions at once (`--smtp-connections`, 10 by default): a kill
 /// leaves at most these unconfirmed.
 const IN_FLIGHT: i64 = 10;
 
