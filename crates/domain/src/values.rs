@@ -225,7 +225,6 @@ impl fmt::Display for Phone {
     }
 }
 
-/// Parses and validates `raw` with libphonenumber's metadata.
 /// The E.164 numbers read lately. Reading a number through libphonenumber's metadata is most of
 /// what checking a person costs (an import cleans a row's phone to E.164, then validates the
 /// person, which reads the E.164 form again): a number once read as valid stays valid, so its
@@ -256,6 +255,7 @@ mod e164 {
     }
 }
 
+/// Parses and validates `raw` with libphonenumber's metadata.
 fn read(raw: &str, region: Region) -> Result<PhoneNumber, InvalidPhone> {
     let bad = |why: String| InvalidPhone(format!("'{raw}' cannot be read as a phone number: {why}"));
     // Full-width digits and plus signs become ASCII, so the prefix arithmetic below sees them;

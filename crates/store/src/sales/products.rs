@@ -28,9 +28,12 @@ impl Table for Product {
     }
 }
 
+/// What order lines need to know of the live products, row by row (see [`facts_row`]).
+const FACTS: &str = "SELECT id, sku, name, unit_price_minor, currency, active FROM products WHERE deleted_at IS NULL";
+
 /// The query for the facts of the live products among `ids`.
 pub(crate) fn facts_query(ids: &[i64]) -> Sql {
-    let mut q = Sql::new("SELECT id, sku, name, unit_price_minor, currency, active FROM products WHERE deleted_at IS NULL AND id IN (");
+    let mut q = Sql::new(&format!("{FACTS} AND id IN ("));
     for (i, id) in ids.iter().enumerate() {
         q.push(if i == 0 { "" } else { ", " }).arg(*id);
     }
@@ -93,8 +96,7 @@ impl Store {
     /// create orders.
     pub async fn product_catalog(&self, actor: &Actor) -> Result<HashMap<i64, ProductFacts>> {
         require(actor, Object::Order, Action::Create)?;
-        let q = sql("SELECT id, sku, name, unit_price_minor, currency, active FROM products WHERE deleted_at IS NULL", []);
-        Ok(self.read(&q, facts_row).await?.into_iter().collect())
+        Ok(self.read(&sql(FACTS, []), facts_row).await?.into_iter().collect())
     }
 
     /// What order lines need to know of the live products among `ids`, by id.

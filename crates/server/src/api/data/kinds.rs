@@ -1,6 +1,8 @@
 //! The record types the batch endpoint and the importer serve, each validated as its own
 //! create and update endpoints validate it.
 
+use std::collections::HashMap;
+
 use rapport_domain::company::{CompanyData, CompanyInput};
 use rapport_domain::custom_field::CustomField;
 use rapport_domain::customer::{CustomerData, CustomerInput};
@@ -9,17 +11,13 @@ use rapport_domain::permissions::Actor;
 use rapport_domain::sales::activity::{ActivityData, ActivityInput};
 use rapport_domain::sales::opportunity::{OpportunityData, OpportunityInput};
 use rapport_domain::sales::order::{OrderContext, OrderData, OrderInput};
-use rapport_domain::sales::product::ProductFacts;
-use rapport_domain::sales::product::{ProductData, ProductInput, parse_sku};
+use rapport_domain::sales::product::{ProductData, ProductFacts, ProductInput, parse_sku};
 use rapport_domain::service::ticket::{TicketData, TicketInput};
 use rapport_domain::values::{Email, Region};
 use rapport_domain::{FieldError, ValidationErrors};
 use rapport_store::PipelineSet;
 use rapport_store::data::Render;
 use rapport_store::data::batch::{BatchItem, BatchMode, Idempotency};
-
-use std::collections::HashMap;
-
 use serde_json::Value;
 
 use super::batch::BatchKind;
@@ -195,11 +193,6 @@ impl BatchKind for Tickets {
     store_batch!(batch_tickets, TicketData);
 }
 
-fn trimmed(raw: &str) -> Result<String, String> {
-    let v = raw.trim();
-    if v.is_empty() { Err("cannot be empty".into()) } else { Ok(v.to_string()) }
-}
-
 impl BatchKind for Orders {
     const PLURAL: &'static str = "orders";
     const KEYS: &'static [&'static str] = &["external_id"];
@@ -255,4 +248,9 @@ impl BatchKind for Orders {
         Ok(input.apply(current, &OrderContext { product: &lookup, now })?)
     }
     store_batch!(batch_orders, OrderData);
+}
+
+fn trimmed(raw: &str) -> Result<String, String> {
+    let v = raw.trim();
+    if v.is_empty() { Err("cannot be empty".into()) } else { Ok(v.to_string()) }
 }

@@ -69,7 +69,7 @@ impl Grouper {
         }
         if let (Some(l), Some(held)) = (&line, self.held.as_mut())
             && key.is_some()
-            && key == held.data.get("external_id").cloned()
+            && key.as_ref() == held.data.get("external_id")
         {
             if let Some(Value::Array(ls)) = held.data.get_mut("lines") {
                 ls.push(l.clone());

@@ -566,21 +566,14 @@ async fn run<K: BatchKind, S: Sink>(
                         }
                         let (complete, dropped) = orders.row(row);
                         chunk.extend(complete);
-                        for d in dropped {
-                            progress.rows += 1;
-                            progress.rejected += 1;
-                            refused.push((d.line, vec![], d.cells, d.why));
-                        }
+                        refuse_dropped(&mut progress, &mut refused, dropped);
                     }
                     Some(Err((ps, cells))) => {
                         progress.rows += 1;
                         progress.rejected += 1;
                         problems += ps.len() as u64;
-                        for d in orders.rejected(&ps, key_col.and_then(|i| cells.get(i)).map(String::as_str)) {
-                            progress.rows += 1;
-                            progress.rejected += 1;
-                            refused.push((d.line, vec![], d.cells, d.why));
-                        }
+                        let dropped = orders.rejected(&ps, key_col.and_then(|i| cells.get(i)).map(String::as_str));
+                        refuse_dropped(&mut progress, &mut refused, dropped);
                         let line = ps.first().map(|p| p.line).unwrap_or(0);
                         let reasons = reasons(&ps);
                         refused.push((line, ps, cells, reasons));
@@ -684,6 +677,15 @@ fn reject(progress: &mut Progress, refused: &mut Vec<Refusal>, row: &Row, ps: Ve
         refused.push((*line, vec![], cells.clone(), why.clone()));
     }
     refused.push((row.line, ps, row.cells.clone(), why));
+}
+
+/// Rows the grouping of an order's lines drops (see `lines`): read, and refused with their reason.
+fn refuse_dropped(progress: &mut Progress, refused: &mut Vec<Refusal>, dropped: Vec<lines::Dropped>) {
+    for d in dropped {
+        progress.rows += 1;
+        progress.rejected += 1;
+        refused.push((d.line, vec![], d.cells, d.why));
+    }
 }
 
 fn reasons(ps: &[Problem]) -> String {
