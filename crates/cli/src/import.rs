@@ -109,6 +109,7 @@ pub async fn run(store: Store, args: &ImportArgs) -> anyhow::Result<()> {
         mapping,
         upsert_key: args.upsert_key.clone(),
         no_clean: args.no_clean,
+        checkpoint: None,
     };
     let bar = if args.quiet { ProgressBar::hidden() } else { ProgressBar::new(1) };
     bar.set_style(ProgressStyle::with_template("{bar:30} {percent:>3}% {msg} ETA {eta}").unwrap_or_else(|_| ProgressStyle::default_bar()));

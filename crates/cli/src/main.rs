@@ -135,6 +135,11 @@ struct ServeArgs {
     #[arg(long, env = "RAPPORT_WEBHOOK_LEASE_SECS", default_value_t = rapport_server::webhooks::DEFAULT_LEASE_SECS,
         value_parser = clap::value_parser!(i64).range(11..=3600))]
     webhook_lease_secs: i64,
+    /// How long an import job's lease lasts, in seconds (it is renewed after every chunk). An
+    /// import whose server dies is taken up by another server, or by this one restarted, after
+    /// that long, and carries on where its last written chunk ended.
+    #[arg(long, env = "RAPPORT_IMPORT_LEASE_SECS", default_value_t = 30, value_parser = clap::value_parser!(i64).range(1..=3600))]
+    import_lease_secs: i64,
 }
 
 #[derive(Args)]
@@ -210,7 +215,12 @@ fn phone_region(args: &ServeArgs) -> anyhow::Result<Region> {
 }
 
 async fn serve(store: Store, args: ServeArgs, phone_region: Region) -> anyhow::Result<()> {
-    let config = Config { phone_region, secure_cookies: args.secure_cookies, trust_forwarded_for: args.trust_forwarded_for };
+    let config = Config {
+        phone_region,
+        secure_cookies: args.secure_cookies,
+        trust_forwarded_for: args.trust_forwarded_for,
+        import_lease_secs: args.import_lease_secs,
+    };
     if let Some(url) = &args.public_url {
         store.set_public_url(url);
     }
@@ -226,7 +236,10 @@ async fn serve(store: Store, args: ServeArgs, phone_region: Region) -> anyhow::R
         let every = std::time::Duration::from_secs(args.sla_interval);
         rapport_server::jobs::spawn_ticket_housekeeping(store.clone(), every, close_after);
     }
-    let app = rapport_server::build_app(AppState::new(store, config));
+    let state = AppState::new(store, config);
+    let resume_every = std::time::Duration::from_secs((args.import_lease_secs as u64).div_ceil(2));
+    rapport_server::jobs::spawn_import_resumer(state.clone(), resume_every);
+    let app = rapport_server::build_app(state);
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("cannot listen on {} (is another server running there?)", args.addr))?;

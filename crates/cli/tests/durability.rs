@@ -14,6 +14,29 @@ use sqlx::Connection;
 
 mod sync_mirror;
 
+/// An admin `boss@example.com` in a new SQLite file under a new directory; the directory and
+/// the database's path.
+fn new_database(name: &str) -> (std::path::PathBuf, String) {
+    let dir = std::env::temp_dir().join(format!("rapport-{name}-{}-{:x}", std::process::id(), rand::random::<u64>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("d.db").display().to_string();
+    let made = Command::new(env!("CARGO_BIN_EXE_rapport"))
+        .args(["--database", &db, "user", "create", "--admin", "--email", "boss@example.com", "--password", "long enough secret"])
+        .current_dir(&dir)
+        .env_remove("RAPPORT_DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    (dir, db)
+}
+
+/// A bearer token of the admin [`new_database`] made.
+fn login(conn: &mut std::net::TcpStream) -> String {
+    let (_, login) = request(conn, "POST", "/api/v1/auth/login", None, r#"{"email":"boss@example.com","password":"long enough secret"}"#)
+        .expect("login");
+    serde_json::from_str::<serde_json::Value>(&login).unwrap()["token"].as_str().unwrap().to_string()
+}
+
 /// Creates each client sends at most; the server is killed long before.
 const PER_CLIENT: usize = 5_000;
 const CLIENTS: usize = 4;
@@ -51,36 +74,12 @@ fn request(s: &mut std::net::TcpStream, method: &str, path: &str, token: Option<
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_acknowledged_create_survives_a_kill() {
-    let dir = std::env::temp_dir().join(format!("rapport-durability-{}-{:x}", std::process::id(), rand::random::<u64>()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let db = dir.join("d.db").display().to_string();
-    let made = Command::new(env!("CARGO_BIN_EXE_rapport"))
-        .args(["--database", &db, "user", "create", "--admin", "--email", "boss@example.com", "--password", "long enough secret"])
-        .current_dir(&dir)
-        .env_remove("RAPPORT_DATABASE_URL")
-        .output()
-        .unwrap();
-    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
-
+    let (dir, db) = new_database("durability");
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let addr = format!("127.0.0.1:{port}");
-    let mut server = Command::new(env!("CARGO_BIN_EXE_rapport"))
-        .args(["--database", &db, "serve", "--addr", &addr])
-        .current_dir(&dir)
-        .env_remove("RAPPORT_DATABASE_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    // It prints its address once it listens.
-    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
-    assert!(lines.any(|l| l.is_ok_and(|l| l.contains("serving on"))), "the server never listened");
-
+    let mut server = start_server(&db, &dir, &addr);
     let mut conn = std::net::TcpStream::connect(&addr).unwrap();
-    let (_, login) =
-        request(&mut conn, "POST", "/api/v1/auth/login", None, r#"{"email":"boss@example.com","password":"long enough secret"}"#)
-            .expect("login");
-    let token = serde_json::from_str::<serde_json::Value>(&login).unwrap()["token"].as_str().unwrap().to_string();
+    let token = login(&mut conn);
 
     // Each client streams creates on its own connection and records what was acknowledged.
     let acked = Arc::new((Mutex::new(Vec::<(i64, String)>::new()), Condvar::new()));
@@ -180,8 +179,13 @@ fn slow_receiver(delay: std::time::Duration) -> (u16, Seen) {
 }
 
 fn start_server(db: &str, dir: &std::path::Path, addr: &str) -> std::process::Child {
+    start_server_with(db, dir, addr, &[])
+}
+
+fn start_server_with(db: &str, dir: &std::path::Path, addr: &str, extra: &[&str]) -> std::process::Child {
     let mut server = Command::new(env!("CARGO_BIN_EXE_rapport"))
         .args(["--database", db, "serve", "--addr", addr, "--webhook-lease-secs", "11", "--sla-interval", "0"])
+        .args(extra)
         .current_dir(dir)
         .env_remove("RAPPORT_DATABASE_URL")
         .stdout(Stdio::piped())
@@ -196,16 +200,7 @@ fn start_server(db: &str, dir: &std::path::Path, addr: &str) -> std::process::Ch
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhook_events_are_delivered_after_a_kill_mid_delivery() {
     const EVENTS: usize = 12;
-    let dir = std::env::temp_dir().join(format!("rapport-webhook-kill-{}-{:x}", std::process::id(), rand::random::<u64>()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let db = dir.join("w.db").display().to_string();
-    let made = Command::new(env!("CARGO_BIN_EXE_rapport"))
-        .args(["--database", &db, "user", "create", "--admin", "--email", "boss@example.com", "--password", "long enough secret"])
-        .current_dir(&dir)
-        .env_remove("RAPPORT_DATABASE_URL")
-        .output()
-        .unwrap();
-    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let (dir, db) = new_database("webhook-kill");
     let (hook_port, seen) = slow_receiver(std::time::Duration::from_millis(1500));
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let addr = format!("127.0.0.1:{port}");
@@ -213,10 +208,7 @@ async fn webhook_events_are_delivered_after_a_kill_mid_delivery() {
     let mut server = start_server(&db, &dir, &addr);
 
     let mut conn = std::net::TcpStream::connect(&addr).unwrap();
-    let (_, login) =
-        request(&mut conn, "POST", "/api/v1/auth/login", None, r#"{"email":"boss@example.com","password":"long enough secret"}"#)
-            .expect("login");
-    let token = serde_json::from_str::<serde_json::Value>(&login).unwrap()["token"].as_str().unwrap().to_string();
+    let token = login(&mut conn);
     let (status, _) = request(
         &mut conn,
         "PUT",
@@ -357,5 +349,75 @@ async fn an_import_killed_mid_file_resumes_without_duplicates_or_half_chunks() {
     let check: String = sqlx::query_scalar("PRAGMA integrity_check").fetch_one(&mut raw).await.unwrap();
     assert_eq!(check, "ok");
     raw.close().await.unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Rows of the API import killed mid-job: four chunks.
+const JOB_ROWS: usize = 4 * rapport_server::data::import::CHUNK;
+
+/// An import job (`POST /api/v1/imports`) whose server is killed (SIGKILL) mid-file is taken up
+/// by the restarted server once its lease runs out, and finishes the file: the rows have no
+/// upsert key, so a chunk written twice would show as duplicates, yet every row is there once;
+/// the job's counts are the whole file's, and its uploaded file is removed once it is done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_job_killed_with_its_server_is_resumed_by_the_next_one() {
+    let (dir, db) = new_database("import-job-kill");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let addr = format!("127.0.0.1:{port}");
+    println!("server: http://{addr}");
+    let lease = ["--import-lease-secs", "2"];
+    let mut server = start_server_with(&db, &dir, &addr, &lease);
+    let mut conn = std::net::TcpStream::connect(&addr).unwrap();
+    let token = login(&mut conn);
+    let mut csv = String::from("name,city\n");
+    for i in 0..JOB_ROWS {
+        csv.push_str(&format!("Imported {i},Town {}\n", i % 97));
+    }
+    let (status, answer) =
+        request(&mut conn, "POST", "/api/v1/imports?kind=customers&mode=best_effort&file_name=people.csv", Some(&token), &csv).unwrap();
+    assert_eq!(status, 202, "{answer}");
+    let id = serde_json::from_str::<serde_json::Value>(&answer).unwrap()["id"].as_i64().unwrap();
+
+    // Kill it once its first chunk is committed (read through another connection).
+    let mut raw = sqlx::SqliteConnection::connect(&format!("sqlite://{db}")).await.unwrap();
+    loop {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM customers").fetch_one(&mut raw).await.unwrap_or(0);
+        if n > 0 {
+            break;
+        }
+        assert!(server.try_wait().unwrap().is_none(), "the server stopped");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    server.kill().unwrap(); // SIGKILL
+    server.wait().unwrap();
+    let kept: i64 = sqlx::query_scalar("SELECT count(*) FROM customers").fetch_one(&mut raw).await.unwrap();
+    assert!((kept as usize) < JOB_ROWS, "the kill came mid-file ({kept} rows kept)");
+    let spool: String = sqlx::query_scalar("SELECT spool_path FROM imports WHERE id = ?").bind(id).fetch_one(&mut raw).await.unwrap();
+    assert!(std::path::Path::new(&spool).exists(), "the killed server's upload is kept for the next one");
+
+    let mut server = start_server_with(&db, &dir, &addr, &lease);
+    let mut conn = std::net::TcpStream::connect(&addr).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let job = loop {
+        let (_, body) = request(&mut conn, "GET", &format!("/api/v1/imports/{id}"), Some(&token), "").unwrap();
+        let job: serde_json::Value = serde_json::from_str(&body).unwrap();
+        if job["status"] == "done" || job["status"] == "failed" {
+            break job;
+        }
+        assert!(std::time::Instant::now() < deadline, "the import was not taken up: {job}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(job["status"], "done", "{job}");
+    let n = JOB_ROWS as i64;
+    assert_eq!((job["rows"].as_i64(), job["created"].as_i64(), job["rejected"].as_i64()), (Some(n), Some(n), Some(0)), "{job}");
+    let (rows, names): (i64, i64) =
+        sqlx::query_as("SELECT count(*), count(DISTINCT name) FROM customers").fetch_one(&mut raw).await.unwrap();
+    assert_eq!((rows, names), (n, n), "every row once, none of the {kept} written before the kill again");
+    let check: String = sqlx::query_scalar("PRAGMA integrity_check").fetch_one(&mut raw).await.unwrap();
+    assert_eq!(check, "ok");
+    assert!(!std::path::Path::new(&spool).exists(), "the upload is removed once the import is done");
+    raw.close().await.unwrap();
+    server.kill().unwrap();
+    server.wait().unwrap();
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -106,3 +106,19 @@ pub fn spawn_sequence_job(store: Store, period: Duration) -> tokio::task::JoinHa
         }
     })
 }
+
+/// Takes up, every `period`, the import jobs whose server stopped (see
+/// [`crate::api::data::imports::resume_unfinished`]); the first pass runs at once, so a
+/// restarted server resumes its own imports as soon as their leases run out.
+pub fn spawn_import_resumer(state: crate::AppState, period: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = crate::api::data::imports::resume_unfinished(&state).await {
+                tracing::warn!(error = %e, "cannot take up unfinished imports; trying again at the next tick");
+            }
+        }
+    })
+}

@@ -34,11 +34,14 @@ pub struct Config {
     /// Whether the client's address is the last `X-Forwarded-For` entry (behind a reverse
     /// proxy) rather than the connection's peer.
     pub trust_forwarded_for: bool,
+    /// How long an import job's lease lasts (seconds): a job whose server died is taken up by
+    /// another (or the same, restarted) once it runs out.
+    pub import_lease_secs: i64,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { phone_region: Region::US, secure_cookies: false, trust_forwarded_for: false }
+        Config { phone_region: Region::US, secure_cookies: false, trust_forwarded_for: false, import_lease_secs: 30 }
     }
 }
 

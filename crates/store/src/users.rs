@@ -439,12 +439,7 @@ impl Store {
             })
             .await?;
         let Some((user, custom, token_id, last, scopes, kind)) = found else { return Ok(None) };
-        let perms = match (Role::parse(&user.role), custom) {
-            (Some(r), _) => r.permissions(),
-            (None, Some(json)) => serde_json::from_str(&json).map_err(|e| Error::Db(sqlx::Error::Decode(Box::new(e))))?,
-            // A role deleted under a user leaves them with nothing but their own profile.
-            (None, None) => Permissions { grants: Default::default(), visibility: rapport_domain::permissions::Visibility::Own },
-        };
+        let perms = role_permissions(&user.role, custom)?;
         // Record use at most once a minute: a write per request would serialize every read.
         if last.is_none_or(|l| l < time_in(chrono::Duration::minutes(-1))) {
             self.note_token_use(token_id, now).await;
@@ -452,6 +447,22 @@ impl Store {
         let session = Session { user, perms: perms.into(), scopes: Scopes::parse(&scopes), token_id, kind };
         self.sessions.put(hash, session.clone());
         Ok(Some(session))
+    }
+
+    /// Active user `id` as an actor with their role's permissions, for work done on their
+    /// behalf after the request that started it (an import taken up by another server); `None`
+    /// when they are gone or deactivated.
+    pub async fn user_actor(&self, id: i64) -> Result<Option<Actor>> {
+        let q = sql(
+            &format!(
+                "SELECT {USER_COLS}, r.permissions FROM users u LEFT JOIN roles r ON r.name = u.role WHERE u.id = ? AND u.is_active = 1"
+            ),
+            [id.into()],
+        );
+        let found = self.read_optional(&q, |r| Ok((user_from_row(r)?, r.get::<Option<String>>("permissions")?))).await?;
+        let Some((user, custom)) = found else { return Ok(None) };
+        let perms = role_permissions(&user.role, custom)?;
+        Ok(Some(Actor { user_id: Some(user.id), role: user.role, perms: perms.into(), request_id: None }))
     }
 
     /// Stamps a token's last use; best effort (a failure must not refuse the request).
@@ -543,4 +554,14 @@ impl Store {
         let counted = self.read(&sql("SELECT COUNT(*) AS n FROM users", []), |r| r.get::<i64>("n")).await?;
         Ok(counted.into_iter().next().unwrap_or(0))
     }
+}
+
+/// A role's permissions: a built-in role's, else the custom role's stored ones.
+fn role_permissions(role: &str, custom: Option<String>) -> Result<Permissions> {
+    Ok(match (Role::parse(role), custom) {
+        (Some(r), _) => r.permissions(),
+        (None, Some(json)) => serde_json::from_str(&json).map_err(|e| Error::Db(sqlx::Error::Decode(Box::new(e))))?,
+        // A role deleted under a user leaves them with nothing but their own profile.
+        (None, None) => Permissions { grants: Default::default(), visibility: rapport_domain::permissions::Visibility::Own },
+    })
 }

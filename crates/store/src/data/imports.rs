@@ -86,6 +86,21 @@ pub struct StoredProblem {
     pub message: String,
 }
 
+/// An import job that has not ended, with what running it needs.
+#[derive(Debug, Clone)]
+pub struct Unfinished {
+    /// Identifier.
+    pub id: i64,
+    /// The record type.
+    pub kind: String,
+    /// Who started it: the job runs as them.
+    pub created_by: Option<i64>,
+    /// The options it was started with, as its runner stored them.
+    pub options: Value,
+    /// The uploaded file.
+    pub spool_path: String,
+}
+
 /// A saved column mapping.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ImportMapping {
@@ -134,7 +149,9 @@ pub fn import_object(kind: &str) -> Option<Object> {
 
 impl Store {
     /// Records a new import job of `kind` by `actor`, who must be allowed to create such
-    /// records; its id.
+    /// records; its id. `options` and `spool_path` (the uploaded file) are what another
+    /// server needs to take the job up if this one dies ([`Store::unfinished_imports`]).
+    #[allow(clippy::too_many_arguments)]
     pub async fn create_import(
         &self,
         actor: &Actor,
@@ -143,6 +160,8 @@ impl Store {
         dry_run: bool,
         file_name: Option<String>,
         total_bytes: u64,
+        options: &Value,
+        spool_path: &str,
     ) -> Result<i64> {
         require(actor, import_object(kind).ok_or(Error::NotFound)?, Action::Create)?;
         let now = now_rfc3339();
@@ -150,8 +169,8 @@ impl Store {
         let id = tx
             .fetch_one(
                 &sql(
-                    "INSERT INTO imports (kind, status, mode, dry_run, file_name, created_by, created_at, updated_at, total_bytes) \
-                     VALUES (?, 'queued', ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                    "INSERT INTO imports (kind, status, mode, dry_run, file_name, created_by, created_at, updated_at, total_bytes, options, spool_path) \
+                     VALUES (?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                     [
                         kind.into(),
                         mode.into(),
@@ -161,6 +180,8 @@ impl Store {
                         now.clone().into(),
                         now.into(),
                         (total_bytes as i64).into(),
+                        options.to_string().into(),
+                        spool_path.into(),
                     ],
                 ),
                 |r| r.get::<i64>("id"),
@@ -217,6 +238,40 @@ impl Store {
         }) {
             tx.execute(&q).await?;
         }
+        tx.commit().await
+    }
+
+    /// Imports that are queued or running by their record, with their uploaded file: those of a
+    /// server that stopped are among them (the caller tells them apart by their lease).
+    pub async fn unfinished_imports(&self) -> Result<Vec<Unfinished>> {
+        let q = sql(
+            "SELECT id, kind, created_by, options, spool_path FROM imports \
+             WHERE status IN ('queued', 'running') AND spool_path IS NOT NULL ORDER BY id",
+            [],
+        );
+        self.read(&q, |r| {
+            Ok(Unfinished {
+                id: r.get("id")?,
+                kind: r.get("kind")?,
+                created_by: r.get("created_by")?,
+                options: r.get::<Option<String>>("options")?.and_then(|s| serde_json::from_str(&s).ok()).unwrap_or(Value::Null),
+                spool_path: r.get("spool_path")?,
+            })
+        })
+        .await
+    }
+
+    /// Starts import `id` over: its counts, problems and rejected rows are recounted by the run
+    /// that takes it up (the rows it wrote stay, and that run replays their chunks).
+    pub async fn restart_import(&self, id: i64) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        tx.execute(&sql("DELETE FROM import_problems WHERE import_id = ?", [id.into()])).await?;
+        tx.execute(&sql("DELETE FROM import_rejects WHERE import_id = ?", [id.into()])).await?;
+        tx.execute(&sql(
+            "UPDATE imports SET status = 'running', rows_read = 0, created = 0, updated = 0, rejected = 0, bytes_read = 0, updated_at = ? WHERE id = ?",
+            [now_rfc3339().into(), id.into()],
+        ))
+        .await?;
         tx.commit().await
     }
 

@@ -150,17 +150,49 @@ pub struct MappingQuery {
     kind: Option<String>,
 }
 
-/// Writes a running import's results to its job, a chunk at a time.
+/// Writes a running import's results to its job, a chunk at a time, and renews the job's lease.
 struct JobSink {
     state: AppState,
     id: i64,
+    lease: JobLease,
     headers: Option<Vec<String>>,
     problems: Vec<(u64, Option<String>, Option<String>, String)>,
     rejects: Vec<(u64, Vec<String>, String)>,
 }
 
+/// The lease of one run of an import job (`import {id}` in the lease table). Each run has a
+/// holder name of its own, so the process that runs a job does not take it up a second time.
+struct JobLease {
+    name: String,
+    holder: String,
+    ttl: chrono::Duration,
+}
+
+impl JobLease {
+    fn new(state: &AppState, id: i64) -> JobLease {
+        let secs = state.config.import_lease_secs.max(1);
+        JobLease { name: format!("import {id}"), holder: crate::jobs::holder_name(), ttl: chrono::Duration::seconds(secs) }
+    }
+
+    /// Takes or renews it; false when another run holds it.
+    async fn hold(&self, state: &AppState) -> bool {
+        match state.store.acquire_lease(&self.name, &self.holder, self.ttl, chrono::Utc::now()).await {
+            Ok(held) => held,
+            Err(e) => {
+                tracing::warn!(error = %e, lease = self.name, "cannot renew an import's lease");
+                false
+            }
+        }
+    }
+}
+
 impl Sink for JobSink {
     async fn progress(&mut self, p: &Progress) {
+        if !self.lease.hold(&self.state).await {
+            // Another server took the job up after this one stalled past its lease: the chunks'
+            // checkpoints keep the two runs from writing a chunk twice.
+            tracing::warn!(import = self.id, "an import's lease was taken by another run");
+        }
         let counts = ImportCounts {
             rows: p.rows,
             created: p.created,
@@ -219,10 +251,11 @@ pub async fn spool(body: axum::body::Body) -> Result<(Spool, u64), ApiError> {
     Ok((spool, n))
 }
 
-/// Starts the background job that imports `file` as import `id`.
-pub fn spawn_job(state: AppState, actor: Actor, id: i64, kind: String, file: Spool, opts: Options) {
+/// Starts the background job that imports `file` as import `id`, holding `lease`.
+fn spawn_job(state: AppState, actor: Actor, id: i64, kind: String, file: Spool, opts: Options, lease: JobLease) {
     tokio::spawn(async move {
-        let mut sink = JobSink { state: state.clone(), id, headers: None, problems: vec![], rejects: vec![] };
+        let opts = Options { checkpoint: Some(id), ..opts };
+        let mut sink = JobSink { state: state.clone(), id, lease, headers: None, problems: vec![], rejects: vec![] };
         let result = import(&state, &actor, &kind, &file.0, &opts, &mut sink).await;
         // What the last chunk left unsaved.
         if !sink.problems.is_empty() || !sink.rejects.is_empty() || sink.headers.is_some() {
@@ -247,8 +280,48 @@ pub fn spawn_job(state: AppState, actor: Actor, id: i64, kind: String, file: Spo
         if let Err(e) = done {
             tracing::error!(error = %e, import = id, "cannot end an import");
         }
+        let _ = state.store.release_lease(&sink.lease.name, &sink.lease.holder).await;
         drop(file);
     });
+}
+
+/// Takes up the import jobs whose server stopped (their lease ran out) and runs them again
+/// from their stored options and uploaded file: the chunks they wrote are replayed from their
+/// checkpoints, the rest written. A job whose file is gone, or whose user was deactivated,
+/// fails with why. Returns how many it took up.
+pub async fn resume_unfinished(state: &AppState) -> rapport_store::Result<usize> {
+    let mut taken = 0;
+    for job in state.store.unfinished_imports().await? {
+        let lease = JobLease::new(state, job.id);
+        if !lease.hold(state).await {
+            continue;
+        }
+        let path = PathBuf::from(&job.spool_path);
+        let actor = match job.created_by {
+            Some(user) => state.store.user_actor(user).await?,
+            None => Some(Actor::system()),
+        };
+        let gone = |what: String| format!("the server running it stopped and {what}");
+        let run = match (actor, serde_json::from_value::<Options>(job.options)) {
+            _ if !path.exists() => Err(gone(format!("its uploaded file {} is gone: upload the file again", path.display()))),
+            (None, _) => Err(gone("the user who started it is no longer active".into())),
+            (_, Err(e)) => Err(gone(format!("its options cannot be read: {e}"))),
+            (Some(actor), Ok(opts)) => Ok((actor, opts)),
+        };
+        let (actor, opts) = match run {
+            Ok(run) => run,
+            Err(why) => {
+                state.store.finish_import(job.id, "failed", Some(why), None).await?;
+                let _ = state.store.release_lease(&lease.name, &lease.holder).await;
+                continue;
+            }
+        };
+        tracing::info!(import = job.id, kind = job.kind, "taking up an import whose server stopped");
+        state.store.restart_import(job.id).await?;
+        spawn_job(state.clone(), actor, job.id, job.kind, Spool(path), opts, lease);
+        taken += 1;
+    }
+    Ok(taken)
 }
 
 /// The options of an import from its query.
@@ -271,6 +344,7 @@ async fn options(state: &AppState, actor: &Actor, q: &ImportQuery) -> Result<Opt
         mapping,
         upsert_key: q.upsert_key.clone(),
         no_clean: q.clean == Some(false),
+        checkpoint: None,
     })
 }
 
@@ -292,8 +366,12 @@ pub async fn start(state: &AppState, actor: &Actor, q: &ImportQuery, file: Spool
         ImportMode::AllOrNothing => "all_or_nothing",
         ImportMode::BestEffort => "best_effort",
     };
-    let id = state.store.create_import(actor, kind, mode, opts.dry_run, q.file_name.clone(), size).await?;
-    spawn_job(state.clone(), actor.clone(), id, kind.to_string(), file, opts);
+    let stored = serde_json::to_value(&opts).unwrap_or_default();
+    let spool_path = file.0.display().to_string();
+    let id = state.store.create_import(actor, kind, mode, opts.dry_run, q.file_name.clone(), size, &stored, &spool_path).await?;
+    let lease = JobLease::new(state, id);
+    lease.hold(state).await;
+    spawn_job(state.clone(), actor.clone(), id, kind.to_string(), file, opts, lease);
     Ok(id)
 }
 

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rapport_domain::custom_field::{CustomField, FieldType};
 use rapport_domain::permissions::Actor;
 use rapport_domain::record::{Kind, RecordSpec, set_path};
-use rapport_store::data::batch::{BatchMode, Done};
+use rapport_store::data::batch::{BatchMode, Done, Idempotency};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
@@ -44,8 +44,8 @@ pub enum ImportMode {
     BestEffort,
 }
 
-/// How to import.
-#[derive(Debug, Clone, Default)]
+/// How to import (stored with an import job, so that another server can take it up).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Options {
     /// The mode.
     pub mode: ImportMode,
@@ -59,6 +59,39 @@ pub struct Options {
     pub upsert_key: Option<String>,
     /// Import the values as they are: no cleansing (see [`rapport_domain::quality::clean_row`]).
     pub no_clean: bool,
+    /// The import job whose chunks leave their outcome under an idempotency key in their own
+    /// transaction: a job run again after its server died replays the chunks written already
+    /// instead of writing them twice.
+    #[serde(skip)]
+    pub checkpoint: Option<i64>,
+}
+
+/// What became of one row's record, as a chunk's checkpoint stores it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Outcome {
+    Created,
+    Updated,
+    RolledBack,
+    /// Refused: the problem's detail and its field errors (field, message).
+    Failed {
+        detail: String,
+        errors: Vec<(String, String)>,
+    },
+}
+
+impl From<Done> for Outcome {
+    fn from(d: Done) -> Self {
+        match d {
+            Done::Created(_) => Outcome::Created,
+            Done::Updated(..) => Outcome::Updated,
+            Done::RolledBack => Outcome::RolledBack,
+            Done::Failed(e) => {
+                let p = ApiError::from(e).problem();
+                Outcome::Failed { errors: p.errors.iter().map(|f| (f.field.clone(), f.message.clone())).collect(), detail: p.detail }
+            }
+        }
+    }
 }
 
 /// The most cleansing changes a summary lists (all are counted).
@@ -532,6 +565,7 @@ async fn run<K: BatchKind, S: Sink>(
         let mut progress = Progress { total_bytes, ..Default::default() };
         let mut problems = 0u64;
         let mut done = false;
+        let mut chunk_no = 0u64;
         // An order's rows are gathered into one record (see `lines`); the column holding its key.
         let mut orders = lines::Grouper::default();
         let key_col = lines::has_lines(spec)
@@ -588,52 +622,67 @@ async fn run<K: BatchKind, S: Sink>(
                     item::<K>(json!({"operation": op, "data": row.data}), Operation::Create, key, actor, &ctx)
                 })
                 .collect();
-            let mut outcomes: Option<Vec<Done>> = None;
-            let slot = &mut outcomes;
-            if !chunk.is_empty() {
+            let checkpoint = opts.checkpoint.filter(|_| *mode != BatchMode::DryRun).map(|job| Idempotency {
+                scope: format!("import {job}"),
+                key: format!("pass {n} chunk {chunk_no}"),
+                // The same rows read again from the same file.
+                hash: format!("{} records from line {}", chunk.len(), chunk.first().map_or(0, |r| r.line)),
+            });
+            chunk_no += 1;
+            let replayed = match &checkpoint {
+                Some(c) => state.store.idempotent_response(c).await?,
+                None => None,
+            };
+            let mut outcomes: Option<Vec<Outcome>> = None;
+            if let Some((_, body)) = replayed {
+                let stored =
+                    serde_json::from_str(&body).map_err(|e| ImportError::File(format!("a chunk's checkpoint cannot be read: {e}")))?;
+                outcomes = Some(stored);
+            } else if !chunk.is_empty() {
+                let slot = &mut outcomes;
                 K::run(
                     state,
                     actor,
                     items,
                     *mode,
-                    None,
+                    checkpoint.as_ref(),
                     true,
                     Box::new(move |d| {
-                        *slot = Some(d);
-                        (200, String::new())
+                        let o: Vec<Outcome> = d.into_iter().map(Outcome::from).collect();
+                        let body = serde_json::to_string(&o).unwrap_or_default();
+                        *slot = Some(o);
+                        (200, body)
                     }),
                 )
                 .await?;
             }
             for (row, d) in chunk.iter().zip(outcomes.unwrap_or_default()) {
                 match d {
-                    Done::Created(_) => progress.created += 1,
-                    Done::Updated(..) => progress.updated += 1,
-                    Done::RolledBack => {
+                    Outcome::Created => progress.created += 1,
+                    Outcome::Updated => progress.updated += 1,
+                    Outcome::RolledBack => {
                         let why = "not written: another row of this all-or-nothing import failed".to_string();
                         reject(&mut progress, &mut refused, row, vec![], why);
                     }
-                    Done::Failed(e) => {
-                        let p = ApiError::from(e).problem();
-                        let mut ps: Vec<Problem> = p
-                            .errors
+                    Outcome::Failed { detail, errors } => {
+                        let mut ps: Vec<Problem> = errors
                             .iter()
-                            .map(|f| {
+                            .map(|(field, message)| {
                                 // An order line's problem names the row and column that line came from.
-                                let (line, source) = match lines::locate(&f.field, row) {
-                                    Some((line, field)) => (line, field),
-                                    None => (row.line, f.field.clone()),
+                                let (line, source) = match lines::locate(field, row) {
+                                    Some((line, source)) => (line, source),
+                                    None => (row.line, field.clone()),
                                 };
                                 Problem {
                                     line,
                                     column: column_of(&source, &opened.headers, spec, &defs, &opts.mapping),
-                                    field: Some(f.field.clone()).filter(|f| !f.is_empty()),
-                                    message: f.message.clone(),
+                                    field: Some(field.clone()).filter(|f| !f.is_empty()),
+                                    message: message.clone(),
                                 }
                             })
                             .collect();
                         if ps.is_empty() {
-                            ps.push(Problem { line: row.line, column: None, field: None, message: p.detail.clone() });
+                            ps.push(Problem { line: row.line, column: None, field: None, message: detail });
                         }
                         problems += ps.len() as u64;
                         let why = reasons(&ps);
