@@ -82,3 +82,36 @@ async fn the_import_page_uploads_follows_the_job_and_saves_its_mapping() {
         assert!(csv.starts_with("id,name,email,") && csv.contains("Ann,ann@example.com"), "{csv}");
     });
 }
+
+/// An order file's mapping form offers an order line's fields as well as the order's, and
+/// guesses them from the headers the importer reads (`SKU` → `line.sku`).
+#[tokio::test]
+async fn the_mapping_of_an_order_file_offers_the_line_fields() {
+    each_backend!(|app| {
+        let cookie = session(&app, ADMIN_EMAIL).await;
+        let csrf = csrf_of(&page(&app, "/data/import", &cookie).await.1);
+        let csv = "External id,Customer,SKU,Qty,Unit price,Remark\nA-1,1,NOPE,2,100,x\n";
+        let (status, location) = upload(&app, &cookie, &csrf, "kind=orders&dry_run=true", csv).await;
+        assert_eq!(status, StatusCode::CREATED);
+        let mut html = String::new();
+        for _ in 0..100_000 {
+            html = page(&app, &location, &cookie).await.1;
+            if html.contains("data-status=\"done\"") || html.contains("data-status=\"failed\"") {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        let select = |header: &str| {
+            let start = html.find(&format!("name=\"map.{header}\"")).unwrap_or_else(|| panic!("no select for {header}: {html}"));
+            html[start..].split("</select>").next().unwrap().to_string()
+        };
+        for (header, field) in
+            [("External id", "external_id"), ("SKU", "line.sku"), ("Qty", "line.quantity"), ("Unit price", "line.unit_price_minor")]
+        {
+            assert!(select(header).contains(&format!("<option value=\"{field}\" selected>")), "{header} → {field}: {}", select(header));
+        }
+        let remark = select("Remark");
+        assert!(!remark.contains(" selected>"), "an unknown column is ignored: {remark}");
+        assert!(remark.contains("<option value=\"line.discount_bp\">") && remark.contains("<option value=\"status\">"), "{remark}");
+    });
+}

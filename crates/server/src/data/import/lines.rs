@@ -28,6 +28,18 @@ pub(super) fn field(header: &str) -> Option<String> {
     COLUMNS.iter().find(|(h, _)| *h == header).map(|(_, f)| format!("line.{f}"))
 }
 
+/// Every line field, once each, in the order of [`COLUMNS`].
+pub(super) fn fields() -> Vec<String> {
+    let mut out: Vec<String> = vec![];
+    for (_, f) in COLUMNS {
+        let f = format!("line.{f}");
+        if !out.contains(&f) {
+            out.push(f);
+        }
+    }
+    out
+}
+
 /// A line cell as JSON: the SKU as text, the rest whole numbers.
 pub(super) fn convert(field: &str, raw: &str) -> Option<Result<Value, String>> {
     let f = field.strip_prefix("line.")?;

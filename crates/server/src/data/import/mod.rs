@@ -253,6 +253,22 @@ fn utf8(bytes: &[u8], line: u64, column: &str, offset: u64) -> Result<String, Pr
     })
 }
 
+/// Every field a column of a `spec` file can be mapped to, as the import page offers them: the
+/// record's own, an order line's (`line.sku`…), then the custom fields.
+pub fn mapping_choices(spec: &RecordSpec, defs: &[CustomField]) -> Vec<String> {
+    let mut fields: Vec<String> = spec.writable().filter(|f| f.kind != Kind::Custom).map(|f| f.name.to_string()).collect();
+    if lines::has_lines(spec) {
+        fields.extend(lines::fields());
+    }
+    fields.extend(defs.iter().map(|d| format!("custom.{}", d.key)));
+    fields
+}
+
+/// The field the importer fills from a column named `header` when no mapping names it.
+pub fn guess_field(header: &str, spec: &RecordSpec, defs: &[CustomField]) -> Option<String> {
+    field_for(header, spec, defs, &BTreeMap::new())
+}
+
 /// The field a column header names: the mapping's, else a field whose name, column or label
 /// matches (case, spaces and `-` ignored), else `custom.<key>` of a defined custom field.
 fn field_for(header: &str, spec: &RecordSpec, defs: &[CustomField], mapping: &BTreeMap<String, String>) -> Option<String> {

@@ -11,7 +11,6 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use rapport_domain::record::Kind;
 use rapport_store::data::imports::{ImportJob, ImportMapping, StoredProblem};
 use serde::Deserialize;
 
@@ -20,7 +19,7 @@ use super::{UiUser, render};
 use crate::AppState;
 use crate::api::data::imports::{ImportQuery, rejected_csv, spool, start};
 use crate::data::export::{Format, pages};
-use crate::data::import::KINDS;
+use crate::data::import::{self, KINDS};
 use crate::error::ApiError;
 use crate::extract::{Form, Path, Query};
 
@@ -105,19 +104,13 @@ async fn job_page(State(state): State<AppState>, user: UiUser, Path(id): Path<i6
     let problems = state.store.import_problems(user.actor(), id, 0, 501).await?;
     let more_problems = problems.len() > 500;
     let spec = rapport_store::data::export::exportable(&job.kind).ok_or(ApiError::NotFound)?;
-    let mut fields: Vec<String> = spec.writable().filter(|f| f.kind != Kind::Custom).map(|f| f.name.to_string()).collect();
-    if let Some(o) = spec.custom {
-        fields.extend(state.store.list_custom_fields(user.actor(), Some(o)).await?.into_iter().map(|d| format!("custom.{}", d.key)));
-    }
-    let norm = |s: &str| s.trim().to_lowercase().replace([' ', '-'], "_");
-    let columns = job
-        .headers
-        .iter()
-        .map(|h| Column {
-            header: h.clone(),
-            field: fields.iter().find(|f| norm(f) == norm(h) || norm(&f.replace('.', "_")) == norm(h)).cloned().unwrap_or_default(),
-        })
-        .collect();
+    let defs = match spec.custom {
+        Some(o) => state.store.list_custom_fields(user.actor(), Some(o)).await?,
+        None => vec![],
+    };
+    let fields = import::mapping_choices(spec, &defs);
+    let columns =
+        job.headers.iter().map(|h| Column { header: h.clone(), field: import::guess_field(h, spec, &defs).unwrap_or_default() }).collect();
     let running = job.status == "queued" || job.status == "running";
     let percent = if job.total_bytes > 0 { job.bytes * 100 / job.total_bytes } else { 0 };
     let page = JobPage {
