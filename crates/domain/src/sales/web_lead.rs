@@ -189,7 +189,7 @@ pub fn append_needs(needs: Option<&str>, line: &str) -> String {
 }
 
 /// How the web form is set up (admins only).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct WebFormSettings {
     /// Sites (origins such as `https://www.example.com`) whose pages may submit leads; the
     /// form Rapport serves itself is always allowed.
@@ -197,6 +197,10 @@ pub struct WebFormSettings {
     /// Who owns the leads the form creates; `null` leaves them unowned, in the lead pool
     /// every sales rep sees.
     pub default_owner_id: Option<i64>,
+    /// Whether a sign-up for email must confirm by a mailed link before its consent is recorded
+    /// (double opt-in, the default); `false` records the consent at once (single opt-in, with
+    /// the submitter's IP), where the law allows it.
+    pub double_opt_in: bool,
     /// Last change (RFC 3339 UTC); `null` until first saved.
     pub updated_at: Option<String>,
     /// Optimistic-concurrency version (0 until first saved); send it back as `If-Match`.
@@ -214,6 +218,14 @@ pub struct WebFormSettingsInput {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<i64>)]
     pub default_owner_id: Option<Option<i64>>,
+    /// Double opt-in (`true`) or single opt-in (`false`) for sign-ups.
+    pub double_opt_in: Option<bool>,
+}
+
+impl Default for WebFormSettings {
+    fn default() -> Self {
+        WebFormSettings { allowed_origins: vec![], default_owner_id: None, double_opt_in: true, updated_at: None, version: 0 }
+    }
 }
 
 impl WebFormSettingsInput {
@@ -235,6 +247,9 @@ impl WebFormSettingsInput {
         }
         if let Some(o) = self.default_owner_id {
             s.default_owner_id = o;
+        }
+        if let Some(d) = self.double_opt_in {
+            s.double_opt_in = d;
         }
         errs.into_result(s)
     }

@@ -2,7 +2,7 @@
 //! transactional confirmation mail with a signed link and records no consent; a GET of the
 //! link (what a mail scanner does) changes nothing; the page's POST records the consent with
 //! its time, the confirming client's IP, the source and the legal basis, once; a forged token
-//! is not found.
+//! is not found. With the web form's switch off (single opt-in), a sign-up is consent at once.
 
 use std::net::SocketAddr;
 
@@ -14,7 +14,8 @@ use sqlx::Connection;
 use tower::ServiceExt;
 
 use crate::each_backend;
-use crate::helpers::TestApp;
+use crate::helpers::{ADMIN_EMAIL, TestApp};
+use crate::ui::{csrf_of, form, page, session};
 use crate::web_to_lead::send;
 
 async fn texts(app: &TestApp, q: &str) -> Vec<String> {
@@ -87,5 +88,49 @@ async fn a_signup_is_consent_only_once_its_link_is_confirmed_by_a_post() {
         let forged = format!("{}{last}", &path[..path.len() - 1]);
         assert_eq!(app.call(Method::GET, &forged, None, None, &[]).await.status, StatusCode::NOT_FOUND);
         assert_eq!(post_from(&app, "198.51.100.4", &forged).await.0, StatusCode::NOT_FOUND);
+    });
+}
+
+/// The web form's double opt-in switch: on by default (the form promises a confirmation mail);
+/// an admin turns it off on the settings page, and a sign-up is then consent at once, with the
+/// submitter's IP, and no confirmation mail; the API turns it on again.
+#[tokio::test]
+async fn with_single_opt_in_a_signup_is_consent_at_once() {
+    each_backend!(|app| {
+        app.store.set_public_url("https://crm.example.com");
+        assert_eq!(app.get("/api/v1/settings/web_form").await.body["double_opt_in"], true, "double opt-in is the default");
+        let form_page = |app: &TestApp| {
+            let app = app.router.clone();
+            async move {
+                let res = app.oneshot(Request::get("/forms/lead").body(Body::empty()).unwrap()).await.unwrap();
+                String::from_utf8_lossy(&axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap()).into_owned()
+            }
+        };
+        assert!(form_page(&app).await.contains("we mail you a link to confirm first"));
+
+        let admin = session(&app, ADMIN_EMAIL).await;
+        let (_, html) = page(&app, "/admin/web_form", &admin).await;
+        assert!(html.contains("name=\"double_opt_in\" value=\"on\" checked"), "{html}");
+        let body = format!("_csrf={}&version=0&allowed_origins=&default_owner_id=", csrf_of(&html));
+        let (status, _, _) = form(&app, "/admin/web_form", Some(&admin), &body).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "an unticked box turns it off");
+        assert_eq!(app.get("/api/v1/settings/web_form").await.body["double_opt_in"], false);
+        assert!(!form_page(&app).await.contains("confirm first"), "the form no longer promises a confirmation mail");
+
+        let r =
+            send(&app.router, "203.0.113.9", &[], json!({"name": "Cy Dee", "email": "cy@example.com", "subscribe": "true"}), None).await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+        let mails = texts(&app, "SELECT to_addr FROM mail_queue WHERE subject = 'Please confirm your subscription'").await;
+        assert!(mails.is_empty(), "no confirmation is asked: {mails:?}");
+        let consents =
+            texts(&app, "SELECT topic || ' ' || ip || ' ' || source || ' ' || legal_basis FROM marketing_consents WHERE granted = 1").await;
+        assert_eq!(consents, ["newsletter 203.0.113.9 signup_form consent"]);
+
+        let r = app.patch("/api/v1/settings/web_form", json!({"double_opt_in": true}), Some(1)).await;
+        assert_eq!((r.status, &r.body["double_opt_in"]), (StatusCode::OK, &json!(true)), "{}", r.body);
+        send(&app.router, "203.0.113.10", &[], json!({"name": "Di Eve", "email": "di@example.com", "subscribe": "true"}), None).await;
+        let mails = texts(&app, "SELECT to_addr FROM mail_queue WHERE subject = 'Please confirm your subscription'").await;
+        assert_eq!(mails, ["di@example.com"]);
+        assert_eq!(texts(&app, "SELECT topic FROM marketing_consents WHERE granted = 1").await.len(), 1, "Di's consent waits for her link");
     });
 }

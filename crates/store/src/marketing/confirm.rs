@@ -76,6 +76,12 @@ pub(crate) async fn request_confirmation(
     Ok(())
 }
 
+/// Records a sign-up's consent to `topic` at once (single opt-in), in the caller's transaction,
+/// with the submitter's `ip`, the source and `consent` as legal basis.
+pub(crate) async fn record_signup(tx: &mut WriteTx, person: i64, topic: &str, source: &str, ip: Option<&str>, at: &str) -> Result<()> {
+    write_consent(tx, person, topic, true, "consent", source, ip, at).await
+}
+
 impl Store {
     async fn confirmation_in(&self, tx: &mut WriteTx, token: &str) -> Result<(i64, i64, String, String, Option<String>)> {
         if !self.marketing_token_ok(token).await? {

@@ -31,7 +31,7 @@ mod tracking;
 mod windows;
 
 pub use confirm::ConfirmationView;
-pub(crate) use confirm::request_confirmation;
+pub(crate) use confirm::{record_signup, request_confirmation};
 pub use consent::{Preferences, UnsubscribeView};
 pub use tracking::Tracked;
 

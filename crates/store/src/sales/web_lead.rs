@@ -31,12 +31,13 @@ fn settings_from(r: &dyn Row) -> Result<WebFormSettings> {
     Ok(WebFormSettings {
         allowed_origins: serde_json::from_str(&r.get::<String>("allowed_origins")?).unwrap_or_default(),
         default_owner_id: r.get("default_owner_id")?,
+        double_opt_in: r.get::<i64>("double_opt_in")? == 1,
         updated_at: Some(r.get("updated_at")?),
         version: r.get("version")?,
     })
 }
 
-const SETTINGS: &str = "SELECT allowed_origins, default_owner_id, updated_at, version FROM web_form_settings WHERE id = 1";
+const SETTINGS: &str = "SELECT allowed_origins, default_owner_id, double_opt_in, updated_at, version FROM web_form_settings WHERE id = 1";
 
 impl Store {
     /// The web form's settings (admins).
@@ -45,10 +46,11 @@ impl Store {
         Ok(self.read_optional(&sql(SETTINGS, []), settings_from).await?.unwrap_or_default())
     }
 
-    /// The origins whose pages may submit to the web form (read for every submission, so every
-    /// process follows a change at once).
-    pub async fn web_form_origins(&self) -> Result<Vec<String>> {
-        Ok(self.read_optional(&sql(SETTINGS, []), settings_from).await?.unwrap_or_default().allowed_origins)
+    /// The web form's settings for its public side: the origins whose pages may submit, and
+    /// whether sign-ups confirm by mail (read for every submission, so every process follows a
+    /// change at once).
+    pub async fn web_form_public_settings(&self) -> Result<WebFormSettings> {
+        Ok(self.read_optional(&sql(SETTINGS, []), settings_from).await?.unwrap_or_default())
     }
 
     /// Changes the web form's settings (admins); a stale `if_match` is refused. Audited.
@@ -71,16 +73,17 @@ impl Store {
         let now = now_rfc3339();
         let origins = serde_json::to_string(&after.allowed_origins).unwrap_or_else(|_| "[]".into());
         tx.execute(&sql(
-            "INSERT INTO web_form_settings (id, allowed_origins, default_owner_id, updated_at, version) VALUES (1, ?, ?, ?, 1) \
+            "INSERT INTO web_form_settings (id, allowed_origins, default_owner_id, double_opt_in, updated_at, version) VALUES (1, ?, ?, ?, ?, 1) \
              ON CONFLICT (id) DO UPDATE SET allowed_origins = excluded.allowed_origins, default_owner_id = excluded.default_owner_id, \
-             updated_at = excluded.updated_at, version = web_form_settings.version + 1",
-            [origins.into(), after.default_owner_id.into(), now.into()],
+             double_opt_in = excluded.double_opt_in, updated_at = excluded.updated_at, version = web_form_settings.version + 1",
+            [origins.into(), after.default_owner_id.into(), i64::from(after.double_opt_in).into(), now.into()],
         ))
         .await?;
         let saved = tx.fetch_one(&sql(SETTINGS, []), settings_from).await?;
         let diff = json!({
             "allowed_origins": [before.allowed_origins, saved.allowed_origins],
             "default_owner_id": [before.default_owner_id, saved.default_owner_id],
+            "double_opt_in": [before.double_opt_in, saved.double_opt_in],
         });
         self.audit(&mut tx, actor, "update", "web_form_settings", None, diff).await?;
         tx.commit().await?;
@@ -143,16 +146,18 @@ impl Store {
     /// linked to a live company of the same name if there is one) with a note of what was sent;
     /// a known email gets the interest appended to its needs and the note, and nothing else of
     /// that person changes. Two submissions racing with one new email end as one person.
-    pub async fn submit_web_lead(&self, lead: &WebLead, request_id: Option<String>) -> Result<WebLeadOutcome> {
+    /// A sign-up for email asks for confirmation (double opt-in), or with single opt-in records
+    /// the consent at once with the submitter's `ip`.
+    pub async fn submit_web_lead(&self, lead: &WebLead, ip: Option<&str>, request_id: Option<String>) -> Result<WebLeadOutcome> {
         let actor = Actor { request_id, ..Actor::system() };
-        match self.write_web_lead(&actor, lead).await {
+        match self.write_web_lead(&actor, lead, ip).await {
             // Another submission created the person between our look-up and our insert.
-            Err(Error::Conflict { field, .. }) if field == "email" => self.write_web_lead(&actor, lead).await,
+            Err(Error::Conflict { field, .. }) if field == "email" => self.write_web_lead(&actor, lead, ip).await,
             other => other,
         }
     }
 
-    async fn write_web_lead(&self, actor: &Actor, lead: &WebLead) -> Result<WebLeadOutcome> {
+    async fn write_web_lead(&self, actor: &Actor, lead: &WebLead, ip: Option<&str>) -> Result<WebLeadOutcome> {
         let now = now_rfc3339();
         let mut tx = self.write_tx().await?;
         let lock = self.backend.lock_rows();
@@ -207,7 +212,12 @@ impl Store {
         };
         if let Some(topic) = &lead.subscribe {
             let (WebLeadOutcome::Created(id) | WebLeadOutcome::Recorded(id)) = outcome;
-            crate::marketing::request_confirmation(self, &mut tx, id, &lead.email, &lead.name, topic, "signup_form").await?;
+            let settings = tx.fetch_optional(&sql(SETTINGS, []), settings_from).await?.unwrap_or_default();
+            if settings.double_opt_in {
+                crate::marketing::request_confirmation(self, &mut tx, id, &lead.email, &lead.name, topic, "signup_form").await?;
+            } else {
+                crate::marketing::record_signup(&mut tx, id, topic, "signup_form", ip, &now).await?;
+            }
         }
         tx.commit().await?;
         Ok(outcome)

@@ -93,7 +93,11 @@ pub(crate) async fn check_origin(state: &AppState, caller: &Caller) -> Result<Op
     if ours {
         return Ok(None);
     }
-    if state.store.web_form_origins().await?.contains(&origin) { Ok(Some(raw.to_string())) } else { Err(refuse(raw)) }
+    if state.store.web_form_public_settings().await?.allowed_origins.contains(&origin) {
+        Ok(Some(raw.to_string()))
+    } else {
+        Err(refuse(raw))
+    }
 }
 
 /// Takes one submission through the checks and writes it (see the module doc). The UI's form
@@ -108,7 +112,8 @@ pub async fn receive(state: &AppState, caller: &Caller, input: WebLeadInput) -> 
         return Ok(());
     }
     let lead = input.apply(state.config.phone_region)?;
-    state.store.submit_web_lead(&lead, rid).await?;
+    let ip = Some(caller.client.as_str()).filter(|c| *c != "unknown");
+    state.store.submit_web_lead(&lead, ip, rid).await?;
     Ok(())
 }
 

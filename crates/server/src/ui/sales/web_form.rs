@@ -33,10 +33,17 @@ struct LeadForm {
     form: FormState,
     notice: Option<String>,
     thanks: Option<&'static str>,
+    /// Whether a sign-up for email is asked to confirm by mail.
+    double_opt_in: bool,
 }
 
-async fn form_page() -> Response {
-    render(&LeadForm { form: FormState::default(), notice: None, thanks: None })
+/// Whether sign-ups confirm by mail; double opt-in when the settings cannot be read.
+async fn double_opt_in(state: &AppState) -> bool {
+    state.store.web_form_public_settings().await.map_or(true, |s| s.double_opt_in)
+}
+
+async fn form_page(State(state): State<AppState>) -> Response {
+    render(&LeadForm { form: FormState::default(), notice: None, thanks: None, double_opt_in: double_opt_in(&state).await })
 }
 
 fn answer(status: StatusCode, page: LeadForm) -> Response {
@@ -56,19 +63,21 @@ async fn submit(State(state): State<AppState>, caller: Caller, Form(form): Form<
         topic: None,
     };
     let again = |errors: &[FieldError]| FormState { values: form.clone(), errors: HashMap::new() }.with_errors(errors);
+    let double_opt_in = double_opt_in(&state).await;
     let result = match check_origin(&state, &caller).await {
         Ok(_) => receive(&state, &caller, input).await,
         Err(e) => Err(e),
     };
     match result {
-        Ok(()) => answer(StatusCode::OK, LeadForm { form: FormState::default(), notice: None, thanks: Some(THANKS) }),
+        Ok(()) => answer(StatusCode::OK, LeadForm { form: FormState::default(), notice: None, thanks: Some(THANKS), double_opt_in }),
         Err(ApiError::Invalid(ValidationErrors(errors))) => {
             let notice = Some("Please correct the fields marked below.".to_string());
-            answer(StatusCode::UNPROCESSABLE_ENTITY, LeadForm { form: again(&errors), notice, thanks: None })
+            answer(StatusCode::UNPROCESSABLE_ENTITY, LeadForm { form: again(&errors), notice, thanks: None, double_opt_in })
         }
         Err(e @ ApiError::Throttled(_)) => {
             let p = e.problem();
-            let mut res = answer(StatusCode::TOO_MANY_REQUESTS, LeadForm { form: again(&[]), notice: Some(p.detail), thanks: None });
+            let mut res =
+                answer(StatusCode::TOO_MANY_REQUESTS, LeadForm { form: again(&[]), notice: Some(p.detail), thanks: None, double_opt_in });
             // The same Retry-After the API sends.
             if let Some(v) = e.into_response().headers().get(header::RETRY_AFTER).cloned() {
                 res.headers_mut().insert(header::RETRY_AFTER, v);
@@ -76,7 +85,7 @@ async fn submit(State(state): State<AppState>, caller: Caller, Form(form): Form<
             res
         }
         Err(e @ ApiError::ForbiddenField { .. }) => {
-            answer(StatusCode::FORBIDDEN, LeadForm { form: again(&[]), notice: Some(e.to_string()), thanks: None })
+            answer(StatusCode::FORBIDDEN, LeadForm { form: again(&[]), notice: Some(e.to_string()), thanks: None, double_opt_in })
         }
         Err(e) => e.into_response(),
     }
@@ -134,6 +143,7 @@ async fn save_settings(
     let input = WebFormSettingsInput {
         allowed_origins: Some(raw.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect()),
         default_owner_id: Some(form.get("default_owner_id").and_then(|v| v.parse().ok())),
+        double_opt_in: Some(form.get("double_opt_in").is_some()),
     };
     match state.store.update_web_form_settings(user.actor(), form_version(&form), input).await {
         Ok(_) => Ok(Redirect::to("/admin/web_form").into_response()),
