@@ -174,7 +174,8 @@
     var body = new URLSearchParams();
     body.set("_csrf", form.querySelector('input[name="_csrf"]').value);
     body.set("rules", text.value);
-    body.set("exclude", (form.querySelector('input[name="exclude"]') || {}).value || "");
+    var left = Array.prototype.map.call(form.querySelectorAll("input[data-exclude]:checked"), function (b) { return b.dataset.exclude; });
+    body.set("exclude", left.join(","));
     fetch(root.dataset.countUrl, { method: "POST", body: body, credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (r) { return r.json().then(function (j) { return { ok: r.ok, body: j }; }); })
       .then(function (res) {
@@ -202,6 +203,7 @@
   // The JSON stays editable: a valid edit redraws the builder.
   text.addEventListener("change", function () { var t = parse(); if (t) { tree = t; redraw(); } });
   if (kind && section) kind.addEventListener("change", function () { section.hidden = kind.value === "static"; if (kind.value === "static") text.value = ""; else changed(); });
-  var exclude = form.querySelector('input[name="exclude"]');
-  if (exclude) exclude.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(count, 300); });
+  form.querySelectorAll("input[data-exclude]").forEach(function (b) {
+    b.addEventListener("change", function () { clearTimeout(timer); timer = setTimeout(count, 300); });
+  });
 })();

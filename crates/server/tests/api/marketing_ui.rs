@@ -241,6 +241,37 @@ async fn the_segment_builder_counts_live_names_wrong_rules_by_path_saves_and_kee
         let (_, html) = page(&app, "/marketing/segments", &cookie).await;
         assert!(html.contains(&format!("href=\"/segments/{id}\"")), "{html}");
 
+        // Leaving out another segment's people: its box on the builder, in the live count too.
+        let (_, html) = page(&app, "/marketing/segments/new", &cookie).await;
+        assert!(html.contains(&format!("name=\"exclude.{id}\" value=\"on\" data-exclude=\"{id}\"> VIPs")), "{html}");
+        let builders =
+            json!({"any": [{"field": "tag", "op": "has", "value": "vip"}, {"field": "tag", "op": "has", "value": "other"}]}).to_string();
+        let count = |exclude: String| {
+            let body = encoded(&[("_csrf", &csrf), ("rules", &builders), ("exclude", &exclude)]);
+            let app = &app;
+            let cookie = &cookie;
+            async move {
+                serde_json::from_str::<Value>(&form(app, "/segments/preview_count", Some(cookie), &body).await.2).unwrap()["count"].clone()
+            }
+        };
+        assert_eq!((count(String::new()).await, count(id.to_string()).await), (json!(2), json!(1)));
+        let ticked = format!("exclude.{id}");
+        let (status, headers, _) = form(
+            &app,
+            "/marketing/segments/new",
+            Some(&cookie),
+            &encoded(&[("_csrf", &csrf), ("name", "Builders but VIPs"), ("kind", "dynamic"), ("rules", &builders), (&ticked, "on")]),
+        )
+        .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let at = headers[header::LOCATION].to_str().unwrap().to_string();
+        let (_, html) = page(&app, &at, &cookie).await;
+        assert!(html.contains(&format!("name=\"exclude.{id}\" value=\"on\" data-exclude=\"{id}\" checked> VIPs")), "{html}");
+        assert!(html.contains("id=\"live-count\" aria-live=\"polite\">1<"), "Bob only: {html}");
+        let other: i64 = at.rsplit('/').next().unwrap().parse().unwrap();
+        assert_eq!(app.get(&format!("/api/v1/segments/{other}")).await.body["exclude"], json!([id]));
+        assert!(!html.contains(&format!("name=\"exclude.{other}\"")), "a segment cannot leave itself out");
+
         // A static list: people added and removed by hand.
         let (status, headers, _) = form(
             &app,

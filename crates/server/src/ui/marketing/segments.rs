@@ -90,8 +90,8 @@ struct BuilderPage {
     description: String,
     /// The rules as JSON text (what the builder edits).
     rules: String,
-    /// Excluded segment ids, comma-separated.
-    exclude: String,
+    /// The segments whose members it may leave out: (id, name, left out now).
+    exclusions: Vec<(i64, String, bool)>,
     /// The fields rules may name, with their types and operators, as JSON for the builder.
     fields_json: String,
     /// Cluster names, as JSON for the builder's cluster field.
@@ -127,7 +127,7 @@ struct Values {
     kind: String,
     description: String,
     rules: String,
-    exclude: String,
+    exclude: Vec<i64>,
 }
 
 impl Values {
@@ -137,13 +137,14 @@ impl Values {
             kind: s.data.kind.clone(),
             description: s.data.description.clone().unwrap_or_default(),
             rules: if s.data.kind == "static" { String::new() } else { serde_json::to_string_pretty(&s.data.rules).unwrap_or_default() },
-            exclude: s.data.exclude.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", "),
+            exclude: s.data.exclude.clone(),
         }
     }
 
     fn from_form(form: &HashMap<String, String>) -> Values {
         let get = |k: &str| form.get(k).cloned().unwrap_or_default();
-        Values { name: get("name"), kind: get("kind"), description: get("description"), rules: get("rules"), exclude: get("exclude") }
+        let exclude = exclude_of(form, &mut ValidationErrors::default());
+        Values { name: get("name"), kind: get("kind"), description: get("description"), rules: get("rules"), exclude }
     }
 }
 
@@ -167,6 +168,12 @@ async fn builder(
         None => None,
     };
     let errors_json = serde_json::to_string(&errors).unwrap_or_else(|_| "[]".into());
+    let others = state.store.list_segments(user.actor(), &ListParams { limit: 500, ..ListParams::default() }).await?;
+    let mut exclusions: Vec<(i64, String, bool)> =
+        others.data.into_iter().filter(|s| Some(s.id) != id).map(|s| (s.id, s.data.name, v.exclude.contains(&s.id))).collect();
+    // One left out but beyond the first 500 still shows, ticked.
+    let beyond: Vec<i64> = v.exclude.iter().copied().filter(|x| !exclusions.iter().any(|e| e.0 == *x)).collect();
+    exclusions.extend(beyond.into_iter().map(|x| (x, format!("segment {x}"), true)));
     let page = BuilderPage {
         user_name: user.user().name.clone(),
         csrf: user.csrf.clone(),
@@ -176,7 +183,7 @@ async fn builder(
         kind: if v.kind.is_empty() { "dynamic".into() } else { v.kind },
         description: v.description,
         rules: v.rules,
-        exclude: v.exclude,
+        exclusions,
         fields_json,
         clusters_json,
         errors,
@@ -189,8 +196,7 @@ async fn builder(
 }
 
 async fn new_page(State(state): State<AppState>, user: UiUser) -> Result<Response, ApiError> {
-    let v =
-        Values { name: String::new(), kind: "dynamic".into(), description: String::new(), rules: String::new(), exclude: String::new() };
+    let v = Values { name: String::new(), kind: "dynamic".into(), description: String::new(), rules: String::new(), exclude: vec![] };
     builder(&state, &user, None, 0, v, vec![], None, StatusCode::OK).await
 }
 
@@ -199,15 +205,19 @@ async fn edit_page(State(state): State<AppState>, user: UiUser, Path(id): Path<i
     builder(&state, &user, Some(id), s.version, Values::of(&s), vec![], None, StatusCode::OK).await
 }
 
-/// Excluded segment ids from `1, 2`; a word that is no id is the field's error.
-fn exclude_of(text: &str, errs: &mut ValidationErrors) -> Vec<i64> {
-    let mut out = vec![];
+/// The segments a form leaves out: its ticked boxes (`exclude.<id>`), and the ids of its
+/// `exclude` text (`1, 2`, what the live count sends); a word that is no id is the field's error.
+fn exclude_of(form: &HashMap<String, String>, errs: &mut ValidationErrors) -> Vec<i64> {
+    let mut out: Vec<i64> = form.keys().filter_map(|k| k.strip_prefix("exclude.")?.parse().ok()).collect();
+    let text = form.get("exclude").map(String::as_str).unwrap_or("");
     for part in text.split([',', ' ']).map(str::trim).filter(|p| !p.is_empty()) {
         match part.parse::<i64>() {
             Ok(i) => out.push(i),
             Err(_) => errs.add("exclude", format!("'{part}' is not a segment id")),
         }
     }
+    out.sort_unstable();
+    out.dedup();
     out
 }
 
@@ -230,7 +240,7 @@ fn input_of_form(form: &HashMap<String, String>, creating: bool) -> Result<Segme
             }
         }
     };
-    let exclude = exclude_of(&get("exclude"), &mut errs);
+    let exclude = exclude_of(form, &mut errs);
     let description = get("description");
     let input = SegmentInput {
         name: Some(get("name")),
@@ -313,7 +323,7 @@ async fn preview_count(
             Value::Null
         }
     };
-    let exclude = exclude_of(form.get("exclude").map(String::as_str).unwrap_or(""), &mut errs);
+    let exclude = exclude_of(&form, &mut errs);
     if !errs.0.is_empty() {
         return Err(StoreError::Invalid(errs).into());
     }
