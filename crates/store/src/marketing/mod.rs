@@ -16,6 +16,8 @@ pub(crate) mod segments;
 
 mod ab;
 mod attribution;
+#[cfg(test)]
+mod attribution_plans;
 mod bounces;
 mod clusters;
 mod compose;

@@ -52,10 +52,10 @@ const DEMO_STATISTICS: &str = "
     orders|orders_paid_at_idx|418515 649 1
     orders|orders_date_idx|418515 650 1
     orders|orders_status_idx|418515 83703
-    orders|orders_campaign_idx|418515 418515
+    orders|orders_campaign_idx|418515 418515 83703 1
     orders|orders_opportunity_idx|418515 418515
     orders|orders_company_idx|418515 31
-    orders|orders_customer_idx|418515 8 4
+    orders|orders_customer_idx|418515 8 4 1
     orders|orders_owner_idx|418515 83703
     orders|orders_change_idx|418515 1469 1
     orders|orders_created_idx|418515 1469 1
