@@ -57,13 +57,16 @@ enum Command {
     Report(report::ReportArgs),
     /// Cleanse people's data: print every change (whitespace, emails, phones to E.164, countries to ISO codes, names in capitals), and write them with --apply.
     Clean(clean::CleanArgs),
-    /// Merge duplicate people: each LOSER into SURVIVOR, as the API's merge does (their records move, each loser becomes a tombstone pointing to the survivor).
+    /// Merge duplicate people (or companies, with --companies): each LOSER into SURVIVOR, as the API's merge does (their records move, each loser becomes a tombstone pointing to the survivor).
     Merge {
-        /// The person who stays.
+        /// The person (or company) who stays.
         survivor: i64,
-        /// The people merged into them.
+        /// The people (or companies) merged into them.
         #[arg(required = true)]
         losers: Vec<i64>,
+        /// Merge companies rather than people.
+        #[arg(long)]
+        companies: bool,
         /// Whose value a field keeps, as FIELD=ID (`email=12`, `custom.tier=12`); by default the survivor's, blanks filled from the losers.
         #[arg(long = "field", value_name = "FIELD=ID")]
         fields: Vec<String>,
@@ -258,18 +261,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Export(args) => export::run(open(&cli.database).await?, &args).await,
         Command::Sla(cmd) => sla::run(&open(&cli.database).await?, &cmd).await,
         Command::Clean(args) => clean::run(&open(&cli.database).await?, &args).await,
-        Command::Merge { survivor, losers, fields } => {
+        Command::Merge { survivor, losers, companies, fields } => {
             let mut choices = std::collections::BTreeMap::new();
             for f in &fields {
                 let (field, id) = f.split_once('=').with_context(|| format!("--field {f}: write FIELD=ID"))?;
                 choices.insert(field.to_string(), id.parse::<i64>().with_context(|| format!("--field {f}: {id} is not an id"))?);
             }
             let store = open(&cli.database).await?;
-            let (kept, diff) = store.merge_customers(&Actor::system(), survivor, &losers, None, &choices).await?;
-            println!(
-                "merged {:?} into {} ({}), now at version {}; moved: {}",
-                losers, kept.id, kept.data.name, kept.version, diff["moved"]
-            );
+            let system = Actor::system();
+            let (name, version, diff) = if companies {
+                let (kept, diff) = store.merge_companies(&system, survivor, &losers, None, &choices).await?;
+                (kept.data.name, kept.version, diff)
+            } else {
+                let (kept, diff) = store.merge_customers(&system, survivor, &losers, None, &choices).await?;
+                (kept.data.name, kept.version, diff)
+            };
+            println!("merged {losers:?} into {survivor} ({name}), now at version {version}; moved: {}", diff["moved"]);
             Ok(())
         }
         Command::Keys(keys::KeysCommand::Rotate { file, no_new_key }) => keys::rotate(&cli.database, &file, !no_new_key).await,

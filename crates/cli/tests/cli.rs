@@ -354,7 +354,7 @@ async fn clean_previews_and_applies() {
 }
 
 /// Issue 13 §5: `rapport merge SURVIVOR LOSER` merges as the API does, with `--field` choices;
-/// a bad choice is refused and writes nothing.
+/// a bad choice is refused and writes nothing; `--companies` merges companies.
 #[tokio::test]
 async fn merge_joins_two_people_into_one() {
     let dir = Dir::new();
@@ -374,8 +374,25 @@ async fn merge_joins_two_people_into_one() {
         )
         .await
         .unwrap();
+    let company = |name: &str, domain: Option<&str>| rapport_domain::company::CompanyData {
+        name: name.into(),
+        domain: domain.map(Into::into),
+        ..Default::default()
+    };
+    let firms =
+        store.create_companies_batch(&Actor::system(), &[company("Acme", None), company("ACME Ltd", Some("acme.example"))]).await.unwrap();
     store.close().await;
     let (a, b) = (ids[0].to_string(), ids[1].to_string());
+
+    // Companies merge alike, with --companies.
+    let (f, g) = (firms[0].to_string(), firms[1].to_string());
+    let ok = rapport(&dir, &["--database", &db, "merge", "--companies", &f, &g]);
+    assert!(ok.status.success() && text(&ok).contains("Acme"), "{}", text(&ok));
+    let store = open_store(&dir, &db).await;
+    let kept = store.get_company(&Actor::system(), firms[0]).await.unwrap();
+    assert_eq!(kept.data.domain.as_deref(), Some("acme.example"), "the blank domain filled from the loser");
+    assert!(matches!(store.get_company(&Actor::system(), firms[1]).await, Err(rapport_store::Error::Merged { .. })));
+    store.close().await;
 
     let bad = rapport(&dir, &["--database", &db, "merge", &a, &b, "--field", "email=999"]);
     assert!(!bad.status.success() && text(&bad).contains("fields.email"), "{}", text(&bad));

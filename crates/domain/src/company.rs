@@ -88,6 +88,10 @@ pub struct Company {
     /// Set on tombstones in sync listings.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deleted_at: Option<String>,
+    /// Set on the tombstone of a company merged into another: the survivor's id, which a
+    /// syncing client follows (the company's people and records moved there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<i64>,
     /// Optimistic-concurrency version.
     pub version: i64,
 }

@@ -19,6 +19,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "company.created",
     "company.updated",
     "company.deleted",
+    "company.merged",
     "lead.converted",
     "opportunity.created",
     "opportunity.updated",
@@ -72,6 +73,7 @@ pub fn events_of(object: &str, action: &str, diff: &Value) -> Vec<&'static str> 
     match (object, action) {
         ("customer", "convert") => out.push("lead.converted"),
         ("customer", "merge") => out.push("customer.merged"),
+        ("company", "merge") => out.push("company.merged"),
         ("ticket", "merge_into") => out.push("ticket.merged"),
         ("opportunity", "update") if diff.get("stage_id").is_some() => out.push("opportunity.stage_changed"),
         ("order", "update") if after("status") == Some(&Value::from("paid")) => out.push("order.paid"),

@@ -56,9 +56,10 @@ pub enum ApiError {
     /// 429: too many submissions of a public form from one address; when to try again.
     #[error("too many submissions from your address: try again after {0}")]
     Throttled(String),
-    /// 410: the person was merged into another; the problem's `merged_into` names the survivor.
-    #[error("this person was merged into person {0}: read /api/v1/customers/{0}")]
-    Merged(i64),
+    /// 410: the record was merged into another; the problem's `merged_into` names the survivor,
+    /// of the record type (`customers`, `companies`) given.
+    #[error("this record was merged into another: read /api/v1/{1}/{0}")]
+    Merged(i64, &'static str),
     /// 412: `If-Match` is stale.
     #[error("{0}")]
     PreconditionFailed(String),
@@ -115,7 +116,7 @@ impl ApiError {
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", "Authentication required"),
             ApiError::Forbidden(_) | ApiError::ForbiddenField { .. } => (StatusCode::FORBIDDEN, "forbidden", "Not allowed"),
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not-found", "Not found"),
-            ApiError::Merged(_) => (StatusCode::GONE, "merged", "Merged into another record"),
+            ApiError::Merged(..) => (StatusCode::GONE, "merged", "Merged into another record"),
             ApiError::Conflict { .. } => (StatusCode::CONFLICT, "conflict", "Conflict"),
             ApiError::Refused(_) => (StatusCode::CONFLICT, "refused", "Not allowed in the record's current state"),
             ApiError::PreconditionFailed(_) => (StatusCode::PRECONDITION_FAILED, "version-mismatch", "The record has changed"),
@@ -152,7 +153,7 @@ impl ApiError {
             _ => None,
         };
         let merged_into = match self {
-            ApiError::Merged(into) => Some(*into),
+            ApiError::Merged(into, _) => Some(*into),
             _ => None,
         };
         Problem {
@@ -187,8 +188,8 @@ impl IntoResponse for ApiError {
                 res.headers_mut().insert(header::RETRY_AFTER, v);
             }
         }
-        if let ApiError::Merged(into) = &self
-            && let Ok(v) = header::HeaderValue::from_str(&format!("/api/v1/customers/{into}"))
+        if let ApiError::Merged(into, plural) = &self
+            && let Ok(v) = header::HeaderValue::from_str(&format!("/api/v1/{plural}/{into}"))
         {
             res.headers_mut().insert(header::LOCATION, v);
         }
@@ -204,7 +205,7 @@ impl From<rapport_store::Error> for ApiError {
         use rapport_store::Error as E;
         match e {
             E::NotFound => ApiError::NotFound,
-            E::Merged { into } => ApiError::Merged(into),
+            E::Merged { into, plural } => ApiError::Merged(into, plural),
             E::Denied(d) => ApiError::Forbidden(d.to_string()),
             E::Invalid(v) => ApiError::Invalid(v),
             E::Conflict { field, message } => ApiError::Conflict { field, message },

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use crate::records::columns::ALIAS;
 use crate::records::engine::Table;
 use crate::records::{touch, visible};
+use crate::row::Row;
 use crate::sql::{Sql, sql};
 use crate::{Result, Store, WriteTx};
 
@@ -28,11 +29,16 @@ impl Table for Company {
         Company::tombstone(self)
     }
 
-    /// The number of the company's people the actor may see.
+    /// The number of the company's people the actor may see, and the survivor a merged
+    /// company's tombstone points to.
     fn extra_cols(q: &mut Sql, actor: &Actor) {
         q.push(&format!(", (SELECT COUNT(*) FROM customers p WHERE p.company_id = {ALIAS}.id AND p.deleted_at IS NULL"));
         visible(q, actor, "p");
-        q.push(") AS people_count");
+        q.push(&format!(") AS people_count, {ALIAS}.merged_into AS merged_into"));
+    }
+    fn extra_json(r: &dyn Row, m: &mut serde_json::Map<String, serde_json::Value>) -> Result<()> {
+        m.insert("merged_into".into(), r.get::<Option<i64>>("merged_into")?.into());
+        Ok(())
     }
 
     /// A rename shows in its people's `company_name` and search words, so they count as changed
@@ -66,9 +72,13 @@ impl Table for Company {
 }
 
 impl Store {
-    /// One live company.
+    /// One live company; a company merged into another is [`crate::Error::Merged`], naming the
+    /// survivor when the actor may see it.
     pub async fn get_company(&self, actor: &Actor, id: i64) -> Result<Company> {
-        self.get_record(actor, id).await
+        match self.get_record(actor, id).await {
+            Err(crate::Error::NotFound) => Err(self.company_merged_or_not_found(actor, id).await),
+            other => other,
+        }
     }
 
     /// A page of companies matching `p` (sync listings carry deleted ones as tombstones).

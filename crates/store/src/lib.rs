@@ -55,7 +55,7 @@ pub use backup::{BackupError, BackupSummary, RestoreSummary};
 pub use jobs::Lease;
 pub use marketing::members::AddMembers;
 pub use marketing::{ConfirmationView, Preferences, Tracked, UnsubscribeView};
-pub use merge::merge_fields;
+pub use merge::{company_merge_fields, merge_fields};
 pub use purchases::{PurchaseHistory, Score};
 pub use records::list::SEARCH_CANDIDATES;
 pub use sales::WebLeadOutcome;
@@ -118,11 +118,13 @@ pub enum Error {
         /// The stored version.
         current: i64,
     },
-    /// The person was merged into another (`into`, the survivor): their id answers with it.
-    #[error("this person was merged into person {into}")]
+    /// The record was merged into another (`into`, the survivor): its id answers with it.
+    #[error("this record was merged into {plural} {into}")]
     Merged {
         /// The survivor.
         into: i64,
+        /// Its record type, as the API's paths name it (`customers`, `companies`).
+        plural: &'static str,
     },
     /// A bug or an unavailable database.
     #[error("database error: {0}")]

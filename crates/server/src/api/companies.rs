@@ -9,13 +9,13 @@ use rapport_store::Page;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{ListQuery, bad_query, created, etag, list_error};
+use super::{ListQuery, MergeInput, bad_query, created, etag, list_error};
 use crate::AppState;
 use crate::error::{ApiError, Problem};
 use crate::extract::{AppJson, CurrentUser, IfMatch, Path, QueryPairs};
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(get_one, update, delete))
+    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(get_one, update, delete)).routes(routes!(merge))
 }
 
 /// List, filter and search companies.
@@ -50,9 +50,13 @@ async fn create(
     Ok((status, headers, Json(c)))
 }
 
-/// One company.
+/// One company. A company merged into another answers 410 with the survivor's id in the
+/// problem's `merged_into` (and its URL in `Location`).
 #[utoipa::path(get, path = "/api/v1/companies/{id}", tag = "companies", operation_id = "get_company", security(("bearer" = [])),
-    responses((status = 200, body = Company, headers(("ETag" = String, description = "The version, for `If-Match`")))))]
+    responses((status = 200, body = Company, headers(("ETag" = String, description = "The version, for `If-Match`"))),
+        (status = 410, body = Problem, description = "Merged into the company `merged_into` names (its URL in `Location`)",
+            headers(("Location" = String, description = "The survivor's URL"))))
+)]
 async fn get_one(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>) -> Result<(HeaderMap, Json<Company>), ApiError> {
     let c = state.store.get_company(&user.actor, id).await?;
     Ok((etag(c.version), Json(c)))
@@ -86,4 +90,27 @@ async fn delete(
 ) -> Result<StatusCode, ApiError> {
     state.store.delete_company(&user.actor, id, version).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Merge duplicates into this company. In one transaction: every field takes the chosen
+/// record's value (tags left out are the union); the losers' people, orders, opportunities,
+/// activities, tickets and SLA policies move here; each loser becomes a tombstone with
+/// `merged_into` (its `GET` answers 410, sync listings show it deleted with `merged_into`); one
+/// `merge` audit row names them all and a `company.merged` webhook event is queued. Send
+/// `If-Match` with this company's version. Needs `update` and `delete` on companies.
+#[utoipa::path(post, path = "/api/v1/companies/{id}/merge", tag = "companies", operation_id = "merge_companies", request_body = MergeInput,
+    security(("bearer" = [])), params(IfMatch),
+    responses((status = 200, body = Company, description = "The survivor", headers(("ETag" = String, description = "The survivor's new version"))),
+        (status = 410, body = Problem, description = "This company was merged into another already (`merged_into` names it)"),
+        (status = 409, body = Problem, description = "The merged values collide with another company's unique value"),
+        (status = 422, body = Problem, description = "No losers, this company among them, a loser unknown, deleted or merged, or a field choice naming an unknown field or a record not in the merge")))]
+async fn merge(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    IfMatch(version): IfMatch,
+    AppJson(input): AppJson<MergeInput>,
+) -> Result<(HeaderMap, Json<Company>), ApiError> {
+    let (c, _) = state.store.merge_companies(&user.actor, id, &input.losers, version, &input.fields).await?;
+    Ok((etag(c.version), Json(c)))
 }

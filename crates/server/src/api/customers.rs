@@ -2,7 +2,6 @@
 
 use axum::Json;
 use axum::extract::State;
-use std::collections::BTreeMap;
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use rapport_domain::customer::{Customer, CustomerInput, Purchase};
@@ -13,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{CustomerListQuery, bad_query, created, etag, list_error};
+use super::{CustomerListQuery, MergeInput, bad_query, created, etag, list_error};
 use crate::AppState;
 use crate::error::{ApiError, Problem};
 use crate::extract::{AppJson, CurrentUser, IfMatch, Path, Query, QueryPairs};
@@ -192,21 +191,6 @@ async fn erase(State(state): State<AppState>, user: CurrentUser, Path(id): Path<
 }
 
 /// What a merge takes.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-struct MergeInput {
-    /// The people merged into this one (the survivor); each becomes a tombstone naming it.
-    losers: Vec<i64>,
-    /// Per field, the id of the record whose value survives (this person's or a loser's):
-    /// `name`, `email`, `phone`, `address.city`, `owner_id`, `tags`, `custom.<key>`… A field
-    /// left out keeps this person's value, or a loser's when this one has none; the
-    /// `additional_emails`, `additional_phones` and `tags` left out are the union of all, and a
-    /// primary email or phone that does not survive joins the additional ones.
-    #[serde(default)]
-    #[schema(value_type = Object)]
-    fields: BTreeMap<String, i64>,
-}
-
 /// Merge duplicates into this person. In one transaction: every field takes the chosen
 /// record's value; the losers' orders, opportunities, activities, tickets (and ticket
 /// follows), feedback, campaign and segment memberships, consents, sequence enrollments, lead

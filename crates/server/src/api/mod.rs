@@ -239,3 +239,20 @@ pub fn list_error(e: rapport_store::Error) -> ApiError {
         other => other.into(),
     }
 }
+
+/// What a merge of duplicates (`POST /api/v1/{customers,companies}/{id}/merge`) takes.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergeInput {
+    /// The records merged into this one (the survivor); each becomes a tombstone naming it.
+    pub losers: Vec<i64>,
+    /// Per field, the id of the record whose value survives (this record's or a loser's): an
+    /// editable field (`name`, `email`, `phone`, `domain`, `address.city`, `owner_id`, `tags`…)
+    /// or `custom.<key>`. A field left out keeps this record's value, or a loser's when this one
+    /// has none; the lists left out (`tags`, and a person's `additional_emails` and
+    /// `additional_phones`) are the union of all, and a person's primary email or phone that
+    /// does not survive joins the additional ones.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub fields: std::collections::BTreeMap<String, i64>,
+}

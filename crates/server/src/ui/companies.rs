@@ -77,6 +77,8 @@ struct DetailPage {
     people: Vec<Customer>,
     activities: super::sales::ActivityCard,
     timeline: super::sales::TimelineCard,
+    /// Other companies whose name shares this one's first word, to merge into it.
+    similar: Vec<Company>,
 }
 
 async fn detail(State(state): State<AppState>, user: UiUser, Path(id): Path<i64>) -> Result<Response, ApiError> {
@@ -92,6 +94,7 @@ async fn detail(State(state): State<AppState>, user: UiUser, Path(id): Path<i64>
     let defs = state.store.company_fields(user.actor()).await?;
     let activities = super::sales::activity_card(&state, &user, "company_id", id, &c.data.name).await?;
     let timeline = super::sales::timeline_card(&state, &user, rapport_domain::timeline::Subject::Company(id), None).await?;
+    let similar = similar(&state, &user, &c).await?;
     let page = DetailPage {
         user_name: user.user().name.clone(),
         csrf: user.csrf.clone(),
@@ -101,6 +104,17 @@ async fn detail(State(state): State<AppState>, user: UiUser, Path(id): Path<i64>
         people: people.data,
         activities,
         timeline,
+        similar,
     };
     Ok(render(&page))
+}
+
+/// Companies a duplicate of `c` is likely among: those whose name has its first word ("Acme"
+/// for "ACME Ltd"), up to 20.
+async fn similar(state: &AppState, user: &UiUser, c: &Company) -> Result<Vec<Company>, ApiError> {
+    let folded = rapport_domain::text::fold(&c.data.name);
+    let Some(word) = folded.split(|ch: char| !ch.is_alphanumeric()).find(|w| w.chars().count() >= 2) else { return Ok(Vec::new()) };
+    let p = ListParams { limit: 21, terms: vec![word.to_string()], ..Default::default() };
+    let found = state.store.list_companies(user.actor(), &p).await?;
+    Ok(found.data.into_iter().filter(|o| o.id != c.id).take(20).collect())
 }

@@ -12,6 +12,7 @@ mod assignment_ui;
 mod auth;
 mod bulk;
 mod companies;
+mod company_merge;
 mod contact_values;
 mod convert;
 mod custom_fields;

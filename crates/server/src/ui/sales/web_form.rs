@@ -143,7 +143,7 @@ async fn save_settings(
     let input = WebFormSettingsInput {
         allowed_origins: Some(raw.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect()),
         default_owner_id: Some(form.get("default_owner_id").and_then(|v| v.parse().ok())),
-        double_opt_in: Some(form.get("double_opt_in").is_some()),
+        double_opt_in: Some(form.contains_key("double_opt_in")),
     };
     match state.store.update_web_form_settings(user.actor(), form_version(&form), input).await {
         Ok(_) => Ok(Redirect::to("/admin/web_form").into_response()),

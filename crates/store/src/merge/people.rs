@@ -1,14 +1,11 @@
-//! Merging duplicate people (issue 13 §5): one survivor keeps, field by field, the value the
-//! caller chose among the merged records; every record related to a loser moves to the
-//! survivor; each loser stays as a tombstone naming the survivor (`merged_into`), which reads of
-//! its id and sync listings report. All of it in one transaction, audited, with a
-//! `customer.merged` event in the outbox.
+//! Merging duplicate people: the survivor's fields, and what of a loser's moves (orders,
+//! deals, activities, tickets, feedback, memberships, consents, history).
 
 use std::collections::BTreeMap;
 
 use rapport_domain::customer::{Customer, CustomerData};
 use rapport_domain::permissions::{Action, Actor, Object, require};
-use rapport_domain::record::{Kind, get_path, set_path};
+use rapport_domain::record::{get_path, set_path};
 use rapport_domain::sales::order::Order;
 use rapport_domain::{ValidationErrors, now_rfc3339};
 use serde_json::{Map, Value, json};
@@ -18,114 +15,28 @@ use crate::sales::monthly_sales;
 use crate::sql::sql;
 use crate::{Error, Result, Store, WriteTx};
 
-/// Fields whose values are lists: by default the survivor keeps every value of every merged
-/// record (no email, phone or tag is lost); choosing a record keeps exactly its list.
-const LISTS: &[&str] = &["additional_emails", "additional_phones", "tags"];
-
 /// The fields a merge chooses among: the editable fields of people, and `custom.<key>`.
 pub fn merge_fields() -> Vec<&'static str> {
-    Customer::SPEC.fields.iter().filter(|f| !f.read_only && !f.computed && f.kind != Kind::Custom).map(|f| f.name).collect()
+    super::editable(Customer::SPEC)
 }
 
-fn to_map(d: &CustomerData) -> Map<String, Value> {
-    match serde_json::to_value(d) {
-        Ok(Value::Object(m)) => m,
-        _ => Map::new(),
-    }
-}
-
-fn blank(v: &Value) -> bool {
-    match v {
-        Value::Null => true,
-        Value::String(s) => s.trim().is_empty(),
-        Value::Array(a) => a.is_empty(),
-        _ => false,
-    }
-}
-
-/// The survivor's data after the merge: for each field, the value of the record `choices` names,
-/// or else the survivor's, or when that is empty the first loser's that is not. Lists not
-/// chosen are the union of every record's; a primary email or phone that does not survive is
-/// kept among the additional ones. `records` is the survivor first, then the losers.
+/// The survivor's data after the merge (see [`super::choose`]): a primary email or phone that
+/// does not survive is kept among the additional ones, and the lead's read-only stamps follow
+/// the record whose lead status was chosen. `records` is the survivor first, then the losers.
 pub fn merged_data(
     records: &[(i64, &CustomerData)],
     choices: &BTreeMap<String, i64>,
 ) -> std::result::Result<CustomerData, ValidationErrors> {
-    let mut errors = ValidationErrors::default();
-    let fields = merge_fields();
-    let maps: Vec<(i64, Map<String, Value>)> = records.iter().map(|(id, d)| (*id, to_map(d))).collect();
-    for (field, id) in choices {
-        let known = fields.contains(&field.as_str()) || field.strip_prefix("custom.").is_some_and(|k| !k.is_empty());
-        if !known {
-            errors.add(format!("fields.{field}"), format!("{field} is not a field of people that a merge chooses"));
-        } else if !maps.iter().any(|(i, _)| i == id) {
-            errors.add(format!("fields.{field}"), format!("{id} is not one of the merged people: choose the survivor's id or a loser's"));
-        }
-    }
-    if !errors.0.is_empty() {
-        return Err(errors);
-    }
-    let pick = |path: &str, value: &dyn Fn(&Map<String, Value>) -> Value| -> Value {
-        if let Some(id) = choices.get(path) {
-            return maps.iter().find(|(i, _)| i == id).map(|(_, m)| value(m)).unwrap_or(Value::Null);
-        }
-        maps.iter().map(|(_, m)| value(m)).find(|v| !blank(v)).unwrap_or_else(|| value(&maps[0].1))
-    };
-    let mut out = maps[0].1.clone();
-    for field in &fields {
-        if LISTS.contains(field) && !choices.contains_key(*field) {
-            continue;
-        }
-        let v = pick(field, &|m| get_path(m, field).clone());
-        set_path(&mut out, field, v);
-    }
+    let maps: Vec<(i64, Map<String, Value>)> = records.iter().map(|(id, d)| (*id, super::to_map(d))).collect();
+    let lists = [("additional_emails", Some("email")), ("additional_phones", Some("phone")), ("tags", None)];
+    let mut out = super::choose(&maps, &merge_fields(), &lists, choices, "people")?;
     // Read-only lead stamps follow the lead status's record when it was chosen, else fill blanks.
     for field in ["converted_at", "converted_opportunity_id"] {
         let v = match choices.get("lead_status") {
             Some(id) => maps.iter().find(|(i, _)| i == id).map(|(_, m)| get_path(m, field).clone()).unwrap_or(Value::Null),
-            None => maps.iter().map(|(_, m)| get_path(m, field).clone()).find(|v| !blank(v)).unwrap_or(Value::Null),
+            None => maps.iter().map(|(_, m)| get_path(m, field).clone()).find(|v| !super::blank(v)).unwrap_or(Value::Null),
         };
         set_path(&mut out, field, v);
-    }
-    // Custom values, key by key.
-    let mut keys: Vec<String> =
-        maps.iter().flat_map(|(_, m)| m.get("custom").and_then(Value::as_object).into_iter().flat_map(|c| c.keys().cloned())).collect();
-    keys.extend(choices.keys().filter_map(|k| k.strip_prefix("custom.").map(String::from)));
-    keys.sort();
-    keys.dedup();
-    let mut custom = Map::new();
-    for key in keys {
-        let v = pick(&format!("custom.{key}"), &|m| m.get("custom").and_then(|c| c.get(&key)).cloned().unwrap_or(Value::Null));
-        if !v.is_null() {
-            custom.insert(key, v);
-        }
-    }
-    out.insert("custom".into(), Value::Object(custom));
-    // Lists: the union, in order, without the primary value that survived.
-    let union = |list: &str, primary: Option<&str>| -> Value {
-        let mut all: Vec<String> = Vec::new();
-        for (_, m) in &maps {
-            let mut values: Vec<String> = vec![];
-            if let Some(p) = primary {
-                values.extend(get_path(m, p).as_str().map(String::from));
-            }
-            values.extend(get_path(m, list).as_array().into_iter().flatten().filter_map(|v| v.as_str().map(String::from)));
-            for v in values {
-                if !all.iter().any(|a| a.eq_ignore_ascii_case(&v)) {
-                    all.push(v);
-                }
-            }
-        }
-        let kept = primary.and_then(|p| get_path(&out, p).as_str().map(str::to_lowercase));
-        Value::from(all.into_iter().filter(|v| Some(v.to_lowercase()) != kept).collect::<Vec<_>>())
-    };
-    let unions: Vec<(&str, Value)> = [("additional_emails", Some("email")), ("additional_phones", Some("phone")), ("tags", None)]
-        .into_iter()
-        .filter(|(list, _)| !choices.contains_key(*list))
-        .map(|(list, primary)| (list, union(list, primary)))
-        .collect();
-    for (list, v) in unions {
-        set_path(&mut out, list, v);
     }
     serde_json::from_value(Value::Object(out))
         .map_err(|e| ValidationErrors::single("fields", format!("the merged record is not valid: {e}")))
@@ -157,15 +68,6 @@ const MEMBERSHIPS: &[(&str, &str, &str)] = &[
 const KEPT_ON_CONFLICT: &[(&str, &str, &str)] =
     &[("sequence_enrollments", "person_id", "sequence_id"), ("mail_queue", "person_id", "send_id")];
 
-/// Moves rows of `table` from `loser` to `survivor` where (`group`, person) would not collide.
-async fn move_unique(tx: &mut WriteTx, table: &str, col: &str, group: &str, loser: i64, survivor: i64) -> Result<u64> {
-    let q = format!(
-        "UPDATE {table} SET {col} = ? WHERE {col} = ? AND NOT EXISTS \
-         (SELECT 1 FROM {table} x WHERE x.{col} = ? AND x.{group} = {table}.{group})"
-    );
-    tx.execute(&sql(&q, [survivor.into(), loser.into(), survivor.into()])).await
-}
-
 impl Store {
     /// Merges `losers` into `survivor` (see the module): `choices` maps a field (`email`,
     /// `address.city`, `custom.<key>`…) to the id of the record whose value survives; `if_match`
@@ -180,18 +82,7 @@ impl Store {
     ) -> Result<(Customer, Value)> {
         require(actor, Object::Customer, Action::Update)?;
         require(actor, Object::Customer, Action::Delete)?;
-        let mut ids: Vec<i64> = Vec::new();
-        for &l in losers {
-            if !ids.contains(&l) {
-                ids.push(l);
-            }
-        }
-        if ids.is_empty() {
-            return Err(Error::Invalid(ValidationErrors::single("losers", "name at least one person to merge into this one")));
-        }
-        if ids.contains(&survivor) {
-            return Err(Error::Invalid(ValidationErrors::single("losers", "a person cannot be merged into themselves")));
-        }
+        let ids = super::losers(survivor, losers, "person")?;
         let mut tx = self.write_tx().await?;
         let kept = match self.record_in::<Customer>(&mut tx, actor, survivor, false).await {
             Err(Error::NotFound) => return Err(self.gone_or_missing(&mut tx, actor, survivor).await),
@@ -241,7 +132,7 @@ impl Store {
     async fn gone_or_missing(&self, tx: &mut WriteTx, actor: &Actor, id: i64) -> Error {
         match self.record_in::<Customer>(tx, actor, id, true).await {
             Ok(c) if c.deleted_at.is_some() => match c.merged_into {
-                Some(into) => Error::Merged { into },
+                Some(into) => Error::Merged { into, plural: "customers" },
                 None => Error::Invalid(ValidationErrors::single("id", format!("person {id} is deleted: nothing can be merged into them"))),
             },
             _ => Error::NotFound,
@@ -252,7 +143,9 @@ impl Store {
     pub(crate) async fn merged_or_not_found(&self, actor: &Actor, id: i64) -> Error {
         let q = sql("SELECT merged_into FROM customers WHERE id = ? AND deleted_at IS NOT NULL", [id.into()]);
         match self.read_optional(&q, |r| r.get::<Option<i64>>("merged_into")).await {
-            Ok(Some(Some(into))) if self.record_visible::<Customer>(actor, into).await.is_ok() => Error::Merged { into },
+            Ok(Some(Some(into))) if self.record_visible::<Customer>(actor, into).await.is_ok() => {
+                Error::Merged { into, plural: "customers" }
+            }
             _ => Error::NotFound,
         }
     }
@@ -331,12 +224,12 @@ impl Store {
         args.extend([survivor.into(), loser.into()]);
         tx.execute(&sql(&q, args)).await?;
         for (table, col, group) in MEMBERSHIPS {
-            let n = move_unique(tx, table, col, group, loser, survivor).await?;
+            let n = super::move_unique(tx, table, col, group, loser, survivor).await?;
             *moved.entry((*table).into()).or_default() += n;
             tx.execute(&sql(&format!("DELETE FROM {table} WHERE {col} = ?"), [loser.into()])).await?;
         }
         for (table, col, group) in KEPT_ON_CONFLICT {
-            let n = move_unique(tx, table, col, group, loser, survivor).await?;
+            let n = super::move_unique(tx, table, col, group, loser, survivor).await?;
             *moved.entry((*table).into()).or_default() += n;
         }
         moved.retain(|_, n| *n > 0);
