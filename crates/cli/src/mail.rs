@@ -269,7 +269,8 @@ fn owner() -> String {
 }
 
 const BATCH: i64 = 20;
-/// Marketing mails claimed at once, and members written to the queue per step.
+/// Marketing mails claimed at once (at least; see [`Sender::pass`]), and members written to the
+/// queue per step.
 const MARKETING_BATCH: i64 = 100;
 const EXPAND_BATCH: i64 = 500;
 
@@ -325,15 +326,18 @@ impl Sender {
         if requeued + unconfirmed > 0 {
             tracing::warn!(requeued, unconfirmed, "mail leases expired: unsent claims queued again, interrupted sends marked unconfirmed");
         }
+        // A pass ends when its slowest mail is done, so each pass claims several mails per
+        // connection: with a claim no larger than the connections, every pass drained the pool.
+        let marketing_batch = MARKETING_BATCH.max(4 * in_flight as i64);
         // Campaign sendings: the next members' mails into the queue, then old ones out of the log.
-        let expanded = store.expand_campaign_sends(EXPAND_BATCH).await?;
+        let expanded = store.expand_campaign_sends(EXPAND_BATCH.max(marketing_batch)).await?;
         if rand::random::<u16>() < 64 {
             store.purge_marketing_log(log_days).await?;
         }
         let mut batch = store.claim_mail(&owner, lease, BATCH).await?;
         let transactional = batch.len();
-        batch.extend(store.claim_marketing_mail(&owner, lease, MARKETING_BATCH, &limits).await?);
-        let busy = transactional >= BATCH as usize || batch.len() - transactional >= MARKETING_BATCH as usize || expanded > 0;
+        batch.extend(store.claim_marketing_mail(&owner, lease, marketing_batch, &limits).await?);
+        let busy = transactional >= BATCH as usize || batch.len() - transactional >= marketing_batch as usize || expanded > 0;
         // Each mail: `sending` committed just before its SMTP transaction (from there a crash
         // leaves it `unconfirmed`, never resent on its own), then `sent` or the failure, with
         // `--smtp-connections` mails in flight over pooled connections: their state writes share
