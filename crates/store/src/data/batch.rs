@@ -86,10 +86,21 @@ pub struct Idempotency {
     pub hash: String,
 }
 
+/// The scope of an import job's chunk checkpoints (`import 12`). They answer for as long as the
+/// job is unfinished, however long that is, and go when it ends.
+const IMPORT_SCOPE: &str = "import ";
+
+impl Idempotency {
+    /// The checkpoint of chunk `chunk` of pass `pass` of import job `job`; `hash` names the rows.
+    pub fn import_chunk(job: i64, pass: usize, chunk: u64, hash: String) -> Idempotency {
+        Idempotency { scope: format!("{IMPORT_SCOPE}{job}"), key: format!("pass {pass} chunk {chunk}"), hash }
+    }
+}
+
 /// New records of one bulk chunk after which PostgreSQL's statistics of the table are refreshed.
 const ANALYZE_AFTER: usize = 1000;
 
-/// How long a stored key answers retries.
+/// How long a stored key answers retries (an import's checkpoints: until the import ends).
 const KEEP_KEYS_SECS: i64 = 24 * 3600;
 
 impl Store {
@@ -97,8 +108,8 @@ impl Store {
     /// same key with another request is refused (422 naming the header).
     pub async fn idempotent_response(&self, idem: &Idempotency) -> Result<Option<(u16, String)>> {
         let q = sql(
-            "SELECT request_hash, status, response FROM idempotency_keys WHERE scope = ? AND idem_key = ? AND created_at > ?",
-            [idem.scope.clone().into(), idem.key.clone().into(), keys_since().into()],
+            "SELECT request_hash, status, response FROM idempotency_keys WHERE scope = ? AND idem_key = ? AND (created_at > ? OR scope LIKE ?)",
+            [idem.scope.clone().into(), idem.key.clone().into(), keys_since().into(), format!("{IMPORT_SCOPE}%").into()],
         );
         let found = self
             .read_optional(&q, |r| Ok((r.get::<String>("request_hash")?, r.get::<i64>("status")?, r.get::<String>("response")?)))
@@ -430,4 +441,48 @@ async fn remember(tx: &mut WriteTx, actor: &Actor, idem: &Idempotency, status: u
         )
     })?;
     Ok(())
+}
+
+#[cfg(test)]
+mod checkpoint_tests {
+    //! An import's chunk checkpoints answer a resumed job however long it was down (a request's
+    //! key answers for a day), and go when the import ends.
+    use super::Idempotency;
+    use crate::Store;
+    use crate::sql::sql;
+
+    async fn check(store: Store) {
+        store.migrate().await.expect("migrations");
+        let chunk = Idempotency::import_chunk(7, 0, 3, "5000 records from line 15002".into());
+        let request = Idempotency { scope: "user 1 POST /api/v1/customers/batch".into(), key: "k1".into(), hash: "h".into() };
+        let two_days_ago = (chrono::Utc::now() - chrono::Duration::days(2)).to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        let mut tx = store.write_tx().await.unwrap();
+        for i in [&chunk, &request] {
+            tx.execute(&sql(
+                "INSERT INTO idempotency_keys (scope, idem_key, request_hash, status, response, created_at) VALUES (?, ?, ?, 200, '[]', ?)",
+                [i.scope.clone().into(), i.key.clone().into(), i.hash.clone().into(), two_days_ago.clone().into()],
+            ))
+            .await
+            .unwrap();
+        }
+        tx.commit().await.unwrap();
+        assert_eq!(
+            store.idempotent_response(&chunk).await.unwrap(),
+            Some((200, "[]".to_string())),
+            "an import's checkpoint does not expire"
+        );
+        assert_eq!(store.idempotent_response(&request).await.unwrap(), None, "a request's key answers for a day");
+        store.finish_import(7, "done", None, None).await.unwrap();
+        assert_eq!(store.idempotent_response(&chunk).await.unwrap(), None, "a finished import's checkpoints go");
+    }
+
+    #[tokio::test]
+    async fn import_checkpoints_last_until_the_import_ends_on_sqlite() {
+        crate::test_db::on_sqlite("import_checkpoints", check).await;
+    }
+
+    #[tokio::test]
+    async fn import_checkpoints_last_until_the_import_ends_on_postgres() {
+        crate::test_db::on_postgres("import_checkpoints", check).await;
+    }
 }

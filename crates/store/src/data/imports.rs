@@ -275,7 +275,7 @@ impl Store {
         tx.commit().await
     }
 
-    /// Ends an import: `done` with its summary, or `failed` with why.
+    /// Ends an import: `done` with its summary, or `failed` with why; its checkpoints go.
     pub async fn finish_import(&self, id: i64, status: &str, error: Option<String>, summary: Option<Value>) -> Result<()> {
         let now = now_rfc3339();
         let mut tx = self.write_tx().await?;
@@ -284,6 +284,9 @@ impl Store {
             [status.into(), error.into(), summary.map(|s| s.to_string()).into(), now.clone().into(), now.into(), id.into()],
         ))
         .await?;
+        // Its chunk checkpoints: nothing resumes a finished import.
+        let scope = crate::data::batch::Idempotency::import_chunk(id, 0, 0, String::new()).scope;
+        tx.execute(&sql("DELETE FROM idempotency_keys WHERE scope = ?", [scope.into()])).await?;
         tx.commit().await
     }
 

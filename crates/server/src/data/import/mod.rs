@@ -638,11 +638,10 @@ async fn run<K: BatchKind, S: Sink>(
                     item::<K>(json!({"operation": op, "data": row.data}), Operation::Create, key, actor, &ctx)
                 })
                 .collect();
-            let checkpoint = opts.checkpoint.filter(|_| *mode != BatchMode::DryRun).map(|job| Idempotency {
-                scope: format!("import {job}"),
-                key: format!("pass {n} chunk {chunk_no}"),
+            let checkpoint = opts.checkpoint.filter(|_| *mode != BatchMode::DryRun).map(|job| {
                 // The same rows read again from the same file.
-                hash: format!("{} records from line {}", chunk.len(), chunk.first().map_or(0, |r| r.line)),
+                let rows = format!("{} records from line {}", chunk.len(), chunk.first().map_or(0, |r| r.line));
+                Idempotency::import_chunk(job, n, chunk_no, rows)
             });
             chunk_no += 1;
             let replayed = match &checkpoint {
