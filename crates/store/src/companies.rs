@@ -76,7 +76,7 @@ impl Store {
     /// survivor when the actor may see it.
     pub async fn get_company(&self, actor: &Actor, id: i64) -> Result<Company> {
         match self.get_record(actor, id).await {
-            Err(crate::Error::NotFound) => Err(self.company_merged_or_not_found(actor, id).await),
+            Err(crate::Error::NotFound) => Err(self.merged_or_not_found::<Company>(actor, id).await),
             other => other,
         }
     }

@@ -76,7 +76,7 @@ impl Store {
     /// survivor when the actor may see them.
     pub async fn get_customer(&self, actor: &Actor, id: i64) -> Result<Customer> {
         match self.get_record(actor, id).await {
-            Err(crate::Error::NotFound) => Err(self.merged_or_not_found(actor, id).await),
+            Err(crate::Error::NotFound) => Err(self.merged_or_not_found::<Customer>(actor, id).await),
             other => other,
         }
     }

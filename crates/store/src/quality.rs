@@ -5,7 +5,7 @@
 
 use rapport_domain::customer::{Customer, CustomerData};
 use rapport_domain::permissions::{Action, Actor, Object, require};
-use rapport_domain::quality::duplicates::{Candidate, DuplicateCandidate, DuplicatePair, find, score, strong};
+use rapport_domain::quality::duplicates::{Candidate, DuplicateCandidate, DuplicatePair, company_name_key, find, score, strong};
 use rapport_domain::quality::{CleanPage, CleanRecord, Findings, QualityReport, clean_customer};
 use rapport_domain::query::{ListParams, SortField};
 use rapport_domain::values::Region;
@@ -92,10 +92,40 @@ impl Store {
 }
 
 /// What the duplicate check compares of a person.
+/// Mail providers whose addresses anyone may have: their domain says nothing of a company.
+const FREE_MAIL: &[&str] = &[
+    "163",
+    "aol",
+    "gmail",
+    "gmx",
+    "googlemail",
+    "hotmail",
+    "icloud",
+    "live",
+    "mail",
+    "me",
+    "outlook",
+    "proton",
+    "protonmail",
+    "qq",
+    "web",
+    "yahoo",
+    "yandex",
+];
+
+/// The domain of a company's email address, unless it is a free mail provider's.
+fn company_mail_domain(email: &str) -> Option<String> {
+    let domain = email.rsplit_once('@')?.1.to_lowercase();
+    let provider = domain.split('.').next().unwrap_or("");
+    (!domain.is_empty() && !FREE_MAIL.contains(&provider)).then_some(domain)
+}
+
 fn candidate(id: i64, d: CustomerData) -> Candidate {
     Candidate {
         id,
         name: d.name,
+        name_key: None,
+        domains: Vec::new(),
         emails: d.email.into_iter().chain(d.additional_emails).map(|e| e.to_lowercase()).collect(),
         phones: d.phone.into_iter().chain(d.additional_phones).collect(),
         company_id: d.company_id,
@@ -160,6 +190,38 @@ impl Store {
         require(actor, Object::Customer, Action::Pii)?;
         let people = self.duplicate_candidates(actor).await?;
         let mut pairs = find(&people, min_score);
+        pairs.truncate(limit);
+        Ok(pairs)
+    }
+
+    /// Pairs of companies the actor sees that may be one: the same web domain, email or phone,
+    /// or names alike once their legal form is left out (`ACME Ltd` and `Acme`); scored and
+    /// ordered as people's are. Needs `pii` on companies (their email and phone are compared).
+    pub async fn find_company_duplicates(&self, actor: &Actor, min_score: f64, limit: usize) -> Result<Vec<DuplicatePair>> {
+        require(actor, Object::Company, Action::Read)?;
+        require(actor, Object::Company, Action::Pii)?;
+        let mut q = Sql::new("SELECT r.id, r.name, r.domain, r.email, r.phone, r.address_city FROM companies r WHERE r.deleted_at IS NULL");
+        crate::records::visible(&mut q, actor, "r");
+        q.push(" ORDER BY r.id");
+        let companies = self
+            .read(&q, |r| {
+                let name: String = r.get("name")?;
+                let email: Option<String> = self.open_opt(r.get("email")?)?;
+                Ok(Candidate {
+                    id: r.get("id")?,
+                    name_key: Some(company_name_key(&name)),
+                    name,
+                    emails: email.as_ref().map(|e| e.to_lowercase()).into_iter().collect(),
+                    phones: self.open_opt(r.get("phone")?)?.into_iter().collect(),
+                    // Domains are unique among live companies: the one met twice is a
+                    // company's and another's email address.
+                    domains: r.get::<Option<String>>("domain")?.into_iter().chain(email.as_deref().and_then(company_mail_domain)).collect(),
+                    company_id: None,
+                    city: r.get("address_city")?,
+                })
+            })
+            .await?;
+        let mut pairs = find(&companies, min_score);
         pairs.truncate(limit);
         Ok(pairs)
     }

@@ -1,6 +1,6 @@
-//! Duplicate detection: which people may be the same person, and why. Candidates are found by
-//! blocking (people sharing a normalized email, phone number, name key or the start of one are
-//! compared; nobody is compared with everyone), then scored by how much more they share.
+//! Duplicate detection: which people (or companies) may be one, and why. Candidates are found by
+//! blocking (records sharing a normalized email, phone number, web domain, name key or a name
+//! word are compared; nobody is compared with everyone), then scored by how much more they share.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -9,13 +9,18 @@ use utoipa::ToSchema;
 
 use crate::text::fold;
 
-/// What a duplicate check compares of one person.
+/// What a duplicate check compares of one person or company.
 #[derive(Debug, Clone, Default)]
 pub struct Candidate {
-    /// The person.
+    /// The person or company.
     pub id: i64,
     /// Name as stored.
     pub name: String,
+    /// The name key, when it is not made from `name` by [`name_key`] (a company's leaves out
+    /// its legal form: [`company_name_key`]).
+    pub name_key: Option<String>,
+    /// Web domains (a company's).
+    pub domains: Vec<String>,
     /// Normalized email addresses (primary first).
     pub emails: Vec<String>,
     /// E.164 phone numbers.
@@ -34,6 +39,8 @@ pub enum Reason {
     SameEmail,
     /// A phone number in common.
     SamePhone,
+    /// The same web domain (companies).
+    SameDomain,
     /// The same words in the name, in any order, ignoring case and accents.
     SameName,
     /// Names that differ by a little (Jaro-Winkler ≥ 0.9 after folding accents).
@@ -75,9 +82,10 @@ pub struct DuplicateCandidate {
     pub reasons: Vec<Reason>,
 }
 
-/// Whether `reasons` make a warning on create: an email or phone in common, or the same name.
+/// Whether `reasons` make a warning on create: an email, phone or domain in common, or the
+/// same name.
 pub fn strong(reasons: &[Reason]) -> bool {
-    reasons.iter().any(|r| matches!(r, Reason::SameEmail | Reason::SamePhone | Reason::SameName))
+    reasons.iter().any(|r| matches!(r, Reason::SameEmail | Reason::SamePhone | Reason::SameDomain | Reason::SameName))
 }
 
 /// The words of a name folded and sorted: `"Lee, Ann"` and `"ann LEE"` have one key.
@@ -86,6 +94,46 @@ pub fn name_key(name: &str) -> String {
     let mut words: Vec<&str> = folded.split(' ').filter(|w| !w.is_empty()).collect();
     words.sort_unstable();
     words.join(" ")
+}
+
+/// Words of a company name that say its legal form, not which company it is.
+const LEGAL_FORMS: &[&str] = &[
+    "ab",
+    "ag",
+    "as",
+    "bv",
+    "co",
+    "company",
+    "corp",
+    "corporation",
+    "gmbh",
+    "inc",
+    "incorporated",
+    "kg",
+    "kk",
+    "limited",
+    "llc",
+    "llp",
+    "lp",
+    "ltd",
+    "nv",
+    "oy",
+    "plc",
+    "pte",
+    "pty",
+    "sa",
+    "sarl",
+    "sas",
+    "spa",
+    "srl",
+];
+
+/// A company's [`name_key`] without its legal form: `"ACME Ltd."`, `"Acme"` and `"acme, inc"`
+/// have one key (`"Gamma S.A."` is `gamma`). A name made only of such words keeps them.
+pub fn company_name_key(name: &str) -> String {
+    let key = name_key(&name.replace('.', ""));
+    let kept: Vec<&str> = key.split(' ').filter(|w| !LEGAL_FORMS.contains(w)).collect();
+    if kept.is_empty() { key } else { kept.join(" ") }
 }
 
 /// A candidate with what scoring compares worked out once: the duplicate check scores each
@@ -98,7 +146,8 @@ struct Keyed<'a> {
 
 fn keyed(person: &Candidate) -> Keyed<'_> {
     let city = person.city.as_deref().map(fold).filter(|c| !c.is_empty());
-    Keyed { person, name_key: name_key(&person.name), city }
+    let name_key = person.name_key.clone().unwrap_or_else(|| name_key(&person.name));
+    Keyed { person, name_key, city }
 }
 
 /// Scores a pair: an email in common is nearly conclusive, a phone almost as much; a name alone
@@ -117,6 +166,9 @@ fn score_keyed(ka: &Keyed, kb: &Keyed) -> (f64, Vec<Reason>) {
     if shares(&a.phones, &b.phones) {
         reasons.push(Reason::SamePhone);
     }
+    if shares(&a.domains, &b.domains) {
+        reasons.push(Reason::SameDomain);
+    }
     let similarity = strsim::jaro_winkler(&ka.name_key, &kb.name_key);
     if ka.name_key == kb.name_key {
         reasons.push(Reason::SameName);
@@ -130,7 +182,7 @@ fn score_keyed(ka: &Keyed, kb: &Keyed) -> (f64, Vec<Reason>) {
         reasons.push(Reason::SameCity);
     }
     let has = |r| reasons.contains(&r);
-    let contact = if has(Reason::SameEmail) {
+    let contact = if has(Reason::SameEmail) || has(Reason::SameDomain) {
         0.6
     } else if has(Reason::SamePhone) {
         0.5
@@ -145,15 +197,20 @@ fn score_keyed(ka: &Keyed, kb: &Keyed) -> (f64, Vec<Reason>) {
 /// would cost n² comparisons; their members are still compared through their other keys.
 const MAX_BLOCK: usize = 200;
 
-/// The pairs among `people` that share a blocking key (an email, a phone, a name key, or a name
-/// word of three letters or more), scored, with an email, phone or name reason, at or above
+/// The pairs among `people` that share a blocking key (an email, a phone, a domain, a name key,
+/// or a name word of three letters or more), scored, with an email, phone or name reason, at or above
 /// `min_score`, best first. Each pair once.
 pub fn find(people: &[Candidate], min_score: f64) -> Vec<DuplicatePair> {
     let keys: Vec<Keyed> = people.iter().map(keyed).collect();
     let mut blocks: HashMap<String, Vec<usize>> = HashMap::new();
     for (i, k) in keys.iter().enumerate() {
         let (p, key) = (k.person, &k.name_key);
-        let contacts = p.emails.iter().map(|e| format!("e:{e}")).chain(p.phones.iter().map(|t| format!("p:{t}")));
+        let contacts = p
+            .emails
+            .iter()
+            .map(|e| format!("e:{e}"))
+            .chain(p.phones.iter().map(|t| format!("p:{t}")))
+            .chain(p.domains.iter().map(|d| format!("d:{d}")));
         // People with a name word in common are compared for small spelling differences.
         let words = key.split(' ').filter(|w| w.chars().count() >= 3).map(|w| format!("w:{w}"));
         for k in contacts.chain(words).chain([format!("n:{key}")]) {
@@ -174,8 +231,7 @@ pub fn find(people: &[Candidate], min_score: f64) -> Vec<DuplicatePair> {
             let (ka, kb) = if people[i].id < people[j].id { (&keys[i], &keys[j]) } else { (&keys[j], &keys[i]) };
             let (s, reasons) = score_keyed(ka, kb);
             let (a, b) = (ka.person, kb.person);
-            let strong =
-                reasons.iter().any(|r| matches!(r, Reason::SameEmail | Reason::SamePhone | Reason::SameName | Reason::SimilarName));
+            let strong = strong(&reasons) || reasons.contains(&Reason::SimilarName);
             (strong && s >= min_score).then(|| DuplicatePair {
                 a: a.id,
                 b: b.id,
@@ -229,6 +285,31 @@ mod tests {
         let (placed, reasons) = score(&a2, &b2);
         assert_eq!(reasons, vec![Reason::SimilarName, Reason::SameCompany, Reason::SameCity]);
         assert!(placed > alone + 0.1, "{placed} vs {alone}");
+    }
+
+    #[test]
+    fn companies_are_one_whatever_their_legal_form_and_by_their_domain() {
+        assert_eq!(company_name_key("ACME Ltd."), "acme");
+        assert_eq!(company_name_key("acme, inc"), "acme");
+        assert_eq!(company_name_key("Gamma S.A."), "gamma");
+        assert_eq!(company_name_key("Co Ltd"), "co ltd", "nothing but legal form: kept");
+        let company = |id, name: &str, domain: Option<&str>| Candidate {
+            id,
+            name: name.into(),
+            name_key: Some(company_name_key(name)),
+            domains: domain.into_iter().map(String::from).collect(),
+            ..Default::default()
+        };
+        let firms = [
+            company(1, "ACME Ltd", None),
+            company(2, "Acme", None),
+            company(3, "Roadrunner", Some("acme.example")),
+            company(4, "Wile Corp", Some("acme.example")),
+            company(5, "Delta", None),
+        ];
+        let pairs = find(&firms, 0.0);
+        let reasons: Vec<(i64, i64, Vec<Reason>)> = pairs.iter().map(|d| (d.a, d.b, d.reasons.clone())).collect();
+        assert_eq!(reasons, [(3, 4, vec![Reason::SameDomain]), (1, 2, vec![Reason::SameName])], "a domain counts for more than a name");
     }
 
     #[test]

@@ -125,7 +125,7 @@ async fn clean(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ReportQuery {
-    /// `customers` (the default).
+    /// `customers` (the default) or `companies`.
     pub object: Option<String>,
 }
 
@@ -144,7 +144,7 @@ async fn report(State(state): State<AppState>, user: CurrentUser, Query(q): Quer
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct DuplicatesQuery {
-    /// `customers` (the default).
+    /// `customers` (the default) or `companies`.
     pub object: Option<String>,
     /// Lowest score listed, 0 to 1 (default 0.3).
     pub min_score: Option<f64>,
@@ -155,7 +155,9 @@ pub struct DuplicatesQuery {
 /// Pairs of people that may be one person, best first: found by blocking (people sharing an
 /// email, a phone number, a name word or all of them in any order are compared) and scored from
 /// what they share (email, phone, name similarity by Jaro-Winkler with accents folded, company,
-/// city), each with its reasons. Needs `pii` on people.
+/// city), each with its reasons. Needs `pii` on people. With `object=companies`, pairs of
+/// companies: the same domain, email or phone, or names alike once their legal form (Ltd, Inc,
+/// GmbH, S.A.…) is left out.
 #[utoipa::path(get, path = "/api/v1/duplicates", tag = "data quality", operation_id = "list_duplicates", params(DuplicatesQuery),
     security(("bearer" = [])), responses((status = 200, body = Vec<DuplicatePair>)))]
 async fn duplicates(
@@ -163,9 +165,13 @@ async fn duplicates(
     user: CurrentUser,
     Query(q): Query<DuplicatesQuery>,
 ) -> Result<Json<Vec<DuplicatePair>>, ApiError> {
-    if let Some(object) = q.object.filter(|o| o != "customers") {
-        return Err(ApiError::bad_field("object", format!("'{object}' has no duplicate detection: only customers has")));
-    }
+    let companies = match q.object.as_deref() {
+        None | Some("customers") => false,
+        Some("companies") => true,
+        Some(other) => {
+            return Err(ApiError::bad_field("object", format!("'{other}' has no duplicate detection: customers and companies have")));
+        }
+    };
     let min_score = q.min_score.unwrap_or(0.3);
     if !(0.0..=1.0).contains(&min_score) {
         return Err(ApiError::bad_field("min_score", "a score between 0 and 1"));
@@ -174,5 +180,10 @@ async fn duplicates(
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::bad_field("limit", "list 1 to 1000 pairs"));
     }
-    Ok(Json(state.store.find_duplicates(&user.actor, min_score, limit).await?))
+    let pairs = if companies {
+        state.store.find_company_duplicates(&user.actor, min_score, limit).await?
+    } else {
+        state.store.find_duplicates(&user.actor, min_score, limit).await?
+    };
+    Ok(Json(pairs))
 }

@@ -34,6 +34,8 @@ struct QualityPage {
     notice: Option<String>,
     /// The best duplicate pairs, each with a link to the merge page.
     pairs: Vec<rapport_domain::quality::duplicates::DuplicatePair>,
+    /// The same for companies (none listed to a user who may not compare their contacts).
+    company_pairs: Vec<rapport_domain::quality::duplicates::DuplicatePair>,
 }
 
 #[derive(Deserialize)]
@@ -61,6 +63,10 @@ async fn show(
     rows.extend(report.invalid.iter().filter(|(f, _)| !report.missing.contains_key(*f)).map(|(f, n)| (f.clone(), None, *n)));
     let preview = state.store.clean_preview(user.actor(), region, cursor.clone(), 200).await?;
     let pairs = state.store.find_duplicates(user.actor(), 0.3, 50).await?;
+    let company_pairs = match state.store.find_company_duplicates(user.actor(), 0.3, 50).await {
+        Err(rapport_store::Error::Denied(_)) => Vec::new(),
+        other => other?,
+    };
     let status = if notice.is_some() { StatusCode::CONFLICT } else { StatusCode::OK };
     let page = QualityPage {
         user_name: user.user().name.clone(),
@@ -72,6 +78,7 @@ async fn show(
         applied,
         notice,
         pairs,
+        company_pairs,
     };
     Ok((status, render(&page)).into_response())
 }

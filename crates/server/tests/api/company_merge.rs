@@ -172,6 +172,24 @@ async fn the_company_page_offers_look_alikes_and_the_merge_page_merges_them() {
         assert_eq!(status, StatusCode::OK);
         assert!(html.contains("id=\"merge-company\"") && html.contains(&format!("<option value=\"{bi}\">")), "{html}");
         assert!(!html.contains("Delta"), "only look-alikes are offered: {html}");
+        // Duplicate detection finds them, whatever their legal form; the data-quality page links their merge.
+        let dups = app.get("/api/v1/duplicates?object=companies").await;
+        assert_eq!(dups.status, StatusCode::OK, "{}", dups.body);
+        assert_eq!(dups.body.as_array().unwrap().len(), 1, "{}", dups.body);
+        assert_eq!((dups.body[0]["a"].as_i64(), dups.body[0]["b"].as_i64()), (Some(ai), Some(bi)));
+        assert_eq!(dups.body[0]["reasons"], json!(["same_name"]));
+        let same_domain = app.company(json!({"name": "Epsilon", "domain": "gamma.example.org"})).await;
+        let again = app.company(json!({"name": "Zeta Holdings", "email": "sales@Gamma.example.org"})).await;
+        app.company(json!({"name": "Eta", "email": "eta@gmail.com"})).await;
+        app.company(json!({"name": "Theta", "email": "theta@gmail.com"})).await;
+        let dups = app.get("/api/v1/duplicates?object=companies").await.body;
+        let domain_pair = dups.as_array().unwrap().iter().find(|p| p["a"] == same_domain["id"]).cloned().expect("same domain");
+        assert_eq!((domain_pair["b"].clone(), domain_pair["reasons"].clone()), (again["id"].clone(), json!(["same_domain"])));
+        assert_eq!(dups.as_array().unwrap().len(), 2, "no pair of two gmail users: {dups}");
+        let r = app.get("/api/v1/duplicates?object=tickets").await;
+        assert_eq!((r.status, r.error_fields()), (StatusCode::BAD_REQUEST, vec!["object".to_string()]), "{}", r.body);
+        let (_, html) = page(&app, "/data_quality", &cookie).await;
+        assert!(html.contains(&format!("/companies/{ai}/merge?with={bi}")), "{html}");
 
         let (status, html) = page(&app, &format!("/companies/{ai}/merge?with={bi}"), &cookie).await;
         assert_eq!(status, StatusCode::OK, "{html}");

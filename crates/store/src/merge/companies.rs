@@ -6,11 +6,11 @@ use std::collections::BTreeMap;
 use rapport_domain::company::{Company, CompanyData};
 use rapport_domain::permissions::{Action, Actor, Object, require};
 use rapport_domain::{ValidationErrors, now_rfc3339, text};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::records::engine::Table;
 use crate::sql::sql;
-use crate::{Error, Result, Store, WriteTx};
+use crate::{Result, Store, WriteTx};
 
 /// Records that carry their company in `company_id` and that sync clients follow (a move is a
 /// change of theirs: new version and change sequence).
@@ -50,71 +50,16 @@ impl Store {
         require(actor, Object::Company, Action::Delete)?;
         let ids = super::losers(survivor, losers, "company")?;
         let mut tx = self.write_tx().await?;
-        let kept = match self.record_in::<Company>(&mut tx, actor, survivor, false).await {
-            Err(Error::NotFound) => return Err(self.company_gone_or_missing(&mut tx, actor, survivor).await),
-            other => other?,
-        };
-        crate::records::check_version(if_match, kept.version)?;
-        let mut gone = Vec::new();
-        for &l in &ids {
-            match self.record_in::<Company>(&mut tx, actor, l, false).await {
-                Ok(c) => gone.push(c),
-                Err(Error::NotFound) => {
-                    return Err(Error::Invalid(ValidationErrors::single(
-                        "losers",
-                        format!("there is no live company with id {l} that you may see (deleted or merged already?)"),
-                    )));
-                }
-                Err(e) => return Err(e),
-            }
-        }
+        let (kept, gone) = self.merge_parties::<Company>(&mut tx, actor, survivor, &ids, if_match).await?;
         let records: Vec<(i64, &CompanyData)> = std::iter::once(&kept).chain(&gone).map(|c| (c.id, &c.data)).collect();
         let merged = merged_company(&records, choices)?;
         let mut moved: BTreeMap<String, u64> = BTreeMap::new();
         for l in &gone {
             absorb(&mut tx, l.id, survivor, &kept.data.name, &mut moved).await?;
         }
-        // The survivor takes the chosen values once the losers are tombstones, so a domain or an
-        // external id chosen from a loser is no longer taken; a new name reaches its people.
-        self.update_in::<Company, _, Error>(&mut tx, actor, survivor, None, |_| Ok(merged)).await?;
-        let diff = json!({
-            "survivor": survivor,
-            "merged": ids,
-            "merged_names": gone.iter().map(|c| c.data.name.clone()).collect::<Vec<_>>(),
-            "choices": choices,
-            "moved": moved,
-        });
-        self.audit(&mut tx, actor, "merge", "company", Some(survivor), diff.clone()).await?;
-        for l in &ids {
-            self.audit(&mut tx, actor, "merged_into", "company", Some(*l), json!({"into": survivor})).await?;
-        }
-        let seen = self.as_seen::<Company>(&mut tx, actor, survivor).await?;
-        tx.commit().await?;
-        Ok((seen, diff))
-    }
-
-    /// What a merge into a missing company `id` is: [`Error::Merged`] when its tombstone names a
-    /// survivor, [`Error::NotFound`] otherwise.
-    async fn company_gone_or_missing(&self, tx: &mut WriteTx, actor: &Actor, id: i64) -> Error {
-        match self.record_in::<Company>(tx, actor, id, true).await {
-            Ok(c) if c.deleted_at.is_some() => match c.merged_into {
-                Some(into) => Error::Merged { into, plural: "companies" },
-                None => Error::Invalid(ValidationErrors::single("id", format!("company {id} is deleted: nothing can be merged into it"))),
-            },
-            _ => Error::NotFound,
-        }
-    }
-
-    /// The answer to reading company `id`, which is not live: merged (naming the survivor) or
-    /// not found.
-    pub(crate) async fn company_merged_or_not_found(&self, actor: &Actor, id: i64) -> Error {
-        let q = sql("SELECT merged_into FROM companies WHERE id = ? AND deleted_at IS NOT NULL", [id.into()]);
-        match self.read_optional(&q, |r| r.get::<Option<i64>>("merged_into")).await {
-            Ok(Some(Some(into))) if self.record_visible::<Company>(actor, into).await.is_ok() => {
-                Error::Merged { into, plural: "companies" }
-            }
-            _ => Error::NotFound,
-        }
+        // A new name reaches the survivor's people through the update's hook.
+        let names = gone.into_iter().map(|c| c.data.name).collect();
+        self.finish_merge::<Company>(tx, actor, survivor, &ids, names, choices, moved, merged).await
     }
 }
 

@@ -7,11 +7,13 @@
 use std::collections::BTreeMap;
 
 use rapport_domain::ValidationErrors;
+use rapport_domain::permissions::Actor;
 use rapport_domain::record::{Kind, RecordSpec, get_path, set_path};
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
+use crate::records::engine::Table;
 use crate::sql::sql;
-use crate::{Error, Result, WriteTx};
+use crate::{Error, Result, Store, WriteTx};
 
 mod companies;
 mod people;
@@ -38,6 +40,99 @@ fn blank(v: &Value) -> bool {
         Value::String(s) => s.trim().is_empty(),
         Value::Array(a) => a.is_empty(),
         _ => false,
+    }
+}
+
+impl Store {
+    /// A merge's survivor (at version `if_match`) and its losers `ids`, read in its transaction;
+    /// refused, with nothing written, when the survivor is missing, merged or deleted, or a loser
+    /// is not a live record the actor sees.
+    async fn merge_parties<T: Table>(
+        &self,
+        tx: &mut WriteTx,
+        actor: &Actor,
+        survivor: i64,
+        ids: &[i64],
+        if_match: Option<i64>,
+    ) -> Result<(T, Vec<T>)> {
+        let kept = match self.record_in::<T>(tx, actor, survivor, false).await {
+            Err(Error::NotFound) => return Err(self.gone_or_missing::<T>(tx, actor, survivor).await),
+            other => other?,
+        };
+        crate::records::check_version(if_match, kept.version())?;
+        let mut gone = Vec::new();
+        for &l in ids {
+            match self.record_in::<T>(tx, actor, l, false).await {
+                Ok(c) => gone.push(c),
+                Err(Error::NotFound) => {
+                    return Err(Error::Invalid(ValidationErrors::single(
+                        "losers",
+                        format!("there is no live {} with id {l} that you may see (deleted or merged already?)", T::SPEC.label),
+                    )));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok((kept, gone))
+    }
+
+    /// The end of a merge whose losers were absorbed: the survivor takes the `merged` data (once
+    /// the losers are tombstones, so a unique value chosen from one is free), one `merge` audit
+    /// row names the losers (`names`), the choices and what moved, each loser gets a
+    /// `merged_into` row, and the transaction commits. The survivor as the actor sees it, and
+    /// the audit's diff.
+    #[allow(clippy::too_many_arguments)]
+    async fn finish_merge<T: Table>(
+        &self,
+        mut tx: WriteTx,
+        actor: &Actor,
+        survivor: i64,
+        ids: &[i64],
+        names: Vec<String>,
+        choices: &BTreeMap<String, i64>,
+        moved: BTreeMap<String, u64>,
+        merged: T::Data,
+    ) -> Result<(T, Value)> {
+        self.update_in::<T, _, Error>(&mut tx, actor, survivor, None, |_| Ok(merged)).await?;
+        let diff = json!({"survivor": survivor, "merged": ids, "merged_names": names, "choices": choices, "moved": moved});
+        let object = T::SPEC.name;
+        self.audit(&mut tx, actor, "merge", object, Some(survivor), diff.clone()).await?;
+        for l in ids {
+            self.audit(&mut tx, actor, "merged_into", object, Some(*l), json!({"into": survivor})).await?;
+        }
+        let seen = self.as_seen::<T>(&mut tx, actor, survivor).await?;
+        tx.commit().await?;
+        Ok((seen, diff))
+    }
+
+    /// What a merge into a missing record `id` is: [`Error::Merged`] when its tombstone names a
+    /// survivor, a refusal when it is deleted, [`Error::NotFound`] when the actor cannot see it.
+    async fn gone_or_missing<T: Table>(&self, tx: &mut WriteTx, actor: &Actor, id: i64) -> Error {
+        if self.record_in::<T>(tx, actor, id, true).await.is_err() {
+            return Error::NotFound;
+        }
+        let q = sql(&format!("SELECT merged_into FROM {} WHERE id = ? AND deleted_at IS NOT NULL", T::SPEC.plural), [id.into()]);
+        match tx.fetch_optional(&q, |r| r.get::<Option<i64>>("merged_into")).await {
+            Ok(Some(Some(into))) => Error::Merged { into, plural: T::SPEC.plural },
+            Ok(Some(None)) => {
+                let label = T::SPEC.label;
+                Error::Invalid(ValidationErrors::single(
+                    "id",
+                    format!("{label} {id} is deleted: nothing can be merged into a deleted {label}"),
+                ))
+            }
+            _ => Error::NotFound,
+        }
+    }
+
+    /// The answer to reading record `id`, which is not live: merged (naming a survivor the
+    /// actor may see) or not found.
+    pub(crate) async fn merged_or_not_found<T: Table>(&self, actor: &Actor, id: i64) -> Error {
+        let q = sql(&format!("SELECT merged_into FROM {} WHERE id = ? AND deleted_at IS NOT NULL", T::SPEC.plural), [id.into()]);
+        match self.read_optional(&q, |r| r.get::<Option<i64>>("merged_into")).await {
+            Ok(Some(Some(into))) if self.record_visible::<T>(actor, into).await.is_ok() => Error::Merged { into, plural: T::SPEC.plural },
+            _ => Error::NotFound,
+        }
     }
 }
 

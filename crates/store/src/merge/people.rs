@@ -8,12 +8,12 @@ use rapport_domain::permissions::{Action, Actor, Object, require};
 use rapport_domain::record::{get_path, set_path};
 use rapport_domain::sales::order::Order;
 use rapport_domain::{ValidationErrors, now_rfc3339};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::records::engine::Table;
 use crate::sales::monthly_sales;
 use crate::sql::sql;
-use crate::{Error, Result, Store, WriteTx};
+use crate::{Result, Store, WriteTx};
 
 /// The fields a merge chooses among: the editable fields of people, and `custom.<key>`.
 pub fn merge_fields() -> Vec<&'static str> {
@@ -84,70 +84,15 @@ impl Store {
         require(actor, Object::Customer, Action::Delete)?;
         let ids = super::losers(survivor, losers, "person")?;
         let mut tx = self.write_tx().await?;
-        let kept = match self.record_in::<Customer>(&mut tx, actor, survivor, false).await {
-            Err(Error::NotFound) => return Err(self.gone_or_missing(&mut tx, actor, survivor).await),
-            other => other?,
-        };
-        crate::records::check_version(if_match, kept.version)?;
-        let mut gone = Vec::new();
-        for &l in &ids {
-            match self.record_in::<Customer>(&mut tx, actor, l, false).await {
-                Ok(c) => gone.push(c),
-                Err(Error::NotFound) => {
-                    return Err(Error::Invalid(ValidationErrors::single(
-                        "losers",
-                        format!("there is no live person with id {l} that you may see (deleted or merged already?)"),
-                    )));
-                }
-                Err(e) => return Err(e),
-            }
-        }
+        let (kept, gone) = self.merge_parties::<Customer>(&mut tx, actor, survivor, &ids, if_match).await?;
         let records: Vec<(i64, &CustomerData)> = std::iter::once(&kept).chain(&gone).map(|c| (c.id, &c.data)).collect();
         let merged = merged_data(&records, choices)?;
         let mut moved: BTreeMap<String, u64> = BTreeMap::new();
         for l in &gone {
             self.absorb(&mut tx, l.id, survivor, &mut moved).await?;
         }
-        // The survivor takes the chosen values once the losers are tombstones, so an email or
-        // external id chosen from a loser is no longer taken.
-        self.update_in::<Customer, _, Error>(&mut tx, actor, survivor, None, |_| Ok(merged)).await?;
-        let diff = json!({
-            "survivor": survivor,
-            "merged": ids,
-            "merged_names": gone.iter().map(|c| c.data.name.clone()).collect::<Vec<_>>(),
-            "choices": choices,
-            "moved": moved,
-        });
-        self.audit(&mut tx, actor, "merge", "customer", Some(survivor), diff.clone()).await?;
-        for l in &ids {
-            self.audit(&mut tx, actor, "merged_into", "customer", Some(*l), json!({"into": survivor})).await?;
-        }
-        let seen = self.as_seen::<Customer>(&mut tx, actor, survivor).await?;
-        tx.commit().await?;
-        Ok((seen, diff))
-    }
-
-    /// What a read of a missing person `id` is: [`Error::Merged`] when its tombstone names a
-    /// survivor the actor may see, [`Error::NotFound`] otherwise.
-    async fn gone_or_missing(&self, tx: &mut WriteTx, actor: &Actor, id: i64) -> Error {
-        match self.record_in::<Customer>(tx, actor, id, true).await {
-            Ok(c) if c.deleted_at.is_some() => match c.merged_into {
-                Some(into) => Error::Merged { into, plural: "customers" },
-                None => Error::Invalid(ValidationErrors::single("id", format!("person {id} is deleted: nothing can be merged into them"))),
-            },
-            _ => Error::NotFound,
-        }
-    }
-
-    /// The answer to reading person `id`, who is not live: merged (naming the survivor) or not found.
-    pub(crate) async fn merged_or_not_found(&self, actor: &Actor, id: i64) -> Error {
-        let q = sql("SELECT merged_into FROM customers WHERE id = ? AND deleted_at IS NOT NULL", [id.into()]);
-        match self.read_optional(&q, |r| r.get::<Option<i64>>("merged_into")).await {
-            Ok(Some(Some(into))) if self.record_visible::<Customer>(actor, into).await.is_ok() => {
-                Error::Merged { into, plural: "customers" }
-            }
-            _ => Error::NotFound,
-        }
+        let names = gone.into_iter().map(|c| c.data.name).collect();
+        self.finish_merge::<Customer>(tx, actor, survivor, &ids, names, choices, moved, merged).await
     }
 
     /// Moves what belongs to `loser` to `survivor` and leaves `loser` a tombstone naming it.
