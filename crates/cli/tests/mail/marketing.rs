@@ -92,7 +92,9 @@ async fn marketing_mail_through_smtp_unsubscribes_bounces_and_survives_a_kill() 
             .unwrap();
         }
     }
-    std::fs::write(dir.join("tempfail"), "p3@example.com").unwrap();
+    // The last member is refused for a while: the first ones are in flight at the kill, and a
+    // mail in flight then may end unconfirmed, never sent.
+    std::fs::write(dir.join("tempfail"), "p29@example.com").unwrap();
     std::fs::write(dir.join("delay"), "0.3").unwrap();
     let (s, r) = http(
         &server.addr,
@@ -127,18 +129,21 @@ async fn marketing_mail_through_smtp_unsubscribes_bounces_and_survives_a_kill() 
     let unconfirmed =
         state["mails"].as_array().unwrap().iter().find(|m| m["state"] == "unconfirmed").and_then(|m| m["count"].as_i64()).unwrap_or(0);
     assert!(unconfirmed <= super::IN_FLIGHT, "at most the mails in flight at the kill are unconfirmed: {state}");
-    assert_eq!(n as i64 + unconfirmed, PEOPLE as i64, "every other member got exactly one mail: {state}");
+    // A mail the relay accepted just before the kill, whose `sent` was not yet written, is
+    // both received and unconfirmed: never sent again, and counted on both sides here.
+    let (n_i, people) = (n as i64, PEOPLE as i64);
+    assert!(n_i <= people && n_i + unconfirmed >= people, "every member got at most one mail, and every other one is unconfirmed: {state}");
     say(&format!("marketing mail: {at_kill} delivered before the kill, {n} in all, {unconfirmed} unconfirmed"));
 
-    // The 451 was retried: p3 got its mail once. Merge fields and headers.
-    let to_p3: Vec<&(InboundMail, String)> = all
+    // The 451 was retried: p29 got its mail once. Merge fields and headers.
+    let to_p29: Vec<&(InboundMail, String)> = all
         .iter()
-        .filter(|(_, raw)| raw.contains("To: \"Person3 Test\" <p3@example.com>") || raw.contains("To: Person3 Test <p3@example.com>"))
+        .filter(|(_, raw)| raw.contains("To: \"Person29 Test\" <p29@example.com>") || raw.contains("To: Person29 Test <p29@example.com>"))
         .collect();
-    assert_eq!(to_p3.len(), 1, "the temporarily refused mail arrived once after its retry");
-    let (m, raw) = to_p3[0];
-    assert_eq!(m.subject, "Hi Person3, winter is here");
-    assert!(m.body.contains("Dear Person3 Test"), "{}", m.body);
+    assert_eq!(to_p29.len(), 1, "the temporarily refused mail arrived once after its retry");
+    let (m, raw) = to_p29[0];
+    assert_eq!(m.subject, "Hi Person29, winter is here");
+    assert!(m.body.contains("Dear Person29 Test"), "{}", m.body);
     assert!(m.message_id.ends_with(&format!(".c{campaign}@rapport")), "{}", m.message_id);
     assert_eq!(header(raw, "List-Unsubscribe-Post"), Some("List-Unsubscribe=One-Click"));
     let unsub = header(raw, "List-Unsubscribe").expect("List-Unsubscribe").trim_start_matches('<').trim_end_matches('>').to_string();
@@ -149,10 +154,10 @@ async fn marketing_mail_through_smtp_unsubscribes_bounces_and_survives_a_kill() 
     // The unsubscribe link on the new server's address: GET confirms only, POST unsubscribes.
     let (s, page) = http_as(&server.addr, "GET", &path, None, "text/plain", "");
     assert_eq!(s, 200, "{page}");
-    assert!(!suppressed(&server.addr, &token, "p3@example.com"), "a GET unsubscribes nobody");
+    assert!(!suppressed(&server.addr, &token, "p29@example.com"), "a GET unsubscribes nobody");
     let (s, _) = http_as(&server.addr, "POST", &path, None, "application/x-www-form-urlencoded", "List-Unsubscribe=One-Click");
     assert_eq!(s, 200);
-    assert!(suppressed(&server.addr, &token, "p3@example.com"));
+    assert!(suppressed(&server.addr, &token, "p29@example.com"));
 
     // A bounce for p5's mail, delivered to its VERP address in the bounce mailbox.
     let p5 = all
