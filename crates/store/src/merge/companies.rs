@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use rapport_domain::company::{Company, CompanyData};
-use rapport_domain::permissions::{Action, Actor, Object, require};
+use rapport_domain::permissions::Actor;
 use rapport_domain::{ValidationErrors, now_rfc3339, text};
 use serde_json::{Map, Value};
 
@@ -46,11 +46,7 @@ impl Store {
         if_match: Option<i64>,
         choices: &BTreeMap<String, i64>,
     ) -> Result<(Company, Value)> {
-        require(actor, Object::Company, Action::Update)?;
-        require(actor, Object::Company, Action::Delete)?;
-        let ids = super::losers(survivor, losers, "company")?;
-        let mut tx = self.write_tx().await?;
-        let (kept, gone) = self.merge_parties::<Company>(&mut tx, actor, survivor, &ids, if_match).await?;
+        let (mut tx, ids, kept, gone) = self.merge_parties::<Company>(actor, survivor, losers, if_match).await?;
         let records: Vec<(i64, &CompanyData)> = std::iter::once(&kept).chain(&gone).map(|c| (c.id, &c.data)).collect();
         let merged = merged_company(&records, choices)?;
         let mut moved: BTreeMap<String, u64> = BTreeMap::new();

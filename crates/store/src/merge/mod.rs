@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use rapport_domain::ValidationErrors;
-use rapport_domain::permissions::Actor;
+use rapport_domain::permissions::{Action, Actor, require};
 use rapport_domain::record::{Kind, RecordSpec, get_path, set_path};
 use serde_json::{Map, Value, json};
 
@@ -44,25 +44,29 @@ fn blank(v: &Value) -> bool {
 }
 
 impl Store {
-    /// A merge's survivor (at version `if_match`) and its losers `ids`, read in its transaction;
-    /// refused, with nothing written, when the survivor is missing, merged or deleted, or a loser
-    /// is not a live record the actor sees.
+    /// The start of a merge of `losers` into `survivor` (at version `if_match`): the actor may
+    /// update and delete such records; the losers (each once), the write transaction, and the
+    /// survivor and the losers read in it. Refused, with nothing written, when the survivor is
+    /// missing, merged or deleted, or a loser is not a live record the actor sees.
     async fn merge_parties<T: Table>(
         &self,
-        tx: &mut WriteTx,
         actor: &Actor,
         survivor: i64,
-        ids: &[i64],
+        losers: &[i64],
         if_match: Option<i64>,
-    ) -> Result<(T, Vec<T>)> {
-        let kept = match self.record_in::<T>(tx, actor, survivor, false).await {
-            Err(Error::NotFound) => return Err(self.gone_or_missing::<T>(tx, actor, survivor).await),
+    ) -> Result<(WriteTx, Vec<i64>, T, Vec<T>)> {
+        require(actor, T::SPEC.object, Action::Update)?;
+        require(actor, T::SPEC.object, Action::Delete)?;
+        let ids = self::losers(survivor, losers, T::SPEC.label)?;
+        let mut tx = self.write_tx().await?;
+        let kept = match self.record_in::<T>(&mut tx, actor, survivor, false).await {
+            Err(Error::NotFound) => return Err(self.gone_or_missing::<T>(&mut tx, actor, survivor).await),
             other => other?,
         };
         crate::records::check_version(if_match, kept.version())?;
         let mut gone = Vec::new();
-        for &l in ids {
-            match self.record_in::<T>(tx, actor, l, false).await {
+        for &l in &ids {
+            match self.record_in::<T>(&mut tx, actor, l, false).await {
                 Ok(c) => gone.push(c),
                 Err(Error::NotFound) => {
                     return Err(Error::Invalid(ValidationErrors::single(
@@ -73,7 +77,7 @@ impl Store {
                 Err(e) => return Err(e),
             }
         }
-        Ok((kept, gone))
+        Ok((tx, ids, kept, gone))
     }
 
     /// The end of a merge whose losers were absorbed: the survivor takes the `merged` data (once

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use rapport_domain::customer::{Customer, CustomerData};
-use rapport_domain::permissions::{Action, Actor, Object, require};
+use rapport_domain::permissions::Actor;
 use rapport_domain::record::{get_path, set_path};
 use rapport_domain::sales::order::Order;
 use rapport_domain::{ValidationErrors, now_rfc3339};
@@ -80,11 +80,7 @@ impl Store {
         if_match: Option<i64>,
         choices: &BTreeMap<String, i64>,
     ) -> Result<(Customer, Value)> {
-        require(actor, Object::Customer, Action::Update)?;
-        require(actor, Object::Customer, Action::Delete)?;
-        let ids = super::losers(survivor, losers, "person")?;
-        let mut tx = self.write_tx().await?;
-        let (kept, gone) = self.merge_parties::<Customer>(&mut tx, actor, survivor, &ids, if_match).await?;
+        let (mut tx, ids, kept, gone) = self.merge_parties::<Customer>(actor, survivor, losers, if_match).await?;
         let records: Vec<(i64, &CustomerData)> = std::iter::once(&kept).chain(&gone).map(|c| (c.id, &c.data)).collect();
         let merged = merged_data(&records, choices)?;
         let mut moved: BTreeMap<String, u64> = BTreeMap::new();
