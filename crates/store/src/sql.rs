@@ -134,6 +134,11 @@ pub(crate) fn bulk_rows_per_statement(cols: usize) -> usize {
     (BULK_ARGS / cols.max(1)).max(1)
 }
 
+/// `(?, ?, …)` for `n` arguments: an `IN` list.
+pub(crate) fn marks(n: usize) -> String {
+    format!("({})", vec!["?"; n].join(", "))
+}
+
 /// `SELECT … WHERE` helper: builds `sql` from a template with one placeholder per argument.
 pub(crate) fn sql(text: &str, args: impl IntoIterator<Item = Arg>) -> Sql {
     let mut s = Sql::new("");

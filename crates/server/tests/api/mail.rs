@@ -209,7 +209,8 @@ async fn the_admin_mail_page_shows_the_queue_and_requeues_an_unconfirmed_mail() 
         // A sender dies mid-send: its lease runs out and the mail is unconfirmed, not resent.
         let claimed = app.store.claim_mail("dead-sender", 60, 10).await.unwrap();
         assert_eq!(claimed.len(), 1);
-        assert!(app.store.mail_sending(claimed[0].id, "dead-sender", -1).await.unwrap());
+        assert!(app.store.mails_sending(&[claimed[0].id], "other-sender", 60).await.unwrap().is_empty(), "only the lease holder sends");
+        assert_eq!(app.store.mails_sending(&[claimed[0].id], "dead-sender", -1).await.unwrap(), vec![claimed[0].id]);
         assert_eq!(app.store.recover_mail().await.unwrap(), (0, 1));
         assert!(app.store.claim_mail("next-sender", 60, 10).await.unwrap().is_empty(), "an unconfirmed mail is not sent again by itself");
 

@@ -54,10 +54,9 @@ async fn deliver_all(store: &Store) {
     for _ in 0..30 {
         store.expand_campaign_sends(100).await.unwrap();
         let batch = store.claim_marketing_mail("sender", 60, 500, &limits).await.unwrap();
-        for m in &batch {
-            assert!(store.mail_sending(m.id, "sender", 60).await.unwrap());
-            store.mail_sent(m.id, "sender").await.unwrap();
-        }
+        let ids: Vec<i64> = batch.iter().map(|m| m.id).collect();
+        assert_eq!(store.mails_sending(&ids, "sender", 60).await.unwrap().len(), ids.len());
+        store.mails_sent(&ids, "sender").await.unwrap();
     }
 }
 

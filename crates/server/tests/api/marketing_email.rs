@@ -186,10 +186,9 @@ async fn a_sending_queues_each_member_once_with_unsubscribe_headers_and_skips_su
         assert!(html.contains(&format!("href=\"https://crm.example.com/m/c/{token}/0\"")) && html.contains("/m/o/"), "{html}");
 
         // Delivered: the member is `sent`, and when the queue is empty the sending is done.
-        for m in &claimed {
-            assert!(app.store.mail_sending(m.id, "m", 60).await.unwrap());
-            app.store.mail_sent(m.id, "m").await.unwrap();
-        }
+        let ids: Vec<i64> = claimed.iter().map(|m| m.id).collect();
+        assert_eq!(app.store.mails_sending(&ids, "m", 60).await.unwrap().len(), ids.len());
+        app.store.mails_sent(&ids, "m").await.unwrap();
         app.store.expand_campaign_sends(2).await.unwrap();
         let s = app.get(&format!("/api/v1/campaigns/{c}/send")).await.body;
         assert_eq!(s["state"], "done", "{s}");
@@ -209,8 +208,8 @@ async fn unsubscribe_get_changes_nothing_post_suppresses_and_tracking_keeps_mach
         app.post(&format!("/api/v1/campaigns/{c}/send"), json!({"template_id": t})).await;
         expand(&app).await;
         let m = app.store.claim_marketing_mail("m", 60, 10, &unlimited()).await.unwrap().remove(0);
-        app.store.mail_sending(m.id, "m", 60).await.unwrap();
-        app.store.mail_sent(m.id, "m").await.unwrap();
+        app.store.mails_sending(&[m.id], "m", 60).await.unwrap();
+        app.store.mails_sent(&[m.id], "m").await.unwrap();
         let token = m.track_token.unwrap();
 
         // A click within seconds of delivery, a HEAD and a proxy are machines: no member state moves.
@@ -298,7 +297,7 @@ async fn bounces_and_complaints_suppress_and_caps_and_errors_hold_a_sending_back
         assert_eq!(first.len(), 1);
         assert!(app.store.claim_marketing_mail("m", 60, 10, &caps).await.unwrap().is_empty());
         // One failure reaches the threshold: the sending pauses, nothing more is claimed.
-        app.store.mail_sending(first[0].id, "m", 60).await.unwrap();
+        app.store.mails_sending(&[first[0].id], "m", 60).await.unwrap();
         app.store.mail_attempt_failed(&first[0], "m", "451 try later", false).await.unwrap();
         let s = app.get(&format!("/api/v1/campaigns/{c}/send")).await.body;
         assert_eq!((s["state"].as_str(), s["errors"].as_i64()), (Some("paused"), Some(1)), "{s}");

@@ -200,10 +200,11 @@ async fn a_person_advances_once_per_step_waits_hold_until_due_and_branches_on_a_
         // The mails go through the marketing claim; Ann opens hers (a person, not a proxy).
         let claimed = app.store.claim_marketing_mail("m", 60, 10, &unlimited()).await.unwrap();
         assert_eq!(claimed.len(), 2);
-        for m in &claimed {
-            assert!(app.store.mail_sending(m.id, "m", 60).await.unwrap());
-            app.store.mail_sent(m.id, "m").await.unwrap();
-        }
+        let ids: Vec<i64> = claimed.iter().map(|m| m.id).collect();
+        let mut marked = app.store.mails_sending(&ids, "m", 60).await.unwrap();
+        marked.sort();
+        assert_eq!(marked, ids);
+        app.store.mails_sent(&ids, "m").await.unwrap();
         let ann_mail = claimed.iter().find(|m| m.to_addr == "ann@example.com").unwrap();
         assert_eq!(ann_mail.subject, "Welcome Ann");
         assert_eq!(ann_mail.headers["List-Unsubscribe-Post"], "List-Unsubscribe=One-Click");

@@ -40,7 +40,7 @@ pub use tracking::Tracked;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
-use crate::sql::sql;
+use crate::sql::{MAX_ARGS, Sql};
 use crate::{Error, Result, Store, WriteTx};
 
 const KEY: &str = "marketing_token_key";
@@ -94,21 +94,41 @@ pub(crate) fn base_url(store: &Store) -> Result<String> {
 
 pub(crate) use sends::count_failure;
 
-/// What a delivered marketing mail changes, in the transaction that marks it sent: its member
-/// reaches `sent` and the send goes on the person's timeline. Nothing for other mail.
-pub(crate) async fn mail_delivered(tx: &mut WriteTx, id: i64, at: &str) -> Result<()> {
-    let q = sql("SELECT campaign_id, person_id, to_key FROM mail_queue WHERE id = ? AND campaign_id IS NOT NULL", [id.into()]);
-    let found: Option<(i64, Option<i64>, Option<String>)> =
-        tx.fetch_optional(&q, |r| Ok((r.get("campaign_id")?, r.get("person_id")?, r.get("to_key")?))).await?;
-    let Some((campaign, person, key)) = found else { return Ok(()) };
-    if let Some(p) = person {
-        email::advance_member(tx, campaign, p, "sent", at).await?;
+/// A mail the SMTP server accepted, as `Store::mails_sent` read it back.
+pub(crate) struct SentMail {
+    pub id: i64,
+    pub campaign: Option<i64>,
+    pub person: Option<i64>,
+    pub key: Option<String>,
+}
+
+/// What delivered marketing mails change, in the transaction that marks them sent: each
+/// member reaches `sent` and each send goes on the person's timeline (a `sent` event). Nothing
+/// for other mail.
+pub(crate) async fn mails_delivered(tx: &mut WriteTx, sent: &[SentMail], at: &str) -> Result<()> {
+    let campaign: Vec<(&SentMail, i64)> = sent.iter().filter_map(|m| m.campaign.map(|c| (m, c))).collect();
+    for (m, c) in &campaign {
+        if let Some(p) = m.person {
+            email::advance_member(tx, *c, p, "sent", at).await?;
+        }
     }
-    tx.execute(&sql(
-        "INSERT INTO marketing_events (mail_id, campaign_id, person_id, email_key, kind, machine, at) VALUES (?, ?, ?, ?, 'sent', 0, ?)",
-        [id.into(), campaign.into(), person.into(), key.into(), at.into()],
-    ))
-    .await?;
+    for part in campaign.chunks(MAX_ARGS / 5) {
+        let mut q = Sql::new("INSERT INTO marketing_events (mail_id, campaign_id, person_id, email_key, kind, machine, at) VALUES ");
+        for (i, (m, c)) in part.iter().enumerate() {
+            q.push(if i == 0 { "(" } else { ", (" });
+            q.arg(m.id)
+                .push(", ")
+                .arg(*c)
+                .push(", ")
+                .arg(m.person)
+                .push(", ")
+                .arg(m.key.clone())
+                .push(", 'sent', 0, ")
+                .arg(at.to_string())
+                .push(")");
+        }
+        tx.execute(&q).await?;
+    }
     Ok(())
 }
 

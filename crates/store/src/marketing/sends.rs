@@ -24,7 +24,7 @@ use super::windows::Timing;
 use super::{base_url, key_in};
 use crate::row::Row;
 use crate::service::mail::{QUEUE_COLS, queued};
-use crate::sql::{Arg, Sql, sql};
+use crate::sql::{Arg, Sql, marks, sql};
 use crate::{Backend, Error, QueuedMail, Result, Store, WriteTx};
 
 const SEND_COLS: &str = "id, campaign_id, template_id, topic, state, send_at, error_threshold, errors, queued, skipped, created_at, updated_at, local_send_at, time_zone, send_window";
@@ -56,11 +56,6 @@ fn minute_key(t: chrono::DateTime<Utc>) -> String {
 
 fn time_in(secs: i64) -> String {
     (Utc::now() + Duration::seconds(secs)).to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
-}
-
-/// `(?, ?, …)` for `n` arguments.
-fn marks(n: usize) -> String {
-    format!("({})", vec!["?"; n].join(", "))
 }
 
 impl Store {

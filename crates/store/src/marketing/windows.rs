@@ -13,7 +13,7 @@ use rapport_domain::marketing::windows::{Window, WindowInput, parse_local, relea
 use rapport_domain::permissions::Actor;
 
 use crate::QueuedMail;
-use crate::sql::{Arg, sql};
+use crate::sql::{Arg, marks, sql};
 use crate::{Error, Result, Store, WriteTx};
 
 fn stamp(t: DateTime<Utc>) -> String {
@@ -92,8 +92,8 @@ impl Store {
         let q = sql(
             &format!(
                 "SELECT q.id, q.time_zone, s.send_window FROM mail_queue q JOIN campaign_sends s ON s.id = q.send_id \
-                 WHERE s.send_window IS NOT NULL AND q.id IN ({})",
-                vec!["?"; with_send.len()].join(", ")
+                 WHERE s.send_window IS NOT NULL AND q.id IN {}",
+                marks(with_send.len())
             ),
             with_send.iter().map(|i| Arg::from(*i)).collect::<Vec<_>>(),
         );

@@ -5,10 +5,12 @@
 //! transaction ([`queue_ticket_mail`]), and senders lease rows from it ([`Store::claim_mail`]).
 //!
 //! The delivery rule, which makes a restart never send a mail twice: a sender leases a row
-//! (`claimed`), marks it `sending` (committed) just before the SMTP transaction and `sent` right
-//! after. A `claimed` row whose lease ran out was never handed to SMTP and is queued again; a
-//! `sending` one may or may not have been delivered (the process died mid-transaction), so it
-//! becomes `unconfirmed` and is never resent on its own: an admin who checked may requeue it.
+//! (`claimed`), marks it `sending` (committed) just before the SMTP transaction and `sent` after
+//! it (the mails of one sender that start or finish together share these writes). A `claimed`
+//! row whose lease ran out was never handed to SMTP and is queued again; a `sending` one may or
+//! may not have been delivered (the process died mid-transaction, or before its `sent` was
+//! written), so it becomes `unconfirmed` and is never resent on its own: an admin who checked
+//! may requeue it.
 //! The queue rows are the delivery record; the sender's own state changes are not audited one
 //! by one (an admin's requeue is).
 
@@ -25,7 +27,7 @@ use serde_json::json;
 use super::tickets::{NewMessage, insert_message};
 use crate::records::engine::Checked;
 use crate::row::Row;
-use crate::sql::sql;
+use crate::sql::{Arg, MAX_ARGS, marks, sql};
 use crate::{Error, Result, Store, WriteTx};
 
 /// The source a person created by an inbound email gets.
@@ -394,33 +396,58 @@ impl Store {
         Ok(rows)
     }
 
-    /// Marks a leased mail `sending`, committed, just before its SMTP transaction (renewing the
-    /// lease); `false` when the lease was lost, and then it must not be sent.
-    pub async fn mail_sending(&self, id: i64, owner: &str, lease_secs: i64) -> Result<bool> {
+    /// Marks the leased mails of `ids` `sending`, committed, just before their SMTP
+    /// transactions (renewing their leases): the ids marked. One whose lease was lost is left
+    /// out, and must not be sent. A sender marks the mails that start together in one
+    /// transaction.
+    pub async fn mails_sending(&self, ids: &[i64], owner: &str, lease_secs: i64) -> Result<Vec<i64>> {
         let mut tx = self.write_tx().await?;
-        let n = tx
-            .execute(&sql(
-                "UPDATE mail_queue SET state = 'sending', lease_until = ? WHERE id = ? AND state = 'claimed' AND lease_owner = ? AND lease_until > ?",
-                [time_in(lease_secs).into(), id.into(), owner.into(), now_rfc3339().into()],
-            ))
-            .await?;
+        let mut marked = Vec::with_capacity(ids.len());
+        for part in ids.chunks(MAX_ARGS - 3) {
+            let mut args: Vec<Arg> = vec![time_in(lease_secs).into(), owner.into(), now_rfc3339().into()];
+            args.extend(part.iter().map(|i| Arg::from(*i)));
+            let q = sql(
+                &format!(
+                    "UPDATE mail_queue SET state = 'sending', lease_until = ? WHERE state = 'claimed' AND lease_owner = ? AND lease_until > ? \
+                     AND id IN {} RETURNING id",
+                    marks(part.len())
+                ),
+                args,
+            );
+            marked.extend(tx.fetch_all(&q, |r| r.get::<i64>("id")).await?);
+        }
         tx.commit().await?;
-        Ok(n == 1)
+        Ok(marked)
     }
 
-    /// Records that the SMTP server accepted the mail (also after its lease ran out: it is sent).
-    pub async fn mail_sent(&self, id: i64, owner: &str) -> Result<()> {
+    /// Records that the SMTP server accepted the mails of `ids` (also those whose lease ran
+    /// out: they are sent), and for campaign mail the member's `sent`, in one transaction.
+    pub async fn mails_sent(&self, ids: &[i64], owner: &str) -> Result<()> {
         let now = now_rfc3339();
         let mut tx = self.write_tx().await?;
-        let n = tx
-            .execute(&sql(
-                "UPDATE mail_queue SET state = 'sent', sent_at = ?, lease_owner = NULL, lease_until = NULL, error = NULL \
-             WHERE id = ? AND state IN ('sending', 'unconfirmed') AND (lease_owner = ? OR lease_owner IS NULL)",
-                [now.clone().into(), id.into(), owner.into()],
-            ))
-            .await?;
-        if n == 1 {
-            crate::marketing::mail_delivered(&mut tx, id, &now).await?;
+        for part in ids.chunks(MAX_ARGS - 2) {
+            let mut args: Vec<Arg> = vec![now.clone().into(), owner.into()];
+            args.extend(part.iter().map(|i| Arg::from(*i)));
+            let q = sql(
+                &format!(
+                    "UPDATE mail_queue SET state = 'sent', sent_at = ?, lease_owner = NULL, lease_until = NULL, error = NULL \
+                     WHERE (lease_owner = ? OR lease_owner IS NULL) AND state IN ('sending', 'unconfirmed') AND id IN {} \
+                     RETURNING id, campaign_id, person_id, to_key",
+                    marks(part.len())
+                ),
+                args,
+            );
+            let sent = tx
+                .fetch_all(&q, |r| {
+                    Ok(crate::marketing::SentMail {
+                        id: r.get("id")?,
+                        campaign: r.get("campaign_id")?,
+                        person: r.get("person_id")?,
+                        key: r.get("to_key")?,
+                    })
+                })
+                .await?;
+            crate::marketing::mails_delivered(&mut tx, &sent, &now).await?;
         }
         tx.commit().await
     }
