@@ -918,7 +918,7 @@ impl Loader {
             for v in row {
                 q = match v {
                     Bound::Int(x) => q.bind(x),
-                    Bound::Real(x) => q.bind(x),
+                    Bound::Real(x) => crate::sql::bind_real(q, x),
                     Bound::Text(x) => q.bind(x),
                     Bound::Bool(x) => q.bind(x),
                     Bound::Blob(x) => q.bind(x),

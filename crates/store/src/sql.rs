@@ -102,7 +102,7 @@ impl Sql {
             q = match a.clone() {
                 Arg::Text(s) => q.bind(s),
                 Arg::Int(n) => q.bind(n),
-                Arg::Real(f) => q.bind(f),
+                Arg::Real(f) => bind_real(q, f),
             };
         }
         q
@@ -132,6 +132,19 @@ pub(crate) const BULK_ARGS: usize = 4_000;
 /// How many rows of `cols` values one bulk statement takes (see [`BULK_ARGS`]).
 pub(crate) fn bulk_rows_per_statement(cols: usize) -> usize {
     (BULK_ARGS / cols.max(1)).max(1)
+}
+
+/// Binds a real that may be NULL. sqlx 0.9's Any driver has the NULLs of `f64` and `f32`
+/// swapped: a NULL `f64` reaches PostgreSQL typed `real` (float4). A statement it cached with a
+/// NULL in that place then refuses the next non-NULL `f64` there ("incorrect binary data
+/// format in bind parameter N"), which broke a SQLite backup's restore into PostgreSQL at the
+/// first batch of people with a propensity after one without. A NULL goes as a NULL `f32`,
+/// which arrives as `double precision`; the test below fails if sqlx changes this.
+pub(crate) fn bind_real<'q>(q: Query<'q, Any, AnyArguments>, x: Option<f64>) -> Query<'q, Any, AnyArguments> {
+    match x {
+        Some(x) => q.bind(x),
+        None => q.bind(None::<f32>),
+    }
 }
 
 /// `(?, ?, …)` for `n` arguments: an `IN` list.
@@ -170,4 +183,35 @@ pub(crate) async fn capture<T>(f: impl std::future::Future<Output = T>) -> (T, V
     READS.with(|r| *r.borrow_mut() = Some(vec![]));
     let out = f.await;
     (out, READS.with(|r| r.borrow_mut().take().unwrap_or_default()))
+}
+
+#[cfg(test)]
+mod tests {
+    //! A NULL real and then a number, bound in the same place of one statement text (which the
+    //! connection caches prepared), both go in on both engines (see [`super::bind_real`]).
+    use super::{Arg, Sql};
+    use crate::Store;
+
+    async fn check(store: Store) {
+        let mut tx = store.write_tx().await.unwrap();
+        tx.execute(&Sql::new("CREATE TEMPORARY TABLE reals (x DOUBLE PRECISION)")).await.unwrap();
+        for x in [None, Some(0.25), None, Some(1.5)] {
+            let mut q = Sql::new("INSERT INTO reals (x) VALUES (");
+            q.arg(Arg::Real(x)).push(")");
+            tx.execute(&q).await.unwrap_or_else(|e| panic!("inserting {x:?}: {e}"));
+        }
+        let sum: f64 = tx.fetch_one(&Sql::new("SELECT SUM(x) AS s FROM reals"), |r| r.get("s")).await.unwrap();
+        assert_eq!(sum, 1.75);
+        tx.commit().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn null_and_number_reals_share_a_cached_statement_on_sqlite() {
+        crate::test_db::on_sqlite("reals", check).await;
+    }
+
+    #[tokio::test]
+    async fn null_and_number_reals_share_a_cached_statement_on_postgres() {
+        crate::test_db::on_postgres("reals", check).await;
+    }
 }
