@@ -67,6 +67,36 @@ async fn order_statistics_follow_each_order_write_and_people_without_orders_coun
     });
 }
 
+/// One transaction that writes the paid orders of many people (a restore, an import of orders,
+/// a batch) keeps each one's statistics. The PostgreSQL trigger took an advisory lock per
+/// person, held to the end of the transaction: past a few thousand people the server's lock
+/// table was full ("out of shared memory"), and a SQLite backup of the demo did not restore.
+#[tokio::test]
+async fn one_transaction_writing_the_orders_of_many_people_keeps_their_statistics() {
+    const PEOPLE: i64 = 20_000;
+    each_backend!(|app| {
+        let mut db = sqlx::AnyConnection::connect(&app.url).await.unwrap();
+        let mut tx = db.begin().await.unwrap();
+        let at = "'2026-02-01T00:00:00.000000Z'";
+        let people = format!(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {PEOPLE}) \
+             INSERT INTO customers (name, sort_name, lifecycle_stage, created_at, updated_at) \
+             SELECT 'Bulk ' || i, 'bulk ' || i, 'customer', {at}, {at} FROM n"
+        );
+        sqlx::raw_sql(sqlx::AssertSqlSafe(people)).execute(&mut *tx).await.unwrap();
+        let orders = format!(
+            "INSERT INTO orders (customer_id, status, currency, sort_name, total_minor, order_date, created_at, updated_at) \
+             SELECT id, 'paid', 'EUR', 'bulk', 2500, '2026-02-01', {at}, {at} FROM customers WHERE sort_name LIKE 'bulk %'"
+        );
+        sqlx::raw_sql(sqlx::AssertSqlSafe(orders)).execute(&mut *tx).await.expect("the orders of every person in one transaction");
+        tx.commit().await.unwrap();
+        let all = stats(&app).await;
+        assert_eq!(all.len() as i64, PEOPLE);
+        assert!(all.iter().all(|s| (s.1, s.2, s.3.as_str()) == (2500, 1, "2026-02-01")), "{:?}", &all[..3]);
+        assert_eq!(count(&app, cond("orders.total_spend", "gte", json!(2500))).await, PEOPLE);
+    });
+}
+
 #[tokio::test]
 async fn a_count_with_order_statistics_tags_and_engagement_reads_each_as_one_set() {
     each_backend!(|app| {

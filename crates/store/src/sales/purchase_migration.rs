@@ -18,9 +18,9 @@ async fn check(store: Store) {
         Backend::Postgres => &super::super::POSTGRES_MIGRATIONS,
     };
     // 0012, 0014 and 0049 change the orders table, 0022 and 0024 sum it, 0047 keeps
-    // statistics of it and 0052 rebuilds two of its indexes, so every installation ran them
-    // after 0009.
-    let before_orders = |v: i64| ![9, 12, 14, 22, 24, 47, 49, 52].contains(&v);
+    // statistics of it (0054 replaces its PostgreSQL function) and 0052 rebuilds two of its
+    // indexes, so every installation ran them after 0009.
+    let before_orders = |v: i64| ![9, 12, 14, 22, 24, 47, 49, 52, 54].contains(&v);
     let before =
         Migrator { migrations: Cow::Owned(all.iter().filter(|m| before_orders(m.version)).cloned().collect()), ..Migrator::DEFAULT };
     before.run(&store.pool).await.expect("the other migrations");
