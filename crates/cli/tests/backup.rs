@@ -429,6 +429,15 @@ async fn a_sqlite_backup_restores_into_postgres() {
     let pg = Db::new(Engine::Postgres, &dir, "grown").await;
     let out = ok(&rapport(&dir, &pg.url, &["restore", file.to_str().unwrap()]));
     assert!(out.contains("a sqlite backup"), "{out}");
+    // The restore loads orders with their statistics trigger off and recounts the statistics
+    // at the end (the comparison below checks them): the trigger is on again.
+    let mut db = sqlx::AnyConnection::connect(&pg.url).await.unwrap();
+    let enabled: String = sqlx::query("SELECT CAST(tgenabled AS TEXT) AS e FROM pg_trigger WHERE tgname = 'orders_stats'")
+        .fetch_one(&mut db)
+        .await
+        .unwrap()
+        .get("e");
+    assert_eq!(enabled, "O", "the order statistics trigger fires again after a restore");
     let again = dir.path("grown.backup");
     ok(&rapport(&dir, &pg.url, &["backup", again.to_str().unwrap()]));
     let (header, from_pg) = read_backup(&again);

@@ -657,6 +657,12 @@ impl Store {
                 sqlx::query(AssertSqlSafe(format!("DELETE FROM {}", ident(&t.name)))).execute(&mut **tx.sqlx()?).await?;
             }
         }
+        // On PostgreSQL each order's trigger recounts its person's statistics, a few ms an order
+        // inside one long transaction: 185 s of a 206 s restore of 20,000 people. They are
+        // recounted once at the end instead (the switch is part of this transaction).
+        if self.backend == Backend::Postgres {
+            sqlx::query("ALTER TABLE orders DISABLE TRIGGER orders_stats").execute(&mut **tx.sqlx()?).await?;
+        }
 
         let mut counts: Vec<(String, u64)> = vec![];
         let mut expected_next = 0usize;
@@ -771,7 +777,11 @@ impl Store {
         for q in resume {
             sqlx::query(AssertSqlSafe(q)).execute(&mut **tx.sqlx()?).await?;
         }
+        if self.backend == Backend::Postgres {
+            sqlx::query("ALTER TABLE orders ENABLE TRIGGER orders_stats").execute(&mut **tx.sqlx()?).await?;
+        }
         // Summaries follow the restored rows, whether or not the backup held them.
+        crate::sales::order_stats::rebuild(&mut tx).await.map_err(BackupError::Store)?;
         crate::sales::monthly_sales::rebuild(&mut tx).await.map_err(BackupError::Store)?;
         crate::service::daily::rebuild(&mut tx).await.map_err(BackupError::Store)?;
         let rows: Map<String, Value> = counts.iter().map(|(t, n)| (t.clone(), Value::from(*n))).collect();

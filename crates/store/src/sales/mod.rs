@@ -11,6 +11,7 @@ mod monthly_sales_follow;
 mod monthly_sales_random;
 mod monthly_sales_report;
 pub(crate) mod opportunities;
+pub(crate) mod order_stats;
 mod orders;
 pub(crate) mod pipelines;
 mod products;
