@@ -344,9 +344,8 @@ impl Sender {
         // leaves it `unconfirmed`, never resent on its own), then `sent` or the failure, with
         // `--smtp-connections` mails in flight over pooled connections. The mails that start
         // while one `sending` write commits are marked together by the next, and those the relay
-        // accepted while one `sent` write commits are confirmed together by the next (two
-        // transactions per mail held the writer to about 700 mails a second). A mail holds its
-        // place in flight until its `sent` is committed, so a kill leaves at most the mails in
+        // accepted while one `sent` write commits are confirmed together by the next, instead
+        // of two transactions per mail. A mail holds its place in flight until its `sent` is committed, so a kill leaves at most the mails in
         // flight unconfirmed. (One mail after another waited for two commits and one SMTP round
         // trip each, about 18 mails a second on a loaded machine; marking a whole batch
         // `sending` first left the whole batch unconfirmed after a kill.)
@@ -398,7 +397,7 @@ enum StateWrite {
 const STATE_WRITE: usize = 500;
 
 /// Writes the state asked for, of the mails asked while the previous write committed together,
-/// and answers each: `Sending` only for mails still leased to `owner`.
+/// and answers whether each was written (`Sending` only for mails still leased to `owner`).
 async fn write_states(
     store: &Store,
     owner: &str,
@@ -410,12 +409,11 @@ async fn write_states(
     while asked.recv_many(&mut waiting, STATE_WRITE).await > 0 {
         let ids: Vec<i64> = waiting.iter().map(|(id, _)| *id).collect();
         let written: HashSet<i64> = match state {
-            StateWrite::Sending => store.mails_sending(&ids, owner, lease).await?.into_iter().collect(),
-            StateWrite::Sent => {
-                store.mails_sent(&ids, owner).await?;
-                ids.into_iter().collect()
-            }
-        };
+            StateWrite::Sending => store.mails_sending(&ids, owner, lease).await?,
+            StateWrite::Sent => store.mails_sent(&ids, owner).await?,
+        }
+        .into_iter()
+        .collect();
         for (id, reply) in waiting.drain(..) {
             let _ = reply.send(written.contains(&id));
         }

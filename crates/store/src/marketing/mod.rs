@@ -40,7 +40,7 @@ pub use tracking::Tracked;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
-use crate::sql::{MAX_ARGS, Sql};
+use crate::sql::Arg;
 use crate::{Error, Result, Store, WriteTx};
 
 const KEY: &str = "marketing_token_key";
@@ -112,21 +112,11 @@ pub(crate) async fn mails_delivered(tx: &mut WriteTx, sent: &[SentMail], at: &st
             email::advance_member(tx, *c, p, "sent", at).await?;
         }
     }
-    for part in campaign.chunks(MAX_ARGS / 5) {
-        let mut q = Sql::new("INSERT INTO marketing_events (mail_id, campaign_id, person_id, email_key, kind, machine, at) VALUES ");
-        for (i, (m, c)) in part.iter().enumerate() {
-            q.push(if i == 0 { "(" } else { ", (" });
-            q.arg(m.id)
-                .push(", ")
-                .arg(*c)
-                .push(", ")
-                .arg(m.person)
-                .push(", ")
-                .arg(m.key.clone())
-                .push(", 'sent', 0, ")
-                .arg(at.to_string())
-                .push(")");
-        }
+    let head = "INSERT INTO marketing_events (mail_id, campaign_id, person_id, email_key, kind, machine, at) VALUES ";
+    let values = |(m, c): &(&SentMail, i64)| -> [Arg; 7] {
+        [m.id.into(), (*c).into(), m.person.into(), m.key.clone().into(), "sent".into(), 0_i64.into(), at.into()]
+    };
+    for q in crate::bulk::inserts(tx.backend, head, "", 7, &campaign, values) {
         tx.execute(&q).await?;
     }
     Ok(())

@@ -421,10 +421,12 @@ impl Store {
     }
 
     /// Records that the SMTP server accepted the mails of `ids` (also those whose lease ran
-    /// out: they are sent), and for campaign mail the member's `sent`, in one transaction.
-    pub async fn mails_sent(&self, ids: &[i64], owner: &str) -> Result<()> {
+    /// out: they are sent), and for campaign mail the member's `sent`, in one transaction: the
+    /// ids recorded (not one an admin took out of `sending` or `unconfirmed` meanwhile).
+    pub async fn mails_sent(&self, ids: &[i64], owner: &str) -> Result<Vec<i64>> {
         let now = now_rfc3339();
         let mut tx = self.write_tx().await?;
+        let mut recorded = Vec::with_capacity(ids.len());
         for part in ids.chunks(MAX_ARGS - 2) {
             let mut args: Vec<Arg> = vec![now.clone().into(), owner.into()];
             args.extend(part.iter().map(|i| Arg::from(*i)));
@@ -448,8 +450,10 @@ impl Store {
                 })
                 .await?;
             crate::marketing::mails_delivered(&mut tx, &sent, &now).await?;
+            recorded.extend(sent.iter().map(|m| m.id));
         }
-        tx.commit().await
+        tx.commit().await?;
+        Ok(recorded)
     }
 
     /// Records a failed attempt: a temporary failure is queued again with backoff, a permanent
