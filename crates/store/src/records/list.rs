@@ -198,6 +198,7 @@ impl Store {
         mut f: impl FnMut(&dyn Row) -> Result<T> + Send,
     ) -> Result<Page<T>> {
         let q = self.list_sql(actor, spec, extra_cols, reach, p).await?;
+
         let sync = p.sort == SortField::Changes;
         let resume = p.cursor.as_ref().or(p.sync_token.as_ref());
         let mut rows = self.read(&q, |r| Ok((f(r)?, cursor_key(p.sort, r)?))).await?;
@@ -357,11 +358,12 @@ impl Store {
 
     /// How many records match `p` (its cursor, sort and limit aside) per value of `column` (a
     /// column of the record's own table), as `actor` reaches them: the counts beside a list.
+    /// `reach` is the reach as disjoint branches whose counts add up (see [`Store::count_sql`]).
     pub(crate) async fn count_rows_by(
         &self,
         actor: &Actor,
         spec: &RecordSpec,
-        reach: fn(&mut Sql, &Actor, &str),
+        reach: &[fn(&mut Sql, &Actor, &str)],
         p: &ListParams,
         column: &str,
     ) -> Result<Vec<(String, i64)>> {
@@ -369,26 +371,39 @@ impl Store {
         self.read(&q, |r| Ok((r.get::<String>("k")?, r.get::<i64>("n")?))).await
     }
 
-    /// The SQL of [`Store::count_rows_by`].
+    /// The SQL of [`Store::count_rows_by`]. A reach of several branches is counted branch by
+    /// branch and added up: each branch then reads its own index (a team's tickets through the
+    /// team's), where one `IN` list of every reachable id would be materialized and probed
+    /// once per record.
     pub(crate) fn count_sql(
         &self,
         actor: &Actor,
         spec: &RecordSpec,
-        reach: fn(&mut Sql, &Actor, &str),
+        reach: &[fn(&mut Sql, &Actor, &str)],
         p: &ListParams,
         column: &str,
     ) -> Result<Sql> {
         let a = ALIAS;
         let pii = actor.sees_pii(spec.object);
         let p = ListParams { sort: SortField::Name, ..p.clone() };
-        let mut q = Sql::new(&format!("SELECT {a}.{column} AS k, COUNT(*) AS n FROM {} {a} WHERE 1 = 1", spec.plural));
-        if let Some(m) = self.fts_match(&p, pii) {
-            let fts = format!("{}_fts", spec.plural);
-            q.push(&format!(" AND {a}.id IN (SELECT rowid FROM {fts} WHERE {fts} MATCH ")).arg(m).push(")");
-        }
         let tsquery = self.tsquery(&p, pii);
-        self.conditions(&mut q, spec, actor, reach, &p, &tsquery, None)?;
-        q.push(&format!(" GROUP BY {a}.{column}"));
+        let several = reach.len() > 1;
+        let mut q = Sql::new(if several { "SELECT k, CAST(SUM(n) AS BIGINT) AS n FROM (" } else { "" });
+        for (i, branch) in reach.iter().enumerate() {
+            if i > 0 {
+                q.push(" UNION ALL ");
+            }
+            q.push(&format!("SELECT {a}.{column} AS k, COUNT(*) AS n FROM {} {a} WHERE 1 = 1", spec.plural));
+            if let Some(m) = self.fts_match(&p, pii) {
+                let fts = format!("{}_fts", spec.plural);
+                q.push(&format!(" AND {a}.id IN (SELECT rowid FROM {fts} WHERE {fts} MATCH ")).arg(m).push(")");
+            }
+            self.conditions(&mut q, spec, actor, *branch, &p, &tsquery, None)?;
+            q.push(&format!(" GROUP BY {a}.{column}"));
+        }
+        if several {
+            q.push(") c GROUP BY k");
+        }
         Ok(q)
     }
 

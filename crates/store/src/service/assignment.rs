@@ -57,18 +57,29 @@ pub(crate) fn reach(q: &mut Sql, actor: &Actor, a: &str) {
     }
 }
 
-/// [`reach`] as the set of reachable ids, for counts: a count reads every reachable ticket, so
-/// it starts from them through the assignee and queue indexes (three disjoint branches: mine,
-/// my teams' held by others or nobody, the general inbox) instead of checking every ticket.
-fn reach_for_counts(q: &mut Sql, actor: &Actor, a: &str) {
-    let Some(me) = actor.user_id else { return };
-    if actor.visibility_of(Object::Ticket) != Visibility::Team {
-        return reach(q, actor, a);
+/// [`reach`] for counts: a count reads every reachable ticket, so a team-scoped reach is counted
+/// in three disjoint branches whose counts add up (mine; my teams' held by others or nobody; the
+/// general inbox), each read through the assignee and queue indexes, instead of checking every
+/// ticket against the whole reach.
+fn reach_for_counts(actor: &Actor) -> &'static [fn(&mut Sql, &Actor, &str)] {
+    if actor.user_id.is_some() && actor.visibility_of(Object::Ticket) == Visibility::Team {
+        &[mine, my_teams_not_mine, inbox]
+    } else {
+        &[reach]
     }
-    q.push(&format!(" AND {a}.id IN (SELECT m.id FROM tickets m WHERE m.owner_id = ")).arg(me);
-    q.push(" UNION ALL SELECT g.id FROM tickets g WHERE g.team_id IN (SELECT tm.team_id FROM team_members tm WHERE tm.user_id = ").arg(me);
-    q.push(") AND (g.owner_id IS NULL OR g.owner_id <> ").arg(me);
-    q.push(") UNION ALL SELECT i.id FROM tickets i WHERE i.team_id IS NULL AND i.owner_id IS NULL)");
+}
+
+fn mine(q: &mut Sql, actor: &Actor, a: &str) {
+    q.push(&format!(" AND {a}.owner_id = ")).arg(actor.user_id);
+}
+
+fn my_teams_not_mine(q: &mut Sql, actor: &Actor, a: &str) {
+    q.push(&format!(" AND {a}.team_id IN (SELECT tm.team_id FROM team_members tm WHERE tm.user_id = ")).arg(actor.user_id);
+    q.push(&format!(") AND ({a}.owner_id IS NULL OR {a}.owner_id <> ")).arg(actor.user_id).push(")");
+}
+
+fn inbox(q: &mut Sql, _: &Actor, a: &str) {
+    q.push(&format!(" AND {a}.team_id IS NULL AND {a}.owner_id IS NULL"));
 }
 
 fn field(name: &str) -> &'static rapport_domain::record::Field {
@@ -111,7 +122,7 @@ impl Store {
     /// zeros included), with their total.
     pub async fn ticket_counts(&self, actor: &Actor, p: &ListParams) -> Result<(Vec<(String, i64)>, i64)> {
         require(actor, Object::Ticket, Action::Read)?;
-        let found = self.count_rows_by(actor, &SPEC, reach_for_counts, p, "status").await?;
+        let found = self.count_rows_by(actor, &SPEC, reach_for_counts(actor), p, "status").await?;
         let counts: Vec<(String, i64)> =
             TicketState::NAMES.iter().map(|s| (s.to_string(), found.iter().find(|(k, _)| k == s).map_or(0, |(_, n)| *n))).collect();
         let total = counts.iter().map(|(_, n)| n).sum();
@@ -122,7 +133,7 @@ impl Store {
     /// [`Store::explain_customer_list`]), for the tests that keep queues on their indexes.
     pub async fn explain_ticket_queue(&self, actor: &Actor, p: &ListParams, as_if_large: bool) -> Result<(String, String)> {
         let list = self.list_sql(actor, &SPEC, Ticket::extra_cols, Ticket::reach, p).await?;
-        let counts = self.count_sql(actor, &SPEC, reach_for_counts, p, "status")?;
+        let counts = self.count_sql(actor, &SPEC, reach_for_counts(actor), p, "status")?;
         Ok((self.explain(&list, as_if_large).await?, self.explain(&counts, as_if_large).await?))
     }
 
