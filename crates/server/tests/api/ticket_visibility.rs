@@ -104,6 +104,15 @@ async fn agents_and_managers_see_their_teams_tickets_and_admins_all() {
         assert_eq!(counts(&app, &lead, "queue=team").await, (1, json!({"new": 1})));
         assert_eq!(app.get_as(&lead, format!("/api/v1/tickets/{}", made["beta for a1"]["id"])).await.status, StatusCode::NOT_FOUND);
         assert_eq!(app.get_as(&lead, format!("/api/v1/tickets/{}", made["alpha queue"]["id"])).await.status, StatusCode::OK);
+
+        // Counts add up the reach's branches, which never count one ticket twice: one held by
+        // a1 in a1's own team is theirs and their team's.
+        let r = app.post("/api/v1/tickets", mk("alpha for a1", Some(ta), Some(a1.1))).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        assert_eq!(counts(&app, &a1.0, "").await, (4, json!({"new": 2, "assigned": 2})));
+        assert_eq!(counts(&app, &a1.0, "status=assigned").await, (2, json!({"assigned": 2})));
+        assert_eq!(counts(&app, &a1.0, "q=alpha").await, (2, json!({"new": 1, "assigned": 1})));
+        assert_eq!(counts(&app, &lead, "").await, (3, json!({"new": 2, "assigned": 1})), "the lead: team A's and the inbox");
     });
 }
 
@@ -153,7 +162,20 @@ async fn an_agents_queue_lists_and_counts_keep_their_indexes() {
         let (_, count) = plans(&app, &ag[0].0, "").await;
         check(app.backend, "counts of everything reachable", &count, false);
         // A page sorted by a key is read in that key's index order, visibility checked per row.
-        for query in ["sort=-created_at", "sort=name", "status=new&sort=-created_at"] {
+        // So is a queue's page (an agent's, a team's, the unassigned, one status), by subject
+        // or by creation, through an index led by the queue's column: a queue holding a third of
+        // the tickets is neither sorted whole nor found by walking past the other queues.
+        for query in [
+            "sort=-created_at",
+            "sort=name",
+            "status=new&sort=-created_at",
+            "assignee=me",
+            "assignee=me&sort=-created_at",
+            "assignee=unassigned",
+            "team_id=1",
+            "team_id=1&sort=created_at",
+            "status=new",
+        ] {
             let (list, _) = plans(&app, &ag[0].0, query).await;
             check(app.backend, query, &list, true);
         }
