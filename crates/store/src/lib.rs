@@ -442,11 +442,42 @@ impl Store {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
+        let applied = || async {
+            let q = sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM _sqlx_migrations");
+            q.fetch_one(&self.pool).await.unwrap_or(0)
+        };
+        let before = applied().await;
         m.run(&self.pool).await.map_err(|e| format!("migration failed: {e}"))?;
+        if self.backend == Backend::Sqlite && applied().await > before {
+            self.analyze_new_indexes().await.map_err(|e| format!("migration failed while analyzing new indexes: {e}"))?;
+        }
         // Some migrations leave rows whose derived columns only Rust can compute (sealed values,
         // keyed search tokens): they are marked, and rewritten here.
         self.rewrite_pending().await.map_err(|e| format!("migration failed while rewriting records: {e}"))?;
         self.backfill_service_times().await.map_err(|e| format!("migration failed while timing tickets: {e}"))?;
+        Ok(())
+    }
+
+    /// Gives the indexes that migrations added to tables SQLite has statistics for theirs, by
+    /// analyzing those tables again. SQLite takes an index without statistics for a very
+    /// selective one: after 0055, an analyzed database counted an agent's 66,000 tickets by
+    /// status through the new subject index, reading every row (96 ms), instead of through the
+    /// covering (owner_id, status) index (7 ms). A database never analyzed (a new one, a test's)
+    /// is left so. Empty partial indexes never have statistics, so their tables are analyzed
+    /// again whenever a migration is applied: seconds once per upgrade at a million rows.
+    async fn analyze_new_indexes(&self) -> Result<()> {
+        let q = "SELECT DISTINCT m.tbl_name AS t FROM sqlite_master m WHERE m.type = 'index' \
+                 AND m.tbl_name IN (SELECT tbl FROM sqlite_stat1) \
+                 AND m.name NOT IN (SELECT idx FROM sqlite_stat1 WHERE idx IS NOT NULL)";
+        let has_stats =
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM sqlite_master WHERE name = 'sqlite_stat1'").fetch_one(&self.pool).await?;
+        if has_stats == 0 {
+            return Ok(());
+        }
+        for table in sqlx::query_scalar::<_, String>(q).fetch_all(&self.pool).await? {
+            // A name SQLite itself reports, quoted as an identifier.
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("ANALYZE \"{}\"", table.replace('"', "\"\"")))).execute(&self.pool).await?;
+        }
         Ok(())
     }
 
@@ -556,4 +587,45 @@ fn unique_violation(e: impl Into<Error>, indexes: &[(&str, &str, &str, &str)]) -
         }
     }
     e
+}
+
+#[cfg(test)]
+mod analyze_tests {
+    //! Indexes added to an analyzed table get statistics; tables never analyzed stay so.
+    use sqlx::Row;
+
+    #[tokio::test]
+    async fn an_index_added_to_an_analyzed_table_gets_statistics() {
+        crate::test_db::on_sqlite("stats", |store| async move {
+            store.migrate().await.unwrap();
+            let stats = |tbl: &'static str| {
+                let pool = store.pool.clone();
+                async move {
+                    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT idx FROM sqlite_stat1 WHERE tbl = '{tbl}' ORDER BY idx")))
+                        .fetch_all(&pool)
+                        .await
+                        .unwrap();
+                    rows.iter().map(|r| r.try_get::<String, _>("idx").unwrap()).collect::<Vec<_>>()
+                }
+            };
+            assert_eq!(stats("tickets").await, Vec::<String>::new(), "a new database's tickets are not analyzed by migrating");
+            for q in [
+                "CREATE TABLE analyzed (a INTEGER, b INTEGER)",
+                "CREATE TABLE never (a INTEGER)",
+                "CREATE INDEX never_a ON never (a)",
+                "CREATE INDEX analyzed_a ON analyzed (a)",
+                "INSERT INTO analyzed (a, b) SELECT value, value % 7 FROM json_each('[1,2,3,4,5,6,7,8,9,10]')",
+                "INSERT INTO never (a) VALUES (1), (2)",
+                "ANALYZE analyzed",
+                "CREATE INDEX analyzed_b ON analyzed (b)",
+            ] {
+                sqlx::raw_sql(sqlx::AssertSqlSafe(q)).execute(&store.pool).await.unwrap();
+            }
+            assert_eq!(stats("analyzed").await, ["analyzed_a"]);
+            store.analyze_new_indexes().await.unwrap();
+            assert_eq!(stats("analyzed").await, ["analyzed_a", "analyzed_b"]);
+            assert_eq!(stats("never").await, Vec::<String>::new());
+        })
+        .await;
+    }
 }
