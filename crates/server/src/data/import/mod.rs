@@ -573,63 +573,42 @@ async fn run<K: BatchKind, S: Sink>(
     for (n, mode) in passes.iter().enumerate() {
         let last = n + 1 == passes.len();
         let read = Arc::new(AtomicU64::new(0));
-        let mut opened = open(file, spec, &defs, &opts.mapping, read.clone())?;
+        let opened = open(file, spec, &defs, &opts.mapping, read.clone())?;
         summary.ignored_columns = opened.ignored.clone();
         if last {
             sink.header(&opened.headers).await;
         }
+        let headers = opened.headers.clone();
         let mut progress = Progress { total_bytes, ..Default::default() };
         let mut problems = 0u64;
-        let mut done = false;
+        let mut chunks = read_ahead(Reader {
+            // An order's rows are gathered into one record (see `lines`); the column holding its key.
+            key_col: lines::has_lines(spec)
+                .then(|| headers.iter().position(|h| field_for(h, spec, &defs, &opts.mapping).as_deref() == Some("external_id")))
+                .flatten(),
+            rows: opened.rows,
+            orders: lines::Grouper::default(),
+            spec,
+            defs: defs.clone(),
+            mapping: opts.mapping.clone(),
+            clean: (!opts.no_clean).then_some(state.config.phone_region),
+            changes_room: if last { MAX_CHANGES } else { 0 },
+        });
         let mut chunk_no = 0u64;
-        // An order's rows are gathered into one record (see `lines`); the column holding its key.
-        let mut orders = lines::Grouper::default();
-        let key_col = lines::has_lines(spec)
-            .then(|| opened.headers.iter().position(|h| field_for(h, spec, &defs, &opts.mapping).as_deref() == Some("external_id")))
-            .flatten();
+        let mut done = false;
         while !done {
+            let Some(got) = chunks.recv().await else {
+                return Err(ImportError::File("the file's reader stopped before its end".into()));
+            };
+            done = got.done;
+            progress.rows += got.rows;
+            progress.rejected += got.rejected;
+            progress.cleansed += got.cleansed;
+            problems += got.problems;
+            summary.changes.extend(got.changes);
             // This chunk's refused rows, handed on in line order once its batch ran.
-            let mut refused: Vec<Refusal> = vec![];
-            let mut chunk: Vec<Row> = Vec::with_capacity(CHUNK);
-            while chunk.len() < CHUNK {
-                match opened.rows.next(spec, &defs, &opts.mapping) {
-                    None => {
-                        chunk.extend(orders.finish());
-                        done = true;
-                        break;
-                    }
-                    Some(Ok(mut row)) => {
-                        if !opts.no_clean {
-                            let changed = rapport_domain::quality::clean_row(spec, &mut row.data, state.config.phone_region);
-                            if !changed.is_empty() {
-                                progress.cleansed += 1;
-                                if last {
-                                    let room = MAX_CHANGES.saturating_sub(summary.changes.len());
-                                    summary.changes.extend(changed.into_iter().take(room).map(|c| Cleansed {
-                                        line: row.line,
-                                        field: c.field,
-                                        before: c.before,
-                                        after: c.after,
-                                    }));
-                                }
-                            }
-                        }
-                        let (complete, dropped) = orders.row(row);
-                        chunk.extend(complete);
-                        refuse_dropped(&mut progress, &mut refused, dropped);
-                    }
-                    Some(Err((ps, cells))) => {
-                        progress.rows += 1;
-                        progress.rejected += 1;
-                        problems += ps.len() as u64;
-                        let dropped = orders.rejected(&ps, key_col.and_then(|i| cells.get(i)).map(String::as_str));
-                        refuse_dropped(&mut progress, &mut refused, dropped);
-                        let line = ps.first().map(|p| p.line).unwrap_or(0);
-                        let reasons = reasons(&ps);
-                        refused.push((line, ps, cells, reasons));
-                    }
-                }
-            }
+            let mut refused = got.refused;
+            let chunk = got.chunk;
             progress.rows += chunk.iter().map(|r| 1 + r.more.len() as u64).sum::<u64>();
             let items = chunk
                 .iter()
@@ -690,7 +669,7 @@ async fn run<K: BatchKind, S: Sink>(
                                 };
                                 Problem {
                                     line,
-                                    column: column_of(&source, &opened.headers, spec, &defs, &opts.mapping),
+                                    column: column_of(&source, &headers, spec, &defs, &opts.mapping),
                                     field: Some(field.clone()).filter(|f| !f.is_empty()),
                                     message: message.clone(),
                                 }
@@ -731,6 +710,115 @@ async fn run<K: BatchKind, S: Sink>(
     Ok(summary)
 }
 
+/// One chunk of a file as read: its records (at most [`CHUNK`]), the rows refused on reading,
+/// and what reading counted.
+#[derive(Default)]
+struct ReadChunk {
+    chunk: Vec<Row>,
+    refused: Vec<Refusal>,
+    /// Rows read and refused (the chunk's own rows are counted as they are written).
+    rows: u64,
+    rejected: u64,
+    cleansed: u64,
+    problems: u64,
+    /// What cleansing changed, while there is room (see [`MAX_CHANGES`]).
+    changes: Vec<Cleansed>,
+    /// The file ends here.
+    done: bool,
+}
+
+/// Reads a file chunk by chunk: parses, converts and cleanses each row (see [`Rows::next`]) and
+/// gathers an order's rows into one record.
+struct Reader<R: Read> {
+    rows: Rows<R>,
+    orders: lines::Grouper,
+    key_col: Option<usize>,
+    spec: &'static RecordSpec,
+    defs: Vec<CustomField>,
+    mapping: BTreeMap<String, String>,
+    /// The default phone region cleansing reads numbers in; none: no cleansing.
+    clean: Option<rapport_domain::values::Region>,
+    /// How many more changes cleansing reports.
+    changes_room: usize,
+}
+
+impl<R: BufRead> Reader<R> {
+    fn chunk(&mut self) -> ReadChunk {
+        let mut out = ReadChunk { chunk: Vec::with_capacity(CHUNK), ..Default::default() };
+        while out.chunk.len() < CHUNK {
+            match self.rows.next(self.spec, &self.defs, &self.mapping) {
+                None => {
+                    out.chunk.extend(self.orders.finish());
+                    out.done = true;
+                    break;
+                }
+                Some(Ok(mut row)) => {
+                    if let Some(region) = self.clean {
+                        let changed = rapport_domain::quality::clean_row(self.spec, &mut row.data, region);
+                        if !changed.is_empty() {
+                            out.cleansed += 1;
+                            let take = changed.len().min(self.changes_room);
+                            self.changes_room -= take;
+                            out.changes.extend(changed.into_iter().take(take).map(|c| Cleansed {
+                                line: row.line,
+                                field: c.field,
+                                before: c.before,
+                                after: c.after,
+                            }));
+                        }
+                    }
+                    let (complete, dropped) = self.orders.row(row);
+                    out.chunk.extend(complete);
+                    out.refuse_dropped(dropped);
+                }
+                Some(Err((ps, cells))) => {
+                    out.rows += 1;
+                    out.rejected += 1;
+                    out.problems += ps.len() as u64;
+                    let dropped = self.orders.rejected(&ps, self.key_col.and_then(|i| cells.get(i)).map(String::as_str));
+                    out.refuse_dropped(dropped);
+                    let line = ps.first().map(|p| p.line).unwrap_or(0);
+                    let reasons = reasons(&ps);
+                    out.refused.push((line, ps, cells, reasons));
+                }
+            }
+        }
+        out
+    }
+}
+
+impl ReadChunk {
+    /// Rows the grouping of an order's lines drops (see `lines`): read, and refused with their reason.
+    fn refuse_dropped(&mut self, dropped: Vec<lines::Dropped>) {
+        for d in dropped {
+            self.rows += 1;
+            self.rejected += 1;
+            self.refused.push((d.line, vec![], d.cells, d.why));
+        }
+    }
+}
+
+/// The chunks of `reader`, read on a thread of their own one chunk ahead of the writing: the
+/// parsing, converting and cleansing of the next chunk (a third of an import's work, phone
+/// numbers above all) overlaps the writing of this one. At most two chunks are in memory, the
+/// one being written and the one read next; the reader stops when the receiver is dropped.
+fn read_ahead<R: BufRead + Send + 'static>(mut reader: Reader<R>) -> tokio::sync::mpsc::Receiver<ReadChunk> {
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    let handle = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        // A slot is free only once the previous chunk was taken.
+        while let Ok(slot) = handle.block_on(tx.reserve()) {
+            let read = reader.chunk();
+            let done = read.done;
+            slot.send(read);
+            if done {
+                break;
+            }
+        }
+    });
+    rx
+}
+
 /// A refused row in the rejected file: its problems and reasons, and every row of the file it
 /// was read from (an order's lines) with the same reasons.
 type Refusal = (u64, Vec<Problem>, Vec<String>, String);
@@ -741,15 +829,6 @@ fn reject(progress: &mut Progress, refused: &mut Vec<Refusal>, row: &Row, ps: Ve
         refused.push((*line, vec![], cells.clone(), why.clone()));
     }
     refused.push((row.line, ps, row.cells.clone(), why));
-}
-
-/// Rows the grouping of an order's lines drops (see `lines`): read, and refused with their reason.
-fn refuse_dropped(progress: &mut Progress, refused: &mut Vec<Refusal>, dropped: Vec<lines::Dropped>) {
-    for d in dropped {
-        progress.rows += 1;
-        progress.rejected += 1;
-        refused.push((d.line, vec![], d.cells, d.why));
-    }
 }
 
 fn reasons(ps: &[Problem]) -> String {
