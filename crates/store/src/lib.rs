@@ -463,8 +463,9 @@ impl Store {
     /// selective one: after 0055, an analyzed database counted an agent's 66,000 tickets by
     /// status through the new subject index, reading every row (96 ms), instead of through the
     /// covering (owner_id, status) index (7 ms). A database never analyzed (a new one, a test's)
-    /// is left so. Empty partial indexes never have statistics, so their tables are analyzed
-    /// again whenever a migration is applied: seconds once per upgrade at a million rows.
+    /// is left so. Costs seconds per large table, once per upgrade; a table whose empty partial
+    /// index has no statistics (as an `ANALYZE` by an older `sqlite3` shell leaves it) is
+    /// analyzed again at each upgrade.
     async fn analyze_new_indexes(&self) -> Result<()> {
         let q = "SELECT DISTINCT m.tbl_name AS t FROM sqlite_master m WHERE m.type = 'index' \
                  AND m.tbl_name IN (SELECT tbl FROM sqlite_stat1) \

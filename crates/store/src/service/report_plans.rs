@@ -49,6 +49,11 @@ const STATISTICS: &str = "
     tickets|tickets_priority_resolution_cover_idx|400000 100000 3 2 2 2 2 2 2
     tickets|tickets_backlog_cover_idx|500000 55556 2 2 2 2 2 2 2
     tickets|tickets_company_idx|500000 50 1
+    tickets|tickets_owner_name_idx|500000 5000 2 1
+    tickets|tickets_owner_created_idx|500000 5000 1 1
+    tickets|tickets_team_name_idx|500000 50000 2 1
+    tickets|tickets_team_created_idx|500000 50000 1 1
+    tickets|tickets_status_name_idx|500000 55556 2 1
     ticket_surveys|ticket_surveys_answered_idx|150000 2 1 1 1 1
     ticket_surveys|ticket_surveys_agent_idx|150000 1500 2 1 1
     ticket_surveys|sqlite_autoindex_ticket_surveys_1|150000 1
@@ -192,6 +197,10 @@ async fn check(store: Store) {
                     let steps = plan(&store, &q).await.join("\n");
                     let uses = ["_first_response_", "_resolution_"].iter().any(|i| steps.contains(i));
                     assert!(uses, "times, {filter}: no 0025 index\n  {}\n  {steps}", q.text);
+                    // A percentile walks its index in order and stops at its rank: sorting would
+                    // read every duration first (as a skip-scan of the per-team index did).
+                    let sorted = q.text.contains("LIMIT 2 OFFSET") && steps.contains("USE TEMP B-TREE FOR ORDER BY");
+                    assert!(!sorted, "times, {filter}: a percentile sorted instead of walked\n  {}\n  {steps}", q.text);
                 }
             }
         }

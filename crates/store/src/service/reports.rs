@@ -101,6 +101,12 @@ pub(crate) fn week(backend: Backend, col: &str) -> String {
     }
 }
 
+/// The condition of a percentile's walk: the unary `+` keeps it out of index ranges, so that the
+/// only way to the rank is the duration index's own order. As a range, it let SQLite, with the
+/// `sqlite_stat4` samples of a large table, skip-scan the per-team duration index and sort all
+/// 500,000 durations instead (200–270 ms, against about 20 ms walking the order).
+const WALKED: &str = "+x.secs >= 0";
+
 /// The open states, listed (an `IN` list searches the status index; `NOT IN` would scan).
 const OPEN: &str = "t.status IN ('new', 'assigned', 'in_progress', 'waiting_on_customer', 'waiting_on_third_party', 'snoozed', 'reopened')";
 
@@ -172,13 +178,13 @@ impl Store {
             let (a, b) = if lo > (n - 1) / 2 {
                 // Descending from the top: rank `hi` first, then `hi - 1` (which is `lo` unless `lo` is the last).
                 let mut q = inner.prefixed("SELECT x.secs FROM (");
-                q.push(") x WHERE x.secs >= 0 ORDER BY x.secs DESC LIMIT 2 OFFSET ").arg(n - 1 - hi);
+                q.push(&format!(") x WHERE {WALKED} ORDER BY x.secs DESC LIMIT 2 OFFSET ")).arg(n - 1 - hi);
                 let v: Vec<i64> = self.read(&q, |r| r.get("secs")).await?;
                 let top = v.first().copied().unwrap_or(0) as f64;
                 if hi == lo { (top, top) } else { (v.get(1).copied().map_or(top, |a| a as f64), top) }
             } else {
                 let mut q = inner.prefixed("SELECT x.secs FROM (");
-                q.push(") x WHERE x.secs >= 0 ORDER BY x.secs LIMIT 2 OFFSET ").arg(lo);
+                q.push(&format!(") x WHERE {WALKED} ORDER BY x.secs LIMIT 2 OFFSET ")).arg(lo);
                 let v: Vec<i64> = self.read(&q, |r| r.get("secs")).await?;
                 let a = v.first().copied().unwrap_or(0) as f64;
                 (a, v.get(1).copied().map_or(a, |b| b as f64))
