@@ -198,7 +198,6 @@ impl Store {
         mut f: impl FnMut(&dyn Row) -> Result<T> + Send,
     ) -> Result<Page<T>> {
         let q = self.list_sql(actor, spec, extra_cols, reach, p).await?;
-
         let sync = p.sort == SortField::Changes;
         let resume = p.cursor.as_ref().or(p.sync_token.as_ref());
         let mut rows = self.read(&q, |r| Ok((f(r)?, cursor_key(p.sort, r)?))).await?;
