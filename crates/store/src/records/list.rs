@@ -386,6 +386,8 @@ impl Store {
         let pii = actor.sees_pii(spec.object);
         let p = ListParams { sort: SortField::Name, ..p.clone() };
         let tsquery = self.tsquery(&p, pii);
+        let fts_match = self.fts_match(&p, pii);
+        let fts = format!("{}_fts", spec.plural);
         let several = reach.len() > 1;
         let mut q = Sql::new(if several { "SELECT k, CAST(SUM(n) AS BIGINT) AS n FROM (" } else { "" });
         for (i, branch) in reach.iter().enumerate() {
@@ -393,9 +395,8 @@ impl Store {
                 q.push(" UNION ALL ");
             }
             q.push(&format!("SELECT {a}.{column} AS k, COUNT(*) AS n FROM {} {a} WHERE 1 = 1", spec.plural));
-            if let Some(m) = self.fts_match(&p, pii) {
-                let fts = format!("{}_fts", spec.plural);
-                q.push(&format!(" AND {a}.id IN (SELECT rowid FROM {fts} WHERE {fts} MATCH ")).arg(m).push(")");
+            if let Some(m) = &fts_match {
+                q.push(&format!(" AND {a}.id IN (SELECT rowid FROM {fts} WHERE {fts} MATCH ")).arg(m.clone()).push(")");
             }
             self.conditions(&mut q, spec, actor, *branch, &p, &tsquery, None)?;
             q.push(&format!(" GROUP BY {a}.{column}"));

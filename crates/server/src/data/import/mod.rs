@@ -573,12 +573,11 @@ async fn run<K: BatchKind, S: Sink>(
     for (n, mode) in passes.iter().enumerate() {
         let last = n + 1 == passes.len();
         let read = Arc::new(AtomicU64::new(0));
-        let opened = open(file, spec, &defs, &opts.mapping, read.clone())?;
-        summary.ignored_columns = opened.ignored.clone();
+        let Opened { rows, headers, ignored } = open(file, spec, &defs, &opts.mapping, read.clone())?;
+        summary.ignored_columns = ignored;
         if last {
-            sink.header(&opened.headers).await;
+            sink.header(&headers).await;
         }
-        let headers = opened.headers.clone();
         let mut progress = Progress { total_bytes, ..Default::default() };
         let mut problems = 0u64;
         let mut chunks = read_ahead(Reader {
@@ -586,7 +585,7 @@ async fn run<K: BatchKind, S: Sink>(
             key_col: lines::has_lines(spec)
                 .then(|| headers.iter().position(|h| field_for(h, spec, &defs, &opts.mapping).as_deref() == Some("external_id")))
                 .flatten(),
-            rows: opened.rows,
+            rows,
             orders: lines::Grouper::default(),
             spec,
             defs: defs.clone(),
